@@ -1,0 +1,3 @@
+io.on('connection', (socket) => {
+  io.emit('hello', 'world');
+});

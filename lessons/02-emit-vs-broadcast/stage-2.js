@@ -1,0 +1,3 @@
+io.on('connection', (socket) => {
+  socket.broadcast.emit('hi');
+});

@@ -1,0 +1,163 @@
+//! `list`, `lesson` and `tour`: play lessons and print their traces.
+
+use std::io::{BufRead, Write};
+
+use anyhow::Context;
+
+use super::{Display, Format, UsageError, load_lessons};
+use crate::lesson::{Lesson, Stage};
+use crate::runner::{self, RunOptions, Target};
+use crate::trace::{StageTrace, json, text};
+
+/// `realtime-tutor list`.
+pub fn list(display: &Display) -> anyhow::Result<i32> {
+    let lessons = load_lessons()?;
+    if display.format == Format::Json {
+        for lesson in &lessons {
+            let stages: Vec<_> = lesson
+                .stages
+                .iter()
+                .map(|s| serde_json::json!({"stage": s.number, "title": s.title}))
+                .collect();
+            let line = serde_json::json!({"lesson": lesson.number, "title": lesson.title, "stages": stages});
+            anstream::println!("{line}");
+        }
+        return Ok(0);
+    }
+    use owo_colors::OwoColorize;
+    anstream::println!("{}", "Lessons".bold());
+    for lesson in &lessons {
+        anstream::println!("  {}  {}", lesson.number.to_string().bold(), lesson.title.bold());
+        for stage in &lesson.stages {
+            anstream::println!("       {}.{}  {}", lesson.number, stage.number, stage.title);
+        }
+    }
+    anstream::println!();
+    anstream::println!("Run one with `realtime-tutor lesson N`, or all of them with `realtime-tutor tour`.");
+    Ok(0)
+}
+
+/// `realtime-tutor lesson N [--stage K]`.
+pub async fn lesson(number: u32, stage: Option<u32>, pause: bool, display: &Display) -> anyhow::Result<i32> {
+    let lessons = load_lessons()?;
+    let lesson = lessons.iter().find(|l| l.number == number).ok_or_else(|| {
+        UsageError(format!(
+            "there is no lesson {number}; the lessons are {}",
+            super::lesson_menu()
+        ))
+    })?;
+    let stages: Vec<&Stage> = match stage {
+        None => lesson.stages.iter().collect(),
+        Some(k) => {
+            let found = lesson.stages.iter().find(|s| s.number == k).ok_or_else(|| {
+                let menu: Vec<String> = lesson
+                    .stages
+                    .iter()
+                    .map(|s| format!("{} ({})", s.number, s.title))
+                    .collect();
+                UsageError(format!(
+                    "lesson {number} has no stage {k}; its stages are {}",
+                    menu.join(", ")
+                ))
+            })?;
+            vec![found]
+        }
+    };
+    let mut pager = Pager { pause };
+    play(lesson, &stages, stage.is_none(), &mut pager, display).await?;
+    Ok(0)
+}
+
+/// `realtime-tutor tour`.
+pub async fn tour(pause: bool, display: &Display) -> anyhow::Result<i32> {
+    let lessons = load_lessons()?;
+    let mut pager = Pager { pause };
+    for lesson in &lessons {
+        let stages: Vec<&Stage> = lesson.stages.iter().collect();
+        if !play(lesson, &stages, true, &mut pager, display).await? {
+            break;
+        }
+    }
+    Ok(0)
+}
+
+/// Runs a stage against its own local server.
+pub async fn run_local(lesson: &Lesson, stage: &Stage, wire: bool) -> anyhow::Result<StageTrace> {
+    let options = RunOptions {
+        wire,
+        ..RunOptions::default()
+    };
+    runner::run_stage(lesson, stage, &Target::Local, &options)
+        .await
+        .with_context(|| {
+            format!(
+                "lesson {} stage {} ({}) did not complete",
+                lesson.number, stage.number, stage.title
+            )
+        })
+}
+
+/// Plays the given stages of a lesson. Returns false when the learner chose to quit.
+async fn play(
+    lesson: &Lesson,
+    stages: &[&Stage],
+    whole: bool,
+    pager: &mut Pager,
+    display: &Display,
+) -> anyhow::Result<bool> {
+    let mut traces = Vec::new();
+    if display.format == Format::Text {
+        anstream::println!("{}", text::lesson_intro(lesson));
+    }
+    for stage in stages {
+        let trace = run_local(lesson, stage, display.wire).await?;
+        match display.format {
+            Format::Json => {
+                for step in &trace.steps {
+                    anstream::println!("{}", json::step_line(step));
+                }
+            }
+            Format::Text => {
+                anstream::print!("{}", text::stage_intro(lesson, stage));
+                anstream::println!("{}", text::stage_trace(&trace));
+            }
+        }
+        traces.push(trace);
+        let last_of_lesson = std::ptr::eq(*stage, lesson.stages.last().unwrap_or(stage));
+        if display.format == Format::Text && !last_of_lesson && !pager.next()? {
+            return Ok(false);
+        }
+    }
+    if display.format == Format::Text && whole {
+        anstream::println!("{}", text::summary(&traces));
+        anstream::println!("{}", text::exercise(lesson));
+        if lesson.number < load_lessons()?.len() as u32 && !pager.next()? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Waits for Enter between stages when a person is reading.
+struct Pager {
+    pause: bool,
+}
+
+impl Pager {
+    /// Returns false when the learner typed q.
+    fn next(&mut self) -> anyhow::Result<bool> {
+        if !self.pause {
+            return Ok(true);
+        }
+        use owo_colors::OwoColorize;
+        anstream::print!(
+            "{}",
+            "Press Enter to continue, or q then Enter to quit: ".dimmed()
+        );
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        let read = std::io::stdin().lock().read_line(&mut answer)?;
+        anstream::println!();
+        Ok(read > 0 && !answer.trim().eq_ignore_ascii_case("q"))
+    }
+}

@@ -1,0 +1,174 @@
+//! The command line: definitions (clap derive) and dispatch. Each command lives in its own file.
+
+mod lessons;
+
+use std::io::IsTerminal;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::lesson::Lesson;
+
+/// See how real-time web servers deliver messages.
+///
+/// realtime-tutor runs Socket.IO lessons live: each stage starts a real server on 127.0.0.1,
+/// connects simulated clients that speak the real protocol, and prints who received what, next
+/// to the Node.js code being taught and the Rust code that is running.
+#[derive(Debug, Parser)]
+#[command(name = "realtime-tutor", version, about, long_about = None, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const AFTER_HELP: &str = "Start with `realtime-tutor tour`, or `realtime-tutor list` to see the lessons.";
+
+/// Options every lesson-running command shares.
+#[derive(Debug, Clone, Args)]
+pub struct Display {
+    /// When to use colour (also honours NO_COLOR, CLICOLOR and CLICOLOR_FORCE).
+    #[command(flatten)]
+    pub color: colorchoice_clap::Color,
+    /// Also show every raw WebSocket frame each client sent and received.
+    #[arg(long, global = true)]
+    pub wire: bool,
+    /// Output format: readable text, or JSON Lines (one object per step).
+    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
+    pub format: Format,
+}
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the lessons and their stages.
+    List {
+        #[command(flatten)]
+        display: Display,
+    },
+    /// Run one lesson, stage by stage.
+    Lesson {
+        /// The lesson number (see `realtime-tutor list`).
+        #[arg(value_parser = parse_lesson)]
+        lesson: u32,
+        /// Run only this stage of the lesson.
+        #[arg(long, value_name = "K")]
+        stage: Option<u32>,
+        /// Do not pause between stages (the default when not on a terminal).
+        #[arg(long)]
+        no_pause: bool,
+        #[command(flatten)]
+        display: Display,
+    },
+    /// Run all lessons in order.
+    Tour {
+        /// Do not pause between stages (the default when not on a terminal).
+        #[arg(long)]
+        no_pause: bool,
+        #[command(flatten)]
+        display: Display,
+    },
+}
+
+/// A mistake in how the tutor was called: exit status 2, like clap's own usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs the command line and returns the process exit status.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            let code = if error.downcast_ref::<UsageError>().is_some() {
+                2
+            } else {
+                1
+            };
+            anstream::eprintln!("error: {error:#}");
+            code
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::List { display } => {
+            display.color.write_global();
+            lessons::list(&display)
+        }
+        Command::Lesson {
+            lesson,
+            stage,
+            no_pause,
+            display,
+        } => {
+            display.color.write_global();
+            lessons::lesson(lesson, stage, pausing(no_pause, &display), &display).await
+        }
+        Command::Tour { no_pause, display } => {
+            display.color.write_global();
+            lessons::tour(pausing(no_pause, &display), &display).await
+        }
+    }
+}
+
+/// Pauses only make sense for a person reading text on a terminal.
+fn pausing(no_pause: bool, display: &Display) -> bool {
+    !no_pause
+        && display.format == Format::Text
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+}
+
+/// Loads the embedded lessons. They are validated by the test suite, so a failure here means a
+/// broken build, reported rather than panicked on.
+pub fn load_lessons() -> anyhow::Result<Vec<Lesson>> {
+    Ok(crate::lesson::all()?)
+}
+
+/// A one-line list of the lessons, for error messages.
+pub fn lesson_menu() -> String {
+    match crate::lesson::all() {
+        Ok(lessons) => lessons
+            .iter()
+            .map(|l| format!("{} ({})", l.number, l.title))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("<lessons failed to load: {e}>"),
+    }
+}
+
+fn parse_lesson(text: &str) -> Result<u32, String> {
+    let count = crate::lesson::all().map_err(|e| e.to_string())?.len() as u32;
+    match text.parse::<u32>() {
+        Ok(n) if (1..=count).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "there is no lesson {text:?}; the lessons are {}",
+            lesson_menu()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,454 @@
+//! The Engine.IO v4 and Socket.IO v5 packet formats, as pure functions over strings.
+//!
+//! Nothing in this file touches a socket. That is deliberate: the wire format is the part of
+//! Socket.IO that is easiest to get subtly wrong, and pure functions can be tested against literal
+//! frames (see the tests at the bottom) without starting anything.
+//!
+//! # Two layers in one WebSocket frame
+//!
+//! A Socket.IO connection is two protocols stacked on each other:
+//!
+//! * **Engine.IO** is the transport. Every WebSocket text frame carries exactly one Engine.IO
+//!   packet: a single digit for its type, then its data. `0` opens the session (the server sends
+//!   its configuration as JSON), `2`/`3` are the heartbeat (in v4 the *server* pings and the client
+//!   must pong), and `4` carries a message for the layer above.
+//! * **Socket.IO** lives inside Engine.IO `4` messages. Its packets also start with a type digit
+//!   (`0` CONNECT, `2` EVENT, `3` ACK, …), optionally followed by a namespace such as `/admin,`, an
+//!   acknowledgement id, and a JSON payload.
+//!
+//! So `42["chat message","hi"]` reads as: Engine.IO *message* (`4`) containing a Socket.IO *event*
+//! (`2`) on the default namespace `/`, whose JSON array holds the event name and its arguments.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Why a frame could not be understood. Callers branch on it (a check reports "this is not a
+/// Socket.IO server"), so it is a proper enum rather than a string.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The frame was empty: every Engine.IO packet has at least a type digit.
+    #[error("empty frame")]
+    Empty,
+    /// The first character is not one of the known packet types.
+    #[error("unknown packet type {0:?}")]
+    UnknownType(char),
+    /// The payload that should be JSON is not, or has the wrong shape.
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
+}
+
+/// The session parameters a server announces in its Engine.IO OPEN packet.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenInfo {
+    /// The Engine.IO session id.
+    pub sid: String,
+    /// Transports the client may upgrade to; empty once we are already on WebSocket.
+    #[serde(default)]
+    pub upgrades: Vec<String>,
+    /// How often (ms) the server will ping us.
+    pub ping_interval: u64,
+    /// How long (ms) the server waits for our pong before it drops the connection.
+    pub ping_timeout: u64,
+    /// The largest payload (bytes) the server accepts.
+    #[serde(default)]
+    pub max_payload: Option<u64>,
+}
+
+/// One Engine.IO packet: the unit of one WebSocket text frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnginePacket {
+    /// `0{...}`: the server opens the session.
+    Open(OpenInfo),
+    /// `1`: the session is closing.
+    Close,
+    /// `2`: the server's heartbeat; answer it with a [`EnginePacket::Pong`] carrying the same data.
+    Ping(String),
+    /// `3`: the answer to a ping.
+    Pong(String),
+    /// `4…`: a message for the Socket.IO layer.
+    Message(String),
+    /// `5`: transport upgrade (only used when upgrading from HTTP long-polling).
+    Upgrade,
+    /// `6`: no operation (also a long-polling leftover).
+    Noop,
+}
+
+impl EnginePacket {
+    /// Reads one Engine.IO packet from the text of one WebSocket frame.
+    pub fn decode(frame: &str) -> Result<Self, DecodeError> {
+        let mut chars = frame.chars();
+        let kind = chars.next().ok_or(DecodeError::Empty)?;
+        let data = chars.as_str();
+        Ok(match kind {
+            '0' => Self::Open(
+                serde_json::from_str(data)
+                    .map_err(|e| DecodeError::InvalidPayload(format!("open packet: {e}")))?,
+            ),
+            '1' => Self::Close,
+            '2' => Self::Ping(data.to_owned()),
+            '3' => Self::Pong(data.to_owned()),
+            '4' => Self::Message(data.to_owned()),
+            '5' => Self::Upgrade,
+            '6' => Self::Noop,
+            other => return Err(DecodeError::UnknownType(other)),
+        })
+    }
+
+    /// Writes the packet as the text of one WebSocket frame. A client only ever sends pongs,
+    /// messages and (rarely) a close, but every variant is encodable so tests can round-trip.
+    pub fn encode(&self) -> String {
+        match self {
+            Self::Open(info) => format!(
+                "0{}",
+                serde_json::json!({
+                    "sid": info.sid,
+                    "upgrades": info.upgrades,
+                    "pingInterval": info.ping_interval,
+                    "pingTimeout": info.ping_timeout,
+                    "maxPayload": info.max_payload,
+                })
+            ),
+            Self::Close => "1".to_owned(),
+            Self::Ping(data) => format!("2{data}"),
+            Self::Pong(data) => format!("3{data}"),
+            Self::Message(data) => format!("4{data}"),
+            Self::Upgrade => "5".to_owned(),
+            Self::Noop => "6".to_owned(),
+        }
+    }
+}
+
+/// One Socket.IO packet, the content of an Engine.IO message.
+///
+/// Binary events (types 5 and 6) are not modelled: the lessons only send JSON, and a binary
+/// packet decodes to [`DecodeError::InvalidPayload`] so a caller can report it instead of
+/// misreading it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SocketPacket {
+    /// `0`: the client asks to join a namespace; the server answers with the same type carrying
+    /// `{"sid": …}` once the socket exists.
+    Connect { nsp: String, data: Option<Value> },
+    /// `1`: leave the namespace.
+    Disconnect { nsp: String },
+    /// `2`: an event. `args[0]` on the wire is the name, kept apart here.
+    Event {
+        nsp: String,
+        id: Option<u64>,
+        name: String,
+        args: Vec<Value>,
+    },
+    /// `3`: the answer to an event that carried an acknowledgement id.
+    Ack { nsp: String, id: u64, args: Vec<Value> },
+    /// `4`: the server refused the CONNECT (for instance an unknown namespace).
+    ConnectError { nsp: String, data: Value },
+}
+
+impl SocketPacket {
+    /// Convenience for the most common packet: an event on the default namespace.
+    pub fn event(name: impl Into<String>, args: Vec<Value>) -> Self {
+        Self::Event {
+            nsp: "/".to_owned(),
+            id: None,
+            name: name.into(),
+            args,
+        }
+    }
+
+    /// Reads a Socket.IO packet from the data of an Engine.IO message (the text after the `4`).
+    ///
+    /// The layout is `<type>[<attachments>-][<namespace>,][<ack id>][<JSON>]`.
+    pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        let mut chars = text.chars();
+        let kind = chars.next().ok_or(DecodeError::Empty)?;
+        let mut rest = chars.as_str();
+        if matches!(kind, '5' | '6') {
+            return Err(DecodeError::InvalidPayload(
+                "binary packets are not supported by this client".to_owned(),
+            ));
+        }
+        // The namespace is only written when it is not "/", and then it ends with a comma.
+        let nsp = if rest.starts_with('/') {
+            match rest.find(',') {
+                Some(end) => {
+                    let nsp = &rest[..end];
+                    rest = &rest[end + 1..];
+                    nsp.to_owned()
+                }
+                None => {
+                    let nsp = rest.to_owned();
+                    rest = "";
+                    nsp
+                }
+            }
+        } else {
+            "/".to_owned()
+        };
+        // An acknowledgement id is a run of digits right before the JSON.
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let id = if digits > 0 {
+            let id = rest[..digits]
+                .parse::<u64>()
+                .map_err(|e| DecodeError::InvalidPayload(format!("ack id: {e}")))?;
+            rest = &rest[digits..];
+            Some(id)
+        } else {
+            None
+        };
+        let json = || -> Result<Value, DecodeError> {
+            serde_json::from_str(rest).map_err(|e| DecodeError::InvalidPayload(e.to_string()))
+        };
+        Ok(match kind {
+            '0' => Self::Connect {
+                nsp,
+                data: if rest.is_empty() { None } else { Some(json()?) },
+            },
+            '1' => Self::Disconnect { nsp },
+            '2' => {
+                let Value::Array(mut items) = json()? else {
+                    return Err(DecodeError::InvalidPayload(
+                        "an event must be a JSON array".into(),
+                    ));
+                };
+                if items.is_empty() {
+                    return Err(DecodeError::InvalidPayload("an event needs a name".into()));
+                }
+                let Value::String(name) = items.remove(0) else {
+                    return Err(DecodeError::InvalidPayload(
+                        "an event name must be a string".into(),
+                    ));
+                };
+                Self::Event {
+                    nsp,
+                    id,
+                    name,
+                    args: items,
+                }
+            }
+            '3' => {
+                let id = id.ok_or_else(|| DecodeError::InvalidPayload("an ack needs an id".into()))?;
+                let Value::Array(args) = json()? else {
+                    return Err(DecodeError::InvalidPayload("an ack must be a JSON array".into()));
+                };
+                Self::Ack { nsp, id, args }
+            }
+            '4' => Self::ConnectError {
+                nsp,
+                data: if rest.is_empty() { Value::Null } else { json()? },
+            },
+            other => return Err(DecodeError::UnknownType(other)),
+        })
+    }
+
+    /// Writes the packet in Socket.IO form (without the Engine.IO `4`; see [`to_frame`]).
+    ///
+    /// [`to_frame`]: SocketPacket::to_frame
+    pub fn encode(&self) -> String {
+        // The namespace prefix is omitted for "/", exactly as the reference client does.
+        fn prefix(kind: char, nsp: &str) -> String {
+            if nsp == "/" {
+                kind.to_string()
+            } else {
+                format!("{kind}{nsp},")
+            }
+        }
+        fn array(first: Option<&str>, args: &[Value]) -> String {
+            let items: Vec<Value> = first
+                .map(|n| Value::String(n.to_owned()))
+                .into_iter()
+                .chain(args.iter().cloned())
+                .collect();
+            Value::Array(items).to_string()
+        }
+        match self {
+            Self::Connect { nsp, data } => {
+                let mut out = prefix('0', nsp);
+                if let Some(data) = data {
+                    out.push_str(&data.to_string());
+                }
+                out
+            }
+            Self::Disconnect { nsp } => prefix('1', nsp),
+            Self::Event { nsp, id, name, args } => {
+                let id = id.map(|i| i.to_string()).unwrap_or_default();
+                format!("{}{id}{}", prefix('2', nsp), array(Some(name), args))
+            }
+            Self::Ack { nsp, id, args } => format!("{}{id}{}", prefix('3', nsp), array(None, args)),
+            Self::ConnectError { nsp, data } => format!("{}{data}", prefix('4', nsp)),
+        }
+    }
+
+    /// The whole WebSocket frame text: the Engine.IO `4` followed by this packet.
+    pub fn to_frame(&self) -> String {
+        EnginePacket::Message(self.encode()).encode()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decodes_the_open_packet() {
+        let frame =
+            r#"0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":100000}"#;
+        let EnginePacket::Open(info) = EnginePacket::decode(frame).unwrap() else {
+            panic!()
+        };
+        assert_eq!(info.sid, "abc");
+        assert_eq!(info.ping_interval, 25000);
+        assert_eq!(info.ping_timeout, 20000);
+        assert_eq!(info.max_payload, Some(100000));
+    }
+
+    #[test]
+    fn heartbeat_round_trips() {
+        assert_eq!(
+            EnginePacket::decode("2").unwrap(),
+            EnginePacket::Ping(String::new())
+        );
+        assert_eq!(EnginePacket::Pong(String::new()).encode(), "3");
+        assert_eq!(
+            EnginePacket::decode("2probe").unwrap(),
+            EnginePacket::Ping("probe".into())
+        );
+    }
+
+    #[test]
+    fn rejects_what_is_not_engine_io() {
+        assert_eq!(EnginePacket::decode(""), Err(DecodeError::Empty));
+        assert_eq!(EnginePacket::decode("hello"), Err(DecodeError::UnknownType('h')));
+        assert!(matches!(
+            EnginePacket::decode("0not json"),
+            Err(DecodeError::InvalidPayload(_))
+        ));
+    }
+
+    #[test]
+    fn decodes_an_event_with_arguments() {
+        let packet = SocketPacket::decode(r#"2["chat message","hi",{"n":1}]"#).unwrap();
+        assert_eq!(
+            packet,
+            SocketPacket::Event {
+                nsp: "/".into(),
+                id: None,
+                name: "chat message".into(),
+                args: vec![json!("hi"), json!({"n": 1})],
+            }
+        );
+    }
+
+    #[test]
+    fn decodes_an_event_without_arguments() {
+        assert_eq!(
+            SocketPacket::decode(r#"2["hi"]"#).unwrap(),
+            SocketPacket::event("hi", vec![])
+        );
+    }
+
+    #[test]
+    fn decodes_namespace_and_ack_id() {
+        let packet = SocketPacket::decode(r#"2/admin,12["echo","x"]"#).unwrap();
+        assert_eq!(
+            packet,
+            SocketPacket::Event {
+                nsp: "/admin".into(),
+                id: Some(12),
+                name: "echo".into(),
+                args: vec![json!("x")]
+            }
+        );
+        assert_eq!(
+            SocketPacket::decode(r#"31["ok"]"#).unwrap(),
+            SocketPacket::Ack {
+                nsp: "/".into(),
+                id: 1,
+                args: vec![json!("ok")]
+            }
+        );
+    }
+
+    #[test]
+    fn decodes_connect_replies() {
+        assert_eq!(
+            SocketPacket::decode(r#"0{"sid":"s1"}"#).unwrap(),
+            SocketPacket::Connect {
+                nsp: "/".into(),
+                data: Some(json!({"sid": "s1"}))
+            }
+        );
+        assert_eq!(
+            SocketPacket::decode(r#"4/nope,{"message":"Invalid namespace"}"#).unwrap(),
+            SocketPacket::ConnectError {
+                nsp: "/nope".into(),
+                data: json!({"message": "Invalid namespace"})
+            }
+        );
+        assert_eq!(
+            SocketPacket::decode("1").unwrap(),
+            SocketPacket::Disconnect { nsp: "/".into() }
+        );
+    }
+
+    #[test]
+    fn encodes_literal_frames() {
+        let connect = SocketPacket::Connect {
+            nsp: "/".into(),
+            data: None,
+        };
+        assert_eq!(connect.to_frame(), "40");
+        let admin = SocketPacket::Connect {
+            nsp: "/admin".into(),
+            data: None,
+        };
+        assert_eq!(admin.to_frame(), "40/admin,");
+        assert_eq!(
+            SocketPacket::event("chat message", vec![json!("hi")]).to_frame(),
+            r#"42["chat message","hi"]"#
+        );
+        let with_ack = SocketPacket::Event {
+            nsp: "/".into(),
+            id: Some(1),
+            name: "echo".into(),
+            args: vec![json!("x")],
+        };
+        assert_eq!(with_ack.to_frame(), r#"421["echo","x"]"#);
+        let ack = SocketPacket::Ack {
+            nsp: "/".into(),
+            id: 1,
+            args: vec![json!("ok")],
+        };
+        assert_eq!(ack.to_frame(), r#"431["ok"]"#);
+        assert_eq!(SocketPacket::Disconnect { nsp: "/".into() }.to_frame(), "41");
+    }
+
+    #[test]
+    fn malformed_socket_packets_are_errors_not_panics() {
+        for bad in [
+            "",
+            "2",
+            "2{}",
+            "2[]",
+            "2[1]",
+            "3[\"x\"]",
+            "2[\"a\"",
+            "9",
+            "51-[\"up\"]",
+            "2/admin",
+        ] {
+            assert!(SocketPacket::decode(bad).is_err(), "{bad:?} should not decode");
+        }
+    }
+
+    #[test]
+    fn event_round_trips() {
+        let packet = SocketPacket::Event {
+            nsp: "/x".into(),
+            id: Some(7),
+            name: "a\"b".into(),
+            args: vec![json!(null), json!([1, 2]), json!("é")],
+        };
+        assert_eq!(SocketPacket::decode(&packet.encode()).unwrap(), packet);
+    }
+}

@@ -1,0 +1,57 @@
+//! The lessons: data in `lessons/`, embedded in the binary at build time and validated on load.
+//!
+//! Each lesson is a folder `lessons/NN-slug/` holding:
+//!
+//! * `lesson.toml`: the structure (format version, title, stages, each stage's server and
+//!   scenario, and the expectations that tests and `check` compare against what was observed);
+//! * `intro.md`, `stage-K.md`, `exercise.md`: the prose, in Markdown, shared with the book;
+//! * `stage-K.js`: the Node.js code each stage mirrors.
+//!
+//! The Rust code shown beside the JavaScript is not stored here: a stage names ANCHOR regions
+//! in `src/server/`, and the tutor cuts them out of the real source (also embedded), so what is
+//! shown is what runs.
+
+mod anchor;
+mod model;
+
+pub use anchor::{AnchorError, anchor};
+pub use model::*;
+
+use include_dir::{Dir, include_dir};
+
+/// The `lessons/` folder, as it was when the binary was built.
+static LESSONS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/lessons");
+
+/// The server sources the lessons show, so `cargo install` carries them along.
+static SERVER_SOURCES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/src/server");
+
+/// Loads and validates every embedded lesson, in number order.
+pub fn all() -> Result<Vec<Lesson>, LessonError> {
+    let mut lessons = Vec::new();
+    for dir in LESSONS.dirs() {
+        let folder = dir.path().to_string_lossy().into_owned();
+        let read = |name: &str| -> Result<String, LessonError> {
+            dir.get_file(dir.path().join(name))
+                .and_then(|f| f.contents_utf8())
+                .map(str::to_owned)
+                .ok_or_else(|| LessonError::new(&folder, format!("missing file {name}")))
+        };
+        lessons.push(Lesson::parse(&folder, &read("lesson.toml")?, &read)?);
+    }
+    lessons.sort_by_key(|l| l.number);
+    for (i, lesson) in lessons.iter().enumerate() {
+        if lesson.number as usize != i + 1 {
+            return Err(LessonError::new(
+                &lesson.folder,
+                "lessons must be numbered 1, 2, 3, … without gaps",
+            ));
+        }
+    }
+    Ok(lessons)
+}
+
+/// The text of a server source file by its path from the crate root (`src/server/app.rs`).
+pub fn server_source(path: &str) -> Option<&'static str> {
+    let relative = path.strip_prefix("src/server/")?;
+    SERVER_SOURCES.get_file(relative)?.contents_utf8()
+}

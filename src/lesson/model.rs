@@ -1,0 +1,372 @@
+//! The lesson model and its validation.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::server::{Behaviour, Mount, OnChat, OnConnection};
+
+/// The only `format_version` this build understands.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A lesson that could not be loaded, with the folder it came from.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("lesson {folder}: {message}")]
+pub struct LessonError {
+    pub folder: String,
+    pub message: String,
+}
+
+impl LessonError {
+    pub(crate) fn new(folder: &str, message: impl Into<String>) -> Self {
+        Self {
+            folder: folder.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// One lesson, validated.
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    pub number: u32,
+    pub slug: String,
+    pub title: String,
+    /// The folder under `lessons/`, e.g. `02-emit-vs-broadcast`.
+    pub folder: String,
+    /// `intro.md`.
+    pub intro: String,
+    /// `exercise.md`: what to build yourself after the lesson.
+    pub exercise: String,
+    /// The stage whose server the exercise asks for, and that `check` plays.
+    pub check_stage: u32,
+    pub stages: Vec<Stage>,
+}
+
+/// One stage: a server, a scenario, and what the lesson expects to be observed.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub number: u32,
+    pub title: String,
+    /// `stage-K.md`.
+    pub text: String,
+    /// `stage-K.js`: the Node.js code this stage mirrors.
+    pub node: String,
+    /// The Rust that runs, as `(path, anchor)` pairs cut from `src/server/`.
+    pub rust: Vec<RustRef>,
+    pub mount: Mount,
+    pub behaviour: Behaviour,
+    pub steps: Vec<Step>,
+}
+
+/// A region of real source code shown to the learner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RustRef {
+    pub path: String,
+    pub anchor: String,
+}
+
+impl RustRef {
+    /// The code itself, cut from the embedded source.
+    pub fn code(&self) -> Result<String, String> {
+        let source =
+            super::server_source(&self.path).ok_or_else(|| format!("no source file {}", self.path))?;
+        super::anchor(source, &self.anchor).map_err(|e| format!("{}: {e}", self.path))
+    }
+}
+
+/// How lesson 1 reaches the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeKind {
+    /// Hand a request to the app directly, in the same process, with no network.
+    InProcess,
+    /// An HTTP GET over TCP.
+    HttpGet,
+    /// A Socket.IO client's WebSocket connection.
+    Websocket,
+}
+
+/// What a probe should find.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeExpect {
+    /// The TCP connection is refused.
+    Refused,
+    /// An HTTP response with this status code.
+    Status(u16),
+    /// A complete Socket.IO connection whose connection handler ran.
+    SocketIo,
+}
+
+/// One thing that happens in a stage.
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    /// Lesson 1's probes.
+    Probe {
+        probe: ProbeKind,
+        path: String,
+        client: Option<String>,
+        expect: ProbeExpect,
+    },
+    /// A new client connects (which may trigger the connection handler's emit).
+    Connect { client: String },
+    /// A connected client emits an event.
+    Emit {
+        client: String,
+        event: String,
+        args: Vec<Value>,
+    },
+    /// Several emits, one after another, observed together at the end.
+    Burst {
+        event: String,
+        sends: Vec<(String, Vec<Value>)>,
+    },
+}
+
+/// A step with its expectation and its prediction question (for predict mode).
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub kind: StepKind,
+    /// For delivery steps: which clients the lesson expects to receive the event.
+    pub expect_received_by: Option<Vec<String>>,
+    /// A question to ask before the step runs, in predict mode.
+    pub question: Option<String>,
+    /// One line on why the observed result is what it is.
+    pub why: Option<String>,
+}
+
+// ---- the TOML shape ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLesson {
+    format_version: u32,
+    number: u32,
+    slug: String,
+    title: String,
+    check_stage: u32,
+    #[serde(rename = "stage")]
+    stages: Vec<RawStage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStage {
+    title: String,
+    mount: Mount,
+    #[serde(default)]
+    on_connection: OnConnection,
+    #[serde(default)]
+    on_chat: Option<OnChat>,
+    rust: Vec<String>,
+    #[serde(rename = "step", default)]
+    steps: Vec<RawStep>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    probe: Option<ProbeKind>,
+    path: Option<String>,
+    client: Option<String>,
+    expect: Option<String>,
+    connect: Option<String>,
+    emit: Option<String>,
+    event: Option<String>,
+    args: Option<Vec<Value>>,
+    burst: Option<Vec<RawSend>>,
+    expect_received_by: Option<Vec<String>>,
+    question: Option<String>,
+    why: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSend {
+    from: String,
+    args: Vec<Value>,
+}
+
+const CHAT_EVENT: &str = "chat message";
+
+impl Lesson {
+    /// Parses `lesson.toml` and reads its companion files through `read`.
+    pub fn parse(
+        folder: &str,
+        toml_text: &str,
+        read: &dyn Fn(&str) -> Result<String, LessonError>,
+    ) -> Result<Self, LessonError> {
+        let err = |m: String| LessonError::new(folder, m);
+        let raw: RawLesson = toml::from_str(toml_text).map_err(|e| err(format!("lesson.toml: {e}")))?;
+        if raw.format_version != FORMAT_VERSION {
+            return Err(err(format!(
+                "format_version {} is not supported (this build reads version {FORMAT_VERSION})",
+                raw.format_version
+            )));
+        }
+        let expected_folder = format!("{:02}-{}", raw.number, raw.slug);
+        if folder != expected_folder {
+            return Err(err(format!("the folder should be named {expected_folder}")));
+        }
+        let mut stages = Vec::new();
+        for (i, raw_stage) in raw.stages.into_iter().enumerate() {
+            let number = i as u32 + 1;
+            let stage_err = |m: String| err(format!("stage {number}: {m}"));
+            let rust = raw_stage
+                .rust
+                .iter()
+                .map(|r| {
+                    let (path, anchor) = r
+                        .split_once(':')
+                        .ok_or_else(|| stage_err(format!("rust entry {r:?} is not path:anchor")))?;
+                    let rust = RustRef {
+                        path: path.to_owned(),
+                        anchor: anchor.to_owned(),
+                    };
+                    rust.code().map_err(&stage_err)?;
+                    Ok(rust)
+                })
+                .collect::<Result<Vec<_>, LessonError>>()?;
+            let mut steps = Vec::new();
+            let mut connected: Vec<String> = Vec::new();
+            for (j, raw_step) in raw_stage.steps.into_iter().enumerate() {
+                let step = raw_step
+                    .into_step(raw_stage.mount, &mut connected)
+                    .map_err(|m| stage_err(format!("step {}: {m}", j + 1)))?;
+                steps.push(step);
+            }
+            if steps.is_empty() {
+                return Err(stage_err("has no steps".into()));
+            }
+            let behaviour = Behaviour {
+                on_connection: raw_stage.on_connection,
+                on_chat: raw_stage.on_chat,
+            };
+            if raw_stage.mount != Mount::Realtime && behaviour != Behaviour::default() {
+                return Err(stage_err(
+                    "only a realtime stage can have on_connection or on_chat".into(),
+                ));
+            }
+            stages.push(Stage {
+                number,
+                title: raw_stage.title,
+                text: read(&format!("stage-{number}.md"))?,
+                node: read(&format!("stage-{number}.js"))?,
+                rust,
+                mount: raw_stage.mount,
+                behaviour,
+                steps,
+            });
+        }
+        if stages.is_empty() {
+            return Err(err("has no stages".into()));
+        }
+        if raw.check_stage == 0 || raw.check_stage as usize > stages.len() {
+            return Err(err(format!("check_stage {} does not exist", raw.check_stage)));
+        }
+        Ok(Self {
+            number: raw.number,
+            slug: raw.slug,
+            title: raw.title,
+            folder: folder.to_owned(),
+            intro: read("intro.md")?,
+            exercise: read("exercise.md")?,
+            check_stage: raw.check_stage,
+            stages,
+        })
+    }
+
+    /// The stage `check` plays.
+    pub fn check(&self) -> &Stage {
+        &self.stages[self.check_stage as usize - 1]
+    }
+}
+
+impl RawStep {
+    fn into_step(self, mount: Mount, connected: &mut Vec<String>) -> Result<Step, String> {
+        let chosen = [
+            self.probe.is_some(),
+            self.connect.is_some(),
+            self.emit.is_some(),
+            self.burst.is_some(),
+        ];
+        if chosen.iter().filter(|c| **c).count() != 1 {
+            return Err("needs exactly one of probe, connect, emit, burst".into());
+        }
+        let known = |name: &String, connected: &Vec<String>| {
+            if connected.contains(name) {
+                Ok(())
+            } else {
+                Err(format!("{name} is not connected yet"))
+            }
+        };
+        let kind = if let Some(probe) = self.probe {
+            let expect = match self.expect.as_deref() {
+                Some("refused") => ProbeExpect::Refused,
+                Some("socket.io") => ProbeExpect::SocketIo,
+                Some(code) => ProbeExpect::Status(
+                    code.parse()
+                        .map_err(|_| format!("expect {code:?}: use refused, socket.io or a status code"))?,
+                ),
+                None => return Err("a probe needs expect".into()),
+            };
+            if probe == ProbeKind::Websocket {
+                let Some(client) = &self.client else {
+                    return Err("a websocket probe needs a client name".into());
+                };
+                if expect == ProbeExpect::SocketIo {
+                    connected.push(client.clone());
+                }
+            }
+            let path = self.path.unwrap_or_else(|| "/".into());
+            StepKind::Probe {
+                probe,
+                path,
+                client: self.client,
+                expect,
+            }
+        } else if let Some(client) = self.connect {
+            if mount != Mount::Realtime {
+                return Err("connect needs a realtime stage".into());
+            }
+            if connected.contains(&client) {
+                return Err(format!("{client} is already connected"));
+            }
+            connected.push(client.clone());
+            StepKind::Connect { client }
+        } else if let Some(client) = self.emit {
+            known(&client, connected)?;
+            StepKind::Emit {
+                client,
+                event: self.event.unwrap_or_else(|| CHAT_EVENT.into()),
+                args: self.args.unwrap_or_default(),
+            }
+        } else {
+            let sends = self.burst.unwrap_or_default();
+            if sends.len() < 2 {
+                return Err("a burst needs at least two sends".into());
+            }
+            for (i, send) in sends.iter().enumerate() {
+                known(&send.from, connected)?;
+                if sends[..i].iter().any(|s| s.args == send.args) {
+                    return Err("the messages of a burst must differ, so each can be told apart".into());
+                }
+            }
+            StepKind::Burst {
+                event: self.event.unwrap_or_else(|| CHAT_EVENT.into()),
+                sends: sends.into_iter().map(|s| (s.from, s.args)).collect(),
+            }
+        };
+        if let Some(names) = &self.expect_received_by {
+            for name in names {
+                known(name, connected)?;
+            }
+        }
+        Ok(Step {
+            kind,
+            expect_received_by: self.expect_received_by,
+            question: self.question,
+            why: self.why,
+        })
+    }
+}

@@ -1,0 +1,18 @@
+//! realtime-tutor: run Socket.IO lessons live and show who received what.
+//!
+//! The crate map, in the order data flows:
+//!
+//! * [`lesson`]: the lessons, loaded from the `lessons/` folder embedded in the binary.
+//! * [`server`]: the stage servers (axum + socketioxide), built like the Node.js code they mirror.
+//! * [`client`]: the simulated Socket.IO clients and their pure packet codec.
+//! * [`runner`]: plays a stage: starts its server, connects clients, performs the steps, and
+//!   records what each client observed.
+//! * [`trace`]: the observed trace as plain data, and its text and JSON renderings.
+//! * [`cli`]: the command line.
+
+pub mod cli;
+pub mod client;
+pub mod lesson;
+pub mod runner;
+pub mod server;
+pub mod trace;

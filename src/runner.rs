@@ -1,0 +1,818 @@
+//! Plays one stage: start its server, connect the clients, perform each step, and record what
+//! every client observed.
+//!
+//! There are two ways to know that a step is over:
+//!
+//! * **Against our own server (fenced).** The server reports when each handler has finished
+//!   ([`ServerEvent`]), and then sends every socket a numbered marker (a *fence*). A client that
+//!   reads the marker has read everything sent to it before, so the step's deliveries are exactly
+//!   what arrived ahead of the fence: no timer decides anything.
+//! * **Against someone else's server (`check`).** There are no reports and no fences, so the
+//!   runner waits, bounded, for the deliveries the lesson expects, then listens for a short quiet
+//!   window for anything unexpected.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::client::{self, ConnectError, ConnectOptions, Incoming, SimClient};
+use crate::lesson::{Lesson, ProbeKind, Stage, Step, StepKind};
+use crate::server::{self, FENCE_EVENT, Mount, ServerEvent, StageServer};
+use crate::trace::{Delivery, Kind, ProbeRecord, StageTrace, StepRecord, WireLine};
+
+/// Why a stage could not be played to the end.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A bounded wait expired; the message says what was awaited from whom.
+    #[error("timed out after {after:?} waiting for {what}")]
+    Timeout { what: String, after: Duration },
+    /// A client could not connect where the lesson needs it connected.
+    #[error("{client} could not connect: {source}")]
+    Connect { client: String, source: ConnectError },
+    /// Anything else, said plainly.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How to play a stage.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Record raw frames for `--wire`.
+    pub wire: bool,
+    /// The bound on every single wait.
+    pub timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            wire: false,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Where the scenario is played.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Start the stage's own server on 127.0.0.1 and use fences.
+    Local,
+    /// Someone else's server at `url`, Socket.IO mounted at `path`; no fences.
+    Remote {
+        url: String,
+        path: String,
+        /// The bound on waiting for an expected delivery.
+        expect_within: Duration,
+        /// How long to listen for unexpected deliveries once the expected ones are in.
+        quiet: Duration,
+    },
+}
+
+/// Plays `stage` of `lesson` against `target`.
+pub async fn run_stage(
+    lesson: &Lesson,
+    stage: &Stage,
+    target: &Target,
+    options: &RunOptions,
+) -> Result<StageTrace, RunError> {
+    let mut session = Session::open(lesson, stage, target, options).await?;
+    let outcome = session.play().await;
+    session.close().await;
+    let steps = outcome?;
+    Ok(StageTrace {
+        lesson: lesson.number,
+        stage: stage.number,
+        title: stage.title.clone(),
+        clients: session.clients.iter().map(|c| c.name.clone()).collect(),
+        steps,
+    })
+}
+
+/// A client with its lesson name.
+struct Named {
+    name: String,
+    client: SimClient,
+}
+
+struct Session<'a> {
+    lesson: &'a Lesson,
+    stage: &'a Stage,
+    options: &'a RunOptions,
+    /// Our own server, when the target is local.
+    server: Option<StageServer>,
+    /// Remote settings, when the target is someone else's server.
+    remote: Option<(Duration, Duration)>,
+    /// `http://127.0.0.1:PORT`, the address clients use.
+    base: String,
+    /// Where Socket.IO is mounted.
+    path: String,
+    clients: Vec<Named>,
+    fences: u64,
+    bursts: u32,
+    /// Events this stage judges; anything else a remote server sends is set aside.
+    relevant: BTreeSet<String>,
+}
+
+impl<'a> Session<'a> {
+    async fn open(
+        lesson: &'a Lesson,
+        stage: &'a Stage,
+        target: &Target,
+        options: &'a RunOptions,
+    ) -> Result<Session<'a>, RunError> {
+        let mut relevant = BTreeSet::new();
+        if let Some((event, _, _)) = stage.behaviour.on_connection.emits() {
+            relevant.insert(event.to_owned());
+        }
+        for step in &stage.steps {
+            match &step.kind {
+                StepKind::Emit { event, .. } | StepKind::Burst { event, .. } => {
+                    relevant.insert(event.clone());
+                }
+                _ => {}
+            }
+        }
+        let (server, remote, base, path) = match target {
+            Target::Local => {
+                let server = start_local(stage).await?;
+                let base = match server.addr {
+                    Some(addr) => format!("http://{addr}"),
+                    // Only the app exists: point the clients at a port where nothing listens.
+                    None => format!("http://{}", unused_address().await?),
+                };
+                (Some(server), None, base, "/socket.io/".to_owned())
+            }
+            Target::Remote {
+                url,
+                path,
+                expect_within,
+                quiet,
+            } => (
+                None,
+                Some((*expect_within, *quiet)),
+                url.trim_end_matches('/').to_owned(),
+                path.clone(),
+            ),
+        };
+        Ok(Session {
+            lesson,
+            stage,
+            options,
+            server,
+            remote,
+            base,
+            path,
+            clients: Vec::new(),
+            fences: 0,
+            bursts: 0,
+            relevant,
+        })
+    }
+
+    async fn play(&mut self) -> Result<Vec<StepRecord>, RunError> {
+        let mut records = Vec::new();
+        for (index, step) in self.stage.steps.iter().enumerate() {
+            let number = index as u32 + 1;
+            let mut produced = match &step.kind {
+                StepKind::Probe {
+                    probe, path, client, ..
+                } => {
+                    vec![self.probe(number, *probe, path, client.as_deref()).await?]
+                }
+                StepKind::Connect { client } => vec![self.connect(number, client).await?],
+                StepKind::Emit { client, event, args } => vec![self.emit(number, client, event, args).await?],
+                StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
+            };
+            if self.options.wire
+                && let Some(last) = produced.last_mut()
+            {
+                last.wire = Some(self.take_wire());
+            }
+            records.append(&mut produced);
+        }
+        Ok(records)
+    }
+
+    async fn close(&mut self) {
+        for named in &self.clients {
+            named.client.disconnect();
+        }
+        if let Some(server) = self.server.take() {
+            // Bounded, like every wait: a stuck shutdown must not hang the lesson.
+            let _ = tokio::time::timeout(self.options.timeout, server.stop()).await;
+        }
+    }
+
+    fn options_for_clients(&self) -> ConnectOptions {
+        ConnectOptions {
+            path: self.path.clone(),
+            timeout: self.options.timeout,
+        }
+    }
+
+    fn blank(&self, step: u32, kind: Kind, trigger: String) -> StepRecord {
+        StepRecord {
+            lesson: self.lesson.number,
+            stage: self.stage.number,
+            step,
+            kind,
+            action: None,
+            trigger,
+            sender: None,
+            event: None,
+            args: Vec::new(),
+            audience: None,
+            received_by: Vec::new(),
+            not_received_by: Vec::new(),
+            received: BTreeMap::new(),
+            burst: None,
+            arrival: BTreeMap::new(),
+            probe: None,
+            ignored: BTreeMap::new(),
+            wire: None,
+        }
+    }
+
+    /// Replaces the real port by `<port>`, so traces are identical from run to run.
+    fn mask(&self, text: &str) -> String {
+        match client::connection::authority(&self.base).rsplit_once(':') {
+            Some((host, port)) if self.remote.is_none() => {
+                text.replace(&format!("{host}:{port}"), &format!("{host}:<port>"))
+            }
+            _ => text.to_owned(),
+        }
+    }
+
+    // ---- probes (lesson 1) ----
+
+    async fn probe(
+        &mut self,
+        number: u32,
+        method: ProbeKind,
+        path: &str,
+        client: Option<&str>,
+    ) -> Result<StepRecord, RunError> {
+        let authority = client::connection::authority(&self.base);
+        let (trigger, record) = match method {
+            ProbeKind::InProcess => (
+                "the program calls the app directly".to_owned(),
+                in_process_get(path).await?,
+            ),
+            ProbeKind::HttpGet => {
+                let url = self.mask(&format!("{}{}", self.base, path));
+                let observed = match client::http::get(&authority, path, self.options.timeout).await {
+                    Ok(reply) => http_record(ProbeKind::HttpGet, url, &reply),
+                    Err(client::http::HttpError::Refused(addr)) => refused(ProbeKind::HttpGet, url, &addr),
+                    Err(e) => error_record(ProbeKind::HttpGet, url, e.to_string()),
+                };
+                ("a browser asks for the page".to_owned(), observed)
+            }
+            ProbeKind::Websocket => {
+                let name = client.unwrap_or("client");
+                let url = client::connection::websocket_url(&self.base, &self.path);
+                let masked = self.mask(&url);
+                let record = match SimClient::connect(&self.base, &self.options_for_clients()).await {
+                    Ok(connected) => {
+                        let mut observed = vec![
+                            "101 Switching Protocols: the connection is now a WebSocket".to_owned(),
+                            format!(
+                                "Engine.IO OPEN: session opened (ping every {} ms)",
+                                connected.open.ping_interval
+                            ),
+                            "Socket.IO CONNECT: the server created a socket for this client".to_owned(),
+                        ];
+                        if self.server.is_some() {
+                            self.await_server(&connected.sid, name, |e| {
+                                matches!(e, ServerEvent::Connected { .. })
+                            })
+                            .await?;
+                            observed.push("the server's io.on('connection') handler ran".to_owned());
+                        }
+                        self.clients.push(Named {
+                            name: name.to_owned(),
+                            client: connected,
+                        });
+                        ProbeRecord {
+                            method,
+                            url: masked,
+                            outcome: "socket.io".into(),
+                            status: Some(101),
+                            observed,
+                        }
+                    }
+                    Err(ConnectError::Refused { addr }) => refused(method, masked, &addr),
+                    Err(ConnectError::HttpStatus { status, body }) => {
+                        let code = status.split(' ').next().and_then(|c| c.parse().ok());
+                        let mut observed = vec![format!("{status}: the upgrade was not accepted")];
+                        let body = body.trim();
+                        if !body.is_empty() {
+                            observed.push(format!("body: {}", one_line(body, 80)));
+                        }
+                        ProbeRecord {
+                            method,
+                            url: masked,
+                            outcome: "http".into(),
+                            status: code,
+                            observed,
+                        }
+                    }
+                    Err(ConnectError::NotEngineIo(first)) => ProbeRecord {
+                        method,
+                        url: masked,
+                        outcome: "not-socket.io".into(),
+                        status: Some(101),
+                        observed: vec![format!(
+                            "the WebSocket opened, but the first frame was {} instead of an Engine.IO OPEN packet",
+                            one_line(&first, 60)
+                        )],
+                    },
+                    Err(e) => error_record(method, masked, e.to_string()),
+                };
+                (format!("{name} opens a Socket.IO connection"), record)
+            }
+        };
+        let mut step = self.blank(number, Kind::Probe, trigger);
+        step.sender = client.map(str::to_owned);
+        let observed = record.observed.iter().map(|line| self.mask(line)).collect();
+        step.probe = Some(ProbeRecord {
+            url: self.mask(&record.url),
+            observed,
+            ..record
+        });
+        Ok(step)
+    }
+
+    // ---- deliveries ----
+
+    async fn connect(&mut self, number: u32, name: &str) -> Result<StepRecord, RunError> {
+        let connected = SimClient::connect(&self.base, &self.options_for_clients())
+            .await
+            .map_err(|source| RunError::Connect {
+                client: name.to_owned(),
+                source,
+            })?;
+        if self.server.is_some() {
+            let sid = connected.sid.clone();
+            self.await_server(&sid, name, |e| matches!(e, ServerEvent::Connected { .. }))
+                .await?;
+        }
+        self.clients.push(Named {
+            name: name.to_owned(),
+            client: connected,
+        });
+        let behaviour = self.stage.behaviour.on_connection;
+        let mut step = self.blank(number, Kind::Connect, format!("{name} connects"));
+        step.sender = Some(name.to_owned());
+        step.action = behaviour.js().map(str::to_owned);
+        let expected = self.expected_receivers(number);
+        if let Some((event, args, audience)) = behaviour.emits() {
+            step.event = Some(event.to_owned());
+            step.args = args;
+            step.audience = Some(audience);
+        }
+        let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
+        self.fill_receivers(&mut step, received, ignored);
+        Ok(step)
+    }
+
+    async fn emit(
+        &mut self,
+        number: u32,
+        name: &str,
+        event: &str,
+        args: &[Value],
+    ) -> Result<StepRecord, RunError> {
+        self.send(name, event, args).await?;
+        let mut step = self.blank(number, Kind::Emit, format!("{name} emits '{event}'"));
+        step.sender = Some(name.to_owned());
+        step.event = Some(event.to_owned());
+        step.args = args.to_vec();
+        if let Some(on_chat) = self.stage.behaviour.on_chat {
+            step.action = Some(on_chat.js().to_owned());
+            step.audience = Some(on_chat.audience());
+        }
+        let expected = self.expected_receivers(number);
+        let (received, ignored) = self.settle(&[(Some(event.to_owned()), expected)]).await?;
+        self.fill_receivers(&mut step, received, ignored);
+        Ok(step)
+    }
+
+    /// Several messages sent back to back, observed together: every client's inbox shows the
+    /// order in which the server handled them.
+    async fn burst(
+        &mut self,
+        number: u32,
+        step: &Step,
+        event: &str,
+        sends: &[(String, Vec<Value>)],
+    ) -> Result<Vec<StepRecord>, RunError> {
+        self.bursts += 1;
+        let expected = step.expect_received_by.clone().unwrap_or_default();
+        let mut received = BTreeMap::new();
+        let mut ignored = BTreeMap::new();
+        for (i, (name, args)) in sends.iter().enumerate() {
+            self.send(name, event, args).await?;
+            if self.remote.is_some() || i + 1 == sends.len() {
+                // Locally the server's reports already fix the order, and one fence at the end
+                // suffices. Remotely, waiting for each message keeps the server's order the
+                // order we sent in.
+                let (got, skipped) = self.settle(&[(Some(event.to_owned()), expected.clone())]).await?;
+                merge(&mut received, got);
+                merge(&mut ignored, skipped);
+            }
+        }
+        let mut records = Vec::new();
+        for (i, (name, args)) in sends.iter().enumerate() {
+            let mut record = self.blank(number, Kind::Emit, format!("{name} emits '{event}'"));
+            record.sender = Some(name.clone());
+            record.event = Some(event.to_owned());
+            record.args = args.clone();
+            record.burst = Some(self.bursts);
+            if let Some(on_chat) = self.stage.behaviour.on_chat {
+                record.action = Some(on_chat.js().to_owned());
+                record.audience = Some(on_chat.audience());
+            }
+            let this = Delivery {
+                event: event.to_owned(),
+                args: args.clone(),
+            };
+            let mut mine = BTreeMap::new();
+            for (client, inbox) in &received {
+                let got: Vec<Delivery> = inbox.iter().filter(|d| **d == this).cloned().collect();
+                if let Some(position) = inbox.iter().position(|d| *d == this) {
+                    record.arrival.insert(client.clone(), position + 1);
+                }
+                mine.insert(client.clone(), got);
+            }
+            let skipped = if i == 0 {
+                std::mem::take(&mut ignored)
+            } else {
+                BTreeMap::new()
+            };
+            self.fill_receivers(&mut record, mine, skipped);
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    /// Emits from a client and, against our server, waits until the handler has finished.
+    async fn send(&mut self, name: &str, event: &str, args: &[Value]) -> Result<(), RunError> {
+        let named = self
+            .clients
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| RunError::Other(format!("{name} is not connected")))?;
+        named
+            .client
+            .emit(event, args.to_vec())
+            .map_err(|e| RunError::Other(format!("{name}: {e}")))?;
+        let sid = named.client.sid.clone();
+        if self.server.is_some() {
+            let wanted = event.to_owned();
+            self.await_server(&sid, name, move |e| match e {
+                ServerEvent::Handled { event, .. } | ServerEvent::Rejected { event, .. } => *event == wanted,
+                _ => false,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    fn expected_receivers(&self, number: u32) -> Vec<String> {
+        self.stage.steps[number as usize - 1]
+            .expect_received_by
+            .clone()
+            .unwrap_or_default()
+    }
+
+    /// Sorts what each client received into `received_by` / `not_received_by`.
+    fn fill_receivers(
+        &self,
+        step: &mut StepRecord,
+        received: BTreeMap<String, Vec<Delivery>>,
+        ignored: BTreeMap<String, Vec<Delivery>>,
+    ) {
+        for named in &self.clients {
+            let inbox = received.get(&named.name).cloned().unwrap_or_default();
+            let got = step
+                .event
+                .as_ref()
+                .is_some_and(|ev| inbox.iter().any(|d| d.event == *ev));
+            if step.event.is_some() {
+                if got {
+                    &mut step.received_by
+                } else {
+                    &mut step.not_received_by
+                }
+                .push(named.name.clone());
+            }
+            step.received.insert(named.name.clone(), inbox);
+        }
+        step.received_by.sort();
+        step.not_received_by.sort();
+        step.ignored = ignored.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    }
+
+    /// Waits for the server's report about socket `sid` that matches `wanted`.
+    async fn await_server(
+        &mut self,
+        sid: &str,
+        name: &str,
+        wanted: impl Fn(&ServerEvent) -> bool,
+    ) -> Result<(), RunError> {
+        let after = self.options.timeout;
+        let Some(server) = self.server.as_mut() else {
+            return Ok(());
+        };
+        let deadline = Instant::now() + after;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = match tokio::time::timeout(left, server.events.recv()).await {
+                Ok(Some(event)) => event,
+                Ok(None) => return Err(RunError::Other("the server stopped reporting".into())),
+                Err(_) => {
+                    return Err(RunError::Timeout {
+                        what: format!("the server to finish its handler for {name}"),
+                        after,
+                    });
+                }
+            };
+            let about = match &event {
+                ServerEvent::Connected { sid }
+                | ServerEvent::Handled { sid, .. }
+                | ServerEvent::Rejected { sid, .. }
+                | ServerEvent::Disconnected { sid } => sid,
+            };
+            if about == sid && wanted(&event) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Collects what every client received because of the last step.
+    ///
+    /// `expect` lists, per event, who the lesson expects to receive it; it is only used against
+    /// a remote server, to know how long to wait. What is recorded is what arrived.
+    async fn settle(
+        &mut self,
+        expect: &[(Option<String>, Vec<String>)],
+    ) -> Result<(Inboxes, Inboxes), RunError> {
+        let mut received: Inboxes = self
+            .clients
+            .iter()
+            .map(|c| (c.name.clone(), Vec::new()))
+            .collect();
+        let mut ignored: Inboxes = BTreeMap::new();
+        let after = self.options.timeout;
+        if let Some(server) = &self.server {
+            // Fenced: one marker to every socket, then read each inbox up to it.
+            self.fences += 1;
+            let fence = self.fences;
+            server.fence(fence).await.map_err(RunError::Other)?;
+            for named in &mut self.clients {
+                loop {
+                    match named.client.next(after).await {
+                        None => {
+                            return Err(RunError::Timeout {
+                                what: format!("the tutor's fence #{fence} to reach {}", named.name),
+                                after,
+                            });
+                        }
+                        Some(Incoming::Closed { reason }) => {
+                            return Err(RunError::Other(format!(
+                                "{} was disconnected: {reason}",
+                                named.name
+                            )));
+                        }
+                        Some(Incoming::Event { name, args }) => {
+                            if name == FENCE_EVENT && args.first() == Some(&Value::from(fence)) {
+                                break;
+                            }
+                            sort_in(
+                                &self.relevant,
+                                &mut received,
+                                &mut ignored,
+                                &named.name,
+                                name,
+                                args,
+                            );
+                        }
+                    }
+                }
+            }
+            return Ok((received, ignored));
+        }
+        // Remote: wait (bounded) for what the lesson expects, then a quiet window.
+        let (expect_within, quiet) = self.remote.unwrap_or((after, Duration::ZERO));
+        let deadline = Instant::now() + expect_within;
+        for named in &mut self.clients {
+            let wanted: Vec<&String> = expect
+                .iter()
+                .filter(|(_, who)| who.contains(&named.name))
+                .filter_map(|(event, _)| event.as_ref())
+                .collect();
+            let inbox_has = |received: &Inboxes, name: &str| {
+                wanted.iter().all(|ev| {
+                    received
+                        .get(name)
+                        .is_some_and(|i| i.iter().any(|d| d.event == **ev))
+                })
+            };
+            while !inbox_has(&received, &named.name) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match named.client.next(left).await {
+                    None => break,
+                    Some(Incoming::Closed { .. }) => break,
+                    Some(Incoming::Event { name, args }) => {
+                        sort_in(
+                            &self.relevant,
+                            &mut received,
+                            &mut ignored,
+                            &named.name,
+                            name,
+                            args,
+                        );
+                    }
+                }
+            }
+        }
+        let quiet_end = Instant::now() + quiet;
+        for named in &mut self.clients {
+            loop {
+                let left = quiet_end.saturating_duration_since(Instant::now());
+                let item = if left.is_zero() {
+                    named.client.try_next()
+                } else {
+                    named.client.next(left).await
+                };
+                match item {
+                    Some(Incoming::Event { name, args }) => {
+                        sort_in(
+                            &self.relevant,
+                            &mut received,
+                            &mut ignored,
+                            &named.name,
+                            name,
+                            args,
+                        );
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok((received, ignored))
+    }
+
+    fn take_wire(&self) -> Vec<WireLine> {
+        let mut lines = Vec::new();
+        for named in &self.clients {
+            for frame in named.client.take_wire() {
+                let plumbing = frame.text.contains(FENCE_EVENT);
+                lines.push(WireLine {
+                    client: named.name.clone(),
+                    direction: frame.direction,
+                    frame: frame.text,
+                    plumbing,
+                });
+            }
+        }
+        lines
+    }
+}
+
+type Inboxes = BTreeMap<String, Vec<Delivery>>;
+
+fn sort_in(
+    relevant: &BTreeSet<String>,
+    received: &mut Inboxes,
+    ignored: &mut Inboxes,
+    who: &str,
+    event: String,
+    args: Vec<Value>,
+) {
+    let target = if relevant.contains(&event) {
+        received
+    } else {
+        ignored
+    };
+    target
+        .entry(who.to_owned())
+        .or_default()
+        .push(Delivery { event, args });
+}
+
+fn merge(into: &mut Inboxes, from: Inboxes) {
+    for (who, mut items) in from {
+        into.entry(who).or_default().append(&mut items);
+    }
+}
+
+/// Starts the server a stage asks for, on 127.0.0.1 and a free port chosen by the system.
+async fn start_local(stage: &Stage) -> Result<StageServer, RunError> {
+    let listener = match stage.mount {
+        Mount::AppOnly => None,
+        _ => Some(
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| RunError::Other(format!("cannot listen on 127.0.0.1: {e}")))?,
+        ),
+    };
+    StageServer::start(stage.mount, stage.behaviour, listener)
+        .map_err(|e| RunError::Other(format!("cannot start the stage server: {e}")))
+}
+
+/// An address on 127.0.0.1 where nothing listens: bind a free port, then let it go.
+async fn unused_address() -> Result<std::net::SocketAddr, RunError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| RunError::Other(format!("cannot find a free port: {e}")))?;
+    listener.local_addr().map_err(|e| RunError::Other(e.to_string()))
+}
+
+/// Hands a request to the app inside this process: no socket, no port.
+async fn in_process_get(path: &str) -> Result<ProbeRecord, RunError> {
+    let request = axum::http::Request::get(path)
+        .body(axum::body::Body::empty())
+        .map_err(|e| RunError::Other(e.to_string()))?;
+    let response = server::app::app()
+        .oneshot(request)
+        .await
+        .map_err(|e| RunError::Other(format!("the app failed: {e}")))?;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .map_err(|e| RunError::Other(e.to_string()))?;
+    let reply = client::http::HttpReply {
+        status: format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("")),
+        code: status.as_u16(),
+        content_type,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    Ok(http_record(
+        ProbeKind::InProcess,
+        format!("app(GET {path})"),
+        &reply,
+    ))
+}
+
+fn http_record(method: ProbeKind, url: String, reply: &client::http::HttpReply) -> ProbeRecord {
+    let mut observed = vec![match &reply.content_type {
+        Some(kind) => format!("{} ({kind})", reply.status),
+        None => reply.status.clone(),
+    }];
+    if let Some(title) = html_title(&reply.body) {
+        observed.push(format!("the page: <title>{title}</title>"));
+    } else if !reply.body.trim().is_empty() {
+        observed.push(format!("body: {}", one_line(reply.body.trim(), 80)));
+    }
+    ProbeRecord {
+        method,
+        url,
+        outcome: "http".into(),
+        status: Some(reply.code),
+        observed,
+    }
+}
+
+fn refused(method: ProbeKind, url: String, addr: &str) -> ProbeRecord {
+    ProbeRecord {
+        method,
+        url,
+        outcome: "refused".into(),
+        status: None,
+        observed: vec![format!("connection refused: nothing is listening on {addr}")],
+    }
+}
+
+fn error_record(method: ProbeKind, url: String, message: String) -> ProbeRecord {
+    ProbeRecord {
+        method,
+        url,
+        outcome: "error".into(),
+        status: None,
+        observed: vec![message],
+    }
+}
+
+fn html_title(body: &str) -> Option<&str> {
+    let start = body.find("<title>")? + "<title>".len();
+    let end = body[start..].find("</title>")? + start;
+    Some(body[start..end].trim())
+}
+
+/// Shortens text to one line of at most `max` characters.
+pub fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        format!("{}…", flat.chars().take(max).collect::<String>())
+    } else {
+        flat
+    }
+}

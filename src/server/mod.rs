@@ -1,0 +1,154 @@
+//! The servers the lessons run, built the way the Node.js code builds them.
+//!
+//! The Node.js program the lessons study is three lines:
+//!
+//! ```js
+//! const app = express();              // the app: decides what each request gets
+//! const server = createServer(app);   // the HTTP server: owns the port, hands requests to app
+//! const io = new Server(server);      // the realtime server: attaches to that same HTTP server
+//! ```
+//!
+//! Each line has a Rust counterpart here, one file each, so a stage can stop after any of them:
+//!
+//! | Node.js              | Rust                                          | file             |
+//! |----------------------|-----------------------------------------------|------------------|
+//! | `express()`          | an [`axum::Router`]                           | [`app`]          |
+//! | `createServer(app)`  | a [`tokio::net::TcpListener`] + [`axum::serve`] | [`http`]       |
+//! | `new Server(server)` | socketioxide's layer wrapped around the router | [`realtime`]    |
+//!
+//! What the realtime server *does* with a connection (the `io.on('connection', …)` body) is a
+//! [`Behaviour`], chosen from a small vocabulary in [`behaviour`]; the lessons pick from it.
+//!
+//! # How the tutor knows what the server did
+//!
+//! A lesson must say "dave did **not** receive `hi`" without waiting and hoping. Two facts make
+//! that possible without any timer:
+//!
+//! * Every handler reports to the tutor when it has *finished* (a [`ServerEvent`] on a channel).
+//!   socketioxide sends its CONNECT reply before it runs the connection handler, so a client
+//!   cannot tell from the wire alone when `socket.on('chat message', …)` is registered; the report
+//!   closes that gap.
+//! * After a step, [`StageServer::fence`] emits one marker event to every socket. Packets to one
+//!   socket leave in the order they were queued, so when a client sees the marker, everything the
+//!   step sent it has already arrived. Whatever it has not received by then, it never will.
+//!
+//! Both are tutor plumbing, not Socket.IO features: they never appear in a trace, and `--wire`
+//! labels the marker frames as such.
+
+pub mod app;
+pub mod behaviour;
+pub mod http;
+pub mod realtime;
+
+use std::net::SocketAddr;
+
+use socketioxide::SocketIo;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+pub use behaviour::{Behaviour, OnChat, OnConnection};
+
+/// The name of the tutor's marker event. Clients treat it as plumbing.
+pub const FENCE_EVENT: &str = "tutor:fence";
+
+/// How far a stage builds the Node.js program: after `express()`, after `createServer(app)`, or
+/// after `new Server(server)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mount {
+    /// Only the app: a router that nobody feeds requests to.
+    AppOnly,
+    /// The app behind an HTTP server listening on a port.
+    HttpServer,
+    /// The HTTP server with the Socket.IO server attached.
+    Realtime,
+}
+
+/// What a server tells the tutor about its handlers, in the order they happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// The `io.on('connection')` handler for this socket has run to the end.
+    Connected { sid: String },
+    /// A `socket.on(event)` handler has run to the end.
+    Handled { sid: String, event: String },
+    /// A handler refused its input (malformed data); the server carried on.
+    Rejected {
+        sid: String,
+        event: String,
+        reason: String,
+    },
+    /// The socket left.
+    Disconnected { sid: String },
+}
+
+/// The sending half the handlers report through. Cloning is cheap.
+pub type Reporter = mpsc::UnboundedSender<ServerEvent>;
+
+/// A running stage server.
+#[derive(Debug)]
+pub struct StageServer {
+    /// Where it listens, for the stages that listen at all.
+    pub addr: Option<SocketAddr>,
+    /// The realtime server's handle, for the stage that has one.
+    pub io: Option<SocketIo>,
+    /// Handler reports, see [`ServerEvent`].
+    pub events: mpsc::UnboundedReceiver<ServerEvent>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl StageServer {
+    /// Builds the server a stage asks for and, unless it is only the app, starts listening on
+    /// `listener`.
+    pub fn start(mount: Mount, behaviour: Behaviour, listener: Option<TcpListener>) -> std::io::Result<Self> {
+        let (report, events) = mpsc::unbounded_channel();
+        let (io, router) = match mount {
+            Mount::AppOnly | Mount::HttpServer => (None, app::app()),
+            Mount::Realtime => {
+                let (io, router) = realtime::attach(app::app(), behaviour, report);
+                (Some(io), router)
+            }
+        };
+        let (addr, shutdown, task) = match (mount, listener) {
+            (Mount::AppOnly, _) | (_, None) => (None, None, None),
+            (_, Some(listener)) => {
+                let addr = listener.local_addr()?;
+                let (tx, rx) = oneshot::channel();
+                let task = tokio::spawn(http::serve(listener, router, async {
+                    let _ = rx.await;
+                }));
+                (Some(addr), Some(tx), Some(task))
+            }
+        };
+        Ok(Self {
+            addr,
+            io,
+            events,
+            shutdown,
+            task,
+        })
+    }
+
+    /// Emits the tutor's marker event number `n` to every connected socket. See the module
+    /// documentation for why this proves that nothing else is on its way.
+    pub async fn fence(&self, n: u64) -> Result<(), String> {
+        let Some(io) = &self.io else { return Ok(()) };
+        io.emit(FENCE_EVENT, &n)
+            .await
+            .map_err(|e| format!("could not send the fence: {e}"))
+    }
+
+    /// Stops accepting connections and waits for the server task to end.
+    pub async fn stop(mut self) {
+        if let Some(io) = self.io.take() {
+            io.close().await;
+        }
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}

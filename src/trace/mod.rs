@@ -1,0 +1,124 @@
+//! The trace: what each client really received, as plain data.
+//!
+//! A trace is built only from observations (events a client read off its WebSocket, statuses a
+//! probe got back). Expectations from the lesson are never written into it; tests and `check`
+//! compare the two. Rendering lives in [`text`] (the only place that knows about colour) and
+//! [`json`].
+
+pub mod json;
+pub mod text;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::client::WireDirection;
+pub use crate::server::behaviour::Audience;
+
+/// One event as a client received it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub event: String,
+    pub args: Vec<Value>,
+}
+
+/// What kind of step a record describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A request made to see whether, and how, the server answers (lesson 1).
+    Probe,
+    /// A client connected.
+    Connect,
+    /// A client emitted an event.
+    Emit,
+}
+
+/// What a probe observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProbeRecord {
+    /// `in-process`, `http-get` or `websocket`.
+    pub method: crate::lesson::ProbeKind,
+    /// The address, with the port masked as `<port>` (it changes from run to run).
+    pub url: String,
+    /// `refused`, `http` (an HTTP status came back), `socket.io` (a full Socket.IO connection),
+    /// `not-socket.io` (something answered, but not Socket.IO) or `error`.
+    pub outcome: String,
+    /// The HTTP status code, when one came back (`101` for a WebSocket that switched protocols).
+    pub status: Option<u16>,
+    /// One line per observation, in order.
+    pub observed: Vec<String>,
+}
+
+/// One frame for `--wire`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WireLine {
+    pub client: String,
+    pub direction: WireDirection,
+    pub frame: String,
+    /// True for the tutor's own frames (the fences), which are not part of the lesson.
+    pub plumbing: bool,
+}
+
+/// One step of a stage, as observed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRecord {
+    pub lesson: u32,
+    pub stage: u32,
+    pub step: u32,
+    pub kind: Kind,
+    /// The JavaScript expression the server ran (the thing being taught), when there is one.
+    pub action: Option<String>,
+    /// What the client side did to cause it, in words (`dave connects`).
+    pub trigger: String,
+    /// The client whose socket the server acted for, or null.
+    pub sender: Option<String>,
+    /// The event the server action emits, and its arguments.
+    pub event: Option<String>,
+    pub args: Vec<Value>,
+    /// Who the action is meant to reach, in Socket.IO's terms.
+    pub audience: Option<Audience>,
+    /// Connected clients that received `event` in this step, sorted.
+    pub received_by: Vec<String>,
+    /// Connected clients that did not, sorted.
+    pub not_received_by: Vec<String>,
+    /// Everything each connected client received in this step, in arrival order.
+    pub received: BTreeMap<String, Vec<Delivery>>,
+    /// Steps that were sent in one go share a burst number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+    /// Within a burst: the position (from 1) at which each client received this message.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub arrival: BTreeMap<String, usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeRecord>,
+    /// Events a `check` received that this lesson does not judge, per client.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ignored: BTreeMap<String, Vec<Delivery>>,
+    /// Raw frames, only with `--wire`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire: Option<Vec<WireLine>>,
+}
+
+impl StepRecord {
+    /// A delivery step carries an event that the server sent (or meant to send) to clients.
+    pub fn is_delivery(&self) -> bool {
+        self.kind != Kind::Probe && self.event.is_some()
+    }
+}
+
+/// All steps of one stage, with the clients in the order they joined.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageTrace {
+    pub lesson: u32,
+    pub stage: u32,
+    pub title: String,
+    pub clients: Vec<String>,
+    pub steps: Vec<StepRecord>,
+}
+
+/// Formats arguments the way they appear in JavaScript source: `"world"`, `1, {"a":2}`.
+pub fn format_args(args: &[Value]) -> String {
+    args.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+}

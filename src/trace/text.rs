@@ -1,0 +1,426 @@
+//! The trace as text for a terminal: who sent what, then every client with a ✓ or a ✗.
+//!
+//! This is the only module that knows about colour. It always writes owo-colors styles; the
+//! caller prints through `anstream`, which removes them when colour is off (`--color never`,
+//! `NO_COLOR`, not a terminal), and tests strip them the same way.
+
+use std::fmt::Write;
+
+use owo_colors::OwoColorize;
+
+use super::{Audience, Delivery, Kind, StageTrace, StepRecord, WireLine, format_args};
+use crate::client::WireDirection;
+use crate::lesson::{Lesson, ProbeKind, Stage};
+
+const INDENT: &str = "  ";
+
+/// Prose from the lesson files is Markdown; on a terminal, `**bold**` becomes bold and the rest
+/// (backticks included, which read well as they are) stays as written.
+fn prose(line: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in line.split("**").enumerate() {
+        if i % 2 == 1 {
+            out.push_str(&part.bold().to_string())
+        } else {
+            out.push_str(part)
+        }
+    }
+    out
+}
+
+/// The stage heading, its explanation, and the two pieces of code.
+pub fn stage_intro(lesson: &Lesson, stage: &Stage) -> String {
+    let mut out = String::new();
+    let heading = format!(
+        "Stage {}.{} of {} · {}",
+        lesson.number,
+        stage.number,
+        lesson.stages.len(),
+        stage.title
+    );
+    let _ = writeln!(out, "{}", heading.bold());
+    let _ = writeln!(out);
+    for line in stage.text.trim_end().lines() {
+        let _ = writeln!(out, "{INDENT}{}", prose(line));
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{INDENT}{}", "Node.js, the code being taught".underline());
+    for line in stage.node.trim_end().lines() {
+        let _ = writeln!(out, "{INDENT}{INDENT}{}", line.yellow());
+    }
+    for rust in &stage.rust {
+        let _ = writeln!(out);
+        let label = format!("Rust, the code running now ({})", rust.path);
+        let _ = writeln!(out, "{INDENT}{}", label.underline());
+        let code = rust.code().unwrap_or_else(|e| format!("<{e}>"));
+        for line in code.lines() {
+            let _ = writeln!(out, "{INDENT}{INDENT}{}", line.cyan());
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{INDENT}{}", "Live trace".underline());
+    out
+}
+
+/// The lesson heading and its introduction.
+pub fn lesson_intro(lesson: &Lesson) -> String {
+    let mut out = String::new();
+    let rule = "━".repeat(3);
+    let heading = format!("{rule} Lesson {} · {} {rule}", lesson.number, lesson.title);
+    let _ = writeln!(out, "{}", heading.bold().magenta());
+    let _ = writeln!(out);
+    for line in lesson.intro.trim_end().lines() {
+        if line.starts_with("```") {
+            continue;
+        }
+        let _ = writeln!(out, "{INDENT}{}", prose(line));
+    }
+    out
+}
+
+/// What to do after the lesson.
+pub fn exercise(lesson: &Lesson) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", "What next".bold());
+    for line in lesson.exercise.trim_end().lines() {
+        if line.starts_with("```") {
+            continue;
+        }
+        let _ = writeln!(out, "{INDENT}{}", prose(line));
+    }
+    out
+}
+
+/// The trace lines of one stage. This is exactly what the snapshots and the book keep.
+pub fn stage_trace(trace: &StageTrace) -> String {
+    let mut out = String::new();
+    let width = trace.clients.iter().map(String::len).max().unwrap_or(0);
+    let mut i = 0;
+    while i < trace.steps.len() {
+        let step = &trace.steps[i];
+        if let Some(burst) = step.burst {
+            let end = trace.steps[i..]
+                .iter()
+                .take_while(|s| s.burst == Some(burst))
+                .count()
+                + i;
+            render_burst(&mut out, &trace.steps[i..end], width);
+            i = end;
+            continue;
+        }
+        match step.kind {
+            Kind::Probe => render_probe(&mut out, step),
+            Kind::Connect | Kind::Emit => render_delivery(&mut out, step, width),
+        }
+        if let Some(wire) = &step.wire {
+            render_wire(&mut out, wire);
+        }
+        i += 1;
+    }
+    out
+}
+
+fn arrow() -> String {
+    "▸".bold().to_string()
+}
+
+fn render_probe(out: &mut String, step: &StepRecord) {
+    let Some(probe) = &step.probe else { return };
+    let what = match probe.method {
+        ProbeKind::InProcess => format!("{} (in-process, no network)", probe.url),
+        ProbeKind::HttpGet => format!("GET {}", probe.url),
+        ProbeKind::Websocket => format!("WebSocket {}", probe.url),
+    };
+    let trigger = match step.sender.as_deref() {
+        Some(who) => step.trigger.replacen(who, &who.cyan().to_string(), 1),
+        None => step.trigger.clone(),
+    };
+    let _ = writeln!(out, "{INDENT}{} {trigger}: {what}", arrow());
+    let ok = matches!(probe.outcome.as_str(), "socket.io")
+        || (probe.outcome == "http" && probe.status.is_some_and(|s| s < 400));
+    for line in &probe.observed {
+        let mark = if ok {
+            "✓".green().to_string()
+        } else {
+            "✗".red().to_string()
+        };
+        let _ = writeln!(out, "{INDENT}{INDENT}{mark} {line}");
+    }
+}
+
+fn describe(delivery: &Delivery) -> String {
+    if delivery.args.is_empty() {
+        format!("'{}'", delivery.event)
+    } else {
+        format!("'{}' {}", delivery.event, format_args(&delivery.args))
+    }
+}
+
+fn header(step: &StepRecord) -> String {
+    let cause = match step.kind {
+        Kind::Emit => {
+            let sent = Delivery {
+                event: step.event.clone().unwrap_or_default(),
+                args: step.args.clone(),
+            };
+            format!(
+                "{} emits {}",
+                step.sender.as_deref().unwrap_or("?").cyan(),
+                describe(&sent)
+            )
+        }
+        _ => step.trigger.replace(
+            step.sender.as_deref().unwrap_or("\u{0}"),
+            &step.sender.as_deref().unwrap_or_default().cyan().to_string(),
+        ),
+    };
+    match &step.action {
+        Some(action) => format!("{INDENT}{} {cause} → server runs {}", arrow(), action.yellow()),
+        None => format!("{INDENT}{} {cause}", arrow()),
+    }
+}
+
+fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
+    let _ = writeln!(out, "{}", header(step));
+    if step.event.is_none() {
+        // Nothing was emitted: say so, but still show anything that arrived regardless.
+        let strays: Vec<_> = step.received.iter().filter(|(_, v)| !v.is_empty()).collect();
+        if strays.is_empty() {
+            let _ = writeln!(
+                out,
+                "{INDENT}{INDENT}{}",
+                "(the server sends nothing on connection)".dimmed()
+            );
+        }
+        for (name, inbox) in strays {
+            let items: Vec<_> = inbox.iter().map(describe).collect();
+            let _ = writeln!(out, "{INDENT}{INDENT}{name:<width$}  ! {}", items.join(", "));
+        }
+        return;
+    }
+    let event = step.event.as_deref().unwrap_or_default();
+    for (name, inbox) in &step.received {
+        let is_sender = step.sender.as_deref() == Some(name.as_str());
+        let matching: Vec<_> = inbox.iter().filter(|d| d.event == event).map(describe).collect();
+        let others: Vec<_> = inbox.iter().filter(|d| d.event != event).map(describe).collect();
+        let mut line = if matching.is_empty() {
+            format!("{} nothing", "✗".red())
+        } else {
+            format!("{} {}", "✓".green(), matching.join(", "))
+        };
+        if !others.is_empty() {
+            let _ = write!(line, "  (also: {})", others.join(", "));
+        }
+        if is_sender {
+            let who = if step.kind == Kind::Connect {
+                "the newcomer"
+            } else {
+                "the sender"
+            };
+            let note = match (step.audience, matching.is_empty()) {
+                (Some(Audience::EveryoneButSender), true) => format!("{who}: a broadcast skips it"),
+                (Some(Audience::Everyone), false) => format!("{who}, included by io.emit"),
+                _ => who.to_owned(),
+            };
+            let _ = write!(line, "   {}", format!("← {note}").dimmed());
+        }
+        let _ = writeln!(out, "{INDENT}{INDENT}{}  {line}", pad(name, width).cyan());
+    }
+}
+
+fn render_burst(out: &mut String, steps: &[StepRecord], width: usize) {
+    let action = steps[0].action.clone().unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{INDENT}{} {} messages in a row → server runs {} for each",
+        arrow(),
+        steps.len(),
+        action.yellow()
+    );
+    for (i, step) in steps.iter().enumerate() {
+        let sent = Delivery {
+            event: step.event.clone().unwrap_or_default(),
+            args: step.args.clone(),
+        };
+        let sender = step.sender.as_deref().unwrap_or("?");
+        let _ = writeln!(
+            out,
+            "{INDENT}{INDENT}{}. {} emits {}",
+            i + 1,
+            pad(sender, width).cyan(),
+            describe(&sent)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{INDENT}{INDENT}{}",
+        "what each client received, in arrival order:".dimmed()
+    );
+    let names: Vec<&String> = steps[0].received.keys().collect();
+    for name in names {
+        let mut arrivals: Vec<(usize, usize)> = steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.arrival.get(name).map(|p| (*p, i + 1)))
+            .collect();
+        arrivals.sort();
+        let order: Vec<String> = arrivals
+            .iter()
+            .map(|(_, message)| format_args(&steps[message - 1].args))
+            .collect();
+        let missing: Vec<String> = steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.arrival.contains_key(name))
+            .map(|(i, _)| format!("#{}", i + 1))
+            .collect();
+        let mut line = if order.is_empty() {
+            format!("{} nothing", "✗".red())
+        } else {
+            format!("{} {}", "✓".green(), order.join(" → "))
+        };
+        if !missing.is_empty() && !order.is_empty() {
+            let _ = write!(line, "   {} {}", "✗ not".red(), missing.join(" "));
+        }
+        let _ = writeln!(out, "{INDENT}{INDENT}{}  {line}", pad(name, width).cyan());
+    }
+    if let Some(wire) = steps.last().and_then(|s| s.wire.as_ref()) {
+        render_wire(out, wire);
+    }
+}
+
+fn render_wire(out: &mut String, wire: &[WireLine]) {
+    if wire.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{INDENT}{INDENT}{}",
+        "wire (raw WebSocket frames, client's view):".dimmed()
+    );
+    let width = wire.iter().map(|w| w.client.len()).max().unwrap_or(0);
+    for line in wire {
+        let arrow = match line.direction {
+            WireDirection::Sent => "→ server",
+            WireDirection::Received => "← server",
+        };
+        let label = if line.plumbing {
+            "  (tutor plumbing: fence, not part of the lesson)"
+        } else {
+            ""
+        };
+        let text = format!(
+            "{INDENT}{INDENT}  {} {arrow}  {}{label}",
+            pad(&line.client, width),
+            line.frame
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            if line.plumbing {
+                text.dimmed().to_string()
+            } else {
+                text
+            }
+        );
+    }
+}
+
+fn pad(name: &str, width: usize) -> String {
+    format!("{name:<width$}")
+}
+
+/// The closing table of a lesson: for every delivery step, who received it.
+pub fn summary(traces: &[StageTrace]) -> String {
+    let mut out = String::new();
+    let mut clients: Vec<String> = Vec::new();
+    for trace in traces {
+        for c in &trace.clients {
+            if !clients.contains(c) {
+                clients.push(c.clone());
+            }
+        }
+    }
+    let rows: Vec<(String, &StepRecord)> = traces
+        .iter()
+        .flat_map(|t| t.steps.iter())
+        .filter(|s| s.is_delivery())
+        .map(|s| {
+            let cause = match s.kind {
+                Kind::Emit => format!(
+                    "{} emits {}",
+                    s.sender.as_deref().unwrap_or("?"),
+                    format_args(&s.args)
+                ),
+                _ => s.trigger.clone(),
+            };
+            (
+                format!(
+                    "{}.{} {cause} · {}",
+                    s.lesson,
+                    s.stage,
+                    s.action.as_deref().unwrap_or("")
+                ),
+                s,
+            )
+        })
+        .collect();
+    let probes: Vec<&StepRecord> = traces
+        .iter()
+        .flat_map(|t| t.steps.iter())
+        .filter(|s| s.kind == Kind::Probe)
+        .collect();
+    if !probes.is_empty() {
+        let _ = writeln!(out, "{}", "What answered, stage by stage".bold());
+        for step in probes {
+            let Some(probe) = &step.probe else { continue };
+            let what = match probe.method {
+                ProbeKind::InProcess => "app called in-process",
+                ProbeKind::HttpGet => "GET /",
+                ProbeKind::Websocket => "Socket.IO client",
+            };
+            let result = match probe.outcome.as_str() {
+                "socket.io" => "connected (101, OPEN, CONNECT)".to_owned(),
+                "refused" => "connection refused".to_owned(),
+                _ => probe.observed.first().cloned().unwrap_or_default(),
+            };
+            let _ = writeln!(out, "{INDENT}{}.{} {what:<22} {result}", step.lesson, step.stage);
+        }
+    }
+    if rows.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "{}", "Who received what".bold());
+    let label_width = rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0);
+    let mut head = format!("{INDENT}{:label_width$}", "");
+    for c in &clients {
+        let _ = write!(head, "  {c}");
+    }
+    let _ = writeln!(out, "{head}");
+    for (label, step) in &rows {
+        let mut line = format!("{INDENT}{label:<label_width$}");
+        for c in &clients {
+            let mark = if step.received_by.contains(c) {
+                "✓".green().to_string()
+            } else if step.not_received_by.contains(c) {
+                "✗".red().to_string()
+            } else {
+                "·".dimmed().to_string()
+            };
+            let star = if step.sender.as_deref() == Some(c) {
+                "*"
+            } else {
+                " "
+            };
+            let cell_width = c.chars().count();
+            let _ = write!(line, "  {mark}{star}{}", " ".repeat(cell_width.saturating_sub(2)));
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let _ = writeln!(
+        out,
+        "{INDENT}{}",
+        "✓ received  ✗ did not receive  · not connected yet  * the sender".dimmed()
+    );
+    out
+}

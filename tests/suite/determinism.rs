@@ -1,0 +1,19 @@
+//! The same lesson must produce the same trace every time: fences, not timing, decide.
+
+use crate::common::{json_lines, plain_trace, run_all, runtime};
+
+#[test]
+fn two_hundred_runs_in_a_row_give_identical_traces() {
+    let rt = runtime();
+    let render = |traces: &[realtime_tutor::trace::StageTrace]| {
+        let text: String = traces.iter().map(plain_trace).collect();
+        let refs: Vec<_> = traces.iter().collect();
+        (text, json_lines(&refs))
+    };
+    let first = render(&rt.block_on(run_all()));
+    for run in 2..=200 {
+        let again = render(&rt.block_on(run_all()));
+        assert_eq!(again.0, first.0, "text trace differs on run {run}");
+        assert_eq!(again.1, first.1, "JSON trace differs on run {run}");
+    }
+}

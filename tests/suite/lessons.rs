@@ -1,0 +1,83 @@
+//! The lesson data is valid, and everything it points to exists.
+
+use std::path::Path;
+
+use crate::common::lessons;
+
+#[test]
+fn lessons_load_and_are_numbered_in_order() {
+    let lessons = lessons();
+    assert_eq!(lessons.len(), 3);
+    for (i, lesson) in lessons.iter().enumerate() {
+        assert_eq!(lesson.number as usize, i + 1);
+        assert!(!lesson.intro.trim().is_empty() && !lesson.exercise.trim().is_empty());
+        assert!(
+            lesson
+                .exercise
+                .contains(&format!("realtime-tutor check {}", lesson.number))
+        );
+        for stage in &lesson.stages {
+            assert!(!stage.text.trim().is_empty() && !stage.node.trim().is_empty());
+            for rust in &stage.rust {
+                rust.code()
+                    .unwrap_or_else(|e| panic!("{}.{}: {e}", lesson.number, stage.number));
+            }
+        }
+    }
+}
+
+#[test]
+fn every_stage_has_its_snapshot() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for lesson in lessons() {
+        for stage in &lesson.stages {
+            let snap = root.join(format!(
+                "snapshots/lesson-{}-stage-{}.snap",
+                lesson.number, stage.number
+            ));
+            assert!(snap.is_file(), "missing {}", snap.display());
+        }
+    }
+}
+
+#[test]
+fn broken_lesson_data_is_refused_with_a_reason() {
+    use realtime_tutor::lesson::{Lesson, LessonError};
+    let read = |name: &str| -> Result<String, LessonError> { Ok(format!("text of {name}")) };
+    let good = "format_version = 1\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
+                [[stage]]\ntitle = \"s\"\nmount = \"realtime\"\nrust = []\n\
+                [[stage.step]]\nconnect = \"alice\"\n";
+    assert!(Lesson::parse("09-x", good, &read).is_ok());
+    let cases = [
+        (
+            good.replace("format_version = 1", "format_version = 2"),
+            "format_version 2",
+        ),
+        (
+            good.replace("connect = \"alice\"", "emit = \"bob\""),
+            "bob is not connected",
+        ),
+        (
+            good.replace("check_stage = 1", "check_stage = 4"),
+            "check_stage 4",
+        ),
+        (
+            good.replace("mount = \"realtime\"", "mount = \"warp\""),
+            "unknown variant",
+        ),
+        (
+            good.replace("rust = []", "rust = [\"src/server/app.rs:nope\"]"),
+            "ANCHOR: nope",
+        ),
+        (
+            good.replace("connect = \"alice\"", "conect = \"alice\""),
+            "unknown field",
+        ),
+    ];
+    for (toml, needle) in cases {
+        let err = Lesson::parse("09-x", &toml, &read).expect_err(needle).to_string();
+        assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    }
+    let err = Lesson::parse("07-y", good, &read).unwrap_err().to_string();
+    assert!(err.contains("09-x"), "{err}");
+}

@@ -1,0 +1,150 @@
+//! What Socket.IO promises, checked against the observed traces independently of the snapshots.
+
+use realtime_tutor::lesson::{ProbeExpect, StepKind};
+use realtime_tutor::trace::{Audience, Delivery, Kind};
+
+use crate::common::{lessons, run_all, runtime};
+
+#[test]
+fn broadcasts_skip_the_sender_and_io_emit_reaches_everyone() {
+    let traces = runtime().block_on(run_all());
+    let mut broadcasts = 0;
+    let mut io_emits = 0;
+    for step in traces
+        .iter()
+        .flat_map(|t| t.steps.iter())
+        .filter(|s| s.is_delivery())
+    {
+        let sender = step.sender.clone().expect("a delivery step has a sender");
+        let everyone: Vec<String> = step.received.keys().cloned().collect();
+        match step.audience.expect("a delivery step has an audience") {
+            Audience::EveryoneButSender => {
+                broadcasts += 1;
+                assert_eq!(step.not_received_by, vec![sender.clone()], "{step:?}");
+                let others: Vec<String> = everyone.iter().filter(|c| **c != sender).cloned().collect();
+                assert_eq!(step.received_by, others, "{step:?}");
+            }
+            Audience::Everyone => {
+                io_emits += 1;
+                assert!(
+                    step.not_received_by.is_empty(),
+                    "io.emit missed someone: {step:?}"
+                );
+                assert_eq!(step.received_by, everyone, "{step:?}");
+            }
+        }
+        // What arrived is exactly the event the action emits, once per receiver.
+        let sent = Delivery {
+            event: step.event.clone().unwrap_or_default(),
+            args: step.args.clone(),
+        };
+        for who in &step.received_by {
+            assert_eq!(step.received[who], vec![sent.clone()], "{who} in {step:?}");
+        }
+        for who in &step.not_received_by {
+            assert!(step.received[who].is_empty(), "{who} in {step:?}");
+        }
+    }
+    assert!(
+        broadcasts >= 5 && io_emits >= 8,
+        "the lessons exercise both kinds ({broadcasts}, {io_emits})"
+    );
+}
+
+#[test]
+fn observations_match_what_each_lesson_teaches() {
+    let traces = runtime().block_on(run_all());
+    for lesson in lessons() {
+        for stage in &lesson.stages {
+            let trace = traces
+                .iter()
+                .find(|t| t.lesson == lesson.number && t.stage == stage.number)
+                .unwrap();
+            for (index, step) in stage.steps.iter().enumerate() {
+                let records: Vec<_> = trace
+                    .steps
+                    .iter()
+                    .filter(|s| s.step == index as u32 + 1)
+                    .collect();
+                assert!(
+                    !records.is_empty(),
+                    "{}.{} step {} left no record",
+                    lesson.number,
+                    stage.number,
+                    index + 1
+                );
+                for record in records {
+                    if let Some(expected) = &step.expect_received_by {
+                        let mut expected = expected.clone();
+                        expected.sort();
+                        assert_eq!(
+                            record.received_by,
+                            expected,
+                            "lesson {} stage {} step {}: the lesson teaches one thing, the server did another",
+                            lesson.number,
+                            stage.number,
+                            index + 1
+                        );
+                    }
+                    if let StepKind::Probe { expect, .. } = &step.kind {
+                        let probe = record.probe.as_ref().expect("a probe record");
+                        match expect {
+                            ProbeExpect::Refused => assert_eq!(probe.outcome, "refused", "{probe:?}"),
+                            ProbeExpect::SocketIo => assert_eq!(probe.outcome, "socket.io", "{probe:?}"),
+                            ProbeExpect::Status(code) => {
+                                assert_eq!(probe.outcome, "http", "{probe:?}");
+                                assert_eq!(probe.status, Some(*code), "{probe:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_burst_arrives_in_one_order_at_every_client() {
+    let traces = runtime().block_on(run_all());
+    let burst: Vec<_> = traces
+        .iter()
+        .flat_map(|t| t.steps.iter())
+        .filter(|s| s.burst.is_some())
+        .collect();
+    assert!(burst.len() >= 3, "lesson 3 has a burst of several messages");
+    let clients: Vec<&String> = burst[0].received.keys().collect();
+    for client in clients {
+        let order: Vec<usize> = burst.iter().map(|s| s.arrival[client]).collect();
+        assert_eq!(
+            order,
+            (1..=burst.len()).collect::<Vec<_>>(),
+            "{client} saw another order"
+        );
+    }
+}
+
+#[test]
+fn json_delivery_steps_carry_the_documented_fields() {
+    let traces = runtime().block_on(run_all());
+    for step in traces.iter().flat_map(|t| t.steps.iter()) {
+        let value = serde_json::to_value(step).unwrap();
+        for field in [
+            "lesson",
+            "stage",
+            "action",
+            "sender",
+            "event",
+            "args",
+            "received_by",
+            "not_received_by",
+        ] {
+            assert!(value.get(field).is_some(), "{field} missing in {value}");
+        }
+        if step.kind == Kind::Probe {
+            let probe = &value["probe"];
+            for field in ["method", "url", "outcome", "observed"] {
+                assert!(probe.get(field).is_some(), "probe.{field} missing in {value}");
+            }
+        }
+    }
+}
