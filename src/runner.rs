@@ -31,6 +31,9 @@ pub enum RunError {
     /// A client could not connect where the lesson needs it connected.
     #[error("{client} could not connect: {source}")]
     Connect { client: String, source: ConnectError },
+    /// The learner stopped the stage (predict mode's quit).
+    #[error("stopped by the learner")]
+    Stopped,
     /// Anything else, said plainly.
     #[error("{0}")]
     Other(String),
@@ -77,8 +80,48 @@ pub async fn run_stage(
     target: &Target,
     options: &RunOptions,
 ) -> Result<StageTrace, RunError> {
+    run_stage_with(lesson, stage, target, options, &mut NoHook).await
+}
+
+/// What a [`StepHook`] is told before a step runs.
+#[derive(Debug)]
+pub struct BeforeStep<'a> {
+    /// The step about to run (1-based number and its lesson data).
+    pub number: u32,
+    pub step: &'a Step,
+    /// The clients connected at this moment, in the order they joined.
+    pub connected: Vec<String>,
+}
+
+/// Lets a caller act around each step while a stage plays, e.g. ask for a prediction before a
+/// step and compare it with the records after. Both methods may block (the prompts of predict
+/// mode do); they run on the runtime's worker thread via `block_in_place`.
+pub trait StepHook {
+    /// Called before a step runs. An error stops the stage (for example, the learner quit).
+    fn before(&mut self, _step: &BeforeStep<'_>) -> Result<(), RunError> {
+        Ok(())
+    }
+    /// Called with the records a step produced (several for a burst).
+    fn after(&mut self, _step: &BeforeStep<'_>, _records: &[StepRecord]) -> Result<(), RunError> {
+        Ok(())
+    }
+}
+
+/// The hook that does nothing.
+#[derive(Debug)]
+pub struct NoHook;
+impl StepHook for NoHook {}
+
+/// Plays `stage` of `lesson` against `target`, calling `hook` around every step.
+pub async fn run_stage_with(
+    lesson: &Lesson,
+    stage: &Stage,
+    target: &Target,
+    options: &RunOptions,
+    hook: &mut dyn StepHook,
+) -> Result<StageTrace, RunError> {
     let mut session = Session::open(lesson, stage, target, options).await?;
-    let outcome = session.play().await;
+    let outcome = session.play(hook).await;
     session.close().await;
     let steps = outcome?;
     Ok(StageTrace {
@@ -171,10 +214,16 @@ impl<'a> Session<'a> {
         })
     }
 
-    async fn play(&mut self) -> Result<Vec<StepRecord>, RunError> {
+    async fn play(&mut self, hook: &mut dyn StepHook) -> Result<Vec<StepRecord>, RunError> {
         let mut records = Vec::new();
         for (index, step) in self.stage.steps.iter().enumerate() {
             let number = index as u32 + 1;
+            let context = BeforeStep {
+                number,
+                step,
+                connected: self.clients.iter().map(|c| c.name.clone()).collect(),
+            };
+            run_hook(|| hook.before(&context))?;
             let mut produced = match &step.kind {
                 StepKind::Probe {
                     probe, path, client, ..
@@ -190,6 +239,7 @@ impl<'a> Session<'a> {
             {
                 last.wire = Some(self.take_wire());
             }
+            run_hook(|| hook.after(&context, &produced))?;
             records.append(&mut produced);
         }
         Ok(records)
@@ -679,6 +729,14 @@ impl<'a> Session<'a> {
             }
         }
         lines
+    }
+}
+
+/// Runs a hook that may block (a prompt) without stalling the runtime's other tasks.
+fn run_hook(call: impl FnOnce() -> Result<(), RunError>) -> Result<(), RunError> {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(call),
+        _ => call(),
     }
 }
 
