@@ -64,7 +64,7 @@ pub async fn lesson(number: u32, stage: Option<u32>, pause: bool, display: &Disp
         }
     };
     let mut pager = Pager { pause };
-    play(lesson, &stages, stage.is_none(), &mut pager, display).await?;
+    play(lesson, &stages, stage.is_none(), false, &mut pager, display).await?;
     Ok(0)
 }
 
@@ -74,7 +74,8 @@ pub async fn tour(pause: bool, display: &Display) -> anyhow::Result<i32> {
     let mut pager = Pager { pause };
     for lesson in &lessons {
         let stages: Vec<&Stage> = lesson.stages.iter().collect();
-        if !play(lesson, &stages, true, &mut pager, display).await? {
+        let more = lesson.number < lessons.len() as u32;
+        if !play(lesson, &stages, true, more, &mut pager, display).await? {
             break;
         }
     }
@@ -97,11 +98,13 @@ pub async fn run_local(lesson: &Lesson, stage: &Stage, wire: bool) -> anyhow::Re
         })
 }
 
-/// Plays the given stages of a lesson. Returns false when the learner chose to quit.
+/// Plays the given stages of a lesson (`whole`: all of them, so end with the summary and the
+/// exercise; `more`: another lesson follows). Returns false when the learner chose to quit.
 async fn play(
     lesson: &Lesson,
     stages: &[&Stage],
     whole: bool,
+    more: bool,
     pager: &mut Pager,
     display: &Display,
 ) -> anyhow::Result<bool> {
@@ -131,7 +134,7 @@ async fn play(
     if display.format == Format::Text && whole {
         anstream::println!("{}", text::summary(&traces));
         anstream::println!("{}", text::exercise(lesson));
-        if lesson.number < load_lessons()?.len() as u32 && !pager.next()? {
+        if more && !pager.next()? {
             return Ok(false);
         }
     }
