@@ -112,7 +112,7 @@ async fn play(
     if display.format == Format::Text {
         anstream::println!("{}", text::lesson_intro(lesson));
     }
-    for stage in stages {
+    for (i, stage) in stages.iter().enumerate() {
         let trace = run_local(lesson, stage, display.wire).await?;
         match display.format {
             Format::Json => {
@@ -126,8 +126,8 @@ async fn play(
             }
         }
         traces.push(trace);
-        let last_of_lesson = std::ptr::eq(*stage, lesson.stages.last().unwrap_or(stage));
-        if display.format == Format::Text && !last_of_lesson && !pager.next()? {
+        let another_stage = i + 1 < stages.len();
+        if display.format == Format::Text && another_stage && !pager.next()? {
             return Ok(false);
         }
     }
