@@ -1,6 +1,7 @@
 //! The integration test suite, compiled as one binary (one link step instead of one per file).
 
 mod cli;
+mod client;
 mod common;
 mod determinism;
 mod lessons;
