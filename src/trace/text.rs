@@ -189,7 +189,7 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
             let _ = writeln!(
                 out,
                 "{INDENT}{INDENT}{}",
-                "(the server sends nothing on connection)".dimmed()
+                "(no event: nothing arrived at any client)".dimmed()
             );
         }
         for (name, inbox) in strays {
