@@ -156,6 +156,8 @@ struct Session<'a> {
     bursts: u32,
     /// Events this stage judges; anything else a remote server sends is set aside.
     relevant: BTreeSet<String>,
+    /// For an app-only stage: the port clients knock on, held so nobody else can take it.
+    _silent_port: Option<tokio::net::TcpSocket>,
 }
 
 impl<'a> Session<'a> {
@@ -177,13 +179,18 @@ impl<'a> Session<'a> {
                 _ => {}
             }
         }
+        let mut silent_port = None;
         let (server, remote, base, path) = match target {
             Target::Local => {
                 let server = start_local(stage).await?;
                 let base = match server.addr {
                     Some(addr) => format!("http://{addr}"),
                     // Only the app exists: point the clients at a port where nothing listens.
-                    None => format!("http://{}", unused_address().await?),
+                    None => {
+                        let (socket, addr) = silent_port_on_loopback()?;
+                        silent_port = Some(socket);
+                        format!("http://{addr}")
+                    }
                 };
                 (Some(server), None, base, "/socket.io/".to_owned())
             }
@@ -211,6 +218,7 @@ impl<'a> Session<'a> {
             fences: 0,
             bursts: 0,
             relevant,
+            _silent_port: silent_port,
         })
     }
 
@@ -781,12 +789,15 @@ async fn start_local(stage: &Stage) -> Result<StageServer, RunError> {
         .map_err(|e| RunError::Other(format!("cannot start the stage server: {e}")))
 }
 
-/// An address on 127.0.0.1 where nothing listens: bind a free port, then let it go.
-async fn unused_address() -> Result<std::net::SocketAddr, RunError> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| RunError::Other(format!("cannot find a free port: {e}")))?;
-    listener.local_addr().map_err(|e| RunError::Other(e.to_string()))
+/// A port on 127.0.0.1 that is ours but has no listener: the socket is bound (so no other
+/// program can take the port while the stage runs) and never told to `listen`, so the operating
+/// system refuses every connection to it, exactly as for a program that never opened a port.
+fn silent_port_on_loopback() -> Result<(tokio::net::TcpSocket, std::net::SocketAddr), RunError> {
+    let fail = |e: std::io::Error| RunError::Other(format!("cannot reserve a port on 127.0.0.1: {e}"));
+    let socket = tokio::net::TcpSocket::new_v4().map_err(fail)?;
+    socket.bind(([127, 0, 0, 1], 0).into()).map_err(fail)?;
+    let addr = socket.local_addr().map_err(fail)?;
+    Ok((socket, addr))
 }
 
 /// Hands a request to the app inside this process: no socket, no port.

@@ -30,6 +30,17 @@ fn options() -> ConnectOptions {
     }
 }
 
+/// socketioxide answers CONNECT before its connection handler has registered `socket.on(…)`
+/// (the connect race in PROTOCOL.md), so these servers emit `ready` at the end of the handler and
+/// the client waits for it before emitting.
+async fn connect_when_ready(base: &str) -> SimClient {
+    let mut client = SimClient::connect(base, &options()).await.unwrap();
+    match client.next(WAIT).await {
+        Some(Incoming::Event { name, .. }) if name == "ready" => client,
+        other => panic!("expected the ready event, got {other:?}"),
+    }
+}
+
 #[test]
 fn acknowledgements_come_back_with_their_id() {
     runtime().block_on(async {
@@ -38,9 +49,10 @@ fn acknowledgements_come_back_with_their_id() {
             socket.on("echo", async |Data(value): Data<Value>, ack: AckSender| {
                 ack.send(&("echoed", value)).ok();
             });
+            socket.emit("ready", &()).ok();
         });
         let base = serve(Router::new().layer(layer)).await;
-        let mut client = SimClient::connect(&base, &options()).await.unwrap();
+        let mut client = connect_when_ready(&base).await;
         for round in 0..3 {
             let answer = client
                 .emit_with_ack("echo", vec![json!({"round": round})])
@@ -74,9 +86,10 @@ fn the_client_answers_every_ping_and_stays_connected() {
             socket.on("ping me", async |ack: AckSender| {
                 ack.send("still here").ok();
             });
+            socket.emit("ready", &()).ok();
         });
         let base = serve(Router::new().layer(layer)).await;
-        let mut client = SimClient::connect(&base, &options()).await.unwrap();
+        let mut client = connect_when_ready(&base).await;
         assert_eq!(client.open.ping_interval, 20);
         // Wait (bounded) until the server has pinged three times and each ping got its pong.
         let mut frames = Vec::new();
@@ -146,9 +159,10 @@ fn a_server_side_disconnect_reaches_the_client() {
             socket.on("bye", async |socket: SocketRef| {
                 socket.disconnect().ok();
             });
+            socket.emit("ready", &()).ok();
         });
         let base = serve(Router::new().layer(layer)).await;
-        let mut client = SimClient::connect(&base, &options()).await.unwrap();
+        let mut client = connect_when_ready(&base).await;
         client.emit("bye", vec![]).unwrap();
         match client.next(WAIT).await {
             Some(Incoming::Closed { reason }) => assert!(reason.contains("disconnect"), "{reason}"),
