@@ -6,3 +6,4 @@ mod determinism;
 mod lessons;
 mod semantics;
 mod snapshots;
+mod wire;
