@@ -1,5 +1,6 @@
 //! The integration test suite, compiled as one binary (one link step instead of one per file).
 
+mod book;
 mod cli;
 mod common;
 mod determinism;
