@@ -624,6 +624,7 @@ impl<'a> Session<'a> {
             .collect();
         let mut ignored: Inboxes = BTreeMap::new();
         let after = self.options.timeout;
+        // ANCHOR: read_to_the_fence
         if let Some(server) = &self.server {
             // Fenced: one marker to every socket, then read each inbox up to it.
             self.fences += 1;
@@ -662,6 +663,7 @@ impl<'a> Session<'a> {
             }
             return Ok((received, ignored));
         }
+        // ANCHOR_END: read_to_the_fence
         // Remote: wait (bounded) for what the lesson expects, then a quiet window.
         let (expect_within, quiet) = self.remote.unwrap_or((after, Duration::ZERO));
         let deadline = Instant::now() + expect_within;

@@ -75,6 +75,7 @@ pub enum EnginePacket {
 }
 
 impl EnginePacket {
+    // ANCHOR: engine_decode
     /// Reads one Engine.IO packet from the text of one WebSocket frame.
     pub fn decode(frame: &str) -> Result<Self, DecodeError> {
         let mut chars = frame.chars();
@@ -94,6 +95,7 @@ impl EnginePacket {
             other => return Err(DecodeError::UnknownType(other)),
         })
     }
+    // ANCHOR_END: engine_decode
 
     /// Writes the packet as the text of one WebSocket frame. A client only ever sends pongs,
     /// messages and (rarely) a close, but every variant is encodable so tests can round-trip.

@@ -130,6 +130,7 @@ impl StageServer {
         })
     }
 
+    // ANCHOR: fence
     /// Emits the tutor's marker event number `n` to every connected socket. See the module
     /// documentation for why this proves that nothing else is on its way.
     pub async fn fence(&self, n: u64) -> Result<(), String> {
@@ -138,6 +139,7 @@ impl StageServer {
             .await
             .map_err(|e| format!("could not send the fence: {e}"))
     }
+    // ANCHOR_END: fence
 
     /// Stops accepting connections and waits for the server task to end.
     pub async fn stop(mut self) {

@@ -46,6 +46,7 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo,
 }
 // ANCHOR_END: realtime
 
+// ANCHOR: report_when_done
 /// The connection handler: registers the socket's own handlers first, then runs the stage's
 /// `io.on('connection')` body, then tells the tutor it has finished.
 ///
@@ -89,3 +90,4 @@ async fn on_connection(socket: SocketRef, io: SocketIo, behaviour: Behaviour, re
     }
     let _ = report.send(ServerEvent::Connected { sid });
 }
+// ANCHOR_END: report_when_done

@@ -1,5 +1,6 @@
 //! The integration test suite, compiled as one binary (one link step instead of one per file).
 
+mod book;
 mod cli;
 mod client;
 mod common;
@@ -7,3 +8,4 @@ mod determinism;
 mod lessons;
 mod semantics;
 mod snapshots;
+mod wire;
