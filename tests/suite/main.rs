@@ -4,5 +4,6 @@ mod cli;
 mod common;
 mod determinism;
 mod lessons;
+mod predict;
 mod semantics;
 mod snapshots;
