@@ -222,7 +222,9 @@ async fn play(plan: &[Part<'_>], lessons: &[Lesson], store: &Store, wire: bool) 
                 }
             };
             store.update(|p| p.mark_done(lesson.number, stage.number))?;
-            anstream::println!();
+            if !hook.spaced {
+                anstream::println!();
+            }
             anstream::println!("{}", stage_done(lesson, stage, hook.score));
             traces.push(trace);
             let lesson_ends = lesson
@@ -333,6 +335,8 @@ struct Predictor<'a> {
     pending: Option<Answer>,
     /// Predictions in this run of the stage.
     score: Score,
+    /// The last thing printed ends with a blank line (a verdict does).
+    spaced: bool,
 }
 
 impl<'a> Predictor<'a> {
@@ -358,6 +362,7 @@ impl<'a> Predictor<'a> {
             clients,
             pending: None,
             score: Score::default(),
+            spaced: false,
         }
     }
 }
@@ -389,6 +394,7 @@ impl StepHook for Predictor<'_> {
             steps: records.to_vec(),
         };
         anstream::print!("{}", text::stage_trace(&observed));
+        self.spaced = false;
         let Some(answer) = self.pending.take() else {
             return Ok(());
         };
@@ -396,6 +402,7 @@ impl StepHook for Predictor<'_> {
         anstream::println!();
         anstream::println!("{}", render_verdict(&verdict, step.step.why.as_deref()));
         anstream::println!();
+        self.spaced = true;
         let right = verdict.is_right();
         self.score += Score {
             right: right as u32,
