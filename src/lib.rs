@@ -8,11 +8,13 @@
 //! * [`runner`]: plays a stage: starts its server, connects clients, performs the steps, and
 //!   records what each client observed.
 //! * [`trace`]: the observed trace as plain data, and its text and JSON renderings.
+//! * [`progress`]: finished stages and prediction scores, kept in a small file between runs.
 //! * [`cli`]: the command line.
 
 pub mod cli;
 pub mod client;
 pub mod lesson;
+pub mod progress;
 pub mod runner;
 pub mod server;
 pub mod trace;

@@ -6,18 +6,30 @@ use anyhow::Context;
 
 use super::{Display, Format, UsageError, load_lessons};
 use crate::lesson::{Lesson, Stage};
+use crate::progress::{Score, Store};
 use crate::runner::{self, RunOptions, Target};
 use crate::trace::{StageTrace, json, text};
 
-/// `realtime-tutor list`.
+/// `realtime-tutor list`: the lessons, and for each stage whether it is done and how the
+/// learner's predictions went (see [`crate::progress`]).
 pub fn list(display: &Display) -> anyhow::Result<i32> {
     let lessons = load_lessons()?;
+    let store = Store::locate()?;
+    let progress = store.load()?;
     if display.format == Format::Json {
         for lesson in &lessons {
             let stages: Vec<_> = lesson
                 .stages
                 .iter()
-                .map(|s| serde_json::json!({"stage": s.number, "title": s.title}))
+                .map(|s| {
+                    let score = progress.score(lesson.number, s.number);
+                    serde_json::json!({
+                        "stage": s.number,
+                        "title": s.title,
+                        "done": progress.is_done(lesson.number, s.number),
+                        "predictions": {"right": score.right, "answered": score.answered},
+                    })
+                })
                 .collect();
             let line = serde_json::json!({"lesson": lesson.number, "title": lesson.title, "stages": stages});
             anstream::println!("{line}");
@@ -25,14 +37,50 @@ pub fn list(display: &Display) -> anyhow::Result<i32> {
         return Ok(0);
     }
     use owo_colors::OwoColorize;
+    let width = lessons
+        .iter()
+        .flat_map(|l| l.stages.iter())
+        .map(|s| s.title.chars().count())
+        .max()
+        .unwrap_or(0);
+    let (mut done, mut stages, mut total) = (0, 0, Score::default());
     anstream::println!("{}", "Lessons".bold());
     for lesson in &lessons {
         anstream::println!("  {}  {}", lesson.number.to_string().bold(), lesson.title.bold());
         for stage in &lesson.stages {
-            anstream::println!("       {}.{}  {}", lesson.number, stage.number, stage.title);
+            let mut status = if progress.is_done(lesson.number, stage.number) {
+                done += 1;
+                format!("{}", "✓ done".green())
+            } else {
+                format!("{}", "· pending".dimmed())
+            };
+            let score = progress.score(lesson.number, stage.number);
+            if score.answered > 0 {
+                status.push_str(&format!(
+                    " · predicted {} of {} right",
+                    score.right, score.answered
+                ));
+            }
+            total += score;
+            stages += 1;
+            let title = format!("{:width$}", stage.title);
+            anstream::println!("       {}.{}  {title}  {status}", lesson.number, stage.number);
         }
     }
     anstream::println!();
+    anstream::println!(
+        "Done: {done} of {stages} stages · predictions: {} of {} right",
+        total.right,
+        total.answered
+    );
+    anstream::println!("{}", format!("(kept in {})", store.path().display()).dimmed());
+    anstream::println!();
+    match progress.first_unfinished(&lessons) {
+        Some((l, s)) => anstream::println!(
+            "Continue with `realtime-tutor` (it asks you to predict, starting at stage {l}.{s})."
+        ),
+        None => anstream::println!("Every stage is done. Start over with `realtime-tutor reset`."),
+    }
     anstream::println!("Run one with `realtime-tutor lesson N`, or all of them with `realtime-tutor tour`.");
     Ok(0)
 }
@@ -40,6 +88,18 @@ pub fn list(display: &Display) -> anyhow::Result<i32> {
 /// `realtime-tutor lesson N [--stage K]`.
 pub async fn lesson(number: u32, stage: Option<u32>, pause: bool, display: &Display) -> anyhow::Result<i32> {
     let lessons = load_lessons()?;
+    let (lesson, stages) = pick(&lessons, number, stage)?;
+    let mut pager = Pager { pause };
+    play(lesson, &stages, stage.is_none(), false, &mut pager, display).await?;
+    Ok(0)
+}
+
+/// Finds lesson `number` and either all its stages or stage `stage`; a usage error otherwise.
+pub(super) fn pick(
+    lessons: &[Lesson],
+    number: u32,
+    stage: Option<u32>,
+) -> Result<(&Lesson, Vec<&Stage>), UsageError> {
     let lesson = lessons.iter().find(|l| l.number == number).ok_or_else(|| {
         UsageError(format!(
             "there is no lesson {number}; the lessons are {}",
@@ -63,9 +123,7 @@ pub async fn lesson(number: u32, stage: Option<u32>, pause: bool, display: &Disp
             vec![found]
         }
     };
-    let mut pager = Pager { pause };
-    play(lesson, &stages, stage.is_none(), false, &mut pager, display).await?;
-    Ok(0)
+    Ok((lesson, stages))
 }
 
 /// `realtime-tutor tour`.
@@ -123,6 +181,7 @@ async fn play(
             Format::Text => {
                 anstream::print!("{}", text::stage_intro(lesson, stage));
                 anstream::println!("{}", text::stage_trace(&trace));
+                super::predict::note_seen(lesson.number, stage.number);
             }
         }
         traces.push(trace);

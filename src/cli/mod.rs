@@ -1,6 +1,7 @@
 //! The command line: definitions (clap derive) and dispatch. Each command lives in its own file.
 
 mod lessons;
+mod predict;
 
 use std::io::IsTerminal;
 
@@ -16,11 +17,14 @@ use crate::lesson::Lesson;
 #[derive(Debug, Parser)]
 #[command(name = "realtime-tutor", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Cli {
+    /// Without a command, on a terminal: predict mode, continuing at the first unfinished stage.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
-const AFTER_HELP: &str = "Start with `realtime-tutor tour`, or `realtime-tutor list` to see the lessons.";
+const AFTER_HELP: &str = "Start with `realtime-tutor` alone: predict what each key step does, watch it run, and \
+pick up where you left off next time.\n`realtime-tutor tour` shows everything without questions; \
+`realtime-tutor list` shows the lessons and your progress.";
 
 /// Options every lesson-running command shares.
 #[derive(Debug, Clone, Args)]
@@ -61,6 +65,10 @@ pub enum Command {
         /// Do not pause between stages (the default when not on a terminal).
         #[arg(long)]
         no_pause: bool,
+        /// Predict mode: before each key step, say what you expect (who receives it? will it
+        /// connect?), then watch it run and see how you did. Saves your progress.
+        #[arg(long, conflicts_with = "no_pause")]
+        predict: bool,
         #[command(flatten)]
         display: Display,
     },
@@ -71,6 +79,12 @@ pub enum Command {
         no_pause: bool,
         #[command(flatten)]
         display: Display,
+    },
+    /// Forget all progress (finished stages and prediction scores), after asking.
+    Reset {
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
     },
 }
 
@@ -104,7 +118,10 @@ pub fn main() -> i32 {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return predict::resume().await;
+    };
+    match command {
         Command::List { display } => {
             display.color.write_global();
             lessons::list(&display)
@@ -112,7 +129,18 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Lesson {
             lesson,
             stage,
+            no_pause: _,
+            predict: true,
+            display,
+        } => {
+            display.color.write_global();
+            predict::lesson(lesson, stage, &display).await
+        }
+        Command::Lesson {
+            lesson,
+            stage,
             no_pause,
+            predict: false,
             display,
         } => {
             display.color.write_global();
@@ -122,6 +150,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             display.color.write_global();
             lessons::tour(pausing(no_pause, &display), &display).await
         }
+        Command::Reset { yes } => predict::reset(yes),
     }
 }
 

@@ -247,6 +247,10 @@ impl Lesson {
                     "only a realtime stage can have on_connection or on_chat".into(),
                 ));
             }
+            for (j, step) in steps.iter().enumerate() {
+                step.check_question(&behaviour)
+                    .map_err(|m| stage_err(format!("step {}: {m}", j + 1)))?;
+            }
             stages.push(Stage {
                 number,
                 title: raw_stage.title,
@@ -279,6 +283,30 @@ impl Lesson {
     /// The stage `check` plays.
     pub fn check(&self) -> &Stage {
         &self.stages[self.check_stage as usize - 1]
+    }
+}
+
+impl Step {
+    /// Predict mode asks `question` before the step and shows `why` after it, so a question
+    /// needs its explanation, and a step that can be predicted: a probe (will it connect?), or
+    /// a single delivery (who receives it?). A burst is several deliveries at once; ask about
+    /// one of its messages on a plain `emit` step instead.
+    fn check_question(&self, behaviour: &Behaviour) -> Result<(), String> {
+        if self.question.is_none() {
+            return Ok(());
+        }
+        if self.why.as_deref().is_none_or(|w| w.trim().is_empty()) {
+            return Err("a question needs a why, the explanation shown after the answer".into());
+        }
+        match &self.kind {
+            StepKind::Burst { .. } => {
+                Err("a burst cannot carry a question; ask on a single emit step".into())
+            }
+            StepKind::Connect { .. } if behaviour.on_connection.emits().is_none() => {
+                Err("a question on a connect step needs an on_connection that emits something".into())
+            }
+            _ => Ok(()),
+        }
     }
 }
 

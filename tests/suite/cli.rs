@@ -7,6 +7,10 @@ fn tutor(args: &[&str]) -> Output {
         .args(args)
         .env_remove("CLICOLOR_FORCE")
         .env("NO_COLOR", "1")
+        .env(
+            "REALTIME_TUTOR_HOME",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-progress"),
+        )
         .output()
         .expect("the binary runs")
 }

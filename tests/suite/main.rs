@@ -6,6 +6,7 @@ mod client;
 mod common;
 mod determinism;
 mod lessons;
+mod predict;
 mod semantics;
 mod snapshots;
 mod wire;

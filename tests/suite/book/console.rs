@@ -25,8 +25,13 @@ fn binary_dir() -> &'static Path {
         .expect("the binary is in a folder")
 }
 
-/// Runs one example command the way a reader would type it.
+/// Where the book says progress is kept (the Linux default); the test's own, fresh folder is
+/// shown under that name, as a reader with no progress yet would see it.
+const SHOWN_STATE_DIR: &str = "~/.local/state/realtime-tutor";
+
+/// Runs one example command the way a reader would type it, with no progress saved yet.
 fn run(command: &str) -> (String, Option<i32>) {
+    let home = tempfile::tempdir().expect("a temporary progress folder");
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs = vec![binary_dir().to_path_buf()];
     dirs.extend(std::env::split_paths(&path));
@@ -35,14 +40,14 @@ fn run(command: &str) -> (String, Option<i32>) {
         .arg(format!("exec 2>&1; {command}"))
         .env("PATH", std::env::join_paths(dirs).expect("a valid PATH"))
         .env("NO_COLOR", "1")
+        .env("REALTIME_TUTOR_HOME", home.path())
         .env_remove("CLICOLOR_FORCE")
         .stdin(Stdio::null())
         .output()
         .expect("sh runs");
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        output.status.code(),
-    )
+    let printed =
+        String::from_utf8_lossy(&output.stdout).replace(&*home.path().to_string_lossy(), SHOWN_STATE_DIR);
+    (printed, output.status.code())
 }
 
 /// Checks that a command line parses as the tutor's own, without running it.

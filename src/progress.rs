@@ -1,0 +1,386 @@
+//! Progress that survives between runs: which stages the learner has finished, and how their
+//! predictions went.
+//!
+//! It is one small, versioned JSON file, `progress.json`, in the platform's state directory
+//! (on Linux `$XDG_STATE_HOME/realtime-tutor` or `~/.local/state/realtime-tutor`; where a
+//! platform has no state directory, its local data directory), or in the folder named by the
+//! `REALTIME_TUTOR_HOME` environment variable. It looks like this:
+//!
+//! ```json
+//! {
+//!   "format_version": 1,
+//!   "stages": {
+//!     "1.1": { "done": true, "predictions": { "2": { "right": false } } }
+//!   }
+//! }
+//! ```
+//!
+//! Stages are keyed `"lesson.stage"`; predictions by the step number inside the stage, and only
+//! the latest answer to each question counts. Keys this build does not know (a lesson that no
+//! longer exists) are kept as they are and ignored.
+//!
+//! Two properties matter more than the format:
+//!
+//! * **A save never leaves a half-written file.** The new content goes to a temporary file in
+//!   the same folder, is flushed to disk, and then renamed over the old one; a rename within one
+//!   file system replaces the file in one step, so a crash leaves either the old or the new file.
+//! * **A damaged file is reported, never guessed at.** A file that cannot be read or parsed gets
+//!   an error naming it and the way out (`realtime-tutor reset`, or deleting it), and the tutor
+//!   does not overwrite it behind the learner's back.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::lesson::Lesson;
+
+/// The environment variable that names the folder holding the progress file.
+pub const HOME_ENV: &str = "REALTIME_TUTOR_HOME";
+
+/// The file's name inside that folder.
+pub const FILE_NAME: &str = "progress.json";
+
+/// The only `format_version` this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A progress file is a few hundred bytes; anything over this is not one, and is not read
+/// into memory.
+const MAX_BYTES: u64 = 1 << 20;
+
+/// What every message about a damaged file ends with.
+const WAY_OUT: &str = "To start over, run `realtime-tutor reset` (it asks first), or delete that file.";
+
+/// Why the progress file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgressError {
+    /// Neither `REALTIME_TUTOR_HOME` nor a home directory is known.
+    #[error("there is no folder to keep your progress in: set {HOME_ENV} to one")]
+    NoHome,
+    /// The file exists but cannot be read (permissions, a folder in its place, …).
+    #[error("cannot read your progress file {}: {source}\n{WAY_OUT}", path.display())]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    /// The file was read but is not a progress file this build understands.
+    #[error("your progress file {} is damaged: {detail}\n{WAY_OUT}", path.display())]
+    Damaged { path: PathBuf, detail: String },
+    /// The new progress could not be written.
+    #[error("cannot save your progress to {}: {source}", path.display())]
+    Unwritable { path: PathBuf, source: std::io::Error },
+}
+
+/// Everything the file records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    format_version: u32,
+    #[serde(default)]
+    stages: BTreeMap<String, StageProgress>,
+}
+
+/// One stage's record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageProgress {
+    /// The learner has seen the stage through to its last step.
+    #[serde(default)]
+    pub done: bool,
+    /// The latest answer to each question, by step number.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub predictions: BTreeMap<u32, Prediction>,
+}
+
+/// How one prediction went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Every part of the prediction matched what was observed.
+    pub right: bool,
+}
+
+/// Predictions answered, and how many of them were right.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Score {
+    pub right: u32,
+    pub answered: u32,
+}
+
+impl std::ops::AddAssign for Score {
+    fn add_assign(&mut self, other: Score) {
+        self.right += other.right;
+        self.answered += other.answered;
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            stages: BTreeMap::new(),
+        }
+    }
+}
+
+fn key(lesson: u32, stage: u32) -> String {
+    format!("{lesson}.{stage}")
+}
+
+impl Progress {
+    /// The record of one stage (empty if there is none).
+    pub fn stage(&self, lesson: u32, stage: u32) -> StageProgress {
+        self.stages.get(&key(lesson, stage)).cloned().unwrap_or_default()
+    }
+
+    pub fn is_done(&self, lesson: u32, stage: u32) -> bool {
+        self.stage(lesson, stage).done
+    }
+
+    pub fn mark_done(&mut self, lesson: u32, stage: u32) {
+        self.stages.entry(key(lesson, stage)).or_default().done = true;
+    }
+
+    /// Records the answer to the question of `step`, replacing any earlier one.
+    pub fn record_prediction(&mut self, lesson: u32, stage: u32, step: u32, right: bool) {
+        self.stages
+            .entry(key(lesson, stage))
+            .or_default()
+            .predictions
+            .insert(step, Prediction { right });
+    }
+
+    /// The prediction score of one stage.
+    pub fn score(&self, lesson: u32, stage: u32) -> Score {
+        let record = self.stage(lesson, stage);
+        Score {
+            right: record.predictions.values().filter(|p| p.right).count() as u32,
+            answered: record.predictions.len() as u32,
+        }
+    }
+
+    /// The first stage, in course order, that is not done: `(lesson, stage)` numbers.
+    pub fn first_unfinished(&self, lessons: &[Lesson]) -> Option<(u32, u32)> {
+        lessons.iter().find_map(|lesson| {
+            lesson
+                .stages
+                .iter()
+                .find(|s| !self.is_done(lesson.number, s.number))
+                .map(|s| (lesson.number, s.number))
+        })
+    }
+}
+
+/// Where the progress file lives, and reading and writing it.
+#[derive(Debug, Clone)]
+pub struct Store {
+    path: PathBuf,
+}
+
+impl Store {
+    /// The store in `REALTIME_TUTOR_HOME` if it is set, else in the platform's state directory.
+    pub fn locate() -> Result<Store, ProgressError> {
+        if let Some(dir) = std::env::var_os(HOME_ENV).filter(|d| !d.is_empty()) {
+            return Ok(Store::in_dir(Path::new(&dir)));
+        }
+        // The qualifier and organisation only shape the folder name on macOS and Windows.
+        let dirs = directories::ProjectDirs::from("", "", "realtime-tutor").ok_or(ProgressError::NoHome)?;
+        let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
+        Ok(Store::in_dir(dir))
+    }
+
+    /// The store whose file is `dir/progress.json`.
+    pub fn in_dir(dir: &Path) -> Store {
+        Store {
+            path: dir.join(FILE_NAME),
+        }
+    }
+
+    /// The progress file's path (it may not exist yet).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the progress. No file yet means no progress, which is not an error.
+    pub fn load(&self) -> Result<Progress, ProgressError> {
+        let unreadable = |source| ProgressError::Unreadable {
+            path: self.path.clone(),
+            source,
+        };
+        let damaged = |detail: String| ProgressError::Damaged {
+            path: self.path.clone(),
+            detail,
+        };
+        let file = match std::fs::File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Progress::default()),
+            Err(e) => return Err(unreadable(e)),
+        };
+        // Read at most one byte more than the limit: enough to know the file is too large
+        // without reading all of it.
+        let mut bytes = Vec::new();
+        file.take(MAX_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(unreadable)?;
+        if bytes.len() as u64 > MAX_BYTES {
+            return Err(damaged(format!(
+                "it is larger than {} KiB, far too large for a progress file",
+                MAX_BYTES / 1024
+            )));
+        }
+        // First as any JSON, to tell "written by a newer version" apart from "broken".
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| damaged(format!("it is not valid JSON ({e})")))?;
+        match value.get("format_version").and_then(serde_json::Value::as_u64) {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(v) => {
+                return Err(damaged(format!(
+                    "it has format_version {v}, and this realtime-tutor reads version {FORMAT_VERSION}"
+                )));
+            }
+            None => return Err(damaged("it has no format_version".into())),
+        }
+        serde_json::from_value(value).map_err(|e| damaged(format!("unexpected content ({e})")))
+    }
+
+    /// Writes the progress atomically: a temporary file in the same folder, flushed, then
+    /// renamed over the old file.
+    pub fn save(&self, progress: &Progress) -> Result<(), ProgressError> {
+        let unwritable = |source| ProgressError::Unwritable {
+            path: self.path.clone(),
+            source,
+        };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(unwritable)?;
+        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(unwritable)?;
+        let mut text = serde_json::to_string_pretty(progress).map_err(|e| unwritable(e.into()))?;
+        text.push('\n');
+        temp.write_all(text.as_bytes()).map_err(unwritable)?;
+        // Flush to disk before the rename, or a crash could leave the new name on empty data.
+        temp.as_file().sync_all().map_err(unwritable)?;
+        temp.persist(&self.path).map_err(|e| unwritable(e.error))?;
+        Ok(())
+    }
+
+    /// Reads the file afresh, applies `change`, and saves. Reading first keeps the update
+    /// small if two tutors run at once: each writes its own change over the latest file.
+    pub fn update(&self, change: impl FnOnce(&mut Progress)) -> Result<Progress, ProgressError> {
+        let mut progress = self.load()?;
+        change(&mut progress);
+        self.save(&progress)?;
+        Ok(progress)
+    }
+
+    /// Deletes the progress file. Returns false when there was none. It does not read the file
+    /// first, so it also works when the file is damaged.
+    pub fn reset(&self) -> Result<bool, ProgressError> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(ProgressError::Unwritable {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::in_dir(&dir.path().join("nested"));
+        (dir, store)
+    }
+
+    #[test]
+    fn no_file_means_no_progress() {
+        let (_dir, store) = store();
+        assert_eq!(store.load().unwrap(), Progress::default());
+        assert!(!store.reset().unwrap(), "nothing to delete");
+    }
+
+    #[test]
+    fn progress_survives_a_save_and_a_load() {
+        let (_dir, store) = store();
+        store
+            .update(|p| {
+                p.mark_done(2, 1);
+                p.record_prediction(2, 1, 4, false);
+                p.record_prediction(2, 1, 4, true);
+                p.record_prediction(2, 2, 4, false);
+            })
+            .unwrap();
+        let loaded = store.load().unwrap();
+        assert!(loaded.is_done(2, 1) && !loaded.is_done(2, 2));
+        assert_eq!(
+            loaded.score(2, 1),
+            Score {
+                right: 1,
+                answered: 1
+            },
+            "the latest answer counts"
+        );
+        assert_eq!(
+            loaded.score(2, 2),
+            Score {
+                right: 0,
+                answered: 1
+            }
+        );
+        let text = std::fs::read_to_string(store.path()).unwrap();
+        assert!(text.contains(r#""format_version": 1"#), "{text}");
+        assert!(text.contains(r#""2.1""#), "{text}");
+        let leftovers = std::fs::read_dir(store.path().parent().unwrap()).unwrap().count();
+        assert_eq!(leftovers, 1, "the temporary file was renamed, not left behind");
+        assert!(store.reset().unwrap());
+        assert_eq!(store.load().unwrap(), Progress::default());
+    }
+
+    #[test]
+    fn damaged_files_are_reported_with_the_way_out() {
+        let (_dir, store) = store();
+        std::fs::create_dir_all(store.path().parent().unwrap()).unwrap();
+        let cases = [
+            ("{ not json".to_owned(), "not valid JSON"),
+            (String::new(), "not valid JSON"),
+            (r#"{"stages": {}}"#.to_owned(), "no format_version"),
+            (r#"{"format_version": 7}"#.to_owned(), "format_version 7"),
+            (
+                r#"{"format_version": 1, "stages": {"1.1": {"done": "yes"}}}"#.to_owned(),
+                "unexpected content",
+            ),
+            (" ".repeat(MAX_BYTES as usize + 1), "too large"),
+        ];
+        for (content, needle) in cases {
+            std::fs::write(store.path(), &content).unwrap();
+            let message = store.load().unwrap_err().to_string();
+            assert!(message.contains(needle), "{message}");
+            assert!(message.contains(&store.path().display().to_string()), "{message}");
+            assert!(message.contains("realtime-tutor reset"), "{message}");
+        }
+        assert!(store.reset().unwrap(), "reset works on a damaged file");
+    }
+
+    #[test]
+    fn a_folder_in_place_of_the_file_is_unreadable_not_a_panic() {
+        let (_dir, store) = store();
+        std::fs::create_dir_all(store.path()).unwrap();
+        let message = store.load().unwrap_err().to_string();
+        assert!(message.contains("cannot read your progress file"), "{message}");
+        assert!(store.save(&Progress::default()).is_err());
+    }
+
+    #[test]
+    fn the_first_unfinished_stage_follows_course_order() {
+        let lessons = crate::lesson::all().unwrap();
+        let mut progress = Progress::default();
+        assert_eq!(progress.first_unfinished(&lessons), Some((1, 1)));
+        progress.mark_done(1, 1);
+        progress.mark_done(1, 3);
+        assert_eq!(progress.first_unfinished(&lessons), Some((1, 2)));
+        for lesson in &lessons {
+            for stage in &lesson.stages {
+                progress.mark_done(lesson.number, stage.number);
+            }
+        }
+        assert_eq!(progress.first_unfinished(&lessons), None);
+    }
+}
