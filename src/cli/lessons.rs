@@ -1,6 +1,6 @@
 //! `list`, `lesson` and `tour`: play lessons and print their traces.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use anyhow::Context;
 
@@ -200,26 +200,32 @@ async fn play(
     Ok(true)
 }
 
-/// Waits for Enter between stages when a person is reading.
+/// Waits for a key between stages when a person is reading: Enter (or space) goes on, q or Esc
+/// stops.
 struct Pager {
     pause: bool,
 }
 
 impl Pager {
-    /// Returns false when the learner typed q.
+    /// Returns false when the learner chose to stop.
     fn next(&mut self) -> anyhow::Result<bool> {
+        use dialoguer::console::{Key, Term};
+        use owo_colors::OwoColorize;
         if !self.pause {
             return Ok(true);
         }
-        use owo_colors::OwoColorize;
-        anstream::print!(
-            "{}",
-            "Press Enter to continue, or q then Enter to quit: ".dimmed()
-        );
+        let term = Term::stdout();
+        anstream::print!("{}", "Press Enter to continue, q to quit ".dimmed());
         std::io::stdout().flush()?;
-        let mut answer = String::new();
-        let read = std::io::stdin().lock().read_line(&mut answer)?;
-        anstream::println!();
-        Ok(read > 0 && !answer.trim().eq_ignore_ascii_case("q"))
+        let go_on = loop {
+            match term.read_key()? {
+                Key::Enter | Key::Char(' ') => break true,
+                Key::Char('q') | Key::Char('Q') | Key::Escape => break false,
+                _ => {}
+            }
+        };
+        // Clear the prompt line so the next stage starts on a clean line.
+        term.clear_line()?;
+        Ok(go_on)
     }
 }
