@@ -8,8 +8,10 @@
 //! * [`runner`]: plays a stage: starts its server, connects clients, performs the steps, and
 //!   records what each client observed.
 //! * [`trace`]: the observed trace as plain data, and its text and JSON renderings.
+//! * [`check`]: judges someone else's server from a lesson's scenario played against it.
 //! * [`cli`]: the command line.
 
+pub mod check;
 pub mod cli;
 pub mod client;
 pub mod lesson;
