@@ -6,6 +6,28 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n==> %s\n' "$*"; }
 
+# The check and conformance tests run the lessons' servers in Node.js with the real socket.io
+# (tests/node). Install Node.js when it is missing and we can; otherwise stop and say what to
+# install: those tests fail without it, they are never skipped.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing Node.js and npm (apt-get install nodejs npm)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+    fi
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "error: the tests need Node.js (18 or later) and npm; on Debian: apt-get install -y nodejs npm" >&2
+    exit 1
+fi
+# npm ci when node_modules is missing or was installed from another package-lock.json.
+stamp=tests/node/node_modules/.installed-from-package-lock.json
+if ! cmp -s tests/node/package-lock.json "$stamp"; then
+    say "npm ci (the Node.js fixture in tests/node)"
+    (cd tests/node && npm ci --no-audit --no-fund)
+    cp tests/node/package-lock.json "$stamp"
+fi
+
 # The book (book/) is built with a pinned mdBook; the book tests in the suite run it too.
 # Installed once into ~/.cargo/bin (a few minutes), skipped when that version is already there.
 MDBOOK_VERSION=0.5.4

@@ -9,8 +9,10 @@
 //!   records what each client observed.
 //! * [`trace`]: the observed trace as plain data, and its text and JSON renderings.
 //! * [`progress`]: finished stages and prediction scores, kept in a small file between runs.
+//! * [`check`]: judges someone else's server from a lesson's scenario played against it.
 //! * [`cli`]: the command line.
 
+pub mod check;
 pub mod cli;
 pub mod client;
 pub mod lesson;

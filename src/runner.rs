@@ -293,6 +293,13 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// What the server runs, as the record states it: known for our own server, which runs the
+    /// stage's behaviour; unknown for someone else's, whose code we only see through what its
+    /// clients receive. A trace states observations, so a remote record leaves it out.
+    fn ours<T>(&self, what: T) -> Option<T> {
+        self.server.is_some().then_some(what)
+    }
+
     /// Replaces the real port by `<port>`, so traces are identical from run to run.
     fn mask(&self, text: &str) -> String {
         match client::connection::authority(&self.base).rsplit_once(':') {
@@ -323,6 +330,9 @@ impl<'a> Session<'a> {
                 let observed = match client::http::get(&authority, path, self.options.timeout).await {
                     Ok(reply) => http_record(ProbeKind::HttpGet, url, &reply),
                     Err(client::http::HttpError::Refused(addr)) => refused(ProbeKind::HttpGet, url, &addr),
+                    Err(e @ client::http::HttpError::Timeout { .. }) => {
+                        no_answer(ProbeKind::HttpGet, url, e.to_string())
+                    }
                     Err(e) => error_record(ProbeKind::HttpGet, url, e.to_string()),
                 };
                 ("a browser asks for the page".to_owned(), observed)
@@ -386,6 +396,14 @@ impl<'a> Session<'a> {
                             one_line(&first, 60)
                         )],
                     },
+                    Err(e @ ConnectError::Timeout { .. }) => no_answer(method, masked, e.to_string()),
+                    Err(e @ ConnectError::ClosedUnanswered) => ProbeRecord {
+                        method,
+                        url: masked,
+                        outcome: "closed".into(),
+                        status: None,
+                        observed: vec![e.to_string()],
+                    },
                     Err(e) => error_record(method, masked, e.to_string()),
                 };
                 (format!("{name} opens a Socket.IO connection"), record)
@@ -423,13 +441,13 @@ impl<'a> Session<'a> {
         let behaviour = self.stage.behaviour.on_connection;
         let mut step = self.blank(number, Kind::Connect, format!("{name} connects"));
         step.sender = Some(name.to_owned());
-        step.action = behaviour.js().map(str::to_owned);
         let expected = self.expected_receivers(number);
         if let Some((event, args, audience)) = behaviour.emits() {
             step.event = Some(event.to_owned());
             step.args = args;
-            step.audience = Some(audience);
+            step.audience = self.ours(audience);
         }
+        step.action = self.ours(behaviour.js()).flatten().map(str::to_owned);
         let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
         self.fill_receivers(&mut step, received, ignored);
         Ok(step)
@@ -448,8 +466,8 @@ impl<'a> Session<'a> {
         step.event = Some(event.to_owned());
         step.args = args.to_vec();
         if let Some(on_chat) = self.stage.behaviour.on_chat {
-            step.action = Some(on_chat.js().to_owned());
-            step.audience = Some(on_chat.audience());
+            step.action = self.ours(on_chat.js().to_owned());
+            step.audience = self.ours(on_chat.audience());
         }
         let expected = self.expected_receivers(number);
         let (received, ignored) = self.settle(&[(Some(event.to_owned()), expected)]).await?;
@@ -489,8 +507,8 @@ impl<'a> Session<'a> {
             record.args = args.clone();
             record.burst = Some(self.bursts);
             if let Some(on_chat) = self.stage.behaviour.on_chat {
-                record.action = Some(on_chat.js().to_owned());
-                record.audience = Some(on_chat.audience());
+                record.action = self.ours(on_chat.js().to_owned());
+                record.audience = self.ours(on_chat.audience());
             }
             let this = Delivery {
                 event: event.to_owned(),
@@ -664,37 +682,59 @@ impl<'a> Session<'a> {
             return Ok((received, ignored));
         }
         // ANCHOR_END: read_to_the_fence
-        // Remote: wait (bounded) for what the lesson expects, then a quiet window.
+        // Remote: no reports and no fences. Wait, bounded, until every client the lesson expects
+        // to receive something has it, then listen for a short quiet window for anything else.
+        //
+        // Once any client has received the step's event, the server has demonstrably acted, and
+        // one emit reaches all its sockets within a moment; so the remaining expected deliveries
+        // get only the quiet window too. A wrong server then fails in a fraction of a second
+        // instead of running out the whole bound, and a right one is not slowed down at all.
+        //
+        // The quiet window also covers a race some servers have (socketioxide among them): a
+        // server may answer CONNECT before its `socket.on(...)` handlers exist. Every connect
+        // step ends with this window, so by the time a client emits, its handlers have had it.
         let (expect_within, quiet) = self.remote.unwrap_or((after, Duration::ZERO));
-        let deadline = Instant::now() + expect_within;
-        for named in &mut self.clients {
-            let wanted: Vec<&String> = expect
-                .iter()
-                .filter(|(_, who)| who.contains(&named.name))
-                .filter_map(|(event, _)| event.as_ref())
-                .collect();
-            let inbox_has = |received: &Inboxes, name: &str| {
-                wanted.iter().all(|ev| {
-                    received
-                        .get(name)
-                        .is_some_and(|i| i.iter().any(|d| d.event == **ev))
+        let step_events: BTreeSet<&String> = expect.iter().filter_map(|(event, _)| event.as_ref()).collect();
+        let wanted: Vec<Vec<&String>> = self
+            .clients
+            .iter()
+            .map(|named| {
+                expect
+                    .iter()
+                    .filter(|(_, who)| who.contains(&named.name))
+                    .filter_map(|(event, _)| event.as_ref())
+                    .collect()
+            })
+            .collect();
+        let mut deadline = Instant::now() + expect_within;
+        let mut acted = false;
+        loop {
+            let waiting: Vec<usize> = (0..self.clients.len())
+                .filter(|&i| {
+                    let inbox = received.get(&self.clients[i].name);
+                    !wanted[i]
+                        .iter()
+                        .all(|ev| inbox.is_some_and(|inbox| inbox.iter().any(|d| d.event == **ev)))
                 })
+                .collect();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if waiting.is_empty() || left.is_zero() {
+                break;
+            }
+            let Some((i, item)) = next_from_any(&mut self.clients, &waiting, left).await else {
+                break;
             };
-            while !inbox_has(&received, &named.name) {
-                let left = deadline.saturating_duration_since(Instant::now());
-                match named.client.next(left).await {
-                    None => break,
-                    Some(Incoming::Closed { .. }) => break,
-                    Some(Incoming::Event { name, args }) => {
-                        sort_in(
-                            &self.relevant,
-                            &mut received,
-                            &mut ignored,
-                            &named.name,
-                            name,
-                            args,
-                        );
+            let who = self.clients[i].name.clone();
+            match item {
+                Incoming::Closed { reason } => {
+                    return Err(RunError::Other(format!("{who} was disconnected: {reason}")));
+                }
+                Incoming::Event { name, args } => {
+                    if !acted && step_events.contains(&name) {
+                        acted = true;
+                        deadline = deadline.min(Instant::now() + quiet);
                     }
+                    sort_in(&self.relevant, &mut received, &mut ignored, &who, name, args);
                 }
             }
         }
@@ -708,6 +748,13 @@ impl<'a> Session<'a> {
                     named.client.next(left).await
                 };
                 match item {
+                    None => break,
+                    Some(Incoming::Closed { reason }) => {
+                        return Err(RunError::Other(format!(
+                            "{} was disconnected: {reason}",
+                            named.name
+                        )));
+                    }
                     Some(Incoming::Event { name, args }) => {
                         sort_in(
                             &self.relevant,
@@ -718,7 +765,6 @@ impl<'a> Session<'a> {
                             args,
                         );
                     }
-                    _ => break,
                 }
             }
         }
@@ -740,6 +786,28 @@ impl<'a> Session<'a> {
         }
         lines
     }
+}
+
+/// Waits up to `limit` for the next item from any of the clients at `indices`, and says which
+/// client it came from. Reading all of them at once matters: a client that will never receive
+/// anything (from a wrong server) must not hold up reading the others.
+async fn next_from_any(
+    clients: &mut [Named],
+    indices: &[usize],
+    limit: Duration,
+) -> Option<(usize, Incoming)> {
+    let reads: Vec<_> = clients
+        .iter_mut()
+        .enumerate()
+        .filter(|(i, _)| indices.contains(i))
+        .map(|(i, named)| Box::pin(async move { named.client.next(limit).await.map(|item| (i, item)) }))
+        .collect();
+    if reads.is_empty() {
+        return None;
+    }
+    // Dropping the reads that lost the race loses nothing: a channel receive is cancel-safe, so
+    // an item that was about to be taken stays queued for the next read.
+    futures_util::future::select_all(reads).await.0
 }
 
 /// Runs a hook that may block (a prompt) without stalling the runtime's other tasks.
@@ -859,6 +927,17 @@ fn refused(method: ProbeKind, url: String, addr: &str) -> ProbeRecord {
         outcome: "refused".into(),
         status: None,
         observed: vec![format!("connection refused: nothing is listening on {addr}")],
+    }
+}
+
+/// Something accepted the connection but a bounded wait for its answer ran out.
+fn no_answer(method: ProbeKind, url: String, message: String) -> ProbeRecord {
+    ProbeRecord {
+        method,
+        url,
+        outcome: "no-answer".into(),
+        status: None,
+        observed: vec![message],
     }
 }
 

@@ -1,5 +1,6 @@
 //! The command line: definitions (clap derive) and dispatch. Each command lives in its own file.
 
+mod check;
 mod lessons;
 mod predict;
 
@@ -86,6 +87,23 @@ pub enum Command {
         #[arg(long, short)]
         yes: bool,
     },
+    /// Check your own server: play lesson N's scenario against it and judge what arrives.
+    ///
+    /// Exit status: 0 when it behaves as the lesson teaches, 1 when it does not (or cannot be
+    /// reached), 2 for a usage error.
+    Check {
+        /// The lesson whose exercise your server solves (see `realtime-tutor list`).
+        #[arg(value_parser = parse_lesson)]
+        lesson: u32,
+        /// Where your server listens, e.g. http://127.0.0.1:3000.
+        #[arg(long)]
+        url: String,
+        /// Where Socket.IO is mounted on your server (its `path` option).
+        #[arg(long, default_value = "/socket.io/")]
+        path: String,
+        #[command(flatten)]
+        display: Display,
+    },
 }
 
 /// A mistake in how the tutor was called: exit status 2, like clap's own usage errors.
@@ -151,6 +169,15 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             lessons::tour(pausing(no_pause, &display), &display).await
         }
         Command::Reset { yes } => predict::reset(yes),
+        Command::Check {
+            lesson,
+            url,
+            path,
+            display,
+        } => {
+            display.color.write_global();
+            check::check(lesson, &url, &path, &display).await
+        }
     }
 }
 

@@ -73,6 +73,11 @@ pub enum ConnectError {
     /// `101 Switching Protocols`.
     #[error("the server answered {status} instead of 101 Switching Protocols")]
     HttpStatus { status: String, body: String },
+    /// The server closed the connection without answering the WebSocket request at all. A Node
+    /// server does that when it handles WebSocket upgrades, but not at this path: Socket.IO
+    /// attached with another `path` option, for example, drops upgrades meant for other paths.
+    #[error("the server closed the connection without answering the WebSocket request")]
+    ClosedUnanswered,
     /// The WebSocket opened, but what came first was not an Engine.IO OPEN packet.
     #[error("the WebSocket opened but the server did not speak Engine.IO: first frame was {0:?}")]
     NotEngineIo(String),
@@ -420,6 +425,13 @@ fn handshake_error(error: tungstenite::Error, url: &str) -> ConnectError {
         }
         tungstenite::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             ConnectError::Refused { addr: authority(url) }
+        }
+        // The connection ended (or was reset) before any HTTP response came back.
+        tungstenite::Error::Protocol(tungstenite::error::ProtocolError::HandshakeIncomplete) => {
+            ConnectError::ClosedUnanswered
+        }
+        tungstenite::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionReset => {
+            ConnectError::ClosedUnanswered
         }
         other => ConnectError::Other(format!("{other}")),
     }

@@ -43,7 +43,9 @@ pub struct ProbeRecord {
     /// The address, with the port masked as `<port>` (it changes from run to run).
     pub url: String,
     /// `refused`, `http` (an HTTP status came back), `socket.io` (a full Socket.IO connection),
-    /// `not-socket.io` (something answered, but not Socket.IO) or `error`.
+    /// `not-socket.io` (something answered, but not Socket.IO), `no-answer` (something accepted
+    /// the connection, then a bounded wait for its answer ran out), `closed` (the server closed
+    /// the connection without answering the WebSocket request) or `error`.
     pub outcome: String,
     /// The HTTP status code, when one came back (`101` for a WebSocket that switched protocols).
     pub status: Option<u16>,

@@ -185,7 +185,7 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
     if step.event.is_none() {
         // Nothing was emitted: say so, but still show anything that arrived regardless.
         let strays: Vec<_> = step.received.iter().filter(|(_, v)| !v.is_empty()).collect();
-        if strays.is_empty() {
+        if strays.is_empty() && step.ignored.is_empty() {
             let _ = writeln!(
                 out,
                 "{INDENT}{INDENT}{}",
@@ -195,6 +195,14 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
         for (name, inbox) in strays {
             let items: Vec<_> = inbox.iter().map(describe).collect();
             let _ = writeln!(out, "{INDENT}{INDENT}{name:<width$}  ! {}", items.join(", "));
+        }
+        for (name, inbox) in &step.ignored {
+            let _ = writeln!(
+                out,
+                "{INDENT}{INDENT}{}  · {}",
+                pad(name, width).cyan(),
+                not_judged(inbox)
+            );
         }
         return;
     }
@@ -210,6 +218,9 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
         };
         if !others.is_empty() {
             let _ = write!(line, "  (also: {})", others.join(", "));
+        }
+        if let Some(set_aside) = step.ignored.get(name) {
+            let _ = write!(line, "  {}", not_judged(set_aside));
         }
         if is_sender {
             let who = if step.kind == Kind::Connect {
@@ -228,15 +239,31 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
     }
 }
 
+/// Events a `check` received that the lesson does not judge (another lesson's events, say):
+/// shown, because they were observed, and marked, because they do not count.
+fn not_judged(inbox: &[Delivery]) -> String {
+    let items: Vec<_> = inbox.iter().map(describe).collect();
+    format!("(not judged by this lesson: {})", items.join(", "))
+        .dimmed()
+        .to_string()
+}
+
 fn render_burst(out: &mut String, steps: &[StepRecord], width: usize) {
-    let action = steps[0].action.clone().unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "{INDENT}{} {} messages in a row → server runs {} for each",
-        arrow(),
-        steps.len(),
-        action.yellow()
-    );
+    match &steps[0].action {
+        Some(action) => {
+            let _ = writeln!(
+                out,
+                "{INDENT}{} {} messages in a row → server runs {} for each",
+                arrow(),
+                steps.len(),
+                action.yellow()
+            );
+        }
+        // Someone else's server (`check`): what it runs is not known, only what arrived.
+        None => {
+            let _ = writeln!(out, "{INDENT}{} {} messages in a row", arrow(), steps.len());
+        }
+    }
     for (i, step) in steps.iter().enumerate() {
         let sent = Delivery {
             event: step.event.clone().unwrap_or_default(),
@@ -281,6 +308,9 @@ fn render_burst(out: &mut String, steps: &[StepRecord], width: usize) {
         };
         if !missing.is_empty() && !order.is_empty() {
             let _ = write!(line, "   {} {}", "✗ not".red(), missing.join(" "));
+        }
+        if let Some(set_aside) = steps.iter().find_map(|s| s.ignored.get(name.as_str())) {
+            let _ = write!(line, "  {}", not_judged(set_aside));
         }
         let _ = writeln!(out, "{INDENT}{INDENT}{}  {line}", pad(name, width).cyan());
     }
@@ -422,5 +452,75 @@ pub fn summary(traces: &[StageTrace]) -> String {
         "{INDENT}{}",
         "✓ received  ✗ did not receive  · not connected yet  * the sender".dimmed()
     );
+    out
+}
+
+/// The heading of `check`: where it plays, and the lesson's server it compares with.
+pub fn check_intro(lesson: &Lesson, stage: &Stage, url: &str, path: &str) -> String {
+    let mut out = String::new();
+    let heading = format!("Check · lesson {} · {}", lesson.number, lesson.title);
+    let _ = writeln!(out, "{}", heading.bold().magenta());
+    let _ = writeln!(out, "{INDENT}your server: {url} (Socket.IO at {path})");
+    let _ = writeln!(out);
+    let label = format!(
+        "What the lesson's server does (stage {}.{}: {})",
+        lesson.number, stage.number, stage.title
+    );
+    let _ = writeln!(out, "{INDENT}{}", label.underline());
+    for line in stage.node.trim_end().lines() {
+        let _ = writeln!(out, "{INDENT}{INDENT}{}", line.yellow());
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{INDENT}{}",
+        "Live trace (your server, as the simulated clients saw it)".underline()
+    );
+    out
+}
+
+/// How many findings a verdict lists before it sums up the rest.
+const FINDINGS_SHOWN: usize = 8;
+
+/// The verdict of `check`: PASS, or FAIL with what differed and the likely mistake.
+pub fn verdict(verdict: &crate::check::Verdict) -> String {
+    use crate::check::{Failure, Verdict};
+    let mut out = String::new();
+    match verdict {
+        Verdict::Pass { summary } => {
+            let _ = writeln!(out, "{}  {summary}", "PASS".bold().green());
+        }
+        Verdict::Fail(Failure::Target(problem)) => {
+            let _ = writeln!(out, "{}  {problem}", "FAIL".bold().red());
+        }
+        Verdict::Fail(Failure::Behaviour { headline, findings }) => {
+            let _ = writeln!(out, "{}  {headline}", "FAIL".bold().red());
+            // The likely mistake is said once, at the first finding it explains.
+            let mut explained: Vec<&str> = Vec::new();
+            for finding in findings.iter().take(FINDINGS_SHOWN) {
+                let mut line = format!(
+                    "{} step {} ({}): {}",
+                    "✗".red(),
+                    finding.step,
+                    finding.trigger,
+                    finding.message
+                );
+                if let Some(why) = finding.why.as_deref()
+                    && !explained.contains(&why)
+                {
+                    explained.push(why);
+                    let _ = write!(line, ": {why}");
+                }
+                let _ = writeln!(out, "{INDENT}{line}");
+            }
+            if findings.len() > FINDINGS_SHOWN {
+                let more = format!(
+                    "… and {} more like these (the trace above shows them all)",
+                    findings.len() - FINDINGS_SHOWN
+                );
+                let _ = writeln!(out, "{INDENT}{}", more.dimmed());
+            }
+        }
+    }
     out
 }

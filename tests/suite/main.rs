@@ -1,11 +1,13 @@
 //! The integration test suite, compiled as one binary (one link step instead of one per file).
 
 mod book;
+mod check;
 mod cli;
 mod client;
 mod common;
 mod determinism;
 mod lessons;
+mod node;
 mod predict;
 mod semantics;
 mod snapshots;

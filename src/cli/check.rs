@@ -1,0 +1,101 @@
+//! `check N --url URL`: play lesson N's scenario against the learner's own server and judge it.
+
+use super::{Display, Format, UsageError, load_lessons};
+use crate::check::{self, Where};
+use crate::runner::{self, BeforeStep, RunError, RunOptions, StepHook, Target};
+use crate::trace::{StageTrace, StepRecord, json, text};
+
+/// `realtime-tutor check N --url URL [--path PATH]`. Returns 0 on PASS, 1 on FAIL.
+pub async fn check(number: u32, url: &str, path: &str, display: &Display) -> anyhow::Result<i32> {
+    let lessons = load_lessons()?;
+    let lesson = lessons.iter().find(|l| l.number == number).ok_or_else(|| {
+        UsageError(format!(
+            "there is no lesson {number}; the lessons are {}",
+            super::lesson_menu()
+        ))
+    })?;
+    let (base, addr) = check::parse_url(url).map_err(UsageError)?;
+    let path = check::parse_path(path).map_err(UsageError)?;
+    let stage = lesson.check();
+
+    if display.format == Format::Text {
+        anstream::print!("{}", text::check_intro(lesson, stage, &base, &path));
+    }
+    let target = Target::Remote {
+        url: base.clone(),
+        path: path.clone(),
+        expect_within: check::EXPECT_WITHIN,
+        quiet: check::QUIET,
+    };
+    let options = RunOptions {
+        wire: display.wire,
+        timeout: check::CONNECT_TIMEOUT,
+    };
+    let mut recorder = Recorder::default();
+    let outcome = runner::run_stage_with(lesson, stage, &target, &options, &mut recorder).await;
+    // The recorder holds every step that ran, also when the run stopped early.
+    let error = match outcome {
+        Ok(_) | Err(RunError::Stopped) => None,
+        Err(error) => Some(error),
+    };
+    let trace = StageTrace {
+        lesson: lesson.number,
+        stage: stage.number,
+        title: stage.title.clone(),
+        clients: recorder.joined,
+        steps: recorder.records,
+    };
+    let place = Where {
+        addr,
+        path: path.clone(),
+    };
+    let mut verdict = check::judge(lesson, stage, &trace.steps, error.as_ref(), &place);
+    check::look_for_socket_io(&mut verdict, &base).await;
+
+    match display.format {
+        Format::Json => {
+            for step in &trace.steps {
+                anstream::println!("{}", json::step_line(step));
+            }
+            anstream::println!("{}", check::verdict_json(lesson, stage, &base, &path, &verdict));
+        }
+        Format::Text => {
+            if !trace.steps.is_empty() {
+                anstream::print!("{}", text::stage_trace(&trace));
+            }
+            anstream::println!();
+            anstream::print!("{}", text::verdict(&verdict));
+        }
+    }
+    Ok(if verdict.passed() { 0 } else { 1 })
+}
+
+/// Keeps the records as the steps run, and stops the scenario once a probe finds nothing to talk
+/// to: the later steps would only wait for the same silence.
+#[derive(Debug, Default)]
+struct Recorder {
+    records: Vec<StepRecord>,
+    /// The clients in the order they joined.
+    joined: Vec<String>,
+}
+
+impl StepHook for Recorder {
+    fn after(&mut self, _step: &BeforeStep<'_>, records: &[StepRecord]) -> Result<(), RunError> {
+        self.records.extend_from_slice(records);
+        for record in records {
+            let joined = match &record.probe {
+                Some(probe) => probe.outcome == "socket.io",
+                None => record.kind == crate::trace::Kind::Connect,
+            };
+            if let Some(who) = record.sender.as_ref().filter(|_| joined)
+                && !self.joined.contains(who)
+            {
+                self.joined.push(who.clone());
+            }
+        }
+        if records.iter().any(check::unreachable) {
+            return Err(RunError::Stopped);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,172 @@
+// The lessons' servers, written with the real Express and socket.io, for the test suite.
+//
+//   node tests/node/server.js <variant> <port>
+//
+// Starts one server on 127.0.0.1 (port 0 lets the system pick a free one) and prints the port it
+// got as the first line of stdout. The Rust tests read that line, play a lesson against the server
+// (`realtime-tutor check`, and the conformance test that compares traces), then kill the process.
+//
+// Each correct variant is the lesson's `lessons/NN-slug/stage-K.js`, completed into a runnable
+// program the way lesson 1 builds one: express() -> createServer(app) -> new Server(server).
+// The wrong variants each make one mistake a learner can make; `check` must name it.
+
+const express = require('express');
+const { createServer } = require('node:http');
+const { Server } = require('socket.io');
+
+const HOST = '127.0.0.1';
+
+function page(req, res) {
+  res.sendFile(__dirname + '/index.html');
+}
+
+const variants = {
+  // lessons/01-one-port/stage-3.js
+  '1.3': () => {
+    const app = express();
+    const server = createServer(app);
+    const io = new Server(server);
+    app.get('/', page);
+    io.on('connection', (socket) => {
+      console.log('a user connected');
+    });
+    return server;
+  },
+
+  // lessons/02-emit-vs-broadcast/stage-1.js
+  '2.1': () => {
+    const app = express();
+    const server = createServer(app);
+    const io = new Server(server);
+    app.get('/', page);
+    io.on('connection', (socket) => {
+      io.emit('hello', 'world');
+    });
+    return server;
+  },
+
+  // lessons/02-emit-vs-broadcast/stage-2.js
+  '2.2': () => {
+    const app = express();
+    const server = createServer(app);
+    const io = new Server(server);
+    app.get('/', page);
+    io.on('connection', (socket) => {
+      socket.broadcast.emit('hi');
+    });
+    return server;
+  },
+
+  // lessons/03-chat/stage-1.js
+  '3.1': () => {
+    const app = express();
+    const server = createServer(app);
+    const io = new Server(server);
+    app.get('/', page);
+    io.on('connection', (socket) => {
+      socket.on('chat message', (msg) => {
+        io.emit('chat message', msg);
+      });
+    });
+    return server;
+  },
+
+  // lessons/03-chat/stage-2.js (also the wrong answer to lesson 3's exercise)
+  '3.2': () => {
+    const app = express();
+    const server = createServer(app);
+    const io = new Server(server);
+    app.get('/', page);
+    io.on('connection', (socket) => {
+      socket.on('chat message', (msg) => {
+        socket.broadcast.emit('chat message', msg);
+      });
+    });
+    return server;
+  },
+
+  // The complete server of the source material: lessons 2 and 3 at once. It passes both checks,
+  // because each check judges only its own lesson's event.
+  complete: () => {
+    const app = express();
+    const server = createServer(app);
+    const io = new Server(server);
+    app.get('/', page);
+    io.on('connection', (socket) => {
+      socket.broadcast.emit('hi');
+      socket.on('chat message', (msg) => {
+        io.emit('chat message', msg);
+      });
+    });
+    return server;
+  },
+
+  // Wrong for lesson 2: io.emit where the lesson asks for socket.broadcast.emit, so the
+  // newcomer hears the 'hi' their own connection triggered.
+  'io-emit-hi': () => {
+    const app = express();
+    const server = createServer(app);
+    const io = new Server(server);
+    app.get('/', page);
+    io.on('connection', (socket) => {
+      io.emit('hi');
+    });
+    return server;
+  },
+
+  // Wrong for lesson 1: Socket.IO is attached to `server`, but app.listen() starts a second HTTP
+  // server (without Socket.IO) and only that one listens.
+  'app-listen': () => {
+    const app = express();
+    const server = createServer(app);
+    const io = new Server(server);
+    app.get('/', page);
+    io.on('connection', (socket) => {
+      console.log('a user connected');
+    });
+    return app;
+  },
+
+  // An HTTP server with no Socket.IO at all.
+  'express-only': () => {
+    const app = express();
+    app.get('/', page);
+    return app;
+  },
+
+  // The complete server with Socket.IO under a custom path: clients must be told the path.
+  // Its page loads the client script from there, as a page for such a server must.
+  'custom-path': () => {
+    const app = express();
+    const server = createServer(app);
+    const io = new Server(server, { path: '/chat/' });
+    app.get('/', (req, res) => {
+      res.send('<!doctype html><title>custom path</title><script src="/chat/socket.io.js"></script>');
+    });
+    io.on('connection', (socket) => {
+      socket.broadcast.emit('hi');
+      socket.on('chat message', (msg) => {
+        io.emit('chat message', msg);
+      });
+    });
+    return server;
+  },
+};
+
+const [variant, portText = '0'] = process.argv.slice(2);
+const build = variants[variant];
+const port = Number(portText);
+if (!build || !Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`usage: node server.js <variant> <port>; variants: ${Object.keys(variants).join(', ')}`);
+  process.exit(2);
+}
+
+// `server.listen(...)` for most variants, `app.listen(...)` for the app-listen mistake: both
+// return the http.Server that owns the port.
+const listening = build().listen(port, HOST, () => {
+  console.log(listening.address().port);
+});
+listening.on('error', (error) => {
+  console.error(`cannot listen on ${HOST}:${port}: ${error.message}`);
+  process.exit(1);
+});

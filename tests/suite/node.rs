@@ -1,0 +1,304 @@
+//! Node's socket.io, the reference implementation, against the tutor.
+//!
+//! The fixture in `tests/node/` writes each lesson's server with the real Express and socket.io
+//! (plus deliberately wrong variants). Two things are proved here:
+//!
+//! * `check N` passes against the lesson's server and fails, naming the mistake, against each
+//!   wrong one;
+//! * for every stage of lessons 2 and 3, the trace of our Rust server and the trace of the same
+//!   scenario against Node's server are identical. If they ever differ, the lesson teaches
+//!   something real Socket.IO does not do: the lesson is wrong, not the test.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use realtime_tutor::check;
+use realtime_tutor::runner::{self, RunOptions, Target};
+use realtime_tutor::trace::{StageTrace, StepRecord};
+
+use crate::check::{BAD_TARGET_BOUND, check};
+use crate::common::{lessons, runtime};
+
+const INSTALL: &str = "the Node.js fixture needs node and npm (Debian: apt-get install -y nodejs npm), \
+                       then `npm ci` in tests/node; `bash scripts/test.sh` does both";
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node")
+}
+
+/// One Node server variant from `tests/node/server.js`, killed when dropped (also when a test
+/// panics), so no server outlives its test.
+struct NodeServer {
+    child: Child,
+    url: String,
+    /// What the server wrote to stderr, for failure messages.
+    errors: Arc<Mutex<String>>,
+}
+
+impl NodeServer {
+    fn start(variant: &str) -> Self {
+        let dir = fixture_dir();
+        assert!(
+            dir.join("node_modules/socket.io/package.json").is_file(),
+            "tests/node/node_modules is missing: {INSTALL}"
+        );
+        let mut child = Command::new("node")
+            .arg("server.js")
+            .arg(variant)
+            .arg("0")
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run node ({e}): {INSTALL}"));
+        // Drain both pipes on their own threads: a child blocked on a full pipe would stall.
+        let errors = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let sink = errors.clone();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            sink.lock().unwrap().push_str(&text);
+        });
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (port_tx, port_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            let _ = port_tx.send(first);
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let mut server = NodeServer {
+            child,
+            url: String::new(),
+            errors,
+        };
+        // Bounded: a server that cannot start must fail the test, not hang it.
+        let line = port_rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+        let port: u16 = line.trim().parse().unwrap_or_else(|_| {
+            let _ = server.child.kill();
+            let _ = server.child.wait();
+            std::thread::sleep(Duration::from_millis(50)); // let the stderr thread finish
+            panic!(
+                "node server {variant} did not report its port (got {line:?}); stderr:\n{}",
+                server.errors.lock().unwrap()
+            )
+        });
+        server.url = format!("http://127.0.0.1:{port}");
+        server
+    }
+}
+
+impl Drop for NodeServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn node_is_installed_for_the_fixture() {
+    let out = Command::new("node").arg("--version").output();
+    let version = match out {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        _ => panic!("node is not installed: {INSTALL}"),
+    };
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        major >= 18,
+        "node {version} is too old for the fixture (18 or later): {INSTALL}"
+    );
+}
+
+#[test]
+fn check_passes_against_each_lessons_node_server() {
+    for (lesson, variant, extra) in [
+        ("1", "1.3", &[][..]),
+        ("2", "2.2", &[]),
+        ("3", "3.1", &[]),
+        // The source material's complete server does lessons 2 and 3 at once; each check judges
+        // its own lesson's event and sets the other one aside.
+        ("2", "complete", &[]),
+        ("3", "complete", &[]),
+        ("3", "custom-path", &["--path", "/chat/"]),
+    ] {
+        let node = NodeServer::start(variant);
+        let mut args = vec![lesson, "--url", &node.url];
+        args.extend_from_slice(extra);
+        let out = check(&args);
+        out.assert_passes();
+        assert!(
+            out.stdout.contains(&format!("does what lesson {lesson} teaches")),
+            "{out}"
+        );
+        if (lesson, variant) == ("3", "complete") {
+            // The 'hi' of lesson 2 arrives too: shown, and marked as not judged.
+            assert!(
+                out.stdout.contains("· (not judged by this lesson: 'hi')"),
+                "{out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn check_names_the_mistake_in_each_wrong_node_server() {
+    let cases: [(&str, &str, &[&str]); 8] = [
+        (
+            "2",
+            "io-emit-hi",
+            &[
+                "your server sends 'hi' to every client, the newcomer included, which is what io.emit does",
+                "step 4 (dave connects): dave received the 'hi' their own connection triggered",
+                "that is what io.emit does; the lesson asks for socket.broadcast.emit, which leaves out the newcomer",
+            ],
+        ),
+        (
+            "3",
+            "3.2",
+            &[
+                "which is what socket.broadcast.emit does; lesson 3 asks for io.emit('chat message', msg)",
+                "alice did not get their own 'chat message' \"hi everyone\" back: that is what socket.broadcast.emit does",
+            ],
+        ),
+        (
+            "2",
+            "2.1",
+            &["your server sent no 'hi' to any client", "It did send 'hello'"],
+        ),
+        (
+            "1",
+            "app-listen",
+            &[
+                "the Socket.IO handshake at /socket.io/ got HTTP 404 Not Found",
+                "the program calls `app.listen(...)`",
+                "call `server.listen(...)` instead",
+            ],
+        ),
+        (
+            "1",
+            "express-only",
+            &["got HTTP 404 Not Found", "never creates the Socket.IO server"],
+        ),
+        (
+            "2",
+            "express-only",
+            &["got HTTP 404 Not Found", "never creates the Socket.IO server"],
+        ),
+        ("1", "custom-path", &["Run the check again with --path /chat/"]),
+        ("3", "custom-path", &["Run the check again with --path /chat/"]),
+    ];
+    for (lesson, variant, needles) in cases {
+        let node = NodeServer::start(variant);
+        let out = check(&[lesson, "--url", &node.url]);
+        out.assert_fails(needles);
+        let no_server = ["app-listen", "express-only", "custom-path"].contains(&variant);
+        if no_server {
+            assert!(out.took < BAD_TARGET_BOUND, "a bad target must fail fast: {out}");
+        }
+    }
+}
+
+#[test]
+fn check_speaks_json_lines_with_a_verdict_last() {
+    let node = NodeServer::start("3.2");
+    let out = check(&["3", "--url", &node.url, "--format", "json"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let (verdict, steps) = lines.split_last().expect("some lines");
+    assert_eq!(steps.len(), 7, "3 connects, 1 emit, a burst of 3: {out}");
+    assert_eq!(verdict["verdict"], "fail");
+    assert_eq!(verdict["lesson"], 3);
+    let findings = verdict["findings"].as_array().unwrap();
+    assert_eq!(findings[0]["step"], 4, "{verdict}");
+    assert!(
+        findings[0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("socket.broadcast.emit")
+    );
+    // Against someone else's server the trace states observations only, never what the server
+    // is assumed to run.
+    assert!(
+        steps
+            .iter()
+            .all(|s| s["action"].is_null() && s["audience"].is_null()),
+        "{out}"
+    );
+}
+
+/// The fields that say who received what, in which order: everything the lesson teaches.
+fn observed(step: &StepRecord) -> impl PartialEq + std::fmt::Debug + use<> {
+    (
+        step.step,
+        step.kind,
+        step.sender.clone(),
+        step.event.clone(),
+        step.args.clone(),
+        step.received_by.clone(),
+        step.not_received_by.clone(),
+        step.received.clone(),
+        step.burst,
+        step.arrival.clone(),
+        step.ignored.clone(),
+    )
+}
+
+#[test]
+fn rust_traces_match_node_socket_io_for_every_delivery_stage() {
+    let rt = runtime();
+    let mut compared = 0;
+    for lesson in lessons().iter().filter(|l| l.number >= 2) {
+        for stage in &lesson.stages {
+            let variant = format!("{}.{}", lesson.number, stage.number);
+            let node = NodeServer::start(&variant);
+            let (ours, theirs): (StageTrace, StageTrace) = rt.block_on(async {
+                let ours = runner::run_stage(lesson, stage, &Target::Local, &RunOptions::default())
+                    .await
+                    .unwrap_or_else(|e| panic!("{variant} on our server: {e}"));
+                let remote = Target::Remote {
+                    url: node.url.clone(),
+                    path: "/socket.io/".into(),
+                    expect_within: check::EXPECT_WITHIN,
+                    quiet: check::QUIET,
+                };
+                let options = RunOptions {
+                    timeout: check::CONNECT_TIMEOUT,
+                    ..RunOptions::default()
+                };
+                let theirs = runner::run_stage(lesson, stage, &remote, &options)
+                    .await
+                    .unwrap_or_else(|e| panic!("{variant} on Node's server: {e}"));
+                (ours, theirs)
+            });
+            assert_eq!(ours.clients, theirs.clients, "{variant}");
+            assert_eq!(ours.steps.len(), theirs.steps.len(), "{variant}");
+            for (a, b) in ours.steps.iter().zip(&theirs.steps) {
+                assert_eq!(
+                    observed(a),
+                    observed(b),
+                    "lesson {variant}, step {}: our Rust server and Node's socket.io disagree, so the \
+                     lesson teaches something real Socket.IO does not do",
+                    a.step
+                );
+                assert!(a.ignored.is_empty(), "{variant}: nothing unjudged arrives here");
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 4, "every stage of lessons 2 and 3 was compared");
+}
