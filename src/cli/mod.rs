@@ -1,6 +1,7 @@
 //! The command line: definitions (clap derive) and dispatch. Each command lives in its own file.
 
 mod lessons;
+mod serve;
 
 use std::io::IsTerminal;
 
@@ -72,6 +73,8 @@ pub enum Command {
         #[command(flatten)]
         display: Display,
     },
+    /// Run a lesson's server for your own browser, with a live trace, until Ctrl-C.
+    Serve(serve::ServeArgs),
 }
 
 /// A mistake in how the tutor was called: exit status 2, like clap's own usage errors.
@@ -122,6 +125,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             display.color.write_global();
             lessons::tour(pausing(no_pause, &display), &display).await
         }
+        Command::Serve(args) => serve::serve(args).await,
     }
 }
 

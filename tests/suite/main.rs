@@ -5,4 +5,5 @@ mod common;
 mod determinism;
 mod lessons;
 mod semantics;
+mod serve;
 mod snapshots;
