@@ -619,7 +619,8 @@ impl<'a> Session<'a> {
                 ServerEvent::Connected { sid }
                 | ServerEvent::Handled { sid, .. }
                 | ServerEvent::Rejected { sid, .. }
-                | ServerEvent::Disconnected { sid } => sid,
+                | ServerEvent::Disconnected { sid }
+                | ServerEvent::Sent { sid, .. } => sid,
             };
             if about == sid && wanted(&event) {
                 return Ok(());

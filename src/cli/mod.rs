@@ -3,6 +3,7 @@
 mod check;
 mod lessons;
 mod predict;
+mod serve;
 
 use std::io::IsTerminal;
 
@@ -104,6 +105,8 @@ pub enum Command {
         #[command(flatten)]
         display: Display,
     },
+    /// Run a lesson's server for your own browser, with a live trace, until Ctrl-C.
+    Serve(serve::ServeArgs),
 }
 
 /// A mistake in how the tutor was called: exit status 2, like clap's own usage errors.
@@ -178,6 +181,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             display.color.write_global();
             check::check(lesson, &url, &path, &display).await
         }
+        Command::Serve(args) => serve::serve(args).await,
     }
 }
 

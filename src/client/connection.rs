@@ -153,7 +153,39 @@ impl SimClient {
     /// Connects to the Socket.IO server at `base` (`http://127.0.0.1:3000`) and joins the default
     /// namespace.
     pub async fn connect(base: &str, options: &ConnectOptions) -> Result<Self, ConnectError> {
-        let url = websocket_url(base, &options.path);
+        Self::connect_to(websocket_url(base, &options.path), options).await
+    }
+
+    /// Like [`SimClient::connect`], with extra query parameters on the handshake request, as a
+    /// browser's `io({ query: { name: 'alice' } })` sends them. The server sees them in the
+    /// first HTTP request of the session (socketioxide: `socket.req_parts().uri`); this is how a
+    /// client can introduce itself before any event is exchanged. Keys and values are limited to
+    /// letters, digits, `-` and `_`, so nothing needs escaping.
+    pub async fn connect_with_query(
+        base: &str,
+        options: &ConnectOptions,
+        query: &[(&str, &str)],
+    ) -> Result<Self, ConnectError> {
+        let plain = |text: &str| {
+            !text.is_empty()
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        let mut url = websocket_url(base, &options.path);
+        for (key, value) in query {
+            if !plain(key) || !plain(value) {
+                return Err(ConnectError::Other(format!(
+                    "query parameter {key:?}={value:?}: only letters, digits, '-' and '_' are allowed"
+                )));
+            }
+            url.push_str(&format!("&{key}={value}"));
+        }
+        Self::connect_to(url, options).await
+    }
+
+    /// The handshake itself, against a complete Engine.IO WebSocket URL.
+    async fn connect_to(url: String, options: &ConnectOptions) -> Result<Self, ConnectError> {
         let wire: WireLog = Arc::default();
         let after = options.timeout;
         let step = |what: &str| ConnectError::Timeout {

@@ -38,6 +38,7 @@
 pub mod app;
 pub mod behaviour;
 pub mod http;
+pub mod live;
 pub mod realtime;
 
 use std::net::SocketAddr;
@@ -80,6 +81,17 @@ pub enum ServerEvent {
     },
     /// The socket left.
     Disconnected { sid: String },
+    /// A handler emitted: what it sent, the JavaScript it mirrors, and the sockets it queued
+    /// the packet for (see [`live`]). Reported before that handler's `Connected` or `Handled`.
+    Sent {
+        sid: String,
+        /// `"connection"` for the `io.on('connection')` body, else the event being handled.
+        trigger: String,
+        event: String,
+        args: Vec<serde_json::Value>,
+        action: &'static str,
+        recipients: live::Recipients,
+    },
 }
 
 /// The sending half the handlers report through. Cloning is cheap.

@@ -20,7 +20,7 @@ use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::extract::{SocketRef, TryData};
 
-use super::{Behaviour, Reporter, ServerEvent};
+use super::{Behaviour, Reporter, ServerEvent, live};
 
 /// The largest message a client may send, in bytes. Socket.IO's own default is 1 MB (Node) or
 /// 100 kB (socketioxide); a chat needs far less, and a small bound keeps a misbehaving client
@@ -48,7 +48,8 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo,
 
 // ANCHOR: report_when_done
 /// The connection handler: registers the socket's own handlers first, then runs the stage's
-/// `io.on('connection')` body, then tells the tutor it has finished.
+/// `io.on('connection')` body, then tells the tutor it has finished. Every emit is reported with
+/// the sockets it was queued for ([`ServerEvent::Sent`], see [`super::live`]).
 ///
 /// The order matters. socketioxide has already sent the client its CONNECT reply when this runs,
 /// so a fast client may emit before `socket.on('chat message')` exists, and such an event is
@@ -64,7 +65,20 @@ async fn on_connection(socket: SocketRef, io: SocketIo, behaviour: Behaviour, re
                 let sid = socket.id.to_string();
                 let event = "chat message".to_owned();
                 let outcome = match msg {
-                    Ok(msg) => on_chat.run(&socket, &io, msg).await,
+                    Ok(msg) => {
+                        let emit = on_chat.run(&socket, &io, msg.clone());
+                        let (outcome, recipients) =
+                            live::observe(&io, &socket, on_chat.audience(), emit).await;
+                        let _ = report.send(ServerEvent::Sent {
+                            sid: sid.clone(),
+                            trigger: event.clone(),
+                            event: event.clone(),
+                            args: vec![msg],
+                            action: on_chat.js(),
+                            recipients,
+                        });
+                        outcome
+                    }
                     Err(e) => Err(format!("unreadable message: {e}")),
                 };
                 let _ = report.send(match outcome {
@@ -80,7 +94,23 @@ async fn on_connection(socket: SocketRef, io: SocketIo, behaviour: Behaviour, re
             sid: socket.id.to_string(),
         });
     });
-    if let Err(reason) = behaviour.on_connection.run(&socket, &io).await {
+    let outcome = match (behaviour.on_connection.emits(), behaviour.on_connection.js()) {
+        (Some((event, args, audience)), Some(action)) => {
+            let emit = behaviour.on_connection.run(&socket, &io);
+            let (outcome, recipients) = live::observe(&io, &socket, audience, emit).await;
+            let _ = report.send(ServerEvent::Sent {
+                sid: sid.clone(),
+                trigger: "connection".to_owned(),
+                event: event.to_owned(),
+                args,
+                action,
+                recipients,
+            });
+            outcome
+        }
+        _ => behaviour.on_connection.run(&socket, &io).await,
+    };
+    if let Err(reason) = outcome {
         let event = "connection".to_owned();
         let _ = report.send(ServerEvent::Rejected {
             sid: sid.clone(),

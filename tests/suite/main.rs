@@ -10,5 +10,6 @@ mod lessons;
 mod node;
 mod predict;
 mod semantics;
+mod serve;
 mod snapshots;
 mod wire;

@@ -1,0 +1,277 @@
+//! `--bots K`: simulated clients that keep a browser tab company.
+//!
+//! A bot is a [`SimClient`] (the same client the lessons use) with a small loop around it: it
+//! joins, waits until the server reports that its connection handler ran, then acts now and then
+//! in a way the lesson's server answers: it chats if the server has a `'chat message'` handler,
+//! leaves and rejoins if the server emits on connection, and otherwise just stays. Every event it
+//! reads off its socket is reported to the live trace ("read by"). A timer paces what the bots
+//! do, so the room feels alive; no timer decides what the trace says.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, timeout};
+
+use super::hub::Read;
+use crate::client::{ConnectOptions, Incoming, SimClient};
+use crate::server::Behaviour;
+
+/// The most bots `--bots` accepts: enough for a lively room, few enough to read the trace.
+pub const MAX_BOTS: u8 = 8;
+
+/// Bot names, in joining order: the lessons' own cast first.
+pub const NAMES: [&str; MAX_BOTS as usize] =
+    ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
+
+/// What bots say, picked at random.
+const LINES: [&str; 10] = [
+    "hi all",
+    "anyone else here?",
+    "this page came from the same port as the socket",
+    "typing from a bot, don't mind me",
+    "does everyone get this?",
+    "who just joined?",
+    "brb",
+    "ok, back",
+    "realtime, but in Rust",
+    "what does io.emit do again?",
+];
+
+/// What a bot tells the live trace.
+#[derive(Debug)]
+pub enum BotMsg {
+    /// It read an event off its socket.
+    Read(Read),
+    /// Something about itself worth a line (it could not connect, it was disconnected).
+    Note { client: String, text: String },
+}
+
+/// How a bot keeps the room busy, chosen from what the server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Send a chat message now and then.
+    Chat,
+    /// Leave and join again now and then (the server emits on connection).
+    Rejoin,
+    /// Join and stay.
+    Stay,
+}
+
+impl Plan {
+    pub fn for_server(behaviour: &Behaviour) -> Self {
+        if behaviour.on_chat.is_some() {
+            Self::Chat
+        } else if behaviour.on_connection.emits().is_some() {
+            Self::Rejoin
+        } else {
+            Self::Stay
+        }
+    }
+
+    /// How long until the next action.
+    fn pause(self, rng: &mut fastrand::Rng) -> Duration {
+        let ms = match self {
+            Self::Chat => rng.u64(3_000..9_000),
+            Self::Rejoin => rng.u64(8_000..16_000),
+            Self::Stay => 3_600_000,
+        };
+        Duration::from_millis(ms)
+    }
+}
+
+/// Where the bots connect and whom they report to.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Marks the bots' handshakes, so the trace can tell them from other clients.
+    pub token: String,
+    pub plan: Plan,
+    /// Sockets whose connection handler has run (see `hub::Hub::ready`).
+    pub ready: watch::Receiver<HashSet<String>>,
+    pub report: mpsc::UnboundedSender<BotMsg>,
+}
+
+/// The running bots.
+#[derive(Debug)]
+pub struct Bots {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Bots {
+    /// Starts `count` bots (at most [`MAX_BOTS`]).
+    pub fn start(count: u8, setup: &Setup) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let tasks = NAMES
+            .iter()
+            .take(count.min(MAX_BOTS) as usize)
+            .enumerate()
+            .map(|(i, name)| tokio::spawn(run(i as u64, name, setup.clone(), stopped.clone())))
+            .collect();
+        Self { stop, tasks }
+    }
+
+    /// Asks every bot to leave, and waits at most `bound` for them to go.
+    pub async fn stop(self, bound: Duration) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let abort = task.abort_handle();
+            if timeout(bound, task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+/// How a bot's stay on the server ended.
+enum End {
+    Stop,
+    Rejoin,
+    Closed(String),
+}
+
+/// Waits `pause`, or less if the bots are asked to stop. Returns true when they are.
+async fn pause_or_stop(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    timeout(pause, stop.changed()).await.is_ok()
+}
+
+async fn run(index: u64, name: &'static str, setup: Setup, mut stop: watch::Receiver<bool>) {
+    let mut rng = fastrand::Rng::new();
+    let note = |text: String| {
+        let _ = setup.report.send(BotMsg::Note {
+            client: name.to_owned(),
+            text,
+        });
+    };
+    // Arrive one after another, so the trace shows each join on its own.
+    if pause_or_stop(&mut stop, Duration::from_millis(250 * index + rng.u64(0..250))).await {
+        return;
+    }
+    let options = ConnectOptions::default();
+    loop {
+        let query = [("name", name), ("bot", setup.token.as_str())];
+        let mut client = match SimClient::connect_with_query(&setup.base, &options, &query).await {
+            Ok(client) => client,
+            Err(e) => {
+                note(format!("could not connect ({e}); this bot stops"));
+                return;
+            }
+        };
+        // socketioxide answers the CONNECT before it runs the connection handler, which is what
+        // registers socket.on('chat message'). An event sent in between is dropped, so a bot
+        // waits until the server reports that the handler ran.
+        let sid = client.sid.clone();
+        let mut ready = setup.ready.clone();
+        let talk = matches!(
+            timeout(options.timeout, ready.wait_for(|set| set.contains(&sid))).await,
+            Ok(Ok(_))
+        );
+        if !talk {
+            note(format!(
+                "the server did not report this bot's connection handler within {:?}; it stays quiet",
+                options.timeout
+            ));
+        }
+        let end = stay(name, &mut client, &setup, talk, &mut rng, &mut stop).await;
+        match end {
+            End::Stop => {
+                leave(&mut client, &setup).await;
+                return;
+            }
+            End::Rejoin => {
+                leave(&mut client, &setup).await;
+                if pause_or_stop(&mut stop, Duration::from_millis(rng.u64(1_000..2_500))).await {
+                    return;
+                }
+            }
+            End::Closed(reason) => {
+                note(format!(
+                    "was disconnected ({reason}); it joins again in a few seconds"
+                ));
+                if pause_or_stop(&mut stop, Duration::from_secs(3)).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Reads and reports everything the server sends, and acts when the pause is over.
+async fn stay(
+    name: &str,
+    client: &mut SimClient,
+    setup: &Setup,
+    talk: bool,
+    rng: &mut fastrand::Rng,
+    stop: &mut watch::Receiver<bool>,
+) -> End {
+    // A chatting bot greets the room as soon as it may; after that, a timer paces it.
+    let mut next = match setup.plan {
+        Plan::Chat => Instant::now(),
+        _ => Instant::now() + setup.plan.pause(rng),
+    };
+    let mut greeted = false;
+    loop {
+        if *stop.borrow() {
+            return End::Stop;
+        }
+        let left = next.saturating_duration_since(Instant::now());
+        tokio::select! {
+            _ = stop.changed() => return End::Stop,
+            item = client.next(left) => match item {
+                Some(Incoming::Event { name, args }) => {
+                    let read = Read { sid: client.sid.clone(), event: name, args };
+                    let _ = setup.report.send(BotMsg::Read(read));
+                }
+                Some(Incoming::Closed { reason }) => return End::Closed(reason),
+                None => {
+                    match setup.plan {
+                        Plan::Chat if talk => {
+                            let line = if greeted {
+                                LINES[rng.usize(0..LINES.len())].to_owned()
+                            } else {
+                                format!("hello, {name} here (a bot)")
+                            };
+                            greeted = true;
+                            if client.emit("chat message", vec![Value::from(line)]).is_err() {
+                                return End::Closed("its connection is closed".into());
+                            }
+                        }
+                        Plan::Rejoin => return End::Rejoin,
+                        _ => {}
+                    }
+                    next = Instant::now() + setup.plan.pause(rng);
+                }
+            },
+        }
+    }
+}
+
+/// Leaves politely (`41`, then a WebSocket close) and waits, briefly, for the server to close
+/// the connection, so the frames are not cut off when the client is dropped. Whatever arrives
+/// meanwhile was still read, and is reported.
+async fn leave(client: &mut SimClient, setup: &Setup) {
+    client.disconnect();
+    let until = Instant::now() + Duration::from_secs(2);
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        match client.next(left).await {
+            Some(Incoming::Event { name, args }) => {
+                let read = Read {
+                    sid: client.sid.clone(),
+                    event: name,
+                    args,
+                };
+                let _ = setup.report.send(BotMsg::Read(read));
+            }
+            Some(Incoming::Closed { .. }) | None => break,
+        }
+    }
+}

@@ -1,0 +1,441 @@
+//! The live trace as records (plain data) and their two renderings: coloured text for a person,
+//! JSON Lines for a program. The wording separates what the server did ("sent to": it queued the
+//! packet for that socket) from what a client reported ("read": a bot read it off its socket).
+
+use std::fmt::Write;
+
+use owo_colors::OwoColorize;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::lesson::Lesson;
+use crate::server::Behaviour;
+use crate::server::behaviour::Audience;
+
+const INDENT: &str = "  ";
+
+/// The longest a chat message is shown in the terminal, in characters.
+const SHOWN_CHARS: usize = 80;
+
+/// Who is on the other end of a socket, as far as its handshake tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientKind {
+    /// A browser (its User-Agent says so): the chat page, in a tab.
+    Browser,
+    /// One of the tutor's own simulated clients (`--bots`).
+    Bot,
+    /// Anything else, e.g. Node's `socket.io-client`.
+    Client,
+}
+
+impl ClientKind {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Browser => "a browser tab",
+            Self::Bot => "a bot",
+            Self::Client => "a client",
+        }
+    }
+}
+
+/// A client that was sent something but did not report reading it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unread {
+    pub client: String,
+    pub why: String,
+}
+
+/// One emit the server made, and what came of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sending {
+    /// The JavaScript the server ran, e.g. `io.emit('chat message', msg)`.
+    pub action: &'static str,
+    pub event: String,
+    pub args: Vec<Value>,
+    pub audience: Option<Audience>,
+    /// The sockets the server queued the packet for (names, sorted).
+    pub sent_to: Vec<String>,
+    /// Connected sockets the emit did not select.
+    pub not_sent_to: Vec<String>,
+    /// Sockets that joined or left while the emit ran.
+    pub unsure: Vec<String>,
+    /// Bots that reported reading it off their socket.
+    pub read_by: Vec<String>,
+    /// Bots it was sent to that did not report reading it, and why.
+    pub unread: Vec<Unread>,
+    /// The emit failed (for some sockets), as the server reported it.
+    pub error: Option<String>,
+}
+
+/// One line of the live trace.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Live {
+    /// The server is listening.
+    Listening {
+        url: String,
+        lesson: u32,
+        stage: u32,
+        title: String,
+        on_connection: Option<&'static str>,
+        on_chat: Option<&'static str>,
+        bots: Vec<String>,
+    },
+    /// A socket connected and its `io.on('connection')` handler ran.
+    Connect {
+        client: String,
+        client_kind: ClientKind,
+        socket: String,
+        /// The socket was gone by the time the tutor looked at its handshake: it connected and
+        /// dropped its connection at once (its `leaves` line may never come).
+        already_left: bool,
+        #[serde(flatten)]
+        sending: Option<Sending>,
+    },
+    /// A socket's event was handled with an emit.
+    Emit {
+        client: String,
+        client_kind: ClientKind,
+        #[serde(flatten)]
+        sending: Sending,
+    },
+    /// A handler refused a socket's input; the server carried on.
+    Rejected {
+        client: String,
+        event: String,
+        reason: String,
+    },
+    /// A socket left.
+    Disconnect { client: String, client_kind: ClientKind },
+    /// Something a bot wants to say about itself (e.g. it could not connect).
+    Note { client: String, text: String },
+    /// Ctrl-C: the server is shutting down.
+    Stopping,
+    /// The server has stopped; `clean` is false when the shutdown hit its time bound.
+    Stopped { clean: bool },
+}
+
+/// A [`Live`] record with the time since the server started.
+#[derive(Debug, Serialize)]
+pub struct Line<'a> {
+    pub t_ms: u64,
+    #[serde(flatten)]
+    pub live: &'a Live,
+}
+
+/// The record as one JSON line.
+pub fn json(t_ms: u64, live: &Live) -> String {
+    serde_json::to_string(&Line { t_ms, live })
+        .unwrap_or_else(|e| format!("{{\"kind\":\"error\",\"error\":{:?}}}", e.to_string()))
+}
+
+/// Text that came from a client, made safe for a terminal: control characters and bidirectional
+/// overrides are escaped (a chat message must not move the cursor or recolour the screen), and
+/// long text is cut.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == SHOWN_CHARS {
+            out.push('…');
+            break;
+        }
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// An argument as the lesson traces show it: as JSON, so a string shows in quotes.
+fn shown(value: &Value) -> String {
+    terminal_safe(&value.to_string())
+}
+
+fn arrow() -> String {
+    "▸".bold().to_string()
+}
+
+/// The heading printed once the server listens: the code being served and how to try it.
+pub fn header(
+    lesson: &Lesson,
+    behaviour: &Behaviour,
+    node: Option<&str>,
+    url: &str,
+    chat_lessons: &[u32],
+) -> String {
+    let mut out = String::new();
+    let rule = "━".repeat(3);
+    let heading = format!(
+        "{rule} Serving lesson {} · {} {rule}",
+        lesson.number, lesson.title
+    );
+    let _ = writeln!(out, "{}", heading.bold().magenta());
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{INDENT}{}", "Node.js, the server running now".underline());
+    match node {
+        Some(code) => {
+            for line in code.trim_end().lines() {
+                let _ = writeln!(out, "{INDENT}{INDENT}{}", line.yellow());
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "{INDENT}{INDENT}{}",
+                "io.on('connection', (socket) => {".yellow()
+            );
+            if let Some(js) = behaviour.on_connection.js() {
+                let _ = writeln!(out, "{INDENT}{INDENT}{INDENT}{}", format!("{js};").yellow());
+            }
+            if let Some(on_chat) = behaviour.on_chat {
+                let line = format!("socket.on('chat message', (msg) => {{ {}; }});", on_chat.js());
+                let _ = writeln!(out, "{INDENT}{INDENT}{INDENT}{}", line.yellow());
+            }
+            let _ = writeln!(out, "{INDENT}{INDENT}{}", "});".yellow());
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{INDENT}Open {} in two browser tabs. The page and its Socket.IO connection",
+        url.bold().cyan()
+    );
+    let _ = writeln!(out, "{INDENT}come from this one server, on this one port.");
+    match behaviour.on_chat {
+        Some(on_chat) => {
+            let _ = writeln!(
+                out,
+                "{INDENT}Type in one tab and watch both; the server answers with {}.",
+                on_chat.js().yellow()
+            );
+            if on_chat.audience() == Audience::Everyone {
+                let _ = writeln!(
+                    out,
+                    "{INDENT}Run with --broadcast to answer with socket.broadcast.emit instead."
+                );
+            }
+        }
+        None => {
+            let with_chat: Vec<String> = chat_lessons.iter().map(u32::to_string).collect();
+            let _ = writeln!(
+                out,
+                "{INDENT}This server has no 'chat message' handler: what you type goes nowhere (lessons with a chat: {}).",
+                with_chat.join(", ")
+            );
+        }
+    }
+    let _ = writeln!(out, "{INDENT}Ctrl-C stops the server.");
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{INDENT}{}",
+        "Reading the trace: \"sent to\" lists the sockets the server queued the event for. Bots".dimmed()
+    );
+    let _ = writeln!(
+        out,
+        "{INDENT}{}",
+        "also report what they read off their socket; a browser tab shows what it got on its page.".dimmed()
+    );
+    let _ = writeln!(out);
+    let _ = write!(out, "{INDENT}{}", "Live trace".underline());
+    out
+}
+
+fn names(list: &[String]) -> String {
+    list.iter()
+        .map(|n| n.cyan().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The lines that follow an emit: whom it was sent to, and what the bots reported.
+fn render_sending(out: &mut String, sending: &Sending, sender: &str, who: &str) {
+    let label = |text: &str| format!("{INDENT}{INDENT}{text:<9}");
+    if sending.sent_to.is_empty() {
+        let _ = writeln!(out, "{}{}", label("sent to"), "nobody".dimmed());
+    } else {
+        let mut line = names(&sending.sent_to);
+        if sending.sent_to.iter().any(|n| n == sender) && sending.audience == Some(Audience::Everyone) {
+            let _ = write!(
+                line,
+                "   {}",
+                format!("← {who} too: io.emit includes it").dimmed()
+            );
+        }
+        let _ = writeln!(out, "{}{line}", label("sent to"));
+    }
+    if !sending.not_sent_to.is_empty() {
+        let mut line = format!("{} {}", "✗".red(), names(&sending.not_sent_to));
+        if sending.not_sent_to.iter().any(|n| n == sender) {
+            let _ = write!(line, "   {}", format!("← {who}: a broadcast skips it").dimmed());
+        }
+        let _ = writeln!(out, "{}{line}", label("not to"));
+    }
+    if !sending.unsure.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}{}   {}",
+            label("maybe"),
+            names(&sending.unsure),
+            "(joined or left while the server was sending)".dimmed()
+        );
+    }
+    if !sending.read_by.is_empty() {
+        let marks: Vec<String> = sending
+            .read_by
+            .iter()
+            .map(|n| format!("{} {}", n.cyan(), "✓".green()))
+            .collect();
+        let _ = writeln!(out, "{}{}", label("read by"), marks.join("  "));
+    }
+    for unread in &sending.unread {
+        let _ = writeln!(
+            out,
+            "{}{} {}: {}",
+            label("unread"),
+            "?".yellow(),
+            unread.client.cyan(),
+            unread.why
+        );
+    }
+    if let Some(error) = &sending.error {
+        let _ = writeln!(out, "{}{} {}", label("error"), "!".red(), terminal_safe(error));
+    }
+}
+
+/// The record as text lines for the terminal (ending with a newline).
+pub fn text(live: &Live) -> String {
+    let mut out = String::new();
+    match live {
+        Live::Listening { .. } => {}
+        Live::Connect {
+            client,
+            client_kind,
+            socket,
+            already_left,
+            sending,
+        } => {
+            // A browser tab shows its socket id on the page; this lets you tell the tabs apart.
+            let mut about = match client_kind {
+                ClientKind::Bot => client_kind.describe().to_owned(),
+                _ => format!("{}, socket {socket}", client_kind.describe()),
+            };
+            if *already_left {
+                about.push_str(", already gone again");
+            }
+            let about = format!("({about})");
+            match sending {
+                Some(sending) => {
+                    let _ = writeln!(
+                        out,
+                        "{INDENT}{} {} connects → server runs {}   {}",
+                        arrow(),
+                        client.cyan(),
+                        sending.action.yellow(),
+                        about.dimmed()
+                    );
+                    render_sending(&mut out, sending, client, "the newcomer");
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "{INDENT}{} {} connects   {}",
+                        arrow(),
+                        client.cyan(),
+                        about.dimmed()
+                    );
+                }
+            }
+        }
+        Live::Emit { client, sending, .. } => {
+            let args: Vec<String> = sending.args.iter().map(shown).collect();
+            let _ = writeln!(
+                out,
+                "{INDENT}{} {} emits '{}' {} → server runs {}",
+                arrow(),
+                client.cyan(),
+                sending.event,
+                args.join(", "),
+                sending.action.yellow()
+            );
+            render_sending(&mut out, sending, client, "the sender");
+        }
+        Live::Rejected {
+            client,
+            event,
+            reason,
+        } => {
+            let _ = writeln!(
+                out,
+                "{INDENT}{} the server ignored {}'s '{}': {}   {}",
+                "!".red(),
+                client.cyan(),
+                terminal_safe(event),
+                terminal_safe(reason),
+                "(it carries on)".dimmed()
+            );
+        }
+        Live::Disconnect { client, .. } => {
+            let _ = writeln!(out, "{INDENT}{} {} leaves", arrow(), client.cyan());
+        }
+        Live::Note { client, text } => {
+            let _ = writeln!(
+                out,
+                "{INDENT}{} {}: {}",
+                "·".dimmed(),
+                client.cyan(),
+                text.dimmed()
+            );
+        }
+        Live::Stopping => {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "{INDENT}{}",
+                "Ctrl-C: closing every connection and stopping the server…".bold()
+            );
+        }
+        Live::Stopped { clean } => {
+            let line = if *clean {
+                "stopped.".to_owned()
+            } else {
+                "the server did not stop within its time bound; exiting anyway.".to_owned()
+            };
+            let _ = writeln!(out, "{INDENT}{line}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_text_cannot_drive_the_terminal() {
+        assert_eq!(terminal_safe("hi\u{1b}[31mred"), "hi\\u{1b}[31mred");
+        assert_eq!(terminal_safe("a\u{202e}b\nc"), "a\\u{202e}b\\u{a}c");
+        let long = "x".repeat(200);
+        assert_eq!(terminal_safe(&long).chars().count(), SHOWN_CHARS + 1);
+        assert_eq!(shown(&Value::from("<img src=x>")), "\"<img src=x>\"");
+    }
+
+    #[test]
+    fn json_lines_carry_the_kind_and_time() {
+        let line = json(
+            12,
+            &Live::Disconnect {
+                client: "tab-1".into(),
+                client_kind: ClientKind::Browser,
+            },
+        );
+        assert_eq!(
+            line,
+            r#"{"t_ms":12,"kind":"disconnect","client":"tab-1","client_kind":"browser"}"#
+        );
+    }
+}

@@ -1,0 +1,423 @@
+//! `realtime-tutor serve`: the binary as a learner runs it, the client script route, bad clients,
+//! and (through `node --test`) a real browser and the official Node client.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use realtime_tutor::client::{self, ConnectOptions, Incoming, SimClient};
+use realtime_tutor::server::{self, Behaviour, Mount, StageServer, realtime};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::common::runtime;
+
+/// The bound on every wait in these tests.
+const WAIT: Duration = Duration::from_secs(10);
+
+fn tutor() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"));
+    command.env_remove("CLICOLOR_FORCE").env("NO_COLOR", "1");
+    command
+}
+
+/// A running `serve --format json`, with its trace lines arriving on a channel.
+struct Serve {
+    child: Child,
+    lines: mpsc::UnboundedReceiver<Value>,
+    seen: Vec<Value>,
+    url: String,
+}
+
+impl Serve {
+    async fn start(args: &[&str]) -> Serve {
+        let mut child = tutor()
+            .arg("serve")
+            .args(args)
+            .args(["--port", "0", "--format", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::unbounded_channel();
+        // A plain thread reads the pipe; the channel hands each line to the async test.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut serve = Serve {
+            child,
+            lines,
+            seen: Vec::new(),
+            url: String::new(),
+        };
+        let listening = serve
+            .wait_for("the listening line", |l| l["kind"] == "listening")
+            .await;
+        serve.url = listening["url"]
+            .as_str()
+            .expect("a url")
+            .trim_end_matches('/')
+            .to_owned();
+        serve
+    }
+
+    /// Waits (bounded) for a trace line that matches, among the lines not yet taken.
+    async fn wait_for(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.seen.iter().position(&wanted) {
+            return self.seen.remove(i);
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) if wanted(&line) => return line,
+                Ok(Some(line)) => self.seen.push(line),
+                Ok(None) => panic!(
+                    "serve exited while waiting for {what}; trace so far: {:#?}",
+                    self.seen
+                ),
+                Err(_) => panic!(
+                    "timed out after {WAIT:?} waiting for {what}; trace so far: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// Ctrl-C, then the exit status and everything printed on stderr.
+    async fn interrupt(mut self) -> (Option<i32>, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let stopped = self
+            .wait_for("the stopped line", |l| l["kind"] == "stopped")
+            .await;
+        assert_eq!(stopped["clean"], true, "the shutdown finished within its bound");
+        let output = tokio::task::spawn_blocking(move || self.child.wait_with_output())
+            .await
+            .expect("join")
+            .expect("wait");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+fn connect_line(name: &str) -> impl Fn(&Value) -> bool + '_ {
+    move |l: &Value| l["kind"] == "connect" && l["client"] == name
+}
+
+fn emit_line<'a>(name: &'a str, text: &'a str) -> impl Fn(&Value) -> bool + 'a {
+    move |l: &Value| l["kind"] == "emit" && l["client"] == name && l["args"] == json!([text])
+}
+
+async fn join(serve: &mut Serve, name: &str) -> SimClient {
+    let client = SimClient::connect_with_query(&serve.url, &ConnectOptions::default(), &[("name", name)])
+        .await
+        .unwrap_or_else(|e| panic!("{name} connects: {e}"));
+    // The server reports when its connection handler ran; only then is 'chat message' handled.
+    serve
+        .wait_for(&format!("{name}'s connection"), connect_line(name))
+        .await;
+    client
+}
+
+/// Reads `client`'s events until `text` arrives as a chat message (bounded).
+async fn receive(client: &mut SimClient, name: &str, text: &str) {
+    loop {
+        match client.next(WAIT).await {
+            Some(Incoming::Event { name: event, args })
+                if event == "chat message" && args == vec![json!(text)] =>
+            {
+                return;
+            }
+            Some(Incoming::Event { .. }) => continue,
+            Some(Incoming::Closed { reason }) => panic!("{name} was disconnected: {reason}"),
+            None => panic!("timed out after {WAIT:?} waiting for {name} to receive {text:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_client_script_route_works_beside_the_socket_io_layer() {
+    runtime().block_on(async {
+        let listener = server::http::bind("127.0.0.1", 0).await.expect("bind");
+        let behaviour = Behaviour::default();
+        let stage = StageServer::start(Mount::Realtime, behaviour, Some(listener)).expect("start");
+        let authority = stage.addr.expect("listening").to_string();
+        let reply = client::http::get(&authority, "/socket.io/socket.io.js", WAIT)
+            .await
+            .expect("GET the script");
+        assert_eq!(reply.code, 200, "{reply:?}");
+        assert_eq!(
+            reply.content_type.as_deref(),
+            Some("application/javascript; charset=utf-8")
+        );
+        assert_eq!(
+            reply.body,
+            server::app::CLIENT_SCRIPT,
+            "the whole script, unchanged"
+        );
+        assert!(reply.body.starts_with("/*!\n * Socket.IO v4.8.1"));
+        // The route sits beside the layer, not in front of it: Socket.IO still answers.
+        let socket = SimClient::connect(&format!("http://{authority}"), &ConnectOptions::default()).await;
+        assert!(socket.is_ok(), "{socket:?}");
+        stage.stop().await;
+    });
+}
+
+#[test]
+fn the_page_loads_the_client_the_way_a_learners_page_does() {
+    let page = server::app::PAGE;
+    assert!(page.contains(r#"<script src="/socket.io/socket.io.js"></script>"#));
+    assert!(page.contains("const socket = io();"));
+    assert!(
+        page.contains("item.textContent = text;"),
+        "chat text is rendered as text"
+    );
+    assert!(!page.contains("innerHTML"), "no HTML from messages");
+}
+
+#[test]
+fn usage_mistakes_are_explained_with_exit_status_2() {
+    for (args, says) in [
+        (&["serve", "9"][..], "there is no lesson"),
+        (&["serve", "1", "--broadcast"], "no 'chat message' handler"),
+        (&["serve", "3", "--bots", "99"], "99"),
+        (
+            &["serve", "3", "--host", "not-an-address"],
+            "is not an IP address",
+        ),
+    ] {
+        let out = tutor().args(args).output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn a_busy_port_names_the_port_suggests_another_and_fails() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = tutor()
+        .args(["serve", "3", "--port", &port])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("port {port} is already in use")), "{err}");
+    assert!(err.contains("--port"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_network_address_is_served_with_a_warning() {
+    runtime().block_on(async {
+        let serve = Serve::start(&["1", "--host", "0.0.0.0"]).await;
+        // The page is reachable through the loopback address too.
+        let authority = serve.url.trim_start_matches("http://").to_owned();
+        let page = client::http::get(&authority, "/", WAIT).await.expect("GET /");
+        assert_eq!(page.code, 200);
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(
+            stderr.contains("warning: listening on 0.0.0.0 makes this server reachable from other machines"),
+            "{stderr}"
+        );
+    });
+}
+
+#[test]
+fn ctrl_c_closes_every_connection_and_frees_the_port() {
+    runtime().block_on(async {
+        let mut serve = Serve::start(&["3", "--bots", "2"]).await;
+        let mut tab = join(&mut serve, "reader").await;
+        for bot in ["alice", "bob"] {
+            serve.wait_for(&format!("bot {bot}"), connect_line(bot)).await;
+        }
+        let url = serve.url.clone();
+        let started = std::time::Instant::now();
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(started.elapsed() < Duration::from_secs(5), "bounded shutdown");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        // The server said goodbye to the client that stayed, and the port is free again.
+        loop {
+            match tab.next(WAIT).await {
+                Some(Incoming::Closed { .. }) => break,
+                Some(Incoming::Event { .. }) => continue,
+                None => panic!("the client was not disconnected"),
+            }
+        }
+        let authority = url.trim_start_matches("http://");
+        assert!(matches!(
+            client::http::get(authority, "/", WAIT).await,
+            Err(client::http::HttpError::Refused(_))
+        ));
+    });
+}
+
+#[test]
+fn bots_join_greet_and_report_what_they_read() {
+    runtime().block_on(async {
+        let mut serve = Serve::start(&["3", "--bots", "3"]).await;
+        let bots = ["alice", "bob", "carol"];
+        for bot in bots {
+            let line = serve.wait_for(&format!("{bot} joining"), connect_line(bot)).await;
+            assert_eq!(line["client_kind"], "bot");
+        }
+        for bot in bots {
+            let greeting = format!("hello, {bot} here (a bot)");
+            let line = serve
+                .wait_for(&format!("{bot}'s greeting"), emit_line(bot, &greeting))
+                .await;
+            assert_eq!(line["action"], "io.emit('chat message', msg)");
+            let sent_to = line["sent_to"].as_array().expect("sent_to");
+            assert!(
+                sent_to.contains(&json!(bot)),
+                "io.emit includes the sender: {line}"
+            );
+            // Every bot it was sent to read it, and said so.
+            assert_eq!(line["read_by"], line["sent_to"], "{line}");
+            assert_eq!(line["unread"], json!([]), "{line}");
+        }
+        let (code, _) = serve.interrupt().await;
+        assert_eq!(code, Some(0));
+    });
+}
+
+#[test]
+fn bad_clients_are_dropped_or_ignored_and_everyone_else_carries_on() {
+    runtime().block_on(async {
+        let mut serve = Serve::start(&["3"]).await;
+        let mut alice = join(&mut serve, "alice").await;
+        let mut bob = join(&mut serve, "bob").await;
+        let too_big = format!(
+            r#"42["chat message","{}"]"#,
+            "x".repeat(realtime::MAX_PAYLOAD as usize + 1)
+        );
+        // (what it is, the frame, whether the server drops the client or ignores the frame)
+        let dropped = true;
+        let bad_frames: Vec<(&str, String, bool)> = vec![
+            ("garbage", "this is not a packet".to_owned(), dropped),
+            ("an unknown packet type", "9".to_owned(), dropped),
+            (
+                "invalid JSON",
+                r#"42["chat message","unterminated"#.to_owned(),
+                dropped,
+            ),
+            (
+                "an event that is not an array",
+                r#"42{"chat message":"x"}"#.to_owned(),
+                dropped,
+            ),
+            ("an event with no name", "42[]".to_owned(), dropped),
+            ("a number for a name", "42[1,2]".to_owned(), dropped),
+            ("an oversized payload", too_big, dropped),
+            (
+                "a chat message with no argument",
+                r#"42["chat message"]"#.to_owned(),
+                !dropped,
+            ),
+            (
+                "an event nobody handles",
+                r#"42["nobody listens",{"a":[1,2]}]"#.to_owned(),
+                !dropped,
+            ),
+        ];
+        for (round, (what, frame, drop_it)) in bad_frames.into_iter().enumerate() {
+            let name = format!("mallory{round}");
+            let mut mallory = join(&mut serve, &name).await;
+            mallory.send_frame(frame).expect("queued");
+            if drop_it {
+                serve
+                    .wait_for(&format!("the server to drop the client that sent {what}"), |l| {
+                        l["kind"] == "disconnect" && l["client"] == name.as_str()
+                    })
+                    .await;
+            } else {
+                if what == "a chat message with no argument" {
+                    let line = serve
+                        .wait_for("the rejection", |l| {
+                            l["kind"] == "rejected" && l["client"] == name.as_str()
+                        })
+                        .await;
+                    assert_eq!(line["event"], "chat message", "{line}");
+                }
+                // Ignored, not dropped: the same client can still chat.
+                let text = format!("{name} behaves now");
+                mallory.emit("chat message", vec![json!(text)]).expect("emits");
+                serve
+                    .wait_for(&format!("{name}'s message"), emit_line(&name, &text))
+                    .await;
+                receive(&mut mallory, &name, &text).await;
+            }
+            // A well-behaved client still chats, and the other one still hears it.
+            let text = format!("still here after {what}");
+            alice
+                .emit("chat message", vec![json!(text)])
+                .expect("alice emits");
+            let line = serve
+                .wait_for(
+                    &format!("alice's message after {what}"),
+                    emit_line("alice", &text),
+                )
+                .await;
+            let sent_to = line["sent_to"].as_array().expect("sent_to");
+            assert!(
+                sent_to.contains(&json!("alice")) && sent_to.contains(&json!("bob")),
+                "{line}"
+            );
+            receive(&mut alice, "alice", &text).await;
+            receive(&mut bob, "bob", &text).await;
+            mallory.disconnect();
+        }
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    });
+}
+
+/// The browser and the official Node client, driven by `node --test` in `tests/browser/`.
+/// `bash scripts/test.sh` installs what this needs (chromium, node, `npm ci`); without it the
+/// test fails and says what is missing, rather than skipping.
+#[test]
+fn a_real_browser_and_the_official_node_client() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.as_ref().is_ok_and(|o| o.status.success()),
+        "node is not installed: run `bash scripts/test.sh`, which installs it ({node:?})"
+    );
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir()
+            && dir.join("node_modules/socket.io-client").is_dir(),
+        "tests/browser/node_modules is missing: run `bash scripts/test.sh` (or `npm ci` in tests/browser)"
+    );
+    let out = Command::new("node")
+        .args(["--test", "--test-reporter=tap"])
+        .current_dir(&dir)
+        .env("REALTIME_TUTOR_BIN", env!("CARGO_BIN_EXE_realtime-tutor"))
+        .output()
+        .expect("node runs");
+    let report = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "node --test failed:\n{report}");
+    assert!(report.contains("# fail 0"), "{report}");
+    assert!(!report.contains("# pass 0"), "no test ran:\n{report}");
+}
