@@ -130,8 +130,9 @@ type Sent = Result<(), socketioxide::BroadcastError>;
 // ANCHOR: io_emit_hello
 /// `io.on('connection', (socket) => { io.emit('hello', 'world'); });`
 ///
-/// `io` is the whole server, so this reaches every connected socket, including the one that
-/// has just connected: by the time the connection handler runs, it is already in the list.
+/// `io` is the whole server, so this reaches every connected socket,
+/// including the one that has just connected: by the time the connection
+/// handler runs, it is already in the list.
 async fn io_emit_hello(io: &SocketIo) -> Sent {
     io.emit("hello", "world").await
 }
@@ -140,8 +141,8 @@ async fn io_emit_hello(io: &SocketIo) -> Sent {
 // ANCHOR: broadcast_hi
 /// `io.on('connection', (socket) => { socket.broadcast.emit('hi'); });`
 ///
-/// `socket.broadcast` starts from this socket and excludes it: everyone else hears the `hi`,
-/// the newcomer does not.
+/// `socket.broadcast` starts from this socket and excludes it: everyone
+/// else hears the `hi`, the newcomer does not.
 async fn broadcast_hi(socket: &SocketRef) -> Sent {
     socket.broadcast().emit("hi", &NO_ARGS).await
 }
@@ -150,17 +151,21 @@ async fn broadcast_hi(socket: &SocketRef) -> Sent {
 // ANCHOR: io_emit_chat
 /// `socket.on('chat message', (msg) => { io.emit('chat message', msg); });`
 ///
-/// The sender gets its own message back, like everybody else. That is why a chat page can
-/// draw messages only when they arrive from the server: its own included, all in one order.
+/// The sender gets its own message back, like everybody else. That is why
+/// a chat page can draw messages only when they arrive from the server: its
+/// own included, all in one order.
 async fn io_emit_chat(io: &SocketIo, msg: Value) -> Sent {
     io.emit("chat message", &msg).await
 }
 // ANCHOR_END: io_emit_chat
 
 // ANCHOR: broadcast_chat
-/// `socket.on('chat message', (msg) => { socket.broadcast.emit('chat message', msg); });`
+/// `socket.on('chat message', (msg) => {
+///   socket.broadcast.emit('chat message', msg);
+/// });`
 ///
-/// The sender gets nothing back; a page built on this must draw its own messages itself.
+/// The sender gets nothing back; a page built on this must draw its own
+/// messages itself.
 async fn broadcast_chat(socket: &SocketRef, msg: Value) -> Sent {
     socket.broadcast().emit("chat message", &msg).await
 }

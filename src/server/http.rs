@@ -23,7 +23,8 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Send small frames at once instead of batching them (see the note below).
+    // Send small frames at once instead of holding them back to batch them
+    // (Nagle's algorithm; the note after this function explains the cost).
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });

@@ -39,6 +39,9 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo,
     io.ns("/", async move |socket: SocketRef, io: SocketIo| {
         on_connection(socket, io, behaviour, report).await;
     });
+    // `.layer` wraps the routes that exist so far. The client script route is
+    // added after it, so socketioxide (which answers everything under
+    // /socket.io itself) never sees that one path.
     let app = app
         .layer(layer)
         .route("/socket.io/socket.io.js", get(super::app::client_script));
