@@ -189,6 +189,18 @@ struct RawSend {
 
 const CHAT_EVENT: &str = "chat message";
 
+/// Event names a client must not emit: Socket.IO reserves the first six for its own lifecycle, and
+/// the last is the tutor's fence.
+const RESERVED_EVENTS: [&str; 7] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+    crate::server::FENCE_EVENT,
+];
+
 impl Lesson {
     /// Parses `lesson.toml` and reads its companion files through `read`.
     pub fn parse(
@@ -229,9 +241,10 @@ impl Lesson {
                 .collect::<Result<Vec<_>, LessonError>>()?;
             let mut steps = Vec::new();
             let mut connected: Vec<String> = Vec::new();
+            let connect_emits = raw_stage.on_connection.emits().is_some();
             for (j, raw_step) in raw_stage.steps.into_iter().enumerate() {
                 let step = raw_step
-                    .into_step(raw_stage.mount, &mut connected)
+                    .into_step(raw_stage.mount, connect_emits, &mut connected)
                     .map_err(|m| stage_err(format!("step {}: {m}", j + 1)))?;
                 steps.push(step);
             }
@@ -311,7 +324,12 @@ impl Step {
 }
 
 impl RawStep {
-    fn into_step(self, mount: Mount, connected: &mut Vec<String>) -> Result<Step, String> {
+    fn into_step(
+        self,
+        mount: Mount,
+        connect_emits: bool,
+        connected: &mut Vec<String>,
+    ) -> Result<Step, String> {
         let chosen = [
             self.probe.is_some(),
             self.connect.is_some(),
@@ -320,6 +338,40 @@ impl RawStep {
         ];
         if chosen.iter().filter(|c| **c).count() != 1 {
             return Err("needs exactly one of probe, connect, emit, burst".into());
+        }
+        // Each field belongs to one kind of step; a stray one is almost always a typo'd intent.
+        let kind_name = if self.probe.is_some() {
+            "probe"
+        } else if self.connect.is_some() {
+            "connect"
+        } else if self.emit.is_some() {
+            "emit"
+        } else {
+            "burst"
+        };
+        let fields: [(&str, bool, &[&str]); 6] = [
+            ("path", self.path.is_some(), &["probe"]),
+            ("client", self.client.is_some(), &["probe"]),
+            ("expect", self.expect.is_some(), &["probe"]),
+            ("event", self.event.is_some(), &["emit", "burst"]),
+            ("args", self.args.is_some(), &["emit"]),
+            (
+                "expect_received_by",
+                self.expect_received_by.is_some(),
+                &["connect", "emit", "burst"],
+            ),
+        ];
+        for (field, present, kinds) in fields {
+            if present && !kinds.contains(&kind_name) {
+                return Err(format!("`{field}` does not belong to a {kind_name} step"));
+            }
+        }
+        if let Some(event) = &self.event
+            && RESERVED_EVENTS.contains(&event.as_str())
+        {
+            return Err(format!(
+                "`{event}` is reserved by Socket.IO or the tutor and cannot be emitted"
+            ));
         }
         let known = |name: &String, connected: &Vec<String>| {
             if connected.contains(name) {
@@ -385,6 +437,22 @@ impl RawStep {
                 sends: sends.into_iter().map(|s| (s.from, s.args)).collect(),
             }
         };
+        // A delivery step must say who should receive it: tests and `check` judge by it.
+        let delivers = match kind_name {
+            "emit" | "burst" => true,
+            "connect" => connect_emits,
+            _ => false,
+        };
+        match (delivers, self.expect_received_by.is_some()) {
+            (true, false) => {
+                return Err(format!(
+                    "{} {kind_name} step that delivers an event needs expect_received_by",
+                    if kind_name == "emit" { "an" } else { "a" }
+                ));
+            }
+            (false, true) => return Err("expect_received_by on a step whose server sends nothing".into()),
+            _ => {}
+        }
         if let Some(names) = &self.expect_received_by {
             for name in names {
                 known(name, connected)?;

@@ -48,10 +48,42 @@ fn broken_lesson_data_is_refused_with_a_reason() {
                 [[stage]]\ntitle = \"s\"\nmount = \"realtime\"\nrust = []\n\
                 [[stage.step]]\nconnect = \"alice\"\n";
     assert!(Lesson::parse("09-x", good, &read).is_ok());
+    let chat = good.replace(
+        "mount = \"realtime\"",
+        "mount = \"realtime\"\non_chat = \"io-emit\"",
+    );
     let cases = [
         (
             good.replace("format_version = 1", "format_version = 2"),
             "format_version 2",
+        ),
+        (
+            format!("{chat}[[stage.step]]\nemit = \"alice\"\nargs = [\"hi\"]\n"),
+            "needs expect_received_by",
+        ),
+        (
+            good.replace(
+                "mount = \"realtime\"",
+                "mount = \"realtime\"\non_connection = \"broadcast-hi\"",
+            ),
+            "needs expect_received_by",
+        ),
+        (
+            good.replace(
+                "connect = \"alice\"",
+                "connect = \"alice\"\nexpect_received_by = [\"alice\"]",
+            ),
+            "whose server sends nothing",
+        ),
+        (
+            good.replace("connect = \"alice\"", "connect = \"alice\"\npath = \"/\""),
+            "`path` does not belong to a connect step",
+        ),
+        (
+            format!(
+                "{chat}[[stage.step]]\nemit = \"alice\"\nevent = \"disconnect\"\nexpect_received_by = []\n"
+            ),
+            "`disconnect` is reserved",
         ),
         (
             good.replace("connect = \"alice\"", "emit = \"bob\""),

@@ -481,10 +481,20 @@ fn questions_the_tutor_cannot_ask_are_refused_when_lessons_load() {
     use realtime_tutor::lesson::{Lesson, LessonError};
     let read = |name: &str| -> Result<String, LessonError> { Ok(format!("text of {name}")) };
     let lesson = |on_connection: &str, step: &str| {
+        // A server that emits on connection makes every connect step a delivery step, and those
+        // must say who should receive it.
+        let (first, second) = if on_connection.is_empty() {
+            ("", "")
+        } else {
+            (
+                "expect_received_by = [\"alice\"]\n",
+                "expect_received_by = [\"alice\", \"bob\"]\n",
+            )
+        };
         format!(
             "format_version = 1\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
              [[stage]]\ntitle = \"s\"\nmount = \"realtime\"\n{on_connection}rust = []\n\
-             [[stage.step]]\nconnect = \"alice\"\n[[stage.step]]\nconnect = \"bob\"\n{step}"
+             [[stage.step]]\nconnect = \"alice\"\n{first}[[stage.step]]\nconnect = \"bob\"\n{second}{step}"
         )
     };
     let good = lesson(
@@ -505,7 +515,7 @@ fn questions_the_tutor_cannot_ask_are_refused_when_lessons_load() {
             lesson(
                 "",
                 "[[stage.step]]\nburst = [{ from = \"alice\", args = [1] }, { from = \"bob\", args = [2] }]\n\
-                 question = \"order?\"\nwhy = \"one at a time\"\n",
+                 expect_received_by = []\nquestion = \"order?\"\nwhy = \"one at a time\"\n",
             ),
             "a burst cannot carry a question",
         ),
