@@ -52,21 +52,33 @@ const MAX_BYTES: u64 = 1 << 20;
 /// What every message about a damaged file ends with.
 const WAY_OUT: &str = "To start over, run `realtime-tutor reset` (it asks first), or delete that file.";
 
-/// Why the progress file could not be used.
+/// What a message about a path the tutor cannot use ends with: `reset` cannot help there.
+const OTHER_FOLDER: &str =
+    "Check that path, or set REALTIME_TUTOR_HOME to a folder where realtime-tutor may keep its file.";
+
+/// Why the progress file could not be used. The I/O error is part of each message (and not
+/// chained as a `source`, which would print it twice).
 #[derive(Debug, thiserror::Error)]
 pub enum ProgressError {
     /// Neither `REALTIME_TUTOR_HOME` nor a home directory is known.
     #[error("there is no folder to keep your progress in: set {HOME_ENV} to one")]
     NoHome,
     /// The file exists but cannot be read (permissions, a folder in its place, …).
-    #[error("cannot read your progress file {}: {source}\n{WAY_OUT}", path.display())]
-    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("cannot read your progress file {}: {error}\n{OTHER_FOLDER}", path.display())]
+    Unreadable { path: PathBuf, error: std::io::Error },
     /// The file was read but is not a progress file this build understands.
     #[error("your progress file {} is damaged: {detail}\n{WAY_OUT}", path.display())]
     Damaged { path: PathBuf, detail: String },
+    /// The file was written by a newer realtime-tutor.
+    #[error(
+        "your progress file {} was written by a newer realtime-tutor (format_version {found}; this one \
+         reads {FORMAT_VERSION}).\nUpdate realtime-tutor to keep it, or run `realtime-tutor reset` to start over.",
+        path.display()
+    )]
+    Newer { path: PathBuf, found: u64 },
     /// The new progress could not be written.
-    #[error("cannot save your progress to {}: {source}", path.display())]
-    Unwritable { path: PathBuf, source: std::io::Error },
+    #[error("cannot save your progress to {}: {error}\n{OTHER_FOLDER}", path.display())]
+    Unwritable { path: PathBuf, error: std::io::Error },
 }
 
 /// Everything the file records.
@@ -198,9 +210,9 @@ impl Store {
 
     /// Reads the progress. No file yet means no progress, which is not an error.
     pub fn load(&self) -> Result<Progress, ProgressError> {
-        let unreadable = |source| ProgressError::Unreadable {
+        let unreadable = |error| ProgressError::Unreadable {
             path: self.path.clone(),
-            source,
+            error,
         };
         let damaged = |detail: String| ProgressError::Damaged {
             path: self.path.clone(),
@@ -228,6 +240,12 @@ impl Store {
             serde_json::from_slice(&bytes).map_err(|e| damaged(format!("it is not valid JSON ({e})")))?;
         match value.get("format_version").and_then(serde_json::Value::as_u64) {
             Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(found) if found > u64::from(FORMAT_VERSION) => {
+                return Err(ProgressError::Newer {
+                    path: self.path.clone(),
+                    found,
+                });
+            }
             Some(v) => {
                 return Err(damaged(format!(
                     "it has format_version {v}, and this realtime-tutor reads version {FORMAT_VERSION}"
@@ -241,9 +259,9 @@ impl Store {
     /// Writes the progress atomically: a temporary file in the same folder, flushed, then
     /// renamed over the old file.
     pub fn save(&self, progress: &Progress) -> Result<(), ProgressError> {
-        let unwritable = |source| ProgressError::Unwritable {
+        let unwritable = |error| ProgressError::Unwritable {
             path: self.path.clone(),
-            source,
+            error,
         };
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(unwritable)?;
@@ -272,9 +290,9 @@ impl Store {
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(source) => Err(ProgressError::Unwritable {
+            Err(error) => Err(ProgressError::Unwritable {
                 path: self.path.clone(),
-                source,
+                error,
             }),
         }
     }

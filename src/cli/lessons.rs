@@ -12,11 +12,11 @@ use crate::trace::{StageTrace, json, text};
 
 /// `realtime-tutor list`: the lessons, and for each stage whether it is done and how the
 /// learner's predictions went (see [`crate::progress`]).
-pub fn list(display: &Display) -> anyhow::Result<i32> {
+pub fn list(format: Format) -> anyhow::Result<i32> {
     let lessons = load_lessons()?;
     let store = Store::locate()?;
     let progress = store.load()?;
-    if display.format == Format::Json {
+    if format == Format::Json {
         for lesson in &lessons {
             let stages: Vec<_> = lesson
                 .stages
@@ -57,7 +57,7 @@ pub fn list(display: &Display) -> anyhow::Result<i32> {
             let score = progress.score(lesson.number, stage.number);
             if score.answered > 0 {
                 status.push_str(&format!(
-                    " · predicted {} of {} right",
+                    " · {} of {} questions right",
                     score.right, score.answered
                 ));
             }
@@ -69,7 +69,7 @@ pub fn list(display: &Display) -> anyhow::Result<i32> {
     }
     anstream::println!();
     anstream::println!(
-        "Done: {done} of {stages} stages · predictions: {} of {} right",
+        "Done: {done} of {stages} stages · questions answered right: {} of {}",
         total.right,
         total.answered
     );

@@ -54,7 +54,10 @@ pub enum Command {
     /// List the lessons and their stages.
     List {
         #[command(flatten)]
-        display: Display,
+        color: colorchoice_clap::Color,
+        /// Output format: readable text, or JSON Lines (one object per lesson).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Run one lesson, stage by stage.
     Lesson {
@@ -62,7 +65,7 @@ pub enum Command {
         #[arg(value_parser = parse_lesson)]
         lesson: u32,
         /// Run only this stage of the lesson.
-        #[arg(long, value_name = "K")]
+        #[arg(long, value_name = "K", value_parser = parse_stage)]
         stage: Option<u32>,
         /// Do not pause between stages (the default when not on a terminal).
         #[arg(long)]
@@ -143,9 +146,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         return predict::resume().await;
     };
     match command {
-        Command::List { display } => {
-            display.color.write_global();
-            lessons::list(&display)
+        Command::List { color, format } => {
+            color.write_global();
+            lessons::list(format)
         }
         Command::Lesson {
             lesson,
@@ -209,6 +212,12 @@ pub fn lesson_menu() -> String {
             .join(", "),
         Err(e) => format!("<lessons failed to load: {e}>"),
     }
+}
+
+/// Stages are checked against their lesson later; here only the form is.
+fn parse_stage(text: &str) -> Result<u32, String> {
+    text.parse::<u32>()
+        .map_err(|_| format!("a stage is a number, like 1 or 2 (see `realtime-tutor list`), not {text:?}"))
 }
 
 fn parse_lesson(text: &str) -> Result<u32, String> {

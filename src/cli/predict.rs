@@ -63,7 +63,7 @@ pub async fn lesson(number: u32, stage: Option<u32>, display: &Display) -> anyho
 /// `realtime-tutor` with no command: predict mode from the first unfinished stage on.
 pub async fn resume() -> anyhow::Result<i32> {
     require_terminal(
-        "Without a command, realtime-tutor continues your lessons in predict mode, which",
+        "without a command, realtime-tutor continues your lessons in predict mode, which",
         "To watch the lessons without questions: realtime-tutor tour --no-pause\n\
          To see every command: realtime-tutor --help",
     )?;
@@ -623,7 +623,7 @@ pub fn render_verdict(verdict: &Verdict, why: Option<&str>) -> String {
         }
         Verdict::Who(rows) => {
             let right = rows.iter().filter(|r| r.predicted == r.received).count();
-            let heading = format!("Your prediction: {right} of {} right", rows.len());
+            let heading = format!("Your prediction: {right} of {} clients right", rows.len());
             out.push_str(&format!("{INDENT}{}", heading.bold()));
             let width = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(0);
             for row in rows {
@@ -651,7 +651,7 @@ fn stage_done(lesson: &Lesson, stage: &Stage, score: Score) -> String {
     let mut line = format!("{} Stage {}.{} done", "✓".green(), lesson.number, stage.number);
     if score.answered > 0 {
         line.push_str(&format!(
-            " · your predictions: {} of {} right",
+            " · questions answered right: {} of {}",
             score.right, score.answered
         ));
     }
@@ -682,7 +682,7 @@ fn closing(progress: &Progress, lessons: &[Lesson]) -> String {
             }
         }
     }
-    let score = format!("predictions: {} of {} right", total.right, total.answered);
+    let score = format!("questions answered right: {} of {}", total.right, total.answered);
     match progress.first_unfinished(lessons) {
         Some((l, s)) => {
             format!("Next time: stage {l}.{s} ({score}). Run `realtime-tutor` to continue there.")
@@ -750,7 +750,7 @@ mod tests {
         assert!(dave.predicted && !dave.received);
         assert_eq!(rows.iter().filter(|r| r.predicted == r.received).count(), 2);
         let text = anstream::adapter::strip_str(&render_verdict(&wrong, Some("because"))).to_string();
-        assert!(text.contains("2 of 3 right"), "{text}");
+        assert!(text.contains("2 of 3 clients right"), "{text}");
         assert!(
             text.contains("dave   ✗ wrong  did not receive it, but you predicted it would"),
             "{text}"

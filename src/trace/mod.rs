@@ -6,6 +6,7 @@
 //! [`json`].
 
 pub mod json;
+pub mod prose;
 pub mod text;
 
 use std::collections::BTreeMap;

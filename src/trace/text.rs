@@ -14,35 +14,20 @@ use crate::lesson::{Lesson, ProbeKind, Stage};
 
 const INDENT: &str = "  ";
 
-/// Prose from the lesson files is Markdown; on a terminal, `**bold**` becomes bold and the rest
-/// (backticks included, which read well as they are) stays as written.
-fn prose(line: &str) -> String {
-    let mut out = String::new();
-    for (i, part) in line.split("**").enumerate() {
-        if i % 2 == 1 {
-            out.push_str(&part.bold().to_string())
-        } else {
-            out.push_str(part)
-        }
-    }
-    out
-}
-
 /// The stage heading, its explanation, and the two pieces of code.
 pub fn stage_intro(lesson: &Lesson, stage: &Stage) -> String {
     let mut out = String::new();
     let heading = format!(
-        "Stage {}.{} of {} · {}",
+        "Stage {}.{} · {} ({} of {})",
         lesson.number,
         stage.number,
+        stage.title,
+        stage.number,
         lesson.stages.len(),
-        stage.title
     );
     let _ = writeln!(out, "{}", heading.bold());
     let _ = writeln!(out);
-    for line in stage.text.trim_end().lines() {
-        let _ = writeln!(out, "{INDENT}{}", prose(line));
-    }
+    out.push_str(&super::prose::render(&stage.text, INDENT, super::prose::width()));
     let _ = writeln!(out);
     let _ = writeln!(out, "{INDENT}{}", "Node.js, the code being taught".underline());
     for line in stage.node.trim_end().lines() {
@@ -69,12 +54,11 @@ pub fn lesson_intro(lesson: &Lesson) -> String {
     let heading = format!("{rule} Lesson {} · {} {rule}", lesson.number, lesson.title);
     let _ = writeln!(out, "{}", heading.bold().magenta());
     let _ = writeln!(out);
-    for line in lesson.intro.trim_end().lines() {
-        if line.starts_with("```") {
-            continue;
-        }
-        let _ = writeln!(out, "{INDENT}{}", prose(line));
-    }
+    out.push_str(&super::prose::render(
+        &lesson.intro,
+        INDENT,
+        super::prose::width(),
+    ));
     out
 }
 
@@ -82,12 +66,11 @@ pub fn lesson_intro(lesson: &Lesson) -> String {
 pub fn exercise(lesson: &Lesson) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", "What next".bold());
-    for line in lesson.exercise.trim_end().lines() {
-        if line.starts_with("```") {
-            continue;
-        }
-        let _ = writeln!(out, "{INDENT}{}", prose(line));
-    }
+    out.push_str(&super::prose::render(
+        &lesson.exercise,
+        INDENT,
+        super::prose::width(),
+    ));
     out
 }
 

@@ -136,7 +136,10 @@ fn a_right_and_a_wrong_prediction_are_judged_against_the_trace_and_saved() {
     tty.wait_for("> [ ] alice");
     tty.choose(&[("alice", true), ("bob (the newcomer)", true)]);
     let verdict = tty.wait_for("Why:");
-    assert!(verdict.contains("Your prediction: 2 of 2 right"), "{verdict}");
+    assert!(
+        verdict.contains("Your prediction: 2 of 2 clients right"),
+        "{verdict}"
+    );
     tty.wait_for("Who receives it?");
     tty.wait_for("> [ ] alice");
     tty.choose(&[
@@ -145,7 +148,7 @@ fn a_right_and_a_wrong_prediction_are_judged_against_the_trace_and_saved() {
         ("carol", true),
         ("dave (the newcomer)", true),
     ]);
-    tty.wait_for("Stage 2.1 done · your predictions: 2 of 2 right");
+    tty.wait_for("Stage 2.1 done · questions answered right: 2 of 2");
     tty.wait_for("Continue with stage 2.2");
     // Enter twice, as a hurried learner might: the second one must not answer the next
     // question before it is shown.
@@ -161,7 +164,10 @@ fn a_right_and_a_wrong_prediction_are_judged_against_the_trace_and_saved() {
         "a typed-ahead key answered: {answered}"
     );
     let verdict = tty.wait_for("Why:");
-    assert!(verdict.contains("Your prediction: 2 of 2 right"), "{verdict}");
+    assert!(
+        verdict.contains("Your prediction: 2 of 2 clients right"),
+        "{verdict}"
+    );
     assert!(
         verdict.contains("alice  ✓ right  received it, as you predicted"),
         "{verdict}"
@@ -187,12 +193,15 @@ fn a_right_and_a_wrong_prediction_are_judged_against_the_trace_and_saved() {
     ]);
     tty.wait_for("You predicted: alice, bob, carol, dave");
     let verdict = tty.wait_for("Why: socket.broadcast starts from dave's socket");
-    assert!(verdict.contains("Your prediction: 3 of 4 right"), "{verdict}");
+    assert!(
+        verdict.contains("Your prediction: 3 of 4 clients right"),
+        "{verdict}"
+    );
     assert!(
         verdict.contains("dave   ✗ wrong  did not receive it, but you predicted it would"),
         "{verdict}"
     );
-    tty.wait_for("Stage 2.2 done · your predictions: 1 of 2 right");
+    tty.wait_for("Stage 2.2 done · questions answered right: 1 of 2");
     // What next: the lesson's exercise and the command that checks it.
     tty.wait_for("What next");
     tty.wait_for("realtime-tutor check 2 --url http://127.0.0.1:3000");
@@ -223,13 +232,13 @@ fn a_right_and_a_wrong_prediction_are_judged_against_the_trace_and_saved() {
         .lines()
         .find(|l| l.contains("2.2  socket.broadcast.emit: everyone but the newcomer"))
         .unwrap_or_else(|| panic!("{listed}"));
-    assert!(line.ends_with("✓ done · predicted 1 of 2 right"), "{line}");
+    assert!(line.ends_with("✓ done · 1 of 2 questions right"), "{line}");
     let line = listed.lines().find(|l| l.contains("2.1  ")).unwrap();
-    assert!(line.ends_with("✓ done · predicted 2 of 2 right"), "{line}");
+    assert!(line.ends_with("✓ done · 2 of 2 questions right"), "{line}");
     let line = listed.lines().find(|l| l.contains("1.1  ")).unwrap();
     assert!(line.ends_with("· pending"), "{line}");
     assert!(
-        listed.contains("Done: 2 of 7 stages · predictions: 3 of 4 right"),
+        listed.contains("Done: 2 of 7 stages · questions answered right: 3 of 4"),
         "{listed}"
     );
 }
@@ -240,7 +249,7 @@ fn quitting_mid_lesson_keeps_the_answers_and_the_next_run_resumes_there() {
     let mut tty = Tty::spawn(&home, &[]);
     tty.wait_for("Welcome.");
     let before = tty.wait_for("A Socket.IO client tries to connect to the app. Does it get in?");
-    assert!(before.contains("Stage 1.1 of 3"), "{before}");
+    assert!(before.contains("Stage 1.1 · The app alone (1 of 3)"), "{before}");
     tty.wait_for("Your prediction");
     tty.press("n");
     let verdict = tty.wait_for("Why:");
@@ -248,10 +257,10 @@ fn quitting_mid_lesson_keeps_the_answers_and_the_next_run_resumes_there() {
         verdict.contains("✓ right  you said no, and it did not (connection refused"),
         "{verdict}"
     );
-    tty.wait_for("Stage 1.1 done · your predictions: 1 of 1 right");
+    tty.wait_for("Stage 1.1 done · questions answered right: 1 of 1");
     tty.wait_for("Continue with stage 1.2");
     tty.press("\r");
-    tty.wait_for("Stage 1.2 of 3");
+    tty.wait_for("Stage 1.2 · The app inside an HTTP server (2 of 3)");
     tty.wait_for("Does it connect?");
     tty.wait_for("Your prediction");
     tty.press("q");
@@ -275,7 +284,7 @@ fn quitting_mid_lesson_keeps_the_answers_and_the_next_run_resumes_there() {
     let start = tty.wait_for("Welcome back: continuing at stage 1.2.");
     assert!(!start.contains("Stage 1.1"), "{start}");
     let before = tty.wait_for("Does it connect?");
-    assert!(before.contains("Stage 1.2 of 3"), "{before}");
+    assert!(before.contains("Stage 1.2 · The app inside an HTTP server (2 of 3)"), "{before}");
     assert!(!before.contains("Stage 1.1"), "{before}");
     tty.wait_for("Your prediction");
     tty.press("y");
