@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tower::ServiceExt;
 
+use crate::client::protocol::{EnginePacket, SocketPacket};
 use crate::client::{self, ConnectError, ConnectOptions, Incoming, SimClient};
 use crate::lesson::{Lesson, ProbeKind, Stage, Step, StepKind};
 use crate::server::{self, FENCE_EVENT, Mount, ServerEvent, StageServer};
-use crate::trace::{Delivery, Kind, ProbeRecord, StageTrace, StepRecord, WireLine};
+use crate::trace::{Delivery, Kind, ProbeOutcome, ProbeRecord, StageTrace, StepRecord, WireLine};
 
 /// Why a stage could not be played to the end.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,15 @@ pub enum RunError {
     #[error("{0}")]
     Other(String),
 }
+
+/// The most events one client may receive in one step from someone else's server (`check`).
+/// A lesson step makes a server send one or two; past this, the step fails and says so, instead
+/// of reading for as long as a flooding server keeps sending.
+pub const MAX_EVENTS_PER_STEP: usize = 1000;
+
+/// The bound on each client's goodbye at the end of a stage (see [`SimClient::leave`]). It takes
+/// one round trip; a server that never answers the WebSocket Close costs at most this.
+pub const LEAVE_WITHIN: Duration = Duration::from_millis(500);
 
 /// How to play a stage.
 #[derive(Debug, Clone)]
@@ -122,13 +132,14 @@ pub async fn run_stage_with(
 ) -> Result<StageTrace, RunError> {
     let mut session = Session::open(lesson, stage, target, options).await?;
     let outcome = session.play(hook).await;
+    let clients = session.clients.iter().map(|c| c.name.clone()).collect();
     session.close().await;
     let steps = outcome?;
     Ok(StageTrace {
         lesson: lesson.number,
         stage: stage.number,
         title: stage.title.clone(),
-        clients: session.clients.iter().map(|c| c.name.clone()).collect(),
+        clients,
         steps,
     })
 }
@@ -253,10 +264,14 @@ impl<'a> Session<'a> {
         Ok(records)
     }
 
+    /// Every client leaves politely (all at once, each bounded), then our server stops. The
+    /// server under test sees sockets that left, as a browser's `socket.disconnect()` leaves,
+    /// rather than connections that broke. A goodbye that times out changes nothing in the
+    /// trace, which is complete by now.
     async fn close(&mut self) {
-        for named in &self.clients {
-            named.client.disconnect();
-        }
+        let within = self.options.timeout.min(LEAVE_WITHIN);
+        let leaving = self.clients.drain(..).map(|named| named.client.leave(within));
+        futures_util::future::join_all(leaving).await;
         if let Some(server) = self.server.take() {
             // Bounded, like every wait: a stuck shutdown must not hang the lesson.
             let _ = tokio::time::timeout(self.options.timeout, server.stop()).await;
@@ -365,7 +380,7 @@ impl<'a> Session<'a> {
                         ProbeRecord {
                             method,
                             url: masked,
-                            outcome: "socket.io".into(),
+                            outcome: ProbeOutcome::SocketIo,
                             status: Some(101),
                             observed,
                         }
@@ -381,7 +396,7 @@ impl<'a> Session<'a> {
                         ProbeRecord {
                             method,
                             url: masked,
-                            outcome: "http".into(),
+                            outcome: ProbeOutcome::Http,
                             status: code,
                             observed,
                         }
@@ -389,7 +404,7 @@ impl<'a> Session<'a> {
                     Err(ConnectError::NotEngineIo(first)) => ProbeRecord {
                         method,
                         url: masked,
-                        outcome: "not-socket.io".into(),
+                        outcome: ProbeOutcome::NotSocketIo,
                         status: Some(101),
                         observed: vec![format!(
                             "the WebSocket opened, but the first frame was {} instead of an Engine.IO OPEN packet",
@@ -400,7 +415,7 @@ impl<'a> Session<'a> {
                     Err(e @ ConnectError::ClosedUnanswered) => ProbeRecord {
                         method,
                         url: masked,
-                        outcome: "closed".into(),
+                        outcome: ProbeOutcome::Closed,
                         status: None,
                         observed: vec![e.to_string()],
                     },
@@ -709,6 +724,15 @@ impl<'a> Session<'a> {
             .collect();
         let mut deadline = Instant::now() + expect_within;
         let mut acted = false;
+        // How many events each client has read in this step. A server that keeps sending would
+        // otherwise keep this loop (and the quiet window's reads) going for as long as it likes.
+        let mut counts = vec![0usize; self.clients.len()];
+        let flooded = |who: &str| {
+            RunError::Other(format!(
+                "the server sent more than {MAX_EVENTS_PER_STEP} events to {who} in one step; \
+                 a lesson step sends a handful, so the tutor stopped reading"
+            ))
+        };
         loop {
             let waiting: Vec<usize> = (0..self.clients.len())
                 .filter(|&i| {
@@ -731,6 +755,10 @@ impl<'a> Session<'a> {
                     return Err(RunError::Other(format!("{who} was disconnected: {reason}")));
                 }
                 Incoming::Event { name, args } => {
+                    counts[i] += 1;
+                    if counts[i] > MAX_EVENTS_PER_STEP {
+                        return Err(flooded(&who));
+                    }
                     if !acted && step_events.contains(&name) {
                         acted = true;
                         deadline = deadline.min(Instant::now() + quiet);
@@ -740,7 +768,7 @@ impl<'a> Session<'a> {
             }
         }
         let quiet_end = Instant::now() + quiet;
-        for named in &mut self.clients {
+        for (named, count) in self.clients.iter_mut().zip(&mut counts) {
             loop {
                 let left = quiet_end.saturating_duration_since(Instant::now());
                 let item = if left.is_zero() {
@@ -757,6 +785,10 @@ impl<'a> Session<'a> {
                         )));
                     }
                     Some(Incoming::Event { name, args }) => {
+                        *count += 1;
+                        if *count > MAX_EVENTS_PER_STEP {
+                            return Err(flooded(&named.name));
+                        }
                         sort_in(
                             &self.relevant,
                             &mut received,
@@ -776,7 +808,9 @@ impl<'a> Session<'a> {
         let mut lines = Vec::new();
         for named in &self.clients {
             for frame in named.client.take_wire() {
-                let plumbing = frame.text.contains(FENCE_EVENT);
+                // Only our own server sends fences; whatever someone else's server sends is
+                // part of what is being checked, whatever its name.
+                let plumbing = self.server.is_some() && is_fence(&frame.text);
                 lines.push(WireLine {
                     client: named.name.clone(),
                     direction: frame.direction,
@@ -787,6 +821,16 @@ impl<'a> Session<'a> {
         }
         lines
     }
+}
+
+/// Is this WebSocket frame one of the tutor's fences? The frame is decoded with the codec, as the
+/// client decodes it, rather than searched for the marker's name: a chat message whose text
+/// mentions `tutor:fence` is still a chat message, and must not be labelled plumbing.
+fn is_fence(frame: &str) -> bool {
+    let Ok(EnginePacket::Message(inner)) = EnginePacket::decode(frame) else {
+        return false;
+    };
+    matches!(SocketPacket::decode(&inner), Ok(SocketPacket::Event { name, .. }) if name == FENCE_EVENT)
 }
 
 /// Waits up to `limit` for the next item from any of the clients at `indices`, and says which
@@ -915,7 +959,7 @@ fn http_record(method: ProbeKind, url: String, reply: &client::http::HttpReply) 
     ProbeRecord {
         method,
         url,
-        outcome: "http".into(),
+        outcome: ProbeOutcome::Http,
         status: Some(reply.code),
         observed,
     }
@@ -925,7 +969,7 @@ fn refused(method: ProbeKind, url: String, addr: &str) -> ProbeRecord {
     ProbeRecord {
         method,
         url,
-        outcome: "refused".into(),
+        outcome: ProbeOutcome::Refused,
         status: None,
         observed: vec![format!("connection refused: nothing is listening on {addr}")],
     }
@@ -936,7 +980,7 @@ fn no_answer(method: ProbeKind, url: String, message: String) -> ProbeRecord {
     ProbeRecord {
         method,
         url,
-        outcome: "no-answer".into(),
+        outcome: ProbeOutcome::NoAnswer,
         status: None,
         observed: vec![message],
     }
@@ -946,7 +990,7 @@ fn error_record(method: ProbeKind, url: String, message: String) -> ProbeRecord 
     ProbeRecord {
         method,
         url,
-        outcome: "error".into(),
+        outcome: ProbeOutcome::Error,
         status: None,
         observed: vec![message],
     }
@@ -965,5 +1009,25 @@ pub fn one_line(text: &str, max: usize) -> String {
         format!("{}…", flat.chars().take(max).collect::<String>())
     } else {
         flat
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fence_is_recognised_by_its_event_name_not_by_its_text() {
+        assert!(is_fence(r#"42["tutor:fence",3]"#));
+        // The text of a chat message may mention the marker; it is still a chat message.
+        assert!(!is_fence(r#"42["chat message","tutor:fence"]"#));
+        assert!(!is_fence(r#"42["chat message","42[\"tutor:fence\",1]"]"#));
+        // Other packets that carry the text somewhere are not fences either.
+        assert!(!is_fence(r#"431["tutor:fence"]"#));
+        assert!(!is_fence("2tutor:fence"));
+        assert!(!is_fence(
+            r#"0{"sid":"tutor:fence","pingInterval":1,"pingTimeout":1}"#
+        ));
+        assert!(!is_fence("not a frame tutor:fence"));
     }
 }
