@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::client::{self, ConnectError, ConnectOptions, SimClient};
 use crate::lesson::{Lesson, ProbeExpect, ProbeKind, Stage, StepKind};
 use crate::runner::RunError;
-use crate::trace::{Audience, Delivery, Kind, StepRecord, format_args};
+use crate::trace::{Audience, Delivery, Kind, ProbeOutcome, StepRecord, format_args};
 
 /// The bound on each step of connecting (TCP, WebSocket 101, Engine.IO OPEN, Socket.IO CONNECT)
 /// and on each HTTP request. A server on 127.0.0.1 answers in milliseconds; a listener that
@@ -519,11 +519,14 @@ fn delivery_findings(
 fn probe_finding(record: &StepRecord, expect: &ProbeExpect) -> Option<Finding> {
     let probe = record.probe.as_ref()?;
     let wrong = match expect {
-        ProbeExpect::Status(code) => {
-            (probe.outcome != "http" || probe.status != Some(*code)).then(|| format!("HTTP {code}"))
+        ProbeExpect::Status(code) => (probe.outcome != ProbeOutcome::Http || probe.status != Some(*code))
+            .then(|| format!("HTTP {code}")),
+        ProbeExpect::SocketIo => {
+            (probe.outcome != ProbeOutcome::SocketIo).then(|| "a Socket.IO connection".to_owned())
         }
-        ProbeExpect::SocketIo => (probe.outcome != "socket.io").then(|| "a Socket.IO connection".to_owned()),
-        ProbeExpect::Refused => (probe.outcome != "refused").then(|| "a refused connection".to_owned()),
+        ProbeExpect::Refused => {
+            (probe.outcome != ProbeOutcome::Refused).then(|| "a refused connection".to_owned())
+        }
     }?;
     let what = match probe.method {
         ProbeKind::HttpGet => format!("GET {}", url_path(&probe.url)),
@@ -549,18 +552,18 @@ fn probe_problem(record: &StepRecord, target: &Where) -> Option<Problem> {
     let probe = record.probe.as_ref()?;
     let first = probe.observed.first().cloned().unwrap_or_default();
     let addr = target.addr.clone();
-    match probe.outcome.as_str() {
-        "refused" => Some(Problem::NothingListening { addr }),
-        "no-answer" => Some(Problem::NoAnswer { addr, detail: first }),
-        "error" => Some(Problem::Other(first)),
-        "not-socket.io" => Some(Problem::PlainWebSocket { detail: first }),
-        "http" if probe.method == ProbeKind::Websocket => Some(Problem::NotSocketIo {
+    match probe.outcome {
+        ProbeOutcome::Refused => Some(Problem::NothingListening { addr }),
+        ProbeOutcome::NoAnswer => Some(Problem::NoAnswer { addr, detail: first }),
+        ProbeOutcome::Error => Some(Problem::Other(first)),
+        ProbeOutcome::NotSocketIo => Some(Problem::PlainWebSocket { detail: first }),
+        ProbeOutcome::Http if probe.method == ProbeKind::Websocket => Some(Problem::NotSocketIo {
             addr,
             path: target.path.clone(),
             answer: Answer::Status(status_text(probe.status)),
             found_at: None,
         }),
-        "closed" => Some(Problem::NotSocketIo {
+        ProbeOutcome::Closed => Some(Problem::NotSocketIo {
             addr,
             path: target.path.clone(),
             answer: Answer::Closed,
@@ -700,10 +703,12 @@ fn pass_summary(lesson: &Lesson, records: &[StepRecord], taught: Option<&Taught>
 /// A stopped check: the probe found nothing to talk to, so later steps would only wait for the
 /// same silence.
 pub fn unreachable(record: &StepRecord) -> bool {
-    record
-        .probe
-        .as_ref()
-        .is_some_and(|p| matches!(p.outcome.as_str(), "refused" | "no-answer" | "error"))
+    record.probe.as_ref().is_some_and(|p| {
+        matches!(
+            p.outcome,
+            ProbeOutcome::Refused | ProbeOutcome::NoAnswer | ProbeOutcome::Error
+        )
+    })
 }
 
 /// When the Socket.IO handshake got an ordinary HTTP answer, looks for Socket.IO elsewhere on the
@@ -727,16 +732,18 @@ pub async fn look_for_socket_io(verdict: &mut Verdict, base: &str) {
                 path: candidate.clone(),
                 timeout: CONNECT_TIMEOUT,
             };
-            if let Ok(found) = SimClient::connect(base, &options).await {
-                found.disconnect();
-                return Some(candidate);
+            if let Ok(client) = SimClient::connect(base, &options).await {
+                return Some((candidate, client));
             }
         }
         None
     };
     // Bounded as a whole, so a bad target still fails fast.
-    if let Ok(found) = tokio::time::timeout(CONNECT_TIMEOUT, search).await {
-        *found_at = found;
+    if let Ok(Some((candidate, client))) = tokio::time::timeout(CONNECT_TIMEOUT, search).await {
+        *found_at = Some(candidate);
+        // The client was only a test; it leaves the way a browser would (bounded), so the
+        // learner's server logs a socket that left, not a broken connection.
+        let _ = client.leave(crate::runner::LEAVE_WITHIN).await;
     }
 }
 

@@ -3,7 +3,7 @@
 use super::{Display, Format, UsageError, load_lessons};
 use crate::check::{self, Where};
 use crate::runner::{self, BeforeStep, RunError, RunOptions, StepHook, Target};
-use crate::trace::{StageTrace, StepRecord, json, text};
+use crate::trace::{ProbeOutcome, StageTrace, StepRecord, json, text};
 
 /// `realtime-tutor check N --url URL [--path PATH]`. Returns 0 on PASS, 1 on FAIL.
 pub async fn check(number: u32, url: &str, path: &str, display: &Display) -> anyhow::Result<i32> {
@@ -84,7 +84,7 @@ impl StepHook for Recorder {
         self.records.extend_from_slice(records);
         for record in records {
             let joined = match &record.probe {
-                Some(probe) => probe.outcome == "socket.io",
+                Some(probe) => probe.outcome == ProbeOutcome::SocketIo,
                 None => record.kind == crate::trace::Kind::Connect,
             };
             if let Some(who) = record.sender.as_ref().filter(|_| joined)

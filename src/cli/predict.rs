@@ -35,7 +35,7 @@ use super::{Display, Format, UsageError, load_lessons};
 use crate::lesson::{Lesson, Stage, StepKind};
 use crate::progress::{Progress, Score, Store};
 use crate::runner::{self, BeforeStep, RunError, RunOptions, StepHook, Target};
-use crate::trace::{StageTrace, StepRecord, text};
+use crate::trace::{ProbeRecord, StageTrace, StepRecord, text};
 
 const INDENT: &str = "  ";
 
@@ -507,9 +507,7 @@ pub fn judge(answer: &Answer, records: &[StepRecord]) -> Verdict {
             let probe = records.iter().find_map(|r| r.probe.as_ref());
             // The same reading as the trace's ✓: a Socket.IO connection, or an HTTP answer
             // below 400.
-            let observed = probe.is_some_and(|p| {
-                p.outcome == "socket.io" || (p.outcome == "http" && p.status.is_some_and(|s| s < 400))
-            });
+            let observed = probe.is_some_and(ProbeRecord::succeeded);
             let detail = probe
                 .and_then(|p| p.observed.first().cloned())
                 .unwrap_or_else(|| "no probe result was recorded".into());
@@ -706,7 +704,7 @@ mod tests {
 
     use super::*;
     use crate::lesson::{ProbeKind, Step};
-    use crate::trace::{Kind, ProbeRecord};
+    use crate::trace::{Kind, ProbeOutcome};
 
     fn record(received_by: &[&str], not_received_by: &[&str]) -> StepRecord {
         StepRecord {
@@ -775,7 +773,7 @@ mod tests {
         refused.probe = Some(ProbeRecord {
             method: ProbeKind::Websocket,
             url: "ws://127.0.0.1:<port>/socket.io/".into(),
-            outcome: "http".into(),
+            outcome: ProbeOutcome::Http,
             status: Some(404),
             observed: vec!["404 Not Found: the upgrade was not accepted".into()],
         });

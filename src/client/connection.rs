@@ -103,7 +103,8 @@ pub enum Incoming {
 
 /// A connected Socket.IO client on the default namespace.
 ///
-/// Dropping it aborts its tasks; [`SimClient::disconnect`] leaves politely first.
+/// Dropping it aborts its tasks at once, which to the server looks like a cable pulled out.
+/// [`SimClient::leave`] says goodbye first and waits, bounded, until the goodbye is on its way.
 #[derive(Debug)]
 pub struct SimClient {
     /// The session id the server gave this socket in its CONNECT reply.
@@ -115,15 +116,33 @@ pub struct SimClient {
     acks: Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>>,
     next_ack: u64,
     wire: WireLog,
-    tasks: Vec<JoinHandle<()>>,
+    /// Drains `outgoing` into the socket; ends once it has sent a Close frame.
+    writer: JoinHandle<()>,
+    /// Reads the socket; ends when the server closes the connection (or it breaks).
+    reader: JoinHandle<()>,
 }
 
 impl Drop for SimClient {
     fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
+        self.writer.abort();
+        self.reader.abort();
     }
+}
+
+/// The largest WebSocket message (and frame) a simulated client accepts: 1 MiB.
+///
+/// A WebSocket message can be announced as gigabytes long, and tungstenite would buffer up to
+/// its default of 64 MiB before handing it over. The lessons' messages are a few dozen bytes;
+/// Socket.IO servers refuse anything over their `maxPayload` (1 MB in Node, 100 kB in
+/// socketioxide) from their own clients. A server that sends more is misbehaving, and `check`
+/// talks to servers we do not control, so the client stops reading such a message and closes the
+/// connection (the trace then says the client was disconnected, with tungstenite's reason).
+pub const MAX_MESSAGE_SIZE: usize = 1 << 20;
+
+fn websocket_config() -> tungstenite::protocol::WebSocketConfig {
+    tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_SIZE))
+        .max_frame_size(Some(MAX_MESSAGE_SIZE))
 }
 
 /// Turns `http://host:port` into the WebSocket address of the Engine.IO endpoint.
@@ -197,7 +216,7 @@ impl SimClient {
         // algorithm on our side (see `server::http` for why small frames need that).
         let (mut ws, _response) = match timeout(
             after,
-            tokio_tungstenite::connect_async_with_config(url.as_str(), None, true),
+            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(websocket_config()), true),
         )
         .await
         {
@@ -362,7 +381,8 @@ impl SimClient {
             acks,
             next_ack: 0,
             wire,
-            tasks: vec![writer, reader],
+            writer,
+            reader,
         }
     }
 
@@ -425,10 +445,51 @@ impl SimClient {
             .unwrap_or_default()
     }
 
-    /// Leaves the namespace (`41`) and closes the WebSocket.
+    /// Queues the two goodbyes (see [`SimClient::leave`]) and returns at once, without knowing
+    /// whether they were sent: dropping the client right after may abort the writer before it
+    /// sends them. Prefer [`SimClient::leave`] where the caller can wait.
     pub fn disconnect(&self) {
         let _ = self.send_frame(SocketPacket::Disconnect { nsp: "/".into() }.to_frame());
         let _ = self.outgoing.send(Message::Close(None));
+    }
+
+    /// Leaves politely, the way `socket.disconnect()` does in a browser, and waits at most
+    /// `within` for the goodbye to be complete.
+    ///
+    /// There are two goodbyes, one per layer:
+    ///
+    /// 1. `41`, a Socket.IO DISCONNECT for the default namespace: "this socket is leaving". The
+    ///    server removes the socket and runs its `socket.on('disconnect')` handlers with the
+    ///    reason `client namespace disconnect` (socketioxide: `ClientNSDisconnect`).
+    /// 2. A WebSocket Close frame: "this connection is ending". The server answers with its own
+    ///    Close frame and then closes the TCP connection.
+    ///
+    /// Both go through the writer task, in that order, like every frame. The client then waits
+    /// for the writer to have sent them and for the reader to see the server's answering Close,
+    /// so the server has read the goodbye before the connection goes away. Dropping the client
+    /// without this aborts the tasks at once: the frames may never leave, and the server sees a
+    /// connection that broke (`transport close` or `transport error`), not a socket that left.
+    ///
+    /// Events that arrive meanwhile are no longer delivered (nobody is reading them). When the
+    /// time runs out, the error says which part of the goodbye was still missing; the client is
+    /// closed either way.
+    pub async fn leave(mut self, within: Duration) -> Result<(), ConnectError> {
+        self.incoming.close();
+        self.disconnect();
+        let deadline = tokio::time::Instant::now() + within;
+        let late = |what: &str| ConnectError::Timeout {
+            what: what.to_owned(),
+            after: within,
+        };
+        tokio::time::timeout_at(deadline, &mut self.writer)
+            .await
+            .map_err(|_| late("our DISCONNECT (41) and WebSocket Close frame to be sent"))?
+            .ok();
+        tokio::time::timeout_at(deadline, &mut self.reader)
+            .await
+            .map_err(|_| late("the server's answer to our WebSocket Close frame"))?
+            .ok();
+        Ok(())
     }
 }
 

@@ -7,11 +7,19 @@
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
+
+/// The most of a body [`get`] reads. A page for these lessons is a few kilobytes; the server
+/// being checked is someone else's program, and a body that never ends must not fill memory.
+/// `http_body_util::Limited` counts the bytes as they arrive and stops the body past this.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// The most of a body [`HttpReply::body`] keeps: enough for any `<title>` and excerpt.
+pub const EXCERPT_LIMIT: usize = 64 * 1024;
 
 /// What came back from a GET.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +30,7 @@ pub struct HttpReply {
     pub code: u16,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
-    /// The body as text (lossy), cut at 64 KiB.
+    /// The body as text (lossy), cut at [`EXCERPT_LIMIT`] bytes.
     pub body: String,
 }
 
@@ -37,7 +45,9 @@ pub enum HttpError {
     Other(String),
 }
 
-/// Sends `GET path` to `authority` (`127.0.0.1:3000`) and reads the whole response.
+/// Sends `GET path` to `authority` (`127.0.0.1:3000`) and reads the response: its status and
+/// headers, and its body up to [`BODY_LIMIT`] bytes, of which it keeps the first
+/// [`EXCERPT_LIMIT`]. A longer body is not read to its end: the reply is what came before.
 pub async fn get(authority: &str, path: &str, limit: Duration) -> Result<HttpReply, HttpError> {
     let timed_out = |what: &str| HttpError::Timeout {
         what: what.to_owned(),
@@ -74,17 +84,38 @@ pub async fn get(authority: &str, path: &str, limit: Duration) -> Result<HttpRep
         .get(hyper::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = match timeout(limit, response.into_body().collect()).await {
-        Err(_) => return Err(timed_out(&what)),
-        Ok(Err(e)) => return Err(HttpError::Other(e.to_string())),
-        Ok(Ok(body)) => body.to_bytes(),
-    };
+    // Step 3: the body, one frame (a chunk of bytes) at a time, as it arrives. `Limited` turns
+    // the frame that would go past BODY_LIMIT into an error, and reading stops there; the
+    // excerpt keeps what came before. The time bound covers the whole body, so a server that
+    // trickles bytes cannot hold us either.
+    let mut body = Limited::new(response.into_body(), BODY_LIMIT);
+    let mut excerpt: Vec<u8> = Vec::new();
+    let read = timeout(limit, async {
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(frame) => {
+                    if let Some(data) = frame.data_ref() {
+                        let room = EXCERPT_LIMIT - excerpt.len();
+                        excerpt.extend_from_slice(&data[..data.len().min(room)]);
+                    }
+                }
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => break,
+                Err(e) => return Err(HttpError::Other(e.to_string())),
+            }
+        }
+        Ok(())
+    })
+    .await;
     driver.abort();
-    let cut = &body[..body.len().min(64 * 1024)];
+    match read {
+        Err(_) => return Err(timed_out(&what)),
+        Ok(Err(e)) => return Err(e),
+        Ok(Ok(())) => {}
+    }
     Ok(HttpReply {
         status: format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("")),
         code: status.as_u16(),
         content_type,
-        body: String::from_utf8_lossy(cut).into_owned(),
+        body: String::from_utf8_lossy(&excerpt).into_owned(),
     })
 }

@@ -1,6 +1,16 @@
 //! The simulated clients: small Socket.IO clients that speak the real protocol over WebSocket.
 //!
-//! A browser running `io()` does three things before your first `socket.emit`:
+//! They are WebSocket-only clients, like a browser's `io({ transports: ['websocket'] })`. A plain
+//! `io()` starts differently: the official client opens the session with HTTP long-polling
+//! (`GET /socket.io/?EIO=4&transport=polling`, which answers with the OPEN packet and
+//! `"upgrades":["websocket"]`), because plain HTTP requests get through proxies that would block
+//! a WebSocket. It then tries a WebSocket for the same session and *upgrades*: it sends `2probe`
+//! over the new WebSocket, the server answers `3probe`, the client sends `5` (upgrade), and from
+//! then on every packet travels over the WebSocket. The Socket.IO packets are the same either
+//! way; the WebSocket-only path just skips the polling phase, so the frames in a trace are the
+//! ones that matter.
+//!
+//! A WebSocket-only client does three things before your first `socket.emit`:
 //!
 //! 1. It opens a WebSocket to `/socket.io/?EIO=4&transport=websocket`. That is an ordinary HTTP
 //!    request with an `Upgrade: websocket` header; a server that understands it answers

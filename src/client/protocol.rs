@@ -22,8 +22,12 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Why a frame could not be understood. Callers branch on it (a check reports "this is not a
-/// Socket.IO server"), so it is a proper enum rather than a string.
+/// Why a frame could not be understood: no frame at all, an unknown type digit, or a payload
+/// that is not the JSON its type calls for. The variants keep those apart so the tests below can
+/// say exactly which mistake a malformed frame is. The simulated client itself needs less: where
+/// it expects an OPEN packet or a CONNECT reply, any frame that does not decode as one is "not
+/// Engine.IO", and it reports the frame itself (`ConnectError::NotEngineIo`) rather than the
+/// reason, because the frame is what tells a learner what kind of server answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// The frame was empty: every Engine.IO packet has at least a type digit.

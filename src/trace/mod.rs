@@ -43,15 +43,47 @@ pub struct ProbeRecord {
     pub method: crate::lesson::ProbeKind,
     /// The address, with the port masked as `<port>` (it changes from run to run).
     pub url: String,
-    /// `refused`, `http` (an HTTP status came back), `socket.io` (a full Socket.IO connection),
-    /// `not-socket.io` (something answered, but not Socket.IO), `no-answer` (something accepted
-    /// the connection, then a bounded wait for its answer ran out), `closed` (the server closed
-    /// the connection without answering the WebSocket request) or `error`.
-    pub outcome: String,
+    /// How the probe ended (see [`ProbeOutcome`]).
+    pub outcome: ProbeOutcome,
     /// The HTTP status code, when one came back (`101` for a WebSocket that switched protocols).
     pub status: Option<u16>,
     /// One line per observation, in order.
     pub observed: Vec<String>,
+}
+
+impl ProbeRecord {
+    /// Did the probe reach what it knocked on? A full Socket.IO connection, or an HTTP answer
+    /// below 400. This one rule is the trace's ✓ and the "will it connect?" answer of predict
+    /// mode, so they cannot disagree.
+    pub fn succeeded(&self) -> bool {
+        match self.outcome {
+            ProbeOutcome::SocketIo => true,
+            ProbeOutcome::Http => self.status.is_some_and(|status| status < 400),
+            _ => false,
+        }
+    }
+}
+
+/// How a probe ended. The JSON names are the ones in the README's format table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeOutcome {
+    /// The TCP connection was refused: nothing listens on that port.
+    Refused,
+    /// An HTTP status came back (for a WebSocket probe: the upgrade was answered with a status).
+    Http,
+    /// A full Socket.IO connection: 101, Engine.IO OPEN, Socket.IO CONNECT.
+    #[serde(rename = "socket.io")]
+    SocketIo,
+    /// A WebSocket opened, but what came over it was not Engine.IO.
+    #[serde(rename = "not-socket.io")]
+    NotSocketIo,
+    /// Something accepted the connection, then a bounded wait for its answer ran out.
+    NoAnswer,
+    /// The server closed the connection without answering the WebSocket request.
+    Closed,
+    /// Anything else that went wrong on the way.
+    Error,
 }
 
 /// One frame for `--wire`.
@@ -124,4 +156,49 @@ pub struct StageTrace {
 /// Formats arguments the way they appear in JavaScript source: `"world"`, `1, {"a":2}`.
 pub fn format_args(args: &[Value]) -> String {
     args.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_outcomes_keep_their_json_names() {
+        for (outcome, name) in [
+            (ProbeOutcome::Refused, "refused"),
+            (ProbeOutcome::Http, "http"),
+            (ProbeOutcome::SocketIo, "socket.io"),
+            (ProbeOutcome::NotSocketIo, "not-socket.io"),
+            (ProbeOutcome::NoAnswer, "no-answer"),
+            (ProbeOutcome::Closed, "closed"),
+            (ProbeOutcome::Error, "error"),
+        ] {
+            assert_eq!(serde_json::to_string(&outcome).unwrap(), format!("\"{name}\""));
+        }
+    }
+
+    #[test]
+    fn a_probe_succeeds_with_socket_io_or_an_http_answer_below_400() {
+        let probe = |outcome, status| ProbeRecord {
+            method: crate::lesson::ProbeKind::HttpGet,
+            url: String::new(),
+            outcome,
+            status,
+            observed: Vec::new(),
+        };
+        assert!(probe(ProbeOutcome::SocketIo, Some(101)).succeeded());
+        assert!(probe(ProbeOutcome::Http, Some(200)).succeeded());
+        assert!(probe(ProbeOutcome::Http, Some(304)).succeeded());
+        assert!(!probe(ProbeOutcome::Http, Some(404)).succeeded());
+        assert!(!probe(ProbeOutcome::Http, None).succeeded());
+        for failed in [
+            ProbeOutcome::Refused,
+            ProbeOutcome::NotSocketIo,
+            ProbeOutcome::NoAnswer,
+            ProbeOutcome::Closed,
+            ProbeOutcome::Error,
+        ] {
+            assert!(!probe(failed, Some(101)).succeeded(), "{failed:?}");
+        }
+    }
 }

@@ -3,16 +3,54 @@
 //! This is the only module that knows about colour. It always writes owo-colors styles; the
 //! caller prints through `anstream`, which removes them when colour is off (`--color never`,
 //! `NO_COLOR`, not a terminal), and tests strip them the same way.
+//!
+//! It is also where text from the other side of a socket is made safe to print. During `check`
+//! the server under test is a program we do not control: its page title, its frames, its event
+//! names and its error messages are kept as they came in the trace (the JSON output escapes
+//! them itself), and pass through [`terminal_safe`] on their way to the terminal.
 
 use std::fmt::Write;
 
 use owo_colors::OwoColorize;
 
-use super::{Audience, Delivery, Kind, StageTrace, StepRecord, WireLine, format_args};
+use super::{Audience, Delivery, Kind, ProbeOutcome, StageTrace, StepRecord, WireLine, format_args};
 use crate::client::WireDirection;
 use crate::lesson::{Lesson, ProbeKind, Stage};
 
 const INDENT: &str = "  ";
+
+/// Text that came from someone else's program, made safe for a terminal. A terminal obeys the
+/// control characters in what it prints: `ESC ] 0 ; … BEL` renames the window, `ESC [ 31 m`
+/// turns the rest of the screen red, and others move the cursor or rewrite earlier lines.
+/// Bidirectional overrides (`U+202E` and friends) make text display in a different order than
+/// it is stored. Every such character is written out as a visible escape instead (`\u{1b}`), so
+/// what it was stays readable and nothing reaches the terminal that could drive it.
+pub fn terminal_safe(text: &str) -> String {
+    terminal_safe_within(text, usize::MAX)
+}
+
+/// Like [`terminal_safe`], and cut after `max_chars` characters (marked with `…`).
+pub fn terminal_safe_within(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.chars().enumerate() {
+        if i == max_chars {
+            out.push('…');
+            break;
+        }
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Arguments as JavaScript source shows them, safe for a terminal.
+fn shown_args(args: &[serde_json::Value]) -> String {
+    terminal_safe(&format_args(args))
+}
 
 /// The stage heading, its explanation, and the two pieces of code.
 pub fn stage_intro(lesson: &Lesson, stage: &Stage) -> String {
@@ -109,33 +147,36 @@ fn arrow() -> String {
 
 fn render_probe(out: &mut String, step: &StepRecord) {
     let Some(probe) = &step.probe else { return };
+    let url = terminal_safe(&probe.url);
     let what = match probe.method {
-        ProbeKind::InProcess => format!("{} (in-process, no network)", probe.url),
-        ProbeKind::HttpGet => format!("GET {}", probe.url),
-        ProbeKind::Websocket => format!("WebSocket {}", probe.url),
+        ProbeKind::InProcess => format!("{url} (in-process, no network)"),
+        ProbeKind::HttpGet => format!("GET {url}"),
+        ProbeKind::Websocket => format!("WebSocket {url}"),
     };
     let trigger = match step.sender.as_deref() {
         Some(who) => step.trigger.replacen(who, &who.cyan().to_string(), 1),
         None => step.trigger.clone(),
     };
     let _ = writeln!(out, "{INDENT}{} {trigger}: {what}", arrow());
-    let ok = matches!(probe.outcome.as_str(), "socket.io")
-        || (probe.outcome == "http" && probe.status.is_some_and(|s| s < 400));
+    let ok = probe.succeeded();
     for line in &probe.observed {
         let mark = if ok {
             "✓".green().to_string()
         } else {
             "✗".red().to_string()
         };
-        let _ = writeln!(out, "{INDENT}{INDENT}{mark} {line}");
+        let _ = writeln!(out, "{INDENT}{INDENT}{mark} {}", terminal_safe(line));
     }
 }
 
+/// `'hi'` or `'chat message' "hello"`. The event name and its arguments are what a client read
+/// off its socket, so they go through [`terminal_safe`].
 fn describe(delivery: &Delivery) -> String {
+    let event = terminal_safe(&delivery.event);
     if delivery.args.is_empty() {
-        format!("'{}'", delivery.event)
+        format!("'{event}'")
     } else {
-        format!("'{}' {}", delivery.event, format_args(&delivery.args))
+        format!("'{event}' {}", shown_args(&delivery.args))
     }
 }
 
@@ -276,7 +317,7 @@ fn render_burst(out: &mut String, steps: &[StepRecord], width: usize) {
         arrivals.sort();
         let order: Vec<String> = arrivals
             .iter()
-            .map(|(_, message)| format_args(&steps[message - 1].args))
+            .map(|(_, message)| shown_args(&steps[message - 1].args))
             .collect();
         let missing: Vec<String> = steps
             .iter()
@@ -325,7 +366,7 @@ fn render_wire(out: &mut String, wire: &[WireLine]) {
         let text = format!(
             "{INDENT}{INDENT}  {} {arrow}  {}{label}",
             pad(&line.client, width),
-            line.frame
+            terminal_safe(&line.frame)
         );
         let _ = writeln!(
             out,
@@ -363,7 +404,7 @@ pub fn summary(traces: &[StageTrace]) -> String {
                 Kind::Emit => format!(
                     "{} emits {}",
                     s.sender.as_deref().unwrap_or("?"),
-                    format_args(&s.args)
+                    shown_args(&s.args)
                 ),
                 _ => s.trigger.clone(),
             };
@@ -392,10 +433,10 @@ pub fn summary(traces: &[StageTrace]) -> String {
                 ProbeKind::HttpGet => "GET /",
                 ProbeKind::Websocket => "Socket.IO client",
             };
-            let result = match probe.outcome.as_str() {
-                "socket.io" => "connected (101, OPEN, CONNECT)".to_owned(),
-                "refused" => "connection refused".to_owned(),
-                _ => probe.observed.first().cloned().unwrap_or_default(),
+            let result = match probe.outcome {
+                ProbeOutcome::SocketIo => "connected (101, OPEN, CONNECT)".to_owned(),
+                ProbeOutcome::Refused => "connection refused".to_owned(),
+                _ => terminal_safe(probe.observed.first().map_or("", String::as_str)),
             };
             let _ = writeln!(out, "{INDENT}{}.{} {what:<22} {result}", step.lesson, step.stage);
         }
@@ -466,18 +507,22 @@ pub fn check_intro(lesson: &Lesson, stage: &Stage, url: &str, path: &str) -> Str
 const FINDINGS_SHOWN: usize = 8;
 
 /// The verdict of `check`: PASS, or FAIL with what differed and the likely mistake.
+///
+/// Its sentences quote the server under test (an event name, a first frame, a refusal
+/// message), so each goes through [`terminal_safe`].
 pub fn verdict(verdict: &crate::check::Verdict) -> String {
     use crate::check::{Failure, Verdict};
     let mut out = String::new();
     match verdict {
         Verdict::Pass { summary } => {
-            let _ = writeln!(out, "{}  {summary}", "PASS".bold().green());
+            let _ = writeln!(out, "{}  {}", "PASS".bold().green(), terminal_safe(summary));
         }
         Verdict::Fail(Failure::Target(problem)) => {
+            let problem = terminal_safe(&problem.to_string());
             let _ = writeln!(out, "{}  {problem}", "FAIL".bold().red());
         }
         Verdict::Fail(Failure::Behaviour { headline, findings }) => {
-            let _ = writeln!(out, "{}  {headline}", "FAIL".bold().red());
+            let _ = writeln!(out, "{}  {}", "FAIL".bold().red(), terminal_safe(headline));
             // The likely mistake is said once, at the first finding it explains.
             let mut explained: Vec<&str> = Vec::new();
             for finding in findings.iter().take(FINDINGS_SHOWN) {
@@ -485,14 +530,14 @@ pub fn verdict(verdict: &crate::check::Verdict) -> String {
                     "{} step {} ({}): {}",
                     "✗".red(),
                     finding.step,
-                    finding.trigger,
-                    finding.message
+                    terminal_safe(&finding.trigger),
+                    terminal_safe(&finding.message)
                 );
                 if let Some(why) = finding.why.as_deref()
                     && !explained.contains(&why)
                 {
                     explained.push(why);
-                    let _ = write!(line, ": {why}");
+                    let _ = write!(line, ": {}", terminal_safe(why));
                 }
                 let _ = writeln!(out, "{INDENT}{line}");
             }
@@ -506,4 +551,103 @@ pub fn verdict(verdict: &crate::check::Verdict) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{ProbeOutcome, ProbeRecord};
+
+    /// True when every ESC in `text` starts a colour code (`ESC [ digits ; … m`), which is
+    /// all owo-colors writes.
+    fn only_colour_codes(text: &str) -> bool {
+        text.split('\u{1b}').skip(1).all(|rest| {
+            rest.strip_prefix('[')
+                .and_then(|r| r.find('m').map(|end| &r[..end]))
+                .is_some_and(|codes| codes.chars().all(|c| c.is_ascii_digit() || c == ';'))
+        })
+    }
+
+    #[test]
+    fn remote_text_cannot_drive_the_terminal() {
+        assert_eq!(terminal_safe("hi\u{1b}[31mred"), "hi\\u{1b}[31mred");
+        assert_eq!(
+            terminal_safe("\u{1b}]0;pwned\u{7}title"),
+            "\\u{1b}]0;pwned\\u{7}title"
+        );
+        // C1 controls (an 8-bit CSI) and bidirectional overrides too.
+        assert_eq!(
+            terminal_safe("a\u{9b}2Jb\u{202e}c\nd"),
+            "a\\u{9b}2Jb\\u{202e}c\\u{a}d"
+        );
+        assert_eq!(terminal_safe("plain text, é ✓"), "plain text, é ✓");
+        assert_eq!(terminal_safe_within("abcdef", 3), "abc…");
+        assert_eq!(terminal_safe_within("abc", 3), "abc");
+    }
+
+    #[test]
+    fn a_trace_escapes_what_the_server_sent() {
+        let evil = "\u{1b}]0;pwned\u{7}\u{1b}[31m";
+        let probe = ProbeRecord {
+            method: ProbeKind::HttpGet,
+            url: "http://127.0.0.1:1/".into(),
+            outcome: ProbeOutcome::Http,
+            status: Some(200),
+            observed: vec![format!("the page: <title>{evil}</title>")],
+        };
+        let mut step = StepRecord {
+            lesson: 1,
+            stage: 1,
+            step: 1,
+            kind: Kind::Probe,
+            action: None,
+            trigger: "a browser asks for the page".into(),
+            sender: None,
+            event: None,
+            args: Vec::new(),
+            audience: None,
+            received_by: Vec::new(),
+            not_received_by: Vec::new(),
+            received: Default::default(),
+            burst: None,
+            arrival: Default::default(),
+            probe: Some(probe),
+            ignored: Default::default(),
+            wire: Some(vec![WireLine {
+                client: "alice".into(),
+                direction: WireDirection::Received,
+                frame: format!("42[\"hi\",\"{evil}\"]"),
+                plumbing: false,
+            }]),
+        };
+        let mut emit = step.clone();
+        emit.kind = Kind::Connect;
+        emit.probe = None;
+        emit.sender = Some("alice".into());
+        emit.event = Some("hi".into());
+        emit.received.insert(
+            "alice".into(),
+            vec![Delivery {
+                event: format!("hi{evil}"),
+                args: vec![serde_json::Value::from("\u{9b}31m")],
+            }],
+        );
+        step.wire = None;
+        let trace = StageTrace {
+            lesson: 1,
+            stage: 1,
+            title: String::new(),
+            clients: vec!["alice".into()],
+            steps: vec![step, emit],
+        };
+        let coloured = stage_trace(&trace);
+        assert!(only_colour_codes(&coloured), "{coloured:?}");
+        assert!(!coloured.contains(['\u{7}', '\u{9b}']), "{coloured:?}");
+        let shown = anstream::adapter::strip_str(&coloured).to_string();
+        assert!(
+            shown.contains("<title>\\u{1b}]0;pwned\\u{7}\\u{1b}[31m</title>"),
+            "{shown}"
+        );
+        assert!(shown.contains("'hi\\u{1b}]0;pwned"), "{shown}");
+    }
 }

@@ -284,7 +284,10 @@ fn quitting_mid_lesson_keeps_the_answers_and_the_next_run_resumes_there() {
     let start = tty.wait_for("Welcome back: continuing at stage 1.2.");
     assert!(!start.contains("Stage 1.1"), "{start}");
     let before = tty.wait_for("Does it connect?");
-    assert!(before.contains("Stage 1.2 · The app inside an HTTP server (2 of 3)"), "{before}");
+    assert!(
+        before.contains("Stage 1.2 · The app inside an HTTP server (2 of 3)"),
+        "{before}"
+    );
     assert!(!before.contains("Stage 1.1"), "{before}");
     tty.wait_for("Your prediction");
     tty.press("y");

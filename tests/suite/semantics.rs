@@ -1,7 +1,7 @@
 //! What Socket.IO promises, checked against the observed traces independently of the snapshots.
 
 use realtime_tutor::lesson::{ProbeExpect, StepKind};
-use realtime_tutor::trace::{Audience, Delivery, Kind};
+use realtime_tutor::trace::{Audience, Delivery, Kind, ProbeOutcome};
 
 use crate::common::{lessons, run_all, runtime};
 
@@ -89,10 +89,14 @@ fn observations_match_what_each_lesson_teaches() {
                     if let StepKind::Probe { expect, .. } = &step.kind {
                         let probe = record.probe.as_ref().expect("a probe record");
                         match expect {
-                            ProbeExpect::Refused => assert_eq!(probe.outcome, "refused", "{probe:?}"),
-                            ProbeExpect::SocketIo => assert_eq!(probe.outcome, "socket.io", "{probe:?}"),
+                            ProbeExpect::Refused => {
+                                assert_eq!(probe.outcome, ProbeOutcome::Refused, "{probe:?}")
+                            }
+                            ProbeExpect::SocketIo => {
+                                assert_eq!(probe.outcome, ProbeOutcome::SocketIo, "{probe:?}")
+                            }
                             ProbeExpect::Status(code) => {
-                                assert_eq!(probe.outcome, "http", "{probe:?}");
+                                assert_eq!(probe.outcome, ProbeOutcome::Http, "{probe:?}");
                                 assert_eq!(probe.status, Some(*code), "{probe:?}");
                             }
                         }

@@ -130,24 +130,10 @@ pub fn json(t_ms: u64, live: &Live) -> String {
         .unwrap_or_else(|e| format!("{{\"kind\":\"error\",\"error\":{:?}}}", e.to_string()))
 }
 
-/// Text that came from a client, made safe for a terminal: control characters and bidirectional
-/// overrides are escaped (a chat message must not move the cursor or recolour the screen), and
-/// long text is cut.
+/// Text that came from a client, made safe for a terminal and cut to `SHOWN_CHARS` (see
+/// [`crate::trace::text::terminal_safe`]).
 pub fn terminal_safe(text: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == SHOWN_CHARS {
-            out.push('…');
-            break;
-        }
-        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::trace::text::terminal_safe_within(text, SHOWN_CHARS)
 }
 
 /// An argument as the lesson traces show it: as JSON, so a string shows in quotes.

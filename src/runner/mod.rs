@@ -10,17 +10,24 @@
 //! * **Against someone else's server (`check`).** There are no reports and no fences, so the
 //!   runner waits, bounded, for the deliveries the lesson expects, then listens for a short quiet
 //!   window for anything unexpected.
+//!
+//! This file holds the session (open, play each step, close) and the delivery steps;
+//! `probe.rs` holds lesson 1's probes, and `settle.rs` the end of a step, in its fenced and its
+//! remote form.
+
+mod probe;
+mod settle;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tower::ServiceExt;
 
-use crate::client::{self, ConnectError, ConnectOptions, Incoming, SimClient};
-use crate::lesson::{Lesson, ProbeKind, Stage, Step, StepKind};
-use crate::server::{self, FENCE_EVENT, Mount, ServerEvent, StageServer};
-use crate::trace::{Delivery, Kind, ProbeRecord, StageTrace, StepRecord, WireLine};
+use crate::client::protocol::{EnginePacket, SocketPacket};
+use crate::client::{self, ConnectError, ConnectOptions, SimClient};
+use crate::lesson::{Lesson, Stage, Step, StepKind};
+use crate::server::{FENCE_EVENT, Mount, ServerEvent, StageServer};
+use crate::trace::{Delivery, Kind, StageTrace, StepRecord, WireLine};
 
 /// Why a stage could not be played to the end.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +45,15 @@ pub enum RunError {
     #[error("{0}")]
     Other(String),
 }
+
+/// The most events one client may receive in one step from someone else's server (`check`).
+/// A lesson step makes a server send one or two; past this, the step fails and says so, instead
+/// of reading for as long as a flooding server keeps sending.
+pub const MAX_EVENTS_PER_STEP: usize = 1000;
+
+/// The bound on each client's goodbye at the end of a stage (see [`SimClient::leave`]). It takes
+/// one round trip; a server that never answers the WebSocket Close costs at most this.
+pub const LEAVE_WITHIN: Duration = Duration::from_millis(500);
 
 /// How to play a stage.
 #[derive(Debug, Clone)]
@@ -122,13 +138,14 @@ pub async fn run_stage_with(
 ) -> Result<StageTrace, RunError> {
     let mut session = Session::open(lesson, stage, target, options).await?;
     let outcome = session.play(hook).await;
+    let clients = session.clients.iter().map(|c| c.name.clone()).collect();
     session.close().await;
     let steps = outcome?;
     Ok(StageTrace {
         lesson: lesson.number,
         stage: stage.number,
         title: stage.title.clone(),
-        clients: session.clients.iter().map(|c| c.name.clone()).collect(),
+        clients,
         steps,
     })
 }
@@ -253,10 +270,14 @@ impl<'a> Session<'a> {
         Ok(records)
     }
 
+    /// Every client leaves politely (all at once, each bounded), then our server stops. The
+    /// server under test sees sockets that left, as a browser's `socket.disconnect()` leaves,
+    /// rather than connections that broke. A goodbye that times out changes nothing in the
+    /// trace, which is complete by now.
     async fn close(&mut self) {
-        for named in &self.clients {
-            named.client.disconnect();
-        }
+        let within = self.options.timeout.min(LEAVE_WITHIN);
+        let leaving = self.clients.drain(..).map(|named| named.client.leave(within));
+        futures_util::future::join_all(leaving).await;
         if let Some(server) = self.server.take() {
             // Bounded, like every wait: a stuck shutdown must not hang the lesson.
             let _ = tokio::time::timeout(self.options.timeout, server.stop()).await;
@@ -308,116 +329,6 @@ impl<'a> Session<'a> {
             }
             _ => text.to_owned(),
         }
-    }
-
-    // ---- probes (lesson 1) ----
-
-    async fn probe(
-        &mut self,
-        number: u32,
-        method: ProbeKind,
-        path: &str,
-        client: Option<&str>,
-    ) -> Result<StepRecord, RunError> {
-        let authority = client::connection::authority(&self.base);
-        let (trigger, record) = match method {
-            ProbeKind::InProcess => (
-                "the program calls the app directly".to_owned(),
-                in_process_get(path).await?,
-            ),
-            ProbeKind::HttpGet => {
-                let url = self.mask(&format!("{}{}", self.base, path));
-                let observed = match client::http::get(&authority, path, self.options.timeout).await {
-                    Ok(reply) => http_record(ProbeKind::HttpGet, url, &reply),
-                    Err(client::http::HttpError::Refused(addr)) => refused(ProbeKind::HttpGet, url, &addr),
-                    Err(e @ client::http::HttpError::Timeout { .. }) => {
-                        no_answer(ProbeKind::HttpGet, url, e.to_string())
-                    }
-                    Err(e) => error_record(ProbeKind::HttpGet, url, e.to_string()),
-                };
-                ("a browser asks for the page".to_owned(), observed)
-            }
-            ProbeKind::Websocket => {
-                let name = client.unwrap_or("client");
-                let url = client::connection::websocket_url(&self.base, &self.path);
-                let masked = self.mask(&url);
-                let record = match SimClient::connect(&self.base, &self.options_for_clients()).await {
-                    Ok(connected) => {
-                        let mut observed = vec![
-                            "101 Switching Protocols: the connection is now a WebSocket".to_owned(),
-                            format!(
-                                "Engine.IO OPEN: session opened (ping every {} ms)",
-                                connected.open.ping_interval
-                            ),
-                            "Socket.IO CONNECT: the server created a socket for this client".to_owned(),
-                        ];
-                        if self.server.is_some() {
-                            self.await_server(&connected.sid, name, |e| {
-                                matches!(e, ServerEvent::Connected { .. })
-                            })
-                            .await?;
-                            observed.push("the server's io.on('connection') handler ran".to_owned());
-                        }
-                        self.clients.push(Named {
-                            name: name.to_owned(),
-                            client: connected,
-                        });
-                        ProbeRecord {
-                            method,
-                            url: masked,
-                            outcome: "socket.io".into(),
-                            status: Some(101),
-                            observed,
-                        }
-                    }
-                    Err(ConnectError::Refused { addr }) => refused(method, masked, &addr),
-                    Err(ConnectError::HttpStatus { status, body }) => {
-                        let code = status.split(' ').next().and_then(|c| c.parse().ok());
-                        let mut observed = vec![format!("{status}: the upgrade was not accepted")];
-                        let body = body.trim();
-                        if !body.is_empty() {
-                            observed.push(format!("body: {}", one_line(body, 80)));
-                        }
-                        ProbeRecord {
-                            method,
-                            url: masked,
-                            outcome: "http".into(),
-                            status: code,
-                            observed,
-                        }
-                    }
-                    Err(ConnectError::NotEngineIo(first)) => ProbeRecord {
-                        method,
-                        url: masked,
-                        outcome: "not-socket.io".into(),
-                        status: Some(101),
-                        observed: vec![format!(
-                            "the WebSocket opened, but the first frame was {} instead of an Engine.IO OPEN packet",
-                            one_line(&first, 60)
-                        )],
-                    },
-                    Err(e @ ConnectError::Timeout { .. }) => no_answer(method, masked, e.to_string()),
-                    Err(e @ ConnectError::ClosedUnanswered) => ProbeRecord {
-                        method,
-                        url: masked,
-                        outcome: "closed".into(),
-                        status: None,
-                        observed: vec![e.to_string()],
-                    },
-                    Err(e) => error_record(method, masked, e.to_string()),
-                };
-                (format!("{name} opens a Socket.IO connection"), record)
-            }
-        };
-        let mut step = self.blank(number, Kind::Probe, trigger);
-        step.sender = client.map(str::to_owned);
-        let observed = record.observed.iter().map(|line| self.mask(line)).collect();
-        step.probe = Some(ProbeRecord {
-            url: self.mask(&record.url),
-            observed,
-            ..record
-        });
-        Ok(step)
     }
 
     // ---- deliveries ----
@@ -628,155 +539,13 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Collects what every client received because of the last step.
-    ///
-    /// `expect` lists, per event, who the lesson expects to receive it; it is only used against
-    /// a remote server, to know how long to wait. What is recorded is what arrived.
-    async fn settle(
-        &mut self,
-        expect: &[(Option<String>, Vec<String>)],
-    ) -> Result<(Inboxes, Inboxes), RunError> {
-        let mut received: Inboxes = self
-            .clients
-            .iter()
-            .map(|c| (c.name.clone(), Vec::new()))
-            .collect();
-        let mut ignored: Inboxes = BTreeMap::new();
-        let after = self.options.timeout;
-        // ANCHOR: read_to_the_fence
-        if let Some(server) = &self.server {
-            // Fenced: one marker to every socket, then read each inbox up to it.
-            self.fences += 1;
-            let fence = self.fences;
-            server.fence(fence).await.map_err(RunError::Other)?;
-            for named in &mut self.clients {
-                loop {
-                    match named.client.next(after).await {
-                        None => {
-                            return Err(RunError::Timeout {
-                                what: format!("the tutor's fence #{fence} to reach {}", named.name),
-                                after,
-                            });
-                        }
-                        Some(Incoming::Closed { reason }) => {
-                            return Err(RunError::Other(format!(
-                                "{} was disconnected: {reason}",
-                                named.name
-                            )));
-                        }
-                        Some(Incoming::Event { name, args }) => {
-                            if name == FENCE_EVENT && args.first() == Some(&Value::from(fence)) {
-                                break;
-                            }
-                            sort_in(
-                                &self.relevant,
-                                &mut received,
-                                &mut ignored,
-                                &named.name,
-                                name,
-                                args,
-                            );
-                        }
-                    }
-                }
-            }
-            return Ok((received, ignored));
-        }
-        // ANCHOR_END: read_to_the_fence
-        // Remote: no reports and no fences. Wait, bounded, until every client the lesson expects
-        // to receive something has it, then listen for a short quiet window for anything else.
-        //
-        // Once any client has received the step's event, the server has demonstrably acted, and
-        // one emit reaches all its sockets within a moment; so the remaining expected deliveries
-        // get only the quiet window too. A wrong server then fails in a fraction of a second
-        // instead of running out the whole bound, and a right one is not slowed down at all.
-        //
-        // The quiet window also covers a race some servers have (socketioxide among them): a
-        // server may answer CONNECT before its `socket.on(...)` handlers exist. Every connect
-        // step ends with this window, so by the time a client emits, its handlers have had it.
-        let (expect_within, quiet) = self.remote.unwrap_or((after, Duration::ZERO));
-        let step_events: BTreeSet<&String> = expect.iter().filter_map(|(event, _)| event.as_ref()).collect();
-        let wanted: Vec<Vec<&String>> = self
-            .clients
-            .iter()
-            .map(|named| {
-                expect
-                    .iter()
-                    .filter(|(_, who)| who.contains(&named.name))
-                    .filter_map(|(event, _)| event.as_ref())
-                    .collect()
-            })
-            .collect();
-        let mut deadline = Instant::now() + expect_within;
-        let mut acted = false;
-        loop {
-            let waiting: Vec<usize> = (0..self.clients.len())
-                .filter(|&i| {
-                    let inbox = received.get(&self.clients[i].name);
-                    !wanted[i]
-                        .iter()
-                        .all(|ev| inbox.is_some_and(|inbox| inbox.iter().any(|d| d.event == **ev)))
-                })
-                .collect();
-            let left = deadline.saturating_duration_since(Instant::now());
-            if waiting.is_empty() || left.is_zero() {
-                break;
-            }
-            let Some((i, item)) = next_from_any(&mut self.clients, &waiting, left).await else {
-                break;
-            };
-            let who = self.clients[i].name.clone();
-            match item {
-                Incoming::Closed { reason } => {
-                    return Err(RunError::Other(format!("{who} was disconnected: {reason}")));
-                }
-                Incoming::Event { name, args } => {
-                    if !acted && step_events.contains(&name) {
-                        acted = true;
-                        deadline = deadline.min(Instant::now() + quiet);
-                    }
-                    sort_in(&self.relevant, &mut received, &mut ignored, &who, name, args);
-                }
-            }
-        }
-        let quiet_end = Instant::now() + quiet;
-        for named in &mut self.clients {
-            loop {
-                let left = quiet_end.saturating_duration_since(Instant::now());
-                let item = if left.is_zero() {
-                    named.client.try_next()
-                } else {
-                    named.client.next(left).await
-                };
-                match item {
-                    None => break,
-                    Some(Incoming::Closed { reason }) => {
-                        return Err(RunError::Other(format!(
-                            "{} was disconnected: {reason}",
-                            named.name
-                        )));
-                    }
-                    Some(Incoming::Event { name, args }) => {
-                        sort_in(
-                            &self.relevant,
-                            &mut received,
-                            &mut ignored,
-                            &named.name,
-                            name,
-                            args,
-                        );
-                    }
-                }
-            }
-        }
-        Ok((received, ignored))
-    }
-
     fn take_wire(&self) -> Vec<WireLine> {
         let mut lines = Vec::new();
         for named in &self.clients {
             for frame in named.client.take_wire() {
-                let plumbing = frame.text.contains(FENCE_EVENT);
+                // Only our own server sends fences; whatever someone else's server sends is
+                // part of what is being checked, whatever its name.
+                let plumbing = self.server.is_some() && is_fence(&frame.text);
                 lines.push(WireLine {
                     client: named.name.clone(),
                     direction: frame.direction,
@@ -789,26 +558,14 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Waits up to `limit` for the next item from any of the clients at `indices`, and says which
-/// client it came from. Reading all of them at once matters: a client that will never receive
-/// anything (from a wrong server) must not hold up reading the others.
-async fn next_from_any(
-    clients: &mut [Named],
-    indices: &[usize],
-    limit: Duration,
-) -> Option<(usize, Incoming)> {
-    let reads: Vec<_> = clients
-        .iter_mut()
-        .enumerate()
-        .filter(|(i, _)| indices.contains(i))
-        .map(|(i, named)| Box::pin(async move { named.client.next(limit).await.map(|item| (i, item)) }))
-        .collect();
-    if reads.is_empty() {
-        return None;
-    }
-    // Dropping the reads that lost the race loses nothing: a channel receive is cancel-safe, so
-    // an item that was about to be taken stays queued for the next read.
-    futures_util::future::select_all(reads).await.0
+/// Is this WebSocket frame one of the tutor's fences? The frame is decoded with the codec, as the
+/// client decodes it, rather than searched for the marker's name: a chat message whose text
+/// mentions `tutor:fence` is still a chat message, and must not be labelled plumbing.
+fn is_fence(frame: &str) -> bool {
+    let Ok(EnginePacket::Message(inner)) = EnginePacket::decode(frame) else {
+        return false;
+    };
+    matches!(SocketPacket::decode(&inner), Ok(SocketPacket::Event { name, .. }) if name == FENCE_EVENT)
 }
 
 /// Runs a hook that may block (a prompt) without stalling the runtime's other tasks.
@@ -871,93 +628,6 @@ fn silent_port_on_loopback() -> Result<(tokio::net::TcpSocket, std::net::SocketA
     Ok((socket, addr))
 }
 
-/// Hands a request to the app inside this process: no socket, no port.
-async fn in_process_get(path: &str) -> Result<ProbeRecord, RunError> {
-    let request = axum::http::Request::get(path)
-        .body(axum::body::Body::empty())
-        .map_err(|e| RunError::Other(e.to_string()))?;
-    let response = server::app::app()
-        .oneshot(request)
-        .await
-        .map_err(|e| RunError::Other(format!("the app failed: {e}")))?;
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .map_err(|e| RunError::Other(e.to_string()))?;
-    let reply = client::http::HttpReply {
-        status: format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("")),
-        code: status.as_u16(),
-        content_type,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    };
-    Ok(http_record(
-        ProbeKind::InProcess,
-        format!("app(GET {path})"),
-        &reply,
-    ))
-}
-
-fn http_record(method: ProbeKind, url: String, reply: &client::http::HttpReply) -> ProbeRecord {
-    let mut observed = vec![match &reply.content_type {
-        Some(kind) => format!("{} ({kind})", reply.status),
-        None => reply.status.clone(),
-    }];
-    if let Some(title) = html_title(&reply.body) {
-        observed.push(format!("the page: <title>{title}</title>"));
-    } else if !reply.body.trim().is_empty() {
-        observed.push(format!("body: {}", one_line(reply.body.trim(), 80)));
-    }
-    ProbeRecord {
-        method,
-        url,
-        outcome: "http".into(),
-        status: Some(reply.code),
-        observed,
-    }
-}
-
-fn refused(method: ProbeKind, url: String, addr: &str) -> ProbeRecord {
-    ProbeRecord {
-        method,
-        url,
-        outcome: "refused".into(),
-        status: None,
-        observed: vec![format!("connection refused: nothing is listening on {addr}")],
-    }
-}
-
-/// Something accepted the connection but a bounded wait for its answer ran out.
-fn no_answer(method: ProbeKind, url: String, message: String) -> ProbeRecord {
-    ProbeRecord {
-        method,
-        url,
-        outcome: "no-answer".into(),
-        status: None,
-        observed: vec![message],
-    }
-}
-
-fn error_record(method: ProbeKind, url: String, message: String) -> ProbeRecord {
-    ProbeRecord {
-        method,
-        url,
-        outcome: "error".into(),
-        status: None,
-        observed: vec![message],
-    }
-}
-
-fn html_title(body: &str) -> Option<&str> {
-    let start = body.find("<title>")? + "<title>".len();
-    let end = body[start..].find("</title>")? + start;
-    Some(body[start..end].trim())
-}
-
 /// Shortens text to one line of at most `max` characters.
 pub fn one_line(text: &str, max: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -965,5 +635,25 @@ pub fn one_line(text: &str, max: usize) -> String {
         format!("{}…", flat.chars().take(max).collect::<String>())
     } else {
         flat
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fence_is_recognised_by_its_event_name_not_by_its_text() {
+        assert!(is_fence(r#"42["tutor:fence",3]"#));
+        // The text of a chat message may mention the marker; it is still a chat message.
+        assert!(!is_fence(r#"42["chat message","tutor:fence"]"#));
+        assert!(!is_fence(r#"42["chat message","42[\"tutor:fence\",1]"]"#));
+        // Other packets that carry the text somewhere are not fences either.
+        assert!(!is_fence(r#"431["tutor:fence"]"#));
+        assert!(!is_fence("2tutor:fence"));
+        assert!(!is_fence(
+            r#"0{"sid":"tutor:fence","pingInterval":1,"pingTimeout":1}"#
+        ));
+        assert!(!is_fence("not a frame tutor:fence"));
     }
 }

@@ -1,0 +1,223 @@
+//! The end of a step: collecting what every client received because of it.
+//!
+//! Two halves, one per kind of target. Against our own server, [`Session::settle_fenced`] sends
+//! a fence and reads each client exactly up to it: ordering decides, no timer does. Against
+//! someone else's server, [`Session::settle_remote`] has nothing but time to go by: it waits,
+//! bounded, for the deliveries the lesson expects, then listens for a short quiet window.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{Inboxes, MAX_EVENTS_PER_STEP, Named, RunError, Session, sort_in};
+use crate::client::Incoming;
+use crate::server::FENCE_EVENT;
+
+impl Session<'_> {
+    /// Collects what every client received because of the last step.
+    ///
+    /// `expect` lists, per event, who the lesson expects to receive it; it is only used against
+    /// a remote server, to know how long to wait. What is recorded is what arrived.
+    pub(super) async fn settle(
+        &mut self,
+        expect: &[(Option<String>, Vec<String>)],
+    ) -> Result<(Inboxes, Inboxes), RunError> {
+        if self.server.is_some() {
+            self.settle_fenced().await
+        } else {
+            self.settle_remote(expect).await
+        }
+    }
+
+    /// One empty inbox per connected client: a client that received nothing is recorded too.
+    fn empty_inboxes(&self) -> Inboxes {
+        self.clients
+            .iter()
+            .map(|c| (c.name.clone(), Vec::new()))
+            .collect()
+    }
+
+    /// Our own server: one marker to every socket, then read each inbox up to it.
+    async fn settle_fenced(&mut self) -> Result<(Inboxes, Inboxes), RunError> {
+        let mut received = self.empty_inboxes();
+        let mut ignored: Inboxes = BTreeMap::new();
+        let after = self.options.timeout;
+        let Some(server) = &self.server else {
+            return Err(RunError::Other("a fence needs the tutor's own server".into()));
+        };
+        // ANCHOR: read_to_the_fence
+        self.fences += 1;
+        let fence = self.fences;
+        server.fence(fence).await.map_err(RunError::Other)?;
+        for named in &mut self.clients {
+            loop {
+                match named.client.next(after).await {
+                    None => {
+                        return Err(RunError::Timeout {
+                            what: format!("the tutor's fence #{fence} to reach {}", named.name),
+                            after,
+                        });
+                    }
+                    Some(Incoming::Closed { reason }) => {
+                        return Err(RunError::Other(format!(
+                            "{} was disconnected: {reason}",
+                            named.name
+                        )));
+                    }
+                    Some(Incoming::Event { name, args }) => {
+                        if name == FENCE_EVENT && args.first() == Some(&Value::from(fence)) {
+                            break;
+                        }
+                        sort_in(
+                            &self.relevant,
+                            &mut received,
+                            &mut ignored,
+                            &named.name,
+                            name,
+                            args,
+                        );
+                    }
+                }
+            }
+        }
+        Ok((received, ignored))
+        // ANCHOR_END: read_to_the_fence
+    }
+
+    /// Someone else's server: no reports and no fences.
+    async fn settle_remote(
+        &mut self,
+        expect: &[(Option<String>, Vec<String>)],
+    ) -> Result<(Inboxes, Inboxes), RunError> {
+        let mut received = self.empty_inboxes();
+        let mut ignored: Inboxes = BTreeMap::new();
+        let after = self.options.timeout;
+        // Wait, bounded, until every client the lesson expects to receive something has it, then
+        // listen for a short quiet window for anything else.
+        //
+        // Once any client has received the step's event, the server has demonstrably acted, and
+        // one emit reaches all its sockets within a moment; so the remaining expected deliveries
+        // get only the quiet window too. A wrong server then fails in a fraction of a second
+        // instead of running out the whole bound, and a right one is not slowed down at all.
+        //
+        // The quiet window also covers a race some servers have (socketioxide among them): a
+        // server may answer CONNECT before its `socket.on(...)` handlers exist. Every connect
+        // step ends with this window, so by the time a client emits, its handlers have had it.
+        let (expect_within, quiet) = self.remote.unwrap_or((after, Duration::ZERO));
+        let step_events: BTreeSet<&String> = expect.iter().filter_map(|(event, _)| event.as_ref()).collect();
+        let wanted: Vec<Vec<&String>> = self
+            .clients
+            .iter()
+            .map(|named| {
+                expect
+                    .iter()
+                    .filter(|(_, who)| who.contains(&named.name))
+                    .filter_map(|(event, _)| event.as_ref())
+                    .collect()
+            })
+            .collect();
+        let mut deadline = Instant::now() + expect_within;
+        let mut acted = false;
+        // How many events each client has read in this step. A server that keeps sending would
+        // otherwise keep this loop (and the quiet window's reads) going for as long as it likes.
+        let mut counts = vec![0usize; self.clients.len()];
+        let flooded = |who: &str| {
+            RunError::Other(format!(
+                "the server sent more than {MAX_EVENTS_PER_STEP} events to {who} in one step; \
+                 a lesson step sends a handful, so the tutor stopped reading"
+            ))
+        };
+        loop {
+            let waiting: Vec<usize> = (0..self.clients.len())
+                .filter(|&i| {
+                    let inbox = received.get(&self.clients[i].name);
+                    !wanted[i]
+                        .iter()
+                        .all(|ev| inbox.is_some_and(|inbox| inbox.iter().any(|d| d.event == **ev)))
+                })
+                .collect();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if waiting.is_empty() || left.is_zero() {
+                break;
+            }
+            let Some((i, item)) = next_from_any(&mut self.clients, &waiting, left).await else {
+                break;
+            };
+            let who = self.clients[i].name.clone();
+            match item {
+                Incoming::Closed { reason } => {
+                    return Err(RunError::Other(format!("{who} was disconnected: {reason}")));
+                }
+                Incoming::Event { name, args } => {
+                    counts[i] += 1;
+                    if counts[i] > MAX_EVENTS_PER_STEP {
+                        return Err(flooded(&who));
+                    }
+                    if !acted && step_events.contains(&name) {
+                        acted = true;
+                        deadline = deadline.min(Instant::now() + quiet);
+                    }
+                    sort_in(&self.relevant, &mut received, &mut ignored, &who, name, args);
+                }
+            }
+        }
+        let quiet_end = Instant::now() + quiet;
+        for (named, count) in self.clients.iter_mut().zip(&mut counts) {
+            loop {
+                let left = quiet_end.saturating_duration_since(Instant::now());
+                let item = if left.is_zero() {
+                    named.client.try_next()
+                } else {
+                    named.client.next(left).await
+                };
+                match item {
+                    None => break,
+                    Some(Incoming::Closed { reason }) => {
+                        return Err(RunError::Other(format!(
+                            "{} was disconnected: {reason}",
+                            named.name
+                        )));
+                    }
+                    Some(Incoming::Event { name, args }) => {
+                        *count += 1;
+                        if *count > MAX_EVENTS_PER_STEP {
+                            return Err(flooded(&named.name));
+                        }
+                        sort_in(
+                            &self.relevant,
+                            &mut received,
+                            &mut ignored,
+                            &named.name,
+                            name,
+                            args,
+                        );
+                    }
+                }
+            }
+        }
+        Ok((received, ignored))
+    }
+}
+
+/// Waits up to `limit` for the next item from any of the clients at `indices`, and says which
+/// client it came from. Reading all of them at once matters: a client that will never receive
+/// anything (from a wrong server) must not hold up reading the others.
+async fn next_from_any(
+    clients: &mut [Named],
+    indices: &[usize],
+    limit: Duration,
+) -> Option<(usize, Incoming)> {
+    let reads: Vec<_> = clients
+        .iter_mut()
+        .enumerate()
+        .filter(|(i, _)| indices.contains(i))
+        .map(|(i, named)| Box::pin(async move { named.client.next(limit).await.map(|item| (i, item)) }))
+        .collect();
+    if reads.is_empty() {
+        return None;
+    }
+    // Dropping the reads that lost the race loses nothing: a channel receive is cancel-safe, so
+    // an item that was about to be taken stays queued for the next read.
+    futures_util::future::select_all(reads).await.0
+}

@@ -1,0 +1,261 @@
+//! `check` talks to a server we do not control. These servers misbehave on purpose: text that
+//! would drive a terminal, a body that never ends, a WebSocket message far too large, a flood of
+//! events. Each must end in a clear verdict or error, within a bound, with nothing raw printed.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
+use realtime_tutor::client::{ConnectOptions, Incoming, SimClient, http};
+use realtime_tutor::runner::MAX_EVENTS_PER_STEP;
+use socketioxide::SocketIo;
+use socketioxide::extract::SocketRef;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::check::BAD_TARGET_BOUND;
+use crate::common::runtime;
+
+/// An OSC sequence that renames the terminal window, then a colour code that turns it red.
+const EVIL: &str = "\u{1b}]0;pwned\u{7}\u{1b}[31m";
+
+/// How [`EVIL`] must look once printed: every control character written out.
+const SHOWN: &str = "\\u{1b}]0;pwned\\u{7}\\u{1b}[31m";
+
+/// Runs `realtime-tutor check <args…> --color <color>`; returns stdout and stderr together and
+/// the exit code.
+fn check(args: &[&str], color: &str) -> (String, Option<i32>, Duration) {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+        .arg("check")
+        .args(args)
+        .args(["--color", color])
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (text, out.status.code(), started.elapsed())
+}
+
+/// True when every ESC in `text` starts a colour code (`ESC [ digits ; … m`), which is all
+/// owo-colors writes.
+fn only_colour_codes(text: &str) -> bool {
+    text.split('\u{1b}').skip(1).all(|rest| {
+        rest.strip_prefix('[')
+            .and_then(|r| r.find('m').map(|end| &r[..end]))
+            .is_some_and(|codes| codes.chars().all(|c| c.is_ascii_digit() || c == ';'))
+    })
+}
+
+/// Runs one check twice: with `--color never`, nothing but text may come out (no ESC, no BEL)
+/// and the server's sequences must show as visible escapes; with `--color always`, the only
+/// escape sequences are the tutor's own colours.
+fn assert_printed_safely(args: &[&str], needles: &[&str]) {
+    let (plain, code, took) = check(args, "never");
+    assert_eq!(code, Some(1), "expected FAIL:\n{plain}");
+    assert!(took < BAD_TARGET_BOUND, "took {took:?}:\n{plain}");
+    assert!(
+        !plain.contains(['\u{1b}', '\u{7}']),
+        "a raw control character reached the output:\n{plain:?}"
+    );
+    for needle in needles {
+        assert!(plain.contains(needle), "missing {needle:?}:\n{plain}");
+    }
+    let (coloured, _, _) = check(args, "always");
+    assert!(coloured.contains('\u{1b}'), "--color always printed no colour");
+    assert!(
+        only_colour_codes(&coloured) && !coloured.contains('\u{7}'),
+        "an escape sequence other than a colour reached the output:\n{coloured:?}"
+    );
+}
+
+/// A Socket.IO server whose page title and whose event carry [`EVIL`].
+async fn evil_socket_io_server() -> String {
+    let (layer, io) = SocketIo::new_layer();
+    io.ns("/", async |socket: SocketRef| {
+        socket.emit(format!("hi{EVIL}"), &EVIL).ok();
+    });
+    let page = format!("<html><head><title>{EVIL}</title></head><body>{EVIL}</body></html>");
+    let app = Router::new()
+        .route("/", get(move || async move { Html(page) }))
+        .layer(layer);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// What a raw WebSocket server does after the upgrade.
+#[derive(Debug, Clone, Copy)]
+enum Raw {
+    /// Sends this text instead of an Engine.IO OPEN packet.
+    Greet(&'static str),
+    /// Opens the session, then refuses the Socket.IO CONNECT with [`EVIL`] as the message.
+    Refuse,
+    /// Opens the session, accepts the CONNECT, then sends events for as long as it can.
+    Flood,
+    /// Opens the session, accepts the CONNECT, then sends one 2 MiB event.
+    Huge,
+}
+
+/// A WebSocket server written by hand (tokio-tungstenite, no Socket.IO library), so it can
+/// break the protocol in exactly one way.
+async fn raw_server(mode: Raw) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    return;
+                };
+                let open = r#"0{"sid":"raw","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#;
+                if let Raw::Greet(text) = mode {
+                    let _ = ws.send(Message::text(text)).await;
+                    std::future::pending::<()>().await;
+                }
+                if ws.send(Message::text(open)).await.is_err() {
+                    return;
+                }
+                // The client's CONNECT (`40`).
+                let _ = ws.next().await;
+                match mode {
+                    Raw::Greet(_) => {}
+                    Raw::Refuse => {
+                        let refusal = serde_json::json!({ "message": EVIL });
+                        let _ = ws.send(Message::text(format!("44{refusal}"))).await;
+                        std::future::pending::<()>().await;
+                    }
+                    Raw::Flood => {
+                        let _ = ws.send(Message::text(r#"40{"sid":"raw"}"#)).await;
+                        while ws.send(Message::text(r#"42["hi"]"#)).await.is_ok() {}
+                    }
+                    Raw::Huge => {
+                        let _ = ws.send(Message::text(r#"40{"sid":"raw"}"#)).await;
+                        let big = format!(r#"42["hi","{}"]"#, "x".repeat(2 << 20));
+                        let _ = ws.send(Message::text(big)).await;
+                        std::future::pending::<()>().await;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_page_title_and_events_cannot_drive_the_terminal() {
+    let rt = runtime();
+    let url = rt.block_on(evil_socket_io_server());
+    // Lesson 1: the title is shown under GET /; the server is right otherwise, so it passes.
+    let (plain, code, _) = check(&["1", "--url", &url], "never");
+    assert_eq!(code, Some(0), "{plain}");
+    assert!(!plain.contains(['\u{1b}', '\u{7}']), "{plain:?}");
+    assert!(plain.contains(&format!("<title>{SHOWN}</title>")), "{plain}");
+    let (coloured, _, _) = check(&["1", "--url", &url], "always");
+    assert!(only_colour_codes(&coloured), "{coloured:?}");
+    // Lesson 2: the event's name and argument appear in the trace, the wire and the verdict.
+    assert_printed_safely(
+        &["2", "--url", &url, "--wire"],
+        &[
+            &format!("(not judged by this lesson: 'hi{SHOWN}' \"\\u001b]0;pwned\\u0007"),
+            &format!("It did send 'hi{SHOWN}'"),
+        ],
+    );
+}
+
+#[test]
+fn a_first_frame_and_a_refusal_cannot_drive_the_terminal() {
+    let rt = runtime();
+    let greeting = rt.block_on(raw_server(Raw::Greet(EVIL)));
+    assert_printed_safely(
+        &["2", "--url", &greeting],
+        &[&format!("the first frame was {SHOWN}"), "not a Socket.IO server"],
+    );
+    let refusing = rt.block_on(raw_server(Raw::Refuse));
+    assert_printed_safely(
+        &["2", "--url", &refusing],
+        &[&format!(
+            "refused the Socket.IO connection to the default namespace: {SHOWN}"
+        )],
+    );
+}
+
+#[test]
+fn a_flood_of_events_fails_the_step_instead_of_reading_forever() {
+    let rt = runtime();
+    let url = rt.block_on(raw_server(Raw::Flood));
+    let (plain, code, took) = check(&["2", "--url", &url], "never");
+    assert_eq!(code, Some(1), "{plain}");
+    assert!(
+        plain.contains(&format!(
+            "the server sent more than {MAX_EVENTS_PER_STEP} events to alice in one step"
+        )),
+        "{plain}"
+    );
+    assert!(took < BAD_TARGET_BOUND, "took {took:?}");
+}
+
+#[test]
+fn a_message_over_the_size_limit_closes_the_client() {
+    runtime().block_on(async {
+        let url = raw_server(Raw::Huge).await;
+        let options = ConnectOptions {
+            timeout: Duration::from_secs(5),
+            ..ConnectOptions::default()
+        };
+        let mut client = SimClient::connect(&url, &options).await.unwrap();
+        match client.next(Duration::from_secs(5)).await {
+            Some(Incoming::Closed { reason }) => {
+                assert!(reason.contains("Message too long"), "{reason}")
+            }
+            other => panic!("a 2 MiB message must close the client, got {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn an_endless_body_is_read_only_up_to_the_limit() {
+    runtime().block_on(async {
+        // An HTTP server that answers GET with a chunked body that never ends.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 1024];
+                    let _ = tcp.read(&mut request).await;
+                    let head =
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n";
+                    let mut out = head.as_bytes().to_vec();
+                    out.extend_from_slice(b"10\r\n<title>t</title>\r\n");
+                    let chunk = format!("4000\r\n{}\r\n", "y".repeat(0x4000));
+                    while tcp.write_all(&out).await.is_ok() {
+                        out = chunk.clone().into_bytes();
+                    }
+                });
+            }
+        });
+        let started = Instant::now();
+        let reply = http::get(&addr.to_string(), "/", Duration::from_secs(5))
+            .await
+            .expect("the first part of the body is the reply");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(reply.code, 200);
+        assert_eq!(reply.body.len(), http::EXCERPT_LIMIT);
+        assert!(reply.body.starts_with("<title>t</title>yyy"));
+    });
+}
