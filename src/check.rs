@@ -593,7 +593,11 @@ fn run_problem(error: &RunError, target: &Where) -> Problem {
             ConnectError::HttpStatus { status, .. } => Problem::NotSocketIo {
                 addr,
                 path: target.path.clone(),
-                answer: Answer::Status(format!("HTTP {}", status.trim_end())),
+                answer: Answer::Status(if status.starts_with("HTTP") {
+                    status.trim_end().to_owned()
+                } else {
+                    format!("HTTP {}", status.trim_end())
+                }),
                 found_at: None,
             },
             ConnectError::ClosedUnanswered => Problem::NotSocketIo {

@@ -61,6 +61,7 @@ pub async fn check(number: u32, url: &str, path: &str, display: &Display) -> any
         }
         Format::Text => {
             if !trace.steps.is_empty() {
+                anstream::print!("{}", text::check_trace_heading());
                 anstream::print!("{}", text::stage_trace(&trace));
             }
             anstream::println!();

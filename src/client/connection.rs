@@ -526,6 +526,14 @@ fn handshake_error(error: tungstenite::Error, url: &str) -> ConnectError {
         tungstenite::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionReset => {
             ConnectError::ClosedUnanswered
         }
+        // An HTTP/1.0 server (Python's http.server, for one) answers, but the WebSocket upgrade
+        // exists only from HTTP/1.1 on: it is an ordinary web server, not a Socket.IO one.
+        tungstenite::Error::Protocol(tungstenite::error::ProtocolError::WrongHttpVersion) => {
+            ConnectError::HttpStatus {
+                status: "HTTP/1.0 response, too old for WebSocket".to_owned(),
+                body: String::new(),
+            }
+        }
         other => ConnectError::Other(format!("{other}")),
     }
 }

@@ -174,7 +174,7 @@ struct Session<'a> {
     /// Events this stage judges; anything else a remote server sends is set aside.
     relevant: BTreeSet<String>,
     /// For an app-only stage: the port clients knock on, held so nobody else can take it.
-    _silent_port: Option<tokio::net::TcpSocket>,
+    silent_port_held: Option<tokio::net::TcpSocket>,
 }
 
 impl<'a> Session<'a> {
@@ -235,7 +235,7 @@ impl<'a> Session<'a> {
             fences: 0,
             bursts: 0,
             relevant,
-            _silent_port: silent_port,
+            silent_port_held: silent_port,
         })
     }
 

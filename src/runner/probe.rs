@@ -114,7 +114,15 @@ impl Session<'_> {
         };
         let mut step = self.blank(number, Kind::Probe, trigger);
         step.sender = client.map(str::to_owned);
-        let observed = record.observed.iter().map(|line| self.mask(line)).collect();
+        let mut observed: Vec<String> = record.observed.iter().map(|line| self.mask(line)).collect();
+        if self.silent_port_held.is_some() && record.outcome == ProbeOutcome::Refused {
+            // The app alone has no address at all; say which door was knocked on.
+            if let Some(first) = observed.first_mut() {
+                first.push_str(
+                    " (the app has no port: the tutor knocked on one it holds but never listens on)",
+                );
+            }
+        }
         step.probe = Some(ProbeRecord {
             url: self.mask(&record.url),
             observed,

@@ -235,8 +235,12 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
         let is_sender = step.sender.as_deref() == Some(name.as_str());
         let matching: Vec<_> = inbox.iter().filter(|d| d.event == event).map(describe).collect();
         let others: Vec<_> = inbox.iter().filter(|d| d.event != event).map(describe).collect();
-        let mut line = if matching.is_empty() {
+        let set_aside = step.ignored.get(name).is_some_and(|v| !v.is_empty());
+        let mut line = if matching.is_empty() && (inbox.is_empty() && !set_aside) {
             format!("{} nothing", "✗".red())
+        } else if matching.is_empty() {
+            // Something else arrived (shown next): say precisely what did not.
+            format!("{} no '{}'", "✗".red(), terminal_safe(event))
         } else {
             format!("{} {}", "✓".green(), matching.join(", "))
         };
@@ -277,7 +281,7 @@ fn render_burst(out: &mut String, steps: &[StepRecord], width: usize) {
         Some(action) => {
             let _ = writeln!(
                 out,
-                "{INDENT}{} {} messages in a row → server runs {} for each",
+                "{INDENT}{} {} messages, one after another → server runs {} for each",
                 arrow(),
                 steps.len(),
                 action.yellow()
@@ -285,7 +289,12 @@ fn render_burst(out: &mut String, steps: &[StepRecord], width: usize) {
         }
         // Someone else's server (`check`): what it runs is not known, only what arrived.
         None => {
-            let _ = writeln!(out, "{INDENT}{} {} messages in a row", arrow(), steps.len());
+            let _ = writeln!(
+                out,
+                "{INDENT}{} {} messages, one after another",
+                arrow(),
+                steps.len()
+            );
         }
     }
     for (i, step) in steps.iter().enumerate() {
@@ -358,8 +367,14 @@ fn render_wire(out: &mut String, wire: &[WireLine]) {
             WireDirection::Sent => "→ server",
             WireDirection::Received => "← server",
         };
+        // The heartbeat comes on the server's schedule (the first ping right after OPEN), so
+        // where these frames appear varies from run to run: they are named to be recognised.
         let label = if line.plumbing {
             "  (tutor plumbing: fence, not part of the lesson)"
+        } else if line.direction == WireDirection::Received && line.frame == "2" {
+            "  (Engine.IO heartbeat: the server's ping)"
+        } else if line.direction == WireDirection::Sent && line.frame == "3" {
+            "  (Engine.IO heartbeat: the client's pong)"
         } else {
             ""
         };
@@ -494,13 +509,15 @@ pub fn check_intro(lesson: &Lesson, stage: &Stage, url: &str, path: &str) -> Str
     for line in stage.node.trim_end().lines() {
         let _ = writeln!(out, "{INDENT}{INDENT}{}", line.yellow());
     }
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "{INDENT}{}",
-        "Live trace (your server, as the simulated clients saw it)".underline()
-    );
     out
+}
+
+/// The heading over `check`'s trace, printed only when there is a trace to show.
+pub fn check_trace_heading() -> String {
+    format!(
+        "\n{INDENT}{}\n",
+        "Live trace (your server, as the simulated clients saw it)".underline()
+    )
 }
 
 /// How many findings a verdict lists before it sums up the rest.

@@ -17,8 +17,8 @@ use crate::common::{lessons, plain_trace, runtime, snapshot_settings};
 /// The steps shown: three clients connect, then alice sends one message.
 const STEPS_SHOWN: u32 = 4;
 
-/// A heartbeat line as `--wire` prints it: client name, arrow, then a bare `2` or `3`.
-const HEARTBEAT_LINE: &str = r"(?m)^ +[a-z]+ +[←→] server  [23]\n";
+/// A heartbeat line as `--wire` prints it: client name, arrow, `2` or `3`, then its label.
+const HEARTBEAT_LINE: &str = r"(?m)^ +[a-z]+ +[←→] server  [23]  \(Engine.IO heartbeat[^\n]*\n";
 
 fn first_chat_message_with_wire() -> StageTrace {
     let lesson = &lessons()[2];
