@@ -1,7 +1,7 @@
 //! `realtime-tutor serve`: the binary as a learner runs it, the client script route, bad clients,
 //! and (through `node --test`) a real browser and the official Node client.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -11,7 +11,7 @@ use realtime_tutor::server::{self, Behaviour, Mount, StageServer, realtime};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::common::runtime;
+use crate::common::{COMMAND_LIMIT, run_bounded, runtime, wait_bounded};
 
 /// The bound on every wait in these tests.
 const WAIT: Duration = Duration::from_secs(10);
@@ -22,10 +22,13 @@ fn tutor() -> Command {
     command
 }
 
-/// A running `serve --format json`, with its trace lines arriving on a channel.
+/// A running `serve --format json`, with its trace lines arriving on a channel. Dropping it (also
+/// when a test panics) kills the process, so no server outlives its test or keeps its port.
 struct Serve {
     child: Child,
     lines: mpsc::UnboundedReceiver<Value>,
+    /// Everything the process writes to stderr, handed over when the pipe closes.
+    stderr: std::sync::mpsc::Receiver<String>,
     seen: Vec<Value>,
     url: String,
 }
@@ -41,6 +44,13 @@ impl Serve {
             .spawn()
             .expect("the binary starts");
         let stdout = child.stdout.take().expect("stdout");
+        let mut stderr = child.stderr.take().expect("stderr");
+        let (stderr_tx, stderr_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            let _ = stderr_tx.send(text);
+        });
         let (tx, lines) = mpsc::unbounded_channel();
         // A plain thread reads the pipe; the channel hands each line to the async test.
         std::thread::spawn(move || {
@@ -54,6 +64,7 @@ impl Serve {
         let mut serve = Serve {
             child,
             lines,
+            stderr: stderr_rx,
             seen: Vec::new(),
             url: String::new(),
         };
@@ -90,26 +101,33 @@ impl Serve {
         }
     }
 
-    /// Ctrl-C, then the exit status and everything printed on stderr.
+    /// Ctrl-C, then the exit status and everything printed on stderr (each wait bounded).
     async fn interrupt(mut self) -> (Option<i32>, String) {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success());
+        let sent = run_bounded(Command::new("kill").args(["-INT", &pid]), WAIT);
+        assert!(sent.status.success(), "{sent:?}");
         let stopped = self
             .wait_for("the stopped line", |l| l["kind"] == "stopped")
             .await;
         assert_eq!(stopped["clean"], true, "the shutdown finished within its bound");
-        let output = tokio::task::spawn_blocking(move || self.child.wait_with_output())
-            .await
-            .expect("join")
-            .expect("wait");
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        // The process exits right after that line; `block_in_place` lets the runtime's other
+        // tasks run while this thread waits.
+        let status = tokio::task::block_in_place(|| {
+            wait_bounded(&mut self.child, WAIT, "serve to exit after its stopped line")
+        });
+        let stderr = self
+            .stderr
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("serve's stderr was still open {WAIT:?} after it exited"));
+        (status.code(), stderr)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        // Harmless when the process has already exited and been waited for.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -199,7 +217,7 @@ fn usage_mistakes_are_explained_with_exit_status_2() {
             "is not an IP address",
         ),
     ] {
-        let out = tutor().args(args).output().expect("runs");
+        let out = run_bounded(tutor().args(args), COMMAND_LIMIT);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
@@ -211,10 +229,7 @@ fn usage_mistakes_are_explained_with_exit_status_2() {
 fn a_busy_port_names_the_port_suggests_another_and_fails() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().unwrap().port().to_string();
-    let out = tutor()
-        .args(["serve", "3", "--port", &port])
-        .output()
-        .expect("runs");
+    let out = run_bounded(tutor().args(["serve", "3", "--port", &port]), COMMAND_LIMIT);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains(&format!("port {port} is already in use")), "{err}");
@@ -406,12 +421,14 @@ fn a_real_browser_and_the_official_node_client() {
             && dir.join("node_modules/socket.io-client").is_dir(),
         "tests/browser/node_modules is missing: run `bash scripts/test.sh` (or `npm ci` in tests/browser)"
     );
-    let out = Command::new("node")
-        .args(["--test", "--test-reporter=tap"])
-        .current_dir(&dir)
-        .env("REALTIME_TUTOR_BIN", env!("CARGO_BIN_EXE_realtime-tutor"))
-        .output()
-        .expect("node runs");
+    // Each of its waits is bounded by itself (tests/browser/serve.mjs); this bound is the backstop.
+    let out = run_bounded(
+        Command::new("node")
+            .args(["--test", "--test-reporter=tap"])
+            .current_dir(&dir)
+            .env("REALTIME_TUTOR_BIN", env!("CARGO_BIN_EXE_realtime-tutor")),
+        Duration::from_secs(300),
+    );
     let report = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
