@@ -24,8 +24,11 @@ use self::view::Live;
 use super::{Format, UsageError, load_lessons};
 use crate::server::{OnChat, StageServer, http};
 
-/// How long shutting down may take before the tutor exits anyway.
+/// How long shutting down may take, from Ctrl-C to exit, before the tutor exits anyway.
 const STOP_BOUND: Duration = Duration::from_secs(5);
+
+/// The part of [`STOP_BOUND`] the bots get to leave politely; the server gets the rest.
+const BOTS_BOUND: Duration = Duration::from_secs(2);
 
 /// `realtime-tutor serve N [--port 3000] [--host 127.0.0.1] [--bots K] [--broadcast]`.
 #[derive(Debug, Args)]
@@ -252,15 +255,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     }
 
     // Shutting down: the bots leave first, then the server closes every socket and stops
-    // accepting connections. Both steps are bounded.
+    // accepting connections. One deadline bounds the whole: the bots get at most BOTS_BOUND of
+    // it, the server what is left.
+    let deadline = Instant::now() + STOP_BOUND;
     for live in hub.take_all() {
         printer.print(&live);
     }
     printer.print(&Live::Stopping);
-    if let Some(bots) = bots {
-        bots.stop(Duration::from_secs(2)).await;
-    }
-    let clean = tokio::time::timeout(STOP_BOUND, server.stop()).await.is_ok();
+    let bots_left = match bots {
+        Some(bots) => bots.stop(BOTS_BOUND).await,
+        None => true,
+    };
+    let stopped = tokio::time::timeout_at(deadline, server.stop()).await.is_ok();
+    let clean = bots_left && stopped;
     printer.print(&Live::Stopped { clean });
     Ok(if clean { 0 } else { 1 })
 }

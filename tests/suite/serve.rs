@@ -284,6 +284,31 @@ fn ctrl_c_closes_every_connection_and_frees_the_port() {
     });
 }
 
+/// The README promises that Ctrl-C stops `serve` within 5 s, in practice in milliseconds. With
+/// the most bots, stopped while they are still arriving (they join a quarter of a second apart,
+/// so some are connecting and some waiting their turn) and once all of them are chatting.
+#[test]
+fn ctrl_c_with_eight_bots_exits_well_within_the_bound() {
+    let promised = Duration::from_secs(5);
+    runtime().block_on(async {
+        for last_to_join in ["alice", "heidi"] {
+            let mut serve = Serve::start(&["3", "--bots", "8"]).await;
+            serve
+                .wait_for(&format!("bot {last_to_join}"), connect_line(last_to_join))
+                .await;
+            let started = std::time::Instant::now();
+            let (code, stderr) = serve.interrupt().await;
+            let took = started.elapsed();
+            assert_eq!(code, Some(0), "{stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            assert!(
+                took < promised / 2,
+                "Ctrl-C after {last_to_join} joined took {took:?}; promised: under {promised:?}"
+            );
+        }
+    });
+}
+
 #[test]
 fn bots_join_greet_and_report_what_they_read() {
     runtime().block_on(async {
