@@ -309,6 +309,55 @@ fn ctrl_c_with_eight_bots_exits_well_within_the_bound() {
     });
 }
 
+/// Ctrl-C while clients flood the chat: many chat handlers are under way when the server closes,
+/// and none may panic (see `on_chat_message` in src/server/realtime.rs). A stress test: with the
+/// server's lock in place no timing can make it fail. Without the handler's check it fails almost
+/// at once; with the check but without the lock, the window is narrow and this test caught the
+/// panic about one time in three.
+#[test]
+fn ctrl_c_during_a_flood_of_chat_messages_never_panics() {
+    runtime().block_on(async {
+        for run in 1..=10 {
+            let mut serve = Serve::start(&["3"]).await;
+            let mut clients = Vec::new();
+            for i in 0..4 {
+                clients.push(join(&mut serve, &format!("flood{i}")).await);
+            }
+            let flooding: Vec<_> = clients
+                .into_iter()
+                .map(|client| {
+                    tokio::spawn(async move {
+                        // Until the server closes the connection, which makes `emit` fail.
+                        'flood: loop {
+                            for n in 0..20 {
+                                if client.emit("chat message", vec![json!(n)]).is_err() {
+                                    break 'flood;
+                                }
+                            }
+                            tokio::task::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            // Interrupt once the server is busy answering.
+            for n in 0..50 {
+                serve
+                    .wait_for(&format!("run {run}: echo number {n}"), |l| l["kind"] == "emit")
+                    .await;
+            }
+            let (code, stderr) = serve.interrupt().await;
+            assert_eq!(code, Some(0), "run {run}: {stderr}");
+            assert!(!stderr.contains("panicked"), "run {run}: {stderr}");
+            for task in flooding {
+                tokio::time::timeout(WAIT, task)
+                    .await
+                    .expect("the flood stops once the server has closed the connection")
+                    .expect("the flood task ends normally");
+            }
+        }
+    });
+}
+
 #[test]
 fn bots_join_greet_and_report_what_they_read() {
     runtime().block_on(async {
