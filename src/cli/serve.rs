@@ -22,10 +22,13 @@ use self::bots::{BotMsg, Bots, MAX_BOTS, Plan, Setup};
 use self::hub::Hub;
 use self::view::Live;
 use super::{Format, UsageError, load_lessons};
-use crate::server::{OnChat, StageServer, http};
+use crate::server::{Mount, OnChat, StageServer, http};
 
-/// How long shutting down may take before the tutor exits anyway.
+/// How long shutting down may take, from Ctrl-C to exit, before the tutor exits anyway.
 const STOP_BOUND: Duration = Duration::from_secs(5);
+
+/// The part of [`STOP_BOUND`] the bots get to leave politely; the server gets the rest.
+const BOTS_BOUND: Duration = Duration::from_secs(2);
 
 /// `realtime-tutor serve N [--port 3000] [--host 127.0.0.1] [--bots K] [--broadcast]`.
 #[derive(Debug, Args)]
@@ -139,10 +142,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     args.color.write_global();
     let ctrl_c = catch_ctrl_c().map_err(|e| anyhow::anyhow!("cannot catch Ctrl-C: {e}"))?;
     let lessons = load_lessons()?;
-    let lesson = lessons
-        .iter()
-        .find(|l| l.number == args.lesson)
-        .ok_or_else(|| UsageError(format!("there is no lesson {}", args.lesson)))?;
+    // clap's `parse_lesson` has accepted N, and the lessons are numbered 1, 2, 3, … without gaps
+    // (`lesson::all` checks), so lesson N is at index N - 1.
+    let lesson = &lessons[args.lesson as usize - 1];
     let stage = lesson.check();
     let mut behaviour = stage.behaviour;
     let chat_lessons: Vec<u32> = lessons
@@ -162,6 +164,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
             .into());
         }
         behaviour.on_chat = Some(OnChat::BroadcastEmit);
+    }
+    // Checked before binding, like every usage mistake: nothing has started yet.
+    if args.bots > 0 && stage.mount != Mount::Realtime {
+        return Err(UsageError(format!(
+            "--bots adds Socket.IO clients, and lesson {}'s server has no Socket.IO for them to join",
+            lesson.number
+        ))
+        .into());
     }
     // The Node.js code of the stage that runs exactly this server, when the lesson has one.
     let node = lesson
@@ -210,11 +220,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     let token: String = std::iter::repeat_with(|| rng.alphanumeric()).take(16).collect();
     let mut hub = Hub::new(server.io.clone(), behaviour, token.clone());
     let (report, mut reports) = mpsc::unbounded_channel();
-    let bots = match (args.bots, &server.io) {
-        (0, _) => None,
-        (_, None) => anyhow::bail!("this lesson's server has no Socket.IO for bots to join"),
-        (count, Some(_)) => Some(Bots::start(
-            count,
+    // A server with Socket.IO (`io` is Some) whenever bots were asked for: checked above.
+    let bots = (args.bots > 0 && server.io.is_some()).then(|| {
+        Bots::start(
+            args.bots,
             &Setup {
                 base: format!("http://{local}"),
                 token,
@@ -222,8 +231,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
                 ready: hub.ready.subscribe(),
                 report,
             },
-        )),
-    };
+        )
+    });
 
     tokio::pin!(ctrl_c);
     loop {
@@ -252,15 +261,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     }
 
     // Shutting down: the bots leave first, then the server closes every socket and stops
-    // accepting connections. Both steps are bounded.
+    // accepting connections. One deadline bounds the whole: the bots get at most BOTS_BOUND of
+    // it, the server what is left.
+    let deadline = Instant::now() + STOP_BOUND;
     for live in hub.take_all() {
         printer.print(&live);
     }
     printer.print(&Live::Stopping);
-    if let Some(bots) = bots {
-        bots.stop(Duration::from_secs(2)).await;
-    }
-    let clean = tokio::time::timeout(STOP_BOUND, server.stop()).await.is_ok();
+    let bots_left = match bots {
+        Some(bots) => bots.stop(BOTS_BOUND).await,
+        None => true,
+    };
+    let stopped = tokio::time::timeout_at(deadline, server.stop()).await.is_ok();
+    let clean = bots_left && stopped;
     printer.print(&Live::Stopped { clean });
     Ok(if clean { 0 } else { 1 })
 }

@@ -17,6 +17,8 @@ mod model;
 pub use anchor::{AnchorError, anchor};
 pub use model::*;
 
+use std::sync::OnceLock;
+
 use include_dir::{Dir, include_dir};
 
 /// The `lessons/` folder, as it was when the binary was built.
@@ -25,8 +27,19 @@ static LESSONS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/lessons");
 /// The server sources the lessons show, so `cargo install` carries them along.
 static SERVER_SOURCES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/src/server");
 
-/// Loads and validates every embedded lesson, in number order.
+/// Every embedded lesson, validated, in number order.
+///
+/// The lessons are parsed once per process, on the first call, and kept (a failure too: the
+/// embedded files cannot change while the program runs). Each call hands out its own copy, which
+/// is cheap next to parsing the TOML again: the CLI asks several times per run (the argument
+/// parser, error messages, the command itself).
 pub fn all() -> Result<Vec<Lesson>, LessonError> {
+    static PARSED: OnceLock<Result<Vec<Lesson>, LessonError>> = OnceLock::new();
+    PARSED.get_or_init(parse_all).clone()
+}
+
+/// Parses and validates the embedded lessons.
+fn parse_all() -> Result<Vec<Lesson>, LessonError> {
     let mut lessons = Vec::new();
     for dir in LESSONS.dirs() {
         let folder = dir.path().to_string_lossy().into_owned();

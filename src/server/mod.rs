@@ -42,10 +42,11 @@ pub mod live;
 pub mod realtime;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{RwLock, RwLockReadGuard, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub use behaviour::{Behaviour, OnChat, OnConnection};
@@ -94,8 +95,38 @@ pub enum ServerEvent {
     },
 }
 
-/// The sending half the handlers report through. Cloning is cheap.
-pub type Reporter = mpsc::UnboundedSender<ServerEvent>;
+/// What a stage's handlers share with their [`StageServer`]: the channel they report through,
+/// and a lock that keeps shutdown from closing the server in the middle of an emit. Cloning is
+/// cheap: both are shared handles.
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    events: mpsc::UnboundedSender<ServerEvent>,
+    /// Handlers take it to read, [`StageServer::stop`] to write; see [`Reporter::hold_open`].
+    closing: Arc<RwLock<()>>,
+}
+
+impl Reporter {
+    /// A reporter, and the receiving end of its reports.
+    fn new() -> (Self, mpsc::UnboundedReceiver<ServerEvent>) {
+        let (events, receiver) = mpsc::unbounded_channel();
+        let closing = Arc::new(RwLock::new(()));
+        (Self { events, closing }, receiver)
+    }
+
+    /// Reports to the tutor. Returns false when nobody listens any more (the tutor has moved
+    /// on), which a handler may ignore.
+    pub fn send(&self, event: ServerEvent) -> bool {
+        self.events.send(event).is_ok()
+    }
+
+    /// Waits while the server is being closed, then returns a guard: as long as any guard is
+    /// held, [`StageServer::stop`] does not start closing. A handler holds one from the moment
+    /// it checks that the server is still open until its emit is done (see
+    /// `realtime::on_chat_message` for why). Many handlers can hold one at once.
+    pub async fn hold_open(&self) -> RwLockReadGuard<'_, ()> {
+        self.closing.read().await
+    }
+}
 
 /// A running stage server.
 #[derive(Debug)]
@@ -108,13 +139,16 @@ pub struct StageServer {
     pub events: mpsc::UnboundedReceiver<ServerEvent>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// The lock its handlers hold while they emit, see [`Reporter::hold_open`].
+    closing: Arc<RwLock<()>>,
 }
 
 impl StageServer {
     /// Builds the server a stage asks for and, unless it is only the app, starts listening on
     /// `listener`.
     pub fn start(mount: Mount, behaviour: Behaviour, listener: Option<TcpListener>) -> std::io::Result<Self> {
-        let (report, events) = mpsc::unbounded_channel();
+        let (report, events) = Reporter::new();
+        let closing = report.closing.clone();
         let (io, router) = match mount {
             Mount::AppOnly | Mount::HttpServer => (None, app::app()),
             Mount::Realtime => {
@@ -139,6 +173,7 @@ impl StageServer {
             events,
             shutdown,
             task,
+            closing,
         })
     }
 
@@ -153,9 +188,14 @@ impl StageServer {
     }
     // ANCHOR_END: fence
 
-    /// Stops accepting connections and waits for the server task to end.
+    /// Closes every connection, stops accepting new ones and waits for the server task to end.
     pub async fn stop(mut self) {
         if let Some(io) = self.io.take() {
+            // `io.close()` empties socketioxide's table of namespaces, and an `io.emit` that runs
+            // at that moment panics. Taking this lock for writing waits until no handler is
+            // between its check and its emit, and keeps new ones waiting until the close is
+            // done; they then find the server closed and leave the message unanswered.
+            let _closing = self.closing.write().await;
             io.close().await;
         }
         if let Some(tx) = self.shutdown.take() {

@@ -21,6 +21,9 @@ export function artifactsDir() {
   return dir;
 }
 
+/** How long `stop` waits after Ctrl-C before it kills the process, in milliseconds. */
+const STOP_MS = 10_000;
+
 /** Rejects with a message naming `what` if `promise` takes longer than `ms`. */
 export function bounded(promise, what, ms = WAIT_MS) {
   let timer;
@@ -80,14 +83,35 @@ export async function startServe(args) {
         throw e;
       });
     },
-    /** Ctrl-C; resolves with the exit code and signal once the process has ended (bounded). */
+    /**
+     * Ctrl-C; resolves with the exit code and signal once the process has ended. If it has not
+     * ended within STOP_MS, it is killed (SIGKILL) and the promise rejects saying so: a process
+     * left running would keep its port, and its pipes would keep `node --test` alive.
+     */
     async stop() {
       if (!exit) child.kill('SIGINT');
-      const result = await bounded(exited, 'serve to exit after Ctrl-C');
-      return { ...result, stderr };
+      try {
+        const result = await bounded(exited, 'serve to exit after Ctrl-C', STOP_MS);
+        return { ...result, stderr };
+      } catch (e) {
+        await kill();
+        e.message += `; it was killed (SIGKILL)\nstderr: ${stderr}`;
+        throw e;
+      }
     },
   };
-  const listening = await serve.waitFor('the listening line', (l) => l.kind === 'listening');
-  serve.url = listening.url;
+  /** SIGKILL, then wait (bounded) for the exit; a SIGKILL cannot be refused, so this is quick. */
+  const kill = async () => {
+    if (!exit) child.kill('SIGKILL');
+    await bounded(exited, 'serve to exit after SIGKILL').catch(() => {});
+  };
+  try {
+    const listening = await serve.waitFor('the listening line', (l) => l.kind === 'listening');
+    serve.url = listening.url;
+  } catch (e) {
+    // The caller gets no handle to stop it with: end the process here.
+    await kill();
+    throw e;
+  }
   return serve;
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use realtime_tutor::server::{Behaviour, Mount, OnChat, OnConnection, StageServer};
 
-use crate::common::runtime;
+use crate::common::{COMMAND_LIMIT, run_bounded, runtime};
 
 /// The bound the issue sets for a bad target: FAIL within 5 seconds.
 pub const BAD_TARGET_BOUND: Duration = Duration::from_secs(5);
@@ -52,13 +52,14 @@ impl std::fmt::Display for Checked {
 /// Runs `realtime-tutor check <args…> --color never`.
 pub fn check(args: &[&str]) -> Checked {
     let started = Instant::now();
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
-        .arg("check")
-        .args(args)
-        .args(["--color", "never"])
-        .env_remove("CLICOLOR_FORCE")
-        .output()
-        .expect("the binary runs");
+    let out: Output = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+            .arg("check")
+            .args(args)
+            .args(["--color", "never"])
+            .env_remove("CLICOLOR_FORCE"),
+        COMMAND_LIMIT,
+    );
     Checked {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -2,17 +2,20 @@
 
 use std::process::{Command, Output};
 
+use crate::common::{COMMAND_LIMIT, run_bounded};
+
 fn tutor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
-        .args(args)
-        .env_remove("CLICOLOR_FORCE")
-        .env("NO_COLOR", "1")
-        .env(
-            "REALTIME_TUTOR_HOME",
-            concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-progress"),
-        )
-        .output()
-        .expect("the binary runs")
+    run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+            .args(args)
+            .env_remove("CLICOLOR_FORCE")
+            .env("NO_COLOR", "1")
+            .env(
+                "REALTIME_TUTOR_HOME",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-progress"),
+            ),
+        COMMAND_LIMIT,
+    )
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -81,12 +84,13 @@ fn color_follows_the_flag() {
         text(&out.stdout).contains('\u{1b}'),
         "--color always overrides NO_COLOR"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
-        .args(["lesson", "2", "--stage", "2"])
-        .env("CLICOLOR_FORCE", "1")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+            .args(["lesson", "2", "--stage", "2"])
+            .env("CLICOLOR_FORCE", "1")
+            .env("NO_COLOR", "1"),
+        COMMAND_LIMIT,
+    );
     assert!(
         !text(&out.stdout).contains('\u{1b}'),
         "NO_COLOR wins over CLICOLOR_FORCE in auto mode"

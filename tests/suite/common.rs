@@ -1,6 +1,9 @@
 //! Helpers shared by the test modules.
 
-use std::sync::OnceLock;
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{OnceLock, mpsc};
+use std::time::{Duration, Instant};
 
 use realtime_tutor::lesson::{self, Lesson};
 use realtime_tutor::runner::{self, RunOptions, Target};
@@ -56,4 +59,116 @@ pub fn snapshot_settings() -> insta::Settings {
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings
+}
+
+/// The bound `run_bounded` gets when a test has no reason to pick another: far above what any
+/// command here takes (milliseconds to a few seconds), low enough that a hang fails visibly.
+pub const COMMAND_LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs `command` to the end like [`Command::output`] (stdin closed, stdout and stderr captured),
+/// but waits at most `limit`: a command still running then is killed, and the test panics naming
+/// the command, the limit and what it printed so far. A hang fails the test instead of stalling
+/// the whole suite without a word.
+pub fn run_bounded(command: &mut Command, limit: Duration) -> Output {
+    let what = format!("{command:?}");
+    let deadline = Instant::now() + limit;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    // Each pipe is read to its end on its own thread, so a child that fills one pipe while we
+    // wait on the other cannot stall; the end of both pipes normally means the child has exited.
+    let (tx, pipes) = mpsc::channel();
+    drain(child.stdout.take().expect("piped stdout"), true, tx.clone());
+    drain(child.stderr.take().expect("piped stderr"), false, tx);
+    let (mut stdout, mut stderr) = (None, None);
+    while stdout.is_none() || stderr.is_none() {
+        match pipes.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok((true, bytes)) => stdout = Some(bytes),
+            Ok((false, bytes)) => stderr = Some(bytes),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                // The pipes close with the child (unless a process it started holds them), so
+                // what it printed is normally at hand; wait for it only briefly.
+                let grace = Instant::now() + Duration::from_secs(2);
+                while let Ok((is_stdout, bytes)) =
+                    pipes.recv_timeout(grace.saturating_duration_since(Instant::now()))
+                {
+                    if is_stdout {
+                        stdout = Some(bytes);
+                    } else {
+                        stderr = Some(bytes);
+                    }
+                }
+                panic!(
+                    "{what} did not finish within {limit:?}, so it was killed\n--- stdout\n{}\n--- stderr\n{}",
+                    String::from_utf8_lossy(stdout.as_deref().unwrap_or_default()),
+                    String::from_utf8_lossy(stderr.as_deref().unwrap_or_default()),
+                );
+            }
+        }
+    }
+    let status = wait_bounded(
+        &mut child,
+        deadline.saturating_duration_since(Instant::now()),
+        &what,
+    );
+    Output {
+        status,
+        stdout: stdout.unwrap_or_default(),
+        stderr: stderr.unwrap_or_default(),
+    }
+}
+
+/// Reads `pipe` to its end on a thread of its own, then sends the bytes, tagged `is_stdout`.
+fn drain(mut pipe: impl Read + Send + 'static, is_stdout: bool, tx: mpsc::Sender<(bool, Vec<u8>)>) {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        let _ = tx.send((is_stdout, bytes));
+    });
+}
+
+/// Waits at most `limit` for `child` to exit. A child still running then is killed, and the test
+/// panics saying what it waited for (`what`). Meant for a child that is about to exit (its output
+/// has ended, or it has said it is stopping): the short pause between checks only paces the
+/// polling, the exit or the deadline decides.
+pub fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what} did not exit within {limit:?}, so it was killed");
+            }
+            Err(e) => panic!("cannot wait for {what}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn run_bounded_returns_what_output_would() {
+    let out = run_bounded(
+        Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]),
+        COMMAND_LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.stdout, b"out\n");
+    assert_eq!(out.stderr, b"err\n");
+}
+
+#[test]
+#[should_panic(expected = "did not finish within 200ms, so it was killed")]
+fn run_bounded_kills_a_command_that_hangs_and_names_it() {
+    // `exec`: the shell becomes `sleep`, so killing the child kills the sleep, pipes and all.
+    run_bounded(
+        Command::new("sh").args(["-c", "echo started; exec sleep 30"]),
+        Duration::from_millis(200),
+    );
 }

@@ -12,7 +12,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use realtime_tutor::check;
@@ -34,8 +34,8 @@ fn fixture_dir() -> PathBuf {
 struct NodeServer {
     child: Child,
     url: String,
-    /// What the server wrote to stderr, for failure messages.
-    errors: Arc<Mutex<String>>,
+    /// What the server wrote to stderr (sent when the pipe closes), for failure messages.
+    errors: mpsc::Receiver<String>,
 }
 
 impl NodeServer {
@@ -56,13 +56,12 @@ impl NodeServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run node ({e}): {INSTALL}"));
         // Drain both pipes on their own threads: a child blocked on a full pipe would stall.
-        let errors = Arc::new(Mutex::new(String::new()));
         let mut stderr = child.stderr.take().expect("piped stderr");
-        let sink = errors.clone();
+        let (errors_tx, errors) = mpsc::channel();
         std::thread::spawn(move || {
             let mut text = String::new();
             let _ = stderr.read_to_string(&mut text);
-            sink.lock().unwrap().push_str(&text);
+            let _ = errors_tx.send(text);
         });
         let stdout = child.stdout.take().expect("piped stdout");
         let (port_tx, port_rx) = mpsc::channel();
@@ -83,11 +82,13 @@ impl NodeServer {
         let port: u16 = line.trim().parse().unwrap_or_else(|_| {
             let _ = server.child.kill();
             let _ = server.child.wait();
-            std::thread::sleep(Duration::from_millis(50)); // let the stderr thread finish
-            panic!(
-                "node server {variant} did not report its port (got {line:?}); stderr:\n{}",
-                server.errors.lock().unwrap()
-            )
+            // The pipe closed with the process, so the stderr thread is finishing: wait for its
+            // text (bounded: a process node started could still hold the pipe open).
+            let errors = server
+                .errors
+                .recv_timeout(Duration::from_secs(5))
+                .unwrap_or_else(|_| "<still open 5 s after node exited>".to_owned());
+            panic!("node server {variant} did not report its port (got {line:?}); stderr:\n{errors}")
         });
         server.url = format!("http://127.0.0.1:{port}");
         server

@@ -11,6 +11,8 @@ use std::time::Duration;
 use expectrl::process::unix::WaitStatus;
 use expectrl::{Eof, Expect, Session};
 
+use crate::common::run_bounded;
+
 /// The bound on every wait for the tutor's screen. Generous, because the machine may be busy;
 /// on the happy path each wait ends as soon as the text appears.
 const WAIT: Duration = Duration::from_secs(30);
@@ -104,10 +106,7 @@ fn tail(text: &str) -> String {
 
 /// A run without a terminal: output captured, stdin empty.
 fn piped(home: &Path, args: &[&str]) -> Output {
-    command(home, args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("the binary runs")
+    run_bounded(&mut command(home, args), WAIT)
 }
 
 fn text(bytes: &[u8]) -> String {

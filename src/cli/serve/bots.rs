@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use futures_util::future::join_all;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -115,15 +116,22 @@ impl Bots {
         Self { stop, tasks }
     }
 
-    /// Asks every bot to leave, and waits at most `bound` for them to go.
-    pub async fn stop(self, bound: Duration) {
+    /// Asks every bot to leave, and waits at most `bound` for all of them together; the bots
+    /// still there then are aborted (their connections simply drop). Returns true when every bot
+    /// left in time.
+    ///
+    /// One deadline for the lot, not one per bot: the bots leave at the same time, so waiting for
+    /// them in turn, each with its own bound, could add up to eight bounds.
+    pub async fn stop(self, bound: Duration) -> bool {
         let _ = self.stop.send(true);
-        for task in self.tasks {
-            let abort = task.abort_handle();
-            if timeout(bound, task).await.is_err() {
+        let aborts: Vec<_> = self.tasks.iter().map(JoinHandle::abort_handle).collect();
+        let left = timeout(bound, join_all(self.tasks)).await.is_ok();
+        if !left {
+            for abort in aborts {
                 abort.abort();
             }
         }
+        left
     }
 }
 
@@ -273,5 +281,46 @@ async fn leave(client: &mut SimClient, setup: &Setup) {
             }
             Some(Incoming::Closed { .. }) | None => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bots that never leave: the shutdown still ends after one bound, not one bound per bot.
+    #[tokio::test]
+    async fn stuck_bots_share_one_deadline() {
+        let (stop, _) = watch::channel(false);
+        let tasks = (0..MAX_BOTS)
+            .map(|_| tokio::spawn(std::future::pending::<()>()))
+            .collect();
+        let bound = Duration::from_millis(300);
+        let started = std::time::Instant::now();
+        assert!(
+            !Bots { stop, tasks }.stop(bound).await,
+            "the stuck bots did not leave"
+        );
+        let took = started.elapsed();
+        // Waiting for the eight in turn would take 8 × 300 ms; the margin allows for a busy machine.
+        assert!(
+            took < bound * 3,
+            "stopping took {took:?} for a bound of {bound:?}"
+        );
+    }
+
+    /// Bots that leave as soon as they are asked are waited for, and the shutdown is clean.
+    #[tokio::test]
+    async fn bots_that_leave_are_waited_for() {
+        let (stop, stopped) = watch::channel(false);
+        let tasks = (0..MAX_BOTS)
+            .map(|_| {
+                let mut stopped = stopped.clone();
+                tokio::spawn(async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                })
+            })
+            .collect();
+        assert!(Bots { stop, tasks }.stop(Duration::from_secs(10)).await);
     }
 }

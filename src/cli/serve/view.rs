@@ -389,7 +389,7 @@ pub fn text(live: &Live) -> String {
             let line = if *clean {
                 "stopped.".to_owned()
             } else {
-                "the server did not stop within its time bound; exiting anyway.".to_owned()
+                "the shutdown did not finish within its time bound; exiting anyway.".to_owned()
             };
             let _ = writeln!(out, "{INDENT}{line}");
         }

@@ -8,12 +8,13 @@
 //!   instruction to the reader; the test checks that the command line parses.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use clap::Parser;
 use realtime_tutor::cli::Cli;
 
 use super::{chapter_files, code_blocks, expand, shown};
+use crate::common::{COMMAND_LIMIT, run_bounded};
 
 /// Commands the lesson exercises already point to that this build does not have yet. The test
 /// fails once such a command exists, so that its examples get checked from then on.
@@ -35,16 +36,16 @@ fn run(command: &str) -> (String, Option<i32>) {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs = vec![binary_dir().to_path_buf()];
     dirs.extend(std::env::split_paths(&path));
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(format!("exec 2>&1; {command}"))
-        .env("PATH", std::env::join_paths(dirs).expect("a valid PATH"))
-        .env("NO_COLOR", "1")
-        .env("REALTIME_TUTOR_HOME", home.path())
-        .env_remove("CLICOLOR_FORCE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("sh runs");
+    let output = run_bounded(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec 2>&1; {command}"))
+            .env("PATH", std::env::join_paths(dirs).expect("a valid PATH"))
+            .env("NO_COLOR", "1")
+            .env("REALTIME_TUTOR_HOME", home.path())
+            .env_remove("CLICOLOR_FORCE"),
+        COMMAND_LIMIT,
+    );
     let printed =
         String::from_utf8_lossy(&output.stdout).replace(&*home.path().to_string_lossy(), SHOWN_STATE_DIR);
     (printed, output.status.code())

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::root;
-use crate::common::lessons;
+use crate::common::{COMMAND_LIMIT, lessons, run_bounded};
 
 /// The mdBook to run: `$MDBOOK` if set, else `mdbook` from the `PATH`.
 fn mdbook() -> String {
@@ -25,13 +25,14 @@ fn build() -> (tempfile::TempDir, PathBuf) {
     }
     let out = tempfile::tempdir().expect("a temporary folder");
     let dest = out.path().join("html");
-    let build = Command::new(mdbook())
-        .arg("build")
-        .arg(root().join("book"))
-        .arg("--dest-dir")
-        .arg(&dest)
-        .output()
-        .expect("mdbook runs");
+    let build = run_bounded(
+        Command::new(mdbook())
+            .arg("build")
+            .arg(root().join("book"))
+            .arg("--dest-dir")
+            .arg(&dest),
+        COMMAND_LIMIT,
+    );
     let log = String::from_utf8_lossy(&build.stderr).into_owned() + &String::from_utf8_lossy(&build.stdout);
     assert!(build.status.success(), "mdbook build failed:\n{log}");
     assert!(
@@ -74,10 +75,16 @@ fn code_lines(html: &str) -> HashSet<String> {
 /// The trace lines the tutor prints for a whole lesson: each stage's "Live trace" block and the
 /// summary table that follows the last stage.
 fn printed_trace_lines(lesson: u32) -> (Vec<String>, usize) {
-    let out = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
-        .args(["lesson", &lesson.to_string(), "--no-pause", "--color", "never"])
-        .output()
-        .expect("the tutor runs");
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_realtime-tutor")).args([
+            "lesson",
+            &lesson.to_string(),
+            "--no-pause",
+            "--color",
+            "never",
+        ]),
+        COMMAND_LIMIT,
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).expect("UTF-8 output");
     let all: Vec<&str> = text.lines().collect();
