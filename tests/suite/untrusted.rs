@@ -137,7 +137,11 @@ async fn raw_server(mode: Raw) -> String {
                     }
                     Raw::Flood => {
                         let _ = ws.send(Message::text(r#"40{"sid":"raw"}"#)).await;
-                        while ws.send(Message::text(r#"42["hi"]"#)).await.is_ok() {}
+                        // Endless, but yielding now and then: a loop that never yields would take
+                        // a whole core from the tutor it floods (and from the tests next to it).
+                        while ws.send(Message::text(r#"42["hi"]"#)).await.is_ok() {
+                            tokio::task::yield_now().await;
+                        }
                     }
                     Raw::Huge => {
                         let _ = ws.send(Message::text(r#"40{"sid":"raw"}"#)).await;
