@@ -700,7 +700,6 @@ fn closing(progress: &Progress, lessons: &[Lesson]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::lesson::{ProbeKind, Step};
@@ -708,24 +707,11 @@ mod tests {
 
     fn record(received_by: &[&str], not_received_by: &[&str]) -> StepRecord {
         StepRecord {
-            lesson: 2,
-            stage: 2,
-            step: 4,
-            kind: Kind::Connect,
-            action: None,
-            trigger: "dave connects".into(),
             sender: Some("dave".into()),
             event: Some("hi".into()),
-            args: vec![],
-            audience: None,
             received_by: received_by.iter().map(|s| s.to_string()).collect(),
             not_received_by: not_received_by.iter().map(|s| s.to_string()).collect(),
-            received: BTreeMap::new(),
-            burst: None,
-            arrival: BTreeMap::new(),
-            probe: None,
-            ignored: BTreeMap::new(),
-            wire: None,
+            ..StepRecord::new(2, 2, 4, Kind::Connect, "dave connects".into())
         }
     }
 

@@ -292,26 +292,7 @@ impl<'a> Session<'a> {
     }
 
     fn blank(&self, step: u32, kind: Kind, trigger: String) -> StepRecord {
-        StepRecord {
-            lesson: self.lesson.number,
-            stage: self.stage.number,
-            step,
-            kind,
-            action: None,
-            trigger,
-            sender: None,
-            event: None,
-            args: Vec::new(),
-            audience: None,
-            received_by: Vec::new(),
-            not_received_by: Vec::new(),
-            received: BTreeMap::new(),
-            burst: None,
-            arrival: BTreeMap::new(),
-            probe: None,
-            ignored: BTreeMap::new(),
-            wire: None,
-        }
+        StepRecord::new(self.lesson.number, self.stage.number, step, kind, trigger)
     }
 
     /// What the server runs, as the record states it: known for our own server, which runs the

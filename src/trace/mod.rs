@@ -137,6 +137,30 @@ pub struct StepRecord {
 }
 
 impl StepRecord {
+    /// A record of step `step` with nothing observed yet: the runner fills in what happens.
+    pub fn new(lesson: u32, stage: u32, step: u32, kind: Kind, trigger: String) -> Self {
+        Self {
+            lesson,
+            stage,
+            step,
+            kind,
+            action: None,
+            trigger,
+            sender: None,
+            event: None,
+            args: Vec::new(),
+            audience: None,
+            received_by: Vec::new(),
+            not_received_by: Vec::new(),
+            received: BTreeMap::new(),
+            burst: None,
+            arrival: BTreeMap::new(),
+            probe: None,
+            ignored: BTreeMap::new(),
+            wire: None,
+        }
+    }
+
     /// A delivery step carries an event that the server sent (or meant to send) to clients.
     pub fn is_delivery(&self) -> bool {
         self.kind != Kind::Probe && self.event.is_some()

@@ -613,29 +613,14 @@ mod tests {
             observed: vec![format!("the page: <title>{evil}</title>")],
         };
         let mut step = StepRecord {
-            lesson: 1,
-            stage: 1,
-            step: 1,
-            kind: Kind::Probe,
-            action: None,
-            trigger: "a browser asks for the page".into(),
-            sender: None,
-            event: None,
-            args: Vec::new(),
-            audience: None,
-            received_by: Vec::new(),
-            not_received_by: Vec::new(),
-            received: Default::default(),
-            burst: None,
-            arrival: Default::default(),
             probe: Some(probe),
-            ignored: Default::default(),
             wire: Some(vec![WireLine {
                 client: "alice".into(),
                 direction: WireDirection::Received,
                 frame: format!("42[\"hi\",\"{evil}\"]"),
                 plumbing: false,
             }]),
+            ..StepRecord::new(1, 1, 1, Kind::Probe, "a browser asks for the page".into())
         };
         let mut emit = step.clone();
         emit.kind = Kind::Connect;
