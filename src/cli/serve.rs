@@ -252,6 +252,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
                 }
                 hub.server_event(event, std::time::Instant::now());
             }
+            // Wakes the loop when the oldest trace line's wait for its bots' read reports runs
+            // out (hub::READ_BOUND). Live browsers give no fences, so this is the bounded
+            // fallback: the line is printed then, a silent bot listed as "did not report reading
+            // it within 2s", never as "did not receive".
             _ = tokio::time::sleep_until(deadline.map(Instant::from_std).unwrap_or_else(Instant::now)),
                 if deadline.is_some() => {}
         }

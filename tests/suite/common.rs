@@ -133,23 +133,31 @@ fn drain(mut pipe: impl Read + Send + 'static, is_stdout: bool, tx: mpsc::Sender
 }
 
 /// Waits at most `limit` for `child` to exit. A child still running then is killed, and the test
-/// panics saying what it waited for (`what`). Meant for a child that is about to exit (its output
-/// has ended, or it has said it is stopping): the short pause between checks only paces the
-/// polling, the exit or the deadline decides.
+/// panics saying what it waited for (`what`).
+///
+/// This thread blocks in `wait`; a watchdog thread waits on a channel for at most `limit` and,
+/// only if the child has not been reaped by then, kills it by its process id. No polling: the
+/// exit or the deadline decides.
 pub fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{what} did not exit within {limit:?}, so it was killed");
+    let pid = child.id().to_string();
+    let (exited, watched) = mpsc::channel::<()>();
+    let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let fired = fired.clone();
+        std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = watched.recv_timeout(limit) {
+                fired.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
             }
-            Err(e) => panic!("cannot wait for {what}: {e}"),
-        }
+        })
+    };
+    let status = child.wait();
+    let _ = exited.send(());
+    let _ = watchdog.join();
+    if fired.load(std::sync::atomic::Ordering::SeqCst) {
+        panic!("{what} did not exit within {limit:?}, so it was killed");
     }
+    status.unwrap_or_else(|e| panic!("cannot wait for {what}: {e}"))
 }
 
 #[test]
@@ -171,4 +179,34 @@ fn run_bounded_kills_a_command_that_hangs_and_names_it() {
         Command::new("sh").args(["-c", "echo started; exec sleep 30"]),
         Duration::from_millis(200),
     );
+}
+
+#[test]
+fn wait_bounded_kills_a_child_that_outlives_its_limit() {
+    let mut child = Command::new("sh")
+        .args(["-c", "exec tail -f /dev/null"])
+        .spawn()
+        .expect("sh runs");
+    let started = Instant::now();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_bounded(&mut child, Duration::from_millis(200), "a child that never exits")
+    }));
+    let message = outcome.expect_err("the limit must fire");
+    let message = message.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("did not exit within 200ms"), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        child.try_wait().expect("try_wait").is_some(),
+        "the child was killed and reaped"
+    );
+    let status = wait_bounded(
+        Command::new("sh")
+            .args(["-c", "exit 4"])
+            .spawn()
+            .as_mut()
+            .expect("sh runs"),
+        COMMAND_LIMIT,
+        "sh",
+    );
+    assert_eq!(status.code(), Some(4));
 }
