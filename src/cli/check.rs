@@ -57,7 +57,8 @@ pub async fn check(number: u32, url: &str, path: &str, display: &Display) -> any
             for step in &trace.steps {
                 outln!("{}", json::step_line(step))?;
             }
-            outln!("{}", check::verdict_json(lesson, stage, &base, &path, &verdict))?;
+            let verdict = check::verdict_json(lesson, stage, &base, &path, &verdict);
+            outln!("{}", json::to_string(&verdict)?)?;
         }
         Format::Text => {
             if !trace.steps.is_empty() {

@@ -30,7 +30,7 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
                 })
                 .collect();
             let line = serde_json::json!({"lesson": lesson.number, "title": lesson.title, "stages": stages});
-            outln!("{line}")?;
+            outln!("{}", json::to_string(&line)?)?;
         }
         return Ok(0);
     }

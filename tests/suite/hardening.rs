@@ -92,3 +92,59 @@ fn list_refuses_a_fifo_for_a_progress_file_instead_of_hanging() {
         "{stderr}"
     );
 }
+
+/// Characters that reorder or split what a terminal shows, or that some terminals obey as
+/// commands, as a hostile server might put them in an event name or a message.
+const TRICKY: &str = "x\u{061c}a\u{2028}b\u{2029}c\u{202e}d\u{2066}e\u{200f}f\u{9b}31m\u{85}\u{7f}y";
+
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+}
+
+#[test]
+fn text_and_json_output_escape_bidi_controls_c1_and_separators() {
+    use realtime_tutor::trace::{Delivery, Kind, StageTrace, StepRecord, json, text};
+    let mut record = StepRecord::new(2, 1, 1, Kind::Emit, "alice emits".into());
+    record.sender = Some("alice".into());
+    record.event = Some(TRICKY.into());
+    record.args = vec![serde_json::Value::from(TRICKY)];
+    record.received_by = vec!["bob".into()];
+    record.received.insert(
+        "bob".into(),
+        vec![Delivery {
+            event: TRICKY.into(),
+            args: vec![serde_json::json!({ TRICKY: TRICKY })],
+        }],
+    );
+    let line = json::step_line(&record);
+    let raw: Vec<String> = line
+        .chars()
+        .filter(|&c| is_unsafe(c))
+        .map(|c| format!("{:04x}", u32::from(c)))
+        .collect();
+    assert!(raw.is_empty(), "raw in the JSON line: {raw:?}\n{line}");
+    assert!(
+        line.contains(r"x\u061ca\u2028b\u2029c\u202ed\u2066e\u200ff\u009b31m\u0085\u007fy"),
+        "{line}"
+    );
+    let back: serde_json::Value = serde_json::from_str(&line).expect("still JSON");
+    assert_eq!(back["event"], TRICKY, "a parser reads the same text");
+    let trace = StageTrace {
+        lesson: 2,
+        stage: 1,
+        title: "t".into(),
+        clients: vec!["alice".into(), "bob".into()],
+        steps: vec![record],
+    };
+    let shown = text::stage_trace(&trace);
+    // The styles `text` writes are ESC sequences of its own; look at what is left without them.
+    let plain = anstream::adapter::strip_str(&shown).to_string();
+    let raw: Vec<String> = plain
+        .chars()
+        .filter(|&c| c != '\n' && is_unsafe(c))
+        .map(|c| format!("{:04x}", u32::from(c)))
+        .collect();
+    assert!(raw.is_empty(), "raw in the text trace: {raw:?}\n{plain}");
+    assert!(plain.contains(r"x\u{61c}a\u{2028}b\u{2029}c\u{202e}d"), "{plain}");
+}
