@@ -148,3 +148,62 @@ fn text_and_json_output_escape_bidi_controls_c1_and_separators() {
     assert!(raw.is_empty(), "raw in the text trace: {raw:?}\n{plain}");
     assert!(plain.contains(r"x\u{61c}a\u{2028}b\u{2029}c\u{202e}d"), "{plain}");
 }
+
+/// Node's socket.io echoes any JSON a client sends. socketioxide's argument parser reads the
+/// first key of every object as borrowed text, which fails for a key with an escape in it
+/// (`{"a\"b":1}`), and the lesson server then refused the message as unreadable.
+#[test]
+fn a_chat_object_whose_keys_need_escaping_is_echoed_like_node() {
+    use std::time::Duration;
+
+    use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
+    use realtime_tutor::server::{Behaviour, Mount, OnChat, ServerEvent, StageServer, http};
+
+    const WAIT: Duration = Duration::from_secs(10);
+    crate::common::runtime().block_on(async {
+        let behaviour = Behaviour {
+            on_chat: Some(OnChat::IoEmit),
+            ..Behaviour::default()
+        };
+        let listener = http::bind("127.0.0.1", 0).await.expect("bind");
+        let mut stage = StageServer::start(Mount::Realtime, behaviour, Some(listener)).expect("start");
+        let url = format!("http://{}", stage.addr.expect("listening"));
+        let mut client = SimClient::connect(&url, &ConnectOptions::default())
+            .await
+            .expect("connects");
+        let wait_for = async |stage: &mut StageServer, what: &str| {
+            tokio::time::timeout(WAIT, stage.events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("waited {WAIT:?} for {what}"))
+                .unwrap_or_else(|| panic!("the server stopped before {what}"))
+        };
+        loop {
+            if let ServerEvent::Connected { .. } = wait_for(&mut stage, "the connection handler").await {
+                break;
+            }
+        }
+        let messages = [
+            serde_json::json!({"a\"b": 1}),
+            serde_json::json!({"plain": {"c\\d": [{"\u{e9}\n": "x"}]}}),
+        ];
+        for msg in messages {
+            client.emit("chat message", vec![msg.clone()]).expect("emit");
+            loop {
+                match wait_for(&mut stage, "the chat handler").await {
+                    ServerEvent::Handled { .. } => break,
+                    ServerEvent::Rejected { reason, .. } => panic!("{msg} was refused: {reason}"),
+                    _ => {}
+                }
+            }
+            match client.next(WAIT).await {
+                Some(Incoming::Event { name, args }) => {
+                    assert_eq!(name, "chat message");
+                    assert_eq!(args, [msg], "echoed as sent");
+                }
+                other => panic!("expected the echo of {msg}, got {other:?}"),
+            }
+        }
+        let _ = client.leave(Duration::from_millis(500)).await;
+        stage.stop().await;
+    });
+}
