@@ -207,3 +207,48 @@ fn a_chat_object_whose_keys_need_escaping_is_echoed_like_node() {
         stage.stop().await;
     });
 }
+
+/// A tiny HTTP/1.1 server on a free loopback port that answers every request with
+/// `302 Found` to `/login?next=…`, as a login middleware in front of everything would.
+fn redirecting_server() -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = String::new();
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            // Up to the blank line that ends the request head.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                request.push_str(&line);
+                line.clear();
+            }
+            let target = request.split(' ').nth(1).unwrap_or("/").to_owned();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 302 Found\r\nLocation: /login?next={target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    addr
+}
+
+#[test]
+fn check_names_a_redirect_instead_of_blaming_app_listen() {
+    let addr = redirecting_server();
+    for lesson in ["1", "2"] {
+        let out = run_bounded(
+            tutor().args(["check", lesson, "--url", &format!("http://{addr}")]),
+            COMMAND_LIMIT,
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "lesson {lesson}: {stdout}");
+        assert!(
+            stdout.contains("the server redirected /socket.io/ to /login?next=/socket.io/?EIO=4&transport=polling (HTTP 302 Found)"),
+            "lesson {lesson}: {stdout}"
+        );
+        assert!(!stdout.contains("app.listen"), "lesson {lesson}: {stdout}");
+    }
+}
