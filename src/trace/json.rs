@@ -26,7 +26,7 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String>
     let mut bytes = Vec::new();
     value.serialize(&mut serde_json::Serializer::with_formatter(&mut bytes, Escaping))?;
     // The formatter writes whole characters or ASCII escapes, so the bytes stay UTF-8.
-    String::from_utf8(bytes).map_err(|e| serde::ser::Error::custom(e))
+    String::from_utf8(bytes).map_err(serde::ser::Error::custom)
 }
 
 /// serde_json's compact formatter, but for the text inside strings.
@@ -42,13 +42,13 @@ impl serde_json::ser::Formatter for Escaping {
         let mut start = 0;
         for (at, c) in fragment.char_indices() {
             if is_unsafe(c) {
-                writer.write_all(fragment[start..at].as_bytes())?;
+                writer.write_all(&fragment.as_bytes()[start..at])?;
                 // Every such character is in the Basic Multilingual Plane: one \uXXXX each.
                 write!(writer, "\\u{:04x}", u32::from(c))?;
                 start = at + c.len_utf8();
             }
         }
-        writer.write_all(fragment[start..].as_bytes())
+        writer.write_all(&fragment.as_bytes()[start..])
     }
 }
 
