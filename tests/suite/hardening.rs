@@ -149,6 +149,14 @@ fn text_and_json_output_escape_bidi_controls_c1_and_separators() {
     assert!(plain.contains(r"x\u{61c}a\u{2028}b\u{2029}c\u{202e}d"), "{plain}");
 }
 
+/// Objects whose keys need escaping in JSON, at the top and further down.
+fn escaped_key_messages() -> [serde_json::Value; 2] {
+    [
+        serde_json::json!({"a\"b": 1}),
+        serde_json::json!({"plain": {"c\\d": [{"\u{e9}\n": "x"}]}}),
+    ]
+}
+
 /// Node's socket.io echoes any JSON a client sends. socketioxide's argument parser reads the
 /// first key of every object as borrowed text, which fails for a key with an escape in it
 /// (`{"a\"b":1}`), and the lesson server then refused the message as unreadable.
@@ -182,11 +190,7 @@ fn a_chat_object_whose_keys_need_escaping_is_echoed_like_node() {
                 break;
             }
         }
-        let messages = [
-            serde_json::json!({"a\"b": 1}),
-            serde_json::json!({"plain": {"c\\d": [{"\u{e9}\n": "x"}]}}),
-        ];
-        for msg in messages {
+        for msg in escaped_key_messages() {
             client.emit("chat message", vec![msg.clone()]).expect("emit");
             loop {
                 match wait_for(&mut stage, "the chat handler").await {
@@ -251,4 +255,70 @@ fn check_names_a_redirect_instead_of_blaming_app_listen() {
         );
         assert!(!stdout.contains("app.listen"), "lesson {lesson}: {stdout}");
     }
+}
+
+/// The reference for the test above: Node's socket.io, with the same handler
+/// (`socket.on('chat message', (msg) => io.emit('chat message', msg))`), echoes those objects.
+#[test]
+fn node_echoes_objects_whose_keys_need_escaping() {
+    use std::io::{BufRead, BufReader};
+    use std::time::Duration;
+
+    use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
+
+    const WAIT: Duration = Duration::from_secs(10);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node");
+    assert!(
+        dir.join("node_modules/socket.io/package.json").is_file(),
+        "tests/node/node_modules is missing: run `npm ci` there (`bash scripts/test.sh` does)"
+    );
+    let script = "const http = require('node:http').createServer();
+        const io = new (require('socket.io').Server)(http);
+        io.on('connection', (socket) => {
+          socket.on('chat message', (msg) => io.emit('chat message', msg));
+        });
+        http.listen(0, '127.0.0.1', () => console.log(http.address().port));";
+    let mut node = Command::new("node")
+        .args(["-e", script])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node runs");
+    // Killed when the test ends, also when it fails.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = node.stdout.take().expect("piped stdout");
+    let node = Kill(node);
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = port_tx.send(line);
+    });
+    let port = port_rx.recv_timeout(WAIT).expect("node printed its port");
+    let url = format!("http://127.0.0.1:{}", port.trim());
+    crate::common::runtime().block_on(async {
+        let mut client = SimClient::connect(&url, &ConnectOptions::default())
+            .await
+            .expect("connects");
+        for msg in escaped_key_messages() {
+            client.emit("chat message", vec![msg.clone()]).expect("emit");
+            match client.next(WAIT).await {
+                Some(Incoming::Event { name, args }) => {
+                    assert_eq!(name, "chat message");
+                    assert_eq!(args, [msg], "Node echoes it as sent");
+                }
+                other => panic!("expected Node's echo of {msg}, got {other:?}"),
+            }
+        }
+        let _ = client.leave(Duration::from_millis(500)).await;
+    });
+    drop(node);
 }
