@@ -252,6 +252,19 @@ impl Store {
         &self.path
     }
 
+    /// Where a symbolic link at [`Store::path`] leads, the file that is really read and saved;
+    /// `None` when the path is not a link (or leads nowhere usable, which a save reports).
+    pub fn link_target(&self) -> Option<PathBuf> {
+        let is_link = std::fs::symlink_metadata(&self.path)
+            .ok()?
+            .file_type()
+            .is_symlink();
+        if !is_link {
+            return None;
+        }
+        files::target(&self.path).ok()
+    }
+
     /// Reads the progress. No file yet means no progress, which is not an error.
     pub fn load(&self) -> Result<Progress, ProgressError> {
         let unreadable = |error| ProgressError::Unreadable {

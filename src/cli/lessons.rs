@@ -71,7 +71,15 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
         total.right,
         total.answered
     )?;
-    outln!("{}", format!("(kept in {})", store.path().display()).dimmed())?;
+    let kept = match store.link_target() {
+        Some(target) => format!(
+            "(kept in {}, a link: saved to {})",
+            store.path().display(),
+            target.display()
+        ),
+        None => format!("(kept in {})", store.path().display()),
+    };
+    outln!("{}", kept.dimmed())?;
     outln!()?;
     match progress.first_unfinished(&lessons) {
         Some((l, s)) => {

@@ -252,6 +252,7 @@ mod tests {
         .unwrap();
         std::os::unix::fs::symlink(&real, store.path()).unwrap();
         store.update(|p| p.mark_done(2, 1)).unwrap();
+        assert_eq!(store.link_target(), Some(std::fs::canonicalize(&real).unwrap()));
         let link = std::fs::symlink_metadata(store.path()).unwrap();
         assert!(link.file_type().is_symlink(), "the link is still a link");
         let saved: serde_json::Value =
