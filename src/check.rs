@@ -86,6 +86,19 @@ pub enum Problem {
         /// Where Socket.IO was found instead, if it was (see [`look_for_socket_io`]).
         found_at: Option<String>,
     },
+    /// The Socket.IO handshake was answered with a redirect (see [`look_for_socket_io`]).
+    #[error(
+        "the server redirected {path} to {location} ({status}) instead of answering the Socket.IO \
+         handshake, and Socket.IO clients do not follow redirects. Is something in front of Socket.IO \
+         (a login check, a redirect to https or to another host) catching its requests? Let {path} \
+         through to Socket.IO, or, if Socket.IO is mounted elsewhere, pass that path with --path."
+    )]
+    Redirected {
+        path: String,
+        status: String,
+        /// The `Location` header, made safe to print.
+        location: String,
+    },
     /// A WebSocket opened, but the server did not speak Engine.IO over it.
     #[error(
         "{detail}: this is a WebSocket server, but not a Socket.IO server (Socket.IO speaks Engine.IO packets over the WebSocket)."
@@ -719,13 +732,34 @@ pub fn unreachable(record: &StepRecord) -> bool {
 /// same server: a page for a Socket.IO server loads the client script from where Socket.IO is
 /// mounted (`<script src="/chat/socket.io.js">`), so each such place the page names is tried
 /// with a real handshake. Only a place where a handshake succeeds is reported.
+///
+/// A redirect (`HTTP 3xx`) is its own diagnosis: the WebSocket client does not keep the
+/// answer's headers, so the handshake's URL is asked for again over HTTP (the polling
+/// transport's first request) to read where the server points.
 pub async fn look_for_socket_io(verdict: &mut Verdict, base: &str) {
     let Verdict::Fail(Failure::Target(Problem::NotSocketIo {
-        addr, path, found_at, ..
+        addr,
+        path,
+        found_at,
+        answer,
     })) = verdict
     else {
         return;
     };
+    if matches!(answer, Answer::Status(status) if status.starts_with("HTTP 3")) {
+        let handshake = format!("{path}?EIO=4&transport=polling");
+        if let Ok(reply) = client::http::get(addr, &handshake, CONNECT_TIMEOUT).await
+            && (300..400).contains(&reply.code)
+            && let Some(location) = reply.location
+        {
+            *verdict = Verdict::Fail(Failure::Target(Problem::Redirected {
+                path: path.clone(),
+                status: status_text(Some(reply.code)),
+                location: crate::trace::text::terminal_safe_within(&location, 200),
+            }));
+            return;
+        }
+    }
     let search = async {
         let page = client::http::get(addr, "/", CONNECT_TIMEOUT).await.ok()?;
         for candidate in client_script_dirs(&page.body) {

@@ -27,14 +27,31 @@
 //! * **A damaged file is reported, never guessed at.** A file that cannot be read or parsed gets
 //!   an error naming it and the way out (`realtime-tutor reset`, or deleting it), and the tutor
 //!   does not overwrite it behind the learner's back.
+//! * **Saves that overlap do not lose each other.** Two tutors may run at once (a lesson in one
+//!   terminal, predict mode in another). Each save reads the latest file, applies its own
+//!   change, and writes, all while holding an advisory lock on a small file beside it,
+//!   `progress.lock`; without the lock, two saves that read the same old file each write back
+//!   only their own change, and one is lost. The lock is on a separate file because the progress
+//!   file itself is replaced on every save, and a lock belongs to the file that was opened, not
+//!   to its name.
+//! * **Only a regular file is used.** A FIFO, a device or a socket in place of the file is
+//!   refused with a message (opening a FIFO would wait for a writer forever). A symbolic link is
+//!   followed: the file it points to is read, and saved in place (the new content is renamed
+//!   over the link's target, so the link stays a link). A link whose target is missing or not a
+//!   regular file is refused, and the message says so.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::lesson::Lesson;
+
+mod files;
+
+use files::LOCK_WAIT;
 
 /// The environment variable that names the folder holding the progress file.
 pub const HOME_ENV: &str = "REALTIME_TUTOR_HOME";
@@ -44,6 +61,9 @@ pub const FILE_NAME: &str = "progress.json";
 
 /// The only `format_version` this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The lock file beside the progress file (see the module documentation).
+pub const LOCK_NAME: &str = "progress.lock";
 
 /// A progress file is a few hundred bytes; anything over this is not one, and is not read
 /// into memory.
@@ -79,6 +99,30 @@ pub enum ProgressError {
     /// The new progress could not be written.
     #[error("cannot save your progress to {}: {error}\n{OTHER_FOLDER}", path.display())]
     Unwritable { path: PathBuf, error: std::io::Error },
+    /// Something other than a regular file has the file's name: a FIFO, a device, a socket.
+    #[error(
+        "your progress file {} is {kind}, not a regular file, so realtime-tutor neither reads nor replaces it.\n\
+         Remove it, or set {HOME_ENV} to another folder.",
+        path.display()
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
+    /// The file's name is a symbolic link that cannot be followed to a regular file.
+    #[error(
+        "your progress file {} is a symbolic link, and {detail}, so realtime-tutor refuses to save \
+         through it (and does not replace the link with a file).\nPoint the link at a regular file, \
+         or remove it.",
+        path.display()
+    )]
+    BadLink { path: PathBuf, detail: String },
+    /// Another tutor held the lock for longer than a save takes.
+    #[error(
+        "cannot save your progress to {}: another realtime-tutor has been saving for over {}s \
+         (it holds {}). Is one stopped (Ctrl-Z) or stuck? End it, then try again.",
+        path.display(),
+        LOCK_WAIT.as_secs(),
+        lock.display()
+    )]
+    Busy { path: PathBuf, lock: PathBuf },
 }
 
 /// Everything the file records.
@@ -208,6 +252,19 @@ impl Store {
         &self.path
     }
 
+    /// Where a symbolic link at [`Store::path`] leads, the file that is really read and saved;
+    /// `None` when the path is not a link (or leads nowhere usable, which a save reports).
+    pub fn link_target(&self) -> Option<PathBuf> {
+        let is_link = std::fs::symlink_metadata(&self.path)
+            .ok()?
+            .file_type()
+            .is_symlink();
+        if !is_link {
+            return None;
+        }
+        files::target(&self.path).ok()
+    }
+
     /// Reads the progress. No file yet means no progress, which is not an error.
     pub fn load(&self) -> Result<Progress, ProgressError> {
         let unreadable = |error| ProgressError::Unreadable {
@@ -218,7 +275,20 @@ impl Store {
             path: self.path.clone(),
             detail,
         };
-        let file = match std::fs::File::open(&self.path) {
+        // Look before opening: opening a FIFO for reading waits until something writes to it.
+        match std::fs::metadata(&self.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Progress::default()),
+            Err(e) => return Err(unreadable(e)),
+            // A folder is left to `open` and `read`, whose error says what it is.
+            Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+                return Err(ProgressError::NotAFile {
+                    path: self.path.clone(),
+                    kind: files::kind_of(&meta.file_type()),
+                });
+            }
+            Ok(_) => {}
+        }
+        let file = match File::open(&self.path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Progress::default()),
             Err(e) => return Err(unreadable(e)),
@@ -238,17 +308,27 @@ impl Store {
         // First as any JSON, to tell "written by a newer version" apart from "broken".
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| damaged(format!("it is not valid JSON ({e})")))?;
-        match value.get("format_version").and_then(serde_json::Value::as_u64) {
-            Some(v) if v == u64::from(FORMAT_VERSION) => {}
-            Some(found) if found > u64::from(FORMAT_VERSION) => {
+        match value.get("format_version").map(|v| (v, v.as_u64())) {
+            Some((_, Some(v))) if v == u64::from(FORMAT_VERSION) => {}
+            Some((_, Some(found))) if found > u64::from(FORMAT_VERSION) => {
                 return Err(ProgressError::Newer {
                     path: self.path.clone(),
                     found,
                 });
             }
-            Some(v) => {
+            Some((_, Some(v))) => {
                 return Err(damaged(format!(
                     "it has format_version {v}, and this realtime-tutor reads version {FORMAT_VERSION}"
+                )));
+            }
+            Some((v, None)) => {
+                let mut shown = v.to_string();
+                if shown.chars().count() > 40 {
+                    shown = shown.chars().take(40).collect::<String>() + "…";
+                }
+                return Err(damaged(format!(
+                    "its format_version is {} ({shown}), not a version number like {FORMAT_VERSION}",
+                    json_type(v)
                 )));
             }
             None => return Err(damaged("it has no format_version".into())),
@@ -256,37 +336,50 @@ impl Store {
         serde_json::from_value(value).map_err(|e| damaged(format!("unexpected content ({e})")))
     }
 
-    /// Writes the progress atomically: a temporary file in the same folder, flushed, then
-    /// renamed over the old file.
+    /// Writes the progress, holding the lock (see [`Store::update`] to change it instead).
     pub fn save(&self, progress: &Progress) -> Result<(), ProgressError> {
+        let _lock = files::lock(&self.path)?;
+        self.write(progress)
+    }
+
+    /// Writes the progress atomically: a temporary file in the same folder as the file it
+    /// replaces, flushed, then renamed over it. The caller holds the lock.
+    fn write(&self, progress: &Progress) -> Result<(), ProgressError> {
         let unwritable = |error| ProgressError::Unwritable {
             path: self.path.clone(),
             error,
         };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(unwritable)?;
+        let target = files::target(&self.path)?;
+        let dir = target.parent().unwrap_or(Path::new("."));
         let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(unwritable)?;
         let mut text = serde_json::to_string_pretty(progress).map_err(|e| unwritable(e.into()))?;
         text.push('\n');
         temp.write_all(text.as_bytes()).map_err(unwritable)?;
         // Flush to disk before the rename, or a crash could leave the new name on empty data.
         temp.as_file().sync_all().map_err(unwritable)?;
-        temp.persist(&self.path).map_err(|e| unwritable(e.error))?;
+        temp.persist(&target).map_err(|e| unwritable(e.error))?;
         Ok(())
     }
 
-    /// Reads the file afresh, applies `change`, and saves. Reading first keeps the update
-    /// small if two tutors run at once: each writes its own change over the latest file.
+    /// Reads the file afresh, applies `change`, and saves, holding the lock from the read to
+    /// the end of the write: a save that overlaps waits, then reads the file this one wrote, so
+    /// both changes are kept.
     pub fn update(&self, change: impl FnOnce(&mut Progress)) -> Result<Progress, ProgressError> {
+        let _lock = files::lock(&self.path)?;
         let mut progress = self.load()?;
         change(&mut progress);
-        self.save(&progress)?;
+        self.write(&progress)?;
         Ok(progress)
     }
 
-    /// Deletes the progress file. Returns false when there was none. It does not read the file
-    /// first, so it also works when the file is damaged.
+    /// Deletes the progress file (a symbolic link itself, not its target). Returns false when
+    /// there was none. It does not read the file first, so it also works when the file is
+    /// damaged. The lock file stays: another tutor may be waiting on it.
     pub fn reset(&self) -> Result<bool, ProgressError> {
+        let _lock = match std::fs::symlink_metadata(&self.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            _ => files::lock(&self.path)?,
+        };
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -295,6 +388,18 @@ impl Store {
                 error,
             }),
         }
+    }
+}
+
+/// The JSON type of a value, as a message names it.
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 
@@ -346,8 +451,16 @@ mod tests {
         let text = std::fs::read_to_string(store.path()).unwrap();
         assert!(text.contains(r#""format_version": 1"#), "{text}");
         assert!(text.contains(r#""2.1""#), "{text}");
-        let leftovers = std::fs::read_dir(store.path().parent().unwrap()).unwrap().count();
-        assert_eq!(leftovers, 1, "the temporary file was renamed, not left behind");
+        let leftovers: Vec<_> = std::fs::read_dir(store.path().parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|name| name != LOCK_NAME)
+            .collect();
+        assert_eq!(
+            leftovers,
+            [FILE_NAME],
+            "the temporary file was renamed, not left behind"
+        );
         assert!(store.reset().unwrap());
         assert_eq!(store.load().unwrap(), Progress::default());
     }
@@ -360,6 +473,11 @@ mod tests {
             ("{ not json".to_owned(), "not valid JSON"),
             (String::new(), "not valid JSON"),
             (r#"{"stages": {}}"#.to_owned(), "no format_version"),
+            (
+                r#"{"format_version": "1"}"#.to_owned(),
+                r#"format_version is a string ("1"), not a version number"#,
+            ),
+            (r#"{"format_version": null}"#.to_owned(), "format_version is null"),
             (r#"{"format_version": 7}"#.to_owned(), "format_version 7"),
             (
                 r#"{"format_version": 1, "stages": {"1.1": {"done": "yes"}}}"#.to_owned(),
@@ -400,5 +518,16 @@ mod tests {
             }
         }
         assert_eq!(progress.first_unfinished(&lessons), None);
+    }
+
+    #[test]
+    fn a_folder_that_cannot_be_made_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "").unwrap();
+        let store = Store::in_dir(&file.join("sub"));
+        let message = store.update(|p| p.mark_done(1, 1)).unwrap_err().to_string();
+        assert!(message.starts_with("cannot save your progress to"), "{message}");
+        assert!(message.contains("REALTIME_TUTOR_HOME"), "{message}");
     }
 }

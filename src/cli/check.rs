@@ -19,7 +19,7 @@ pub async fn check(number: u32, url: &str, path: &str, display: &Display) -> any
     let stage = lesson.check();
 
     if display.format == Format::Text {
-        anstream::print!("{}", text::check_intro(lesson, stage, &base, &path));
+        out!("{}", text::check_intro(lesson, stage, &base, &path))?;
     }
     let target = Target::Remote {
         url: base.clone(),
@@ -55,17 +55,18 @@ pub async fn check(number: u32, url: &str, path: &str, display: &Display) -> any
     match display.format {
         Format::Json => {
             for step in &trace.steps {
-                anstream::println!("{}", json::step_line(step));
+                outln!("{}", json::step_line(step))?;
             }
-            anstream::println!("{}", check::verdict_json(lesson, stage, &base, &path, &verdict));
+            let verdict = check::verdict_json(lesson, stage, &base, &path, &verdict);
+            outln!("{}", json::to_string(&verdict)?)?;
         }
         Format::Text => {
             if !trace.steps.is_empty() {
-                anstream::print!("{}", text::check_trace_heading());
-                anstream::print!("{}", text::stage_trace(&trace));
+                out!("{}", text::check_trace_heading())?;
+                out!("{}", text::stage_trace(&trace))?;
             }
-            anstream::println!();
-            anstream::print!("{}", text::verdict(&verdict));
+            outln!()?;
+            out!("{}", text::verdict(&verdict))?;
         }
     }
     Ok(if verdict.passed() { 0 } else { 1 })

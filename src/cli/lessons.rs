@@ -1,7 +1,5 @@
 //! `list`, `lesson` and `tour`: play lessons and print their traces.
 
-use std::io::Write;
-
 use anyhow::Context;
 
 use super::{Display, Format, UsageError, load_lessons};
@@ -32,7 +30,7 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
                 })
                 .collect();
             let line = serde_json::json!({"lesson": lesson.number, "title": lesson.title, "stages": stages});
-            anstream::println!("{line}");
+            outln!("{}", json::to_string(&line)?)?;
         }
         return Ok(0);
     }
@@ -44,9 +42,9 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
         .max()
         .unwrap_or(0);
     let (mut done, mut stages, mut total) = (0, 0, Score::default());
-    anstream::println!("{}", "Lessons".bold());
+    outln!("{}", "Lessons".bold())?;
     for lesson in &lessons {
-        anstream::println!("  {}  {}", lesson.number.to_string().bold(), lesson.title.bold());
+        outln!("  {}  {}", lesson.number.to_string().bold(), lesson.title.bold())?;
         for stage in &lesson.stages {
             let mut status = if progress.is_done(lesson.number, stage.number) {
                 done += 1;
@@ -64,24 +62,32 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
             total += score;
             stages += 1;
             let title = format!("{:width$}", stage.title);
-            anstream::println!("       {}.{}  {title}  {status}", lesson.number, stage.number);
+            outln!("       {}.{}  {title}  {status}", lesson.number, stage.number)?;
         }
     }
-    anstream::println!();
-    anstream::println!(
+    outln!()?;
+    outln!(
         "Done: {done} of {stages} stages · questions answered right: {} of {}",
         total.right,
         total.answered
-    );
-    anstream::println!("{}", format!("(kept in {})", store.path().display()).dimmed());
-    anstream::println!();
-    match progress.first_unfinished(&lessons) {
-        Some((l, s)) => anstream::println!(
-            "Continue with `realtime-tutor` (it asks you to predict, starting at stage {l}.{s})."
+    )?;
+    let kept = match store.link_target() {
+        Some(target) => format!(
+            "(kept in {}, a link: saved to {})",
+            store.path().display(),
+            target.display()
         ),
-        None => anstream::println!("Every stage is done. Start over with `realtime-tutor reset`."),
+        None => format!("(kept in {})", store.path().display()),
+    };
+    outln!("{}", kept.dimmed())?;
+    outln!()?;
+    match progress.first_unfinished(&lessons) {
+        Some((l, s)) => {
+            outln!("Continue with `realtime-tutor` (it asks you to predict, starting at stage {l}.{s}).")?
+        }
+        None => outln!("Every stage is done. Start over with `realtime-tutor reset`.")?,
     }
-    anstream::println!("Run one with `realtime-tutor lesson N`, or all of them with `realtime-tutor tour`.");
+    outln!("Run one with `realtime-tutor lesson N`, or all of them with `realtime-tutor tour`.")?;
     Ok(0)
 }
 
@@ -168,19 +174,19 @@ async fn play(
 ) -> anyhow::Result<bool> {
     let mut traces = Vec::new();
     if display.format == Format::Text {
-        anstream::println!("{}", text::lesson_intro(lesson));
+        outln!("{}", text::lesson_intro(lesson))?;
     }
     for (i, stage) in stages.iter().enumerate() {
         let trace = run_local(lesson, stage, display.wire).await?;
         match display.format {
             Format::Json => {
                 for step in &trace.steps {
-                    anstream::println!("{}", json::step_line(step));
+                    outln!("{}", json::step_line(step))?;
                 }
             }
             Format::Text => {
-                anstream::print!("{}", text::stage_intro(lesson, stage));
-                anstream::println!("{}", text::stage_trace(&trace));
+                out!("{}", text::stage_intro(lesson, stage))?;
+                outln!("{}", text::stage_trace(&trace))?;
                 super::predict::note_seen(lesson.number, stage.number);
             }
         }
@@ -191,8 +197,8 @@ async fn play(
         }
     }
     if display.format == Format::Text && whole {
-        anstream::println!("{}", text::summary(&traces));
-        anstream::println!("{}", text::exercise(lesson));
+        outln!("{}", text::summary(&traces))?;
+        outln!("{}", text::exercise(lesson))?;
         if more && !pager.next()? {
             return Ok(false);
         }
@@ -215,8 +221,8 @@ impl Pager {
             return Ok(true);
         }
         let term = Term::stdout();
-        anstream::print!("{}", "Press Enter to continue, q to quit ".dimmed());
-        std::io::stdout().flush()?;
+        out!("{}", "Press Enter to continue, q to quit ".dimmed())?;
+        super::out::flush()?;
         let go_on = loop {
             match term.read_key()? {
                 Key::Enter | Key::Char(' ') => break true,

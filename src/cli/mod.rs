@@ -1,4 +1,12 @@
 //! The command line: definitions (clap derive) and dispatch. Each command lives in its own file.
+//!
+//! Exit statuses: 0 success; 1 an error (the message says which) or a failed `check`; 2 a usage
+//! error; 130 Ctrl-C in predict mode (128 + SIGINT); 141 standard output closed by its reader
+//! (128 + SIGPIPE, see [`out`]).
+
+// First, so that its macros (`outln!`, `out!`) are in scope in the modules below.
+#[macro_use]
+mod out;
 
 mod check;
 mod lessons;
@@ -123,22 +131,40 @@ pub fn main() -> i32 {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            warn(format_args!("error: cannot start the async runtime: {e}"));
             return 1;
         }
     };
-    match runtime.block_on(run(cli)) {
+    // The last line may still sit in standard output's buffer: flushing it here is where a
+    // full disk or a closed pipe shows for a command that printed little.
+    let outcome = runtime
+        .block_on(run(cli))
+        .and_then(|code| out::flush().map(|()| code).map_err(anyhow::Error::from));
+    match outcome {
         Ok(code) => code,
         Err(error) => {
+            if let Some(write) = error.downcast_ref::<out::StdoutError>()
+                && write.is_closed_pipe()
+            {
+                return out::CLOSED_PIPE_STATUS;
+            }
             let code = if error.downcast_ref::<UsageError>().is_some() {
                 2
             } else {
                 1
             };
-            anstream::eprintln!("error: {error:#}");
+            warn(format_args!("error: {error:#}"));
             code
         }
     }
+}
+
+/// Writes a line to standard error. If even that fails (stderr closed or on a full disk),
+/// there is nowhere left to say so: the exit status still tells.
+pub(crate) fn warn(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stderr = anstream::stderr().lock();
+    let _ = stderr.write_fmt(args).and_then(|()| stderr.write_all(b"\n"));
 }
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {

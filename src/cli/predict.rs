@@ -31,6 +31,7 @@ use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, MultiSelect};
 use owo_colors::OwoColorize;
 
+use super::out::StdoutError;
 use super::{Display, Format, UsageError, load_lessons};
 use crate::lesson::{Lesson, Stage, StepKind};
 use crate::progress::{Progress, Score, Store};
@@ -71,7 +72,7 @@ pub async fn resume() -> anyhow::Result<i32> {
     let store = Store::locate()?;
     let progress = store.load()?;
     let Some((first_lesson, first_stage)) = progress.first_unfinished(&lessons) else {
-        anstream::println!("{}", closing(&progress, &lessons));
+        outln!("{}", closing(&progress, &lessons))?;
         return Ok(0);
     };
     let plan: Vec<Part<'_>> = lessons
@@ -95,8 +96,8 @@ pub async fn resume() -> anyhow::Result<i32> {
     } else {
         "Welcome. At each question, predict what will happen; then watch it happen live.".to_owned()
     };
-    anstream::println!("{}", greeting.bold());
-    anstream::println!();
+    outln!("{}", greeting.bold())?;
+    outln!()?;
     play(&plan, &lessons, &store, false).await
 }
 
@@ -105,7 +106,7 @@ pub fn reset(yes: bool) -> anyhow::Result<i32> {
     let store = Store::locate()?;
     let path = store.path().display().to_string();
     if !store.path().exists() {
-        anstream::println!("Nothing to reset: there is no progress file ({path}).");
+        outln!("Nothing to reset: there is no progress file ({path}).")?;
         return Ok(0);
     }
     if !yes {
@@ -127,12 +128,12 @@ pub fn reset(yes: bool) -> anyhow::Result<i32> {
         )
         .context("the confirmation prompt failed")?;
         if sure != Some(true) {
-            anstream::println!("Kept your progress.");
+            outln!("Kept your progress.")?;
             return Ok(0);
         }
     }
     store.reset()?;
-    anstream::println!("Progress reset: {path} is deleted. `realtime-tutor` starts again at stage 1.1.");
+    outln!("Progress reset: {path} is deleted. `realtime-tutor` starts again at stage 1.1.")?;
     Ok(0)
 }
 
@@ -150,7 +151,7 @@ pub fn note_seen(lesson: u32, stage: u32) {
     if let Err(error) = saved
         && !WARNED.swap(true, Ordering::Relaxed)
     {
-        anstream::eprintln!("warning: progress not recorded: {error}");
+        super::warn(format_args!("warning: progress not recorded: {error}"));
     }
 }
 
@@ -201,17 +202,20 @@ async fn play(plan: &[Part<'_>], lessons: &[Lesson], store: &Store, wire: bool) 
     };
     for (p, part) in plan.iter().enumerate() {
         let lesson = part.lesson;
-        anstream::println!("{}", text::lesson_intro(lesson));
+        outln!("{}", text::lesson_intro(lesson))?;
         let mut traces: Vec<StageTrace> = Vec::new();
         for (i, stage) in part.stages.iter().enumerate() {
-            anstream::print!("{}", text::stage_intro(lesson, stage));
+            out!("{}", text::stage_intro(lesson, stage))?;
             let mut hook = Predictor::new(lesson, stage, store, &*theme);
             let trace = match runner::run_stage_with(lesson, stage, &Target::Local, &options, &mut hook).await
             {
                 Ok(trace) => trace,
                 Err(RunError::Stopped) => {
-                    anstream::println!();
-                    anstream::println!("{}", stopped(store, lessons)?);
+                    if let Some(error) = hook.output_error.take() {
+                        return Err(error.into());
+                    }
+                    outln!()?;
+                    outln!("{}", stopped(store, lessons)?)?;
                     return Ok(0);
                 }
                 Err(error) => {
@@ -223,20 +227,20 @@ async fn play(plan: &[Part<'_>], lessons: &[Lesson], store: &Store, wire: bool) 
             };
             store.update(|p| p.mark_done(lesson.number, stage.number))?;
             if !hook.spaced {
-                anstream::println!();
+                outln!()?;
             }
-            anstream::println!("{}", stage_done(lesson, stage, hook.score));
+            outln!("{}", stage_done(lesson, stage, hook.score))?;
             traces.push(trace);
             let lesson_ends = lesson
                 .stages
                 .last()
                 .is_some_and(|last| last.number == stage.number);
             if lesson_ends {
-                anstream::println!();
+                outln!()?;
                 if traces.len() == lesson.stages.len() {
-                    anstream::println!("{}", text::summary(&traces));
+                    outln!("{}", text::summary(&traces))?;
                 }
-                anstream::println!("{}", text::exercise(lesson));
+                outln!("{}", text::exercise(lesson))?;
             }
             let next = if let Some(next) = part.stages.get(i + 1) {
                 Some(format!(
@@ -249,11 +253,11 @@ async fn play(plan: &[Part<'_>], lessons: &[Lesson], store: &Store, wire: bool) 
             };
             match next {
                 Some(next) if !carry_on(&*theme, &next)? => {
-                    anstream::println!("{}", stopped(store, lessons)?);
+                    outln!("{}", stopped(store, lessons)?)?;
                     return Ok(0);
                 }
-                Some(_) => anstream::println!(),
-                None => anstream::println!("{}", closing(&store.load()?, lessons)),
+                Some(_) => outln!()?,
+                None => outln!("{}", closing(&store.load()?, lessons))?,
             }
         }
     }
@@ -305,7 +309,9 @@ fn stop_on_ctrl_c() -> ! {
     static STOPPING: AtomicBool = AtomicBool::new(false);
     if !STOPPING.swap(true, Ordering::SeqCst) {
         let _ = dialoguer::console::Term::stderr().show_cursor();
-        anstream::eprintln!("\nStopped. Everything answered so far is saved; `realtime-tutor` continues.");
+        super::warn(format_args!(
+            "\nStopped. Everything answered so far is saved; `realtime-tutor` continues."
+        ));
         std::process::exit(130);
     }
     loop {
@@ -337,6 +343,8 @@ struct Predictor<'a> {
     score: Score,
     /// The last thing printed ends with a blank line (a verdict does).
     spaced: bool,
+    /// Why printing failed, if it did (see [`Predictor::printed`]).
+    output_error: Option<StdoutError>,
 }
 
 impl<'a> Predictor<'a> {
@@ -363,7 +371,17 @@ impl<'a> Predictor<'a> {
             pending: None,
             score: Score::default(),
             spaced: false,
+            output_error: None,
         }
+    }
+
+    /// A failed write cannot travel through the runner's [`RunError`] as itself, so it is kept
+    /// here and the stage stops; [`play`] then reports it like any other write error.
+    fn printed(&mut self, written: Result<(), StdoutError>) -> Result<(), RunError> {
+        written.map_err(|error| {
+            self.output_error = Some(error);
+            RunError::Stopped
+        })
     }
 }
 
@@ -373,13 +391,13 @@ impl StepHook for Predictor<'_> {
         let (Some(question), Some(ask)) = (step.step.question.as_deref(), Ask::for_step(step)) else {
             return Ok(());
         };
-        anstream::println!();
-        anstream::println!("{}", render_question(question, &ask));
+        self.printed(outln!())?;
+        self.printed(outln!("{}", render_question(question, &ask)))?;
         drop_typed_ahead();
         let answer =
             prompt(&ask, self.theme).map_err(|e| RunError::Other(format!("the prompt failed: {e}")))?;
         let answer = answer.ok_or(RunError::Stopped)?;
-        anstream::println!("{}", render_answer(&answer));
+        self.printed(outln!("{}", render_answer(&answer)))?;
         self.pending = Some(answer);
         Ok(())
     }
@@ -393,15 +411,15 @@ impl StepHook for Predictor<'_> {
             clients: self.clients.clone(),
             steps: records.to_vec(),
         };
-        anstream::print!("{}", text::stage_trace(&observed));
+        self.printed(out!("{}", text::stage_trace(&observed)))?;
         self.spaced = false;
         let Some(answer) = self.pending.take() else {
             return Ok(());
         };
         let verdict = judge(&answer, records);
-        anstream::println!();
-        anstream::println!("{}", render_verdict(&verdict, step.step.why.as_deref()));
-        anstream::println!();
+        self.printed(outln!())?;
+        self.printed(outln!("{}", render_verdict(&verdict, step.step.why.as_deref())))?;
+        self.printed(outln!())?;
         self.spaced = true;
         let right = verdict.is_right();
         self.score += Score {

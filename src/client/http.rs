@@ -30,6 +30,8 @@ pub struct HttpReply {
     pub code: u16,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
+    /// The `Location` header, if any: where a redirect (`302 Found`) points.
+    pub location: Option<String>,
     /// The body as text (lossy), cut at [`EXCERPT_LIMIT`] bytes.
     pub body: String,
 }
@@ -84,6 +86,10 @@ pub async fn get(authority: &str, path: &str, limit: Duration) -> Result<HttpRep
         .get(hyper::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let location = response
+        .headers()
+        .get(hyper::header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     // Step 3: the body, one frame (a chunk of bytes) at a time, as it arrives. `Limited` turns
     // the frame that would go past BODY_LIMIT into an error, and reading stops there; the
     // excerpt keeps what came before. The time bound covers the whole body, so a server that
@@ -116,6 +122,7 @@ pub async fn get(authority: &str, path: &str, limit: Duration) -> Result<HttpRep
         status: format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("")),
         code: status.as_u16(),
         content_type,
+        location,
         body: String::from_utf8_lossy(&excerpt).into_owned(),
     })
 }

@@ -154,6 +154,7 @@ async fn in_process_get(path: &str) -> Result<ProbeRecord, RunError> {
         status: format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("")),
         code: status.as_u16(),
         content_type,
+        location: None,
         body: String::from_utf8_lossy(&body).into_owned(),
     };
     Ok(http_record(

@@ -39,6 +39,7 @@ pub mod app;
 pub mod behaviour;
 pub mod http;
 pub mod live;
+pub mod message;
 pub mod realtime;
 
 use std::net::SocketAddr;

@@ -18,8 +18,9 @@ use axum::Router;
 use axum::routing::get;
 use serde_json::Value;
 use socketioxide::SocketIo;
-use socketioxide::extract::{SocketRef, TryData};
+use socketioxide::extract::SocketRef;
 
+use super::message::AnyJson;
 use super::{Behaviour, OnChat, Reporter, ServerEvent, live};
 
 /// The largest message a client may send, in bytes. Socket.IO's own default is 1 MB (Node) or
@@ -64,7 +65,7 @@ async fn on_connection(socket: SocketRef, io: SocketIo, behaviour: Behaviour, re
         let report = report.clone();
         socket.on(
             "chat message",
-            async move |socket: SocketRef, io: SocketIo, TryData(msg): TryData<Value>| {
+            async move |socket: SocketRef, io: SocketIo, AnyJson(msg): AnyJson| {
                 on_chat_message(socket, io, on_chat, msg, &report).await;
             },
         );

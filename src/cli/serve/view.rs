@@ -126,7 +126,7 @@ pub struct Line<'a> {
 
 /// The record as one JSON line.
 pub fn json(t_ms: u64, live: &Live) -> String {
-    serde_json::to_string(&Line { t_ms, live })
+    crate::trace::json::to_string(&Line { t_ms, live })
         .unwrap_or_else(|e| format!("{{\"kind\":\"error\",\"error\":{:?}}}", e.to_string()))
 }
 
