@@ -344,8 +344,10 @@ function succeeded(probe) {
 }
 
 function note(scene, x, y, text, cls) {
+  // SVG collapses leading spaces, so the lines after the first are indented by position.
   wrap(text, NOTE_WIDTH).forEach((line, i) => {
-    scene.text([x + 10, y + 4], false, `${cls} rtd-label`, [[null, (i === 0 ? '· ' : '  ') + line]], null);
+    const [at, shown] = i === 0 ? [x + 10, '· ' + line] : [x + 10 + textWidth('· '), line];
+    scene.text([at, y + 4], false, `${cls} rtd-label`, [[null, shown]], null);
     y += 16;
   });
   return y + 4;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{Lanes, NOTE_WIDTH, ROW, action_box, arrow, caller, caption, cross, describe, x_mark};
 use crate::trace::{Delivery, Kind, ProbeOutcome, StepRecord};
-use crate::ui::svg::{Anchor, Scene};
+use crate::ui::svg::{Anchor, Scene, text_width};
 
 pub(super) fn draw_step(
     scene: &mut Scene,
@@ -210,15 +210,16 @@ pub(super) fn draw_probe(
 
 /// A wrapped line of observation beside lane `x`; returns the y under it.
 fn note(scene: &mut Scene, x: i32, y: i32, text: &str, class: &str) -> i32 {
+    // SVG collapses leading spaces, so the lines after the first are indented by position.
     let mut y = y;
     for (i, line) in textwrap::wrap(text, NOTE_WIDTH).iter().enumerate() {
-        let line = if i == 0 {
-            format!("· {line}")
+        let (at, line) = if i == 0 {
+            (x + 10, format!("· {line}"))
         } else {
-            format!("  {line}")
+            (x + 10 + text_width("· "), line.to_string())
         };
         scene.text(
-            (x + 10, y + 4),
+            (at, y + 4),
             Anchor::Start,
             &format!("{class} rtd-label"),
             &[(None, &line)],
