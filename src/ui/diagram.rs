@@ -308,3 +308,82 @@ fn action_box(scene: &mut Scene, server: i32, y: i32, action: &str, suffix: &str
     );
     y + 22 + ROW
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::Delivery;
+
+    fn trace(steps: Vec<StepRecord>) -> StageTrace {
+        StageTrace {
+            lesson: 9,
+            stage: 1,
+            title: "t".into(),
+            clients: vec!["zoe".into(), "amy".into()],
+            steps,
+        }
+    }
+
+    fn connect(step: u32, who: &str, received: &[&str]) -> StepRecord {
+        let mut record = StepRecord::new(9, 1, step, Kind::Connect, format!("{who} connects"));
+        record.sender = Some(who.into());
+        for name in received {
+            record.received.insert((*name).into(), Vec::new());
+        }
+        record
+    }
+
+    #[test]
+    fn the_server_lane_comes_first_then_clients_as_they_appear() {
+        let lanes = Lanes::of(&trace(vec![
+            connect(1, "zoe", &["zoe"]),
+            connect(2, "amy", &["amy", "zoe"]),
+        ]));
+        assert_eq!(lanes.names, ["server", "zoe", "amy"]);
+        assert_eq!(lanes.servers, 1);
+        assert!(
+            lanes.x.windows(2).all(|w| w[1] - w[0] >= MIN_GAP),
+            "{:?}",
+            lanes.x
+        );
+    }
+
+    #[test]
+    fn a_long_label_is_shortened_and_kept_whole_as_its_tooltip() {
+        let mut step = connect(1, "zoe", &["zoe"]);
+        let long = "x".repeat(100);
+        step.received.insert(
+            "zoe".into(),
+            vec![Delivery {
+                event: "chat message".into(),
+                args: vec![long.clone().into()],
+            }],
+        );
+        let svg = stage_svg(&trace(vec![step]));
+        let full = format!("<title>&#39;chat message&#39; &quot;{long}&quot;</title>");
+        assert!(svg.contains(&full), "{svg}");
+        let shown = format!(
+            "&#39;chat message&#39; &quot;{}…</text>",
+            "x".repeat(MAX_LABEL - 17)
+        );
+        assert!(svg.contains(&shown), "{svg}");
+    }
+
+    #[test]
+    fn a_reason_appears_only_when_the_record_holds_one() {
+        let mut step = connect(1, "zoe", &["zoe"]);
+        step.event = Some("hi".into());
+        step.not_received_by = vec!["zoe".into()];
+        let without = stage_svg(&trace(vec![step.clone()]));
+        assert!(
+            without.contains(">not delivered: &#39;hi&#39;</text>"),
+            "{without}"
+        );
+        step.why_not.insert("zoe".into(), "the newcomer".into());
+        let with = stage_svg(&trace(vec![step]));
+        assert!(
+            with.contains(">not delivered: &#39;hi&#39; (the newcomer)</text>"),
+            "{with}"
+        );
+    }
+}
