@@ -195,6 +195,11 @@ fn draw_stage(scene: &mut Scene, trace: &StageTrace, top: i32) -> i32 {
         };
         i += 1;
     }
+    if trace.steps.is_empty() {
+        // A run that stopped before its first step (`check` against a server that is not
+        // there): say so rather than draw an empty frame. The text output says why.
+        y = caption(&mut rows, "nothing was observed: no step completed", y);
+    }
     let bottom = y;
     let right = rows.right().max(lanes.x.last().copied().unwrap_or(0));
     for y in rules {

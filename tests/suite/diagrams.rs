@@ -358,6 +358,19 @@ fn check_svg_draws_what_the_learners_server_did() {
         "{out}"
     );
     rt.block_on(server.stop());
+    // Nothing listening: no step completes, and the diagram says that rather than nothing.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = crate::check::check(&["3", "--url", &format!("http://127.0.0.1:{port}"), "--svg", "-"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    let empty = self::texts(&out.stdout);
+    let said = empty
+        .iter()
+        .any(|(_, t)| t == "nothing was observed: no step completed");
+    assert!(said, "{empty:?}");
 }
 
 /// Headless Chromium renders every committed diagram (screenshots under `test-artifacts/`), and
