@@ -6,6 +6,10 @@
 // through `textContent` on elements made with `createElementNS`: never as markup, so a chat
 // message that reads `<script>` is shown as those characters.
 //
+// Records are StepRecords as `--format json` prints them. One kind the Rust trace does not have
+// yet is understood too: `{"kind": "disconnect", "sender": NAME, ...}` ends that client's lane,
+// for a live page that sees a browser tab close.
+//
 // Usage:
 //   import { SequenceDiagram } from './diagram.js';
 //   const diagram = new SequenceDiagram(document, { title: (lesson, stage) => 'io.emit…' });
@@ -278,13 +282,19 @@ function deliveries(scene, lanes, server, name, inbox, y) {
   return y;
 }
 
-function drawStep(scene, lanes, step, y, joined) {
+function drawStep(scene, lanes, step, y, joined, left) {
   const server = lanes.serverOf(step);
   if (step.sender != null) {
     const x = lanes.at(step.sender);
     if (step.kind === 'connect') {
       if (!joined.has(step.sender)) joined.set(step.sender, y);
+      left.delete(step.sender);
       arrow(scene, x, server, y, 'send', x, [[null, 'connect']]);
+    } else if (step.kind === 'disconnect') {
+      // Not a kind the Rust trace has yet: a live page that sees a client leave (a tab closed)
+      // records it so, and the client's lane ends here.
+      left.set(step.sender, y);
+      arrow(scene, x, server, y, 'send', x, [[null, 'disconnect']]);
     } else {
       const sent = describe(step.event ?? '?', step.args);
       arrow(scene, x, server, y, 'send', x, [[null, 'emit '], [null, sent]]);
@@ -390,6 +400,7 @@ function drawStage(doc, scene, stage, top) {
   });
   const rows = new Scene(doc);
   const joined = new Map();
+  const left = new Map();
   const rules = [];
   let y = headTop + HEAD_H + 8;
   const steps = stage.steps;
@@ -405,7 +416,7 @@ function drawStage(doc, scene, stage, top) {
     }
     rules.push(y);
     y = caption(rows, `${step.step} · ${step.trigger}`, y);
-    y = step.kind === 'probe' ? drawProbe(rows, lanes, step, y, joined) : drawStep(rows, lanes, step, y, joined);
+    y = step.kind === 'probe' ? drawProbe(rows, lanes, step, y, joined) : drawStep(rows, lanes, step, y, joined, left);
     i += 1;
   }
   const bottom = y;
@@ -423,7 +434,13 @@ function drawStage(doc, scene, stage, top) {
       scene.line([x, start], [x, from], 'rtd-absent');
       scene.dot([x, from], 4, 'rtd-joined');
     }
-    scene.line([x, from], [x, bottom], 'rtd-life');
+    const to = left.get(name) ?? bottom;
+    scene.line([x, from], [x, to], 'rtd-life');
+    if (to < bottom) {
+      // Gone: a bar where the client left, dotted below.
+      scene.line([x - 6, to], [x + 6, to], 'rtd-life');
+      scene.line([x, to], [x, bottom], 'rtd-absent');
+    }
   });
   scene.append(rows);
   return bottom;

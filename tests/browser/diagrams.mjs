@@ -4,7 +4,8 @@
 //   and is kept as a screenshot on a light and a dark page under test-artifacts/diagrams/;
 // - the browser-side renderer (src/ui/diagram.js), fed the lessons' JSON Lines one record at a
 //   time, draws the same elements, attributes and text as the Rust renderer did;
-// - a chat message made of markup stays text in the live renderer.
+// - in the live renderer, a chat message made of markup stays text, a reason is drawn only when
+//   the record holds one, and a client that disconnects has its lane end there.
 //
 // Run by tests/suite/diagrams.rs (`node --test diagrams.mjs`); not named *.test.mjs, so serve's
 // own `node --test` run does not pick it up a second time.
@@ -173,7 +174,7 @@ test('the browser renderer draws what the Rust renderer drew, record by record',
   await context.close();
 });
 
-test('markup in a live record stays text, and a reason is drawn only when the record has one', async () => {
+test('live records: markup stays text, a reason only when held, the picture grows, a lane ends at a disconnect', async () => {
   const XSS = ['<img src=x onerror=alert(1)>', '<script>alert(2)</script>', ']]> & "quotes" \'single\''];
   const context = await browser.newContext({ colorScheme: 'dark' });
   const { page, dialogs } = await rendererPage(context);
@@ -215,6 +216,22 @@ test('markup in a live record stays text, and a reason is drawn only when the re
     "not delivered: 'chat message'",
   ]);
   await page.locator('svg').screenshot({ path: join(artifactsDir(), 'diagrams', 'live-renderer-xss-dark.png'), timeout: WAIT_MS });
+  // A client that leaves: its lane ends with a bar at the disconnect and is dotted below it.
+  const lanes = await page.evaluate((lines) => {
+    const diagram = new window.SequenceDiagram(document, { title: () => 'leaving' });
+    document.body.replaceChildren(diagram.svg);
+    const heights = [];
+    for (const line of lines) {
+      diagram.addLine(line);
+      heights.push(+diagram.svg.getAttribute('height'));
+    }
+    const eve = +[...diagram.svg.querySelectorAll('text.rtd-name')].find((t) => t.textContent === '<b>eve</b>').getAttribute('x');
+    const at = (cls) => [...diagram.svg.querySelectorAll(`line.${cls}`)].filter((l) => +l.getAttribute('x1') === eve && +l.getAttribute('x2') === eve).length;
+    const bars = [...diagram.svg.querySelectorAll('line.rtd-life')].filter((l) => +l.getAttribute('x1') === eve - 6 && +l.getAttribute('x2') === eve + 6);
+    return { heights, solid: at('rtd-life'), dotted: at('rtd-absent'), bars: bars.length };
+  }, [...lines.slice(0, 3), JSON.stringify({ ...base, step: 4, kind: 'disconnect', action: null, trigger: '<b>eve</b> disconnects', sender: '<b>eve</b>', event: null, args: [], received_by: [], not_received_by: [], received: { alice: [] } })]);
+  assert.ok(lanes.heights.every((h, i) => i === 0 || h > lanes.heights[i - 1]), `the picture grows with each record: ${lanes.heights}`);
+  assert.deepEqual({ solid: lanes.solid, dotted: lanes.dotted, bars: lanes.bars }, { solid: 1, dotted: 2, bars: 1 });
   assert.deepEqual(dialogs, [], 'no script ran');
   await context.close();
 });
