@@ -2,7 +2,7 @@
 // - every committed diagram (book/src/diagrams/, written by the Rust suite from the traces the
 //   snapshots check) opens as a standalone SVG without a parse error, follows the colour scheme,
 //   and is kept as a screenshot on a light and a dark page under test-artifacts/diagrams/;
-// - the browser-side renderer (src/ui/diagram.js), fed the lessons' JSON Lines one record at a
+// - the browser-side renderer (src/ui/diagram.js, svg.js, follow.js), fed the lessons' JSON Lines one record at a
 //   time, draws the same elements, attributes and text as the Rust renderer did;
 // - in the live renderer, a chat message made of markup stays text, a reason is drawn only when
 //   the record holds one, and a client that disconnects has its lane end there.
@@ -23,7 +23,8 @@ import { BIN, WAIT_MS, artifactsDir } from './serve.mjs';
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIAGRAMS = join(ROOT, 'book/src/diagrams');
-const RENDERER = readFileSync(join(ROOT, 'src/ui/diagram.js'), 'utf8');
+const UI = join(ROOT, 'src/ui');
+const ORIGIN = 'http://tutor.test';
 
 const SCHEMES = {
   light: { page: '#ffffff', background: 'rgb(255, 255, 255)' },
@@ -86,7 +87,11 @@ function records(lesson) {
   return text.split('\n').slice(3).filter((l) => l.trim() !== '');
 }
 
-/** A page that has the renderer loaded as a module, with `window.SequenceDiagram` set. */
+/**
+ * A page with the browser-side renderer loaded as the live page will load it: ES modules from
+ * src/ui/ (served here by the test itself at a made-up origin), with `window.SequenceDiagram` and
+ * `window.followLines` set.
+ */
 async function rendererPage(context) {
   const page = await context.newPage();
   const dialogs = [];
@@ -94,9 +99,28 @@ async function rendererPage(context) {
     dialogs.push(d.message());
     await d.dismiss();
   });
-  await page.setContent('<!doctype html><html><body></body></html>');
-  await page.addScriptTag({ type: 'module', content: `${RENDERER}\nwindow.SequenceDiagram = SequenceDiagram;` });
-  await page.waitForFunction(() => typeof window.SequenceDiagram === 'function', null, { timeout: WAIT_MS });
+  await page.route(`${ORIGIN}/**`, (route) => {
+    const name = new URL(route.request().url()).pathname.slice(1);
+    if (name === '') {
+      return route.fulfill({
+        contentType: 'text/html',
+        body: `<!doctype html><html><body><script type="module">
+import { SequenceDiagram } from './diagram.js';
+import { followLines } from './follow.js';
+window.SequenceDiagram = SequenceDiagram;
+window.followLines = followLines;
+</script></body></html>`,
+      });
+    }
+    if (/^[a-z]+\.js$/.test(name) && existsSync(join(UI, name))) {
+      return route.fulfill({ contentType: 'text/javascript', body: readFileSync(join(UI, name), 'utf8') });
+    }
+    return route.fulfill({ status: 404, body: 'not here' });
+  });
+  await page.goto(`${ORIGIN}/`, { timeout: WAIT_MS });
+  await page.waitForFunction(() => typeof window.SequenceDiagram === 'function' && typeof window.followLines === 'function', null, {
+    timeout: WAIT_MS,
+  });
   return { page, dialogs };
 }
 
@@ -233,5 +257,48 @@ test('live records: markup stays text, a reason only when held, the picture grow
   assert.ok(lanes.heights.every((h, i) => i === 0 || h > lanes.heights[i - 1]), `the picture grows with each record: ${lanes.heights}`);
   assert.deepEqual({ solid: lanes.solid, dotted: lanes.dotted, bars: lanes.bars }, { solid: 1, dotted: 2, bars: 1 });
   assert.deepEqual(dialogs, [], 'no script ran');
+  await context.close();
+});
+
+test('followLines draws records from a stream cut at any point, and bounds a line', async () => {
+  const context = await browser.newContext();
+  const { page } = await rendererPage(context);
+  // The lesson's records, and one more whose message is not ASCII, so that 7-byte chunks cut
+  // lines mid-record and characters mid-byte-sequence.
+  const extra = { ...JSON.parse(records(3).at(-1)), args: ['héllo ✓ wörld'] };
+  const text = [...records(3), JSON.stringify(extra)].join('\n') + '\n';
+  const result = await page.evaluate(async (text) => {
+    // Streamed in chunks of 7 bytes, then the same lines drawn in one go.
+    const chunks = (text, size) =>
+      new ReadableStream({
+        start(c) {
+          const bytes = new TextEncoder().encode(text);
+          for (let i = 0; i < bytes.length; i += size) c.enqueue(bytes.slice(i, i + size));
+          c.close();
+        },
+      });
+    const streamed = new window.SequenceDiagram(document, { title: () => 'x' });
+    const drawn = await window.followLines(streamed, chunks(text, 7));
+    const whole = new window.SequenceDiagram(document, { title: () => 'x' });
+    for (const line of text.trim().split('\n')) whole.addLine(line);
+    let bounded = null;
+    try {
+      await window.followLines(new window.SequenceDiagram(document), chunks('{"a":"' + 'x'.repeat(5000), 100), { maxLine: 1000 });
+    } catch (e) {
+      bounded = e.message;
+    }
+    let notJson = null;
+    try {
+      await window.followLines(new window.SequenceDiagram(document), chunks('<script>\n', 3));
+    } catch (e) {
+      notJson = e.message;
+    }
+    const same = streamed.svg.outerHTML === whole.svg.outerHTML && streamed.svg.textContent.includes('héllo ✓ wörld');
+    return { drawn, same, bounded, notJson };
+  }, text);
+  assert.equal(result.drawn, records(3).length + 1);
+  assert.ok(result.same, 'the streamed picture equals the one drawn in one go');
+  assert.equal(result.bounded, 'record 1 is longer than 1000 characters');
+  assert.match(result.notJson, /^record 1 is not JSON/);
   await context.close();
 });
