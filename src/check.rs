@@ -991,6 +991,7 @@ mod tests {
             audience: None,
             received_by,
             not_received_by,
+            why_not: Default::default(),
             received,
             burst: None,
             arrival: Default::default(),

@@ -8,6 +8,7 @@
 //! * [`runner`]: plays a stage: starts its server, connects clients, performs the steps, and
 //!   records what each client observed.
 //! * [`trace`]: the observed trace as plain data, and its text and JSON renderings.
+//! * [`ui`]: pictures of a trace for people: the sequence diagram (SVG) of who received what.
 //! * [`progress`]: finished stages and prediction scores, kept in a small file between runs.
 //! * [`check`]: judges someone else's server from a lesson's scenario played against it.
 //! * [`cli`]: the command line.
@@ -20,3 +21,4 @@ pub mod progress;
 pub mod runner;
 pub mod server;
 pub mod trace;
+pub mod ui;

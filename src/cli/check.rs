@@ -1,12 +1,19 @@
 //! `check N --url URL`: play lesson N's scenario against the learner's own server and judge it.
 
+use super::diagram::{Pending, SvgTarget};
 use super::{Display, Format, UsageError, load_lessons};
 use crate::check::{self, Where};
 use crate::runner::{self, BeforeStep, RunError, RunOptions, StepHook, Target};
 use crate::trace::{ProbeOutcome, StageTrace, StepRecord, json, text};
 
-/// `realtime-tutor check N --url URL [--path PATH]`. Returns 0 on PASS, 1 on FAIL.
-pub async fn check(number: u32, url: &str, path: &str, display: &Display) -> anyhow::Result<i32> {
+/// `realtime-tutor check N --url URL [--path PATH] [--svg FILE]`. Returns 0 on PASS, 1 on FAIL.
+pub async fn check(
+    number: u32,
+    url: &str,
+    path: &str,
+    display: &Display,
+    svg: Option<&SvgTarget>,
+) -> anyhow::Result<i32> {
     let lessons = load_lessons()?;
     let lesson = lessons.iter().find(|l| l.number == number).ok_or_else(|| {
         UsageError(format!(
@@ -17,8 +24,11 @@ pub async fn check(number: u32, url: &str, path: &str, display: &Display) -> any
     let (base, addr) = check::parse_url(url).map_err(UsageError)?;
     let path = check::parse_path(path).map_err(UsageError)?;
     let stage = lesson.check();
+    let diagram = svg.map(Pending::open).transpose()?;
+    // With `--svg -` the SVG is all that goes to standard output.
+    let quiet = SvgTarget::is_stdout(svg);
 
-    if display.format == Format::Text {
+    if display.format == Format::Text && !quiet {
         out!("{}", text::check_intro(lesson, stage, &base, &path))?;
     }
     let target = Target::Remote {
@@ -51,8 +61,12 @@ pub async fn check(number: u32, url: &str, path: &str, display: &Display) -> any
     };
     let mut verdict = check::judge(lesson, stage, &trace.steps, error.as_ref(), &place);
     check::look_for_socket_io(&mut verdict, &base).await;
+    if let Some(diagram) = diagram {
+        diagram.write(std::slice::from_ref(&trace))?;
+    }
 
     match display.format {
+        _ if quiet => {}
         Format::Json => {
             for step in &trace.steps {
                 outln!("{}", json::step_line(step))?;

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 
+use super::diagram::{Pending, SvgTarget};
 use super::{Display, Format, UsageError, load_lessons};
 use crate::lesson::{Lesson, Stage};
 use crate::progress::{Score, Store};
@@ -91,12 +92,39 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// `realtime-tutor lesson N [--stage K]`.
-pub async fn lesson(number: u32, stage: Option<u32>, pause: bool, display: &Display) -> anyhow::Result<i32> {
+/// `realtime-tutor lesson N [--stage K] [--svg FILE]`.
+pub async fn lesson(
+    number: u32,
+    stage: Option<u32>,
+    pause: bool,
+    display: &Display,
+    svg: Option<&SvgTarget>,
+) -> anyhow::Result<i32> {
     let lessons = load_lessons()?;
     let (lesson, stages) = pick(&lessons, number, stage)?;
-    let mut pager = Pager { pause };
-    play(lesson, &stages, stage.is_none(), false, &mut pager, display).await?;
+    let diagram = svg.map(Pending::open).transpose()?;
+    let mut traces = Vec::new();
+    if SvgTarget::is_stdout(svg) {
+        // The SVG is the whole output: run the stages without printing anything else.
+        for stage in &stages {
+            traces.push(run_local(lesson, stage, display.wire).await?);
+        }
+    } else {
+        let mut pager = Pager { pause };
+        play(
+            lesson,
+            &stages,
+            stage.is_none(),
+            false,
+            &mut pager,
+            display,
+            &mut traces,
+        )
+        .await?;
+    }
+    if let Some(diagram) = diagram {
+        diagram.write(&traces)?;
+    }
     Ok(0)
 }
 
@@ -139,7 +167,7 @@ pub async fn tour(pause: bool, display: &Display) -> anyhow::Result<i32> {
     for lesson in &lessons {
         let stages: Vec<&Stage> = lesson.stages.iter().collect();
         let more = lesson.number < lessons.len() as u32;
-        if !play(lesson, &stages, true, more, &mut pager, display).await? {
+        if !play(lesson, &stages, true, more, &mut pager, display, &mut Vec::new()).await? {
             break;
         }
     }
@@ -163,7 +191,8 @@ pub async fn run_local(lesson: &Lesson, stage: &Stage, wire: bool) -> anyhow::Re
 }
 
 /// Plays the given stages of a lesson (`whole`: all of them, so end with the summary and the
-/// exercise; `more`: another lesson follows). Returns false when the learner chose to quit.
+/// exercise; `more`: another lesson follows), keeping each stage's trace in `traces`. Returns
+/// false when the learner chose to quit.
 async fn play(
     lesson: &Lesson,
     stages: &[&Stage],
@@ -171,8 +200,9 @@ async fn play(
     more: bool,
     pager: &mut Pager,
     display: &Display,
+    traces: &mut Vec<StageTrace>,
 ) -> anyhow::Result<bool> {
-    let mut traces = Vec::new();
+    let first = traces.len();
     if display.format == Format::Text {
         outln!("{}", text::lesson_intro(lesson))?;
     }
@@ -197,7 +227,7 @@ async fn play(
         }
     }
     if display.format == Format::Text && whole {
-        outln!("{}", text::summary(&traces))?;
+        outln!("{}", text::summary(&traces[first..]))?;
         outln!("{}", text::exercise(lesson))?;
         if more && !pager.next()? {
             return Ok(false);

@@ -9,6 +9,7 @@
 mod out;
 
 mod check;
+mod diagram;
 mod lessons;
 mod predict;
 mod serve;
@@ -82,6 +83,9 @@ pub enum Command {
         /// connect?), then watch it run and see how you did. Saves your progress.
         #[arg(long, conflicts_with = "no_pause")]
         predict: bool,
+        /// Also draw the run as a sequence diagram (SVG) into FILE; `-` prints only the SVG.
+        #[arg(long, value_name = "FILE", value_parser = diagram::SvgTarget::parse, conflicts_with = "predict")]
+        svg: Option<diagram::SvgTarget>,
         #[command(flatten)]
         display: Display,
     },
@@ -113,6 +117,10 @@ pub enum Command {
         /// Where Socket.IO is mounted on your server (its `path` option).
         #[arg(long, default_value = "/socket.io/")]
         path: String,
+        /// Also draw what your server did as a sequence diagram (SVG) into FILE; `-` prints only
+        /// the SVG (the exit status still gives the verdict).
+        #[arg(long, value_name = "FILE", value_parser = diagram::SvgTarget::parse)]
+        svg: Option<diagram::SvgTarget>,
         #[command(flatten)]
         display: Display,
     },
@@ -181,6 +189,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             stage,
             no_pause: _,
             predict: true,
+            svg: _,
             display,
         } => {
             display.color.write_global();
@@ -191,10 +200,12 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             stage,
             no_pause,
             predict: false,
+            svg,
             display,
         } => {
             display.color.write_global();
-            lessons::lesson(lesson, stage, pausing(no_pause, &display), &display).await
+            let pause = pausing(no_pause, &display) && svg.is_none();
+            lessons::lesson(lesson, stage, pause, &display, svg.as_ref()).await
         }
         Command::Tour { no_pause, display } => {
             display.color.write_global();
@@ -205,10 +216,11 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             lesson,
             url,
             path,
+            svg,
             display,
         } => {
             display.color.write_global();
-            check::check(lesson, &url, &path, &display).await
+            check::check(lesson, &url, &path, &display, svg.as_ref()).await
         }
         Command::Serve(args) => serve::serve(args).await,
     }

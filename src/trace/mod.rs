@@ -118,6 +118,10 @@ pub struct StepRecord {
     pub received_by: Vec<String>,
     /// Connected clients that did not, sorted.
     pub not_received_by: Vec<String>,
+    /// Why a client did not receive `event`, in words (`the sender`), when the server's own
+    /// state says so. Empty when nothing told us: a reason is never guessed from expectations.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub why_not: BTreeMap<String, String>,
     /// Everything each connected client received in this step, in arrival order.
     pub received: BTreeMap<String, Vec<Delivery>>,
     /// Steps that were sent in one go share a burst number.
@@ -152,6 +156,7 @@ impl StepRecord {
             audience: None,
             received_by: Vec::new(),
             not_received_by: Vec::new(),
+            why_not: BTreeMap::new(),
             received: BTreeMap::new(),
             burst: None,
             arrival: BTreeMap::new(),

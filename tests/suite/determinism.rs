@@ -8,12 +8,17 @@ fn two_hundred_runs_in_a_row_give_identical_traces() {
     let render = |traces: &[realtime_tutor::trace::StageTrace]| {
         let text: String = traces.iter().map(plain_trace).collect();
         let refs: Vec<_> = traces.iter().collect();
-        (text, json_lines(&refs))
+        (
+            text,
+            json_lines(&refs),
+            realtime_tutor::ui::diagram::stages_svg(traces),
+        )
     };
     let first = render(&rt.block_on(run_all()));
     for run in 2..=200 {
         let again = render(&rt.block_on(run_all()));
         assert_eq!(again.0, first.0, "text trace differs on run {run}");
         assert_eq!(again.1, first.1, "JSON trace differs on run {run}");
+        assert!(again.2 == first.2, "the diagram (SVG) differs on run {run}");
     }
 }

@@ -6,6 +6,7 @@ mod cli;
 mod client;
 mod common;
 mod determinism;
+mod diagrams;
 mod hardening;
 mod leave;
 mod lessons;

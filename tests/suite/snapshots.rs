@@ -22,4 +22,6 @@ fn traces_match_their_snapshots() {
             insta::assert_snapshot!(format!("lesson-{}-summary", lesson.number), summary);
         }
     });
+    // The book's diagrams are drawn from these same traces.
+    crate::diagrams::assert_committed(&traces);
 }

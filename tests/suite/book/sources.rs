@@ -172,6 +172,8 @@ fn every_lesson_and_stage_has_its_place_in_the_book() {
                 whole(&format!("{folder}/stage-{k}.md")),
                 whole(&format!("{folder}/stage-{k}.js")),
                 body(format!("snapshots/lesson-{n}-stage-{k}.snap")),
+                // The same run as a diagram, drawn and checked by tests/suite/diagrams.rs.
+                whole(&format!("book/src/diagrams/lesson-{n}-stage-{k}.svg")),
             ];
             wanted.extend(
                 stage
