@@ -21,6 +21,7 @@ use crate::client::{self, ConnectError, ConnectOptions, SimClient};
 use crate::lesson::{Lesson, ProbeExpect, ProbeKind, Stage, StepKind};
 use crate::runner::RunError;
 use crate::trace::{Audience, Delivery, Kind, ProbeOutcome, StepRecord, format_args};
+use crate::vocab::Trigger;
 
 /// The bound on each step of connecting (TCP, WebSocket 101, Engine.IO OPEN, Socket.IO CONNECT)
 /// and on each HTTP request. A server on 127.0.0.1 answers in milliseconds; a listener that
@@ -180,10 +181,14 @@ impl Reach {
         Reach::Nobody,
     ];
 
-    fn from_audience(audience: Audience) -> Self {
+    /// The reach of an audience that does not depend on rooms; `None` for the ones that do.
+    fn from_audience(audience: &Audience) -> Option<Self> {
         match audience {
-            Audience::Everyone => Reach::Everyone,
-            Audience::EveryoneButSender => Reach::AllButSender,
+            Audience::Everyone => Some(Reach::Everyone),
+            Audience::EveryoneButSender => Some(Reach::AllButSender),
+            Audience::OnlySender => Some(Reach::OnlySender),
+            Audience::Nobody => Some(Reach::Nobody),
+            Audience::Rooms(_) | Audience::RoomsButSender(_) | Audience::EveryoneExcept(_) => None,
         }
     }
 
@@ -352,16 +357,23 @@ struct Taught {
     reach: Reach,
 }
 
+/// The first call of the stage whose reach does not depend on rooms: the connection handler's
+/// emit, else the first emit step's.
 fn taught(stage: &Stage) -> Option<Taught> {
-    if let Some((_, _, audience)) = stage.behaviour.on_connection.emits() {
-        return Some(Taught {
-            js: stage.behaviour.on_connection.js().unwrap_or_default().to_owned(),
-            reach: Reach::from_audience(audience),
-        });
-    }
-    stage.behaviour.on_chat.map(|on_chat| Taught {
-        js: on_chat.js().to_owned(),
-        reach: Reach::from_audience(on_chat.audience()),
+    let mut effects = stage
+        .behaviour
+        .on_connection()
+        .into_iter()
+        .chain(stage.steps.iter().filter_map(|step| match &step.kind {
+            StepKind::Emit { event, args, .. } => stage.effect(&Trigger::Event(event.clone()), args),
+            _ => None,
+        }));
+    effects.find_map(|effect| {
+        let emit = effect.emit?;
+        Some(Taught {
+            js: effect.js.to_owned(),
+            reach: Reach::from_audience(&emit.to)?,
+        })
     })
 }
 
@@ -962,6 +974,9 @@ mod tests {
             arrival: Default::default(),
             probe: None,
             ignored: Default::default(),
+            client_emit: None,
+            why_not: Default::default(),
+            acks: Default::default(),
             wire: None,
         }
     }

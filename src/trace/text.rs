@@ -256,7 +256,7 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
             } else {
                 "the sender"
             };
-            let note = match (step.audience, matching.is_empty()) {
+            let note = match (&step.audience, matching.is_empty()) {
                 (Some(Audience::EveryoneButSender), true) => format!("{who}: a broadcast skips it"),
                 (Some(Audience::Everyone), false) => format!("{who}, included by io.emit"),
                 _ => who.to_owned(),

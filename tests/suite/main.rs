@@ -9,6 +9,7 @@ mod determinism;
 mod leave;
 mod lessons;
 mod node;
+mod order;
 mod predict;
 mod semantics;
 mod serve;

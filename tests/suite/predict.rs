@@ -503,24 +503,27 @@ fn questions_the_tutor_cannot_ask_are_refused_when_lessons_load() {
             )
         };
         format!(
-            "format_version = 1\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
+            "format_version = 2\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
              [[stage]]\ntitle = \"s\"\nmount = \"realtime\"\n{on_connection}rust = []\n\
              [[stage.step]]\nconnect = \"alice\"\n{first}[[stage.step]]\nconnect = \"bob\"\n{second}{step}"
         )
     };
     let good = lesson(
-        "on_connection = \"io-emit-hello\"\n",
+        "handlers = { connection = \"io-emit-hello\" }\n",
         "question = \"who?\"\nwhy = \"all\"\n",
     );
     assert!(Lesson::parse("09-x", &good, &read).is_ok());
     let cases = [
         (
-            lesson("on_connection = \"io-emit-hello\"\n", "question = \"who?\"\n"),
+            lesson(
+                "handlers = { connection = \"io-emit-hello\" }\n",
+                "question = \"who?\"\n",
+            ),
             "a question needs a why",
         ),
         (
             lesson("", "question = \"who?\"\nwhy = \"nobody\"\n"),
-            "needs an on_connection that emits",
+            "needs a connection handler that emits",
         ),
         (
             lesson(
