@@ -176,6 +176,9 @@ pub enum StepKind {
         event: String,
         args: Vec<Value>,
         ack: bool,
+        /// `socket.timeout(ms).emit(…)`: how long the client waits for the answer before its
+        /// callback gets a timeout error. The only real timer a lesson may use.
+        ack_timeout_ms: Option<u64>,
     },
     /// Several emits, one after another, observed together at the end.
     Burst {
@@ -238,6 +241,7 @@ struct RawStep {
     event: Option<String>,
     args: Option<Vec<Value>>,
     ack: Option<bool>,
+    ack_timeout_ms: Option<u64>,
     burst: Option<Vec<RawSend>>,
     expect_received_by: Option<Vec<String>>,
     question: Option<String>,
@@ -252,6 +256,10 @@ struct RawSend {
 }
 
 const CHAT_EVENT: &str = "chat message";
+
+/// The longest acknowledgement timeout a lesson may wait for: a lesson runs in milliseconds,
+/// and the one that teaches timeouts needs only a short one.
+const MAX_ACK_TIMEOUT_MS: u64 = 1000;
 
 /// Event names a client must not emit: Socket.IO reserves the first six for its own lifecycle, and
 /// the last is the tutor's fence.
@@ -391,6 +399,9 @@ impl Step {
             StepKind::Burst { .. } => {
                 Err("a burst cannot carry a question; ask on a single emit step".into())
             }
+            StepKind::Emit { ack: false, .. } if self.expect_received_by.is_none() => {
+                Err("a question on an emit step needs a handler that emits something, or an ack".into())
+            }
             StepKind::Connect { .. } if behaviour.on_connection().and_then(|e| e.emit).is_none() => {
                 Err("a question on a connect step needs a connection handler that emits something".into())
             }
@@ -480,13 +491,14 @@ impl RawStep {
         } else {
             "burst"
         };
-        let fields: [(&str, bool, &[&str]); 7] = [
+        let fields: [(&str, bool, &[&str]); 8] = [
             ("path", self.path.is_some(), &["probe"]),
             ("client", self.client.is_some(), &["probe"]),
             ("expect", self.expect.is_some(), &["probe"]),
             ("event", self.event.is_some(), &["emit", "burst"]),
             ("args", self.args.is_some(), &["emit"]),
             ("ack", self.ack.is_some(), &["emit"]),
+            ("ack_timeout_ms", self.ack_timeout_ms.is_some(), &["emit"]),
             (
                 "expect_received_by",
                 self.expect_received_by.is_some(),
@@ -556,11 +568,19 @@ impl RawStep {
             let event = self.event.unwrap_or_else(|| CHAT_EVENT.into());
             let args = self.args.unwrap_or_default();
             let effect = scope.effect_of(&event, &args, connected)?;
-            let ack = self.ack.unwrap_or(false);
-            if ack && effect.answers.is_none() {
+            let ack = self.ack.unwrap_or(false) || self.ack_timeout_ms.is_some();
+            if let Some(ms) = self.ack_timeout_ms
+                && !(1..=MAX_ACK_TIMEOUT_MS).contains(&ms)
+            {
+                return Err(format!(
+                    "ack_timeout_ms = {ms}: a lesson waits between 1 and {MAX_ACK_TIMEOUT_MS} ms"
+                ));
+            }
+            if ack && effect.answers.is_none() && self.ack_timeout_ms.is_none() {
                 return Err(format!(
                     "ack = true, but the handler for '{event}' never calls the callback \
-                     (the client would wait for an answer that does not come)"
+                     (the client would wait for an answer that does not come; give it an \
+                     ack_timeout_ms)"
                 ));
             }
             delivers = effect.emit.is_some();
@@ -569,6 +589,7 @@ impl RawStep {
                 event,
                 args,
                 ack,
+                ack_timeout_ms: self.ack_timeout_ms,
             }
         } else {
             let sends = self.burst.unwrap_or_default();

@@ -255,7 +255,11 @@ impl<'a> Session<'a> {
                     event,
                     args,
                     ack,
-                } => vec![self.emit(number, client, event, args, *ack).await?],
+                    ack_timeout_ms,
+                } => {
+                    let ack = ack.then_some(*ack_timeout_ms);
+                    vec![self.emit(number, client, event, args, ack).await?]
+                }
                 StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
             };
             if self.options.wire
@@ -351,17 +355,18 @@ impl<'a> Session<'a> {
         name: &str,
         event: &str,
         args: &[Value],
-        ack: bool,
+        ack: Option<Option<u64>>,
     ) -> Result<StepRecord, RunError> {
-        let answer = self.send(name, event, args, ack).await?;
+        let answer = self.send(name, event, args, ack.is_some()).await?;
         let mut step = self.blank(number, Kind::Emit, format!("{name} emits '{event}'"));
         step.sender = Some(name.to_owned());
         self.describe_emit(&mut step, event, args);
         let expected = self.expected_receivers(number);
         let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
         if let Some(answer) = answer {
-            step.acks
-                .insert(name.to_owned(), self.await_ack(name, answer).await?);
+            let within = ack.flatten();
+            let got = self.await_ack(name, answer, within).await?;
+            step.acks.insert(name.to_owned(), got);
         }
         self.fill_receivers(&mut step, received, ignored);
         Ok(step)
@@ -403,22 +408,34 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Waits, bounded, for the answer to `name`'s acknowledgement callback.
+    /// Waits for the answer to `name`'s acknowledgement callback: for `within` milliseconds when
+    /// the step gives the client a timeout (`socket.timeout(ms).emit`), which is then a result
+    /// the lesson shows, or else for the bound on every wait, which is then an error.
+    ///
+    /// The ACK packet is queued before the handler reports that it has finished, so against our
+    /// own server it has arrived by the time the fence has: no timer decides an answered ack.
     async fn await_ack(
         &mut self,
         name: &str,
         answer: tokio::sync::oneshot::Receiver<Vec<Value>>,
+        within: Option<u64>,
     ) -> Result<crate::trace::Ack, RunError> {
-        let after = self.options.timeout;
+        let after = within.map_or(self.options.timeout, Duration::from_millis);
         match tokio::time::timeout(after, answer).await {
             Ok(Ok(args)) => Ok(crate::trace::Ack::Answered(args)),
             Ok(Err(_)) => Err(RunError::Other(format!(
                 "{name}'s connection closed before the answer came"
             ))),
-            Err(_) => Err(RunError::Timeout {
-                what: format!("the answer to {name}'s acknowledgement callback"),
-                after,
-            }),
+            Err(_) => match within {
+                Some(after_ms) => Ok(crate::trace::Ack::TimedOut { after_ms }),
+                None => Err(RunError::Timeout {
+                    what: format!(
+                        "the answer to {name}'s acknowledgement callback (does the server's handler \
+                         call its callback?)"
+                    ),
+                    after,
+                }),
+            },
         }
     }
 

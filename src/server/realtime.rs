@@ -108,6 +108,9 @@ async fn on_connection<A: Adapter>(
 ) {
     let _serving = turn.wait().await;
     let sid = socket.id.to_string();
+    // Node's socket.io puts every new socket in a room named by its own id, which is how one
+    // socket reaches exactly one other (`socket.to(id)`). socketioxide does not, so we do.
+    socket.join(socket.id);
     for (trigger, handler) in behaviour.handlers::<A>() {
         match trigger {
             Trigger::Event(event) => {
