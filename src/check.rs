@@ -21,6 +21,7 @@ use crate::client::{self, ConnectError, ConnectOptions, SimClient};
 use crate::lesson::{Lesson, ProbeExpect, ProbeKind, Stage, StepKind};
 use crate::runner::RunError;
 use crate::trace::{Audience, Delivery, Kind, ProbeOutcome, StepRecord, format_args};
+use crate::vocab::Trigger;
 
 /// The bound on each step of connecting (TCP, WebSocket 101, Engine.IO OPEN, Socket.IO CONNECT)
 /// and on each HTTP request. A server on 127.0.0.1 answers in milliseconds; a listener that
@@ -193,10 +194,14 @@ impl Reach {
         Reach::Nobody,
     ];
 
-    fn from_audience(audience: Audience) -> Self {
+    /// The reach of an audience that does not depend on rooms; `None` for the ones that do.
+    fn from_audience(audience: &Audience) -> Option<Self> {
         match audience {
-            Audience::Everyone => Reach::Everyone,
-            Audience::EveryoneButSender => Reach::AllButSender,
+            Audience::Everyone => Some(Reach::Everyone),
+            Audience::EveryoneButSender => Some(Reach::AllButSender),
+            Audience::OnlySender => Some(Reach::OnlySender),
+            Audience::Nobody => Some(Reach::Nobody),
+            Audience::Rooms(_) | Audience::RoomsButSender(_) | Audience::EveryoneExcept(_) => None,
         }
     }
 
@@ -321,6 +326,11 @@ pub fn judge(
         shapes.retain(|shape| shape.fits(sender, &connected, &received));
         findings.extend(content_findings(record, event));
     }
+    for record in records {
+        if let Some(step) = stage.steps.get(record.step as usize - 1) {
+            findings.extend(ack_findings(stage, step, record));
+        }
+    }
 
     // 3. Who should have received what, and who did.
     let likely = shapes.first().copied();
@@ -336,6 +346,7 @@ pub fn judge(
         ) else {
             continue;
         };
+        let rooms = RoomTeaching::of(stage, step);
         findings.extend(delivery_findings(
             record,
             event,
@@ -343,17 +354,18 @@ pub fn judge(
             expected,
             likely,
             taught.as_ref(),
+            rooms.as_ref(),
         ));
     }
     findings.sort_by_key(|f| f.step);
 
     if findings.is_empty() {
         return Verdict::Pass {
-            summary: pass_summary(lesson, records, taught.as_ref()),
+            summary: pass_summary(lesson, stage, records, taught.as_ref()),
         };
     }
     Verdict::Fail(Failure::Behaviour {
-        headline: headline(lesson, records, likely, taught.as_ref()),
+        headline: headline(lesson, stage, records, likely, taught.as_ref()),
         findings,
     })
 }
@@ -365,17 +377,134 @@ struct Taught {
     reach: Reach,
 }
 
+/// The first call of the stage whose reach does not depend on rooms: the connection handler's
+/// emit, else the first emit step's.
 fn taught(stage: &Stage) -> Option<Taught> {
-    if let Some((_, _, audience)) = stage.behaviour.on_connection.emits() {
-        return Some(Taught {
-            js: stage.behaviour.on_connection.js().unwrap_or_default().to_owned(),
-            reach: Reach::from_audience(audience),
-        });
-    }
-    stage.behaviour.on_chat.map(|on_chat| Taught {
-        js: on_chat.js().to_owned(),
-        reach: Reach::from_audience(on_chat.audience()),
+    let mut effects = stage
+        .behaviour
+        .on_connection()
+        .into_iter()
+        .chain(stage.steps.iter().filter_map(|step| match &step.kind {
+            StepKind::Emit { event, args, .. } => stage.effect(&Trigger::Event(event.clone()), args),
+            _ => None,
+        }));
+    effects.find_map(|effect| {
+        let emit = effect.emit?;
+        Some(Taught {
+            js: effect.js.to_owned(),
+            reach: Reach::from_audience(&emit.to)?,
+        })
     })
+}
+
+/// The JavaScript of the stage's first handler that emits: what the lesson asks for, when its
+/// reach depends on rooms and so has no [`Reach`].
+fn taught_js(stage: &Stage) -> Option<&'static str> {
+    let from_steps = stage.steps.iter().filter_map(|step| match &step.kind {
+        StepKind::Emit { event, args, .. } => stage.effect(&Trigger::Event(event.clone()), args),
+        _ => None,
+    });
+    stage
+        .behaviour
+        .on_connection()
+        .into_iter()
+        .chain(from_steps)
+        .find(|e| e.emit.is_some())
+        .map(|e| e.js)
+}
+
+/// For a step whose emit goes to rooms: whom the lesson's handler selects, and the event that
+/// makes the server join a socket to a room (both from the stage's declared effects).
+#[derive(Debug)]
+struct RoomTeaching {
+    audience: Audience,
+    join_event: Option<String>,
+}
+
+impl RoomTeaching {
+    fn of(stage: &Stage, step: &crate::lesson::Step) -> Option<Self> {
+        let StepKind::Emit { event, args, .. } = &step.kind else {
+            return None;
+        };
+        let audience = stage.effect(&Trigger::Event(event.clone()), args)?.emit?.to;
+        if audience.rooms().is_empty() {
+            return None;
+        }
+        let join_event = stage.steps.iter().find_map(|s| match &s.kind {
+            StepKind::Emit { event, args, .. } => stage
+                .effect(&Trigger::Event(event.clone()), args)
+                .filter(|e| !e.joins.is_empty())
+                .map(|_| event.clone()),
+            _ => None,
+        });
+        Some(Self { audience, join_event })
+    }
+
+    /// Why the sender's delivery differs, when the lesson's room emit explains it.
+    fn sender_mistake(&self, sender_got_it: bool) -> Option<String> {
+        match (&self.audience, sender_got_it) {
+            (Audience::RoomsButSender(_), true) => Some(
+                "that is what io.to(room) does: it starts from the whole server, so a member who \
+                 sends gets it too; the lesson asks for socket.to(room), which leaves out the sender"
+                    .to_owned(),
+            ),
+            (Audience::Rooms(_), false) => Some(
+                "that is what socket.to(room) does; the lesson asks for io.to(room), which includes \
+                 the sender when it is a member"
+                    .to_owned(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Why nobody received a room emit.
+    fn nobody(&self) -> String {
+        let rooms: Vec<String> = self.audience.rooms().iter().map(|r| format!("'{r}'")).collect();
+        match &self.join_event {
+            Some(join) => format!(
+                "as if nobody were in room {}; does the server's '{join}' handler call socket.join(room)?",
+                rooms.join(", ")
+            ),
+            None => format!("as if nobody were in room {}", rooms.join(", ")),
+        }
+    }
+}
+
+/// An acknowledgement that came back different from what the lesson's handler answers.
+fn ack_findings(stage: &Stage, step: &crate::lesson::Step, record: &StepRecord) -> Vec<Finding> {
+    let StepKind::Emit {
+        client,
+        event,
+        args,
+        ack: true,
+        ..
+    } = &step.kind
+    else {
+        return Vec::new();
+    };
+    let expected = stage
+        .effect(&Trigger::Event(event.clone()), args)
+        .and_then(|e| e.answers);
+    let got = record.acks.get(client);
+    let message = match (expected, got) {
+        (Some(want), Some(crate::trace::Ack::Answered(have))) if *have == want => return Vec::new(),
+        (None, Some(crate::trace::Ack::TimedOut { .. })) => return Vec::new(),
+        (Some(want), Some(crate::trace::Ack::Answered(have))) => format!(
+            "{client}'s callback got {}; the lesson's server answers {}",
+            format_args(have),
+            format_args(&want)
+        ),
+        (Some(want), _) => format!(
+            "{client}'s callback got no answer; the lesson's server calls callback({})",
+            format_args(&want)
+        ),
+        (None, Some(crate::trace::Ack::Answered(have))) => format!(
+            "{client}'s callback got {}, but the lesson's server never calls it",
+            format_args(have)
+        ),
+        (None, None) => return Vec::new(),
+    };
+    vec![finding(record, message)]
 }
 
 fn finding(record: &StepRecord, message: String) -> Finding {
@@ -436,6 +565,7 @@ fn delivery_findings(
     expected: &[String],
     likely: Option<Reach>,
     taught: Option<&Taught>,
+    rooms: Option<&RoomTeaching>,
 ) -> Vec<Finding> {
     let role = role(record.kind);
     let what = describe(event, &record.args);
@@ -462,13 +592,14 @@ fn delivery_findings(
     if record.received_by.is_empty() && !expected.is_empty() {
         // Nothing arrived anywhere: one finding says it; naming each client would only repeat it.
         let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
-        return vec![finding(
-            record,
-            format!(
-                "no client received the {what} {cause}; the lesson expects {} to",
-                names(&expected)
-            ),
-        )];
+        let mut message = format!(
+            "no client received the {what} {cause}; the lesson expects {} to",
+            names(&expected)
+        );
+        if let Some(rooms) = rooms {
+            message = format!("{message}: {}", rooms.nobody());
+        }
+        return vec![finding(record, message)];
     }
     let mut out = Vec::new();
     if got(sender) && !wanted(sender) {
@@ -477,11 +608,9 @@ fn delivery_findings(
         } else {
             format!("{sender} got their own {what} back")
         };
-        out.push(explained(
-            record,
-            message,
-            mistake(&format!("leaves out the {role}")),
-        ));
+        let why =
+            mistake(&format!("leaves out the {role}")).or_else(|| rooms.and_then(|r| r.sender_mistake(true)));
+        out.push(explained(record, message, why));
     }
     if !got(sender) && wanted(sender) {
         let message = if record.kind == Kind::Connect {
@@ -489,11 +618,9 @@ fn delivery_findings(
         } else {
             format!("{sender} did not get their own {what} back")
         };
-        out.push(explained(
-            record,
-            message,
-            mistake(&format!("includes the {role}")),
-        ));
+        let why =
+            mistake(&format!("includes the {role}")).or_else(|| rooms.and_then(|r| r.sender_mistake(false)));
+        out.push(explained(record, message, why));
     }
     let others = |pick: &dyn Fn(&str) -> bool| -> Vec<&str> {
         record
@@ -640,6 +767,7 @@ fn run_problem(error: &RunError, target: &Where) -> Problem {
 /// The first line of a failing verdict.
 fn headline(
     lesson: &Lesson,
+    stage: &Stage,
     records: &[StepRecord],
     likely: Option<Reach>,
     taught: Option<&Taught>,
@@ -648,9 +776,10 @@ fn headline(
     let Some(first) = records.iter().find(|r| r.event.is_some() && r.sender.is_some()) else {
         return format!("your server does not answer the way lesson {n} teaches");
     };
-    let asks = match taught {
-        Some(taught) => format!("lesson {n} asks for {}", taught.js),
-        None => format!("lesson {n} asks for something else"),
+    let asks = match (taught, taught_js(stage)) {
+        (Some(taught), _) => format!("lesson {n} asks for {}", taught.js),
+        (None, Some(js)) => format!("lesson {n} asks for {js}"),
+        (None, None) => format!("lesson {n} asks for something else"),
     };
     let event = first.event.as_deref().unwrap_or_default();
     let role = role(first.kind);
@@ -677,17 +806,16 @@ fn headline(
             observed.call(),
             taught.reach.who(role)
         ),
-        _ => match taught {
-            Some(taught) => format!(
-                "your server's '{event}' deliveries are not what {} sends, as lesson {n} teaches",
-                taught.js
-            ),
+        _ => match taught.map(|t| t.js.as_str()).or(taught_js(stage)) {
+            Some(js) => {
+                format!("your server's '{event}' deliveries are not what {js} sends, as lesson {n} teaches")
+            }
             None => format!("your server's '{event}' deliveries are not what lesson {n} teaches"),
         },
     }
 }
 
-fn pass_summary(lesson: &Lesson, records: &[StepRecord], taught: Option<&Taught>) -> String {
+fn pass_summary(lesson: &Lesson, stage: &Stage, records: &[StepRecord], taught: Option<&Taught>) -> String {
     let deliveries: Vec<&StepRecord> = records.iter().filter(|r| r.is_delivery()).collect();
     if let (Some(taught), Some(first)) = (taught, deliveries.first()) {
         return format!(
@@ -696,6 +824,22 @@ fn pass_summary(lesson: &Lesson, records: &[StepRecord], taught: Option<&Taught>
             taught.js,
             taught.reach.who(role(first.kind)),
             deliveries.len()
+        );
+    }
+    if let (Some(js), false) = (taught_js(stage), deliveries.is_empty()) {
+        return format!(
+            "your server does what lesson {} teaches: {js} reached exactly the clients it should, \
+             in each of {} steps",
+            lesson.number,
+            deliveries.len()
+        );
+    }
+    let answered = records.iter().filter(|r| !r.acks.is_empty()).count();
+    if answered > 0 {
+        return format!(
+            "your server does what lesson {} teaches: each callback got its answer, back to the \
+             one client that asked, in each of {answered} steps",
+            lesson.number
         );
     }
     let probes: Vec<String> = records
@@ -991,12 +1135,14 @@ mod tests {
             audience: None,
             received_by,
             not_received_by,
-            why_not: Default::default(),
             received,
             burst: None,
             arrival: Default::default(),
             probe: None,
             ignored: Default::default(),
+            client_emit: None,
+            why_not: Default::default(),
+            acks: Default::default(),
             wire: None,
         }
     }

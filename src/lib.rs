@@ -2,6 +2,8 @@
 //!
 //! The crate map, in the order data flows:
 //!
+//! * [`vocab`]: the words of Socket.IO the rest shares (triggers, audiences, a handler's declared
+//!   effect, why a socket did not receive), as plain data.
 //! * [`lesson`]: the lessons, loaded from the `lessons/` folder embedded in the binary.
 //! * [`server`]: the stage servers (axum + socketioxide), built like the Node.js code they mirror.
 //! * [`client`]: the simulated Socket.IO clients and their pure packet codec.
@@ -22,3 +24,4 @@ pub mod runner;
 pub mod server;
 pub mod trace;
 pub mod ui;
+pub mod vocab;

@@ -541,7 +541,13 @@ pub fn judge(answer: &Answer, records: &[StepRecord]) -> Verdict {
                 .map(|name| ClientVerdict {
                     name: name.clone(),
                     predicted: chosen.contains(name),
-                    received: !records.is_empty() && records.iter().all(|r| r.received_by.contains(name)),
+                    // An answer to a callback reaches its client like a delivery, though it is
+                    // an acknowledgement, not an emit.
+                    received: !records.is_empty()
+                        && records.iter().all(|r| {
+                            r.received_by.contains(name)
+                                || matches!(r.acks.get(name), Some(crate::trace::Ack::Answered(_)))
+                        }),
                 })
                 .collect(),
         ),

@@ -22,7 +22,7 @@ use self::bots::{BotMsg, Bots, MAX_BOTS, Plan, Setup};
 use self::hub::Hub;
 use self::view::Live;
 use super::{Format, UsageError, load_lessons};
-use crate::server::{Mount, OnChat, StageServer, http};
+use crate::server::{Mount, StageServer, http};
 
 /// How long shutting down may take, from Ctrl-C to exit, before the tutor exits anyway.
 const STOP_BOUND: Duration = Duration::from_secs(5);
@@ -146,14 +146,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     // (`lesson::all` checks), so lesson N is at index N - 1.
     let lesson = &lessons[args.lesson as usize - 1];
     let stage = lesson.check();
-    let mut behaviour = stage.behaviour;
+    let mut behaviour = stage.behaviour.clone();
     let chat_lessons: Vec<u32> = lessons
         .iter()
-        .filter(|l| l.check().behaviour.on_chat.is_some())
+        .filter(|l| l.check().behaviour.answering("chat message").is_some())
         .map(|l| l.number)
         .collect();
     if args.broadcast {
-        if behaviour.on_chat.is_none() {
+        if behaviour.answering("chat message").is_none() {
             let with_chat: Vec<String> = chat_lessons.iter().map(u32::to_string).collect();
             return Err(UsageError(format!(
                 "--broadcast changes how the server answers a chat message, and lesson {}'s server has \
@@ -163,7 +163,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
             ))
             .into());
         }
-        behaviour.on_chat = Some(OnChat::BroadcastEmit);
+        behaviour = behaviour
+            .replacing("chat message", "broadcast-chat")
+            .map_err(anyhow::Error::msg)?;
     }
     // Checked before binding, like every usage mistake: nothing has started yet.
     if args.bots > 0 && stage.mount != Mount::Realtime {
@@ -182,7 +184,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
 
     let listener = bind(args.host, args.port).await?;
     let addr = listener.local_addr()?;
-    let mut server = StageServer::start(stage.mount, behaviour, Some(listener))?;
+    let mut server = StageServer::start(stage.mount, behaviour.clone(), Some(listener))?;
     // Where a browser on this machine finds the server (and where the bots connect).
     let local = SocketAddr::new(
         match addr.ip() {
@@ -209,8 +211,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
             lesson: lesson.number,
             stage: stage.number,
             title: lesson.title.clone(),
-            on_connection: behaviour.on_connection.js(),
-            on_chat: behaviour.on_chat.map(|c| c.js()),
+            on_connection: behaviour.on_connection().map(|e| e.js),
+            on_chat: behaviour.answering("chat message").map(|e| e.js),
             bots: bot_names,
         }),
         Format::Text => anstream::println!("{}", view::header(lesson, &behaviour, node, &url, &chat_lessons)),
@@ -218,7 +220,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
 
     let mut rng = fastrand::Rng::new();
     let token: String = std::iter::repeat_with(|| rng.alphanumeric()).take(16).collect();
-    let mut hub = Hub::new(server.io.clone(), behaviour, token.clone());
+    let mut hub = Hub::new(server.io.clone(), token.clone());
     let (report, mut reports) = mpsc::unbounded_channel();
     // A server with Socket.IO (`io` is Some) whenever bots were asked for: checked above.
     let bots = (args.bots > 0 && server.io.is_some()).then(|| {

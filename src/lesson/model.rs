@@ -3,10 +3,15 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::server::{Behaviour, Mount, OnChat, OnConnection};
+use std::collections::BTreeMap;
 
-/// The only `format_version` this build understands.
-pub const FORMAT_VERSION: u32 = 1;
+use crate::server::{Behaviour, Mount};
+use crate::vocab::{Effect, Trigger};
+
+/// The only `format_version` this build understands. Version 2 names a stage's handlers per
+/// trigger (`handlers = { connection = "io-emit-hello" }`) instead of version 1's two fixed
+/// slots (`on_connection`, `on_chat`).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A lesson that could not be loaded, with the folder it came from.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -55,7 +60,61 @@ pub struct Stage {
     pub rust: Vec<RustRef>,
     pub mount: Mount,
     pub behaviour: Behaviour,
+    /// The rooms the stage's steps may use (a socket's own room, named by its id, is always
+    /// there and never declared).
+    pub rooms: Vec<String>,
     pub steps: Vec<Step>,
+}
+
+impl Stage {
+    /// What the stage's server declares it does when `trigger` fires with `args`, if any handler
+    /// answers it. The lesson was validated at load, so a refusal here cannot happen for the
+    /// lesson's own steps; it reads as "no effect".
+    pub fn effect(&self, trigger: &Trigger, args: &[Value]) -> Option<Effect> {
+        self.behaviour.effect(trigger, args).ok().flatten()
+    }
+
+    /// The events the stage's steps emit, and those its server emits: what a client should
+    /// judge.
+    pub fn events(&self) -> Vec<String> {
+        let mut events: Vec<String> = Vec::new();
+        let mut add = |e: &str| {
+            if !events.iter().any(|x| x == e) {
+                events.push(e.to_owned());
+            }
+        };
+        if let Some(effect) = self.behaviour.on_connection()
+            && let Some(emit) = effect.emit
+        {
+            add(&emit.event);
+        }
+        for step in &self.steps {
+            match &step.kind {
+                StepKind::Emit { event, args, .. } => {
+                    add(event);
+                    if let Some(emit) = self
+                        .effect(&Trigger::Event(event.clone()), args)
+                        .and_then(|e| e.emit)
+                    {
+                        add(&emit.event);
+                    }
+                }
+                StepKind::Burst { event, sends } => {
+                    add(event);
+                    for (_, args) in sends {
+                        if let Some(emit) = self
+                            .effect(&Trigger::Event(event.clone()), args)
+                            .and_then(|e| e.emit)
+                        {
+                            add(&emit.event);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        events
+    }
 }
 
 /// A region of real source code shown to the learner.
@@ -110,11 +169,16 @@ pub enum StepKind {
     },
     /// A new client connects (which may trigger the connection handler's emit).
     Connect { client: String },
-    /// A connected client emits an event.
+    /// A connected client emits an event; with `ack`, it passes a callback
+    /// (`socket.emit(event, ...args, (answer) => { … })`) and the trace records the answer.
     Emit {
         client: String,
         event: String,
         args: Vec<Value>,
+        ack: bool,
+        /// `socket.timeout(ms).emit(…)`: how long the client waits for the answer before its
+        /// callback gets a timeout error. The only real timer a lesson may use.
+        ack_timeout_ms: Option<u64>,
     },
     /// Several emits, one after another, observed together at the end.
     Burst {
@@ -154,11 +218,13 @@ struct RawLesson {
 struct RawStage {
     title: String,
     mount: Mount,
+    /// Handler names by trigger: `connection`, `disconnect`, or an event name.
     #[serde(default)]
-    on_connection: OnConnection,
+    handlers: BTreeMap<String, String>,
     #[serde(default)]
-    on_chat: Option<OnChat>,
-    rust: Vec<String>,
+    rooms: Vec<String>,
+    /// The code shown; by default, the stage's handlers.
+    rust: Option<Vec<String>>,
     #[serde(rename = "step", default)]
     steps: Vec<RawStep>,
 }
@@ -174,6 +240,8 @@ struct RawStep {
     emit: Option<String>,
     event: Option<String>,
     args: Option<Vec<Value>>,
+    ack: Option<bool>,
+    ack_timeout_ms: Option<u64>,
     burst: Option<Vec<RawSend>>,
     expect_received_by: Option<Vec<String>>,
     question: Option<String>,
@@ -188,6 +256,10 @@ struct RawSend {
 }
 
 const CHAT_EVENT: &str = "chat message";
+
+/// The longest acknowledgement timeout a lesson may wait for: a lesson runs in milliseconds,
+/// and the one that teaches timeouts needs only a short one.
+const MAX_ACK_TIMEOUT_MS: u64 = 1000;
 
 /// Event names a client must not emit: Socket.IO reserves the first six for its own lifecycle, and
 /// the last is the tutor's fence.
@@ -224,8 +296,24 @@ impl Lesson {
         for (i, raw_stage) in raw.stages.into_iter().enumerate() {
             let number = i as u32 + 1;
             let stage_err = |m: String| err(format!("stage {number}: {m}"));
-            let rust = raw_stage
-                .rust
+            if raw_stage.mount != Mount::Realtime && !raw_stage.handlers.is_empty() {
+                return Err(stage_err("only a realtime stage can have handlers".into()));
+            }
+            let mut behaviour = Behaviour::default();
+            // The lesson's order is the TOML table's order, which `BTreeMap` sorts by trigger;
+            // the connection handler goes first either way, as in Node.
+            let mut chosen: Vec<(&String, &String)> = raw_stage.handlers.iter().collect();
+            chosen.sort_by_key(|(t, _)| *t != "connection");
+            for (trigger, name) in chosen {
+                behaviour = behaviour
+                    .with(trigger, name)
+                    .map_err(|m| stage_err(format!("handlers: {m}")))?;
+            }
+            let rust_names: Vec<String> = match raw_stage.rust {
+                Some(rust) => rust,
+                None => behaviour.code().iter().map(|(f, a)| format!("{f}:{a}")).collect(),
+            };
+            let rust = rust_names
                 .iter()
                 .map(|r| {
                     let (path, anchor) = r
@@ -241,24 +329,19 @@ impl Lesson {
                 .collect::<Result<Vec<_>, LessonError>>()?;
             let mut steps = Vec::new();
             let mut connected: Vec<String> = Vec::new();
-            let connect_emits = raw_stage.on_connection.emits().is_some();
+            let scope = Scope {
+                mount: raw_stage.mount,
+                behaviour: &behaviour,
+                rooms: &raw_stage.rooms,
+            };
             for (j, raw_step) in raw_stage.steps.into_iter().enumerate() {
                 let step = raw_step
-                    .into_step(raw_stage.mount, connect_emits, &mut connected)
+                    .into_step(&scope, &mut connected)
                     .map_err(|m| stage_err(format!("step {}: {m}", j + 1)))?;
                 steps.push(step);
             }
             if steps.is_empty() {
                 return Err(stage_err("has no steps".into()));
-            }
-            let behaviour = Behaviour {
-                on_connection: raw_stage.on_connection,
-                on_chat: raw_stage.on_chat,
-            };
-            if raw_stage.mount != Mount::Realtime && behaviour != Behaviour::default() {
-                return Err(stage_err(
-                    "only a realtime stage can have on_connection or on_chat".into(),
-                ));
             }
             for (j, step) in steps.iter().enumerate() {
                 step.check_question(&behaviour)
@@ -272,6 +355,7 @@ impl Lesson {
                 rust,
                 mount: raw_stage.mount,
                 behaviour,
+                rooms: raw_stage.rooms,
                 steps,
             });
         }
@@ -315,21 +399,79 @@ impl Step {
             StepKind::Burst { .. } => {
                 Err("a burst cannot carry a question; ask on a single emit step".into())
             }
-            StepKind::Connect { .. } if behaviour.on_connection.emits().is_none() => {
-                Err("a question on a connect step needs an on_connection that emits something".into())
+            StepKind::Emit { ack: false, .. } if self.expect_received_by.is_none() => {
+                Err("a question on an emit step needs a handler that emits something, or an ack".into())
+            }
+            StepKind::Connect { .. } if behaviour.on_connection().and_then(|e| e.emit).is_none() => {
+                Err("a question on a connect step needs a connection handler that emits something".into())
             }
             _ => Ok(()),
         }
     }
 }
 
+/// What a step is validated against: its stage's server.
+struct Scope<'a> {
+    mount: Mount,
+    behaviour: &'a Behaviour,
+    rooms: &'a [String],
+}
+
+impl Scope<'_> {
+    /// What the stage's server declares for `event` sent with `args`, refused with a clear
+    /// reason when no handler of the stage answers it, when the handler does not accept these
+    /// arguments, or when it would use a room the stage does not declare.
+    fn effect_of(&self, event: &str, args: &[Value], connected: &[String]) -> Result<Effect, String> {
+        let trigger = Trigger::Event(event.to_owned());
+        let effect = match self.behaviour.effect(&trigger, args) {
+            Ok(Some(effect)) => effect,
+            Ok(None) => {
+                let answered = self.behaviour.events();
+                return Err(format!(
+                    "no handler of this stage answers '{event}' (it answers: {})",
+                    if answered.is_empty() {
+                        "no event at all".to_owned()
+                    } else {
+                        answered
+                            .iter()
+                            .map(|e| format!("'{e}'"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ));
+            }
+            Err(why) => {
+                return Err(format!(
+                    "the handler for '{event}' refuses these arguments: {why}"
+                ));
+            }
+        };
+        let used = effect
+            .joins
+            .iter()
+            .chain(effect.emit.iter().flat_map(|e| e.to.rooms()));
+        for room in used {
+            if !self.rooms.contains(room) && own_room(room, connected).is_none() {
+                return Err(format!(
+                    "room '{room}' is not declared (add it to the stage's rooms = [...]; \
+                     a socket's own room is written <name.id>)"
+                ));
+            }
+        }
+        Ok(effect)
+    }
+}
+
+/// `<bob.id>`: the id of connected client `bob`, which is also the name of the room only bob's
+/// socket is in. Returns the client's name.
+pub fn own_room<'a>(text: &'a str, connected: &[String]) -> Option<&'a str> {
+    let name = text.strip_prefix('<')?.strip_suffix(".id>")?;
+    connected.iter().any(|c| c == name).then_some(name)
+}
+
 impl RawStep {
-    fn into_step(
-        self,
-        mount: Mount,
-        connect_emits: bool,
-        connected: &mut Vec<String>,
-    ) -> Result<Step, String> {
+    fn into_step(self, scope: &Scope<'_>, connected: &mut Vec<String>) -> Result<Step, String> {
+        let mount = scope.mount;
         let chosen = [
             self.probe.is_some(),
             self.connect.is_some(),
@@ -349,12 +491,14 @@ impl RawStep {
         } else {
             "burst"
         };
-        let fields: [(&str, bool, &[&str]); 6] = [
+        let fields: [(&str, bool, &[&str]); 8] = [
             ("path", self.path.is_some(), &["probe"]),
             ("client", self.client.is_some(), &["probe"]),
             ("expect", self.expect.is_some(), &["probe"]),
             ("event", self.event.is_some(), &["emit", "burst"]),
             ("args", self.args.is_some(), &["emit"]),
+            ("ack", self.ack.is_some(), &["emit"]),
+            ("ack_timeout_ms", self.ack_timeout_ms.is_some(), &["emit"]),
             (
                 "expect_received_by",
                 self.expect_received_by.is_some(),
@@ -380,6 +524,10 @@ impl RawStep {
                 Err(format!("{name} is not connected yet"))
             }
         };
+        if self.burst.is_some() && self.question.is_some() {
+            return Err("a burst cannot carry a question; ask on a single emit step".into());
+        }
+        let mut delivers = false;
         let kind = if let Some(probe) = self.probe {
             let expect = match self.expect.as_deref() {
                 Some("refused") => ProbeExpect::Refused,
@@ -413,36 +561,60 @@ impl RawStep {
                 return Err(format!("{client} is already connected"));
             }
             connected.push(client.clone());
+            delivers = scope.behaviour.on_connection().is_some_and(|e| e.emit.is_some());
             StepKind::Connect { client }
         } else if let Some(client) = self.emit {
             known(&client, connected)?;
+            let event = self.event.unwrap_or_else(|| CHAT_EVENT.into());
+            let args = self.args.unwrap_or_default();
+            let effect = scope.effect_of(&event, &args, connected)?;
+            let ack = self.ack.unwrap_or(false) || self.ack_timeout_ms.is_some();
+            if let Some(ms) = self.ack_timeout_ms
+                && !(1..=MAX_ACK_TIMEOUT_MS).contains(&ms)
+            {
+                return Err(format!(
+                    "ack_timeout_ms = {ms}: a lesson waits between 1 and {MAX_ACK_TIMEOUT_MS} ms"
+                ));
+            }
+            if ack && effect.answers.is_none() && self.ack_timeout_ms.is_none() {
+                return Err(format!(
+                    "ack = true, but the handler for '{event}' never calls the callback \
+                     (the client would wait for an answer that does not come; give it an \
+                     ack_timeout_ms)"
+                ));
+            }
+            delivers = effect.emit.is_some();
             StepKind::Emit {
                 client,
-                event: self.event.unwrap_or_else(|| CHAT_EVENT.into()),
-                args: self.args.unwrap_or_default(),
+                event,
+                args,
+                ack,
+                ack_timeout_ms: self.ack_timeout_ms,
             }
         } else {
             let sends = self.burst.unwrap_or_default();
             if sends.len() < 2 {
                 return Err("a burst needs at least two sends".into());
             }
+            let event = self.event.unwrap_or_else(|| CHAT_EVENT.into());
             for (i, send) in sends.iter().enumerate() {
                 known(&send.from, connected)?;
+                if scope.effect_of(&event, &send.args, connected)?.emit.is_none() {
+                    return Err(
+                        "a burst observes what the server sends, and this handler sends nothing".into(),
+                    );
+                }
                 if sends[..i].iter().any(|s| s.args == send.args) {
                     return Err("the messages of a burst must differ, so each can be told apart".into());
                 }
             }
+            delivers = true;
             StepKind::Burst {
-                event: self.event.unwrap_or_else(|| CHAT_EVENT.into()),
+                event,
                 sends: sends.into_iter().map(|s| (s.from, s.args)).collect(),
             }
         };
         // A delivery step must say who should receive it: tests and `check` judge by it.
-        let delivers = match kind_name {
-            "emit" | "burst" => true,
-            "connect" => connect_emits,
-            _ => false,
-        };
         match (delivers, self.expect_received_by.is_some()) {
             (true, false) => {
                 return Err(format!(

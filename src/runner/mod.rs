@@ -175,6 +175,9 @@ struct Session<'a> {
     relevant: BTreeSet<String>,
     /// For an app-only stage: the port clients knock on, held so nobody else can take it.
     silent_port_held: Option<tokio::net::TcpSocket>,
+    /// What our server reported sending during the current step ([`ServerEvent::Sent`]), for
+    /// the why-not of each client that did not receive it.
+    sent: Vec<ServerEvent>,
 }
 
 impl<'a> Session<'a> {
@@ -184,18 +187,7 @@ impl<'a> Session<'a> {
         target: &Target,
         options: &'a RunOptions,
     ) -> Result<Session<'a>, RunError> {
-        let mut relevant = BTreeSet::new();
-        if let Some((event, _, _)) = stage.behaviour.on_connection.emits() {
-            relevant.insert(event.to_owned());
-        }
-        for step in &stage.steps {
-            match &step.kind {
-                StepKind::Emit { event, .. } | StepKind::Burst { event, .. } => {
-                    relevant.insert(event.clone());
-                }
-                _ => {}
-            }
-        }
+        let relevant: BTreeSet<String> = stage.events().into_iter().collect();
         let mut silent_port = None;
         let (server, remote, base, path) = match target {
             Target::Local => {
@@ -236,6 +228,7 @@ impl<'a> Session<'a> {
             bursts: 0,
             relevant,
             silent_port_held: silent_port,
+            sent: Vec::new(),
         })
     }
 
@@ -249,6 +242,7 @@ impl<'a> Session<'a> {
                 connected: self.clients.iter().map(|c| c.name.clone()).collect(),
             };
             run_hook(|| hook.before(&context))?;
+            self.sent.clear();
             let mut produced = match &step.kind {
                 StepKind::Probe {
                     probe, path, client, ..
@@ -256,7 +250,16 @@ impl<'a> Session<'a> {
                     vec![self.probe(number, *probe, path, client.as_deref()).await?]
                 }
                 StepKind::Connect { client } => vec![self.connect(number, client).await?],
-                StepKind::Emit { client, event, args } => vec![self.emit(number, client, event, args).await?],
+                StepKind::Emit {
+                    client,
+                    event,
+                    args,
+                    ack,
+                    ack_timeout_ms,
+                } => {
+                    let ack = ack.then_some(*ack_timeout_ms);
+                    vec![self.emit(number, client, event, args, ack).await?]
+                }
                 StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
             };
             if self.options.wire
@@ -330,16 +333,17 @@ impl<'a> Session<'a> {
             name: name.to_owned(),
             client: connected,
         });
-        let behaviour = self.stage.behaviour.on_connection;
         let mut step = self.blank(number, Kind::Connect, format!("{name} connects"));
         step.sender = Some(name.to_owned());
         let expected = self.expected_receivers(number);
-        if let Some((event, args, audience)) = behaviour.emits() {
-            step.event = Some(event.to_owned());
-            step.args = args;
-            step.audience = self.ours(audience);
+        if let Some(effect) = self.stage.behaviour.on_connection() {
+            step.action = self.ours(effect.js.to_owned());
+            if let Some(emit) = effect.emit {
+                step.event = Some(emit.event);
+                step.args = emit.args;
+                step.audience = self.ours(emit.to);
+            }
         }
-        step.action = self.ours(behaviour.js()).flatten().map(str::to_owned);
         let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
         self.fill_receivers(&mut step, received, ignored);
         Ok(step)
@@ -351,20 +355,88 @@ impl<'a> Session<'a> {
         name: &str,
         event: &str,
         args: &[Value],
+        ack: Option<Option<u64>>,
     ) -> Result<StepRecord, RunError> {
-        self.send(name, event, args).await?;
+        let answer = self.send(name, event, args, ack.is_some()).await?;
         let mut step = self.blank(number, Kind::Emit, format!("{name} emits '{event}'"));
         step.sender = Some(name.to_owned());
-        step.event = Some(event.to_owned());
-        step.args = args.to_vec();
-        if let Some(on_chat) = self.stage.behaviour.on_chat {
-            step.action = self.ours(on_chat.js().to_owned());
-            step.audience = self.ours(on_chat.audience());
-        }
+        self.describe_emit(&mut step, event, args);
         let expected = self.expected_receivers(number);
-        let (received, ignored) = self.settle(&[(Some(event.to_owned()), expected)]).await?;
+        let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
+        if let Some(answer) = answer {
+            let within = ack.flatten();
+            let got = self.await_ack(name, answer, within).await?;
+            step.acks.insert(name.to_owned(), got);
+        }
         self.fill_receivers(&mut step, received, ignored);
         Ok(step)
+    }
+
+    /// States what the stage's server does for `event` with `args`, as its handler declares it
+    /// (only for our own server, see [`Session::ours`]): the action, and the event it emits and
+    /// to whom. Against someone else's server, the event judged is the one the client sent, as
+    /// the lessons echo it. When the server's emit differs from the client's (another event, or
+    /// other arguments), the client's is kept in `client_emit`.
+    fn describe_emit(&self, step: &mut StepRecord, event: &str, args: &[Value]) {
+        let sent = Delivery {
+            event: event.to_owned(),
+            args: args.to_vec(),
+        };
+        let effect = self
+            .stage
+            .effect(&crate::vocab::Trigger::Event(event.to_owned()), args);
+        let Some(effect) = effect else {
+            step.event = Some(sent.event);
+            step.args = sent.args;
+            return;
+        };
+        step.action = self.ours(effect.js.to_owned());
+        match effect.emit {
+            Some(emit) => {
+                let echo = Delivery {
+                    event: emit.event,
+                    args: emit.args,
+                };
+                step.audience = self.ours(emit.to);
+                if echo != sent {
+                    step.client_emit = Some(sent);
+                }
+                step.event = Some(echo.event);
+                step.args = echo.args;
+            }
+            None => step.client_emit = Some(sent),
+        }
+    }
+
+    /// Waits for the answer to `name`'s acknowledgement callback: for `within` milliseconds when
+    /// the step gives the client a timeout (`socket.timeout(ms).emit`), which is then a result
+    /// the lesson shows, or else for the bound on every wait, which is then an error.
+    ///
+    /// The ACK packet is queued before the handler reports that it has finished, so against our
+    /// own server it has arrived by the time the fence has: no timer decides an answered ack.
+    async fn await_ack(
+        &mut self,
+        name: &str,
+        answer: tokio::sync::oneshot::Receiver<Vec<Value>>,
+        within: Option<u64>,
+    ) -> Result<crate::trace::Ack, RunError> {
+        let after = within.map_or(self.options.timeout, Duration::from_millis);
+        match tokio::time::timeout(after, answer).await {
+            Ok(Ok(args)) => Ok(crate::trace::Ack::Answered(args)),
+            Ok(Err(_)) => Err(RunError::Other(format!(
+                "{name}'s connection closed before the answer came"
+            ))),
+            Err(_) => match within {
+                Some(after_ms) => Ok(crate::trace::Ack::TimedOut { after_ms }),
+                None => Err(RunError::Timeout {
+                    what: format!(
+                        "the answer to {name}'s acknowledgement callback (does the server's handler \
+                         call its callback?)"
+                    ),
+                    after,
+                }),
+            },
+        }
     }
 
     /// Several messages sent back to back, observed together: every client's inbox shows the
@@ -381,7 +453,7 @@ impl<'a> Session<'a> {
         let mut received = BTreeMap::new();
         let mut ignored = BTreeMap::new();
         for (i, (name, args)) in sends.iter().enumerate() {
-            self.send(name, event, args).await?;
+            self.send(name, event, args, false).await?;
             if self.remote.is_some() || i + 1 == sends.len() {
                 // Locally the server's reports already fix the order, and one fence at the end
                 // suffices. Remotely, waiting for each message keeps the server's order the
@@ -395,16 +467,11 @@ impl<'a> Session<'a> {
         for (i, (name, args)) in sends.iter().enumerate() {
             let mut record = self.blank(number, Kind::Emit, format!("{name} emits '{event}'"));
             record.sender = Some(name.clone());
-            record.event = Some(event.to_owned());
-            record.args = args.clone();
             record.burst = Some(self.bursts);
-            if let Some(on_chat) = self.stage.behaviour.on_chat {
-                record.action = self.ours(on_chat.js().to_owned());
-                record.audience = self.ours(on_chat.audience());
-            }
+            self.describe_emit(&mut record, event, args);
             let this = Delivery {
-                event: event.to_owned(),
-                args: args.clone(),
+                event: record.event.clone().unwrap_or_default(),
+                args: record.args.clone(),
             };
             let mut mine = BTreeMap::new();
             for (client, inbox) in &received {
@@ -425,17 +492,28 @@ impl<'a> Session<'a> {
         Ok(records)
     }
 
-    /// Emits from a client and, against our server, waits until the handler has finished.
-    async fn send(&mut self, name: &str, event: &str, args: &[Value]) -> Result<(), RunError> {
+    /// Emits from a client (with an acknowledgement callback when `ack`, whose answer is
+    /// returned to wait on) and, against our server, waits until the handler has finished.
+    async fn send(
+        &mut self,
+        name: &str,
+        event: &str,
+        args: &[Value],
+        ack: bool,
+    ) -> Result<Option<tokio::sync::oneshot::Receiver<Vec<Value>>>, RunError> {
+        let args = self.with_ids(args);
         let named = self
             .clients
-            .iter()
+            .iter_mut()
             .find(|c| c.name == name)
             .ok_or_else(|| RunError::Other(format!("{name} is not connected")))?;
-        named
-            .client
-            .emit(event, args.to_vec())
-            .map_err(|e| RunError::Other(format!("{name}: {e}")))?;
+        let failed = |e| RunError::Other(format!("{name}: {e}"));
+        let answer = if ack {
+            Some(named.client.emit_with_ack(event, args).map_err(failed)?)
+        } else {
+            named.client.emit(event, args).map_err(failed)?;
+            None
+        };
         let sid = named.client.sid.clone();
         if self.server.is_some() {
             let wanted = event.to_owned();
@@ -445,7 +523,37 @@ impl<'a> Session<'a> {
             })
             .await?;
         }
-        Ok(())
+        Ok(answer)
+    }
+
+    /// The arguments as sent on the wire: `"<bob.id>"` becomes bob's socket id (see
+    /// [`crate::lesson::own_room`]).
+    fn with_ids(&self, args: &[Value]) -> Vec<Value> {
+        let names: Vec<String> = self.clients.iter().map(|c| c.name.clone()).collect();
+        args.iter()
+            .map(|arg| match arg {
+                Value::String(text) => match crate::lesson::own_room(text, &names) {
+                    Some(name) => {
+                        let sid = self
+                            .clients
+                            .iter()
+                            .find(|c| c.name == name)
+                            .map(|c| c.client.sid.clone());
+                        Value::String(sid.unwrap_or_else(|| text.clone()))
+                    }
+                    None => arg.clone(),
+                },
+                _ => arg.clone(),
+            })
+            .collect()
+    }
+
+    /// Writes every client's socket id as `<name.id>`, so traces do not depend on the random
+    /// ids a run gets.
+    fn mask_ids(&self, text: &str) -> String {
+        self.clients.iter().fold(text.to_owned(), |text, c| {
+            text.replace(&c.client.sid, &format!("<{}.id>", c.name))
+        })
     }
 
     fn expected_receivers(&self, number: u32) -> Vec<String> {
@@ -481,6 +589,31 @@ impl<'a> Session<'a> {
         step.received_by.sort();
         step.not_received_by.sort();
         step.ignored = ignored.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        // Why each non-receiver did not receive: the server's own account, from the table it
+        // read at emit time (see `server::live`), for the emit this record describes.
+        for sent in &self.sent {
+            let ServerEvent::Sent {
+                event,
+                args,
+                recipients,
+                ..
+            } = sent
+            else {
+                continue;
+            };
+            if Some(event) != step.event.as_ref() || *args != step.args {
+                continue;
+            }
+            for (sid, why) in &recipients.why_not {
+                let Some(named) = self.clients.iter().find(|c| c.client.sid == *sid) else {
+                    continue;
+                };
+                if step.not_received_by.contains(&named.name) {
+                    step.why_not
+                        .insert(named.name.clone(), self.mask_ids(&why.to_string()));
+                }
+            }
+        }
     }
 
     /// Waits for the server's report about socket `sid` that matches `wanted`.
@@ -514,6 +647,9 @@ impl<'a> Session<'a> {
                 | ServerEvent::Disconnected { sid }
                 | ServerEvent::Sent { sid, .. } => sid,
             };
+            if about == sid && matches!(event, ServerEvent::Sent { .. }) {
+                self.sent.push(event.clone());
+            }
             if about == sid && wanted(&event) {
                 return Ok(());
             }
@@ -594,7 +730,7 @@ async fn start_local(stage: &Stage) -> Result<StageServer, RunError> {
                 .map_err(|e| RunError::Other(format!("cannot listen on 127.0.0.1: {e}")))?,
         ),
     };
-    StageServer::start(stage.mount, stage.behaviour, listener)
+    StageServer::start(stage.mount, stage.behaviour.clone(), listener)
         .map_err(|e| RunError::Other(format!("cannot start the stage server: {e}")))
 }
 

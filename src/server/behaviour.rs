@@ -1,172 +1,156 @@
-//! What the realtime server does: the bodies of `io.on('connection', …)` and
-//! `socket.on('chat message', …)` that the lessons compare.
+//! What a stage's realtime server does: which named handler answers each trigger.
 //!
-//! The lessons choose from this small, closed vocabulary; the engine never names a lesson. Each
-//! choice is one short named function whose body reads like the JavaScript line in its doc
-//! comment, because those functions are what the tutor shows next to the Node.js code.
+//! A lesson's `lesson.toml` says it in one line per stage, for example
+//! `handlers = { connection = "io-emit-hello" }` or `handlers = { join = "join", "room message" =
+//! "socket-to-room" }`. The names come from the registry in [`super::handlers`]; this type holds
+//! the choice, answers what a trigger would do ([`Behaviour::effect`]), and hands the server the
+//! handlers to register.
 //!
-//! # The three ways to emit
-//!
-//! | JavaScript                    | socketioxide                          | reaches                  |
-//! |-------------------------------|---------------------------------------|--------------------------|
-//! | `socket.emit(ev, …)`          | `socket.emit(ev, &data)`              | that one socket          |
-//! | `io.emit(ev, …)`              | `io.emit(ev, &data).await`            | every socket, sender too |
-//! | `socket.broadcast.emit(ev, …)`| `socket.broadcast().emit(ev, &data).await` | every socket but that one |
-//!
-//! Two details of socketioxide 0.18 matter here. Broadcasts return a future, and **nothing is sent
-//! until it is awaited**: forgetting the `.await` compiles (with a warning) and silently sends
-//! nothing. And the data argument is spread into Socket.IO arguments when it is a tuple or an
-//! array, so `&[(); 0]` means "no arguments" (`42["hi"]`), while `&()` would send one `null`.
+//! One handler per trigger: socketioxide keeps a single handler per event name (a second
+//! `socket.on` for the same event replaces the first), unlike Node, where listeners add up.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use socketioxide::SocketIo;
-use socketioxide::extract::SocketRef;
+use socketioxide::adapter::{Adapter, LocalAdapter};
 
-/// `socket.broadcast.emit('hi')` sends the event with no arguments at all.
-pub const NO_ARGS: [(); 0] = [];
+/// Kept here too, where lessons 2 and 3 used to find it.
+pub use super::handlers::broadcast::NO_ARGS;
+use super::handlers::{self, Handler};
+use crate::vocab::{Effect, Trigger};
 
-/// The body of `io.on('connection', (socket) => { … })`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OnConnection {
-    /// An empty body: the connection is accepted and nothing is sent.
-    #[default]
-    Nothing,
-    /// `io.emit('hello', 'world')`.
-    IoEmitHello,
-    /// `socket.broadcast.emit('hi')`.
-    BroadcastHi,
-}
-
-/// The body of `socket.on('chat message', (msg) => { … })`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OnChat {
-    /// `io.emit('chat message', msg)`.
-    IoEmit,
-    /// `socket.broadcast.emit('chat message', msg)`.
-    BroadcastEmit,
-}
-
-/// Everything a stage's realtime server does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+/// The handlers a stage's server registers, one per trigger, in the order the lesson lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Behaviour {
-    /// Run when a socket connects.
-    pub on_connection: OnConnection,
-    /// Registered for `'chat message'`, if the stage has a chat.
-    pub on_chat: Option<OnChat>,
+    chosen: Vec<(Trigger, &'static str)>,
 }
 
-/// Who a server call reaches, in Socket.IO's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Audience {
-    /// Every connected socket, the one that triggered it included (`io.emit`).
-    Everyone,
-    /// Every connected socket except the one that triggered it (`socket.broadcast.emit`).
-    EveryoneButSender,
-}
-
-impl OnConnection {
-    /// The JavaScript this behaviour mirrors, as the trace names the action.
-    pub fn js(self) -> Option<&'static str> {
-        match self {
-            Self::Nothing => None,
-            Self::IoEmitHello => Some("io.emit('hello', 'world')"),
-            Self::BroadcastHi => Some("socket.broadcast.emit('hi')"),
-        }
-    }
-
-    /// The event and arguments this behaviour emits, and to whom.
-    pub fn emits(self) -> Option<(&'static str, Vec<Value>, Audience)> {
-        match self {
-            Self::Nothing => None,
-            Self::IoEmitHello => Some(("hello", vec![Value::from("world")], Audience::Everyone)),
-            Self::BroadcastHi => Some(("hi", vec![], Audience::EveryoneButSender)),
-        }
-    }
-
-    /// Runs the behaviour for a socket that just connected.
-    pub async fn run(self, socket: &SocketRef, io: &SocketIo) -> Result<(), String> {
-        let sent = match self {
-            Self::Nothing => Ok(()),
-            Self::IoEmitHello => io_emit_hello(io).await,
-            Self::BroadcastHi => broadcast_hi(socket).await,
+impl Behaviour {
+    /// Chooses the handler called `name` for `trigger`. Errors name what is wrong: an unknown
+    /// handler, one made for another trigger, or a second handler for the same trigger.
+    pub fn with(mut self, trigger: &str, name: &str) -> Result<Self, String> {
+        let trigger = Trigger::from_key(trigger);
+        let Some(handler) = handlers::find::<LocalAdapter>(name) else {
+            return Err(format!(
+                "no handler is called {name:?} (the handlers are: {})",
+                handlers::names().join(", ")
+            ));
         };
-        sent.map_err(|e| e.to_string())
+        if handler.trigger() != trigger {
+            return Err(format!(
+                "handler {name:?} answers {}, not {trigger}",
+                handler.trigger()
+            ));
+        }
+        if self.chosen.iter().any(|(t, _)| *t == trigger) {
+            return Err(format!(
+                "two handlers for {trigger}: socketioxide keeps one handler per trigger"
+            ));
+        }
+        self.chosen.push((trigger, handler.name));
+        Ok(self)
     }
-}
 
-impl OnChat {
-    /// The JavaScript this behaviour mirrors.
-    pub fn js(self) -> &'static str {
-        match self {
-            Self::IoEmit => "io.emit('chat message', msg)",
-            Self::BroadcastEmit => "socket.broadcast.emit('chat message', msg)",
+    /// The same stage with `name` answering `trigger` instead of whatever did (serve's
+    /// `--broadcast`).
+    pub fn replacing(mut self, trigger: &str, name: &str) -> Result<Self, String> {
+        let key = Trigger::from_key(trigger);
+        self.chosen.retain(|(t, _)| *t != key);
+        self.with(trigger, name)
+    }
+
+    /// Does the stage have any handler at all?
+    pub fn is_empty(&self) -> bool {
+        self.chosen.is_empty()
+    }
+
+    /// The handler for `trigger`, for adapter `A`.
+    pub fn handler<A: Adapter>(&self, trigger: &Trigger) -> Option<Handler<A>> {
+        let (_, name) = self.chosen.iter().find(|(t, _)| t == trigger)?;
+        handlers::find(name)
+    }
+
+    /// Every chosen handler with its trigger, in the lesson's order, for adapter `A`.
+    pub fn handlers<A: Adapter>(&self) -> Vec<(Trigger, Handler<A>)> {
+        self.chosen
+            .iter()
+            .filter_map(|(t, name)| handlers::find(name).map(|h| (t.clone(), h)))
+            .collect()
+    }
+
+    /// The events some handler of this stage answers.
+    pub fn events(&self) -> Vec<&str> {
+        self.chosen
+            .iter()
+            .filter_map(|(t, _)| match t {
+                Trigger::Event(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// What the stage's handler for `trigger` declares it does with `args`: `Ok(None)` when no
+    /// handler answers the trigger, `Err` when the handler refuses these arguments.
+    pub fn effect(&self, trigger: &Trigger, args: &[Value]) -> Result<Option<Effect>, String> {
+        match self.handler::<LocalAdapter>(trigger) {
+            None => Ok(None),
+            Some(h) => (h.declare)(args).map(Some),
         }
     }
 
-    /// Who the echoed message reaches.
-    pub fn audience(self) -> Audience {
-        match self {
-            Self::IoEmit => Audience::Everyone,
-            Self::BroadcastEmit => Audience::EveryoneButSender,
-        }
+    /// What the stage's handler for `event` does with one argument, if the stage answers
+    /// `event` at all: how `serve` learns what its chat does.
+    pub fn answering(&self, event: &str) -> Option<Effect> {
+        let msg = [Value::from("msg")];
+        self.effect(&Trigger::Event(event.to_owned()), &msg)
+            .ok()
+            .flatten()
     }
 
-    /// Runs the behaviour for one incoming chat message.
-    pub async fn run(self, socket: &SocketRef, io: &SocketIo, msg: Value) -> Result<(), String> {
-        let sent = match self {
-            Self::IoEmit => io_emit_chat(io, msg).await,
-            Self::BroadcastEmit => broadcast_chat(socket, msg).await,
-        };
-        sent.map_err(|e| e.to_string())
+    /// What a new connection makes the server do, if anything.
+    pub fn on_connection(&self) -> Option<Effect> {
+        self.effect(&Trigger::Connection, &[]).ok().flatten()
+    }
+
+    /// The handler names, for the ANCHORs a stage shows by default: `(file, anchor)` pairs.
+    pub fn code(&self) -> Vec<(&'static str, &'static str)> {
+        self.handlers::<LocalAdapter>()
+            .iter()
+            .map(|(_, h)| (h.file, h.anchor))
+            .collect()
     }
 }
 
-type Sent = Result<(), socketioxide::BroadcastError>;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::Audience;
 
-// ANCHOR: io_emit_hello
-/// `io.on('connection', (socket) => { io.emit('hello', 'world'); });`
-///
-/// `io` is the whole server, so this reaches every connected socket,
-/// including the one that has just connected: by the time the connection
-/// handler runs, it is already in the list.
-async fn io_emit_hello(io: &SocketIo) -> Sent {
-    io.emit("hello", "world").await
-}
-// ANCHOR_END: io_emit_hello
+    #[test]
+    fn a_stage_chooses_handlers_by_name_and_reads_their_effect() {
+        let b = Behaviour::default()
+            .with("chat message", "broadcast-chat")
+            .unwrap();
+        let effect = b
+            .effect(&Trigger::Event("chat message".into()), &[Value::from("hi")])
+            .unwrap()
+            .unwrap();
+        assert_eq!(effect.emit.unwrap().to, Audience::EveryoneButSender);
+        assert_eq!(b.on_connection(), None);
+        assert_eq!(b.events(), vec!["chat message"]);
+    }
 
-// ANCHOR: broadcast_hi
-/// `io.on('connection', (socket) => { socket.broadcast.emit('hi'); });`
-///
-/// `socket.broadcast` starts from this socket and excludes it: everyone
-/// else hears the `hi`, the newcomer does not.
-async fn broadcast_hi(socket: &SocketRef) -> Sent {
-    socket.broadcast().emit("hi", &NO_ARGS).await
+    #[test]
+    fn wrong_choices_are_named() {
+        let err = Behaviour::default().with("chat message", "no-such").unwrap_err();
+        assert!(err.contains("no handler is called \"no-such\""), "{err}");
+        let err = Behaviour::default()
+            .with("connection", "io-emit-chat")
+            .unwrap_err();
+        assert!(
+            err.contains("answers socket.on('chat message'), not io.on('connection')"),
+            "{err}"
+        );
+        let twice = Behaviour::default().with("news", "io-except-a").unwrap();
+        let err = twice.with("news", "io-to-a-and-b").unwrap_err();
+        assert!(err.contains("two handlers"), "{err}");
+    }
 }
-// ANCHOR_END: broadcast_hi
-
-// ANCHOR: io_emit_chat
-/// `socket.on('chat message', (msg) => { io.emit('chat message', msg); });`
-///
-/// The sender gets its own message back, like everybody else. That is why
-/// a chat page can draw messages only when they arrive from the server: its
-/// own included, all in one order.
-async fn io_emit_chat(io: &SocketIo, msg: Value) -> Sent {
-    io.emit("chat message", &msg).await
-}
-// ANCHOR_END: io_emit_chat
-
-// ANCHOR: broadcast_chat
-/// `socket.on('chat message', (msg) => {
-///   socket.broadcast.emit('chat message', msg);
-/// });`
-///
-/// The sender gets nothing back; a page built on this must draw its own
-/// messages itself.
-async fn broadcast_chat(socket: &SocketRef, msg: Value) -> Sent {
-    socket.broadcast().emit("chat message", &msg).await
-}
-// ANCHOR_END: broadcast_chat

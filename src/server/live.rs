@@ -25,71 +25,162 @@
 //! guessed. Socket.IO has no lock a handler could take to make the two reads one instant, and the
 //! window between them is a few microseconds, so in practice `unsure` is almost always empty.
 
-use std::collections::BTreeSet;
+//! # Why the others did not receive it
+//!
+//! For every connected socket the emit did not select, [`observe`] also says why, from the same
+//! tables, read just before the emit: it is the sender and the call leaves the sender out; it is
+//! in none of the rooms the call goes to (`socket.rooms()`); or it is in a room the call excepts.
+//! That is the server's own account, never the lesson's expectation.
+//!
+//! # A full buffer is a loss, not a delivery
+//!
+//! Each socket has a bounded outgoing queue in socketioxide. When a client does not read fast
+//! enough, the queue fills and the emit fails for that socket with `InternalChannelFull`: the
+//! packet is dropped. The error socketioxide returns lists one error per failed socket but not
+//! which socket it was, so [`Recipients::full`] counts them, and the caller can say "lost for N"
+//! instead of "sent".
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
+use socketioxide::{BroadcastError, SocketError};
 
-use super::behaviour::Audience;
+use crate::vocab::{Audience, WhyNot};
 
 /// Who an emit was queued for, by socket id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recipients {
-    /// Selected by the emit, and connected before and after it: the packet was queued for them.
+    /// Selected by the emit, and connected before and after it: the packet was queued for them
+    /// (unless their buffer was full, see `full`).
     pub to: Vec<String>,
-    /// Connected, but not selected: the sender of a `socket.broadcast.emit`.
+    /// Connected, but not selected: the sender of a `socket.broadcast.emit`, a non-member of
+    /// the room.
     pub skipped: Vec<String>,
     /// Joined or left while the emit ran: the server cannot say whether the packet was queued.
     pub unsure: Vec<String>,
+    /// Why each skipped socket was not selected, read from the server's tables.
+    pub why_not: BTreeMap<String, WhyNot>,
+    /// How many selected sockets had a full outgoing buffer, so the packet was dropped for them.
+    pub full: usize,
 }
 
 /// The socket ids connected to the default namespace right now.
 ///
 /// `io.of("/")` rather than `io.sockets()`: the latter panics once the server has been closed,
 /// and a handler may still be running while the tutor shuts down.
-fn connected(io: &SocketIo) -> BTreeSet<String> {
+fn connected<A: Adapter>(io: &SocketIo<A>) -> BTreeSet<String> {
     io.of("/")
         .map(|ns| ns.sockets().iter().map(|s| s.id.to_string()).collect())
         .unwrap_or_default()
 }
 
-/// The socket ids an emit to `audience`, made on behalf of `socket`, selects right now.
-fn selected(io: &SocketIo, socket: &SocketRef, audience: Audience) -> BTreeSet<String> {
+fn ids<A: Adapter>(sockets: Vec<SocketRef<A>>) -> BTreeSet<String> {
+    sockets.iter().map(|s| s.id.to_string()).collect()
+}
+
+/// The socket ids an emit to `audience`, made on behalf of `socket`, selects right now: the
+/// same operators the handlers use, asked for their sockets instead of emitting.
+fn selected<A: Adapter>(io: &SocketIo<A>, socket: &SocketRef<A>, audience: &Audience) -> BTreeSet<String> {
+    if io.of("/").is_none() {
+        return BTreeSet::new();
+    }
     match audience {
         Audience::Everyone => connected(io),
-        Audience::EveryoneButSender => socket
-            .broadcast()
-            .sockets()
-            .iter()
-            .map(|s| s.id.to_string())
-            .collect(),
+        Audience::EveryoneButSender => ids(socket.broadcast().sockets()),
+        Audience::OnlySender => BTreeSet::from([socket.id.to_string()]),
+        Audience::Rooms(rooms) => ids(io.to(rooms.clone()).sockets()),
+        Audience::RoomsButSender(rooms) => ids(socket.to(rooms.clone()).sockets()),
+        Audience::EveryoneExcept(rooms) => ids(io.except(rooms.clone()).sockets()),
+        Audience::Nobody => BTreeSet::new(),
     }
 }
 
-/// Runs `emit` (a behaviour sending to `audience` on behalf of `socket`) and works out whom it
-/// was queued for, as the module documentation describes.
-pub async fn observe<F: Future>(
-    io: &SocketIo,
-    socket: &SocketRef,
-    audience: Audience,
+/// Why socket `sid` is not among those `audience` selects, from its rooms as the server holds
+/// them now.
+fn why_not<A: Adapter>(
+    io: &SocketIo<A>,
+    sender: &SocketRef<A>,
+    sid: &str,
+    audience: &Audience,
+) -> Option<WhyNot> {
+    let is_sender = sender.id.to_string() == sid;
+    if is_sender && audience.skips_sender() {
+        return Some(WhyNot::Sender);
+    }
+    let rooms: BTreeSet<String> = io
+        .of("/")?
+        .sockets()
+        .into_iter()
+        .find(|s| s.id.to_string() == sid)?
+        .rooms()
+        .into_iter()
+        .map(|r| r.to_string())
+        .collect();
+    match audience {
+        Audience::Rooms(wanted) | Audience::RoomsButSender(wanted)
+            if wanted.iter().all(|r| !rooms.contains(r)) =>
+        {
+            Some(WhyNot::NotInRooms(wanted.clone()))
+        }
+        Audience::EveryoneExcept(excepted) => excepted
+            .iter()
+            .find(|r| rooms.contains(*r))
+            .map(|r| WhyNot::InExceptedRoom(r.clone())),
+        Audience::OnlySender if !is_sender => Some(WhyNot::NotTheSender),
+        Audience::Nobody => Some(WhyNot::NothingSent),
+        _ => None,
+    }
+}
+
+/// How many sockets an emit's error says had a full buffer.
+pub fn full_buffers(error: &BroadcastError) -> usize {
+    match error {
+        BroadcastError::Socket(errors) => errors
+            .iter()
+            .filter(|e| matches!(e, SocketError::InternalChannelFull))
+            .count(),
+        _ => 0,
+    }
+}
+
+/// Runs `emit` (a handler sending to `audience` on behalf of `socket`) and works out whom it
+/// was queued for and why the others were not, as the module documentation describes.
+/// `full` reads, from the emit's result, how many selected sockets had a full buffer.
+pub async fn observe<A: Adapter, F: Future>(
+    io: &SocketIo<A>,
+    socket: &SocketRef<A>,
+    audience: &Audience,
     emit: F,
+    full: impl Fn(&F::Output) -> usize,
 ) -> (F::Output, Recipients) {
     let (all_before, before) = (connected(io), selected(io, socket, audience));
+    let reasons: BTreeMap<String, WhyNot> = all_before
+        .difference(&before)
+        .filter_map(|sid| why_not(io, socket, sid, audience).map(|w| (sid.clone(), w)))
+        .collect();
     let outcome = emit.await;
     let (all_after, after) = (connected(io), selected(io, socket, audience));
 
     let to: BTreeSet<&String> = before.intersection(&after).collect();
     let unsure: BTreeSet<&String> = before.symmetric_difference(&after).collect();
-    let skipped = all_before
+    let skipped: Vec<String> = all_before
         .intersection(&all_after)
         .filter(|sid| !to.contains(sid) && !unsure.contains(sid))
         .cloned()
+        .collect();
+    let why_not = reasons
+        .into_iter()
+        .filter(|(sid, _)| skipped.contains(sid))
         .collect();
     let recipients = Recipients {
         to: to.into_iter().cloned().collect(),
         skipped,
         unsure: unsure.into_iter().cloned().collect(),
+        why_not,
+        full: full(&outcome),
     };
     (outcome, recipients)
 }

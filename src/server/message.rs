@@ -1,14 +1,19 @@
-//! Reading a message's argument as any JSON, as Node's `socket.on('chat message', (msg) => …)`
-//! does.
+//! Reading an event's arguments as any JSON, however many there are, as Node's
+//! `socket.on('chat message', (msg, …rest) => …)` does.
 //!
-//! In JavaScript, `msg` is whatever JSON the client sent: a string, a number, an object with
-//! any keys. socketioxide's usual extractor, `TryData<serde_json::Value>`, almost agrees, but
-//! not quite. To find binary attachments it looks at the first key of every object, and it
-//! reads that key as text borrowed from the frame, which fails for a key written with an
-//! escape: `{"a\"b":1}` was "unreadable" here, while Node echoes it.
+//! In JavaScript a handler's arguments are whatever JSON the client sent: strings, numbers,
+//! objects with any keys, one or several. socketioxide decodes `42["ev", a, b]` into the data
+//! type a handler asks for, with two details that matter here:
 //!
-//! [`AnyJson`] tries that extractor first (so binary attachments still arrive as they did) and,
-//! if it fails, takes the packet's JSON text as it stands in the frame
+//! * It spreads the arguments over that type only if the type deserializes as a *tuple* (it asks
+//!   `deserialize_tuple`, then skips the event name); any other type, a `Vec` included, gets the
+//!   first argument alone. So [`Args`] asks for a tuple of any length and collects what comes.
+//! * To find binary attachments it looks at the first key of every object, and it reads that key
+//!   as text borrowed from the frame, which fails for a key written with an escape:
+//!   `{"a\"b":1}` was "unreadable" here, while Node echoes it.
+//!
+//! [`AnyArgs`] tries socketioxide's own reading first (so binary attachments still arrive as they
+//! did) and, if it fails, takes the packet's JSON text as it stands in the frame
 //! ([`serde_json::value::RawValue`], which asks the JSON reader for the text without going
 //! through the key check) and parses it with serde_json itself, which decodes escaped keys like
 //! any others. (Both paths depend on how socketioxide 0.18.9, the pinned version, hands data to
@@ -17,19 +22,43 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use socketioxide::ParserError;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::TryData;
 use socketioxide::handler::{FromMessageParts, Value as Packet};
 use socketioxide::socket::Socket;
 
-/// The first argument of a message as any JSON value, or why it could not be read.
+/// An event's arguments, however many the client sent (see the module documentation).
 #[derive(Debug)]
-pub struct AnyJson(pub Result<Value, String>);
+pub struct Args(pub Vec<Value>);
 
-impl<A: Adapter> FromMessageParts<A> for AnyJson {
+impl<'de> Deserialize<'de> for Args {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Collect;
+        impl<'de> serde::de::Visitor<'de> for Collect {
+            type Value = Args;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the event's arguments")
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Args, S::Error> {
+                let mut args = Vec::new();
+                while let Some(arg) = seq.next_element()? {
+                    args.push(arg);
+                }
+                Ok(Args(args))
+            }
+        }
+        deserializer.deserialize_tuple(usize::MAX, Collect)
+    }
+}
+
+/// Every argument of a message as JSON values, or why they could not be read.
+#[derive(Debug)]
+pub struct AnyArgs(pub Result<Vec<Value>, String>);
+
+impl<A: Adapter> FromMessageParts<A> for AnyArgs {
     type Error = Infallible;
 
     fn from_message_parts(
@@ -37,21 +66,22 @@ impl<A: Adapter> FromMessageParts<A> for AnyJson {
         packet: &mut Packet,
         ack: &Option<i64>,
     ) -> Result<Self, Infallible> {
-        let Ok(TryData(first)) = TryData::<Value>::from_message_parts(socket, packet, ack);
-        let error: ParserError = match first {
-            Ok(value) => return Ok(AnyJson(Ok(value))),
-            Err(error) => error,
+        let Ok(TryData(first)) = TryData::<Args>::from_message_parts(socket, packet, ack);
+        let error = match first {
+            Ok(Args(args)) => return Ok(AnyArgs(Ok(args))),
+            Err(error) => format!("unreadable arguments: {error}"),
         };
         // `RawValue` is a newtype, which socketioxide treats like a tuple: it receives the
-        // packet's whole data array, `["chat message", msg, …]`, so `msg` is its second element.
+        // packet's whole data array, `["chat message", msg, …]`; the arguments follow the name.
         let Ok(TryData(raw)) = TryData::<Box<RawValue>>::from_message_parts(socket, packet, ack);
-        let parsed = raw.map_err(|_| error.to_string()).and_then(|raw| {
-            let mut data: Vec<Value> = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
-            if data.len() < 2 {
-                return Err(error.to_string());
+        let parsed = raw.map_err(|_| error.clone()).and_then(|raw| {
+            let mut data: Vec<Value> = serde_json::from_str(raw.get()).map_err(|_| error.clone())?;
+            if data.is_empty() {
+                return Err(error.clone());
             }
-            Ok(data.swap_remove(1))
+            data.remove(0);
+            Ok(data)
         });
-        Ok(AnyJson(parsed))
+        Ok(AnyArgs(parsed))
     }
 }

@@ -16,8 +16,9 @@
 //! | `createServer(app)`  | a [`tokio::net::TcpListener`] + [`axum::serve`] | [`http`]       |
 //! | `new Server(server)` | socketioxide's layer wrapped around the router | [`realtime`]    |
 //!
-//! What the realtime server *does* with a connection (the `io.on('connection', …)` body) is a
-//! [`Behaviour`], chosen from a small vocabulary in [`behaviour`]; the lessons pick from it.
+//! What the realtime server *does* (the `io.on('connection', …)` and `socket.on(…)` bodies) is a
+//! [`Behaviour`]: one named handler per trigger, chosen from the registry in [`handlers`]. The
+//! handlers run one at a time in the order their packets arrived, as Node's do ([`order`]).
 //!
 //! # How the tutor knows what the server did
 //!
@@ -37,9 +38,11 @@
 
 pub mod app;
 pub mod behaviour;
+pub mod handlers;
 pub mod http;
 pub mod live;
 pub mod message;
+pub mod order;
 pub mod realtime;
 
 use std::net::SocketAddr;
@@ -50,7 +53,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{RwLock, RwLockReadGuard, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-pub use behaviour::{Behaviour, OnChat, OnConnection};
+pub use behaviour::Behaviour;
 
 /// The name of the tutor's marker event. Clients treat it as plumbing.
 pub const FENCE_EVENT: &str = "tutor:fence";
@@ -92,6 +95,8 @@ pub enum ServerEvent {
         event: String,
         args: Vec<serde_json::Value>,
         action: &'static str,
+        /// Whom the handler declares the emit is for.
+        audience: crate::vocab::Audience,
         recipients: live::Recipients,
     },
 }
@@ -123,7 +128,7 @@ impl Reporter {
     /// Waits while the server is being closed, then returns a guard: as long as any guard is
     /// held, [`StageServer::stop`] does not start closing. A handler holds one from the moment
     /// it checks that the server is still open until its emit is done (see
-    /// `realtime::on_chat_message` for why). Many handlers can hold one at once.
+    /// `realtime::run` for why). Many handlers can hold one at once.
     pub async fn hold_open(&self) -> RwLockReadGuard<'_, ()> {
         self.closing.read().await
     }

@@ -14,14 +14,19 @@
 //! socketioxide does not serve the browser client script the way Node's server does, so this
 //! module adds that route itself, outside the layer.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::routing::get;
-use serde_json::Value;
 use socketioxide::SocketIo;
-use socketioxide::extract::SocketRef;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, SocketRef};
 
-use super::message::AnyJson;
-use super::{Behaviour, OnChat, Reporter, ServerEvent, live};
+use super::handlers::{Call, Failed, Handler};
+use super::message::AnyArgs;
+use super::order::{Turn, Turnstile};
+use super::{Behaviour, Reporter, ServerEvent, live};
+use crate::vocab::Trigger;
 
 /// The largest message a client may send, in bytes. Socket.IO's own default is 1 MB (Node) or
 /// 100 kB (socketioxide); a chat needs far less, and a small bound keeps a misbehaving client
@@ -35,10 +40,11 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo,
     let (layer, io) = SocketIo::builder()
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
+        .with_state(Arc::new(Turnstile::default()))
         .build_layer();
     // io.on('connection', (socket) => { ... })
-    io.ns("/", async move |socket: SocketRef, io: SocketIo| {
-        on_connection(socket, io, behaviour, report).await;
+    io.ns("/", async move |turn: Turn, socket: SocketRef, io: SocketIo| {
+        on_connection(turn, socket, io, behaviour, report).await;
     });
     // `.layer` wraps the routes that exist so far. The client script route is
     // added after it, so socketioxide (which answers everything under
@@ -59,54 +65,86 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo,
 /// so a fast client may emit before `socket.on('chat message')` exists, and such an event is
 /// dropped. The tutor's clients wait for the [`ServerEvent::Connected`] report before they emit;
 /// reporting last guarantees that the handlers exist by then.
-async fn on_connection(socket: SocketRef, io: SocketIo, behaviour: Behaviour, report: Reporter) {
+///
+/// Every handler takes a [`Turn`] while socketioxide reads its packet and waits for it before
+/// doing anything, so the server handles one thing at a time in arrival order (see
+/// [`super::order`]).
+async fn on_connection<A: Adapter>(
+    turn: Turn,
+    socket: SocketRef<A>,
+    io: SocketIo<A>,
+    behaviour: Behaviour,
+    report: Reporter,
+) {
+    let _serving = turn.wait().await;
     let sid = socket.id.to_string();
-    if let Some(on_chat) = behaviour.on_chat {
-        let report = report.clone();
-        socket.on(
-            "chat message",
-            async move |socket: SocketRef, io: SocketIo, AnyJson(msg): AnyJson| {
-                on_chat_message(socket, io, on_chat, msg, &report).await;
-            },
-        );
+    // Node's socket.io puts every new socket in a room named by its own id, which is how one
+    // socket reaches exactly one other (`socket.to(id)`). socketioxide does not, so we do.
+    socket.join(socket.id);
+    for (trigger, handler) in behaviour.handlers::<A>() {
+        match trigger {
+            Trigger::Event(event) => {
+                let report = report.clone();
+                socket.on(
+                    event.clone(),
+                    async move |turn: Turn,
+                                socket: SocketRef<A>,
+                                io: SocketIo<A>,
+                                ack: AckSender<A>,
+                                AnyArgs(args): AnyArgs| {
+                        let _serving = turn.wait().await;
+                        let sid = socket.id.to_string();
+                        let outcome = match args {
+                            Ok(args) => {
+                                let call = Call {
+                                    socket,
+                                    io,
+                                    args,
+                                    ack: Some(ack),
+                                };
+                                run(handler, &event, call, &report).await
+                            }
+                            Err(reason) => Err(reason),
+                        };
+                        let _ = report.send(match outcome {
+                            Ok(()) => ServerEvent::Handled { sid, event },
+                            Err(reason) => ServerEvent::Rejected { sid, event, reason },
+                        });
+                    },
+                );
+            }
+            Trigger::Disconnect | Trigger::Connection => {}
+        }
     }
     let gone = report.clone();
-    socket.on_disconnect(async move |socket: SocketRef| {
+    socket.on_disconnect(async move |socket: SocketRef<A>| {
         let _ = gone.send(ServerEvent::Disconnected {
             sid: socket.id.to_string(),
         });
     });
-    let outcome = match (behaviour.on_connection.emits(), behaviour.on_connection.js()) {
-        (Some((event, args, audience)), Some(action)) => {
-            let emit = behaviour.on_connection.run(&socket, &io);
-            let (outcome, recipients) = live::observe(&io, &socket, audience, emit).await;
-            let _ = report.send(ServerEvent::Sent {
+    if let Some(handler) = behaviour.handler::<A>(&Trigger::Connection) {
+        let call = Call {
+            socket,
+            io,
+            args: Vec::new(),
+            ack: None,
+        };
+        if let Err(reason) = run(handler, "connection", call, &report).await {
+            let event = "connection".to_owned();
+            let _ = report.send(ServerEvent::Rejected {
                 sid: sid.clone(),
-                trigger: "connection".to_owned(),
-                event: event.to_owned(),
-                args,
-                action,
-                recipients,
+                event,
+                reason,
             });
-            outcome
         }
-        _ => behaviour.on_connection.run(&socket, &io).await,
-    };
-    if let Err(reason) = outcome {
-        let event = "connection".to_owned();
-        let _ = report.send(ServerEvent::Rejected {
-            sid: sid.clone(),
-            event,
-            reason,
-        });
     }
     let _ = report.send(ServerEvent::Connected { sid });
 }
 // ANCHOR_END: report_when_done
 
-/// The body of `socket.on('chat message', (msg) => { … })`: runs the stage's chat behaviour for
-/// one message, reports what it sent ([`ServerEvent::Sent`]), then that it has finished
-/// ([`ServerEvent::Handled`]) or why it refused the message ([`ServerEvent::Rejected`]).
+/// Runs one handler call: works out what it declares for these arguments, runs it, and reports
+/// what it sent ([`ServerEvent::Sent`]) with whom the server queued it for and why the others
+/// were not. `trigger` is `"connection"` or the event handled.
 ///
 /// # A message that arrives while the server shuts down
 ///
@@ -126,42 +164,40 @@ async fn on_connection(socket: SocketRef, io: SocketIo, behaviour: Behaviour, re
 /// no `/`.
 ///
 /// socketioxide also has a form that cannot panic, `io.of("/")`, which returns an `Option`; the
-/// lesson's handler keeps `io.emit` because it reads like the JavaScript it mirrors.
-async fn on_chat_message(
-    socket: SocketRef,
-    io: SocketIo,
-    on_chat: OnChat,
-    msg: Result<Value, impl std::fmt::Display>,
+/// lesson's handlers keep `io.emit` because it reads like the JavaScript they mirror.
+async fn run<A: Adapter>(
+    handler: Handler<A>,
+    trigger: &str,
+    call: Call<A>,
     report: &Reporter,
-) {
-    let sid = socket.id.to_string();
-    let event = "chat message".to_owned();
-    let outcome = match msg {
-        Err(e) => Err(format!("unreadable message: {e}")),
-        Ok(msg) => {
-            // Held until the emit has returned: the server does not close meanwhile.
-            let _open = report.hold_open().await;
-            if io.of("/").is_none() {
-                Err(SHUTTING_DOWN.to_owned())
-            } else {
-                let emit = on_chat.run(&socket, &io, msg.clone());
-                let (outcome, recipients) = live::observe(&io, &socket, on_chat.audience(), emit).await;
-                let _ = report.send(ServerEvent::Sent {
-                    sid: sid.clone(),
-                    trigger: event.clone(),
-                    event: event.clone(),
-                    args: vec![msg],
-                    action: on_chat.js(),
-                    recipients,
-                });
-                outcome
-            }
-        }
+) -> Result<(), String> {
+    let effect = (handler.declare)(&call.args)?;
+    // Held until the emit has returned: the server does not close meanwhile.
+    let _open = report.hold_open().await;
+    if call.io.of("/").is_none() {
+        return Err(SHUTTING_DOWN.to_owned());
+    }
+    // A socket that closed while the emit ran is gone, not failed: everyone else was served.
+    let judged = |outcome: Result<(), Failed>| match outcome {
+        Err(failed) if !failed.only_closed => Err(failed.reason),
+        _ => Ok(()),
     };
-    let _ = report.send(match outcome {
-        Ok(()) => ServerEvent::Handled { sid, event },
-        Err(reason) => ServerEvent::Rejected { sid, event, reason },
+    let Some(emit) = effect.emit else {
+        return judged((handler.run)(call).await);
+    };
+    let (io, socket) = (call.io.clone(), call.socket.clone());
+    let full = |outcome: &Result<(), Failed>| outcome.as_ref().err().map_or(0, |f| f.full_buffers);
+    let (outcome, recipients) = live::observe(&io, &socket, &emit.to, (handler.run)(call), full).await;
+    let _ = report.send(ServerEvent::Sent {
+        sid: socket.id.to_string(),
+        trigger: trigger.to_owned(),
+        event: emit.event,
+        args: emit.args,
+        action: effect.js,
+        audience: emit.to,
+        recipients,
     });
+    judged(outcome)
 }
 
 /// Why a chat message that arrives during shutdown is not echoed.
@@ -171,6 +207,8 @@ const SHUTTING_DOWN: &str = "the server is shutting down, so the message is not 
 mod tests {
     use std::time::Duration;
 
+    use serde_json::Value;
+
     use super::*;
     use crate::client::{ConnectOptions, SimClient};
     use crate::server::{Mount, StageServer, http};
@@ -179,10 +217,9 @@ mod tests {
 
     /// A stage server with a chat, one client connected to it, and that client's socket.
     async fn chat_server_with_a_client() -> (StageServer, SocketIo, SocketRef, SimClient) {
-        let behaviour = Behaviour {
-            on_chat: Some(OnChat::IoEmit),
-            ..Behaviour::default()
-        };
+        let behaviour = Behaviour::default()
+            .with("chat message", "io-emit-chat")
+            .expect("a handler");
         let listener = http::bind("127.0.0.1", 0).await.expect("bind");
         let mut stage = StageServer::start(Mount::Realtime, behaviour, Some(listener)).expect("start");
         let io = stage.io.clone().expect("a Socket.IO server");
@@ -211,16 +248,16 @@ mod tests {
         assert!(io.of("/").is_none(), "closing empties socketioxide's namespaces");
 
         let (report, mut reports) = Reporter::new();
-        let msg: Result<Value, String> = Ok(Value::from("hello?"));
-        on_chat_message(socket, io, OnChat::IoEmit, msg, &report).await;
-        assert_eq!(
-            reports.try_recv(),
-            Ok(ServerEvent::Rejected {
-                sid,
-                event: "chat message".to_owned(),
-                reason: SHUTTING_DOWN.to_owned(),
-            })
-        );
+        let handler = crate::server::handlers::find("io-emit-chat").expect("the chat handler");
+        let call = Call {
+            socket,
+            io,
+            args: vec![Value::from("hello?")],
+            ack: None,
+        };
+        let outcome = run(handler, "chat message", call, &report).await;
+        assert_eq!(outcome, Err(SHUTTING_DOWN.to_owned()));
+        let _ = sid;
         assert!(reports.try_recv().is_err(), "nothing was reported as sent");
     }
 

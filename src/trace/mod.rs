@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::client::WireDirection;
-pub use crate::server::behaviour::Audience;
+pub use crate::vocab::Audience;
 
 /// One event as a client received it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,10 +118,6 @@ pub struct StepRecord {
     pub received_by: Vec<String>,
     /// Connected clients that did not, sorted.
     pub not_received_by: Vec<String>,
-    /// Why a client did not receive `event`, in words (`the sender`), when the server's own
-    /// state says so. Empty when nothing told us: a reason is never guessed from expectations.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub why_not: BTreeMap<String, String>,
     /// Everything each connected client received in this step, in arrival order.
     pub received: BTreeMap<String, Vec<Delivery>>,
     /// Steps that were sent in one go share a burst number.
@@ -135,9 +131,31 @@ pub struct StepRecord {
     /// Events a `check` received that this lesson does not judge, per client.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub ignored: BTreeMap<String, Vec<Delivery>>,
+    /// What the client emitted, when the server's emit (`event`, `args`) differs from it, or
+    /// when the server emits nothing (a `join`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_emit: Option<Delivery>,
+    /// For each connected client that did not receive `event`: why not, in words, as the
+    /// server's own tables showed it at emit time (`the sender`, `not in room 'a'`). Only our own
+    /// server can say; against someone else's, it stays empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub why_not: BTreeMap<String, String>,
+    /// Acknowledgements: for each client that passed a callback, what came back.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub acks: BTreeMap<String, Ack>,
     /// Raw frames, only with `--wire`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wire: Option<Vec<WireLine>>,
+}
+
+/// What came back to an acknowledgement callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ack {
+    /// The other side called the callback with these arguments.
+    Answered(Vec<Value>),
+    /// Nothing came back within the time the caller gave (`socket.timeout(ms)`).
+    TimedOut { after_ms: u64 },
 }
 
 impl StepRecord {
@@ -156,12 +174,14 @@ impl StepRecord {
             audience: None,
             received_by: Vec::new(),
             not_received_by: Vec::new(),
-            why_not: BTreeMap::new(),
             received: BTreeMap::new(),
             burst: None,
             arrival: BTreeMap::new(),
             probe: None,
             ignored: BTreeMap::new(),
+            client_emit: None,
+            why_not: BTreeMap::new(),
+            acks: BTreeMap::new(),
             wire: None,
         }
     }

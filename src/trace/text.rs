@@ -201,10 +201,12 @@ fn describe(delivery: &Delivery) -> String {
 fn header(step: &StepRecord) -> String {
     let cause = match step.kind {
         Kind::Emit => {
-            let sent = Delivery {
+            // What the client sent: the same as what the server emits, unless the record says
+            // otherwise (a `join`, or a room message whose first argument is the room).
+            let sent = step.client_emit.clone().unwrap_or_else(|| Delivery {
                 event: step.event.clone().unwrap_or_default(),
                 args: step.args.clone(),
-            };
+            });
             format!(
                 "{} emits {}",
                 step.sender.as_deref().unwrap_or("?").cyan(),
@@ -227,7 +229,13 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
     if step.event.is_none() {
         // Nothing was emitted: say so, but still show anything that arrived regardless.
         let strays: Vec<_> = step.received.iter().filter(|(_, v)| !v.is_empty()).collect();
-        if strays.is_empty() && step.ignored.is_empty() {
+        if strays.is_empty() && step.ignored.is_empty() && !step.acks.is_empty() {
+            let _ = writeln!(
+                out,
+                "{INDENT}{INDENT}{}",
+                "(no event: an answer to a callback is an acknowledgement, not an emit)".dimmed()
+            );
+        } else if strays.is_empty() && step.ignored.is_empty() {
             let _ = writeln!(
                 out,
                 "{INDENT}{INDENT}{}",
@@ -237,6 +245,14 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
         for (name, inbox) in strays {
             let items: Vec<_> = inbox.iter().map(describe).collect();
             let _ = writeln!(out, "{INDENT}{INDENT}{name:<width$}  ! {}", items.join(", "));
+        }
+        for (name, ack) in &step.acks {
+            let _ = writeln!(
+                out,
+                "{INDENT}{INDENT}{}  {}",
+                pad(name, width).cyan(),
+                ack_line(ack)
+            );
         }
         for (name, inbox) in &step.ignored {
             let _ = writeln!(
@@ -268,20 +284,44 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
         if let Some(set_aside) = step.ignored.get(name) {
             let _ = write!(line, "  {}", not_judged(set_aside));
         }
+        // The why-not column: the server's own reason, read at emit time.
+        let why_not = step.why_not.get(name).filter(|_| matching.is_empty());
         if is_sender {
             let who = if step.kind == Kind::Connect {
                 "the newcomer"
             } else {
                 "the sender"
             };
-            let note = match (step.audience, matching.is_empty()) {
+            let note = match (&step.audience, matching.is_empty()) {
                 (Some(Audience::EveryoneButSender), true) => format!("{who}: a broadcast skips it"),
+                (Some(Audience::RoomsButSender(_)), true) => format!("{who}: socket.to skips it"),
                 (Some(Audience::Everyone), false) => format!("{who}, included by io.emit"),
-                _ => who.to_owned(),
+                _ => match why_not {
+                    Some(why) if why != "the sender" => format!("{who}: {}", terminal_safe(why)),
+                    _ => who.to_owned(),
+                },
             };
             let _ = write!(line, "   {}", format!("← {note}").dimmed());
+        } else if let Some(why) = why_not {
+            let _ = write!(line, "   {}", format!("← {}", terminal_safe(why)).dimmed());
+        }
+        if let Some(ack) = step.acks.get(name) {
+            let _ = write!(line, "   {}", ack_line(ack));
         }
         let _ = writeln!(out, "{INDENT}{INDENT}{}  {line}", pad(name, width).cyan());
+    }
+}
+
+/// What came back to a client's acknowledgement callback.
+fn ack_line(ack: &super::Ack) -> String {
+    match ack {
+        super::Ack::Answered(args) => format!("{} its callback got {}", "↩".green(), shown_args(args)),
+        super::Ack::TimedOut { after_ms } => {
+            format!(
+                "{} no answer: its callback got a timeout error after {after_ms} ms",
+                "↩".red()
+            )
+        }
     }
 }
 
@@ -472,6 +512,29 @@ pub fn summary(traces: &[StageTrace]) -> String {
                 _ => terminal_safe(probe.observed.first().map_or("", String::as_str)),
             };
             let _ = writeln!(out, "{INDENT}{}.{} {what:<22} {result}", step.lesson, step.stage);
+        }
+    }
+    let answered: Vec<&StepRecord> = traces
+        .iter()
+        .flat_map(|t| t.steps.iter())
+        .filter(|s| !s.acks.is_empty())
+        .collect();
+    if !answered.is_empty() {
+        let _ = writeln!(out, "{}", "What came back to each callback".bold());
+        for step in answered {
+            let asked = step
+                .client_emit
+                .as_ref()
+                .map_or_else(String::new, |d| shown_args(&d.args));
+            for (who, ack) in &step.acks {
+                let _ = writeln!(
+                    out,
+                    "{INDENT}{}.{} {who} asks {asked}  {}",
+                    step.lesson,
+                    step.stage,
+                    ack_line(ack)
+                );
+            }
         }
     }
     if rows.is_empty() {

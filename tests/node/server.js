@@ -10,6 +10,8 @@
 // program the way lesson 1 builds one: express() -> createServer(app) -> new Server(server).
 // The wrong variants each make one mistake a learner can make; `check` must name it.
 
+const fs = require('node:fs');
+const path = require('node:path');
 const express = require('express');
 const { createServer } = require('node:http');
 const { Server } = require('socket.io');
@@ -153,8 +155,53 @@ const variants = {
   },
 };
 
+// Lessons 4 and later: variant 'N.K' runs lessons/NN-slug/stage-K.js itself, unchanged, with
+// `io` in scope, so the JavaScript a stage teaches and the JavaScript this fixture runs cannot
+// drift apart.
+const LESSONS = path.join(__dirname, '..', '..', 'lessons');
+
+function fromLesson(variant) {
+  const match = /^(\d+)\.(\d+)$/.exec(variant || '');
+  if (!match || Number(match[1]) < 4) return undefined;
+  const prefix = match[1].padStart(2, '0') + '-';
+  const folder = fs.readdirSync(LESSONS).find((name) => name.startsWith(prefix));
+  const file = folder && path.join(LESSONS, folder, `stage-${match[2]}.js`);
+  if (!file || !fs.existsSync(file)) return undefined;
+  const code = fs.readFileSync(file, 'utf8');
+  return () => withIo(new Function('io', code));
+}
+
+// express() -> createServer(app) -> new Server(server), then the handlers.
+function withIo(handlers) {
+  const app = express();
+  const server = createServer(app);
+  const io = new Server(server);
+  app.get('/', page);
+  handlers(io);
+  return server;
+}
+
+// Wrong for lesson 4: the join handler forgets socket.join, so nobody is ever in a room.
+variants['forgot-join'] = () =>
+  withIo((io) => {
+    io.on('connection', (socket) => {
+      socket.on('join', (room) => {});
+      socket.on('room message', (room, msg) => {
+        socket.to(room).emit('room message', msg);
+      });
+    });
+  });
+
+// Wrong for lesson 5: the handler never calls the client's callback.
+variants['ack-never-called'] = () =>
+  withIo((io) => {
+    io.on('connection', (socket) => {
+      socket.on('question', (q, callback) => {});
+    });
+  });
+
 const [variant, portText = '0'] = process.argv.slice(2);
-const build = variants[variant];
+const build = variants[variant] || fromLesson(variant);
 const port = Number(portText);
 if (!build || !Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`usage: node server.js <variant> <port>; variants: ${Object.keys(variants).join(', ')}`);

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use realtime_tutor::server::{Behaviour, Mount, OnChat, OnConnection, StageServer};
+use realtime_tutor::server::{Behaviour, Mount, StageServer};
 
 use crate::common::{COMMAND_LIMIT, run_bounded, runtime};
 
@@ -195,12 +195,11 @@ fn usage_mistakes_exit_2_with_a_message() {
 fn a_rust_server_is_judged_like_any_other() {
     let rt = runtime();
     let cases = [
-        ("2", OnConnection::BroadcastHi, None, Ok(())),
-        ("3", OnConnection::Nothing, Some(OnChat::IoEmit), Ok(())),
+        ("2", ("connection", "broadcast-hi"), Ok(())),
+        ("3", ("chat message", "io-emit-chat"), Ok(())),
         (
             "3",
-            OnConnection::Nothing,
-            Some(OnChat::BroadcastEmit),
+            ("chat message", "broadcast-chat"),
             Err(vec![
                 "alice did not get their own 'chat message' \"hi everyone\" back",
                 "that is what socket.broadcast.emit does; the lesson asks for io.emit, which includes the sender",
@@ -208,8 +207,7 @@ fn a_rust_server_is_judged_like_any_other() {
         ),
         (
             "2",
-            OnConnection::IoEmitHello,
-            None,
+            ("connection", "io-emit-hello"),
             Err(vec![
                 "your server sent no 'hi' to any client",
                 "It did send 'hello', which this lesson does not judge",
@@ -217,13 +215,10 @@ fn a_rust_server_is_judged_like_any_other() {
             ]),
         ),
     ];
-    for (lesson, on_connection, on_chat, expected) in cases {
+    for (lesson, (trigger, handler), expected) in cases {
         let server = rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let behaviour = Behaviour {
-                on_connection,
-                on_chat,
-            };
+            let behaviour = Behaviour::default().with(trigger, handler).unwrap();
             StageServer::start(Mount::Realtime, behaviour, Some(listener)).unwrap()
         });
         let url = format!("http://{}", server.addr.unwrap());

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use realtime_tutor::server::{Behaviour, Mount, OnChat, OnConnection, StageServer};
+use realtime_tutor::server::{Behaviour, Mount, StageServer};
 use realtime_tutor::trace::{Delivery, Kind, StageTrace, StepRecord};
 use realtime_tutor::ui::diagram::{self, describe};
 
@@ -329,10 +329,9 @@ fn check_svg_draws_what_the_learners_server_did() {
     let rt = runtime();
     let server = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let behaviour = Behaviour {
-            on_connection: OnConnection::Nothing,
-            on_chat: Some(OnChat::BroadcastEmit),
-        };
+        let behaviour = Behaviour::default()
+            .with("chat message", "broadcast-chat")
+            .unwrap();
         StageServer::start(Mount::Realtime, behaviour, Some(listener)).unwrap()
     });
     let url = format!("http://{}", server.addr.unwrap());

@@ -165,14 +165,13 @@ fn a_chat_object_whose_keys_need_escaping_is_echoed_like_node() {
     use std::time::Duration;
 
     use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
-    use realtime_tutor::server::{Behaviour, Mount, OnChat, ServerEvent, StageServer, http};
+    use realtime_tutor::server::{Behaviour, Mount, ServerEvent, StageServer, http};
 
     const WAIT: Duration = Duration::from_secs(10);
     crate::common::runtime().block_on(async {
-        let behaviour = Behaviour {
-            on_chat: Some(OnChat::IoEmit),
-            ..Behaviour::default()
-        };
+        let behaviour = Behaviour::default()
+            .with("chat message", "io-emit-chat")
+            .expect("a known handler");
         let listener = http::bind("127.0.0.1", 0).await.expect("bind");
         let mut stage = StageServer::start(Mount::Realtime, behaviour, Some(listener)).expect("start");
         let url = format!("http://{}", stage.addr.expect("listening"));

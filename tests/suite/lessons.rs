@@ -7,7 +7,7 @@ use crate::common::lessons;
 #[test]
 fn lessons_load_and_are_numbered_in_order() {
     let lessons = lessons();
-    assert_eq!(lessons.len(), 3);
+    assert_eq!(lessons.len(), 5);
     for (i, lesson) in lessons.iter().enumerate() {
         assert_eq!(lesson.number as usize, i + 1);
         assert!(!lesson.intro.trim().is_empty() && !lesson.exercise.trim().is_empty());
@@ -44,18 +44,22 @@ fn every_stage_has_its_snapshot() {
 fn broken_lesson_data_is_refused_with_a_reason() {
     use realtime_tutor::lesson::{Lesson, LessonError};
     let read = |name: &str| -> Result<String, LessonError> { Ok(format!("text of {name}")) };
-    let good = "format_version = 1\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
+    let good = "format_version = 2\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
                 [[stage]]\ntitle = \"s\"\nmount = \"realtime\"\nrust = []\n\
                 [[stage.step]]\nconnect = \"alice\"\n";
     assert!(Lesson::parse("09-x", good, &read).is_ok());
     let chat = good.replace(
         "mount = \"realtime\"",
-        "mount = \"realtime\"\non_chat = \"io-emit\"",
+        "mount = \"realtime\"\nhandlers = { \"chat message\" = \"io-emit-chat\" }",
+    );
+    let rooms = good.replace(
+        "mount = \"realtime\"",
+        "mount = \"realtime\"\nrooms = [\"a\"]\nhandlers = { join = \"join\" }",
     );
     let cases = [
         (
-            good.replace("format_version = 1", "format_version = 2"),
-            "format_version 2",
+            good.replace("format_version = 2", "format_version = 1"),
+            "format_version 1",
         ),
         (
             format!("{chat}[[stage.step]]\nemit = \"alice\"\nargs = [\"hi\"]\n"),
@@ -64,7 +68,7 @@ fn broken_lesson_data_is_refused_with_a_reason() {
         (
             good.replace(
                 "mount = \"realtime\"",
-                "mount = \"realtime\"\non_connection = \"broadcast-hi\"",
+                "mount = \"realtime\"\nhandlers = { connection = \"broadcast-hi\" }",
             ),
             "needs expect_received_by",
         ),
@@ -104,6 +108,43 @@ fn broken_lesson_data_is_refused_with_a_reason() {
         (
             good.replace("connect = \"alice\"", "conect = \"alice\""),
             "unknown field",
+        ),
+        // The handlers are checked against the registry, and every step against the handlers.
+        (
+            good.replace(
+                "mount = \"realtime\"",
+                "mount = \"realtime\"\nhandlers = { \"chat message\" = \"io-emitt-chat\" }",
+            ),
+            "stage 1: handlers: no handler is called \"io-emitt-chat\"",
+        ),
+        (
+            good.replace(
+                "mount = \"realtime\"",
+                "mount = \"realtime\"\nhandlers = { connection = \"io-emit-chat\" }",
+            ),
+            "answers socket.on('chat message'), not io.on('connection')",
+        ),
+        (
+            format!("{good}[[stage.step]]\nemit = \"alice\"\nargs = [\"hi\"]\nexpect_received_by = []\n"),
+            "stage 1: step 2: no handler of this stage answers 'chat message' (it answers: no event at all)",
+        ),
+        (
+            format!("{chat}[[stage.step]]\nemit = \"alice\"\nevent = \"join\"\nargs = [\"a\"]\n"),
+            "no handler of this stage answers 'join' (it answers: 'chat message')",
+        ),
+        (
+            format!("{rooms}[[stage.step]]\nemit = \"alice\"\nevent = \"join\"\nargs = [\"c\"]\n"),
+            "step 2: room 'c' is not declared",
+        ),
+        (
+            format!("{rooms}[[stage.step]]\nemit = \"alice\"\nevent = \"join\"\nargs = [7]\n"),
+            "argument 1 should be a room name (a string), not 7",
+        ),
+        (
+            format!(
+                "{chat}[[stage.step]]\nemit = \"alice\"\nargs = [\"hi\"]\nack = true\nexpect_received_by = [\"alice\"]\n"
+            ),
+            "never calls the callback",
         ),
     ];
     for (toml, needle) in cases {

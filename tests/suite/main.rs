@@ -11,6 +11,7 @@ mod hardening;
 mod leave;
 mod lessons;
 mod node;
+mod order;
 mod predict;
 mod semantics;
 mod serve;

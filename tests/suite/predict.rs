@@ -237,7 +237,7 @@ fn a_right_and_a_wrong_prediction_are_judged_against_the_trace_and_saved() {
     let line = listed.lines().find(|l| l.contains("1.1  ")).unwrap();
     assert!(line.ends_with("· pending"), "{line}");
     assert!(
-        listed.contains("Done: 2 of 7 stages · questions answered right: 3 of 4"),
+        listed.contains("Done: 2 of 14 stages · questions answered right: 3 of 4"),
         "{listed}"
     );
 }
@@ -424,7 +424,7 @@ fn a_damaged_progress_file_is_named_with_the_way_out_and_reset_clears_it() {
     assert!(!file.exists());
     let out = piped(&home, &["list"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("Done: 0 of 7 stages"));
+    assert!(text(&out.stdout).contains("Done: 0 of 14 stages"));
 }
 
 #[test]
@@ -503,24 +503,27 @@ fn questions_the_tutor_cannot_ask_are_refused_when_lessons_load() {
             )
         };
         format!(
-            "format_version = 1\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
+            "format_version = 2\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
              [[stage]]\ntitle = \"s\"\nmount = \"realtime\"\n{on_connection}rust = []\n\
              [[stage.step]]\nconnect = \"alice\"\n{first}[[stage.step]]\nconnect = \"bob\"\n{second}{step}"
         )
     };
     let good = lesson(
-        "on_connection = \"io-emit-hello\"\n",
+        "handlers = { connection = \"io-emit-hello\" }\n",
         "question = \"who?\"\nwhy = \"all\"\n",
     );
     assert!(Lesson::parse("09-x", &good, &read).is_ok());
     let cases = [
         (
-            lesson("on_connection = \"io-emit-hello\"\n", "question = \"who?\"\n"),
+            lesson(
+                "handlers = { connection = \"io-emit-hello\" }\n",
+                "question = \"who?\"\n",
+            ),
             "a question needs a why",
         ),
         (
             lesson("", "question = \"who?\"\nwhy = \"nobody\"\n"),
-            "needs an on_connection that emits",
+            "needs a connection handler that emits",
         ),
         (
             lesson(

@@ -17,7 +17,26 @@ fn broadcasts_skip_the_sender_and_io_emit_reaches_everyone() {
     {
         let sender = step.sender.clone().expect("a delivery step has a sender");
         let everyone: Vec<String> = step.received.keys().cloned().collect();
-        match step.audience.expect("a delivery step has an audience") {
+        // Every client that did not receive has the server's reason, read at emit time.
+        let unexplained: Vec<&String> = step
+            .not_received_by
+            .iter()
+            .filter(|who| !step.why_not.contains_key(*who))
+            .collect();
+        assert!(
+            unexplained.is_empty(),
+            "no why-not for {unexplained:?} in {step:?}"
+        );
+        let audience = step.audience.clone().expect("a delivery step has an audience");
+        if audience.skips_sender() {
+            assert!(!step.received_by.contains(&sender), "{step:?}");
+            assert_eq!(
+                step.why_not.get(&sender).map(String::as_str),
+                Some("the sender"),
+                "{step:?}"
+            );
+        }
+        match audience {
             Audience::EveryoneButSender => {
                 broadcasts += 1;
                 assert_eq!(step.not_received_by, vec![sender.clone()], "{step:?}");
@@ -32,6 +51,8 @@ fn broadcasts_skip_the_sender_and_io_emit_reaches_everyone() {
                 );
                 assert_eq!(step.received_by, everyone, "{step:?}");
             }
+            // Rooms: checked by the reasons above and the lessons' own expectations.
+            _ => {}
         }
         // What arrived is exactly the event the action emits, once per receiver.
         let sent = Delivery {

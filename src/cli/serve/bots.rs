@@ -63,9 +63,9 @@ pub enum Plan {
 
 impl Plan {
     pub fn for_server(behaviour: &Behaviour) -> Self {
-        if behaviour.on_chat.is_some() {
+        if behaviour.answering("chat message").is_some() {
             Self::Chat
-        } else if behaviour.on_connection.emits().is_some() {
+        } else if behaviour.on_connection().is_some_and(|e| e.emit.is_some()) {
             Self::Rejoin
         } else {
             Self::Stay

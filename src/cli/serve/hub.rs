@@ -17,8 +17,8 @@ use socketioxide::SocketIo;
 use tokio::sync::watch;
 
 use super::view::{ClientKind, Live, Sending, Unread};
-use crate::server::behaviour::Audience;
-use crate::server::{Behaviour, ServerEvent, live::Recipients};
+use crate::server::{ServerEvent, live::Recipients};
+use crate::vocab::Audience;
 
 /// How long a record waits for its bots to report reading it.
 pub const READ_BOUND: Duration = Duration::from_secs(2);
@@ -63,7 +63,6 @@ struct Pending {
 #[derive(Debug)]
 pub struct Hub {
     io: Option<SocketIo>,
-    behaviour: Behaviour,
     bot_token: String,
     people: HashMap<String, Person>,
     taken: HashSet<String>,
@@ -92,10 +91,9 @@ fn sending_of(live: &mut Live) -> Option<&mut Sending> {
 }
 
 impl Hub {
-    pub fn new(io: Option<SocketIo>, behaviour: Behaviour, bot_token: String) -> Self {
+    pub fn new(io: Option<SocketIo>, bot_token: String) -> Self {
         Self {
             io,
-            behaviour,
             bot_token,
             people: HashMap::new(),
             taken: HashSet::new(),
@@ -249,14 +247,14 @@ impl Hub {
                 event,
                 args,
                 action,
+                audience,
                 recipients,
             } => {
+                let audience = Some(audience);
                 if trigger == "connection" {
-                    let audience = self.behaviour.on_connection.emits().map(|(_, _, a)| a);
                     let built = self.sending(action, event, args, audience, &recipients);
                     self.stash.entry(sid).or_default().sending = Some(built);
                 } else {
-                    let audience = self.behaviour.on_chat.map(|c| c.audience());
                     let (sending, waiting) = self.sending(action, event, args, audience, &recipients);
                     let (client, client_kind) = self.who(&sid);
                     let live = Live::Emit {

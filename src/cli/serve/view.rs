@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::lesson::Lesson;
 use crate::server::Behaviour;
-use crate::server::behaviour::Audience;
+use crate::vocab::Audience;
 
 const INDENT: &str = "  ";
 
@@ -174,11 +174,11 @@ pub fn header(
                 "{INDENT}{INDENT}{}",
                 "io.on('connection', (socket) => {".yellow()
             );
-            if let Some(js) = behaviour.on_connection.js() {
+            if let Some(js) = behaviour.on_connection().map(|e| e.js) {
                 let _ = writeln!(out, "{INDENT}{INDENT}{INDENT}{}", format!("{js};").yellow());
             }
-            if let Some(on_chat) = behaviour.on_chat {
-                let line = format!("socket.on('chat message', (msg) => {{ {}; }});", on_chat.js());
+            if let Some(on_chat) = behaviour.answering("chat message") {
+                let line = format!("socket.on('chat message', (msg) => {{ {}; }});", on_chat.js);
                 let _ = writeln!(out, "{INDENT}{INDENT}{INDENT}{}", line.yellow());
             }
             let _ = writeln!(out, "{INDENT}{INDENT}{}", "});".yellow());
@@ -191,14 +191,14 @@ pub fn header(
         url.bold().cyan()
     );
     let _ = writeln!(out, "{INDENT}come from this one server, on this one port.");
-    match behaviour.on_chat {
+    match behaviour.answering("chat message") {
         Some(on_chat) => {
             let _ = writeln!(
                 out,
                 "{INDENT}Type in one tab and watch both; the server answers with {}.",
-                on_chat.js().yellow()
+                on_chat.js.yellow()
             );
-            if on_chat.audience() == Audience::Everyone {
+            if on_chat.emit.is_some_and(|e| e.to == Audience::Everyone) {
                 let _ = writeln!(
                     out,
                     "{INDENT}Run with --broadcast to answer with socket.broadcast.emit instead."

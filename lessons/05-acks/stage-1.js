@@ -1,0 +1,5 @@
+io.on('connection', (socket) => {
+  socket.on('question', (q, callback) => {
+    callback({ got: q });
+  });
+});

@@ -1,0 +1,228 @@
+//! The server handlers the lessons choose from: one small named function per JavaScript form,
+//! grouped by topic, one file per topic (the way mini-redis keeps one command per file).
+//!
+//! | file            | what it teaches                                               |
+//! |-----------------|---------------------------------------------------------------|
+//! | [`broadcast`]   | `io.emit` and `socket.broadcast.emit` (lessons 2 and 3)        |
+//! | [`rooms`]       | `socket.join`, `io.to`, `socket.to`, `io.except` (lesson 4)    |
+//! | [`acks`]        | acknowledgements: a client's callback answered (lesson 5)      |
+//!
+//! Each handler is a [`Handler`]: its name (what a lesson's `lesson.toml` lists), the trigger it
+//! answers, where its code is (an ANCHOR the lesson shows next to the JavaScript), a pure
+//! `declare` function that says what it will do with given arguments (its [`Effect`], in the
+//! words of [`crate::vocab`]), and `run`, the body that really does it with socketioxide.
+//!
+//! The engine reads only the declared effect; it never names a handler. Adding a behaviour is one
+//! function in one of these files plus its entry in that file's `handlers()` list.
+//!
+//! # Generic over the adapter
+//!
+//! socketioxide keeps its rooms and its list of sockets in an *adapter*. The default one,
+//! `LocalAdapter`, keeps them in this process's memory; `socketioxide-redis` keeps them in Redis,
+//! so that several server processes share them. Every handler here is written once, for any
+//! adapter `A` (`SocketIo<A>`, `SocketRef<A>`), so a stage can run the very same code on either.
+
+pub mod acks;
+pub mod broadcast;
+pub mod rooms;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::Value;
+use socketioxide::SocketIo;
+use socketioxide::adapter::{Adapter, LocalAdapter};
+use socketioxide::extract::{AckSender, SocketRef};
+
+use crate::vocab::{Effect, Trigger};
+
+/// A handler's body, once called: a future that says whether it did what it declared.
+pub type Running = Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>>;
+
+/// Why a handler did not do what it declared: in words, and how many of the sockets its emit
+/// selected had a full outgoing buffer (see [`super::live`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed {
+    pub reason: String,
+    pub full_buffers: usize,
+    /// Every socket the emit failed for had closed meanwhile: the others got it, and a socket
+    /// that is gone cannot miss anything. Not a failure of the handler (see `realtime::run`).
+    pub only_closed: bool,
+}
+
+impl From<String> for Failed {
+    fn from(reason: String) -> Self {
+        Self {
+            reason,
+            full_buffers: 0,
+            only_closed: false,
+        }
+    }
+}
+
+impl From<&str> for Failed {
+    fn from(reason: &str) -> Self {
+        reason.to_owned().into()
+    }
+}
+
+impl From<socketioxide::BroadcastError> for Failed {
+    fn from(error: socketioxide::BroadcastError) -> Self {
+        let only_closed = matches!(&error, socketioxide::BroadcastError::Socket(errors)
+            if errors.iter().all(|e| matches!(e, socketioxide::SocketError::Closed)));
+        Self {
+            full_buffers: super::live::full_buffers(&error),
+            reason: error.to_string(),
+            only_closed,
+        }
+    }
+}
+
+impl From<socketioxide::SendError> for Failed {
+    fn from(error: socketioxide::SendError) -> Self {
+        let full = matches!(
+            error,
+            socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)
+        );
+        Self {
+            full_buffers: usize::from(full),
+            reason: error.to_string(),
+            only_closed: false,
+        }
+    }
+}
+
+/// Everything one call of a handler receives: the socket it runs for, the server, the event's
+/// arguments (empty for `connection`), and the client's acknowledgement callback when it sent
+/// one.
+pub struct Call<A: Adapter = LocalAdapter> {
+    pub socket: SocketRef<A>,
+    pub io: SocketIo<A>,
+    pub args: Vec<Value>,
+    pub ack: Option<AckSender<A>>,
+}
+
+impl<A: Adapter> fmt::Debug for Call<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("socket", &self.socket.id)
+            .field("args", &self.args)
+            .field("ack", &self.ack.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Adapter> Call<A> {
+    /// Argument `i`, or `null` when the client sent fewer (as a JavaScript parameter would be
+    /// `undefined`).
+    pub fn arg(&self, i: usize) -> Value {
+        self.args.get(i).cloned().unwrap_or(Value::Null)
+    }
+}
+
+/// One named handler. See the module documentation.
+pub struct Handler<A: Adapter = LocalAdapter> {
+    /// The name a lesson lists it by, e.g. `io-emit-chat`.
+    pub name: &'static str,
+    /// `connection`, `disconnect`, or the event it is registered for.
+    pub on: &'static str,
+    /// The source file and ANCHOR of its code, shown beside the JavaScript.
+    pub file: &'static str,
+    pub anchor: &'static str,
+    /// What it does with these arguments, decided from the arguments alone. An error says why the
+    /// arguments do not fit (a lesson that sends them is refused at load).
+    pub declare: fn(&[Value]) -> Result<Effect, String>,
+    /// The body itself.
+    pub run: fn(Call<A>) -> Running,
+}
+
+impl<A: Adapter> Handler<A> {
+    /// The trigger it answers.
+    pub fn trigger(&self) -> Trigger {
+        Trigger::from_key(self.on)
+    }
+}
+
+impl<A: Adapter> fmt::Debug for Handler<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handler")
+            .field("name", &self.name)
+            .field("on", &self.on)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Adapter> Clone for Handler<A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A: Adapter> Copy for Handler<A> {}
+
+impl<A: Adapter> PartialEq for Handler<A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl<A: Adapter> Eq for Handler<A> {}
+
+/// Every handler, for adapter `A`.
+pub fn all<A: Adapter>() -> Vec<Handler<A>> {
+    [broadcast::handlers(), rooms::handlers(), acks::handlers()].concat()
+}
+
+/// The handler called `name`, for adapter `A`.
+pub fn find<A: Adapter>(name: &str) -> Option<Handler<A>> {
+    all().into_iter().find(|h| h.name == name)
+}
+
+/// Wraps an `async` body so it fits [`Handler::run`].
+pub fn boxed<F>(body: F) -> Running
+where
+    F: Future<Output = Result<(), Failed>> + Send + 'static,
+{
+    Box::pin(body)
+}
+
+/// The names of the registry's handlers, for error messages.
+pub fn names() -> Vec<&'static str> {
+    all::<LocalAdapter>().iter().map(|h| h.name).collect()
+}
+
+/// The argument `i` as a room name: rooms are strings in Socket.IO.
+pub fn room_arg(args: &[Value], i: usize) -> Result<String, String> {
+    match args.get(i) {
+        Some(Value::String(room)) if !room.is_empty() => Ok(room.clone()),
+        Some(other) => Err(format!(
+            "argument {} should be a room name (a string), not {other}",
+            i + 1
+        )),
+        None => Err(format!(
+            "argument {} should be a room name, and there is none",
+            i + 1
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_handler_has_a_unique_name_and_its_code() {
+        let all = all::<LocalAdapter>();
+        for (i, h) in all.iter().enumerate() {
+            assert!(
+                all[..i].iter().all(|other| other.name != h.name),
+                "two handlers are called {}",
+                h.name
+            );
+            let source =
+                crate::lesson::server_source(h.file).unwrap_or_else(|| panic!("{}: no {}", h.name, h.file));
+            crate::lesson::anchor(source, h.anchor).unwrap_or_else(|e| panic!("{}: {e}", h.name));
+        }
+    }
+}

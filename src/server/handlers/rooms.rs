@@ -1,0 +1,222 @@
+//! Rooms: `socket.join(room)`, and the emits that choose their audience by room.
+//!
+//! A room is a name the server keeps a list of sockets under, nothing more: a client cannot
+//! join one by itself, it asks the server (here with a `join` event) and the server's handler
+//! calls `socket.join(room)`. Every socket is also, from the moment it connects, the only member
+//! of a room named by its own id; that is how one socket reaches one other.
+//!
+//! | JavaScript                       | reaches                                             |
+//! |----------------------------------|-----------------------------------------------------|
+//! | `io.to(room).emit(…)`            | the room's members, the sender too if it is one     |
+//! | `socket.to(room).emit(…)`        | the room's members except the sender                |
+//! | `io.to('a').to('b').emit(…)`     | members of `a` or `b`, each socket once             |
+//! | `io.except(room).emit(…)`        | everyone except the room's members                  |
+//!
+//! In socketioxide, `socket.join` takes effect at once (the local adapter's table is updated
+//! before the call returns), so the very next event from that client already finds it there.
+
+use serde_json::Value;
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::SocketRef;
+
+use super::broadcast::Sent;
+use super::{Failed, Handler, boxed, room_arg};
+use crate::vocab::{Audience, Effect};
+
+/// This file's handlers, as the registry lists them.
+pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
+    let file = "src/server/handlers/rooms.rs";
+    vec![
+        Handler {
+            name: "join",
+            on: "join",
+            file,
+            anchor: "join",
+            declare: |args| {
+                let room = room_arg(args, 0)?;
+                Ok(Effect {
+                    joins: vec![room],
+                    ..Effect::quiet("socket.join(room)")
+                })
+            },
+            run: |call| {
+                boxed(async move {
+                    let room = room_arg(&call.args, 0)?;
+                    join(&call.socket, room);
+                    Ok(())
+                })
+            },
+        },
+        Handler {
+            name: "io-to-room",
+            on: "room message",
+            file,
+            anchor: "io_to_room",
+            declare: |args| {
+                let room = room_arg(args, 0)?;
+                let js = "io.to(room).emit('room message', msg)";
+                Ok(Effect::emits(
+                    js,
+                    "room message",
+                    second(args),
+                    Audience::Rooms(vec![room]),
+                ))
+            },
+            run: |call| {
+                boxed(async move {
+                    let room = room_arg(&call.args, 0)?;
+                    let msg = call.arg(1);
+                    io_to_room(&call.io, room, msg).await.map_err(Failed::from)
+                })
+            },
+        },
+        Handler {
+            name: "socket-to-room",
+            on: "room message",
+            file,
+            anchor: "socket_to_room",
+            declare: |args| {
+                let room = room_arg(args, 0)?;
+                let js = "socket.to(room).emit('room message', msg)";
+                let to = Audience::RoomsButSender(vec![room]);
+                Ok(Effect::emits(js, "room message", second(args), to))
+            },
+            run: |call| {
+                boxed(async move {
+                    let room = room_arg(&call.args, 0)?;
+                    let msg = call.arg(1);
+                    socket_to_room(&call.socket, room, msg)
+                        .await
+                        .map_err(Failed::from)
+                })
+            },
+        },
+        Handler {
+            name: "io-to-a-and-b",
+            on: "news",
+            file,
+            anchor: "io_to_a_and_b",
+            declare: |args| {
+                let js = "io.to('a').to('b').emit('news', msg)";
+                let to = Audience::Rooms(vec!["a".into(), "b".into()]);
+                Ok(Effect::emits(js, "news", first(args), to))
+            },
+            run: |call| {
+                boxed(async move {
+                    let msg = call.arg(0);
+                    io_to_a_and_b(&call.io, msg).await.map_err(Failed::from)
+                })
+            },
+        },
+        Handler {
+            name: "io-except-a",
+            on: "news",
+            file,
+            anchor: "io_except_a",
+            declare: |args| {
+                let js = "io.except('a').emit('news', msg)";
+                let to = Audience::EveryoneExcept(vec!["a".into()]);
+                Ok(Effect::emits(js, "news", first(args), to))
+            },
+            run: |call| {
+                boxed(async move {
+                    let msg = call.arg(0);
+                    io_except_a(&call.io, msg).await.map_err(Failed::from)
+                })
+            },
+        },
+        Handler {
+            name: "private-message",
+            on: "private message",
+            file,
+            anchor: "private_message",
+            declare: |args| {
+                let to = room_arg(args, 0)?;
+                let js = "socket.to(to).emit('private message', msg)";
+                let audience = Audience::RoomsButSender(vec![to]);
+                Ok(Effect::emits(js, "private message", second(args), audience))
+            },
+            run: |call| {
+                boxed(async move {
+                    let to = room_arg(&call.args, 0)?;
+                    let msg = call.arg(1);
+                    private_message(&call.socket, to, msg).await.map_err(Failed::from)
+                })
+            },
+        },
+    ]
+}
+
+fn first(args: &[Value]) -> Vec<Value> {
+    vec![args.first().cloned().unwrap_or(Value::Null)]
+}
+
+fn second(args: &[Value]) -> Vec<Value> {
+    vec![args.get(1).cloned().unwrap_or(Value::Null)]
+}
+
+// ANCHOR: join
+/// `socket.on('join', (room) => { socket.join(room); });`
+///
+/// Only the server can put a socket in a room. Nothing is sent: the client
+/// learns it is a member only by what reaches it afterwards.
+pub fn join<A: Adapter>(socket: &SocketRef<A>, room: String) {
+    socket.join(room);
+}
+// ANCHOR_END: join
+
+// ANCHOR: io_to_room
+/// `socket.on('room message', (room, msg) => {
+///   io.to(room).emit('room message', msg);
+/// });`
+///
+/// `io.to` starts from the whole server: every member of the room gets
+/// it, the sender too if it is a member, and nobody else.
+pub async fn io_to_room<A: Adapter>(io: &SocketIo<A>, room: String, msg: Value) -> Sent {
+    io.to(room).emit("room message", &msg).await
+}
+// ANCHOR_END: io_to_room
+
+// ANCHOR: socket_to_room
+/// `socket.on('room message', (room, msg) => {
+///   socket.to(room).emit('room message', msg);
+/// });`
+///
+/// `socket.to` starts from this socket, like `socket.broadcast`: the
+/// members of the room get it, the sender never does, member or not.
+pub async fn socket_to_room<A: Adapter>(socket: &SocketRef<A>, room: String, msg: Value) -> Sent {
+    socket.to(room).emit("room message", &msg).await
+}
+// ANCHOR_END: socket_to_room
+
+// ANCHOR: io_to_a_and_b
+/// `socket.on('news', (msg) => { io.to('a').to('b').emit('news', msg); });`
+///
+/// Two rooms are a union: a socket in `a`, in `b` or in both is selected
+/// once, so a member of both rooms receives the news once.
+pub async fn io_to_a_and_b<A: Adapter>(io: &SocketIo<A>, msg: Value) -> Sent {
+    io.to("a").to("b").emit("news", &msg).await
+}
+// ANCHOR_END: io_to_a_and_b
+
+// ANCHOR: io_except_a
+/// `socket.on('news', (msg) => { io.except('a').emit('news', msg); });`
+///
+/// Everyone but the members of `a`: the sender too, unless it is in `a`.
+pub async fn io_except_a<A: Adapter>(io: &SocketIo<A>, msg: Value) -> Sent {
+    io.except("a").emit("news", &msg).await
+}
+// ANCHOR_END: io_except_a
+
+// ANCHOR: private_message
+/// `socket.on('private message', (to, msg) => {
+///   socket.to(to).emit('private message', msg);
+/// });`
+///
+/// `to` is the other socket's id, which is also the name of a room that
+/// socket alone is in: a room of one is how Socket.IO says "just them".
+pub async fn private_message<A: Adapter>(socket: &SocketRef<A>, to: String, msg: Value) -> Sent {
+    socket.to(to).emit("private message", &msg).await
+}
+// ANCHOR_END: private_message
