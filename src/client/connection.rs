@@ -1,55 +1,59 @@
-//! One simulated client's connection: handshake, reader and writer tasks, heartbeat.
+//! One simulated client's connection: the handshake on either transport, the upgrade from
+//! long-polling to WebSocket, and the [`SimClient`] its owner talks to.
+//!
+//! The handshake, in the order the packets travel (see [`super`] for the why):
+//!
+//! ```text
+//! polling first (io() default)                 websocket only
+//! GET  ?EIO=4&transport=polling   → 0{"sid"…}   GET ?EIO=4&transport=websocket → 101, then 0{"sid"…}
+//! POST ?…&sid=…  40               → ok          40 →
+//! GET  ?…&sid=…                   → 40{"sid"…}  ← 40{"sid"…}
+//! WebSocket ?…&transport=websocket&sid=… → 101
+//! 2probe → ← 3probe,  5 →   (from now on: WebSocket)
+//! ```
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio::time::{Instant, timeout};
+use tokio_tungstenite::tungstenite;
 
+pub use super::limits::MAX_MESSAGE_SIZE;
+use super::limits::{INCOMING_BYTES, INCOMING_ITEMS, OUTGOING_FRAMES};
+pub use super::link::Transport;
+use super::link::{Link, WsStream, websocket_config};
+use super::payload::Frame;
+use super::polling::{PollError, PollingLink};
 use super::protocol::{EnginePacket, OpenInfo, SocketPacket};
+use super::receiver::{Output, Receiver};
+use super::tasks::{self, Acks, Inbound, Item, Out, Usage};
+use super::wire::WireLog;
+pub use super::wire::{WireDirection, WireFrame};
 
-/// Which way a frame travelled, seen from the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WireDirection {
-    /// Client → server.
-    Sent,
-    /// Server → client.
-    Received,
-}
-
-/// One raw WebSocket frame, kept for `--wire`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct WireFrame {
-    pub direction: WireDirection,
-    pub text: String,
-}
-
-/// Frames are appended by the reader and writer tasks and drained by the runner, step by step.
-/// A `std::sync::Mutex` is enough: nobody holds it across an `.await`.
-type WireLog = Arc<Mutex<Vec<WireFrame>>>;
-
-fn log(wire: &WireLog, direction: WireDirection, text: &str) {
-    if let Ok(mut frames) = wire.lock() {
-        frames.push(WireFrame {
-            direction,
-            text: text.to_owned(),
-        });
-    }
-}
-
-/// How to reach the server.
+/// How to reach the server, and how to speak to it: the options of `io(url, options)` that the
+/// lessons and `check` need.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     /// Where Socket.IO is mounted. `/socket.io/` is the default on every server.
     pub path: String,
     /// The longest we wait for each handshake step.
     pub timeout: Duration,
+    /// Extra query parameters on every request of the session, as `io({ query: { … } })` sends
+    /// them. The server reads them from the handshake request.
+    pub query: Vec<(String, String)>,
+    /// The CONNECT packet's payload, as `io({ auth: { token } })` sends it: `40{"token":…}`.
+    pub auth: Option<Value>,
+    /// The transports to use, in order, named as socket.io-client names them. The first one
+    /// opens the session; `polling` followed by `websocket` upgrades once connected. The default
+    /// `[polling, websocket]` is what `io()` does; `[websocket]` skips polling altogether.
+    pub transports: Vec<Transport>,
+    /// Keep the frames for `--wire` ([`SimClient::take_wire`]). Off by default: a log nobody will
+    /// read is memory for nothing.
+    pub record_wire: bool,
 }
 
 impl Default for ConnectOptions {
@@ -57,6 +61,20 @@ impl Default for ConnectOptions {
         Self {
             path: "/socket.io/".to_owned(),
             timeout: Duration::from_secs(3),
+            query: Vec::new(),
+            auth: None,
+            transports: vec![Transport::Polling, Transport::WebSocket],
+            record_wire: false,
+        }
+    }
+}
+
+impl ConnectOptions {
+    /// The default options with `transports: ['websocket']`.
+    pub fn websocket_only() -> Self {
+        Self {
+            transports: vec![Transport::WebSocket],
+            ..Self::default()
         }
     }
 }
@@ -69,9 +87,9 @@ pub enum ConnectError {
     /// The TCP connection was refused: no process listens on that port.
     #[error("connection refused: nothing is listening on {addr}")]
     Refused { addr: String },
-    /// The server answered the WebSocket request with an ordinary HTTP response instead of
-    /// `101 Switching Protocols`.
-    #[error("the server answered {status} instead of 101 Switching Protocols")]
+    /// The server answered the handshake with an ordinary HTTP response: not `101 Switching
+    /// Protocols` to a WebSocket request, or not `200` with an OPEN packet to a polling GET.
+    #[error("the server answered {status} to the Engine.IO handshake request")]
     HttpStatus { status: String, body: String },
     /// The server closed the connection without answering the WebSocket request at all. A Node
     /// server does that when it handles WebSocket upgrades, but not at this path: Socket.IO
@@ -111,14 +129,18 @@ pub struct SimClient {
     pub sid: String,
     /// What the server announced in its OPEN packet.
     pub open: OpenInfo,
-    outgoing: mpsc::UnboundedSender<Message>,
-    incoming: mpsc::UnboundedReceiver<Incoming>,
-    acks: Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>>,
+    transport: Transport,
+    pid: Option<String>,
+    offset: Arc<Mutex<Option<String>>>,
+    outgoing: mpsc::Sender<Out>,
+    incoming: mpsc::Receiver<Item>,
+    acks: Acks,
     next_ack: u64,
     wire: WireLog,
-    /// Drains `outgoing` into the socket; ends once it has sent a Close frame.
+    usage: Arc<Usage>,
+    /// Drains `outgoing` into the transport; ends once it has sent the goodbye.
     writer: JoinHandle<()>,
-    /// Reads the socket; ends when the server closes the connection (or it breaks).
+    /// Reads the transport; ends when the server closes the session (or it breaks).
     reader: JoinHandle<()>,
 }
 
@@ -127,22 +149,6 @@ impl Drop for SimClient {
         self.writer.abort();
         self.reader.abort();
     }
-}
-
-/// The largest WebSocket message (and frame) a simulated client accepts: 1 MiB.
-///
-/// A WebSocket message can be announced as gigabytes long, and tungstenite would buffer up to
-/// its default of 64 MiB before handing it over. The lessons' messages are a few dozen bytes;
-/// Socket.IO servers refuse anything over their `maxPayload` (1 MB in Node, 100 kB in
-/// socketioxide) from their own clients. A server that sends more is misbehaving, and `check`
-/// talks to servers we do not control, so the client stops reading such a message and closes the
-/// connection (the trace then says the client was disconnected, with tungstenite's reason).
-pub const MAX_MESSAGE_SIZE: usize = 1 << 20;
-
-fn websocket_config() -> tungstenite::protocol::WebSocketConfig {
-    tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE_SIZE))
-        .max_frame_size(Some(MAX_MESSAGE_SIZE))
 }
 
 /// Turns `http://host:port` into the WebSocket address of the Engine.IO endpoint.
@@ -155,6 +161,11 @@ pub fn websocket_url(base: &str, path: &str) -> String {
     } else {
         base.to_owned()
     };
+    format!("{base}{}", engine_target(path, Transport::WebSocket))
+}
+
+/// The request target (path and query) of an Engine.IO handshake: `/socket.io/?EIO=4&transport=…`.
+pub fn engine_target(path: &str, transport: Transport) -> String {
     let path = if path.starts_with('/') {
         path.to_owned()
     } else {
@@ -165,225 +176,284 @@ pub fn websocket_url(base: &str, path: &str) -> String {
     } else {
         format!("{path}/")
     };
-    format!("{base}{path}?EIO=4&transport=websocket")
+    format!("{path}?EIO=4&transport={transport}")
+}
+
+/// Writes `&key=value` pairs, percent-encoding everything but the characters a URL never needs
+/// to escape (letters, digits, `-`, `_`, `.`, `~`).
+fn query_string(query: &[(String, String)]) -> String {
+    fn encode(text: &str, out: &mut String) {
+        for byte in text.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+                out.push(byte as char);
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    let mut out = String::new();
+    for (key, value) in query {
+        out.push('&');
+        encode(key, &mut out);
+        out.push('=');
+        encode(value, &mut out);
+    }
+    out
 }
 
 impl SimClient {
     /// Connects to the Socket.IO server at `base` (`http://127.0.0.1:3000`) and joins the default
-    /// namespace.
+    /// namespace, over the transports `options` names.
     pub async fn connect(base: &str, options: &ConnectOptions) -> Result<Self, ConnectError> {
-        Self::connect_to(websocket_url(base, &options.path), options).await
+        let wire = WireLog::new(options.record_wire);
+        let usage = Arc::new(Usage::default());
+        let base = base.trim_end_matches('/');
+        let query = query_string(&options.query);
+        let first = *options.transports.first().ok_or_else(|| {
+            ConnectError::Other("no transport to connect with (transports is empty)".into())
+        })?;
+        let after = options.timeout;
+
+        // Step 1: open the transport; step 2: its first packet must be the Engine.IO OPEN.
+        let (mut link, frames) = match first {
+            Transport::WebSocket => {
+                let url = format!("{}{query}", websocket_url(base, &options.path));
+                let mut link = Link::WebSocket(Box::new(open_websocket(&url, after).await?));
+                let frames = link
+                    .recv(after, "the Engine.IO OPEN packet (0{\"sid\":…})", &wire)
+                    .await
+                    .map_err(|e| match e {
+                        ConnectError::Other(_) => ConnectError::NotEngineIo("<connection closed>".into()),
+                        other => other,
+                    })?;
+                (link, frames)
+            }
+            Transport::Polling => {
+                let authority = http_authority(base)?;
+                let target = format!("{}{query}", engine_target(&options.path, Transport::Polling));
+                let mut polling = PollingLink::new(&authority, &target);
+                let frames = polling_handshake(&mut polling, after, &wire).await?;
+                (Link::Polling(polling), frames)
+            }
+        };
+        let mut frames = frames.into_iter();
+        let open = match frames.next() {
+            Some(Frame::Text(text)) => match EnginePacket::decode(&text) {
+                Ok(EnginePacket::Open(info)) => info,
+                _ => return Err(ConnectError::NotEngineIo(text)),
+            },
+            Some(binary) => return Err(ConnectError::NotEngineIo(super::link::frame_text(&binary))),
+            None => return Err(ConnectError::NotEngineIo("<an empty answer>".into())),
+        };
+        if let Link::Polling(polling) = &mut link {
+            polling.set_sid(&open.sid);
+        }
+
+        // Step 3: join the default namespace and wait for the server's answer. Whatever else
+        // arrives first is legal: pings (answered at once) and events, which the receiver keeps
+        // until the CONNECT reply, as socket.io-client does.
+        let mut receiver = Receiver::new("/");
+        let mut pending: Vec<Frame> = frames.collect();
+        let connect = SocketPacket::Connect {
+            nsp: "/".into(),
+            data: options.auth.clone(),
+        }
+        .to_frame();
+        link.send(&[connect], after, &wire).await?;
+        let deadline = Instant::now() + after;
+        let waiting = "the Socket.IO CONNECT reply (40{\"sid\":…})";
+        let (sid, pid, mut early) = 'connected: loop {
+            for (i, frame) in pending.iter().enumerate() {
+                usage.count_handshake(frame.len());
+                let outputs = receiver.receive(frame).map_err(|v| {
+                    ConnectError::Other(format!(
+                        "the server opened an Engine.IO session, then broke the Socket.IO protocol: {v}"
+                    ))
+                })?;
+                let mut outputs = outputs.into_iter();
+                while let Some(output) = outputs.next() {
+                    match output {
+                        Output::Pong(data) => {
+                            link.send(&[EnginePacket::Pong(data).encode()], after, &wire)
+                                .await?
+                        }
+                        Output::Connected { sid, pid } => {
+                            // Events released by the reply, then whatever came after it in
+                            // the same payload, go first to the owner, in this order.
+                            let mut early: Vec<Output> = outputs.collect();
+                            for later in &pending[i + 1..] {
+                                usage.count_handshake(later.len());
+                                early.extend(receiver.receive(later).map_err(|v| {
+                                    ConnectError::Other(format!(
+                                        "the server broke the Socket.IO protocol: {v}"
+                                    ))
+                                })?);
+                            }
+                            break 'connected (sid, pid, early);
+                        }
+                        Output::Refused(message) => return Err(ConnectError::Refused44(message)),
+                        Output::Closed => {
+                            return Err(ConnectError::Other(format!(
+                                "the server closed the Engine.IO session before {waiting}"
+                            )));
+                        }
+                        Output::Disconnected => {
+                            return Err(ConnectError::Other(format!(
+                                "the server sent DISCONNECT (41) before {waiting}"
+                            )));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ConnectError::Timeout {
+                    what: waiting.into(),
+                    after,
+                });
+            }
+            pending = link.recv(left, waiting, &wire).await?;
+        };
+
+        // Step 4: upgrade, when we started on polling, may use a WebSocket, and the server
+        // offers one. A failed upgrade is no failure: the session stays on polling, as in
+        // socket.io-client.
+        let offered = open.upgrades.iter().any(|u| u == "websocket");
+        if let Link::Polling(_) = &link
+            && offered
+            && options.transports.contains(&Transport::WebSocket)
+        {
+            let url = format!("{}{query}&sid={}", websocket_url(base, &options.path), open.sid);
+            match upgrade(&url, after, &wire).await {
+                Ok(ws) => link = Link::WebSocket(Box::new(ws)),
+                Err(reason) => wire.push(
+                    WireDirection::Received,
+                    &format!("[upgrade to WebSocket failed, staying on polling: {reason}]"),
+                ),
+            }
+        }
+        early.retain(|o| !matches!(o, Output::Nothing));
+        Ok(Self::spawn_tasks(
+            link,
+            Session {
+                sid,
+                pid,
+                open,
+                receiver,
+                early,
+                wire,
+                usage,
+                after,
+            },
+        ))
     }
 
     /// Like [`SimClient::connect`], with extra query parameters on the handshake request, as a
     /// browser's `io({ query: { name: 'alice' } })` sends them. The server sees them in the
     /// first HTTP request of the session (socketioxide: `socket.req_parts().uri`); this is how a
-    /// client can introduce itself before any event is exchanged. Keys and values are limited to
-    /// letters, digits, `-` and `_`, so nothing needs escaping.
+    /// client can introduce itself before any event is exchanged. Keys and values are
+    /// percent-encoded.
     pub async fn connect_with_query(
         base: &str,
         options: &ConnectOptions,
         query: &[(&str, &str)],
     ) -> Result<Self, ConnectError> {
-        let plain = |text: &str| {
-            !text.is_empty()
-                && text
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        };
-        let mut url = websocket_url(base, &options.path);
-        for (key, value) in query {
-            if !plain(key) || !plain(value) {
-                return Err(ConnectError::Other(format!(
-                    "query parameter {key:?}={value:?}: only letters, digits, '-' and '_' are allowed"
-                )));
-            }
-            url.push_str(&format!("&{key}={value}"));
-        }
-        Self::connect_to(url, options).await
+        let mut options = options.clone();
+        options
+            .query
+            .extend(query.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        Self::connect(base, &options).await
     }
 
-    /// The handshake itself, against a complete Engine.IO WebSocket URL.
-    async fn connect_to(url: String, options: &ConnectOptions) -> Result<Self, ConnectError> {
-        let wire: WireLog = Arc::default();
-        let after = options.timeout;
-        let step = |what: &str| ConnectError::Timeout {
-            what: what.to_owned(),
+    /// Splits the connected transport into a reader task and a writer task (see [`tasks`]).
+    fn spawn_tasks(link: Link, session: Session) -> Self {
+        let Session {
+            sid,
+            pid,
+            open,
+            receiver,
+            early,
+            wire,
+            usage,
             after,
+        } = session;
+        let transport = link.transport();
+        let (outgoing, queue) = mpsc::channel::<Out>(OUTGOING_FRAMES);
+        let (deliver, incoming) = mpsc::channel::<Item>(INCOMING_ITEMS);
+        let acks: Acks = Arc::default();
+        let offset = Arc::new(Mutex::new(receiver.last_offset().map(str::to_owned)));
+        let mut inbound = Inbound {
+            receiver,
+            deliver,
+            room: Arc::new(Semaphore::new(INCOMING_BYTES)),
+            acks: acks.clone(),
+            out: outgoing.clone(),
+            wire: wire.clone(),
+            usage: usage.clone(),
+            offset: offset.clone(),
+            attachments_due: None,
         };
-
-        // Step 1: the HTTP request that asks to switch to WebSocket. `true` turns off Nagle's
-        // algorithm on our side (see `server::http` for why small frames need that).
-        let (mut ws, _response) = match timeout(
-            after,
-            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(websocket_config()), true),
-        )
-        .await
-        {
-            Err(_) => return Err(step(&format!("the WebSocket handshake (HTTP 101) from {url}"))),
-            Ok(Err(error)) => return Err(handshake_error(error, &url)),
-            Ok(Ok(pair)) => pair,
-        };
-
-        // Step 2: the Engine.IO OPEN packet, which the server sends unprompted.
-        let first = match timeout(after, ws.next()).await {
-            Err(_) => return Err(step("the Engine.IO OPEN packet (0{\"sid\":…})")),
-            Ok(None) => return Err(ConnectError::NotEngineIo("<connection closed>".into())),
-            Ok(Some(Err(e))) => return Err(ConnectError::Other(e.to_string())),
-            Ok(Some(Ok(message))) => message,
-        };
-        let first = message_text(&first);
-        log(&wire, WireDirection::Received, &first);
-        let open = match EnginePacket::decode(&first) {
-            Ok(EnginePacket::Open(info)) => info,
-            _ => return Err(ConnectError::NotEngineIo(first)),
-        };
-
-        // Step 3: join the default namespace and wait for the server's answer.
-        let connect = SocketPacket::Connect {
-            nsp: "/".into(),
-            data: None,
-        }
-        .to_frame();
-        log(&wire, WireDirection::Sent, &connect);
-        ws.send(Message::text(connect))
-            .await
-            .map_err(|e| ConnectError::Other(e.to_string()))?;
-        let sid = loop {
-            let frame = match timeout(after, ws.next()).await {
-                Err(_) => return Err(step("the Socket.IO CONNECT reply (40{\"sid\":…})")),
-                Ok(None) => return Err(ConnectError::Other("the server closed the connection".into())),
-                Ok(Some(Err(e))) => return Err(ConnectError::Other(e.to_string())),
-                Ok(Some(Ok(message))) => message_text(&message),
-            };
-            log(&wire, WireDirection::Received, &frame);
-            match EnginePacket::decode(&frame) {
-                // A ping can arrive at any time; answer it even during the handshake.
-                Ok(EnginePacket::Ping(data)) => {
-                    let pong = EnginePacket::Pong(data).encode();
-                    log(&wire, WireDirection::Sent, &pong);
-                    ws.send(Message::text(pong))
-                        .await
-                        .map_err(|e| ConnectError::Other(e.to_string()))?;
-                }
-                Ok(EnginePacket::Message(text)) => match SocketPacket::decode(&text) {
-                    Ok(SocketPacket::Connect { nsp, data }) if nsp == "/" => {
-                        let sid = data
-                            .as_ref()
-                            .and_then(|d| d.get("sid"))
-                            .and_then(Value::as_str)
-                            .unwrap_or_default();
-                        break sid.to_owned();
+        let (writer, reader) = match link {
+            Link::WebSocket(ws) => {
+                let (sink, stream) = (*ws).split();
+                let writer = tokio::spawn(tasks::write_websocket(sink, queue, wire.clone()));
+                let reader = tokio::spawn(async move {
+                    for output in early {
+                        if inbound.output(output, 0).await.is_err() {
+                            return;
+                        }
                     }
-                    Ok(SocketPacket::ConnectError { data, .. }) => {
-                        let message = data.get("message").and_then(Value::as_str).map(str::to_owned);
-                        return Err(ConnectError::Refused44(
-                            message.unwrap_or_else(|| data.to_string()),
-                        ));
+                    tasks::read_websocket(stream, inbound).await;
+                });
+                (writer, reader)
+            }
+            Link::Polling(mut gets) => {
+                let posts = gets.fork();
+                let writer = tokio::spawn(tasks::write_polling(posts, queue, wire.clone(), after));
+                let reader_open = open.clone();
+                let reader = tokio::spawn(async move {
+                    for output in early {
+                        if inbound.output(output, 0).await.is_err() {
+                            return;
+                        }
                     }
-                    _ => return Err(ConnectError::NotEngineIo(frame)),
-                },
-                _ => return Err(ConnectError::NotEngineIo(frame)),
+                    tasks::read_polling(gets, reader_open, inbound).await;
+                });
+                (writer, reader)
             }
         };
-
-        Ok(Self::spawn_tasks(ws, sid, open, wire))
-    }
-
-    /// Splits the WebSocket in two halves and gives each its own task.
-    ///
-    /// The writer owns the sending half and drains a channel, so the reader can queue a pong
-    /// without holding a lock while it waits for the socket. The reader owns the receiving half
-    /// and turns frames into [`Incoming`] items.
-    fn spawn_tasks(
-        ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-        sid: String,
-        open: OpenInfo,
-        wire: WireLog,
-    ) -> Self {
-        let (mut sink, mut stream) = ws.split();
-        let (outgoing, mut to_send) = mpsc::unbounded_channel::<Message>();
-        let (deliver, incoming) = mpsc::unbounded_channel();
-        let acks: Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>> = Arc::default();
-
-        let writer_wire = wire.clone();
-        let writer = tokio::spawn(async move {
-            while let Some(message) = to_send.recv().await {
-                if let Message::Text(text) = &message {
-                    log(&writer_wire, WireDirection::Sent, text);
-                }
-                let closing = matches!(message, Message::Close(_));
-                if sink.send(message).await.is_err() || closing {
-                    break;
-                }
-            }
-        });
-
-        let reader_wire = wire.clone();
-        let pongs = outgoing.clone();
-        let reader_acks = acks.clone();
-        let reader = tokio::spawn(async move {
-            let reason = loop {
-                let message = match stream.next().await {
-                    None => break "the connection ended".to_owned(),
-                    Some(Err(e)) => break format!("transport error: {e}"),
-                    Some(Ok(message)) => message,
-                };
-                let text = match message {
-                    Message::Text(text) => text.to_string(),
-                    Message::Close(_) => break "the server closed the WebSocket".to_owned(),
-                    Message::Binary(bytes) => {
-                        log(
-                            &reader_wire,
-                            WireDirection::Received,
-                            &format!("<{} binary bytes>", bytes.len()),
-                        );
-                        continue;
-                    }
-                    _ => continue,
-                };
-                log(&reader_wire, WireDirection::Received, &text);
-                match EnginePacket::decode(&text) {
-                    // The v4 heartbeat: the server pings, we must pong within pingTimeout or it
-                    // drops us. The pong goes through the writer like any other frame.
-                    Ok(EnginePacket::Ping(data)) => {
-                        let _ = pongs.send(Message::text(EnginePacket::Pong(data).encode()));
-                    }
-                    Ok(EnginePacket::Close) => break "the server closed the Engine.IO session".to_owned(),
-                    Ok(EnginePacket::Message(inner)) => match SocketPacket::decode(&inner) {
-                        Ok(SocketPacket::Event { nsp, name, args, .. }) if nsp == "/" => {
-                            let _ = deliver.send(Incoming::Event { name, args });
-                        }
-                        Ok(SocketPacket::Ack { id, args, .. }) => {
-                            let waiter = reader_acks.lock().ok().and_then(|mut m| m.remove(&id));
-                            if let Some(waiter) = waiter {
-                                let _ = waiter.send(args);
-                            }
-                        }
-                        Ok(SocketPacket::Disconnect { nsp }) if nsp == "/" => {
-                            break "the server disconnected the socket".to_owned();
-                        }
-                        // Other namespaces, stray connect packets and binary events are not ours
-                        // to interpret; they stay visible under --wire.
-                        _ => {}
-                    },
-                    _ => {}
-                }
-            };
-            let _ = deliver.send(Incoming::Closed { reason });
-        });
-
         Self {
             sid,
             open,
+            transport,
+            pid,
+            offset,
             outgoing,
             incoming,
             acks,
             next_ack: 0,
             wire,
+            usage,
             writer,
             reader,
         }
+    }
+
+    /// The transport the session runs on now: `websocket` after a successful upgrade.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The recovery session id of the CONNECT reply (`40{"sid":…,"pid":…}`), when the server
+    /// offers connection state recovery.
+    pub fn pid(&self) -> Option<&str> {
+        self.pid.as_deref()
+    }
+
+    /// The last recovery offset received, which a reconnect would send back with the `pid`.
+    pub fn last_offset(&self) -> Option<String> {
+        self.offset.lock().ok().and_then(|o| o.clone())
     }
 
     /// `socket.emit(name, ...args)`: queues an event for the server.
@@ -414,17 +484,22 @@ impl SimClient {
         Ok(rx)
     }
 
-    /// Sends an arbitrary text frame. The robustness tests use it to send malformed frames.
+    /// Sends an arbitrary Engine.IO packet as text. The robustness tests use it to send
+    /// malformed frames.
     pub fn send_frame(&self, text: String) -> Result<(), ConnectError> {
-        self.outgoing
-            .send(Message::text(text))
-            .map_err(|_| ConnectError::Other("the connection is closed".into()))
+        self.outgoing.try_send(Out::Text(text)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => ConnectError::Other(format!(
+                "{OUTGOING_FRAMES} frames are already waiting to be sent: the server is not reading"
+            )),
+            mpsc::error::TrySendError::Closed(_) => ConnectError::Other("the connection is closed".into()),
+        })
     }
 
     /// Waits for the next item from the server, at most `limit`. `None` means the time ran out.
     pub async fn next(&mut self, limit: Duration) -> Option<Incoming> {
         match timeout(limit, self.incoming.recv()).await {
-            Ok(Some(item)) => Some(item),
+            // The permit, dropped here, gives the item's bytes back to the queue's budget.
+            Ok(Some((item, _permit))) => Some(item),
             Ok(None) => Some(Incoming::Closed {
                 reason: "the client's reader stopped".into(),
             }),
@@ -434,15 +509,36 @@ impl SimClient {
 
     /// Takes whatever has already arrived, without waiting.
     pub fn try_next(&mut self) -> Option<Incoming> {
-        self.incoming.try_recv().ok()
+        self.incoming.try_recv().ok().map(|(item, _permit)| item)
     }
 
-    /// Takes the frames logged since the last call, for `--wire`.
+    /// Takes the frames logged since the last call, for `--wire` (empty unless the client was
+    /// connected with [`ConnectOptions::record_wire`]).
     pub fn take_wire(&self) -> Vec<WireFrame> {
-        self.wire
-            .lock()
-            .map(|mut frames| std::mem::take(&mut *frames))
-            .unwrap_or_default()
+        self.wire.take()
+    }
+
+    /// Applies the per-step limits ([`super::limits::MAX_FRAMES_PER_STEP`] and
+    /// [`super::limits::MAX_BYTES_PER_STEP`]) from now on: past either, the client stops
+    /// reading and its last item says which flood it was. The runner arms them against servers
+    /// it does not control.
+    pub fn limit_steps(&self) {
+        self.usage.arm();
+    }
+
+    /// Starts a new step for the per-step limits.
+    pub fn begin_step(&self) {
+        self.usage.new_step();
+    }
+
+    /// Frames and bytes read from the server in the current step.
+    pub fn step_traffic(&self) -> (u64, u64) {
+        self.usage.read()
+    }
+
+    /// The flood that made the client stop reading, if one did.
+    pub fn flood(&self) -> Option<String> {
+        self.usage.flood()
     }
 
     /// Queues the two goodbyes (see [`SimClient::leave`]) and returns at once, without knowing
@@ -450,7 +546,7 @@ impl SimClient {
     /// sends them. Prefer [`SimClient::leave`] where the caller can wait.
     pub fn disconnect(&self) {
         let _ = self.send_frame(SocketPacket::Disconnect { nsp: "/".into() }.to_frame());
-        let _ = self.outgoing.send(Message::Close(None));
+        let _ = self.outgoing.try_send(Out::Close);
     }
 
     /// Leaves politely, the way `socket.disconnect()` does in a browser, and waits at most
@@ -461,12 +557,14 @@ impl SimClient {
     /// 1. `41`, a Socket.IO DISCONNECT for the default namespace: "this socket is leaving". The
     ///    server removes the socket and runs its `socket.on('disconnect')` handlers with the
     ///    reason `client namespace disconnect` (socketioxide: `ClientNSDisconnect`).
-    /// 2. A WebSocket Close frame: "this connection is ending". The server answers with its own
-    ///    Close frame and then closes the TCP connection.
+    /// 2. The end of the transport: over WebSocket a Close frame, which the server answers with
+    ///    its own before it closes the TCP connection; over polling an Engine.IO close packet
+    ///    (`1`) in the same POST, after which the server ends the session and answers the
+    ///    pending GET.
     ///
     /// Both go through the writer task, in that order, like every frame. The client then waits
-    /// for the writer to have sent them and for the reader to see the server's answering Close,
-    /// so the server has read the goodbye before the connection goes away. Dropping the client
+    /// for the writer to have sent them and for the reader to see the server's answer, so the
+    /// server has read the goodbye before the connection goes away. Dropping the client
     /// without this aborts the tasks at once: the frames may never leave, and the server sees a
     /// connection that broke (`transport close` or `transport error`), not a socket that left.
     ///
@@ -475,29 +573,143 @@ impl SimClient {
     /// closed either way.
     pub async fn leave(mut self, within: Duration) -> Result<(), ConnectError> {
         self.incoming.close();
+        // A reader blocked on a full queue must see it closed to move on.
+        while self.incoming.try_recv().is_ok() {}
         self.disconnect();
         let deadline = tokio::time::Instant::now() + within;
         let late = |what: &str| ConnectError::Timeout {
             what: what.to_owned(),
             after: within,
         };
+        let (sent, answered) = match self.transport {
+            Transport::WebSocket => (
+                "our DISCONNECT (41) and WebSocket Close frame to be sent",
+                "the server's answer to our WebSocket Close frame",
+            ),
+            Transport::Polling => (
+                "the server to answer our POST of DISCONNECT (41) and close (1)",
+                "the server to end the long-polling session",
+            ),
+        };
         tokio::time::timeout_at(deadline, &mut self.writer)
             .await
-            .map_err(|_| late("our DISCONNECT (41) and WebSocket Close frame to be sent"))?
+            .map_err(|_| late(sent))?
             .ok();
         tokio::time::timeout_at(deadline, &mut self.reader)
             .await
-            .map_err(|_| late("the server's answer to our WebSocket Close frame"))?
+            .map_err(|_| late(answered))?
             .ok();
         Ok(())
     }
 }
 
-fn message_text(message: &Message) -> String {
-    match message {
-        Message::Text(text) => text.to_string(),
-        Message::Binary(bytes) => format!("<{} binary bytes>", bytes.len()),
-        other => format!("<{other:?}>"),
+/// What the handshake hands to the tasks.
+struct Session {
+    sid: String,
+    pid: Option<String>,
+    open: OpenInfo,
+    receiver: Receiver,
+    early: Vec<Output>,
+    wire: WireLog,
+    usage: Arc<Usage>,
+    after: Duration,
+}
+
+/// `http://127.0.0.1:3000` → `127.0.0.1:3000`; long-polling here speaks plain HTTP only.
+fn http_authority(base: &str) -> Result<String, ConnectError> {
+    match base.strip_prefix("http://") {
+        Some(_) => Ok(authority(base)),
+        None => Err(ConnectError::Other(format!(
+            "{base}: HTTP long-polling needs an http:// address (this client has no TLS)"
+        ))),
+    }
+}
+
+/// Step 1 over WebSocket: the HTTP request that asks to switch protocols. `true` turns off
+/// Nagle's algorithm on our side (see `server::http` for why small frames need that).
+async fn open_websocket(url: &str, after: Duration) -> Result<WsStream, ConnectError> {
+    match timeout(
+        after,
+        tokio_tungstenite::connect_async_with_config(url, Some(websocket_config()), true),
+    )
+    .await
+    {
+        Err(_) => Err(ConnectError::Timeout {
+            what: format!("the WebSocket handshake (HTTP 101) from {url}"),
+            after,
+        }),
+        Ok(Err(error)) => Err(handshake_error(error, url)),
+        Ok(Ok((ws, _response))) => Ok(ws),
+    }
+}
+
+/// Steps 1 and 2 over polling: the first GET, whose answer must be `200` with the OPEN packet.
+async fn polling_handshake(
+    link: &mut PollingLink,
+    after: Duration,
+    wire: &WireLog,
+) -> Result<Vec<Frame>, ConnectError> {
+    let answer = super::link::poll(link, after, wire).await.map_err(|e| match e {
+        PollError::Refused(addr) => ConnectError::Refused { addr },
+        PollError::Closed(_) => ConnectError::ClosedUnanswered,
+        PollError::Timeout { what, after } => ConnectError::Timeout {
+            what: format!("the answer to the polling handshake {what}"),
+            after,
+        },
+        PollError::Other(message) => ConnectError::Other(message),
+    })?;
+    if answer.code != 200 {
+        return Err(ConnectError::HttpStatus {
+            status: answer.status.clone(),
+            body: answer.excerpt(),
+        });
+    }
+    match super::link::payload_frames(&answer.body, wire) {
+        Ok(frames) => Ok(frames),
+        // Not an Engine.IO payload at all: show what came instead of an OPEN packet.
+        Err(_) => Err(ConnectError::NotEngineIo(answer.body.chars().take(200).collect())),
+    }
+}
+
+/// Step 4: the upgrade from long-polling to WebSocket, in socket.io-client's order.
+///
+/// 1. Open a WebSocket for the *same* session (`&sid=…`): `101 Switching Protocols`.
+/// 2. Probe it: send `2probe`; a server that can switch answers `3probe` over the new socket.
+/// 3. Pause polling: no GET may be waiting and no POST in flight, so nothing can still arrive
+///    or leave over the old transport. socket.io-client sends its next GET at once and then
+///    waits for it to return (the server answers it with a no-op, `6`, when the probe arrives);
+///    this client upgrades before it sends that GET, which keeps the same guarantee and makes
+///    the order of frames on the wire the same every run.
+/// 4. Send `5` (upgrade). The server moves the session to the WebSocket and sends over it
+///    everything it queued meanwhile, in order: nothing is lost or reordered by the switch.
+async fn upgrade(url: &str, after: Duration, wire: &WireLog) -> Result<WsStream, String> {
+    let target = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let target = &target[target.find('/').unwrap_or(0)..];
+    wire.push(
+        WireDirection::Sent,
+        &format!("HTTP GET {target} (Upgrade: websocket)"),
+    );
+    let ws = open_websocket(url, after).await.map_err(|e| e.to_string())?;
+    wire.push(WireDirection::Received, "HTTP 101 Switching Protocols");
+    let mut link = Link::WebSocket(Box::new(ws));
+    link.send(&[EnginePacket::Ping("probe".into()).encode()], after, wire)
+        .await
+        .map_err(|e| e.to_string())?;
+    let answer = link
+        .recv(after, "the answer to our probe (3probe)", wire)
+        .await
+        .map_err(|e| e.to_string())?;
+    if answer != [Frame::Text(EnginePacket::Pong("probe".into()).encode())] {
+        return Err(format!(
+            "the probe was answered with {answer:?} instead of 3probe"
+        ));
+    }
+    link.send(&[EnginePacket::Upgrade.encode()], after, wire)
+        .await
+        .map_err(|e| e.to_string())?;
+    match link {
+        Link::WebSocket(ws) => Ok(*ws),
+        Link::Polling(_) => unreachable!("opened as a WebSocket above"),
     }
 }
 
