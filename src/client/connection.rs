@@ -559,12 +559,11 @@ impl SimClient {
     ///    reason `client namespace disconnect` (socketioxide: `ClientNSDisconnect`).
     /// 2. The end of the transport: over WebSocket a Close frame, which the server answers with
     ///    its own before it closes the TCP connection; over polling an Engine.IO close packet
-    ///    (`1`) in the same POST, after which the server ends the session and answers the
-    ///    pending GET.
+    ///    (`1`) in the same POST, which the server answers `ok`.
     ///
     /// Both go through the writer task, in that order, like every frame. The client then waits
-    /// for the writer to have sent them and for the reader to see the server's answer, so the
-    /// server has read the goodbye before the connection goes away. Dropping the client
+    /// for the writer to have sent them and (over WebSocket) for the reader to see the server's
+    /// answering Close, so the server has read the goodbye before the connection goes away. Dropping the client
     /// without this aborts the tasks at once: the frames may never leave, and the server sees a
     /// connection that broke (`transport close` or `transport error`), not a socket that left.
     ///
@@ -581,23 +580,24 @@ impl SimClient {
             what: what.to_owned(),
             after: within,
         };
-        let (sent, answered) = match self.transport {
-            Transport::WebSocket => (
-                "our DISCONNECT (41) and WebSocket Close frame to be sent",
-                "the server's answer to our WebSocket Close frame",
-            ),
-            Transport::Polling => (
-                "the server to answer our POST of DISCONNECT (41) and close (1)",
-                "the server to end the long-polling session",
-            ),
+        let sent = match self.transport {
+            Transport::WebSocket => "our DISCONNECT (41) and WebSocket Close frame to be sent",
+            Transport::Polling => "the server to answer our POST of DISCONNECT (41) and close (1)",
         };
         tokio::time::timeout_at(deadline, &mut self.writer)
             .await
             .map_err(|_| late(sent))?
             .ok();
+        // Over polling, the answered POST is the whole goodbye: the server has read both packets.
+        // What it does with the GET still waiting differs (Node answers it, python-engineio
+        // leaves it to its next ping), so, like socket.io-client, the client does not wait.
+        if self.transport == Transport::Polling {
+            self.reader.abort();
+            return Ok(());
+        }
         tokio::time::timeout_at(deadline, &mut self.reader)
             .await
-            .map_err(|_| late(answered))?
+            .map_err(|_| late("the server's answer to our WebSocket Close frame"))?
             .ok();
         Ok(())
     }

@@ -13,5 +13,6 @@ mod predict;
 mod semantics;
 mod serve;
 mod snapshots;
+mod transports;
 mod untrusted;
 mod wire;
