@@ -57,6 +57,13 @@ pub const MAX_FRAMES_PER_STEP: u64 = 2000;
 /// stayed under the event limit and still made a quarter of a gigabyte per client.
 pub const MAX_BYTES_PER_STEP: u64 = 8 << 20;
 
+/// The most data a server's ping may carry: 16 bytes.
+///
+/// A pong echoes its ping's data, so a ping's data is memory the client must queue to send back.
+/// Engine.IO v4 servers ping with no data (`2`); the upgrade probe carries the word `probe`. A
+/// ping carrying more is refused as what it is, instead of echoed.
+pub const MAX_PING_DATA: usize = 16;
+
 /// The most attachments one binary packet (`45x-` / `46x-`) may announce: 16.
 ///
 /// Each attachment is one more frame the client must hold until the last arrives. A chat

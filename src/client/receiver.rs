@@ -25,7 +25,7 @@
 use serde_json::Value;
 
 use super::binary::fill_placeholders;
-use super::limits::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_BUFFERED_BEFORE_CONNECT};
+use super::limits::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_BUFFERED_BEFORE_CONNECT, MAX_PING_DATA};
 use super::payload::Frame;
 use super::protocol::{EnginePacket, OpenInfo, SocketPacket};
 
@@ -120,6 +120,13 @@ impl Receiver {
         let packet = EnginePacket::decode(text)
             .map_err(|e| Violation(format!("{text:?} is not an Engine.IO packet ({e})")))?;
         Ok(vec![match packet {
+            EnginePacket::Ping(data) if data.len() > MAX_PING_DATA => {
+                return Err(Violation(format!(
+                    "a ping carrying {} bytes (a heartbeat carries none, an upgrade probe the word probe; \
+                     the client echoes at most {MAX_PING_DATA})",
+                    data.len()
+                )));
+            }
             EnginePacket::Ping(data) => Output::Pong(data),
             EnginePacket::Close => Output::Closed,
             EnginePacket::Open(info) => Output::Open(info),

@@ -45,7 +45,7 @@ fn options_for(transports: &[Transport]) -> ConnectOptions {
 
 /// The default setting, as `io()` connects.
 fn options() -> ConnectOptions {
-    options_for(&SETTINGS[0])
+    options_for(SETTINGS[0])
 }
 
 /// socketioxide answers CONNECT before its connection handler has registered `socket.on(…)`

@@ -6,6 +6,7 @@ mod cli;
 mod client;
 mod common;
 mod determinism;
+mod flood;
 mod leave;
 mod lessons;
 mod node;
