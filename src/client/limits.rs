@@ -9,7 +9,8 @@
 //! The sum that matters is the worst case per client: one frame in flight
 //! ([`MAX_MESSAGE_SIZE`]), the queue of delivered items ([`INCOMING_BYTES`]), a partial binary
 //! packet ([`MAX_ATTACHMENT_BYTES`]) and, with `--wire`, the frame log ([`WIRE_BUDGET`]): about
-//! 7 MiB, and a lesson has at most a handful of clients.
+//! 5 MiB of wire bytes, more once JSON is decoded (see [`INCOMING_BYTES`]), and a lesson has at
+//! most a handful of clients.
 
 use std::time::Duration;
 
@@ -30,11 +31,13 @@ pub const MAX_MESSAGE_SIZE: usize = 1 << 20;
 /// lesson step delivers one or two events per client; 256 is far more than any step needs.
 pub const INCOMING_ITEMS: usize = 256;
 
-/// How many bytes of events may wait in a client's queue: 4 MiB.
+/// How many bytes of events may wait in a client's queue, counted as they came on the wire: 2 MiB.
 ///
-/// [`INCOMING_ITEMS`] alone would let 256 frames of 1 MiB wait (256 MiB); counting bytes too
-/// keeps the queue to a few frames of the largest size, or thousands of ordinary ones.
-pub const INCOMING_BYTES: usize = 4 << 20;
+/// [`INCOMING_ITEMS`] alone would let 256 frames of 1 MiB wait (256 MiB). Decoded JSON takes
+/// more room than its text: each value in `[0,0,0,…]` is 2 bytes on the wire and 32 in memory, so
+/// 2 MiB of wire can be up to 32 MiB of decoded events, the worst case this budget allows.
+/// The same budget bounds the events a server sends before its CONNECT reply.
+pub const INCOMING_BYTES: usize = 2 << 20;
 
 /// How many frames the client sends may wait to be written: 1024.
 ///
@@ -51,11 +54,22 @@ pub const OUTGOING_FRAMES: usize = 1024;
 /// still named as a flood of events, and a flood of anything else is caught here.
 pub const MAX_FRAMES_PER_STEP: u64 = 2000;
 
-/// The most bytes one client reads from someone else's server in one step: 8 MiB.
+/// The most bytes one client reads from someone else's server in one step: 2 MiB.
 ///
-/// A step's real traffic is a few hundred bytes. Without a byte cap, 999 events of 256 KiB each
-/// stayed under the event limit and still made a quarter of a gigabyte per client.
-pub const MAX_BYTES_PER_STEP: u64 = 8 << 20;
+/// A step's real traffic is a few hundred bytes, and one message can be at most a server's
+/// `maxPayload` (1 MB in Node). Without a byte cap, 999 events of 256 KiB each stayed under the
+/// event limit and still made a quarter of a gigabyte per client. Frames count at their wire
+/// size and events once more at their decoded size, since decoded JSON can take 16 times its
+/// text (see [`INCOMING_BYTES`]).
+pub const MAX_BYTES_PER_STEP: u64 = 2 << 20;
+
+/// The most bytes one client reads from someone else's server over a whole stage: 4 MiB.
+///
+/// The runner keeps each step's events until the stage is judged and printed, so the per-step
+/// cap alone would let a long stage add up. Events count here at their decoded size (about 32
+/// bytes per JSON value), frames at their wire size, so this bounds what a stage holds per
+/// client, whatever the shape of the JSON.
+pub const MAX_BYTES_PER_RUN: u64 = 4 << 20;
 
 /// The most data a server's ping may carry: 16 bytes.
 ///

@@ -25,7 +25,9 @@
 use serde_json::Value;
 
 use super::binary::fill_placeholders;
-use super::limits::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_BUFFERED_BEFORE_CONNECT, MAX_PING_DATA};
+use super::limits::{
+    INCOMING_BYTES, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_BUFFERED_BEFORE_CONNECT, MAX_PING_DATA,
+};
 use super::payload::Frame;
 use super::protocol::{EnginePacket, OpenInfo, SocketPacket};
 
@@ -76,6 +78,8 @@ pub struct Receiver {
     pid: Option<String>,
     last_offset: Option<String>,
     before_connect: Vec<(String, Vec<Value>)>,
+    /// Wire bytes of the events in `before_connect`.
+    before_connect_bytes: usize,
     partial: Option<Partial>,
 }
 
@@ -88,6 +92,7 @@ impl Receiver {
             pid: None,
             last_offset: None,
             before_connect: Vec::new(),
+            before_connect_bytes: 0,
             partial: None,
         }
     }
@@ -153,7 +158,7 @@ impl Receiver {
                     });
                     return Ok(vec![Output::Nothing]);
                 }
-                return self.packet(packet);
+                return self.packet(packet, text.len());
             }
         }])
     }
@@ -176,7 +181,10 @@ impl Receiver {
             return Ok(vec![Output::Nothing]);
         }
         let Partial {
-            mut packet, frames, ..
+            mut packet,
+            frames,
+            bytes,
+            ..
         } = self.partial.take().expect("checked above");
         let args = match &mut packet {
             SocketPacket::Event { args, .. } | SocketPacket::Ack { args, .. } => args,
@@ -185,11 +193,11 @@ impl Receiver {
         for arg in args.iter_mut() {
             fill_placeholders(arg, &frames).map_err(|e| Violation(e.to_string()))?;
         }
-        self.packet(packet)
+        self.packet(packet, bytes)
     }
 
-    /// A complete Socket.IO packet.
-    fn packet(&mut self, packet: SocketPacket) -> Result<Vec<Output>, Violation> {
+    /// A complete Socket.IO packet that took `size` bytes on the wire.
+    fn packet(&mut self, packet: SocketPacket, size: usize) -> Result<Vec<Output>, Violation> {
         let ours = match &packet {
             SocketPacket::Connect { nsp, .. }
             | SocketPacket::Disconnect { nsp }
@@ -227,9 +235,16 @@ impl Receiver {
             }
             SocketPacket::Event { name, args, .. } if self.connected => vec![self.event(name, args)],
             SocketPacket::Event { name, args, .. } => {
+                self.before_connect_bytes += size;
                 if self.before_connect.len() >= MAX_BUFFERED_BEFORE_CONNECT {
                     return Err(Violation(format!(
                         "the server sent more than {MAX_BUFFERED_BEFORE_CONNECT} events before its CONNECT reply"
+                    )));
+                }
+                if self.before_connect_bytes > INCOMING_BYTES {
+                    return Err(Violation(format!(
+                        "the server sent more than {} MiB of events before its CONNECT reply",
+                        INCOMING_BYTES >> 20
                     )));
                 }
                 self.before_connect.push((name, args));
@@ -308,6 +323,10 @@ mod tests {
             r.receive(&text(r#"42["x"]"#)).unwrap();
         }
         assert!(r.receive(&text(r#"42["x"]"#)).is_err());
+        let mut r = Receiver::new("/");
+        let big = format!(r#"42["x","{}"]"#, "y".repeat(INCOMING_BYTES / 2));
+        r.receive(&text(&big)).unwrap();
+        assert!(r.receive(&text(&big)).is_err(), "bounded in bytes too");
     }
 
     #[test]

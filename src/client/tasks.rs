@@ -24,7 +24,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::connection::Incoming;
 use super::limits::{
-    ATTACHMENTS_WITHIN, INCOMING_BYTES, MAX_BYTES_PER_STEP, MAX_FRAMES_PER_STEP, long_poll_bound,
+    ATTACHMENTS_WITHIN, INCOMING_BYTES, MAX_BYTES_PER_RUN, MAX_BYTES_PER_STEP, MAX_FRAMES_PER_STEP,
+    long_poll_bound,
 };
 use super::link::{WsStream, frame_text, payload_frames, poll, post};
 use super::payload::Frame;
@@ -56,6 +57,9 @@ pub type Acks = Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>>;
 pub struct Usage {
     frames: AtomicU64,
     bytes: AtomicU64,
+    /// Bytes since the limits were armed, across steps: the runner keeps every step's events
+    /// until the stage ends.
+    run_bytes: AtomicU64,
     armed: AtomicBool,
     flood: Mutex<Option<String>>,
 }
@@ -63,7 +67,9 @@ pub struct Usage {
 impl Usage {
     /// Applies [`MAX_FRAMES_PER_STEP`] and [`MAX_BYTES_PER_STEP`] from now on.
     pub fn arm(&self) {
-        self.armed.store(true, Ordering::Relaxed);
+        if !self.armed.swap(true, Ordering::Relaxed) {
+            self.run_bytes.store(0, Ordering::Relaxed);
+        }
     }
 
     /// Starts counting a new step.
@@ -92,8 +98,15 @@ impl Usage {
 
     /// Counts one frame; past an armed limit, says which flood it is.
     fn count(&self, bytes: usize) -> Result<(), String> {
-        let frames = self.frames.fetch_add(1, Ordering::Relaxed) + 1;
-        let total = self.bytes.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
+        self.frames.fetch_add(1, Ordering::Relaxed);
+        self.add(bytes)
+    }
+
+    /// Adds bytes to the step and the run (a frame's, or what an event takes once decoded).
+    fn add(&self, bytes: usize) -> Result<(), String> {
+        let frames = self.frames.load(Ordering::Relaxed);
+        let step = self.bytes.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
+        let run = self.run_bytes.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
         if !self.armed.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -102,8 +115,16 @@ impl Usage {
                 "more than {MAX_FRAMES_PER_STEP} frames in one step \
                  (heartbeats, packets for other namespaces and binary attachments count too)"
             )
-        } else if total > MAX_BYTES_PER_STEP {
-            format!("more than {} MiB in one step", MAX_BYTES_PER_STEP >> 20)
+        } else if step > MAX_BYTES_PER_STEP {
+            format!(
+                "more than {} MiB in one step (frames, and events at their decoded size)",
+                MAX_BYTES_PER_STEP >> 20
+            )
+        } else if run > MAX_BYTES_PER_RUN {
+            format!(
+                "more than {} MiB over the steps so far (frames, and events at their decoded size)",
+                MAX_BYTES_PER_RUN >> 20
+            )
         } else {
             return Ok(());
         };
@@ -111,6 +132,18 @@ impl Usage {
             *slot = Some(flood.clone());
         }
         Err(format!("the tutor stopped reading a flood of {flood}"))
+    }
+}
+
+/// Roughly what decoded JSON takes in memory: 32 bytes per value (the size of a
+/// `serde_json::Value`) plus the text of strings and keys. `[0,0,0]` is 7 bytes on the wire and
+/// about 100 here, which is why events are counted again once decoded.
+pub fn decoded_size(value: &Value) -> usize {
+    32 + match value {
+        Value::String(text) => text.len(),
+        Value::Array(items) => items.iter().map(decoded_size).sum(),
+        Value::Object(fields) => fields.iter().map(|(k, v)| k.len() + decoded_size(v)).sum(),
+        _ => 0,
     }
 }
 
@@ -161,10 +194,13 @@ impl Inbound {
                 let _ = self.out.try_send(Out::Text(EnginePacket::Pong(data).encode()));
             }
             Output::Event { name, args } => {
+                // What the event will take once its owner holds it, decoded.
+                let decoded: usize = args.iter().map(decoded_size).sum::<usize>() + name.len();
+                self.usage.add(decoded)?;
                 if let Ok(mut offset) = self.offset.lock() {
                     offset.clone_from(&self.receiver.last_offset().map(str::to_owned));
                 }
-                let share = cost.clamp(1, INCOMING_BYTES) as u32;
+                let share = (cost + decoded).clamp(1, INCOMING_BYTES) as u32;
                 let permit = self
                     .room
                     .clone()
@@ -331,5 +367,54 @@ pub async fn write_polling(
         if post(&mut link, &packets, limit, &wire).await.is_err() || closing {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decoded_json_is_counted_by_its_values() {
+        assert_eq!(decoded_size(&json!(0)), 32);
+        assert_eq!(decoded_size(&json!("hi")), 34);
+        assert_eq!(decoded_size(&json!([0, 0, 0])), 128);
+        assert_eq!(decoded_size(&json!({"ab": 1})), 32 + 2 + 32);
+    }
+
+    #[test]
+    fn limits_apply_only_once_armed_and_name_the_flood() {
+        let usage = Usage::default();
+        for _ in 0..MAX_FRAMES_PER_STEP + 10 {
+            usage.count(1).unwrap();
+        }
+        usage.arm();
+        usage.new_step();
+        for _ in 0..MAX_FRAMES_PER_STEP {
+            usage.count(1).unwrap();
+        }
+        let flood = usage.count(1).unwrap_err();
+        assert!(
+            flood.contains(&format!("more than {MAX_FRAMES_PER_STEP} frames")),
+            "{flood}"
+        );
+        assert_eq!(
+            usage.flood().as_deref(),
+            flood.strip_prefix("the tutor stopped reading a flood of ")
+        );
+
+        let usage = Usage::default();
+        usage.arm();
+        usage.add(MAX_BYTES_PER_STEP as usize).unwrap();
+        assert!(usage.add(1).unwrap_err().contains("MiB in one step"));
+
+        let usage = Usage::default();
+        usage.arm();
+        for _ in 0..(MAX_BYTES_PER_RUN / MAX_BYTES_PER_STEP) {
+            usage.add(MAX_BYTES_PER_STEP as usize).unwrap();
+            usage.new_step();
+        }
+        assert!(usage.add(1).unwrap_err().contains("over the steps so far"));
     }
 }

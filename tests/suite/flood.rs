@@ -3,7 +3,8 @@
 //! in memory (peak RSS measured with `/usr/bin/time -v`, under 100 MB) and fail within a few
 //! seconds with a message that names the flood, whatever the kind of frame.
 //!
-//! Kinds: events for another namespace, events of 256 KiB, bare heartbeats, no-ops, binary
+//! Kinds: events for another namespace, events of 256 KiB, events of dense arrays (16 times
+//! their wire size once decoded), bare heartbeats, no-ops, binary
 //! attachments of 900 KiB, a ping that carries data, and the same namespace flood over HTTP
 //! long-polling. Plus a binary packet whose last attachment never comes, which must be given up
 //! within its time bound.
@@ -34,6 +35,8 @@ const PEAK_LIMIT_KB: u64 = 100 * 1024;
 enum Kind {
     OtherNamespace,
     BigEvents,
+    /// Events of `[0,0,0,…]`: 2 bytes on the wire per value, 32 once decoded.
+    DenseArrays,
     Heartbeats,
     Noops,
     Binary,
@@ -48,6 +51,10 @@ fn round(kind: Kind) -> Vec<Message> {
     match kind {
         Kind::OtherNamespace => vec![Message::text(format!(r#"42/admin,["x","{}"]"#, fill(900 << 10)))],
         Kind::BigEvents => vec![Message::text(format!(r#"42["hi","{}"]"#, fill(256 << 10)))],
+        Kind::DenseArrays => vec![Message::text(format!(
+            r#"42["hi",[{}0]]"#,
+            "0,".repeat(128 << 10)
+        ))],
         Kind::Heartbeats => vec![Message::text("2")],
         Kind::Noops => vec![Message::text("6")],
         Kind::Binary => vec![
@@ -163,6 +170,11 @@ fn every_kind_of_flood_stays_bounded_and_is_named() {
         (
             "256 KiB events",
             rt.block_on(websocket_peer(Kind::BigEvents)),
+            "MiB in one step",
+        ),
+        (
+            "dense arrays",
+            rt.block_on(websocket_peer(Kind::DenseArrays)),
             "MiB in one step",
         ),
         (
