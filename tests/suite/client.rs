@@ -457,3 +457,54 @@ fn the_stage_server_serves_every_transport_setting() {
         }
     });
 }
+
+/// A server that offers the upgrade and then refuses the WebSocket keeps the session on polling,
+/// as socket.io-client does, and `--wire` says that the upgrade failed.
+#[test]
+fn a_refused_upgrade_leaves_the_session_on_polling() {
+    use axum::extract::RawQuery;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    runtime().block_on(async {
+        let connected = Arc::new(AtomicBool::new(false));
+        let answer = move |RawQuery(query): RawQuery| {
+            let connected = connected.clone();
+            async move {
+                let query = query.unwrap_or_default();
+                if query.contains("transport=websocket") {
+                    return (
+                        axum::http::StatusCode::BAD_REQUEST,
+                        r#"{"code":0,"message":"Transport unknown"}"#.to_owned(),
+                    );
+                }
+                let body = if !query.contains("sid=") {
+                    r#"0{"sid":"p","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000}"#
+                } else if !connected.swap(true, Ordering::SeqCst) {
+                    "40{\"sid\":\"s\"}\x1e42[\"after\",1]"
+                } else {
+                    std::future::pending::<()>().await;
+                    unreachable!()
+                };
+                (axum::http::StatusCode::OK, body.to_owned())
+            }
+        };
+        let app = Router::new().route("/socket.io/", axum::routing::get(answer).post(async || "ok"));
+        let base = serve(app).await;
+        let mut client = SimClient::connect(&base, &options()).await.unwrap();
+        assert_eq!(client.transport(), Transport::Polling);
+        let wire: Vec<String> = client.take_wire().into_iter().map(|f| f.text).collect();
+        assert!(
+            wire.iter().any(|t| t.starts_with(
+                "[upgrade to WebSocket failed, staying on polling: the server answered 400 Bad Request"
+            )),
+            "{wire:?}"
+        );
+        // The event that came in the same body as the CONNECT reply is delivered, after it.
+        match client.next(WAIT).await {
+            Some(Incoming::Event { name, args }) => {
+                assert_eq!((name.as_str(), args), ("after", vec![json!(1)]))
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+}
