@@ -34,11 +34,13 @@
 //! * [`receiver`]: what each frame means, given what came before (pure).
 //! * [`limits`]: every bound a server can push the client against, and why.
 //! * [`wire`]: the bounded frame log behind `--wire`.
-//! * [`polling`], [`link`], [`tasks`], [`connection`]: the I/O.
+//! * [`polling`], [`link`], [`handshake`], [`tasks`]: the I/O, from one HTTP request to the
+//!   connected tasks; [`connection`]: the [`SimClient`] its owner talks to.
 //! * [`http`]: a plain GET, the way a browser fetches the page.
 
 pub mod binary;
 pub mod connection;
+pub mod handshake;
 pub mod http;
 pub mod limits;
 pub mod link;
