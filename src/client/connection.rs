@@ -82,8 +82,10 @@ pub enum ConnectError {
     /// attached with another `path` option, for example, drops upgrades meant for other paths.
     #[error("the server closed the connection without answering the WebSocket request")]
     ClosedUnanswered,
-    /// The WebSocket opened, but what came first was not an Engine.IO OPEN packet.
-    #[error("the WebSocket opened but the server did not speak Engine.IO: first frame was {0:?}")]
+    /// The transport opened (a WebSocket, or a polling GET answered `200`), but what came first
+    /// was not an Engine.IO OPEN packet. A valid Engine.IO server never does this: its first
+    /// packet on a new session is always the OPEN.
+    #[error("the server did not speak Engine.IO: its first frame was {0:?}, not an OPEN packet")]
     NotEngineIo(String),
     /// The server refused the Socket.IO CONNECT (`44…`).
     #[error("the server refused the Socket.IO connection: {0}")]
@@ -224,8 +226,8 @@ impl SimClient {
                 let writer = tokio::spawn(tasks::write_websocket(sink, queue, wire.clone()));
                 let reader = tokio::spawn(async move {
                     for output in early {
-                        if inbound.output(output, 0).await.is_err() {
-                            return;
+                        if let Err(reason) = inbound.output(output, 0).await {
+                            return inbound.closed(reason).await;
                         }
                     }
                     tasks::read_websocket(stream, inbound).await;
@@ -238,8 +240,8 @@ impl SimClient {
                 let reader_open = open.clone();
                 let reader = tokio::spawn(async move {
                     for output in early {
-                        if inbound.output(output, 0).await.is_err() {
-                            return;
+                        if let Err(reason) = inbound.output(output, 0).await {
+                            return inbound.closed(reason).await;
                         }
                     }
                     tasks::read_polling(gets, reader_open, inbound).await;

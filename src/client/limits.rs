@@ -114,6 +114,15 @@ pub const WIRE_BUDGET: usize = 256 * 1024;
 /// say how many bytes were left out; nobody reads a megabyte of JSON in a terminal.
 pub const WIRE_FRAME_TEXT: usize = 4 * 1024;
 
+/// The most of a page's body `http::get` reads: 256 KiB. A page for these lessons is a few
+/// kilobytes; the server being checked is someone else's program, and a body that never ends
+/// must not fill memory. `http_body_util::Limited` counts the bytes as they arrive.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// The most of a page's body `http::HttpReply::body` keeps: 64 KiB, enough for any `<title>`
+/// and excerpt.
+pub const EXCERPT_LIMIT: usize = 64 * 1024;
+
 /// The longest body of a polling answer that is not a payload (an error page) kept in an
 /// error message: 200 characters, enough to show `{"code":0,"message":"Transport unknown"}`.
 pub const ERROR_BODY_EXCERPT: usize = 200;

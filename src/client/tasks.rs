@@ -239,7 +239,7 @@ impl Inbound {
     }
 
     /// The reader's last word: why it stopped.
-    async fn closed(self, reason: String) {
+    pub async fn closed(self, reason: String) {
         let _ = self.deliver.send((Incoming::Closed { reason }, None)).await;
     }
 }

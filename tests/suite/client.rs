@@ -508,3 +508,33 @@ fn a_refused_upgrade_leaves_the_session_on_polling() {
         }
     });
 }
+
+/// A DISCONNECT in the same polling body as the CONNECT reply is the client's first item.
+#[test]
+fn a_disconnect_right_behind_the_connect_reply_is_delivered() {
+    runtime().block_on(async {
+        let answer = async |axum::extract::RawQuery(query): axum::extract::RawQuery| {
+            if query.unwrap_or_default().contains("sid=") {
+                "40{\"sid\":\"s\"}\x1e42[\"bye\"]\x1e41"
+            } else {
+                r#"0{"sid":"p","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#
+            }
+        };
+        let app = Router::new().route("/socket.io/", axum::routing::get(answer).post(async || "ok"));
+        let base = serve(app).await;
+        let mut client = SimClient::connect(&base, &options()).await.unwrap();
+        assert_eq!(
+            client.next(WAIT).await,
+            Some(Incoming::Event {
+                name: "bye".into(),
+                args: vec![]
+            })
+        );
+        match client.next(WAIT).await {
+            Some(Incoming::Closed { reason }) => {
+                assert!(reason.contains("disconnected the socket"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+}
