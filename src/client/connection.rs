@@ -236,7 +236,15 @@ impl SimClient {
             }
             Link::Polling(mut gets) => {
                 let posts = gets.fork();
-                let writer = tokio::spawn(tasks::write_polling(posts, queue, wire.clone(), after));
+                // Node's default `maxHttpBufferSize` when the OPEN packet names none.
+                let max_payload = open.max_payload.map_or(1_000_000, |m| m as usize);
+                let writer = tokio::spawn(tasks::write_polling(
+                    posts,
+                    queue,
+                    wire.clone(),
+                    after,
+                    max_payload,
+                ));
                 let reader_open = open.clone();
                 let reader = tokio::spawn(async move {
                     for output in early {

@@ -338,27 +338,50 @@ pub async fn read_polling(mut link: PollingLink, open: OpenInfo, mut inbound: In
     inbound.closed(reason).await;
 }
 
-/// The long-polling writer: everything queued meanwhile goes in one POST; a close ends it.
+/// The long-polling writer: what was queued meanwhile goes in one POST, up to the server's
+/// `maxPayload` (as socket.io-client batches: a body over it is refused, and the session with it);
+/// a close ends it.
 pub async fn write_polling(
     mut link: PollingLink,
     mut queue: mpsc::Receiver<Out>,
     wire: WireLog,
     limit: Duration,
+    max_payload: usize,
 ) {
     /// At most this many packets per POST, so one body stays small.
     const PER_POST: usize = 64;
-    while let Some(first) = queue.recv().await {
-        let mut packets = Vec::new();
+    let mut carried: Option<Out> = None;
+    loop {
+        let first = match carried.take() {
+            Some(out) => out,
+            None => match queue.recv().await {
+                Some(out) => out,
+                None => break,
+            },
+        };
+        let mut packets: Vec<String> = Vec::new();
+        let mut bytes = 0;
         let mut closing = false;
         let mut next = Some(first);
         while let Some(out) = next.take() {
-            match out {
-                Out::Text(text) => packets.push(text),
-                Out::Close => {
-                    packets.push(EnginePacket::Close.encode());
-                    closing = true;
-                    break;
-                }
+            let text = match out {
+                Out::Text(text) => text,
+                Out::Close => EnginePacket::Close.encode(),
+            };
+            // One separator byte between packets. The first packet always goes, even alone
+            // over the limit: the server then refuses it, and says so.
+            if !packets.is_empty() && bytes + 1 + text.len() > max_payload {
+                carried = Some(match text.as_str() {
+                    "1" => Out::Close,
+                    _ => Out::Text(text),
+                });
+                break;
+            }
+            bytes += text.len() + usize::from(!packets.is_empty());
+            closing = text == "1";
+            packets.push(text);
+            if closing {
+                break;
             }
             if packets.len() < PER_POST {
                 next = queue.try_recv().ok();

@@ -538,3 +538,48 @@ fn a_disconnect_right_behind_the_connect_reply_is_delivered() {
         }
     });
 }
+
+/// Over polling, what is queued meanwhile goes in one POST, but never more than the server's
+/// `maxPayload` (socketioxide refuses a longer body and closes the session): messages sent back
+/// to back all arrive.
+#[test]
+fn polling_posts_stay_within_the_servers_max_payload() {
+    runtime().block_on(async {
+        let (layer, io) = SocketIo::builder().max_payload(300).build_layer();
+        io.ns("/", async |socket: SocketRef| {
+            socket.on("say", async |socket: SocketRef, Data(value): Data<Value>| {
+                socket.emit("said", &value).ok();
+            });
+            socket.emit("ready", &()).ok();
+        });
+        let base = serve(Router::new().layer(layer)).await;
+        let mut client = connect_when_ready(&base, &options_for(&[Transport::Polling])).await;
+        assert_eq!(client.open.max_payload, Some(300));
+        let line = "x".repeat(100);
+        for n in 0..20 {
+            client.emit("say", vec![json!(format!("{n} {line}"))]).unwrap();
+        }
+        // All of them, once each. (Not checked: their order. socketioxide runs each handler as
+        // a task of its own, so its answers may interleave; that is the server's doing.)
+        let mut said = Vec::new();
+        for n in 0..20 {
+            match client.next(WAIT).await {
+                Some(Incoming::Event { name, args }) if name == "said" => said.push(args),
+                other => panic!("message {n}: {other:?}"),
+            }
+        }
+        let mut sent: Vec<Vec<Value>> = (0..20).map(|n| vec![json!(format!("{n} {line}"))]).collect();
+        sent.sort_by_key(|a| a[0].to_string());
+        said.sort_by_key(|a| a[0].to_string());
+        assert_eq!(said, sent);
+        let posts = client
+            .take_wire()
+            .iter()
+            .filter(|f| f.text.starts_with("HTTP POST"))
+            .count();
+        assert!(
+            posts >= 10,
+            "20 messages of ~120 bytes need at least 10 POSTs of 300: {posts}"
+        );
+    });
+}
