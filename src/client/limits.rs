@@ -9,8 +9,9 @@
 //! The sum that matters is the worst case per client: one frame in flight
 //! ([`MAX_MESSAGE_SIZE`]), the queue of delivered items ([`INCOMING_BYTES`]), a partial binary
 //! packet ([`MAX_ATTACHMENT_BYTES`]) and, with `--wire`, the frame log ([`WIRE_BUDGET`]): about
-//! 5 MiB of wire bytes, more once JSON is decoded (see [`INCOMING_BYTES`]), and a lesson has at
-//! most a handful of clients.
+//! 5 MiB. Against someone else's server the runner also holds each stage's events, bounded by
+//! [`MAX_BYTES_PER_STEP`] and [`MAX_BYTES_PER_RUN`] at their decoded size. A lesson has at most
+//! a handful of clients.
 
 use std::time::Duration;
 
@@ -18,7 +19,8 @@ use std::time::Duration;
 /// reads: 1 MiB.
 ///
 /// A WebSocket message can announce itself as gigabytes long, and tungstenite would buffer up to
-/// 64 MiB by default before handing it over. Socket.IO servers refuse anything over their own
+/// 64 MiB by default before handing it over (a frame over the limit ends the connection, with
+/// tungstenite's "Message too long"). Socket.IO servers refuse anything over their own
 /// `maxPayload` (1 MB in Node, 100 kB in socketioxide) from clients, and a lesson's messages are
 /// a few dozen bytes, so a server that sends more is misbehaving.
 pub const MAX_MESSAGE_SIZE: usize = 1 << 20;
@@ -31,12 +33,13 @@ pub const MAX_MESSAGE_SIZE: usize = 1 << 20;
 /// lesson step delivers one or two events per client; 256 is far more than any step needs.
 pub const INCOMING_ITEMS: usize = 256;
 
-/// How many bytes of events may wait in a client's queue, counted as they came on the wire: 2 MiB.
+/// How many bytes of events may wait in a client's queue: 2 MiB, each event counted at its wire
+/// size plus its decoded size.
 ///
 /// [`INCOMING_ITEMS`] alone would let 256 frames of 1 MiB wait (256 MiB). Decoded JSON takes
-/// more room than its text: each value in `[0,0,0,…]` is 2 bytes on the wire and 32 in memory, so
-/// 2 MiB of wire can be up to 32 MiB of decoded events, the worst case this budget allows.
-/// The same budget bounds the events a server sends before its CONNECT reply.
+/// more room than its text: each value in `[0,0,0,…]` is 2 bytes on the wire and 32 in memory,
+/// which is why the decoded size counts too. The same budget bounds, in wire bytes, the events a
+/// server sends before its CONNECT reply.
 pub const INCOMING_BYTES: usize = 2 << 20;
 
 /// How many frames the client sends may wait to be written: 1024.
