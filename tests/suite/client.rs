@@ -312,6 +312,15 @@ fn the_default_client_starts_with_polling_and_upgrades() {
         assert_eq!(answer, vec![json!("over ws")]);
         let after: Vec<String> = client.take_wire().into_iter().map(|f| f.text).collect();
         assert!(after.iter().all(|t| !t.starts_with("HTTP")), "{after:?}");
+        // Without record_wire (the default), the client keeps no frames at all.
+        let unrecorded = ConnectOptions {
+            record_wire: false,
+            ..options()
+        };
+        let mut quiet = connect_when_ready(&base, &unrecorded).await;
+        let answer = quiet.emit_with_ack("echo", vec![json!(1)]).unwrap();
+        tokio::time::timeout(WAIT, answer).await.unwrap().unwrap();
+        assert!(quiet.take_wire().is_empty());
     });
 }
 
