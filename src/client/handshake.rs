@@ -340,3 +340,27 @@ fn handshake_error(error: tungstenite::Error, url: &str) -> ConnectError {
         other => ConnectError::Other(format!("{other}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parameters_are_percent_encoded() {
+        let query = vec![
+            ("name".to_owned(), "alice".to_owned()),
+            ("greeting".to_owned(), "hé & bye=1".to_owned()),
+        ];
+        assert_eq!(
+            query_string(&query),
+            "&name=alice&greeting=h%C3%A9%20%26%20bye%3D1"
+        );
+        assert_eq!(query_string(&[]), "");
+    }
+
+    #[test]
+    fn polling_needs_plain_http() {
+        assert_eq!(http_authority("http://127.0.0.1:3000").unwrap(), "127.0.0.1:3000");
+        assert!(http_authority("https://example.com").is_err());
+    }
+}
