@@ -28,6 +28,16 @@ if ! cmp -s tests/node/package-lock.json "$stamp"; then
     cp tests/node/package-lock.json "$stamp"
 fi
 
+# The client's conformance tests also talk to python-socketio (tests/python), a second Socket.IO
+# implementation: a virtual environment with the pinned packages, made again when they change.
+pystamp=tests/python/.venv/.installed-from-requirements.txt
+if ! cmp -s tests/python/requirements.txt "$pystamp"; then
+    say "python-socketio (a venv in tests/python from requirements.txt)"
+    python3 -m venv tests/python/.venv
+    tests/python/.venv/bin/pip install --quiet -r tests/python/requirements.txt
+    cp tests/python/requirements.txt "$pystamp"
+fi
+
 # The book (book/) is built with a pinned mdBook; the book tests in the suite run it too.
 # Installed once into ~/.cargo/bin (a few minutes), skipped when that version is already there.
 MDBOOK_VERSION=0.5.4

@@ -1,55 +1,45 @@
-//! One simulated client's connection: handshake, reader and writer tasks, heartbeat.
+//! One simulated client: its options, its errors, and the [`SimClient`] its owner talks to once
+//! the handshake ([`super::handshake`]) has connected it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::protocol::{EnginePacket, OpenInfo, SocketPacket};
+use super::handshake::Session;
+pub use super::limits::MAX_MESSAGE_SIZE;
+use super::limits::{INCOMING_BYTES, INCOMING_ITEMS, OUTGOING_FRAMES};
+use super::link::Link;
+pub use super::link::Transport;
+use super::protocol::{OpenInfo, SocketPacket};
+use super::tasks::{self, Acks, Inbound, Item, Out, Usage};
+use super::wire::WireLog;
+pub use super::wire::{WireDirection, WireFrame};
 
-/// Which way a frame travelled, seen from the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WireDirection {
-    /// Client → server.
-    Sent,
-    /// Server → client.
-    Received,
-}
-
-/// One raw WebSocket frame, kept for `--wire`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct WireFrame {
-    pub direction: WireDirection,
-    pub text: String,
-}
-
-/// Frames are appended by the reader and writer tasks and drained by the runner, step by step.
-/// A `std::sync::Mutex` is enough: nobody holds it across an `.await`.
-type WireLog = Arc<Mutex<Vec<WireFrame>>>;
-
-fn log(wire: &WireLog, direction: WireDirection, text: &str) {
-    if let Ok(mut frames) = wire.lock() {
-        frames.push(WireFrame {
-            direction,
-            text: text.to_owned(),
-        });
-    }
-}
-
-/// How to reach the server.
+/// How to reach the server, and how to speak to it: the options of `io(url, options)` that the
+/// lessons and `check` need.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     /// Where Socket.IO is mounted. `/socket.io/` is the default on every server.
     pub path: String,
     /// The longest we wait for each handshake step.
     pub timeout: Duration,
+    /// Extra query parameters on every request of the session, as `io({ query: { … } })` sends
+    /// them. The server reads them from the handshake request.
+    pub query: Vec<(String, String)>,
+    /// The CONNECT packet's payload, as `io({ auth: { token } })` sends it: `40{"token":…}`.
+    pub auth: Option<Value>,
+    /// The transports to use, in order, named as socket.io-client names them. The first one
+    /// opens the session; `polling` followed by `websocket` upgrades once connected. The default
+    /// `[polling, websocket]` is what `io()` does; `[websocket]` skips polling altogether.
+    pub transports: Vec<Transport>,
+    /// Keep the frames for `--wire` ([`SimClient::take_wire`]). Off by default: a log nobody will
+    /// read is memory for nothing.
+    pub record_wire: bool,
 }
 
 impl Default for ConnectOptions {
@@ -57,6 +47,20 @@ impl Default for ConnectOptions {
         Self {
             path: "/socket.io/".to_owned(),
             timeout: Duration::from_secs(3),
+            query: Vec::new(),
+            auth: None,
+            transports: vec![Transport::Polling, Transport::WebSocket],
+            record_wire: false,
+        }
+    }
+}
+
+impl ConnectOptions {
+    /// The default options with `transports: ['websocket']`.
+    pub fn websocket_only() -> Self {
+        Self {
+            transports: vec![Transport::WebSocket],
+            ..Self::default()
         }
     }
 }
@@ -69,17 +73,19 @@ pub enum ConnectError {
     /// The TCP connection was refused: no process listens on that port.
     #[error("connection refused: nothing is listening on {addr}")]
     Refused { addr: String },
-    /// The server answered the WebSocket request with an ordinary HTTP response instead of
-    /// `101 Switching Protocols`.
-    #[error("the server answered {status} instead of 101 Switching Protocols")]
+    /// The server answered the handshake with an ordinary HTTP response: not `101 Switching
+    /// Protocols` to a WebSocket request, or not `200` with an OPEN packet to a polling GET.
+    #[error("the server answered {status} to the Engine.IO handshake request")]
     HttpStatus { status: String, body: String },
     /// The server closed the connection without answering the WebSocket request at all. A Node
     /// server does that when it handles WebSocket upgrades, but not at this path: Socket.IO
     /// attached with another `path` option, for example, drops upgrades meant for other paths.
     #[error("the server closed the connection without answering the WebSocket request")]
     ClosedUnanswered,
-    /// The WebSocket opened, but what came first was not an Engine.IO OPEN packet.
-    #[error("the WebSocket opened but the server did not speak Engine.IO: first frame was {0:?}")]
+    /// The transport opened (a WebSocket, or a polling GET answered `200`), but what came first
+    /// was not an Engine.IO OPEN packet. A valid Engine.IO server never does this: its first
+    /// packet on a new session is always the OPEN.
+    #[error("the server did not speak Engine.IO: its first frame was {0:?}, not an OPEN packet")]
     NotEngineIo(String),
     /// The server refused the Socket.IO CONNECT (`44…`).
     #[error("the server refused the Socket.IO connection: {0}")]
@@ -111,14 +117,18 @@ pub struct SimClient {
     pub sid: String,
     /// What the server announced in its OPEN packet.
     pub open: OpenInfo,
-    outgoing: mpsc::UnboundedSender<Message>,
-    incoming: mpsc::UnboundedReceiver<Incoming>,
-    acks: Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>>,
+    transport: Transport,
+    pid: Option<String>,
+    offset: Arc<Mutex<Option<String>>>,
+    outgoing: mpsc::Sender<Out>,
+    incoming: mpsc::Receiver<Item>,
+    acks: Acks,
     next_ack: u64,
     wire: WireLog,
-    /// Drains `outgoing` into the socket; ends once it has sent a Close frame.
+    usage: Arc<Usage>,
+    /// Drains `outgoing` into the transport; ends once it has sent the goodbye.
     writer: JoinHandle<()>,
-    /// Reads the socket; ends when the server closes the connection (or it breaks).
+    /// Reads the transport; ends when the server closes the session (or it breaks).
     reader: JoinHandle<()>,
 }
 
@@ -127,22 +137,6 @@ impl Drop for SimClient {
         self.writer.abort();
         self.reader.abort();
     }
-}
-
-/// The largest WebSocket message (and frame) a simulated client accepts: 1 MiB.
-///
-/// A WebSocket message can be announced as gigabytes long, and tungstenite would buffer up to
-/// its default of 64 MiB before handing it over. The lessons' messages are a few dozen bytes;
-/// Socket.IO servers refuse anything over their `maxPayload` (1 MB in Node, 100 kB in
-/// socketioxide) from their own clients. A server that sends more is misbehaving, and `check`
-/// talks to servers we do not control, so the client stops reading such a message and closes the
-/// connection (the trace then says the client was disconnected, with tungstenite's reason).
-pub const MAX_MESSAGE_SIZE: usize = 1 << 20;
-
-fn websocket_config() -> tungstenite::protocol::WebSocketConfig {
-    tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE_SIZE))
-        .max_frame_size(Some(MAX_MESSAGE_SIZE))
 }
 
 /// Turns `http://host:port` into the WebSocket address of the Engine.IO endpoint.
@@ -155,6 +149,11 @@ pub fn websocket_url(base: &str, path: &str) -> String {
     } else {
         base.to_owned()
     };
+    format!("{base}{}", engine_target(path, Transport::WebSocket))
+}
+
+/// The request target (path and query) of an Engine.IO handshake: `/socket.io/?EIO=4&transport=…`.
+pub fn engine_target(path: &str, transport: Transport) -> String {
     let path = if path.starts_with('/') {
         path.to_owned()
     } else {
@@ -165,225 +164,130 @@ pub fn websocket_url(base: &str, path: &str) -> String {
     } else {
         format!("{path}/")
     };
-    format!("{base}{path}?EIO=4&transport=websocket")
+    format!("{path}?EIO=4&transport={transport}")
 }
 
 impl SimClient {
     /// Connects to the Socket.IO server at `base` (`http://127.0.0.1:3000`) and joins the default
-    /// namespace.
+    /// namespace, over the transports `options` names (see [`super::handshake`] for the steps).
     pub async fn connect(base: &str, options: &ConnectOptions) -> Result<Self, ConnectError> {
-        Self::connect_to(websocket_url(base, &options.path), options).await
+        let (link, session) = super::handshake::handshake(base, options).await?;
+        Ok(Self::spawn_tasks(link, session))
     }
 
     /// Like [`SimClient::connect`], with extra query parameters on the handshake request, as a
     /// browser's `io({ query: { name: 'alice' } })` sends them. The server sees them in the
     /// first HTTP request of the session (socketioxide: `socket.req_parts().uri`); this is how a
-    /// client can introduce itself before any event is exchanged. Keys and values are limited to
-    /// letters, digits, `-` and `_`, so nothing needs escaping.
+    /// client can introduce itself before any event is exchanged. Keys and values are
+    /// percent-encoded.
     pub async fn connect_with_query(
         base: &str,
         options: &ConnectOptions,
         query: &[(&str, &str)],
     ) -> Result<Self, ConnectError> {
-        let plain = |text: &str| {
-            !text.is_empty()
-                && text
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        };
-        let mut url = websocket_url(base, &options.path);
-        for (key, value) in query {
-            if !plain(key) || !plain(value) {
-                return Err(ConnectError::Other(format!(
-                    "query parameter {key:?}={value:?}: only letters, digits, '-' and '_' are allowed"
-                )));
-            }
-            url.push_str(&format!("&{key}={value}"));
-        }
-        Self::connect_to(url, options).await
+        let mut options = options.clone();
+        options
+            .query
+            .extend(query.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        Self::connect(base, &options).await
     }
 
-    /// The handshake itself, against a complete Engine.IO WebSocket URL.
-    async fn connect_to(url: String, options: &ConnectOptions) -> Result<Self, ConnectError> {
-        let wire: WireLog = Arc::default();
-        let after = options.timeout;
-        let step = |what: &str| ConnectError::Timeout {
-            what: what.to_owned(),
+    /// Splits the connected transport into a reader task and a writer task (see [`tasks`]).
+    fn spawn_tasks(link: Link, session: Session) -> Self {
+        let Session {
+            sid,
+            pid,
+            open,
+            receiver,
+            early,
+            wire,
+            usage,
             after,
+        } = session;
+        let transport = link.transport();
+        let (outgoing, queue) = mpsc::channel::<Out>(OUTGOING_FRAMES);
+        let (deliver, incoming) = mpsc::channel::<Item>(INCOMING_ITEMS);
+        let acks: Acks = Arc::default();
+        let offset = Arc::new(Mutex::new(receiver.last_offset().map(str::to_owned)));
+        let mut inbound = Inbound {
+            receiver,
+            deliver,
+            room: Arc::new(Semaphore::new(INCOMING_BYTES)),
+            acks: acks.clone(),
+            out: outgoing.clone(),
+            wire: wire.clone(),
+            usage: usage.clone(),
+            offset: offset.clone(),
+            attachments_due: None,
         };
-
-        // Step 1: the HTTP request that asks to switch to WebSocket. `true` turns off Nagle's
-        // algorithm on our side (see `server::http` for why small frames need that).
-        let (mut ws, _response) = match timeout(
-            after,
-            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(websocket_config()), true),
-        )
-        .await
-        {
-            Err(_) => return Err(step(&format!("the WebSocket handshake (HTTP 101) from {url}"))),
-            Ok(Err(error)) => return Err(handshake_error(error, &url)),
-            Ok(Ok(pair)) => pair,
-        };
-
-        // Step 2: the Engine.IO OPEN packet, which the server sends unprompted.
-        let first = match timeout(after, ws.next()).await {
-            Err(_) => return Err(step("the Engine.IO OPEN packet (0{\"sid\":…})")),
-            Ok(None) => return Err(ConnectError::NotEngineIo("<connection closed>".into())),
-            Ok(Some(Err(e))) => return Err(ConnectError::Other(e.to_string())),
-            Ok(Some(Ok(message))) => message,
-        };
-        let first = message_text(&first);
-        log(&wire, WireDirection::Received, &first);
-        let open = match EnginePacket::decode(&first) {
-            Ok(EnginePacket::Open(info)) => info,
-            _ => return Err(ConnectError::NotEngineIo(first)),
-        };
-
-        // Step 3: join the default namespace and wait for the server's answer.
-        let connect = SocketPacket::Connect {
-            nsp: "/".into(),
-            data: None,
-        }
-        .to_frame();
-        log(&wire, WireDirection::Sent, &connect);
-        ws.send(Message::text(connect))
-            .await
-            .map_err(|e| ConnectError::Other(e.to_string()))?;
-        let sid = loop {
-            let frame = match timeout(after, ws.next()).await {
-                Err(_) => return Err(step("the Socket.IO CONNECT reply (40{\"sid\":…})")),
-                Ok(None) => return Err(ConnectError::Other("the server closed the connection".into())),
-                Ok(Some(Err(e))) => return Err(ConnectError::Other(e.to_string())),
-                Ok(Some(Ok(message))) => message_text(&message),
-            };
-            log(&wire, WireDirection::Received, &frame);
-            match EnginePacket::decode(&frame) {
-                // A ping can arrive at any time; answer it even during the handshake.
-                Ok(EnginePacket::Ping(data)) => {
-                    let pong = EnginePacket::Pong(data).encode();
-                    log(&wire, WireDirection::Sent, &pong);
-                    ws.send(Message::text(pong))
-                        .await
-                        .map_err(|e| ConnectError::Other(e.to_string()))?;
-                }
-                Ok(EnginePacket::Message(text)) => match SocketPacket::decode(&text) {
-                    Ok(SocketPacket::Connect { nsp, data }) if nsp == "/" => {
-                        let sid = data
-                            .as_ref()
-                            .and_then(|d| d.get("sid"))
-                            .and_then(Value::as_str)
-                            .unwrap_or_default();
-                        break sid.to_owned();
+        let (writer, reader) = match link {
+            Link::WebSocket(ws) => {
+                let (sink, stream) = (*ws).split();
+                let writer = tokio::spawn(tasks::write_websocket(sink, queue, wire.clone()));
+                let reader = tokio::spawn(async move {
+                    for output in early {
+                        if let Err(reason) = inbound.output(output, 0).await {
+                            return inbound.closed(reason).await;
+                        }
                     }
-                    Ok(SocketPacket::ConnectError { data, .. }) => {
-                        let message = data.get("message").and_then(Value::as_str).map(str::to_owned);
-                        return Err(ConnectError::Refused44(
-                            message.unwrap_or_else(|| data.to_string()),
-                        ));
+                    tasks::read_websocket(stream, inbound).await;
+                });
+                (writer, reader)
+            }
+            Link::Polling(mut gets) => {
+                let posts = gets.fork();
+                // Node's default `maxHttpBufferSize` when the OPEN packet names none.
+                let max_payload = open.max_payload.map_or(1_000_000, |m| m as usize);
+                let writer = tokio::spawn(tasks::write_polling(
+                    posts,
+                    queue,
+                    wire.clone(),
+                    after,
+                    max_payload,
+                ));
+                let reader_open = open.clone();
+                let reader = tokio::spawn(async move {
+                    for output in early {
+                        if let Err(reason) = inbound.output(output, 0).await {
+                            return inbound.closed(reason).await;
+                        }
                     }
-                    _ => return Err(ConnectError::NotEngineIo(frame)),
-                },
-                _ => return Err(ConnectError::NotEngineIo(frame)),
+                    tasks::read_polling(gets, reader_open, inbound).await;
+                });
+                (writer, reader)
             }
         };
-
-        Ok(Self::spawn_tasks(ws, sid, open, wire))
-    }
-
-    /// Splits the WebSocket in two halves and gives each its own task.
-    ///
-    /// The writer owns the sending half and drains a channel, so the reader can queue a pong
-    /// without holding a lock while it waits for the socket. The reader owns the receiving half
-    /// and turns frames into [`Incoming`] items.
-    fn spawn_tasks(
-        ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-        sid: String,
-        open: OpenInfo,
-        wire: WireLog,
-    ) -> Self {
-        let (mut sink, mut stream) = ws.split();
-        let (outgoing, mut to_send) = mpsc::unbounded_channel::<Message>();
-        let (deliver, incoming) = mpsc::unbounded_channel();
-        let acks: Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>> = Arc::default();
-
-        let writer_wire = wire.clone();
-        let writer = tokio::spawn(async move {
-            while let Some(message) = to_send.recv().await {
-                if let Message::Text(text) = &message {
-                    log(&writer_wire, WireDirection::Sent, text);
-                }
-                let closing = matches!(message, Message::Close(_));
-                if sink.send(message).await.is_err() || closing {
-                    break;
-                }
-            }
-        });
-
-        let reader_wire = wire.clone();
-        let pongs = outgoing.clone();
-        let reader_acks = acks.clone();
-        let reader = tokio::spawn(async move {
-            let reason = loop {
-                let message = match stream.next().await {
-                    None => break "the connection ended".to_owned(),
-                    Some(Err(e)) => break format!("transport error: {e}"),
-                    Some(Ok(message)) => message,
-                };
-                let text = match message {
-                    Message::Text(text) => text.to_string(),
-                    Message::Close(_) => break "the server closed the WebSocket".to_owned(),
-                    Message::Binary(bytes) => {
-                        log(
-                            &reader_wire,
-                            WireDirection::Received,
-                            &format!("<{} binary bytes>", bytes.len()),
-                        );
-                        continue;
-                    }
-                    _ => continue,
-                };
-                log(&reader_wire, WireDirection::Received, &text);
-                match EnginePacket::decode(&text) {
-                    // The v4 heartbeat: the server pings, we must pong within pingTimeout or it
-                    // drops us. The pong goes through the writer like any other frame.
-                    Ok(EnginePacket::Ping(data)) => {
-                        let _ = pongs.send(Message::text(EnginePacket::Pong(data).encode()));
-                    }
-                    Ok(EnginePacket::Close) => break "the server closed the Engine.IO session".to_owned(),
-                    Ok(EnginePacket::Message(inner)) => match SocketPacket::decode(&inner) {
-                        Ok(SocketPacket::Event { nsp, name, args, .. }) if nsp == "/" => {
-                            let _ = deliver.send(Incoming::Event { name, args });
-                        }
-                        Ok(SocketPacket::Ack { id, args, .. }) => {
-                            let waiter = reader_acks.lock().ok().and_then(|mut m| m.remove(&id));
-                            if let Some(waiter) = waiter {
-                                let _ = waiter.send(args);
-                            }
-                        }
-                        Ok(SocketPacket::Disconnect { nsp }) if nsp == "/" => {
-                            break "the server disconnected the socket".to_owned();
-                        }
-                        // Other namespaces, stray connect packets and binary events are not ours
-                        // to interpret; they stay visible under --wire.
-                        _ => {}
-                    },
-                    _ => {}
-                }
-            };
-            let _ = deliver.send(Incoming::Closed { reason });
-        });
-
         Self {
             sid,
             open,
+            transport,
+            pid,
+            offset,
             outgoing,
             incoming,
             acks,
             next_ack: 0,
             wire,
+            usage,
             writer,
             reader,
         }
+    }
+
+    /// The transport the session runs on now: `websocket` after a successful upgrade.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The recovery session id of the CONNECT reply (`40{"sid":…,"pid":…}`), when the server
+    /// offers connection state recovery.
+    pub fn pid(&self) -> Option<&str> {
+        self.pid.as_deref()
+    }
+
+    /// The last recovery offset received, which a reconnect would send back with the `pid`.
+    pub fn last_offset(&self) -> Option<String> {
+        self.offset.lock().ok().and_then(|o| o.clone())
     }
 
     /// `socket.emit(name, ...args)`: queues an event for the server.
@@ -414,17 +318,22 @@ impl SimClient {
         Ok(rx)
     }
 
-    /// Sends an arbitrary text frame. The robustness tests use it to send malformed frames.
+    /// Sends an arbitrary Engine.IO packet as text. The robustness tests use it to send
+    /// malformed frames.
     pub fn send_frame(&self, text: String) -> Result<(), ConnectError> {
-        self.outgoing
-            .send(Message::text(text))
-            .map_err(|_| ConnectError::Other("the connection is closed".into()))
+        self.outgoing.try_send(Out::Text(text)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => ConnectError::Other(format!(
+                "{OUTGOING_FRAMES} frames are already waiting to be sent: the server is not reading"
+            )),
+            mpsc::error::TrySendError::Closed(_) => ConnectError::Other("the connection is closed".into()),
+        })
     }
 
     /// Waits for the next item from the server, at most `limit`. `None` means the time ran out.
     pub async fn next(&mut self, limit: Duration) -> Option<Incoming> {
         match timeout(limit, self.incoming.recv()).await {
-            Ok(Some(item)) => Some(item),
+            // The permit, dropped here, gives the item's bytes back to the queue's budget.
+            Ok(Some((item, _permit))) => Some(item),
             Ok(None) => Some(Incoming::Closed {
                 reason: "the client's reader stopped".into(),
             }),
@@ -434,15 +343,36 @@ impl SimClient {
 
     /// Takes whatever has already arrived, without waiting.
     pub fn try_next(&mut self) -> Option<Incoming> {
-        self.incoming.try_recv().ok()
+        self.incoming.try_recv().ok().map(|(item, _permit)| item)
     }
 
-    /// Takes the frames logged since the last call, for `--wire`.
+    /// Takes the frames logged since the last call, for `--wire` (empty unless the client was
+    /// connected with [`ConnectOptions::record_wire`]).
     pub fn take_wire(&self) -> Vec<WireFrame> {
-        self.wire
-            .lock()
-            .map(|mut frames| std::mem::take(&mut *frames))
-            .unwrap_or_default()
+        self.wire.take()
+    }
+
+    /// Applies the per-step limits ([`super::limits::MAX_FRAMES_PER_STEP`] and
+    /// [`super::limits::MAX_BYTES_PER_STEP`]) from now on: past either, the client stops
+    /// reading and its last item says which flood it was. The runner arms them against servers
+    /// it does not control.
+    pub fn limit_steps(&self) {
+        self.usage.arm();
+    }
+
+    /// Starts a new step for the per-step limits.
+    pub fn begin_step(&self) {
+        self.usage.new_step();
+    }
+
+    /// Frames and bytes read from the server in the current step.
+    pub fn step_traffic(&self) -> (u64, u64) {
+        self.usage.read()
+    }
+
+    /// The flood that made the client stop reading, if one did.
+    pub fn flood(&self) -> Option<String> {
+        self.usage.flood()
     }
 
     /// Queues the two goodbyes (see [`SimClient::leave`]) and returns at once, without knowing
@@ -450,7 +380,7 @@ impl SimClient {
     /// sends them. Prefer [`SimClient::leave`] where the caller can wait.
     pub fn disconnect(&self) {
         let _ = self.send_frame(SocketPacket::Disconnect { nsp: "/".into() }.to_frame());
-        let _ = self.outgoing.send(Message::Close(None));
+        let _ = self.outgoing.try_send(Out::Close);
     }
 
     /// Leaves politely, the way `socket.disconnect()` does in a browser, and waits at most
@@ -461,12 +391,13 @@ impl SimClient {
     /// 1. `41`, a Socket.IO DISCONNECT for the default namespace: "this socket is leaving". The
     ///    server removes the socket and runs its `socket.on('disconnect')` handlers with the
     ///    reason `client namespace disconnect` (socketioxide: `ClientNSDisconnect`).
-    /// 2. A WebSocket Close frame: "this connection is ending". The server answers with its own
-    ///    Close frame and then closes the TCP connection.
+    /// 2. The end of the transport: over WebSocket a Close frame, which the server answers with
+    ///    its own before it closes the TCP connection; over polling an Engine.IO close packet
+    ///    (`1`) in the same POST, which the server answers `ok`.
     ///
     /// Both go through the writer task, in that order, like every frame. The client then waits
-    /// for the writer to have sent them and for the reader to see the server's answering Close,
-    /// so the server has read the goodbye before the connection goes away. Dropping the client
+    /// for the writer to have sent them and (over WebSocket) for the reader to see the server's
+    /// answering Close, so the server has read the goodbye before the connection goes away. Dropping the client
     /// without this aborts the tasks at once: the frames may never leave, and the server sees a
     /// connection that broke (`transport close` or `transport error`), not a socket that left.
     ///
@@ -475,66 +406,34 @@ impl SimClient {
     /// closed either way.
     pub async fn leave(mut self, within: Duration) -> Result<(), ConnectError> {
         self.incoming.close();
+        // A reader blocked on a full queue must see it closed to move on.
+        while self.incoming.try_recv().is_ok() {}
         self.disconnect();
         let deadline = tokio::time::Instant::now() + within;
         let late = |what: &str| ConnectError::Timeout {
             what: what.to_owned(),
             after: within,
         };
+        let sent = match self.transport {
+            Transport::WebSocket => "our DISCONNECT (41) and WebSocket Close frame to be sent",
+            Transport::Polling => "the server to answer our POST of DISCONNECT (41) and close (1)",
+        };
         tokio::time::timeout_at(deadline, &mut self.writer)
             .await
-            .map_err(|_| late("our DISCONNECT (41) and WebSocket Close frame to be sent"))?
+            .map_err(|_| late(sent))?
             .ok();
+        // Over polling, the answered POST is the whole goodbye: the server has read both packets.
+        // What it does with the GET still waiting differs (Node answers it, python-engineio
+        // leaves it to its next ping), so, like socket.io-client, the client does not wait.
+        if self.transport == Transport::Polling {
+            self.reader.abort();
+            return Ok(());
+        }
         tokio::time::timeout_at(deadline, &mut self.reader)
             .await
             .map_err(|_| late("the server's answer to our WebSocket Close frame"))?
             .ok();
         Ok(())
-    }
-}
-
-fn message_text(message: &Message) -> String {
-    match message {
-        Message::Text(text) => text.to_string(),
-        Message::Binary(bytes) => format!("<{} binary bytes>", bytes.len()),
-        other => format!("<{other:?}>"),
-    }
-}
-
-/// Explains a failed WebSocket handshake in the terms a learner needs.
-fn handshake_error(error: tungstenite::Error, url: &str) -> ConnectError {
-    match error {
-        tungstenite::Error::Http(response) => {
-            let status = response.status();
-            let body = response
-                .body()
-                .as_deref()
-                .map(|b| String::from_utf8_lossy(b).chars().take(200).collect())
-                .unwrap_or_default();
-            ConnectError::HttpStatus {
-                status: format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("")),
-                body,
-            }
-        }
-        tungstenite::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            ConnectError::Refused { addr: authority(url) }
-        }
-        // The connection ended (or was reset) before any HTTP response came back.
-        tungstenite::Error::Protocol(tungstenite::error::ProtocolError::HandshakeIncomplete) => {
-            ConnectError::ClosedUnanswered
-        }
-        tungstenite::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionReset => {
-            ConnectError::ClosedUnanswered
-        }
-        // An HTTP/1.0 server (Python's http.server, for one) answers, but the WebSocket upgrade
-        // exists only from HTTP/1.1 on: it is an ordinary web server, not a Socket.IO one.
-        tungstenite::Error::Protocol(tungstenite::error::ProtocolError::WrongHttpVersion) => {
-            ConnectError::HttpStatus {
-                status: "HTTP/1.0 response, too old for WebSocket".to_owned(),
-                body: String::new(),
-            }
-        }
-        other => ConnectError::Other(format!("{other}")),
     }
 }
 

@@ -13,13 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-/// The most of a body [`get`] reads. A page for these lessons is a few kilobytes; the server
-/// being checked is someone else's program, and a body that never ends must not fill memory.
-/// `http_body_util::Limited` counts the bytes as they arrive and stops the body past this.
-pub const BODY_LIMIT: usize = 256 * 1024;
-
-/// The most of a body [`HttpReply::body`] keeps: enough for any `<title>` and excerpt.
-pub const EXCERPT_LIMIT: usize = 64 * 1024;
+pub use super::limits::{BODY_LIMIT, EXCERPT_LIMIT};
 
 /// What came back from a GET.
 #[derive(Debug, Clone, PartialEq, Eq)]

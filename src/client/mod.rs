@@ -1,35 +1,56 @@
-//! The simulated clients: small Socket.IO clients that speak the real protocol over WebSocket.
+//! The simulated clients: small Socket.IO clients that speak the real protocol, over either of
+//! the transports socket.io-client speaks.
 //!
-//! They are WebSocket-only clients, like a browser's `io({ transports: ['websocket'] })`. A plain
-//! `io()` starts differently: the official client opens the session with HTTP long-polling
-//! (`GET /socket.io/?EIO=4&transport=polling`, which answers with the OPEN packet and
-//! `"upgrades":["websocket"]`), because plain HTTP requests get through proxies that would block
-//! a WebSocket. It then tries a WebSocket for the same session and *upgrades*: it sends `2probe`
-//! over the new WebSocket, the server answers `3probe`, the client sends `5` (upgrade), and from
-//! then on every packet travels over the WebSocket. The Socket.IO packets are the same either
-//! way; the WebSocket-only path just skips the polling phase, so the frames in a trace are the
-//! ones that matter.
+//! A plain `io()` in a page opens its session with **HTTP long-polling**: `GET
+//! /socket.io/?EIO=4&transport=polling` answers with the Engine.IO OPEN packet
+//! (`0{"sid":…,"upgrades":["websocket"],…}`) as an ordinary HTTP body, because plain requests get
+//! through proxies that would block a WebSocket. The client then sends with POSTs and receives
+//! with held GETs ([`polling`]). Once its socket is connected it tries a **WebSocket** for the
+//! same session and *upgrades*: `2probe` over the new WebSocket, `3probe` back, then `5`, and from
+//! then on every packet travels over the WebSocket ([`connection`] shows the steps).
+//! `io({ transports: ['websocket'] })` skips the polling phase and starts with the WebSocket.
+//! [`ConnectOptions::transports`] chooses, with the same names.
 //!
-//! A WebSocket-only client does three things before your first `socket.emit`:
+//! Either way, three things happen before your first `socket.emit`:
 //!
-//! 1. It opens a WebSocket to `/socket.io/?EIO=4&transport=websocket`. That is an ordinary HTTP
-//!    request with an `Upgrade: websocket` header; a server that understands it answers
-//!    `101 Switching Protocols` and from then on both sides exchange frames instead of requests.
+//! 1. The transport opens: a GET answered `200`, or a WebSocket request answered `101 Switching
+//!    Protocols`.
 //! 2. The server sends an Engine.IO OPEN packet (`0{"sid":…,"pingInterval":…}`): the transport
 //!    session exists.
 //! 3. The client sends a Socket.IO CONNECT for the default namespace (`40`) and the server answers
 //!    `40{"sid":…}`. Only now is there a *socket* the server's `io.on('connection')` handler sees.
 //!
-//! [`SimClient::connect`] performs exactly these steps (see [`connection`]), each bounded by a
-//! timeout that names what it was waiting for. After that, a reader task keeps the connection
-//! alive (answering the server's pings) and hands every event to the owner in arrival order,
-//! which is the order the server sent them in: WebSocket runs over one TCP stream, so frames on
-//! one connection cannot overtake each other. The trace relies on that fact.
+//! [`SimClient::connect`] performs exactly these steps, each bounded by a timeout that names what
+//! it was waiting for. After that, a reader task keeps the connection alive (answering the
+//! server's pings) and hands every event to the owner in arrival order, which is the order the
+//! server sent them in: one session's packets travel in order on either transport, and the
+//! upgrade is made so that none overtakes another ([`tasks`]). The trace relies on that fact.
 //!
-//! The wire format itself lives in [`protocol`], as pure functions.
+//! The files, from the wire up:
+//!
+//! * [`protocol`]: Engine.IO and Socket.IO packets, as pure functions.
+//! * [`payload`]: several packets in one polling body (`\x1e`), binary as base64.
+//! * [`binary`]: binary attachments and their placeholders.
+//! * [`receiver`]: what each frame means, given what came before (pure).
+//! * [`limits`]: every bound a server can push the client against, and why.
+//! * [`wire`]: the bounded frame log behind `--wire`.
+//! * [`polling`], [`link`], [`handshake`], [`tasks`]: the I/O, from one HTTP request to the
+//!   connected tasks; [`connection`]: the [`SimClient`] its owner talks to.
+//! * [`http`]: a plain GET, the way a browser fetches the page.
 
+pub mod binary;
 pub mod connection;
+pub mod handshake;
 pub mod http;
+pub mod limits;
+pub mod link;
+pub mod payload;
+pub mod polling;
 pub mod protocol;
+pub mod receiver;
+pub mod tasks;
+pub mod wire;
 
-pub use connection::{ConnectError, ConnectOptions, Incoming, SimClient, WireDirection, WireFrame};
+pub use connection::{
+    ConnectError, ConnectOptions, Incoming, SimClient, Transport, WireDirection, WireFrame,
+};

@@ -127,9 +127,11 @@ impl EnginePacket {
 
 /// One Socket.IO packet, the content of an Engine.IO message.
 ///
-/// Binary events (types 5 and 6) are not modelled: the lessons only send JSON, and a binary
-/// packet decodes to [`DecodeError::InvalidPayload`] so a caller can report it instead of
-/// misreading it.
+/// Binary packets (types 5 and 6) decode to the same [`SocketPacket::Event`] and
+/// [`SocketPacket::Ack`], through [`SocketPacket::decode_with_attachments`], which also says how
+/// many binary frames follow; their placeholders are filled in by [`super::binary`].
+/// [`SocketPacket::decode`] keeps to text packets and refuses a binary one, so a caller that
+/// cannot wait for attachments cannot misread it either.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SocketPacket {
     /// `0`: the client asks to join a namespace; the server answers with the same type carrying
@@ -165,13 +167,37 @@ impl SocketPacket {
     ///
     /// The layout is `<type>[<attachments>-][<namespace>,][<ack id>][<JSON>]`.
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        if text.starts_with(['5', '6']) {
+            return Err(DecodeError::InvalidPayload(
+                "a binary packet needs its attachments: use decode_with_attachments".to_owned(),
+            ));
+        }
+        Self::decode_with_attachments(text).map(|(packet, _)| packet)
+    }
+
+    /// Reads any Socket.IO packet, binary ones included, and says how many binary attachments
+    /// follow it.
+    ///
+    /// A binary event is written `5<n>-[...]`: `n` attachments, a dash, then the usual
+    /// namespace, ack id and JSON, in which each binary value is replaced by a placeholder
+    /// `{"_placeholder":true,"num":i}`. The `n` binary frames come right after, in order. A
+    /// binary event decodes to [`SocketPacket::Event`] and a binary ack (`6<n>-`) to
+    /// [`SocketPacket::Ack`], placeholders still inside; `0` attachments for every text packet.
+    pub fn decode_with_attachments(text: &str) -> Result<(Self, usize), DecodeError> {
         let mut chars = text.chars();
         let kind = chars.next().ok_or(DecodeError::Empty)?;
         let mut rest = chars.as_str();
+        let mut attachments = 0;
         if matches!(kind, '5' | '6') {
-            return Err(DecodeError::InvalidPayload(
-                "binary packets are not supported by this client".to_owned(),
-            ));
+            let Some((count, after)) = rest.split_once('-') else {
+                return Err(DecodeError::InvalidPayload(
+                    "a binary packet needs its attachment count and a '-'".into(),
+                ));
+            };
+            attachments = count
+                .parse::<usize>()
+                .map_err(|_| DecodeError::InvalidPayload(format!("attachment count {count:?}")))?;
+            rest = after;
         }
         // The namespace is only written when it is not "/", and then it ends with a comma.
         let nsp = if rest.starts_with('/') {
@@ -204,13 +230,13 @@ impl SocketPacket {
         let json = || -> Result<Value, DecodeError> {
             serde_json::from_str(rest).map_err(|e| DecodeError::InvalidPayload(e.to_string()))
         };
-        Ok(match kind {
+        let packet = match kind {
             '0' => Self::Connect {
                 nsp,
                 data: if rest.is_empty() { None } else { Some(json()?) },
             },
             '1' => Self::Disconnect { nsp },
-            '2' => {
+            '2' | '5' => {
                 let Value::Array(mut items) = json()? else {
                     return Err(DecodeError::InvalidPayload(
                         "an event must be a JSON array".into(),
@@ -231,7 +257,7 @@ impl SocketPacket {
                     args: items,
                 }
             }
-            '3' => {
+            '3' | '6' => {
                 let id = id.ok_or_else(|| DecodeError::InvalidPayload("an ack needs an id".into()))?;
                 let Value::Array(args) = json()? else {
                     return Err(DecodeError::InvalidPayload("an ack must be a JSON array".into()));
@@ -243,7 +269,8 @@ impl SocketPacket {
                 data: if rest.is_empty() { Value::Null } else { json()? },
             },
             other => return Err(DecodeError::UnknownType(other)),
-        })
+        };
+        Ok((packet, attachments))
     }
 
     /// Writes the packet in Socket.IO form (without the Engine.IO `4`; see [`to_frame`]).

@@ -291,6 +291,8 @@ impl<'a> Session<'a> {
         ConnectOptions {
             path: self.path.clone(),
             timeout: self.options.timeout,
+            record_wire: self.options.wire,
+            ..ConnectOptions::websocket_only()
         }
     }
 

@@ -90,8 +90,6 @@ impl Session<'_> {
         &mut self,
         expect: &[(Option<String>, Vec<String>)],
     ) -> Result<(Inboxes, Inboxes), RunError> {
-        let mut received = self.empty_inboxes();
-        let mut ignored: Inboxes = BTreeMap::new();
         let after = self.options.timeout;
         // Wait, bounded, until every client the lesson expects to receive something has it, then
         // listen for a short quiet window for anything else.
@@ -105,6 +103,30 @@ impl Session<'_> {
         // server may answer CONNECT before its `socket.on(...)` handlers exist. Every connect
         // step ends with this window, so by the time a client emits, its handlers have had it.
         let (expect_within, quiet) = self.remote.unwrap_or((after, Duration::ZERO));
+        // Every frame counts against a server we do not control, not only the events read
+        // here: each client stops reading past its per-step frame and byte limits
+        // (`client::limits`), and its last item then names the flood.
+        for named in &self.clients {
+            named.client.limit_steps();
+        }
+        let result = self.read_remote(expect, after, expect_within, quiet).await;
+        for named in &self.clients {
+            named.client.begin_step();
+        }
+        result
+    }
+
+    /// The remote reads themselves: expected deliveries first, then the quiet window.
+    async fn read_remote(
+        &mut self,
+        expect: &[(Option<String>, Vec<String>)],
+        after: Duration,
+        expect_within: Duration,
+        quiet: Duration,
+    ) -> Result<(Inboxes, Inboxes), RunError> {
+        let mut received = self.empty_inboxes();
+        let mut ignored: Inboxes = BTreeMap::new();
+        let _ = after;
         let step_events: BTreeSet<&String> = expect.iter().filter_map(|(event, _)| event.as_ref()).collect();
         let wanted: Vec<Vec<&String>> = self
             .clients
@@ -146,9 +168,7 @@ impl Session<'_> {
             };
             let who = self.clients[i].name.clone();
             match item {
-                Incoming::Closed { reason } => {
-                    return Err(RunError::Other(format!("{who} was disconnected: {reason}")));
-                }
+                Incoming::Closed { reason } => return Err(closed(&self.clients[i], reason)),
                 Incoming::Event { name, args } => {
                     counts[i] += 1;
                     if counts[i] > MAX_EVENTS_PER_STEP {
@@ -173,12 +193,7 @@ impl Session<'_> {
                 };
                 match item {
                     None => break,
-                    Some(Incoming::Closed { reason }) => {
-                        return Err(RunError::Other(format!(
-                            "{} was disconnected: {reason}",
-                            named.name
-                        )));
-                    }
+                    Some(Incoming::Closed { reason }) => return Err(closed(named, reason)),
                     Some(Incoming::Event { name, args }) => {
                         *count += 1;
                         if *count > MAX_EVENTS_PER_STEP {
@@ -197,6 +212,18 @@ impl Session<'_> {
             }
         }
         Ok((received, ignored))
+    }
+}
+
+/// The error for a client whose connection ended in a step: a flood the client stopped reading,
+/// named as such, or a disconnection.
+fn closed(named: &Named, reason: String) -> RunError {
+    match named.client.flood() {
+        Some(flood) => RunError::Other(format!(
+            "the server flooded {}: {flood}; a lesson step sends a handful, so the tutor stopped reading",
+            named.name
+        )),
+        None => RunError::Other(format!("{} was disconnected: {reason}", named.name)),
     }
 }
 

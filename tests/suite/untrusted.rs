@@ -215,7 +215,7 @@ fn a_message_over_the_size_limit_closes_the_client() {
         let url = raw_server(Raw::Huge).await;
         let options = ConnectOptions {
             timeout: Duration::from_secs(5),
-            ..ConnectOptions::default()
+            ..ConnectOptions::websocket_only()
         };
         let mut client = SimClient::connect(&url, &options).await.unwrap();
         match client.next(Duration::from_secs(5)).await {

@@ -1,0 +1,443 @@
+//! A connected client's two tasks: a reader that turns the server's frames into [`Incoming`]
+//! items, and a writer that sends what the owner queues. One pair per transport.
+//!
+//! Over WebSocket the reader owns the receiving half of the socket and the writer the sending
+//! half. Over long-polling the reader sends one GET after another (never two at once) and the
+//! writer POSTs whatever has been queued meanwhile, several packets in one body. Either way the
+//! reader answers pings by queueing a pong for the writer, so nobody holds a lock while waiting
+//! for the network.
+//!
+//! Everything the reader can be made to hold is bounded (see [`super::limits`]): the queue of
+//! delivered items in count and bytes, the frames it reads per step once its owner arms the
+//! limits, and a binary packet's pending attachments in count, bytes and time.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::time::{Duration, Instant, timeout_at};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::connection::Incoming;
+use super::limits::{
+    ATTACHMENTS_WITHIN, INCOMING_BYTES, MAX_BYTES_PER_RUN, MAX_BYTES_PER_STEP, MAX_FRAMES_PER_STEP,
+    long_poll_bound,
+};
+use super::link::{WsStream, frame_text, payload_frames, poll, post};
+use super::payload::Frame;
+use super::polling::PollingLink;
+use super::protocol::{EnginePacket, OpenInfo};
+use super::receiver::{Output, Receiver};
+use super::wire::{WireDirection, WireLog};
+
+/// What the owner (or the reader, for pongs) queues for the writer.
+#[derive(Debug)]
+pub enum Out {
+    /// One Engine.IO packet as text.
+    Text(String),
+    /// End the transport: a WebSocket Close frame, or an Engine.IO close (`1`) over polling.
+    Close,
+}
+
+/// One delivered item and the share of the byte budget it holds until the owner takes it.
+pub type Item = (Incoming, Option<OwnedSemaphorePermit>);
+
+/// Waiters for acknowledgements, by ack id.
+pub type Acks = Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>>;
+
+/// What the reader has read in the current step, and whether the per-step limits apply.
+///
+/// The runner arms the limits against someone else's server and starts a new step after each
+/// one; a bot in `serve` never arms them and is bounded by its queue alone.
+#[derive(Debug, Default)]
+pub struct Usage {
+    frames: AtomicU64,
+    bytes: AtomicU64,
+    /// Bytes since the limits were armed, across steps: the runner keeps every step's events
+    /// until the stage ends.
+    run_bytes: AtomicU64,
+    armed: AtomicBool,
+    flood: Mutex<Option<String>>,
+}
+
+impl Usage {
+    /// Applies [`MAX_FRAMES_PER_STEP`] and [`MAX_BYTES_PER_STEP`] from now on.
+    pub fn arm(&self) {
+        if !self.armed.swap(true, Ordering::Relaxed) {
+            self.run_bytes.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Starts counting a new step.
+    pub fn new_step(&self) {
+        self.frames.store(0, Ordering::Relaxed);
+        self.bytes.store(0, Ordering::Relaxed);
+    }
+
+    /// Frames and bytes read in this step so far.
+    pub fn read(&self) -> (u64, u64) {
+        (
+            self.frames.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The flood that stopped the reader, if one did.
+    pub fn flood(&self) -> Option<String> {
+        self.flood.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// Counts one frame of the handshake, where no step has begun yet.
+    pub fn count_handshake(&self, bytes: usize) {
+        let _ = self.count(bytes);
+    }
+
+    /// Counts one frame; past an armed limit, says which flood it is.
+    fn count(&self, bytes: usize) -> Result<(), String> {
+        self.frames.fetch_add(1, Ordering::Relaxed);
+        self.add(bytes)
+    }
+
+    /// Adds bytes to the step and the run (a frame's, or what an event takes once decoded).
+    fn add(&self, bytes: usize) -> Result<(), String> {
+        let frames = self.frames.load(Ordering::Relaxed);
+        let step = self.bytes.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
+        let run = self.run_bytes.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
+        if !self.armed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let flood = if frames > MAX_FRAMES_PER_STEP {
+            format!(
+                "more than {MAX_FRAMES_PER_STEP} frames in one step \
+                 (heartbeats, packets for other namespaces and binary attachments count too)"
+            )
+        } else if step > MAX_BYTES_PER_STEP {
+            format!(
+                "more than {} MiB in one step (frames, and events at their decoded size)",
+                MAX_BYTES_PER_STEP >> 20
+            )
+        } else if run > MAX_BYTES_PER_RUN {
+            format!(
+                "more than {} MiB over the steps so far (frames, and events at their decoded size)",
+                MAX_BYTES_PER_RUN >> 20
+            )
+        } else {
+            return Ok(());
+        };
+        if let Ok(mut slot) = self.flood.lock() {
+            *slot = Some(flood.clone());
+        }
+        Err(format!("the tutor stopped reading a flood of {flood}"))
+    }
+}
+
+/// Roughly what decoded JSON takes in memory: 32 bytes per value (the size of a
+/// `serde_json::Value`) plus the text of strings and keys. `[0,0,0]` is 7 bytes on the wire and
+/// about 100 here, which is why events are counted again once decoded.
+pub fn decoded_size(value: &Value) -> usize {
+    32 + match value {
+        Value::String(text) => text.len(),
+        Value::Array(items) => items.iter().map(decoded_size).sum(),
+        Value::Object(fields) => fields.iter().map(|(k, v)| k.len() + decoded_size(v)).sum(),
+        _ => 0,
+    }
+}
+
+/// The reader's side of the bargain: one frame in, its meaning out to the owner.
+#[derive(Debug)]
+pub struct Inbound {
+    pub receiver: Receiver,
+    pub deliver: mpsc::Sender<Item>,
+    pub room: Arc<Semaphore>,
+    pub acks: Acks,
+    pub out: mpsc::Sender<Out>,
+    pub wire: WireLog,
+    pub usage: Arc<Usage>,
+    pub offset: Arc<Mutex<Option<String>>>,
+    /// When the pending binary packet must be complete.
+    pub attachments_due: Option<Instant>,
+}
+
+impl Inbound {
+    /// Handles one frame. `Err` carries the reason the reader stops.
+    pub async fn frame(&mut self, frame: Frame, logged: bool) -> Result<(), String> {
+        self.usage.count(frame.len())?;
+        if !logged {
+            self.wire.push(WireDirection::Received, &frame_text(&frame));
+        }
+        let cost = frame.len();
+        let outputs = self
+            .receiver
+            .receive(&frame)
+            .map_err(|v| format!("the server broke the Socket.IO protocol: {v}"))?;
+        for output in outputs {
+            self.output(output, cost).await?;
+        }
+        self.attachments_due = match (self.receiver.awaiting_attachments(), self.attachments_due) {
+            (None, _) => None,
+            (Some(_), None) => Some(Instant::now() + ATTACHMENTS_WITHIN),
+            (Some(_), due) => due,
+        };
+        Ok(())
+    }
+
+    /// Acts on one output of the receiver.
+    pub async fn output(&mut self, output: Output, cost: usize) -> Result<(), String> {
+        match output {
+            Output::Pong(data) => {
+                // A full queue means the server is not reading what we send; a pong it would
+                // not read either is no loss.
+                let _ = self.out.try_send(Out::Text(EnginePacket::Pong(data).encode()));
+            }
+            Output::Event { name, args } => {
+                // What the event will take once its owner holds it, decoded.
+                let decoded: usize = args.iter().map(decoded_size).sum::<usize>() + name.len();
+                self.usage.add(decoded)?;
+                if let Ok(mut offset) = self.offset.lock() {
+                    offset.clone_from(&self.receiver.last_offset().map(str::to_owned));
+                }
+                let share = (cost + decoded).clamp(1, INCOMING_BYTES) as u32;
+                let permit = self
+                    .room
+                    .clone()
+                    .acquire_many_owned(share)
+                    .await
+                    .map_err(|_| "the client's queue closed".to_owned())?;
+                self.deliver
+                    .send((Incoming::Event { name, args }, Some(permit)))
+                    .await
+                    .map_err(|_| "nobody reads this client any more".to_owned())?;
+            }
+            Output::Ack { id, args } => {
+                let waiter = self.acks.lock().ok().and_then(|mut m| m.remove(&id));
+                if let Some(waiter) = waiter {
+                    let _ = waiter.send(args);
+                }
+            }
+            Output::Disconnected => return Err("the server disconnected the socket".into()),
+            Output::Closed => return Err("the server closed the Engine.IO session".into()),
+            Output::Refused(message) => {
+                return Err(format!(
+                    "the server refused the socket after accepting it: {message}"
+                ));
+            }
+            Output::Connected { .. } | Output::Open(_) | Output::Nothing => {}
+        }
+        Ok(())
+    }
+
+    /// The error once a binary packet's attachments are overdue.
+    fn overdue(&self) -> String {
+        let (got, want) = self.receiver.awaiting_attachments().unwrap_or_default();
+        format!(
+            "a binary packet announced {want} attachments and only {got} arrived within {ATTACHMENTS_WITHIN:?}"
+        )
+    }
+
+    /// The reader's last word: why it stopped.
+    pub async fn closed(self, reason: String) {
+        let _ = self.deliver.send((Incoming::Closed { reason }, None)).await;
+    }
+}
+
+/// The WebSocket reader: one frame per message.
+pub async fn read_websocket(mut stream: SplitStream<WsStream>, mut inbound: Inbound) {
+    let reason = loop {
+        let next = match inbound.attachments_due {
+            Some(due) => match timeout_at(due, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => break inbound.overdue(),
+            },
+            None => stream.next().await,
+        };
+        let frame = match next {
+            None => break "the connection ended".to_owned(),
+            Some(Err(e)) => break format!("transport error: {e}"),
+            Some(Ok(Message::Text(text))) => Frame::Text(text.to_string()),
+            Some(Ok(Message::Binary(bytes))) => Frame::Binary(bytes.to_vec()),
+            Some(Ok(Message::Close(_))) => break "the server closed the WebSocket".to_owned(),
+            // WebSocket-level pings and pongs: tungstenite answers them; they still count.
+            Some(Ok(other)) => {
+                if let Err(reason) = inbound.usage.count(other.len()) {
+                    break reason;
+                }
+                continue;
+            }
+        };
+        if let Err(reason) = inbound.frame(frame, false).await {
+            break reason;
+        }
+    };
+    inbound.closed(reason).await;
+}
+
+/// The WebSocket writer: one frame per packet; a Close frame ends it.
+pub async fn write_websocket(
+    mut sink: SplitSink<WsStream, Message>,
+    mut queue: mpsc::Receiver<Out>,
+    wire: WireLog,
+) {
+    while let Some(out) = queue.recv().await {
+        let (message, closing) = match out {
+            Out::Text(text) => {
+                wire.push(WireDirection::Sent, &text);
+                (Message::text(text), false)
+            }
+            Out::Close => (Message::Close(None), true),
+        };
+        if sink.send(message).await.is_err() || closing {
+            break;
+        }
+    }
+}
+
+/// The long-polling reader: one GET after another, each answer a payload of packets.
+pub async fn read_polling(mut link: PollingLink, open: OpenInfo, mut inbound: Inbound) {
+    let bound = long_poll_bound(open.ping_interval, open.ping_timeout);
+    let reason = loop {
+        let limit = match inbound.attachments_due {
+            Some(due) => due.saturating_duration_since(Instant::now()).min(bound),
+            None => bound,
+        };
+        let answer = match poll(&mut link, limit.max(Duration::from_millis(1)), &inbound.wire).await {
+            Ok(answer) => answer,
+            Err(_) if inbound.attachments_due.is_some_and(|due| due <= Instant::now()) => {
+                break inbound.overdue();
+            }
+            Err(e) => break format!("the long-polling GET failed: {e}"),
+        };
+        if answer.code != 200 {
+            break format!(
+                "the server answered {} to the long-polling GET: {}",
+                answer.status,
+                answer.excerpt()
+            );
+        }
+        if answer.body.is_empty() {
+            break "the server ended the long-polling session (an empty answer)".to_owned();
+        }
+        let frames = match payload_frames(&answer.body, &inbound.wire) {
+            Ok(frames) => frames,
+            Err(e) => break e.to_string(),
+        };
+        let mut stop = None;
+        for frame in frames {
+            if let Err(reason) = inbound.frame(frame, true).await {
+                stop = Some(reason);
+                break;
+            }
+        }
+        if let Some(reason) = stop {
+            break reason;
+        }
+    };
+    inbound.closed(reason).await;
+}
+
+/// The long-polling writer: what was queued meanwhile goes in one POST, up to the server's
+/// `maxPayload` (as socket.io-client batches: a body over it is refused, and the session with it);
+/// a close ends it.
+pub async fn write_polling(
+    mut link: PollingLink,
+    mut queue: mpsc::Receiver<Out>,
+    wire: WireLog,
+    limit: Duration,
+    max_payload: usize,
+) {
+    /// At most this many packets per POST, so one body stays small.
+    const PER_POST: usize = 64;
+    let mut carried: Option<Out> = None;
+    loop {
+        let first = match carried.take() {
+            Some(out) => out,
+            None => match queue.recv().await {
+                Some(out) => out,
+                None => break,
+            },
+        };
+        let mut packets: Vec<String> = Vec::new();
+        let mut bytes = 0;
+        let mut closing = false;
+        let mut next = Some(first);
+        while let Some(out) = next.take() {
+            let text = match out {
+                Out::Text(text) => text,
+                Out::Close => EnginePacket::Close.encode(),
+            };
+            // One separator byte between packets. The first packet always goes, even alone
+            // over the limit: the server then refuses it, and says so.
+            if !packets.is_empty() && bytes + 1 + text.len() > max_payload {
+                carried = Some(match text.as_str() {
+                    "1" => Out::Close,
+                    _ => Out::Text(text),
+                });
+                break;
+            }
+            bytes += text.len() + usize::from(!packets.is_empty());
+            closing = text == "1";
+            packets.push(text);
+            if closing {
+                break;
+            }
+            if packets.len() < PER_POST {
+                next = queue.try_recv().ok();
+            }
+        }
+        if post(&mut link, &packets, limit, &wire).await.is_err() || closing {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decoded_json_is_counted_by_its_values() {
+        assert_eq!(decoded_size(&json!(0)), 32);
+        assert_eq!(decoded_size(&json!("hi")), 34);
+        assert_eq!(decoded_size(&json!([0, 0, 0])), 128);
+        assert_eq!(decoded_size(&json!({"ab": 1})), 32 + 2 + 32);
+    }
+
+    #[test]
+    fn limits_apply_only_once_armed_and_name_the_flood() {
+        let usage = Usage::default();
+        for _ in 0..MAX_FRAMES_PER_STEP + 10 {
+            usage.count(1).unwrap();
+        }
+        usage.arm();
+        usage.new_step();
+        for _ in 0..MAX_FRAMES_PER_STEP {
+            usage.count(1).unwrap();
+        }
+        let flood = usage.count(1).unwrap_err();
+        assert!(
+            flood.contains(&format!("more than {MAX_FRAMES_PER_STEP} frames")),
+            "{flood}"
+        );
+        assert_eq!(
+            usage.flood().as_deref(),
+            flood.strip_prefix("the tutor stopped reading a flood of ")
+        );
+
+        let usage = Usage::default();
+        usage.arm();
+        usage.add(MAX_BYTES_PER_STEP as usize).unwrap();
+        assert!(usage.add(1).unwrap_err().contains("MiB in one step"));
+
+        let usage = Usage::default();
+        usage.arm();
+        for _ in 0..(MAX_BYTES_PER_RUN / MAX_BYTES_PER_STEP) {
+            usage.add(MAX_BYTES_PER_STEP as usize).unwrap();
+            usage.new_step();
+        }
+        assert!(usage.add(1).unwrap_err().contains("over the steps so far"));
+    }
+}

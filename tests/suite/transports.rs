@@ -1,0 +1,274 @@
+//! The simulated client against Socket.IO servers nobody on this project wrote: Node's socket.io
+//! 4.8.4 in real-world configurations (`tests/node/configs.js`) and python-socketio
+//! (`tests/python/server.py`), each over the three `transports` settings of socket.io-client.
+//! A conforming server must never be judged wrong by the client.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use realtime_tutor::client::{ConnectError, ConnectOptions, Incoming, SimClient, Transport};
+use serde_json::{Value, json};
+
+use crate::common::runtime;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+const SETTINGS: [&[Transport]; 3] = [
+    &[Transport::Polling, Transport::WebSocket],
+    &[Transport::WebSocket],
+    &[Transport::Polling],
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A server in another language, killed when dropped (also when a test panics).
+struct Peer {
+    child: Child,
+    url: String,
+}
+
+impl Peer {
+    /// Runs `program args…` in `dir`; its first line of stdout must be its port.
+    fn start(program: &Path, args: &[&str], dir: &Path, install: &str) -> Self {
+        let mut child = Command::new(program)
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}; {install}", program.display()));
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let (errors_tx, errors) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            let _ = errors_tx.send(text);
+        });
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (port_tx, port_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            let _ = port_tx.send(first);
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let mut peer = Peer {
+            child,
+            url: String::new(),
+        };
+        let line = port_rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+        let Ok(port) = line.trim().parse::<u16>() else {
+            let _ = peer.child.kill();
+            let _ = peer.child.wait();
+            let errors = errors.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+            panic!("{args:?} did not report its port (got {line:?}); {install}\nstderr:\n{errors}");
+        };
+        peer.url = format!("http://127.0.0.1:{port}");
+        peer
+    }
+
+    fn node(config: &str) -> Self {
+        let dir = root().join("tests/node");
+        let install = "the Node fixture needs `npm ci` in tests/node (scripts/test.sh does it)";
+        assert!(dir.join("node_modules/socket.io").is_dir(), "{install}");
+        Self::start(Path::new("node"), &["configs.js", config, "0"], &dir, install)
+    }
+
+    fn python() -> Self {
+        let dir = root().join("tests/python");
+        let python = dir.join(".venv/bin/python");
+        let install = "python-socketio needs `python3 -m venv tests/python/.venv && \
+                       tests/python/.venv/bin/pip install -r tests/python/requirements.txt` \
+                       (scripts/test.sh does it)";
+        assert!(python.is_file(), "{install}");
+        Self::start(&python, &["server.py", "0"], &dir, install)
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn options(transports: &[Transport]) -> ConnectOptions {
+    ConnectOptions {
+        timeout: WAIT,
+        transports: transports.to_vec(),
+        record_wire: true,
+        query: vec![("name".into(), "alice".into())],
+        ..ConnectOptions::default()
+    }
+}
+
+/// The next event, or a panic that says what came instead.
+async fn event(client: &mut SimClient, what: &str) -> (String, Vec<Value>) {
+    match client.next(WAIT).await {
+        Some(Incoming::Event { name, args }) => (name, args),
+        other => panic!("{what}: expected an event, got {other:?}"),
+    }
+}
+
+/// A chat message through the server reaches the sender, with exactly the sent argument.
+async fn chat_round_trip(client: &mut SimClient, what: &str) {
+    client.emit("chat message", vec![json!("hi")]).unwrap();
+    assert_eq!(
+        event(client, what).await,
+        ("chat message".to_owned(), vec![json!("hi")]),
+        "{what}"
+    );
+}
+
+/// Whether the session ended up on the transport it should, for a server that offers `offered`.
+fn expect_transport(client: &SimClient, setting: &[Transport], offered: bool, what: &str) {
+    let expected = match setting {
+        [Transport::Polling, Transport::WebSocket] if offered => Transport::WebSocket,
+        [first, ..] => *first,
+        [] => unreachable!(),
+    };
+    assert_eq!(client.transport(), expected, "{what}");
+}
+
+#[test]
+fn node_socket_io_in_each_configuration_over_each_transport() {
+    runtime().block_on(async {
+        for config in ["default", "recovery", "binary"] {
+            let node = Peer::node(config);
+            for setting in SETTINGS {
+                let what = format!("{config} over {setting:?}");
+                let mut client = SimClient::connect(&node.url, &options(setting)).await.unwrap();
+                expect_transport(&client, setting, true, &what);
+                assert_eq!(
+                    event(&mut client, &what).await,
+                    ("welcome".to_owned(), vec![json!({"name": "alice"})]),
+                    "{what}"
+                );
+                chat_round_trip(&mut client, &what).await;
+                if config == "recovery" {
+                    // The offset Node appended to the io.emit is kept apart, not shown as an
+                    // argument, and the pid of the CONNECT reply is kept for a reconnect.
+                    assert!(client.pid().is_some(), "{what}");
+                    let offset = client.last_offset().expect("an offset");
+                    assert!(!offset.is_empty() && offset != "hi", "{what}: {offset}");
+                    let wire: Vec<String> = client.take_wire().into_iter().map(|f| f.text).collect();
+                    assert!(
+                        wire.contains(&format!(r#"42["chat message","hi","{offset}"]"#)),
+                        "{what}: {wire:?}"
+                    );
+                } else {
+                    assert_eq!(client.pid(), None, "{what}");
+                    assert_eq!(client.last_offset(), None, "{what}");
+                }
+                if config == "binary" {
+                    client.emit("send file", vec![]).unwrap();
+                    assert_eq!(
+                        event(&mut client, &what).await,
+                        (
+                            "file".to_owned(),
+                            vec![
+                                json!("caption"),
+                                json!({"binary": {"length": 2, "hex": "6869", "utf8": "hi"}})
+                            ]
+                        ),
+                        "{what}"
+                    );
+                }
+                client.leave(WAIT).await.unwrap();
+            }
+        }
+    });
+}
+
+#[test]
+fn node_with_polling_only_is_reached_by_every_client_that_may_poll() {
+    runtime().block_on(async {
+        let node = Peer::node("polling");
+        for setting in SETTINGS {
+            let what = format!("polling-only server, client {setting:?}");
+            match SimClient::connect(&node.url, &options(setting)).await {
+                Ok(mut client) => {
+                    assert!(setting.contains(&Transport::Polling), "{what}");
+                    assert!(client.open.upgrades.is_empty(), "{what}");
+                    expect_transport(&client, setting, false, &what);
+                    event(&mut client, &what).await;
+                    chat_round_trip(&mut client, &what).await;
+                    client.leave(WAIT).await.unwrap();
+                }
+                // A WebSocket-only client is refused, as socket.io-client's would be.
+                Err(ConnectError::HttpStatus { status, body }) => {
+                    assert_eq!(setting, [Transport::WebSocket], "{what}");
+                    assert_eq!(status, "400 Bad Request", "{what}");
+                    assert!(body.contains("Transport unknown"), "{what}: {body}");
+                }
+                Err(other) => panic!("{what}: {other}"),
+            }
+        }
+    });
+}
+
+#[test]
+fn node_with_cors_and_a_middleware_takes_the_auth_and_greets_early() {
+    runtime().block_on(async {
+        let node = Peer::node("cors");
+        for setting in SETTINGS {
+            let what = format!("cors + middleware over {setting:?}");
+            match SimClient::connect(&node.url, &options(setting)).await {
+                Err(ConnectError::Refused44(message)) => assert_eq!(message, "not authorized", "{what}"),
+                other => panic!("{what}: without a token the middleware refuses, got {other:?}"),
+            }
+            let with_token = ConnectOptions {
+                auth: Some(json!({"token": "letmein"})),
+                ..options(setting)
+            };
+            let mut client = SimClient::connect(&node.url, &with_token).await.unwrap();
+            let wire: Vec<String> = client.take_wire().into_iter().map(|f| f.text).collect();
+            assert!(
+                wire.contains(&r#"40{"token":"letmein"}"#.to_owned()),
+                "{what}: {wire:?}"
+            );
+            // The middleware's greeting comes before the connection handler's, in that order.
+            assert_eq!(
+                event(&mut client, &what).await,
+                ("early".to_owned(), vec![json!("from the middleware")]),
+                "{what}"
+            );
+            assert_eq!(event(&mut client, &what).await.0, "welcome", "{what}");
+            chat_round_trip(&mut client, &what).await;
+            client.leave(WAIT).await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn python_socketio_greets_before_its_connect_reply_and_is_understood() {
+    runtime().block_on(async {
+        let python = Peer::python();
+        for setting in SETTINGS {
+            let what = format!("python-socketio over {setting:?}");
+            let mut client = SimClient::connect(&python.url, &options(setting)).await.unwrap();
+            expect_transport(&client, setting, true, &what);
+            let wire: Vec<String> = client.take_wire().into_iter().map(|f| f.text).collect();
+            let at = |prefix: &str| wire.iter().position(|t| t.starts_with(prefix));
+            let (greeting, reply) = (at(r#"42["welcome""#), at(r#"40{"sid""#));
+            assert!(
+                greeting.is_some() && reply.is_some() && greeting < reply,
+                "{what}: the greeting precedes the CONNECT reply on the wire: {wire:?}"
+            );
+            assert_eq!(
+                event(&mut client, &what).await,
+                ("welcome".to_owned(), vec![json!("hello from python")]),
+                "{what}"
+            );
+            chat_round_trip(&mut client, &what).await;
+            client.leave(WAIT).await.unwrap();
+        }
+    });
+}
