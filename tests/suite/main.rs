@@ -9,6 +9,7 @@ mod determinism;
 mod leave;
 mod lessons;
 mod node;
+mod parts;
 mod predict;
 mod semantics;
 mod serve;
