@@ -130,6 +130,14 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags).map_err(fail)?;
         conn.busy_timeout(BUSY_LIMIT).map_err(fail)?;
         // The first statement reads the file's header: a file of garbage fails here, untouched.
+        //
+        // Write-ahead logging: a commit appends to `FILE-wal` and, with `synchronous=NORMAL`,
+        // does not wait for the disk (measured here: about 20 ms per insert with SQLite's
+        // default rollback journal and full sync, tens of microseconds like this). A committed
+        // row survives the tutor being killed or restarted, which is what the lesson shows; only
+        // a power cut may lose the last commits, which a chat tutor can afford.
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(fail)?;
         conn.execute_batch(SCHEMA).map_err(fail)?;
         Ok(Store {
             conn: Mutex::new(conn),

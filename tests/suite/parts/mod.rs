@@ -1,3 +1,4 @@
 //! The real parts of lessons 6 and 7 (`realtime_tutor::parts`), proved on the real things.
 
 mod redis;
+mod store;
