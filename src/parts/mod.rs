@@ -6,9 +6,11 @@
 //! on these; the learner reads them as the "what a real deployment adds" part of the code.
 //!
 //! * [`store`]: the tutorial's `messages` table, with server and client offsets.
-//! * [`redis`]: a private `redis-server` on a Unix socket, or one named by `--redis URL`.
+//! * [`redis`]: errors, `--redis URL`s and a bounded PING.
+//! * [`redis_server`]: a private `redis-server` on a Unix socket that never outlives the tutor.
 //! * [`node`]: one Socket.IO server of several, generic over its adapter.
 
 pub mod node;
 pub mod redis;
+pub mod redis_server;
 pub mod store;

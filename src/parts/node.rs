@@ -60,7 +60,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::redis::{PING_LIMIT, Redis, RedisError};
+use super::redis::{PING_LIMIT, RedisError};
+use super::redis_server::Redis;
 
 pub use socketioxide_redis::RedisAdapter;
 

@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
-use realtime_tutor::parts::redis::RedisServer;
+use realtime_tutor::parts::redis_server::RedisServer;
 use serde_json::{Value, json};
 
 use crate::common::runtime;
@@ -106,7 +106,7 @@ async fn next_event(c: &mut SimClient) -> (String, Vec<Value>) {
 /// Connects with `io({ auth })` (a CONNECT packet carrying the auth object), raw, since the
 /// simulated client does not send `auth` yet, and returns the first event after the CONNECT reply.
 async fn first_event_with_auth(url: &str, auth: Value) -> (String, Vec<Value>) {
-    use futures_util::{SinkExt, StreamExt};
+    use futures_util::SinkExt;
     use tokio_tungstenite::tungstenite::Message;
     let ws_url = realtime_tutor::client::connection::websocket_url(url, "/socket.io/");
     let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(ws_url))
@@ -255,5 +255,39 @@ fn two_node_servers_share_broadcasts_through_the_redis_adapter() {
         assert_eq!(next_event(&mut bob).await.1, vec![json!("end")]);
         assert_eq!(next_event(&mut dave).await.1, vec![json!("end")]);
         assert_eq!(next_event(&mut alice).await.1, vec![json!("end")]);
+    });
+}
+
+/// What Node's engine.io answers a poll for a session another node holds: socket.io's own
+/// "Session ID unknown", the reference for the sticky-sessions stage (socketioxide answers the
+/// same status and message, with the code as a string: see the Redis tests).
+#[test]
+fn node_answers_a_poll_for_another_nodes_session_with_session_id_unknown() {
+    use realtime_tutor::client::http;
+    runtime().block_on(async {
+        let redis = RedisServer::start().await.expect("a private Redis");
+        let socket = redis.socket_path().to_str().unwrap().to_string();
+        let a = NodeProcess::start("cluster.js", &["0", &socket]);
+        let b = NodeProcess::start("cluster.js", &["0", &socket]);
+        let authority = |url: &str| url.trim_start_matches("http://").to_string();
+        let path = "/socket.io/?EIO=4&transport=polling";
+        let open = http::get(&authority(&a.url), path, WAIT)
+            .await
+            .expect("A answers");
+        assert_eq!(open.code, 200, "{open:?}");
+        let sid = open
+            .body
+            .strip_prefix("0{\"sid\":\"")
+            .and_then(|r| r.split('"').next())
+            .expect("OPEN");
+        let on_b = http::get(&authority(&b.url), &format!("{path}&sid={sid}"), WAIT)
+            .await
+            .expect("B answers");
+        eprintln!(
+            "Node B answers a poll for A's session: {} {:?} {:?}",
+            on_b.status, on_b.content_type, on_b.body
+        );
+        assert_eq!(on_b.code, 400);
+        assert_eq!(on_b.body, r#"{"code":1,"message":"Session ID unknown"}"#);
     });
 }

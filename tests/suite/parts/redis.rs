@@ -9,7 +9,8 @@ use axum::Router;
 use realtime_tutor::client::http;
 use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
 use realtime_tutor::parts::node::{Node, RedisAdapter, redis_adapter, start_node};
-use realtime_tutor::parts::redis::{self, Redis, RedisError, RedisServer};
+use realtime_tutor::parts::redis::{self, RedisError};
+use realtime_tutor::parts::redis_server::{Redis, RedisServer};
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::adapter::{Adapter, LocalAdapter};
@@ -144,11 +145,16 @@ fn the_redis_adapter_joins_two_nodes_and_a_fence_through_it_keeps_order() {
         let mut dave = client(&b.url(), None).await;
 
         // io.emit on A reaches B's clients too.
+        let started = Instant::now();
         a.io.emit("chat message", "from A").await.unwrap();
         a.io.emit(FENCE, &1).await.unwrap();
         for c in [&mut alice, &mut carol, &mut bob, &mut dave] {
             assert_eq!(until_fence(c, 1).await, ["chat message \"from A\""]);
         }
+        eprintln!(
+            "emit + fence through Redis, seen by 4 clients on 2 nodes: {:?}",
+            started.elapsed()
+        );
         // io.local().emit on A stays on A; the fence through Redis proves B never got it.
         a.io.local().emit("chat message", "A only").await.unwrap();
         a.io.emit(FENCE, &2).await.unwrap();
@@ -261,6 +267,34 @@ fn a_redis_that_goes_away_mid_run_is_a_clear_error_in_bounded_time() {
             started.elapsed()
         );
         assert!(started.elapsed() < Duration::from_secs(3));
+    });
+}
+
+/// A Redis that stops answering (here: stopped with SIGSTOP) without closing its socket: an
+/// emit fails once the driver's response timeout (500 ms) has passed, instead of hanging.
+#[test]
+fn a_redis_that_stops_answering_fails_an_emit_in_bounded_time() {
+    runtime().block_on(async {
+        let server = RedisServer::start().await.expect("redis-server starts");
+        let pid = server.pid().to_string();
+        let redis = Redis::Private(server);
+        let a = redis_node(&redis).await;
+        Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .expect("kill runs");
+        let started = Instant::now();
+        let emitted = tokio::time::timeout(WAIT, a.io.emit("chat message", "stalled")).await;
+        let waited = started.elapsed();
+        Command::new("kill")
+            .args(["-CONT", &pid])
+            .status()
+            .expect("kill runs");
+        let error = emitted
+            .expect("the emit ends in time")
+            .expect_err("a stalled Redis fails the emit");
+        eprintln!("a stopped redis-server: io.emit failed after {waited:?}: {error}");
+        assert!(waited < Duration::from_secs(2), "{waited:?}");
     });
 }
 
