@@ -111,7 +111,8 @@ impl RedisServer {
                 socket.display()
             )));
         }
-        let mut command = Command::new("sh");
+        // `/bin/sh` by its path: the watchdog must not depend on what PATH holds.
+        let mut command = Command::new("/bin/sh");
         command
             .arg("-c")
             .arg(WATCHDOG)
@@ -312,6 +313,16 @@ impl Redis {
         match self {
             Redis::Private(server) => server.url(),
             Redis::External { url } => url.clone(),
+        }
+    }
+
+    /// Completes if a private Redis exits while in use (see [`RedisServer::gone`]). An external
+    /// Redis has no process to watch: losing it shows as failing emits (bounded by the driver's
+    /// 500 ms response timeout), so for it this never completes.
+    pub async fn gone(&self) -> RedisError {
+        match self {
+            Redis::Private(server) => server.gone().await,
+            Redis::External { .. } => std::future::pending().await,
         }
     }
 

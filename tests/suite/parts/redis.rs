@@ -429,6 +429,28 @@ fn a_tutor_interrupted_by_ctrl_c_leaves_no_redis_server_behind() {
     interrupt_and_check("-INT");
 }
 
+/// A `redis-server` that fails at once (here a stand-in script on PATH): the error says it did
+/// not start, with the exit status and what it printed.
+#[test]
+fn a_redis_server_that_cannot_start_is_reported_with_its_own_words() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("redis-server");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'FATAL CONFIG FILE ERROR: a stand-in that refuses'\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut command = child_command();
+    command.env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()));
+    let out = crate::common::run_bounded(&mut command, Duration::from_secs(20));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("STATUS 1"), "{stdout}");
+    assert!(stdout.contains("did not start: exited with status 1"), "{stdout}");
+    assert!(stdout.contains("a stand-in that refuses"), "{stdout}");
+}
+
 #[test]
 fn without_redis_server_the_error_says_what_to_install_and_has_its_own_status() {
     let mut command = child_command();
