@@ -9,8 +9,10 @@
 //! * [`redis`]: errors, `--redis URL`s and a bounded PING.
 //! * [`redis_server`]: a private `redis-server` on a Unix socket that never outlives the tutor.
 //! * [`node`]: one Socket.IO server of several, generic over its adapter.
+//! * [`sticky`]: a polling session opened on one node and polled on another.
 
 pub mod node;
 pub mod redis;
 pub mod redis_server;
+pub mod sticky;
 pub mod store;

@@ -283,31 +283,26 @@ fn two_node_servers_share_broadcasts_through_the_redis_adapter() {
 /// same status and message, with the code as a string: see the Redis tests).
 #[test]
 fn node_answers_a_poll_for_another_nodes_session_with_session_id_unknown() {
-    use realtime_tutor::client::http;
+    use realtime_tutor::parts::sticky::cross_poll;
     runtime().block_on(async {
         let redis = RedisServer::start().await.expect("a private Redis");
         let socket = redis.socket_path().to_str().unwrap().to_string();
         let a = NodeProcess::start("cluster.js", &["0", &socket]);
         let b = NodeProcess::start("cluster.js", &["0", &socket]);
         let authority = |url: &str| url.trim_start_matches("http://").to_string();
-        let path = "/socket.io/?EIO=4&transport=polling";
-        let open = http::get(&authority(&a.url), path, WAIT)
+        let probe = cross_poll(&authority(&a.url), &authority(&b.url), WAIT)
             .await
-            .expect("A answers");
-        assert_eq!(open.code, 200, "{open:?}");
-        let sid = open
-            .body
-            .strip_prefix("0{\"sid\":\"")
-            .and_then(|r| r.split('"').next())
-            .expect("OPEN");
-        let on_b = http::get(&authority(&b.url), &format!("{path}&sid={sid}"), WAIT)
-            .await
-            .expect("B answers");
+            .expect("both nodes answer");
+        assert_eq!(probe.open.code, 200, "{probe:?}");
+        let on_b = &probe.other;
         eprintln!(
             "Node B answers a poll for A's session: {} {:?} {:?}",
             on_b.status, on_b.content_type, on_b.body
         );
-        assert_eq!(on_b.code, 400);
+        assert_eq!(
+            (on_b.code, on_b.content_type.as_deref()),
+            (400, Some("application/json"))
+        );
         assert_eq!(on_b.body, r#"{"code":1,"message":"Session ID unknown"}"#);
     });
 }

@@ -11,6 +11,7 @@ use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
 use realtime_tutor::parts::node::{Node, RedisAdapter, redis_adapter, start_node};
 use realtime_tutor::parts::redis::{self, RedisError};
 use realtime_tutor::parts::redis_server::{Redis, RedisServer};
+use realtime_tutor::parts::sticky::{HANDSHAKE, cross_poll};
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::adapter::{Adapter, LocalAdapter};
@@ -203,27 +204,22 @@ fn polling_on_one_node_and_polling_the_other_is_session_id_unknown() {
         let redis = Redis::start_or_connect(None).await.expect("a private Redis");
         let a = redis_node(&redis).await;
         let b = redis_node(&redis).await;
-        let path = "/socket.io/?EIO=4&transport=polling";
-        let open = http::get(&a.addr().to_string(), path, WAIT)
+        let probe = cross_poll(&a.addr().to_string(), &b.addr().to_string(), WAIT)
             .await
-            .expect("A answers the polling handshake");
-        assert_eq!(open.code, 200, "{open:?}");
-        let sid = open
-            .body
-            .strip_prefix("0{\"sid\":\"")
-            .and_then(|r| r.split('"').next())
-            .expect("an OPEN packet");
-        let poll = format!("{path}&sid={sid}");
-        let on_b = http::get(&b.addr().to_string(), &poll, WAIT)
-            .await
-            .expect("B answers");
+            .expect("both nodes answer");
+        assert_eq!(probe.open.code, 200, "{probe:?}");
+        let on_b = &probe.other;
         eprintln!(
             "B answers a poll for A's session: {} {:?} {:?}",
             on_b.status, on_b.content_type, on_b.body
         );
-        assert_eq!(on_b.code, 400);
+        assert_eq!(
+            (on_b.code, on_b.content_type.as_deref()),
+            (400, Some("application/json"))
+        );
         // socketioxide writes the code as a string; Node's engine.io writes `"code":1`.
         assert_eq!(on_b.body, r#"{"code":"1","message":"Session ID unknown"}"#);
+        let poll = format!("{HANDSHAKE}&sid={}", probe.sid);
         // The same request on A, the node that holds the session, is answered.
         let on_a = http::get(&a.addr().to_string(), &format!("{poll}&t=1"), WAIT)
             .await
