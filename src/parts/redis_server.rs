@@ -230,6 +230,12 @@ impl Drop for RedisServer {
         let _ = self.watchdog.wait();
         let _ = done.send(());
         let _ = guard.join();
+        // Normally nothing is left. But if the watchdog itself was killed, Redis is still
+        // running in the group: end it too. (The group id stays taken while any member lives,
+        // so this cannot reach a stranger; with no member left it is a harmless ESRCH.)
+        if let Some(group) = group {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
     }
 }
 

@@ -109,6 +109,35 @@ fn the_private_redis_answers_quickly_and_is_gone_after_drop() {
     });
 }
 
+/// Should the watchdog itself be killed, dropping the handle still ends Redis.
+#[test]
+fn a_killed_watchdog_does_not_leave_redis_running_after_drop() {
+    runtime().block_on(async {
+        let server = RedisServer::start().await.expect("redis-server starts");
+        let pid = server.pid();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let watchdog = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string();
+        Command::new("kill").args(["-KILL", &watchdog]).status().unwrap();
+        drop(server);
+        // Redis was killed, not reaped by us (its parent is gone): wait, bounded, for it to vanish.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while process_alive(pid) {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server {pid} outlived its killed watchdog"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+}
+
 #[test]
 fn without_an_adapter_each_node_reaches_only_its_own_clients() {
     runtime().block_on(async {
