@@ -52,14 +52,21 @@ const MAX_SOCKET_PATH: usize = 100;
 /// The watchdog (see the module documentation). `$0` is the redis-server path, `$@` its
 /// arguments. fd 3 keeps the tutor's pipe; Redis gets neither it nor a terminal. The two marker
 /// lines are how the tutor learns Redis' pid and when it exited; everything else on stdout is
-/// Redis' own log.
-const WATCHDOG: &str = r#"exec 3<&0 </dev/null 2>&1
+/// Redis' own log. Once Redis has exited, the watchdog also removes the socket and the (then
+/// empty) folder, which matters when the tutor was killed and could not remove them itself.
+/// It ignores SIGPIPE: with the tutor gone, its stdout has no reader, and the shell's own
+/// "Killed" notice about Redis would otherwise end it before that clean-up.
+const WATCHDOG: &str = r#"trap '' PIPE
+exec 3<&0 </dev/null 2>&1
 "$0" "$@" 3<&- &
 pid=$!
 echo "realtime-tutor-watchdog: pid $pid"
 { read -r _ <&3; kill -KILL "$pid" 2>/dev/null; } &
 wait "$pid"
-echo "realtime-tutor-watchdog: exited $?"
+status=$?
+rm -f "$REALTIME_TUTOR_REDIS_DIR/redis.sock"
+rmdir "$REALTIME_TUTOR_REDIS_DIR" 2>/dev/null
+echo "realtime-tutor-watchdog: exited $status"
 "#;
 const PID_MARK: &str = "realtime-tutor-watchdog: pid ";
 const EXIT_MARK: &str = "realtime-tutor-watchdog: exited ";
@@ -100,8 +107,10 @@ impl RedisServer {
             detail,
             log: Vec::new(),
         };
+        // 0700: only this user may even look inside (tempfile's default follows the umask).
         let dir = tempfile::Builder::new()
             .prefix("realtime-tutor-redis-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(|e| start_err(format!("cannot create a temporary folder: {e}")))?;
         let socket = dir.path().join("redis.sock");
@@ -124,6 +133,7 @@ impl RedisServer {
             .arg("--dir")
             .arg(dir.path())
             .args(["--logfile", "", "--daemonize", "no", "--databases", "1"])
+            .env("REALTIME_TUTOR_REDIS_DIR", dir.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

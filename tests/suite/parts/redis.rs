@@ -90,6 +90,10 @@ fn the_private_redis_answers_quickly_and_is_gone_after_drop() {
             times.push(started.elapsed());
             let pid = server.pid();
             let socket = server.socket_path().to_path_buf();
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(socket.parent().unwrap()).unwrap().permissions(),
+            );
+            assert_eq!(mode & 0o777, 0o700, "the socket's folder is private");
             assert!(pid > 0 && process_alive(pid), "redis-server runs as pid {pid}");
             assert!(server.url().starts_with("redis+unix://") && server.url().ends_with("?protocol=resp3"));
             redis::ping(&server.url()).await.expect("it answers PING");
@@ -433,12 +437,17 @@ fn interrupt_and_check(signal: &str) {
                 .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
         "Redis closed the connection (it died) within 5 s of {signal} to its tutor: {read:?}"
     );
-    // Its pid disappears once the watchdog reaps it; bounded check.
+    // Its pid disappears once the watchdog reaps it, and the watchdog then removes the socket's
+    // folder; bounded check.
+    let folder = std::path::Path::new(&socket).parent().unwrap().to_path_buf();
     let deadline = Instant::now() + Duration::from_secs(5);
-    while process_alive(pid) {
+    while process_alive(pid) || folder.exists() {
         assert!(
             Instant::now() < deadline,
-            "redis-server {pid} outlived its tutor ({signal})"
+            "redis-server {pid} (alive: {}) or its folder {} (exists: {}) outlived its tutor ({signal})",
+            process_alive(pid),
+            folder.display(),
+            folder.exists()
         );
         std::thread::sleep(Duration::from_millis(10));
     }
