@@ -151,6 +151,8 @@ impl Store {
     pub fn temporary() -> Result<Store, StoreError> {
         let dir = tempfile::Builder::new()
             .prefix("realtime-tutor-db-")
+            // Chat text: only this user may read it (tempfile's default follows the umask).
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(|e| StoreError::Unwritable {
                 path: std::env::temp_dir(),
