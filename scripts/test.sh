@@ -20,6 +20,25 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "error: the tests need Node.js (18 or later) and npm; on Debian: apt-get install -y nodejs npm" >&2
     exit 1
 fi
+# Lessons 6 and 7: a private redis-server (the scaling-out tests start one), and the tools npm
+# needs to build sqlite3 from source for tests/node (its prebuilt binaries come from GitHub,
+# which may be out of reach): python3, make and a C++ compiler.
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+if ((${#missing[@]})); then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing ${missing[*]} (apt-get)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    else
+        echo "error: the tests need ${missing[*]}: run this script as root, or apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
 # npm ci when node_modules is missing or was installed from another package-lock.json.
 stamp=tests/node/node_modules/.installed-from-package-lock.json
 if ! cmp -s tests/node/package-lock.json "$stamp"; then

@@ -13,6 +13,7 @@ mod leave;
 mod lessons;
 mod node;
 mod order;
+mod parts;
 mod predict;
 mod semantics;
 mod serve;
