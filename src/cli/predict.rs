@@ -470,7 +470,7 @@ impl Ask {
                 subject: client.clone(),
                 role: "the sender",
             }),
-            StepKind::Burst { .. } => None,
+            StepKind::Burst { .. } | StepKind::Disconnect { .. } => None,
         }
     }
 }

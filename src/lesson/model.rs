@@ -180,6 +180,10 @@ pub enum StepKind {
         /// callback gets a timeout error. The only real timer a lesson may use.
         ack_timeout_ms: Option<u64>,
     },
+    /// A connected client goes away: politely, as `socket.disconnect()` does (a DISCONNECT
+    /// packet, then the WebSocket's close), or with `drop`, as a broken transport does (the
+    /// connection just ends). A later `connect` of the same name is a reconnection.
+    Disconnect { client: String, drop: bool },
     /// Several emits, one after another, observed together at the end.
     Burst {
         event: String,
@@ -237,6 +241,8 @@ struct RawStep {
     client: Option<String>,
     expect: Option<String>,
     connect: Option<String>,
+    disconnect: Option<String>,
+    drop_transport: Option<bool>,
     emit: Option<String>,
     event: Option<String>,
     args: Option<Vec<Value>>,
@@ -475,23 +481,27 @@ impl RawStep {
         let chosen = [
             self.probe.is_some(),
             self.connect.is_some(),
+            self.disconnect.is_some(),
             self.emit.is_some(),
             self.burst.is_some(),
         ];
         if chosen.iter().filter(|c| **c).count() != 1 {
-            return Err("needs exactly one of probe, connect, emit, burst".into());
+            return Err("needs exactly one of probe, connect, disconnect, emit, burst".into());
         }
         // Each field belongs to one kind of step; a stray one is almost always a typo'd intent.
         let kind_name = if self.probe.is_some() {
             "probe"
         } else if self.connect.is_some() {
             "connect"
+        } else if self.disconnect.is_some() {
+            "disconnect"
         } else if self.emit.is_some() {
             "emit"
         } else {
             "burst"
         };
-        let fields: [(&str, bool, &[&str]); 8] = [
+        let fields: [(&str, bool, &[&str]); 9] = [
+            ("drop_transport", self.drop_transport.is_some(), &["disconnect"]),
             ("path", self.path.is_some(), &["probe"]),
             ("client", self.client.is_some(), &["probe"]),
             ("expect", self.expect.is_some(), &["probe"]),
@@ -563,6 +573,13 @@ impl RawStep {
             connected.push(client.clone());
             delivers = scope.behaviour.on_connection().is_some_and(|e| e.emit.is_some());
             StepKind::Connect { client }
+        } else if let Some(client) = self.disconnect {
+            known(&client, connected)?;
+            connected.retain(|c| *c != client);
+            StepKind::Disconnect {
+                client,
+                drop: self.drop_transport.unwrap_or(false),
+            }
         } else if let Some(client) = self.emit {
             known(&client, connected)?;
             let event = self.event.unwrap_or_else(|| CHAT_EVENT.into());

@@ -138,7 +138,7 @@ pub async fn run_stage_with(
 ) -> Result<StageTrace, RunError> {
     let mut session = Session::open(lesson, stage, target, options).await?;
     let outcome = session.play(hook).await;
-    let clients = session.clients.iter().map(|c| c.name.clone()).collect();
+    let clients = session.joined.clone();
     session.close().await;
     let steps = outcome?;
     Ok(StageTrace {
@@ -169,6 +169,9 @@ struct Session<'a> {
     /// Where Socket.IO is mounted.
     path: String,
     clients: Vec<Named>,
+    /// Every client that has connected in this stage, in the order they first did, whether
+    /// still connected or not.
+    joined: Vec<String>,
     fences: u64,
     bursts: u32,
     /// Events this stage judges; anything else a remote server sends is set aside.
@@ -224,6 +227,7 @@ impl<'a> Session<'a> {
             base,
             path,
             clients: Vec::new(),
+            joined: Vec::new(),
             fences: 0,
             bursts: 0,
             relevant,
@@ -250,6 +254,7 @@ impl<'a> Session<'a> {
                     vec![self.probe(number, *probe, path, client.as_deref()).await?]
                 }
                 StepKind::Connect { client } => vec![self.connect(number, client).await?],
+                StepKind::Disconnect { client, drop } => vec![self.disconnect(number, client, *drop).await?],
                 StepKind::Emit {
                     client,
                     event,
@@ -335,7 +340,16 @@ impl<'a> Session<'a> {
             name: name.to_owned(),
             client: connected,
         });
-        let mut step = self.blank(number, Kind::Connect, format!("{name} connects"));
+        let again = self.joined.iter().any(|j| j == name);
+        if !again {
+            self.joined.push(name.to_owned());
+        }
+        let trigger = if again {
+            format!("{name} reconnects")
+        } else {
+            format!("{name} connects")
+        };
+        let mut step = self.blank(number, Kind::Connect, trigger);
         step.sender = Some(name.to_owned());
         let expected = self.expected_receivers(number);
         if let Some(effect) = self.stage.behaviour.on_connection() {
@@ -347,6 +361,37 @@ impl<'a> Session<'a> {
             }
         }
         let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
+        self.fill_receivers(&mut step, received, ignored);
+        Ok(step)
+    }
+
+    /// A client goes away, politely or by dropping its connection, and (against our server) the
+    /// tutor waits until the server has seen the socket go: its disconnect handler reports it.
+    async fn disconnect(&mut self, number: u32, name: &str, drop: bool) -> Result<StepRecord, RunError> {
+        let index = self
+            .clients
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or_else(|| RunError::Other(format!("{name} is not connected")))?;
+        let named = self.clients.remove(index);
+        let sid = named.client.sid.clone();
+        let trigger = if drop {
+            // Dropping the client aborts its tasks: the TCP connection closes with no goodbye,
+            // as when a laptop's lid shuts or its network goes.
+            std::mem::drop(named);
+            format!("{name}'s connection drops")
+        } else {
+            // A goodbye that times out still closes the client; the server's report decides.
+            let _ = named.client.leave(self.options.timeout.min(LEAVE_WITHIN)).await;
+            format!("{name} disconnects (socket.disconnect())")
+        };
+        if self.server.is_some() {
+            self.await_server(&sid, name, |e| matches!(e, ServerEvent::Disconnected { .. }))
+                .await?;
+        }
+        let mut step = self.blank(number, Kind::Disconnect, trigger);
+        step.sender = Some(name.to_owned());
+        let (received, ignored) = self.settle(&[(None, Vec::new())]).await?;
         self.fill_receivers(&mut step, received, ignored);
         Ok(step)
     }

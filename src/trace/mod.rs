@@ -34,6 +34,8 @@ pub enum Kind {
     Connect,
     /// A client emitted an event.
     Emit,
+    /// A client went away (`socket.disconnect()`, or a dropped transport).
+    Disconnect,
 }
 
 /// What a probe observed.

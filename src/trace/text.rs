@@ -149,7 +149,7 @@ pub fn stage_trace(trace: &StageTrace) -> String {
         }
         match step.kind {
             Kind::Probe => render_probe(&mut out, step),
-            Kind::Connect | Kind::Emit => render_delivery(&mut out, step, width),
+            Kind::Connect | Kind::Emit | Kind::Disconnect => render_delivery(&mut out, step, width),
         }
         if let Some(wire) = &step.wire {
             render_wire(&mut out, wire);

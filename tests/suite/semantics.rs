@@ -173,3 +173,77 @@ fn json_delivery_steps_carry_the_documented_fields() {
         }
     }
 }
+
+/// A client that disconnects (politely or by a dropped transport) misses what is sent while it
+/// is away, and gets what is sent after it reconnects; the server decides, through its
+/// disconnect report, when it is gone, so no timer is involved.
+#[test]
+fn a_disconnected_client_misses_what_is_sent_until_it_reconnects() {
+    use realtime_tutor::lesson::{Lesson, LessonError};
+    use realtime_tutor::runner::{self, RunOptions, Target};
+    let read = |name: &str| -> Result<String, LessonError> { Ok(format!("text of {name}")) };
+    let toml = r#"
+format_version = 2
+number = 9
+slug = "away"
+title = "t"
+check_stage = 1
+[[stage]]
+title = "s"
+mount = "realtime"
+handlers = { "chat message" = "io-emit-chat" }
+  [[stage.step]]
+  connect = "alice"
+  [[stage.step]]
+  connect = "bob"
+  [[stage.step]]
+  connect = "carol"
+  [[stage.step]]
+  disconnect = "bob"
+  [[stage.step]]
+  disconnect = "carol"
+  drop_transport = true
+  [[stage.step]]
+  emit = "alice"
+  args = ["while they are away"]
+  expect_received_by = ["alice"]
+  [[stage.step]]
+  connect = "bob"
+  [[stage.step]]
+  emit = "alice"
+  args = ["welcome back"]
+  expect_received_by = ["alice", "bob"]
+"#;
+    let lesson = Lesson::parse("09-away", toml, &read).expect("the lesson loads");
+    let trace = runtime()
+        .block_on(runner::run_stage(
+            &lesson,
+            &lesson.stages[0],
+            &Target::Local,
+            &RunOptions::default(),
+        ))
+        .expect("the stage plays");
+    let step = |n: u32| trace.steps.iter().find(|s| s.step == n).unwrap();
+    assert_eq!(step(4).trigger, "bob disconnects (socket.disconnect())");
+    assert_eq!(step(5).trigger, "carol's connection drops");
+    assert_eq!(step(6).received_by, vec!["alice"]);
+    assert!(
+        !step(6).received.contains_key("bob"),
+        "bob is not connected: {:?}",
+        step(6)
+    );
+    assert_eq!(step(7).trigger, "bob reconnects");
+    assert_eq!(step(8).received_by, vec!["alice", "bob"]);
+    assert_eq!(trace.clients, vec!["alice", "bob", "carol"]);
+
+    for (broken, needle) in [
+        (toml.replace("disconnect = \"carol\"", "disconnect = \"dave\""), "dave is not connected yet"),
+        (
+            toml.replace("  [[stage.step]]\n  connect = \"bob\"\n  [[stage.step]]\n  emit = \"alice\"\n  args = [\"welcome back\"]", "  [[stage.step]]\n  emit = \"bob\"\n  args = [\"welcome back\"]"),
+            "bob is not connected yet",
+        ),
+    ] {
+        let err = Lesson::parse("09-away", &broken, &read).expect_err(needle).to_string();
+        assert!(err.contains(needle), "{err}");
+    }
+}
