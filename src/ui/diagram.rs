@@ -191,7 +191,9 @@ fn draw_stage(scene: &mut Scene, trace: &StageTrace, top: i32) -> i32 {
         y = caption(&mut rows, &format!("{} · {}", step.step, step.trigger), y);
         y = match step.kind {
             Kind::Probe => draw_probe(&mut rows, &lanes, step, y, &mut joined),
-            Kind::Connect | Kind::Emit => draw_step(&mut rows, &lanes, step, y, &mut joined),
+            Kind::Connect | Kind::Emit | Kind::Disconnect => {
+                draw_step(&mut rows, &lanes, step, y, &mut joined)
+            }
         };
         i += 1;
     }

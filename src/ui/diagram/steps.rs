@@ -22,6 +22,11 @@ pub(super) fn draw_step(
                 joined.entry(sender.clone()).or_insert(y);
                 arrow(scene, x, server, y, "send", x, &[(None, "connect")]);
             }
+            // How it went away (`socket.disconnect()` or a dropped transport) is in the
+            // caption above, from the trigger; the arrow only says that it went.
+            Kind::Disconnect => {
+                arrow(scene, x, server, y, "send", x, &[(None, "disconnect")]);
+            }
             _ => {
                 let sent = describe(step.event.as_deref().unwrap_or("?"), &step.args);
                 arrow(scene, x, server, y, "send", x, &[(None, "emit "), (None, &sent)]);
