@@ -172,7 +172,7 @@ fn the_client_script_route_works_beside_the_socket_io_layer() {
         let listener = server::http::bind("127.0.0.1", 0).await.expect("bind");
         let behaviour = Behaviour::default();
         let stage = StageServer::start(Mount::Realtime, behaviour, Some(listener)).expect("start");
-        let authority = stage.addr.expect("listening").to_string();
+        let authority = stage.addr().expect("listening").to_string();
         let reply = client::http::get(&authority, "/socket.io/socket.io.js", WAIT)
             .await
             .expect("GET the script");

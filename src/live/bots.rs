@@ -93,8 +93,19 @@ pub struct Setup {
     pub plan: Plan,
     /// Sockets whose connection handler has run (see `hub::Hub::ready`).
     pub ready: watch::Receiver<HashSet<String>>,
-    pub report: mpsc::UnboundedSender<BotMsg>,
+    /// Bounded ([`REPORTS`]): a bot that reads faster than the live trace takes its reports
+    /// waits, and stops reading its socket meanwhile. Its socket's buffer on the server then
+    /// fills, and the server's report says so; the bot itself holds nothing extra.
+    pub report: mpsc::Sender<BotMsg>,
 }
+
+/// How many reports the bots may have waiting for the live trace, all together.
+pub const REPORTS: usize = 256;
+
+/// How long a leaving bot waits for the server to close its connection. Leaving is sending `41`
+/// and a WebSocket close; the wait only lets the server's answer arrive before the connection is
+/// dropped, and a server under load that answers later has lost nothing.
+const LEAVE_WAIT: Duration = Duration::from_millis(300);
 
 /// The running bots.
 #[derive(Debug)]
@@ -153,7 +164,7 @@ async fn pause_or_stop(stop: &mut watch::Receiver<bool>, pause: Duration) -> boo
 async fn run(index: u64, name: &'static str, setup: Setup, mut stop: watch::Receiver<bool>) {
     let mut rng = fastrand::Rng::new();
     let note = |text: String| {
-        let _ = setup.report.send(BotMsg::Note {
+        let _ = setup.report.try_send(BotMsg::Note {
             client: name.to_owned(),
             text,
         });
@@ -235,8 +246,10 @@ async fn stay(
             _ = stop.changed() => return End::Stop,
             item = client.next(left) => match item {
                 Some(Incoming::Event { name, args }) => {
-                    let read = Read { sid: client.sid.clone(), event: name, args };
-                    let _ = setup.report.send(BotMsg::Read(read));
+                    let read = Read::new(client.sid.clone(), name, &args);
+                    if setup.report.send(BotMsg::Read(read)).await.is_err() {
+                        return End::Stop;
+                    }
                 }
                 Some(Incoming::Closed { reason }) => return End::Closed(reason),
                 None => {
@@ -262,22 +275,19 @@ async fn stay(
     }
 }
 
-/// Leaves politely (`41`, then a WebSocket close) and waits, briefly, for the server to close
-/// the connection, so the frames are not cut off when the client is dropped. Whatever arrives
+/// Leaves politely (`41`, then a WebSocket close) and waits, briefly ([`LEAVE_WAIT`]), for the
+/// server to close the connection, so the frames are not cut off when the client is dropped. Whatever arrives
 /// meanwhile was still read, and is reported.
 async fn leave(client: &mut SimClient, setup: &Setup) {
     client.disconnect();
-    let until = Instant::now() + Duration::from_secs(2);
+    let until = Instant::now() + LEAVE_WAIT;
     loop {
         let left = until.saturating_duration_since(Instant::now());
         match client.next(left).await {
             Some(Incoming::Event { name, args }) => {
-                let read = Read {
-                    sid: client.sid.clone(),
-                    event: name,
-                    args,
-                };
-                let _ = setup.report.send(BotMsg::Read(read));
+                // Never waits: at shutdown nobody takes reports any more.
+                let read = Read::new(client.sid.clone(), name, &args);
+                let _ = setup.report.try_send(BotMsg::Read(read));
             }
             Some(Incoming::Closed { .. }) | None => break,
         }

@@ -56,6 +56,10 @@ pub struct Sending {
     pub audience: Option<Audience>,
     /// The sockets the server queued the packet for (names, sorted).
     pub sent_to: Vec<String>,
+    /// Selected, but not queued: their outgoing buffer was full, so the packet was lost for
+    /// them. Absent from the JSON when empty, as it almost always is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<String>,
     /// Connected sockets the emit did not select.
     pub not_sent_to: Vec<String>,
     /// Sockets that joined or left while the emit ran.
@@ -253,6 +257,16 @@ fn render_sending(out: &mut String, sending: &Sending, sender: &str, who: &str) 
             );
         }
         let _ = writeln!(out, "{}{line}", label("sent to"));
+    }
+    if !sending.dropped.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}{} {}   {}",
+            label("lost"),
+            "✗".red(),
+            names(&sending.dropped),
+            "(its buffer was full: the client is not reading, so the server dropped the packet)".dimmed()
+        );
     }
     if !sending.not_sent_to.is_empty() {
         let mut line = format!("{} {}", "✗".red(), names(&sending.not_sent_to));
