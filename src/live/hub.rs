@@ -455,3 +455,6 @@ impl Hub {
         ready
     }
 }
+
+#[cfg(test)]
+mod tests;
