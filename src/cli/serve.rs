@@ -25,6 +25,9 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// them; the exit does not wait for it).
 const LAST_LINES: Duration = Duration::from_millis(200);
 
+/// The most connections open at once, unless the open-file limit asks for fewer.
+const MAX_CONNECTIONS: usize = 256;
+
 /// At shutdown, how long open connections get to finish before they are cut.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
 
@@ -53,10 +56,10 @@ pub struct ServeArgs {
     /// may connect, so other web sites you visit cannot; programs that send no Origin always can.
     #[arg(long = "allow-origin", value_name = "URL", value_parser = parse_origin)]
     pub allow_origin: Vec<String>,
-    /// The most connections kept open at once; more wait until one closes.
-    #[arg(long, value_name = "N", default_value_t = 256, hide = true,
-          value_parser = clap::value_parser!(u16).range(1..))]
-    pub max_connections: u16,
+    /// The most connections kept open at once (default: 256, fewer when the open-file limit is
+    /// low); more wait until one closes.
+    #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_connections: Option<u16>,
     /// Output format: readable text, or JSON Lines (one object per trace line).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -173,7 +176,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     let addr = listener.local_addr()?;
     let url = format!("http://{}/", crate::live::local_address(addr));
 
-    let printer = Printer::start().map_err(|e| anyhow::anyhow!("cannot start printing: {e}"))?;
+    let printer = Printer::start(args.format == Format::Json)
+        .map_err(|e| anyhow::anyhow!("cannot start printing: {e}"))?;
     let records = Records {
         printer: printer.clone(),
         json: args.format == Format::Json,
@@ -206,7 +210,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
         bots: args.bots,
         guard: http::Guard {
             header_timeout: HEADER_TIMEOUT,
-            max_connections: args.max_connections.into(),
+            max_connections: args
+                .max_connections
+                .map_or_else(|| http::connection_limit(MAX_CONNECTIONS), usize::from),
             shutdown_grace: SHUTDOWN_GRACE,
             origins: Allowed::for_address(addr, &args.allow_origin),
             log: printer.log(),

@@ -244,7 +244,11 @@ async fn stay(
         let left = next.saturating_duration_since(Instant::now());
         tokio::select! {
             _ = stop.changed() => return End::Stop,
-            item = client.next(left) => match item {
+            item = client.next(left) => {
+                // The client logs every frame for `--wire`; a bot never shows them, so it lets
+                // them go at once and keeps nothing it read beyond the report below.
+                drop(client.take_wire());
+                match item {
                 Some(Incoming::Event { name, args }) => {
                     let read = Read::new(client.sid.clone(), name, &args);
                     if setup.report.send(BotMsg::Read(read)).await.is_err() {
@@ -270,7 +274,7 @@ async fn stay(
                     }
                     next = Instant::now() + setup.plan.pause(rng);
                 }
-            },
+            }},
         }
     }
 }
@@ -283,7 +287,9 @@ async fn leave(client: &mut SimClient, setup: &Setup) {
     let until = Instant::now() + LEAVE_WAIT;
     loop {
         let left = until.saturating_duration_since(Instant::now());
-        match client.next(left).await {
+        let item = client.next(left).await;
+        drop(client.take_wire());
+        match item {
             Some(Incoming::Event { name, args }) => {
                 // Never waits: at shutdown nobody takes reports any more.
                 let read = Read::new(client.sid.clone(), name, &args);

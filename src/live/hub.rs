@@ -37,6 +37,10 @@ const PEOPLE_CAP: usize = 4096;
 /// matters under a flood; past it the oldest stop waiting, so memory stays bounded.
 pub const QUEUE_CAP: usize = 1024;
 
+/// The most bytes of messages (as JSON) the waiting records may hold together: a flood of the
+/// largest chat messages (16 KiB) reaches this long before [`QUEUE_CAP`].
+pub const QUEUE_BYTES: usize = 2 << 20;
+
 /// A bot read an event off its socket. The arguments are kept as a fingerprint: matching needs
 /// only equality, and a bot flooded with large messages then holds a few bytes per read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,10 +65,16 @@ impl Read {
 /// chance of about 1 in 2^64; a mismatch then would only mark a read on the wrong one of two
 /// records with the same event.
 pub fn fingerprint(event: &str, args: &[Value]) -> u64 {
+    fingerprint_and_size(event, args).0
+}
+
+/// The fingerprint, and the size of the arguments as JSON.
+fn fingerprint_and_size(event: &str, args: &[Value]) -> (u64, usize) {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     event.hash(&mut hasher);
-    serde_json::to_string(args).unwrap_or_default().hash(&mut hasher);
-    hasher.finish()
+    let json = serde_json::to_string(args).unwrap_or_default();
+    json.hash(&mut hasher);
+    (hasher.finish(), json.len())
 }
 
 #[derive(Debug)]
@@ -86,6 +96,8 @@ struct Pending {
     live: Live,
     /// The fingerprint of what the record sent, when it sent something.
     fingerprint: Option<u64>,
+    /// The size of what it sent, as JSON (counted against [`QUEUE_BYTES`]).
+    bytes: usize,
     /// Bots (sid → name) the record waits for.
     waiting: BTreeMap<String, String>,
     deadline: Instant,
@@ -102,6 +114,8 @@ pub struct Hub {
     others: u32,
     stash: HashMap<String, Stashed>,
     queue: VecDeque<Pending>,
+    /// What the records in `queue` hold, in bytes (see [`QUEUE_BYTES`]).
+    queued_bytes: usize,
     early: VecDeque<Read>,
     /// The sockets whose connection handler has run; bots wait to appear here before they emit.
     pub ready: watch::Sender<HashSet<String>>,
@@ -133,6 +147,7 @@ impl Hub {
             others: 0,
             stash: HashMap::new(),
             queue: VecDeque::new(),
+            queued_bytes: 0,
             early: VecDeque::new(),
             ready: watch::Sender::new(HashSet::new()),
         }
@@ -253,10 +268,12 @@ impl Hub {
 
     fn push(&mut self, mut live: Live, mut waiting: BTreeMap<String, String>, now: Instant) {
         let mut print = None;
+        let mut bytes = 0;
         // Reads that came in before the server's report belong to this record if they match.
         if let Some(sending) = sending_of(&mut live) {
-            let print_of = fingerprint(&sending.event, &sending.args);
+            let (print_of, size) = fingerprint_and_size(&sending.event, &sending.args);
             print = Some(print_of);
+            bytes = size;
             self.early.retain(|read| {
                 let matches = waiting.contains_key(&read.sid)
                     && read.event == sending.event
@@ -272,9 +289,11 @@ impl Hub {
         self.queue.push_back(Pending {
             live,
             fingerprint: print,
+            bytes,
             waiting,
             deadline: now + READ_BOUND,
         });
+        self.queued_bytes += bytes;
     }
 
     /// Takes one report from the server.
@@ -420,11 +439,10 @@ impl Hub {
     /// The records that are ready to print, oldest first: complete, or done waiting.
     pub fn take_ready(&mut self, now: Instant) -> Vec<Live> {
         let mut ready = Vec::new();
-        while self.queue.len() > QUEUE_CAP {
-            let why =
-                format!("the live trace fell {QUEUE_CAP} records behind, so it stopped waiting for this one");
+        while self.queue.len() > QUEUE_CAP || self.queued_bytes > QUEUE_BYTES {
+            let why = "the live trace fell too far behind a flood, so it stopped waiting for this one";
             let mut first = true;
-            ready.extend(self.release(|_| std::mem::take(&mut first), &why));
+            ready.extend(self.release(|_| std::mem::take(&mut first), why));
         }
         let why = format!("did not report reading it within {READ_BOUND:?}");
         ready.extend(self.release(|front| front.waiting.is_empty() || front.deadline <= now, &why));
@@ -442,6 +460,7 @@ impl Hub {
             let Some(mut pending) = self.queue.pop_front() else {
                 break;
             };
+            self.queued_bytes -= pending.bytes;
             if let Some(sending) = sending_of(&mut pending.live) {
                 for (_, name) in std::mem::take(&mut pending.waiting) {
                     sending.unread.push(Unread {

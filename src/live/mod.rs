@@ -35,7 +35,7 @@ use self::hub::Hub;
 use self::printer::Records;
 use self::view::Live;
 use crate::server::http::Guard;
-use crate::server::{Behaviour, Mount, StageServer};
+use crate::server::{Behaviour, Mount, ServerEvent, StageServer};
 
 /// How long shutting down may take, from Ctrl-C to exit, before the tutor gives up waiting.
 pub const STOP_BOUND: Duration = Duration::from_secs(5);
@@ -106,6 +106,7 @@ pub async fn run(
     });
 
     tokio::pin!(shutdown);
+    let mut skipped = 0u64;
     let why = loop {
         let deadline = hub.next_deadline();
         tokio::select! {
@@ -116,6 +117,23 @@ pub async fn run(
             Some(msg) = reports.recv() => take_bot_msg(&mut hub, msg),
             event = server.next_event() => {
                 let Some(event) = event else { break Stop::Asked };
+                // Under a flood, handlers report faster than a trace line can be written.
+                // Reports wait in the server's channel, and each holds its message: far behind,
+                // the loop skips what it cannot show, and says how much.
+                if server.pending_events() > BEHIND && skippable(&event) {
+                    skipped += 1;
+                    continue;
+                }
+                if skipped > 0 {
+                    records.print(&Live::Note {
+                        client: "serve".to_owned(),
+                        text: format!(
+                            "the live trace fell behind a flood of messages: {skipped} handler report(s) \
+                             were not shown"
+                        ),
+                    });
+                    skipped = 0;
+                }
                 // A bot reports a read before it does anything that makes the server report
                 // (leaving, say); take every such read before the server's report.
                 while let Ok(msg) = reports.try_recv() {
@@ -164,6 +182,24 @@ pub fn local_address(addr: SocketAddr) -> SocketAddr {
         ip => ip,
     };
     SocketAddr::new(ip, addr.port())
+}
+
+/// How many server reports may wait before the loop starts skipping emits. Each holds at most
+/// one message (16 KiB), so this bounds what a flood makes the tutor hold to about 2 MiB.
+const BEHIND: usize = 128;
+
+/// Reports that the loop may leave out when it is behind: those about one message (what it
+/// sent, that it was handled). Who joined and who left are always taken: the names, and which
+/// sockets bots may talk to, depend on them.
+fn skippable(event: &ServerEvent) -> bool {
+    match event {
+        ServerEvent::Sent { trigger, .. } => trigger != "connection",
+        ServerEvent::Handled { .. } => true,
+        ServerEvent::Rejected { event, .. } => event != "connection",
+        ServerEvent::Handshake { .. } | ServerEvent::Connected { .. } | ServerEvent::Disconnected { .. } => {
+            false
+        }
+    }
 }
 
 fn take_bot_msg(hub: &mut Hub, msg: BotMsg) {

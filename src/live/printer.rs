@@ -57,8 +57,9 @@ impl std::fmt::Debug for Printer {
 }
 
 impl Printer {
-    /// Starts the printing thread.
-    pub fn start() -> std::io::Result<Self> {
+    /// Starts the printing thread. `plain`: the output never holds colour (JSON Lines), so it is
+    /// written as it is, without the scan that strips colour codes when colour is off.
+    pub fn start(plain: bool) -> std::io::Result<Self> {
         let (lines, queue) = mpsc::channel::<Line>();
         let queued = Arc::new(AtomicUsize::new(0));
         let dropped = Arc::new(AtomicU64::new(0));
@@ -66,7 +67,13 @@ impl Printer {
         let (q, d) = (queued.clone(), dropped.clone());
         std::thread::Builder::new()
             .name("live-trace printer".into())
-            .spawn(move || write_lines(queue, &q, &d, &fail))?;
+            .spawn(move || {
+                if plain {
+                    write_lines(queue, std::io::stdout(), &q, &d, &fail);
+                } else {
+                    write_lines(queue, anstream::stdout(), &q, &d, &fail);
+                }
+            })?;
         Ok(Self {
             lines,
             queued,
@@ -82,6 +89,17 @@ impl Printer {
             self.queued.fetch_sub(len, Ordering::SeqCst);
             self.dropped.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    /// Whether a line of `len` bytes would be queued now. Lets a caller skip rendering a line
+    /// that would only be dropped.
+    pub fn has_room(&self, len: usize) -> bool {
+        self.queued.load(Ordering::SeqCst) + len <= QUEUE_BYTES
+    }
+
+    /// Counts a line that was not even rendered, because there was no room for it.
+    pub fn skip(&self) {
+        self.dropped.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Queues text for stdout. Never blocks.
@@ -131,15 +149,20 @@ impl Printer {
 /// The printing thread: writes each line, counts what was dropped, reports a failed stdout.
 fn write_lines(
     queue: mpsc::Receiver<Line>,
+    mut out: impl Write,
     queued: &AtomicUsize,
     dropped: &AtomicU64,
     fail: &watch::Sender<Option<String>>,
 ) {
     let mut said_dropped = 0;
+    let mut said_at: Option<std::time::Instant> = None;
     let mut stdout_ok = true;
     for line in queue {
+        // Said at most once a second, and once more before the last lines.
         let dropped_now = dropped.load(Ordering::SeqCst);
-        if dropped_now > said_dropped {
+        let due =
+            said_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) || matches!(line, Line::Flush(_));
+        if dropped_now > said_dropped && due {
             let mut err = anstream::stderr();
             let _ = writeln!(
                 err,
@@ -147,6 +170,7 @@ fn write_lines(
                 dropped_now - said_dropped
             );
             said_dropped = dropped_now;
+            said_at = Some(std::time::Instant::now());
         }
         let len = match &line {
             Line::Out(text) | Line::Err(text) => text.len(),
@@ -154,7 +178,6 @@ fn write_lines(
         };
         match line {
             Line::Out(text) if stdout_ok => {
-                let mut out = anstream::stdout();
                 if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
                     stdout_ok = false;
                     let _ = fail.send(Some(format!("cannot write the live trace to stdout ({e})")));
@@ -184,6 +207,11 @@ pub struct Records {
 
 impl Records {
     pub fn print(&self, live: &Live) {
+        // A record is at most one message and its names: 32 KiB is a generous guess of its size.
+        if !self.printer.has_room(32 * 1024) && !matches!(live, Live::Stopping | Live::Stopped { .. }) {
+            self.printer.skip();
+            return;
+        }
         if self.json {
             let t_ms = self.started.elapsed().as_millis() as u64;
             self.printer.out(format!("{}\n", view::json(t_ms, live)));

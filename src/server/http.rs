@@ -57,6 +57,25 @@ pub struct BindError {
     pub source: std::io::Error,
 }
 
+/// The most connections [`serve_guarded`] should keep open, given this process's limit on open
+/// files: at most `wanted`, and always some descriptors short of the limit, so that the server
+/// can still accept a connection's replacement, log, and let the bots connect.
+pub fn connection_limit(wanted: usize) -> usize {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit};
+        if let Some(open_files) = getrlimit(Resource::Nofile).current {
+            // Descriptors kept for everything that is not a client connection: the standard
+            // streams, the listener, the runtime's own, the bots' ends of their connections.
+            // A quarter of the limit, between 16 and 48.
+            let kept = (open_files / 4).clamp(16, 48);
+            let room = open_files.saturating_sub(kept).max(1);
+            return wanted.min(usize::try_from(room).unwrap_or(usize::MAX));
+        }
+    }
+    wanted
+}
+
 /// Where a server's own log lines go (a refused connection, a limit reached). `serve` queues
 /// them for its printer, so a slow terminal never holds the server up.
 pub type Log = std::sync::Arc<dyn Fn(String) + Send + Sync>;

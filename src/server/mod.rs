@@ -229,6 +229,11 @@ impl StageServer {
         self.events.try_recv().ok()
     }
 
+    /// How many reports are waiting to be taken: a reader that falls behind can tell.
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
     // ANCHOR: fence
     /// Emits the tutor's marker event number `n` to every connected socket. See the module
     /// documentation for why this proves that nothing else is on its way.
