@@ -373,3 +373,41 @@ fn eight_bots_under_thousands_of_large_messages_stay_within_a_few_mb() {
         assert_eq!(code, Some(0), "{stderr}");
     });
 }
+
+/// A client that never reads fills its socket's buffer on the server; from then on an emit loses
+/// the packet for that socket, and the live trace must say so instead of "sent to".
+///
+/// Ignored until the server reports which sockets an emit could not queue for: socketioxide's
+/// broadcast error counts full buffers but does not name them (`BroadcastError::Socket` holds a
+/// `Vec<SocketError>` without socket ids), so `Recipients::dropped` is filled by the handlers'
+/// per-socket emits (the engine's side of this change). The hub's half is tested in
+/// src/live/hub/tests.rs (`a_socket_whose_buffer_was_full_is_reported_lost_not_sent_to`).
+#[test]
+#[ignore = "needs the handlers' per-socket emit results in Recipients::dropped"]
+fn a_client_that_never_reads_is_reported_lost_not_sent_to() {
+    runtime().block_on(async {
+        let mut serve = Serve::start(&["3"]).await;
+        let authority = peer::authority(&serve.url);
+        let _sink = peer::raw_socket(&authority, "sink").await;
+        serve
+            .wait_for("the sink's connection", connect_line("sink"))
+            .await;
+        let mut talker = join(&mut serve, "talker").await;
+        // Far more than the kernel's socket buffers and the server's 32 packets hold.
+        flood(&mut talker, 600, 15_000).await;
+        let lost = serve
+            .wait_for("an emit that lost the packet for the sink", |l| {
+                l["kind"] == "emit" && l["dropped"] == json!(["sink"])
+            })
+            .await;
+        assert!(
+            !lost["sent_to"]
+                .as_array()
+                .expect("sent_to")
+                .contains(&json!("sink")),
+            "{lost}"
+        );
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+    });
+}
