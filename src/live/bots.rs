@@ -93,9 +93,10 @@ pub struct Setup {
     pub plan: Plan,
     /// Sockets whose connection handler has run (see `hub::Hub::ready`).
     pub ready: watch::Receiver<HashSet<String>>,
-    /// Bounded ([`REPORTS`]): a bot that reads faster than the live trace takes its reports
-    /// waits, and stops reading its socket meanwhile. Its socket's buffer on the server then
-    /// fills, and the server's report says so; the bot itself holds nothing extra.
+    /// Bounded ([`REPORTS`]). A bot never waits for room: waiting would not slow its socket
+    /// down (the client keeps reading frames meanwhile), only make them pile up in the bot. A
+    /// read that finds no room is not reported, the bot counts it and says how many in a note;
+    /// the record then lists that bot as not having reported reading it.
     pub report: mpsc::Sender<BotMsg>,
 }
 
@@ -237,6 +238,8 @@ async fn stay(
         _ => Instant::now() + setup.plan.pause(rng),
     };
     let mut greeted = false;
+    let name_of_bot = name;
+    let mut unreported = 0u64;
     loop {
         if *stop.borrow() {
             return End::Stop;
@@ -251,8 +254,19 @@ async fn stay(
                 match item {
                 Some(Incoming::Event { name, args }) => {
                     let read = Read::new(client.sid.clone(), name, &args);
-                    if setup.report.send(BotMsg::Read(read)).await.is_err() {
-                        return End::Stop;
+                    match setup.report.try_send(BotMsg::Read(read)) {
+                        Ok(()) if unreported > 0 => {
+                            let _ = setup.report.try_send(BotMsg::Note {
+                                client: name_of_bot.to_owned(),
+                                text: format!(
+                                    "{unreported} of its reads were not reported: the live trace was busy"
+                                ),
+                            });
+                            unreported = 0;
+                        }
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => unreported += 1,
+                        Err(mpsc::error::TrySendError::Closed(_)) => return End::Stop,
                     }
                 }
                 Some(Incoming::Closed { reason }) => return End::Closed(reason),

@@ -35,13 +35,6 @@ pub const MAX_PAYLOAD: u64 = 16 * 1024;
 /// within `MAX_PAYLOAD`. No lesson sends binary data; a few attachments are plenty.
 pub const MAX_ATTACHMENTS: usize = 4;
 
-/// The most packets waiting to be written to one socket. A client that does not read makes them
-/// pile up; past this bound an emit to it fails (`SocketError::InternalChannelFull`) and the
-/// packet is lost for that socket alone. socketioxide's default is 128; with chat messages of up
-/// to `MAX_PAYLOAD`, 32 keep one stalled client to half a megabyte, and no lesson queues more than
-/// a handful of packets for one socket at a time.
-pub const MAX_BUFFERED_PACKETS: usize = 32;
-
 /// How long socketioxide waits for the rest of a binary packet before it drops the packet and
 /// closes the connection. A client on this machine sends its attachments right behind the packet.
 pub const ATTACHMENTS_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
@@ -59,7 +52,6 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo,
     let (layer, io) = SocketIo::builder()
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
-        .max_buffer_size(MAX_BUFFERED_PACKETS)
         .with_parser(parser)
         .build_layer();
     // Tutor plumbing: report who each socket says it is before it joins (see live::identify).
