@@ -60,6 +60,15 @@ impl Printer {
     /// Starts the printing thread. `plain`: the output never holds colour (JSON Lines), so it is
     /// written as it is, without the scan that strips colour codes when colour is off.
     pub fn start(plain: bool) -> std::io::Result<Self> {
+        if plain {
+            Self::start_with(std::io::stdout())
+        } else {
+            Self::start_with(anstream::stdout())
+        }
+    }
+
+    /// Starts a printing thread that writes the trace to `out` (a test passes a sink).
+    pub fn start_with(out: impl Write + Send + 'static) -> std::io::Result<Self> {
         let (lines, queue) = mpsc::channel::<Line>();
         let queued = Arc::new(AtomicUsize::new(0));
         let dropped = Arc::new(AtomicU64::new(0));
@@ -67,13 +76,7 @@ impl Printer {
         let (q, d) = (queued.clone(), dropped.clone());
         std::thread::Builder::new()
             .name("live-trace printer".into())
-            .spawn(move || {
-                if plain {
-                    write_lines(queue, std::io::stdout(), &q, &d, &fail);
-                } else {
-                    write_lines(queue, anstream::stdout(), &q, &d, &fail);
-                }
-            })?;
+            .spawn(move || write_lines(queue, out, &q, &d, &fail))?;
         Ok(Self {
             lines,
             queued,

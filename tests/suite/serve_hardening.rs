@@ -411,3 +411,76 @@ fn a_client_that_never_reads_is_reported_lost_not_sent_to() {
         assert_eq!(code, Some(0), "{stderr}");
     });
 }
+
+/// `live::run` is a library entry point: bound to `127.0.0.1:0` in-process, it serves until its
+/// shutdown future completes, and then reports a clean stop.
+#[test]
+fn the_live_server_runs_in_process_until_its_shutdown_future() {
+    use realtime_tutor::live::{self, Serving, Stop, printer};
+    use realtime_tutor::server::{Behaviour, Mount, OnChat, http, origin::Allowed};
+    runtime().block_on(async {
+        let listener = http::bind("127.0.0.1", 0).await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let printer = printer::Printer::start_with(std::io::sink()).expect("printer");
+        let records = printer::Records {
+            printer: printer.clone(),
+            json: true,
+            started: tokio::time::Instant::now(),
+        };
+        let serving = Serving {
+            mount: Mount::Realtime,
+            behaviour: Behaviour {
+                on_chat: Some(OnChat::IoEmit),
+                ..Behaviour::default()
+            },
+            bots: 0,
+            guard: http::Guard {
+                header_timeout: HEADER_TIMEOUT,
+                max_connections: 16,
+                shutdown_grace: Duration::from_millis(250),
+                origins: Allowed::for_address(addr, &[]),
+                log: printer.log(),
+            },
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(async move {
+            live::run(listener, serving, &records, async {
+                let _ = stopped.await;
+                Stop::Asked
+            })
+            .await
+        });
+        let url = format!("http://{addr}");
+        let mut client = SimClient::connect(&url, &ConnectOptions::default())
+            .await
+            .expect("connects");
+        // Echoed once the connection handler has run (an earlier message may be dropped, which
+        // is socketioxide's connect race): retried within the bound, each try waiting for the
+        // echo or for the next frame.
+        let deadline = Instant::now() + WAIT;
+        let echoed = loop {
+            client
+                .emit("chat message", vec![json!("in-process")])
+                .expect("emit");
+            match client.next(Duration::from_millis(200)).await {
+                Some(Incoming::Event { name, args }) if name == "chat message" => break args,
+                _ if Instant::now() > deadline => panic!("no echo within {WAIT:?}"),
+                _ => continue,
+            }
+        };
+        assert_eq!(echoed, vec![json!("in-process")]);
+        stop.send(()).expect("the server is running");
+        let ended = tokio::time::timeout(WAIT, running)
+            .await
+            .expect("run returns once its shutdown future completes")
+            .expect("no panic")
+            .expect("no I/O error");
+        assert_eq!(
+            ended,
+            live::Ended {
+                clean: true,
+                why: Stop::Asked
+            }
+        );
+    });
+}
