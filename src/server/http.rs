@@ -139,6 +139,8 @@ pub async fn serve_guarded(
     let mut at_limit = false;
     tokio::pin!(shutdown);
     loop {
+        // Finished connections are collected here, so the set holds only open ones.
+        while connections.try_join_next().is_some() {}
         if permits.available_permits() == 0 && !at_limit {
             at_limit = true;
             (guard.log)(format!(
