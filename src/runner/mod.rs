@@ -195,7 +195,7 @@ impl<'a> Session<'a> {
         let (server, remote, base, path) = match target {
             Target::Local => {
                 let server = start_local(stage).await?;
-                let base = match server.addr {
+                let base = match server.addr() {
                     Some(addr) => format!("http://{addr}"),
                     // Only the app exists: point the clients at a port where nothing listens.
                     None => {
@@ -677,7 +677,7 @@ impl<'a> Session<'a> {
         let deadline = Instant::now() + after;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let event = match tokio::time::timeout(left, server.events.recv()).await {
+            let event = match tokio::time::timeout(left, server.next_event()).await {
                 Ok(Some(event)) => event,
                 Ok(None) => return Err(RunError::Other("the server stopped reporting".into())),
                 Err(_) => {
@@ -689,6 +689,7 @@ impl<'a> Session<'a> {
             };
             let about = match &event {
                 ServerEvent::Connected { sid }
+                | ServerEvent::Handshake { sid, .. }
                 | ServerEvent::Handled { sid, .. }
                 | ServerEvent::Rejected { sid, .. }
                 | ServerEvent::Disconnected { sid }

@@ -18,9 +18,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::{ParserConfig, SocketIo};
 
 use super::handlers::{Call, Failed, Handler};
 use super::message::AnyArgs;
@@ -33,19 +34,44 @@ use crate::vocab::Trigger;
 /// from making the server hold large buffers. A larger frame closes that client's connection.
 pub const MAX_PAYLOAD: u64 = 16 * 1024;
 
+/// The most binary attachments one packet may announce. A binary event (`451-[…]`) says how many
+/// binary frames follow, and socketioxide keeps the packet and every attachment received so far
+/// until the last one arrives. Its defaults (10,000 attachments, 10 MB, one minute) let a client
+/// that announces many and never sends the last one hold megabytes per connection, each frame
+/// within `MAX_PAYLOAD`. No lesson sends binary data; a few attachments are plenty.
+pub const MAX_ATTACHMENTS: usize = 4;
+
+/// How long socketioxide waits for the rest of a binary packet before it drops the packet and
+/// closes the connection. A client on this machine sends its attachments right behind the packet.
+pub const ATTACHMENTS_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 // ANCHOR: realtime
 /// `const io = new Server(server);`: build the Socket.IO server and attach it to the app that
 /// the HTTP server feeds, so both share one port.
 pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo, Router) {
+    // Partial binary packets are bounded in count, bytes (all attachments together stay within
+    // one payload) and time; see MAX_ATTACHMENTS.
+    let parser = ParserConfig::common()
+        .max_incoming_binaries(MAX_ATTACHMENTS)
+        .max_incoming_binary_buf_size(MAX_PAYLOAD as usize)
+        .packet_completion_timeout(ATTACHMENTS_WITHIN);
     let (layer, io) = SocketIo::builder()
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
         .with_state(Arc::new(Turnstile::default()))
+        .with_parser(parser)
         .build_layer();
+    // Tutor plumbing: report who each socket says it is before it joins (see live::identify).
+    let handshake = report.clone();
+    let identify = async move |socket: SocketRef| {
+        handshake.send(live::identify(&socket));
+        Ok::<(), std::convert::Infallible>(())
+    };
     // io.on('connection', (socket) => { ... })
-    io.ns("/", async move |turn: Turn, socket: SocketRef, io: SocketIo| {
+    let handler = async move |turn: Turn, socket: SocketRef, io: SocketIo| {
         on_connection(turn, socket, io, behaviour, report).await;
-    });
+    };
+    io.ns("/", handler.with(identify));
     // `.layer` wraps the routes that exist so far. The client script route is
     // added after it, so socketioxide (which answers everything under
     // /socket.io itself) never sees that one path.
@@ -122,6 +148,12 @@ async fn on_connection<A: Adapter>(
             sid: socket.id.to_string(),
         });
     });
+    // A socket that closed before this handler ran never calls a disconnect handler registered
+    // now; report its leaving here. (A close racing this line may report it twice; whoever
+    // reads the reports ignores a second `Disconnected`.)
+    if !socket.connected() {
+        let _ = report.send(ServerEvent::Disconnected { sid: sid.clone() });
+    }
     if let Some(handler) = behaviour.handler::<A>(&Trigger::Connection) {
         let call = Call {
             socket,
@@ -227,6 +259,12 @@ mod tests {
         let client = SimClient::connect(&url, &ConnectOptions::default())
             .await
             .expect("connects");
+        // The handshake report comes first, then the connection handler's.
+        let handshake = tokio::time::timeout(WAIT, stage.events.recv()).await;
+        assert!(
+            matches!(handshake, Ok(Some(ServerEvent::Handshake { .. }))),
+            "waited {WAIT:?} for the handshake report: {handshake:?}"
+        );
         let connected = tokio::time::timeout(WAIT, stage.events.recv()).await;
         assert!(
             matches!(connected, Ok(Some(ServerEvent::Connected { .. }))),
