@@ -14,8 +14,6 @@
 //! socketioxide does not serve the browser client script the way Node's server does, so this
 //! module adds that route itself, outside the layer.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::routing::get;
 use serde::Deserialize;
@@ -41,11 +39,11 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo,
     let (layer, io) = SocketIo::builder()
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
-        .with_state(Arc::new(Turnstile::default()))
+        .with_state(Turnstile::start())
         .build_layer();
     // io.on('connection', (socket) => { ... })
     io.ns("/", async move |turn: Turn, socket: SocketRef, io: SocketIo| {
-        on_connection(turn, socket, io, behaviour, report).await;
+        turn.run(on_connection(socket, io, behaviour, report));
     });
     // `.layer` wraps the routes that exist so far. The client script route is
     // added after it, so socketioxide (which answers everything under
@@ -96,17 +94,14 @@ impl<'de> Deserialize<'de> for Args {
 /// dropped. The tutor's clients wait for the [`ServerEvent::Connected`] report before they emit;
 /// reporting last guarantees that the handlers exist by then.
 ///
-/// Every handler takes a [`Turn`] while socketioxide reads its packet and waits for it before
-/// doing anything, so the server handles one thing at a time in arrival order (see
-/// [`super::order`]).
+/// Every handler takes a [`Turn`] while socketioxide reads its packet and runs its work in that
+/// turn, so the server handles one thing at a time in arrival order (see [`super::order`]).
 async fn on_connection<A: Adapter>(
-    turn: Turn,
     socket: SocketRef<A>,
     io: SocketIo<A>,
     behaviour: Behaviour,
     report: Reporter,
 ) {
-    let _serving = turn.wait().await;
     let sid = socket.id.to_string();
     // Node's socket.io puts every new socket in a room named by its own id, which is how one
     // socket reaches exactly one other (`socket.to(id)`). socketioxide does not, so we do.
@@ -122,27 +117,16 @@ async fn on_connection<A: Adapter>(
                                 io: SocketIo<A>,
                                 ack: AckSender<A>,
                                 TryData(args): TryData<Args>| {
-                        let _serving = turn.wait().await;
-                        let sid = socket.id.to_string();
                         let args = args
                             .map(|Args(a)| a)
                             .map_err(|e| format!("unreadable arguments: {e}"));
-                        let outcome = match args {
-                            Ok(args) => {
-                                let call = Call {
-                                    socket,
-                                    io,
-                                    args,
-                                    ack: Some(ack),
-                                };
-                                run(handler, &event, call, &report).await
-                            }
-                            Err(reason) => Err(reason),
-                        };
-                        let _ = report.send(match outcome {
-                            Ok(()) => ServerEvent::Handled { sid, event },
-                            Err(reason) => ServerEvent::Rejected { sid, event, reason },
+                        let call = args.map(|args| Call {
+                            socket: socket.clone(),
+                            io,
+                            args,
+                            ack: Some(ack),
                         });
+                        turn.run(on_event(handler, event, socket, call, report));
                     },
                 );
             }
@@ -174,6 +158,26 @@ async fn on_connection<A: Adapter>(
     let _ = report.send(ServerEvent::Connected { sid });
 }
 // ANCHOR_END: report_when_done
+
+/// The body of `socket.on(event, …)`, run in its turn: the handler's work, then the report that
+/// it has finished ([`ServerEvent::Handled`]) or why it refused ([`ServerEvent::Rejected`]).
+async fn on_event<A: Adapter>(
+    handler: Handler<A>,
+    event: String,
+    socket: SocketRef<A>,
+    call: Result<Call<A>, String>,
+    report: Reporter,
+) {
+    let sid = socket.id.to_string();
+    let outcome = match call {
+        Ok(call) => run(handler, &event, call, &report).await,
+        Err(reason) => Err(reason),
+    };
+    let _ = report.send(match outcome {
+        Ok(()) => ServerEvent::Handled { sid, event },
+        Err(reason) => ServerEvent::Rejected { sid, event, reason },
+    });
+}
 
 /// Runs one handler call: works out what it declares for these arguments, runs it, and reports
 /// what it sent ([`ServerEvent::Sent`]) with whom the server queued it for and why the others
