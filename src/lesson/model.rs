@@ -83,10 +83,10 @@ impl Stage {
                 events.push(e.to_owned());
             }
         };
-        if let Some(effect) = self.behaviour.on_connection()
-            && let Some(emit) = effect.emit
-        {
-            add(&emit.event);
+        for trigger in [Trigger::Connection, Trigger::Disconnect] {
+            if let Some(emit) = self.effect(&trigger, &[]).and_then(|e| e.emit) {
+                add(&emit.event);
+            }
         }
         for step in &self.steps {
             match &step.kind {
@@ -512,7 +512,7 @@ impl RawStep {
             (
                 "expect_received_by",
                 self.expect_received_by.is_some(),
-                &["connect", "emit", "burst"],
+                &["connect", "disconnect", "emit", "burst"],
             ),
         ];
         for (field, present, kinds) in fields {
@@ -576,6 +576,12 @@ impl RawStep {
         } else if let Some(client) = self.disconnect {
             known(&client, connected)?;
             connected.retain(|c| *c != client);
+            delivers = scope
+                .behaviour
+                .effect(&Trigger::Disconnect, &[])
+                .ok()
+                .flatten()
+                .is_some_and(|e| e.emit.is_some());
             StepKind::Disconnect {
                 client,
                 drop: self.drop_transport.unwrap_or(false),

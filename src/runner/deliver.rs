@@ -86,7 +86,16 @@ impl Session<'_> {
         }
         let mut step = self.blank(number, Kind::Disconnect, trigger);
         step.sender = Some(name.to_owned());
-        let (received, ignored) = self.settle(&[(None, Vec::new())]).await?;
+        if let Some(effect) = self.stage.effect(&crate::vocab::Trigger::Disconnect, &[]) {
+            step.action = self.ours(effect.js.to_owned());
+            if let Some(emit) = effect.emit {
+                step.event = Some(emit.event);
+                step.args = emit.args;
+                step.audience = self.ours(emit.to);
+            }
+        }
+        let expected = self.expected_receivers(number);
+        let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
         self.fill_receivers(&mut step, received, ignored);
         Ok(step)
     }

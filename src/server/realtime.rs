@@ -133,10 +133,27 @@ async fn on_connection<A: Adapter>(
             Trigger::Disconnect | Trigger::Connection => {}
         }
     }
+    // socket.on('disconnect', () => { ... }): the stage's handler, if it has one, then the
+    // report that the socket is gone, in the socket's turn like every other handler.
     let gone = report.clone();
-    socket.on_disconnect(async move |socket: SocketRef<A>| {
-        let _ = gone.send(ServerEvent::Disconnected {
-            sid: socket.id.to_string(),
+    let on_leave = behaviour.handler::<A>(&Trigger::Disconnect);
+    socket.on_disconnect(async move |turn: Turn, socket: SocketRef<A>, io: SocketIo<A>| {
+        turn.run(async move {
+            let sid = socket.id.to_string();
+            if let Some(handler) = on_leave {
+                let call = Call {
+                    socket,
+                    io,
+                    args: Vec::new(),
+                    ack: None,
+                };
+                if let Err(reason) = run(handler, "disconnect", call, &gone).await {
+                    let event = "disconnect".to_owned();
+                    let sid = sid.clone();
+                    let _ = gone.send(ServerEvent::Rejected { sid, event, reason });
+                }
+            }
+            let _ = gone.send(ServerEvent::Disconnected { sid });
         });
     });
     if let Some(handler) = behaviour.handler::<A>(&Trigger::Connection) {

@@ -191,7 +191,7 @@ check_stage = 1
 [[stage]]
 title = "s"
 mount = "realtime"
-handlers = { "chat message" = "io-emit-chat" }
+handlers = { "chat message" = "io-emit-chat", disconnect = "broadcast-user-left" }
   [[stage.step]]
   connect = "alice"
   [[stage.step]]
@@ -200,9 +200,11 @@ handlers = { "chat message" = "io-emit-chat" }
   connect = "carol"
   [[stage.step]]
   disconnect = "bob"
+  expect_received_by = ["alice", "carol"]
   [[stage.step]]
   disconnect = "carol"
   drop_transport = true
+  expect_received_by = ["alice"]
   [[stage.step]]
   emit = "alice"
   args = ["while they are away"]
@@ -225,6 +227,13 @@ handlers = { "chat message" = "io-emit-chat" }
         .expect("the stage plays");
     let step = |n: u32| trace.steps.iter().find(|s| s.step == n).unwrap();
     assert_eq!(step(4).trigger, "bob disconnects (socket.disconnect())");
+    // The disconnect handler runs once the socket has left: everyone still there hears it.
+    assert_eq!(
+        step(4).action.as_deref(),
+        Some("socket.broadcast.emit('user left')")
+    );
+    assert_eq!(step(4).received_by, vec!["alice", "carol"]);
+    assert_eq!(step(5).received_by, vec!["alice"]);
     assert_eq!(step(5).trigger, "carol's connection drops");
     assert_eq!(step(6).received_by, vec!["alice"]);
     assert!(
