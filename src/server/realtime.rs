@@ -39,6 +39,8 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo,
     let (layer, io) = SocketIo::builder()
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
+        // One worker runs the handlers in the order packets arrive, as
+        // Node's single thread does (see order.rs).
         .with_state(Turnstile::start())
         .build_layer();
     // io.on('connection', (socket) => { ... })
