@@ -37,6 +37,12 @@
 //! saw the line move a few dozen times in ten seconds. One worker runs turn after turn without a
 //! hand-over.
 //!
+//! What this does not bound: a client that sends faster than the server handles makes the line
+//! grow, one small task and one piece of work per packet (each packet is at most
+//! `realtime::MAX_PAYLOAD` bytes). socketioxide spawned a task per packet before this line
+//! existed too; Node instead stops reading the socket while it is busy. A bound on the line per
+//! client would belong here.
+//!
 //! A ticket whose work never comes (an extractor after it refused the packet, a task dropped at
 //! shutdown) is given up when the ticket is dropped, and the worker skips it, so one lost ticket
 //! cannot stop the line.
