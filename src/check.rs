@@ -879,6 +879,7 @@ pub async fn look_for_socket_io(verdict: &mut Verdict, base: &str) {
             let options = ConnectOptions {
                 path: candidate.clone(),
                 timeout: CONNECT_TIMEOUT,
+                ..ConnectOptions::default()
             };
             if let Ok(client) = SimClient::connect(base, &options).await {
                 return Some((candidate, client));

@@ -50,6 +50,11 @@ pub struct ConnectOptions {
     pub path: String,
     /// The longest we wait for each handshake step.
     pub timeout: Duration,
+    /// `io({ query })`: parameters on the handshake request, as [`SimClient::connect_with_query`].
+    pub query: Vec<(String, String)>,
+    /// `io({ auth })`: the payload of the Socket.IO CONNECT packet (`40{…}`), which the server
+    /// reads as `socket.handshake.auth`.
+    pub auth: Option<Value>,
 }
 
 impl Default for ConnectOptions {
@@ -57,6 +62,8 @@ impl Default for ConnectOptions {
         Self {
             path: "/socket.io/".to_owned(),
             timeout: Duration::from_secs(3),
+            query: Vec::new(),
+            auth: None,
         }
     }
 }
@@ -172,7 +179,15 @@ impl SimClient {
     /// Connects to the Socket.IO server at `base` (`http://127.0.0.1:3000`) and joins the default
     /// namespace.
     pub async fn connect(base: &str, options: &ConnectOptions) -> Result<Self, ConnectError> {
-        Self::connect_to(websocket_url(base, &options.path), options).await
+        if options.query.is_empty() {
+            return Self::connect_to(websocket_url(base, &options.path), options).await;
+        }
+        let query: Vec<(&str, &str)> = options
+            .query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Self::connect_with_query(base, options, &query).await
     }
 
     /// Like [`SimClient::connect`], with extra query parameters on the handshake request, as a
@@ -242,7 +257,7 @@ impl SimClient {
         // Step 3: join the default namespace and wait for the server's answer.
         let connect = SocketPacket::Connect {
             nsp: "/".into(),
-            data: None,
+            data: options.auth.clone(),
         }
         .to_frame();
         log(&wire, WireDirection::Sent, &connect);

@@ -63,7 +63,21 @@ pub struct Stage {
     /// The rooms the stage's steps may use (a socket's own room, named by its id, is always
     /// there and never declared).
     pub rooms: Vec<String>,
+    /// What some clients send in their handshake, by name (`io({ query, auth })`); sent again
+    /// on every reconnection, as socket.io-client does.
+    pub clients: BTreeMap<String, Handshake>,
     pub steps: Vec<Step>,
+}
+
+/// A client's handshake options: `io({ query: { … }, auth: { … } })`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handshake {
+    /// Parameters on the handshake request's URL (letters, digits, `-` and `_` only).
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// The CONNECT packet's payload, read by the server as `socket.handshake.auth`.
+    pub auth: Option<Value>,
 }
 
 impl Stage {
@@ -227,6 +241,8 @@ struct RawStage {
     handlers: BTreeMap<String, String>,
     #[serde(default)]
     rooms: Vec<String>,
+    #[serde(default)]
+    clients: BTreeMap<String, Handshake>,
     /// The code shown; by default, the stage's handlers.
     rust: Option<Vec<String>>,
     #[serde(rename = "step", default)]
@@ -349,6 +365,14 @@ impl Lesson {
             if steps.is_empty() {
                 return Err(stage_err("has no steps".into()));
             }
+            for name in raw_stage.clients.keys() {
+                if !steps
+                    .iter()
+                    .any(|s| matches!(&s.kind, StepKind::Connect { client } if client == name))
+                {
+                    return Err(stage_err(format!("clients.{name}: no step connects {name}")));
+                }
+            }
             for (j, step) in steps.iter().enumerate() {
                 step.check_question(&behaviour)
                     .map_err(|m| stage_err(format!("step {}: {m}", j + 1)))?;
@@ -362,6 +386,7 @@ impl Lesson {
                 mount: raw_stage.mount,
                 behaviour,
                 rooms: raw_stage.rooms,
+                clients: raw_stage.clients,
                 steps,
             });
         }

@@ -15,7 +15,7 @@ use crate::trace::{Delivery, Kind, StepRecord};
 
 impl Session<'_> {
     pub(super) async fn connect(&mut self, number: u32, name: &str) -> Result<StepRecord, RunError> {
-        let connected = SimClient::connect(&self.base, &self.options_for_clients())
+        let connected = SimClient::connect(&self.base, &self.options_for(name))
             .await
             .map_err(|source| RunError::Connect {
                 client: name.to_owned(),
@@ -42,7 +42,12 @@ impl Session<'_> {
         let mut step = self.blank(number, Kind::Connect, trigger);
         step.sender = Some(name.to_owned());
         let expected = self.expected_receivers(number);
-        if let Some(effect) = self.stage.behaviour.on_connection() {
+        // The connection handler sees the client's handshake auth (`socket.handshake.auth`).
+        let auth = self.stage.clients.get(name).and_then(|h| h.auth.clone());
+        let effect = self
+            .stage
+            .effect(&crate::vocab::Trigger::Connection, &[auth.unwrap_or(Value::Null)]);
+        if let Some(effect) = effect {
             step.action = self.ours(effect.js.to_owned());
             if let Some(emit) = effect.emit {
                 step.event = Some(emit.event);

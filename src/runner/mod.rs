@@ -293,10 +293,15 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn options_for_clients(&self) -> ConnectOptions {
+    /// How client `name` connects: where, how long it waits, and its handshake, if the stage
+    /// gives it one.
+    fn options_for(&self, name: &str) -> ConnectOptions {
+        let handshake = self.stage.clients.get(name).cloned().unwrap_or_default();
         ConnectOptions {
             path: self.path.clone(),
             timeout: self.options.timeout,
+            query: handshake.query.into_iter().collect(),
+            auth: handshake.auth,
         }
     }
 

@@ -44,9 +44,13 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo,
         .with_state(Turnstile::start())
         .build_layer();
     // io.on('connection', (socket) => { ... })
-    io.ns("/", async move |turn: Turn, socket: SocketRef, io: SocketIo| {
-        turn.run(on_connection(socket, io, behaviour, report));
-    });
+    io.ns(
+        "/",
+        async move |turn: Turn, socket: SocketRef, io: SocketIo, TryData(auth): TryData<Value>| {
+            let auth = auth.unwrap_or(Value::Null);
+            turn.run(on_connection(socket, io, auth, behaviour, report));
+        },
+    );
     // `.layer` wraps the routes that exist so far. The client script route is
     // added after it, so socketioxide (which answers everything under
     // /socket.io itself) never sees that one path.
@@ -101,6 +105,7 @@ impl<'de> Deserialize<'de> for Args {
 async fn on_connection<A: Adapter>(
     socket: SocketRef<A>,
     io: SocketIo<A>,
+    auth: Value,
     behaviour: Behaviour,
     report: Reporter,
 ) {
@@ -159,10 +164,11 @@ async fn on_connection<A: Adapter>(
         });
     });
     if let Some(handler) = behaviour.handler::<A>(&Trigger::Connection) {
+        // A connection handler's one argument is the handshake's auth (`null` without one).
         let call = Call {
             socket,
             io,
-            args: Vec::new(),
+            args: vec![auth],
             ack: None,
         };
         if let Err(reason) = run(handler, "connection", call, &report).await {
