@@ -113,7 +113,9 @@ pub enum Incoming {
 /// [`SimClient::leave`] says goodbye first and waits, bounded, until the goodbye is on its way.
 #[derive(Debug)]
 pub struct SimClient {
-    /// The session id the server gave this socket in its CONNECT reply.
+    /// The socket id the server gave this socket in its CONNECT reply (`40{"sid":…}`). It is not
+    /// the Engine.IO session id, which is `open.sid`; socketioxide happens to use one value for
+    /// both, Node's socket.io does not.
     pub sid: String,
     /// What the server announced in its OPEN packet.
     pub open: OpenInfo,

@@ -7,7 +7,7 @@
 //! through proxies that would block a WebSocket. The client then sends with POSTs and receives
 //! with held GETs ([`polling`]). Once its socket is connected it tries a **WebSocket** for the
 //! same session and *upgrades*: `2probe` over the new WebSocket, `3probe` back, then `5`, and from
-//! then on every packet travels over the WebSocket ([`connection`] shows the steps).
+//! then on every packet travels over the WebSocket ([`handshake`] shows the steps).
 //! `io({ transports: ['websocket'] })` skips the polling phase and starts with the WebSocket.
 //! [`ConnectOptions::transports`] chooses, with the same names.
 //!

@@ -295,6 +295,12 @@ impl<'a> Session<'a> {
 
     /// How client `name` connects: where, how long it waits, and its handshake, if the stage
     /// gives it one.
+    ///
+    /// The lessons' clients connect WebSocket-only (`transports: ['websocket']`). What each
+    /// client receives is the same over polling and the upgrade (the client tests prove it for
+    /// every lesson), but a polling client's requests interleave with its heartbeat at moments
+    /// no ordering fixes, and the `--wire` listing is a snapshot that must not change between
+    /// runs.
     fn options_for(&self, name: &str) -> ConnectOptions {
         let handshake = self.stage.clients.get(name).cloned().unwrap_or_default();
         ConnectOptions {

@@ -25,19 +25,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Send small frames at once. By default TCP holds a small write back
-    // while an earlier one is unacknowledged (Nagle's algorithm), which can
-    // add about 40 ms to every chat-sized message.
+    // while an earlier one is unacknowledged (Nagle's algorithm), and the
+    // other side delays its acknowledgements a little: together about 40 ms
+    // on every chat-sized message. Node.js turns this off for its servers too.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 // ANCHOR_END: http_server
-
-// A note on `set_nodelay`. By default TCP holds back a small write while an earlier one is
-// unacknowledged (Nagle's algorithm), and the other side delays its acknowledgements a little
-// (delayed ACK). Together they can add about 40 ms to each small message, which is exactly the
-// traffic a realtime server sends. Node.js turns the delay off for its HTTP servers too.
 
 /// Binds a listener, turning the common failure into a message that names the port.
 pub async fn bind(host: &str, port: u16) -> Result<TcpListener, BindError> {

@@ -2,8 +2,9 @@
 //!
 //! In JavaScript, `Server` is a class and `new` creates an object from it: one Socket.IO server,
 //! with its own list of connected sockets and its own handlers, wired into the HTTP server you
-//! pass it. From then on that HTTP server hands WebSocket upgrade requests under `/socket.io/` to
-//! Socket.IO and everything else to the app, so one port serves both.
+//! pass it. From then on that HTTP server hands every request under `/socket.io/` to Socket.IO
+//! (the polling GETs and POSTs of a default client, and WebSocket upgrade requests) and
+//! everything else to the app, so one port serves both.
 //!
 //! Rust has no `new` keyword; a constructor is an ordinary function. socketioxide's
 //! [`SocketIo::builder`] returns two things: a *layer* (middleware that wraps the router, so it
@@ -207,7 +208,7 @@ async fn on_event<A: Adapter>(
 ///
 /// # A message that arrives while the server shuts down
 ///
-/// socketioxide runs each handler as a task of its own, so a handler may still be running when
+/// A handler may be part-way through its turn on the server's worker (see [`super::order`]) when
 /// the tutor stops the server. Stopping calls `io.close()`, which first empties socketioxide's
 /// table of namespaces and then closes the sockets. `io.emit(…)` is shorthand for
 /// `io.of("/").unwrap().emit(…)`: it looks the default namespace `/` up in that table, and
@@ -215,8 +216,8 @@ async fn on_event<A: Adapter>(
 ///
 /// So the handler checks first: no `/` means the server is closing, nobody is left to hear the
 /// echo, and the message is refused with that reason. A check alone is not enough, though: the
-/// close runs on another thread and can land between the check and the emit (with a flood of
-/// messages during Ctrl-C, about one shutdown in four still panicked that way). The handler
+/// close runs on another task and can land between the check and the emit (before this lock,
+/// a flood of messages during Ctrl-C made about one shutdown in four panic that way). The handler
 /// therefore holds a lock from its check to the end of its emit ([`Reporter::hold_open`]), and
 /// [`super::StageServer::stop`] takes the same lock before it closes: a close waits for the
 /// emits under way, and a handler that starts during the close waits for it to end, then finds

@@ -189,7 +189,7 @@ fn usage_mistakes_exit_2_with_a_message() {
 }
 
 /// Our own Rust servers, played as someone else's: the check must judge a Socket.IO server in
-/// any language, and socketioxide answers CONNECT before its handlers exist (see PROTOCOL.md),
+/// any language, and socketioxide answers CONNECT before its handlers exist (see "How the tutor knows what the server did" in src/server/mod.rs),
 /// which the remote mode's quiet window has to cover.
 #[test]
 fn a_rust_server_is_judged_like_any_other() {

@@ -49,7 +49,7 @@ fn options() -> ConnectOptions {
 }
 
 /// socketioxide answers CONNECT before its connection handler has registered `socket.on(…)`
-/// (the connect race in PROTOCOL.md), so these servers emit `ready` at the end of the handler and
+/// (the connect race: see "How the tutor knows what the server did" in src/server/mod.rs), so these servers emit `ready` at the end of the handler and
 /// the client waits for it before emitting.
 async fn connect_when_ready(base: &str, options: &ConnectOptions) -> SimClient {
     let mut client = SimClient::connect(base, options).await.unwrap();

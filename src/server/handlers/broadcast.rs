@@ -145,8 +145,10 @@ pub async fn broadcast_hi<A: Adapter>(socket: &SocketRef<A>) -> Sent {
 // ANCHOR: broadcast_user_left
 /// `socket.on('disconnect', () => { socket.broadcast.emit('user left'); });`
 ///
-/// By the time this runs the socket has left the server's list, so a
-/// broadcast from it reaches everyone still connected.
+/// The leaving socket is still on the server's list while this runs
+/// (socketioxide removes it after its disconnect handler; Node removes it
+/// first), and a broadcast from it skips it either way: everyone still
+/// connected hears 'user left'.
 pub async fn broadcast_user_left<A: Adapter>(socket: &SocketRef<A>) -> Sent {
     socket.broadcast().emit("user left", &NO_ARGS).await
 }
