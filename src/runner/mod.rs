@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::client::protocol::{EnginePacket, SocketPacket};
-use crate::client::{self, ConnectError, ConnectOptions, SimClient};
+use crate::client::{self, ConnectError, ConnectOptions, SimClient, Transport};
 use crate::lesson::{Lesson, Stage, Step, StepKind};
 use crate::server::{FENCE_EVENT, Mount, ServerEvent, StageServer};
 use crate::trace::{Delivery, Kind, StageTrace, StepRecord, WireLine};
@@ -63,6 +63,9 @@ pub struct RunOptions {
     pub wire: bool,
     /// The bound on every single wait.
     pub timeout: Duration,
+    /// How the simulated clients connect, named as socket.io-client's `transports` option.
+    /// WebSocket only by default: see [`Session::options_for`] for why.
+    pub transports: Vec<Transport>,
 }
 
 impl Default for RunOptions {
@@ -70,6 +73,7 @@ impl Default for RunOptions {
         Self {
             wire: false,
             timeout: Duration::from_secs(5),
+            transports: vec![Transport::WebSocket],
         }
     }
 }
@@ -296,11 +300,11 @@ impl<'a> Session<'a> {
     /// How client `name` connects: where, how long it waits, and its handshake, if the stage
     /// gives it one.
     ///
-    /// The lessons' clients connect WebSocket-only (`transports: ['websocket']`). What each
-    /// client receives is the same over polling and the upgrade (the client tests prove it for
-    /// every lesson), but a polling client's requests interleave with its heartbeat at moments
-    /// no ordering fixes, and the `--wire` listing is a snapshot that must not change between
-    /// runs.
+    /// The lessons' clients connect WebSocket-only (`transports: ['websocket']`) unless the
+    /// options say otherwise. What each client receives is the same over polling and the upgrade
+    /// (the suite's `transports` tests play every lesson stage both ways and compare), but a
+    /// polling client's requests interleave with its heartbeat at moments no ordering fixes,
+    /// and the `--wire` listing is a snapshot that must not change between runs.
     fn options_for(&self, name: &str) -> ConnectOptions {
         let handshake = self.stage.clients.get(name).cloned().unwrap_or_default();
         ConnectOptions {
@@ -309,7 +313,8 @@ impl<'a> Session<'a> {
             record_wire: self.options.wire,
             query: handshake.query.into_iter().collect(),
             auth: handshake.auth,
-            ..ConnectOptions::websocket_only()
+            transports: self.options.transports.clone(),
+            ..ConnectOptions::default()
         }
     }
 
