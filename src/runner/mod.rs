@@ -314,7 +314,6 @@ impl<'a> Session<'a> {
             query: handshake.query.into_iter().collect(),
             auth: handshake.auth,
             transports: self.options.transports.clone(),
-            ..ConnectOptions::default()
         }
     }
 
