@@ -69,7 +69,8 @@ pub struct Stage {
     pub steps: Vec<Step>,
 }
 
-/// A client's handshake options: `io({ query: { … }, auth: { … } })`.
+/// A client's options: its handshake, `io({ query: { … }, auth: { … } })`, and how it answers
+/// when the server asks it for an acknowledgement.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Handshake {
@@ -78,6 +79,49 @@ pub struct Handshake {
     pub query: BTreeMap<String, String>,
     /// The CONNECT packet's payload, read by the server as `socket.handshake.auth`.
     pub auth: Option<Value>,
+    /// How the client answers a server's `emitWithAck`, per event:
+    /// `answers = { question = ["yes"] }` is `socket.on('question', (q, callback) => callback('yes'))`,
+    /// `answers = { question = "never" }` a listener that never calls its callback.
+    #[serde(default)]
+    pub answers: BTreeMap<String, Answer>,
+}
+
+impl Handshake {
+    /// The answers the client gives, per event (those it never gives are left out, as the
+    /// client sends nothing for them).
+    pub fn answers(&self) -> BTreeMap<String, Vec<Value>> {
+        self.answers
+            .iter()
+            .filter_map(|(event, answer)| match answer {
+                Answer::With(args) => Some((event.clone(), args.clone())),
+                Answer::Never => None,
+            })
+            .collect()
+    }
+}
+
+/// How a client answers when the server asks it for an acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Value")]
+pub enum Answer {
+    /// It calls the callback with these arguments (a TOML array: `["yes"]`).
+    With(Vec<Value>),
+    /// It never calls the callback (the TOML string `"never"`).
+    Never,
+}
+
+impl TryFrom<Value> for Answer {
+    type Error = String;
+
+    fn try_from(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Array(args) => Ok(Self::With(args)),
+            Value::String(word) if word == "never" => Ok(Self::Never),
+            other => Err(format!(
+                "an answer is the callback's arguments as an array ([\"yes\"]) or \"never\", not {other}"
+            )),
+        }
+    }
 }
 
 impl Stage {
@@ -377,6 +421,7 @@ impl Lesson {
                 step.check_question(&behaviour)
                     .map_err(|m| stage_err(format!("step {}: {m}", j + 1)))?;
             }
+            check_answers(&behaviour, &raw_stage.clients, &steps).map_err(&stage_err)?;
             stages.push(Stage {
                 number,
                 title: raw_stage.title,
@@ -439,6 +484,56 @@ impl Step {
             _ => Ok(()),
         }
     }
+}
+
+/// The event a step's server emits asking for answers (`emitWithAck`), if it does.
+fn asked_event(behaviour: &Behaviour, kind: &StepKind) -> Option<String> {
+    let effect = match kind {
+        StepKind::Connect { .. } => behaviour.on_connection(),
+        StepKind::Emit { event, args, .. } => behaviour
+            .effect(&Trigger::Event(event.clone()), args)
+            .ok()
+            .flatten(),
+        _ => None,
+    }?;
+    effect.asks_within_ms?;
+    effect.emit.map(|e| e.event)
+}
+
+/// A client that the server asks must say how it answers, and a client may only say how it
+/// answers an event some step's server really asks with: either mistake would make the trace
+/// show a behaviour nobody chose.
+fn check_answers(
+    behaviour: &Behaviour,
+    clients: &BTreeMap<String, Handshake>,
+    steps: &[Step],
+) -> Result<(), String> {
+    let mut asked: Vec<String> = Vec::new();
+    for (j, step) in steps.iter().enumerate() {
+        let Some(event) = asked_event(behaviour, &step.kind) else {
+            continue;
+        };
+        for name in step.expect_received_by.iter().flatten() {
+            if !clients.get(name).is_some_and(|c| c.answers.contains_key(&event)) {
+                return Err(format!(
+                    "step {}: the server asks {name} for an answer to '{event}'; say how {name} \
+                     answers: clients.{name}.answers = {{ {event} = [\"…\"] }}, or \"never\"",
+                    j + 1
+                ));
+            }
+        }
+        asked.push(event);
+    }
+    for (name, client) in clients {
+        for event in client.answers.keys() {
+            if !asked.contains(event) {
+                return Err(format!(
+                    "clients.{name}.answers.{event}: no step's server asks '{event}' with an acknowledgement"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a step is validated against: its stage's server.

@@ -180,7 +180,8 @@ struct Session<'a> {
     /// For an app-only stage: the port clients knock on, held so nobody else can take it.
     silent_port_held: Option<tokio::net::TcpSocket>,
     /// What our server reported sending during the current step ([`ServerEvent::Sent`]), for
-    /// the why-not of each client that did not receive it.
+    /// the why-not of each client that did not receive it, and what came back to the emits
+    /// that asked for answers ([`ServerEvent::Acked`]).
     sent: Vec<ServerEvent>,
 }
 
@@ -297,12 +298,14 @@ impl<'a> Session<'a> {
     /// gives it one.
     fn options_for(&self, name: &str) -> ConnectOptions {
         let handshake = self.stage.clients.get(name).cloned().unwrap_or_default();
+        let answers = handshake.answers();
         ConnectOptions {
             path: self.path.clone(),
             timeout: self.options.timeout,
             record_wire: self.options.wire,
             query: handshake.query.into_iter().collect(),
             auth: handshake.auth,
+            answers,
             ..ConnectOptions::websocket_only()
         }
     }
@@ -358,9 +361,10 @@ impl<'a> Session<'a> {
                 | ServerEvent::Handled { sid, .. }
                 | ServerEvent::Rejected { sid, .. }
                 | ServerEvent::Disconnected { sid }
-                | ServerEvent::Sent { sid, .. } => sid,
+                | ServerEvent::Sent { sid, .. }
+                | ServerEvent::Acked { sid, .. } => sid,
             };
-            if about == sid && matches!(event, ServerEvent::Sent { .. }) {
+            if about == sid && matches!(event, ServerEvent::Sent { .. } | ServerEvent::Acked { .. }) {
                 self.sent.push(event.clone());
             }
             if about == sid && wanted(&event) {
