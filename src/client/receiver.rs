@@ -324,6 +324,35 @@ mod tests {
     }
 
     #[test]
+    fn an_event_that_asks_for_an_answer_keeps_its_ack_id() {
+        let mut r = Receiver::new("/");
+        // Asked before the CONNECT reply: the id travels with the buffered event.
+        r.receive(&text(r#"420["early"]"#)).unwrap();
+        let out = r.receive(&text(r#"40{"sid":"s"}"#)).unwrap();
+        assert_eq!(
+            out[1],
+            Output::Event {
+                name: "early".into(),
+                args: vec![],
+                ack: Some(0)
+            }
+        );
+        assert_eq!(
+            r.receive(&text(r#"4217["question","ready?"]"#)).unwrap(),
+            vec![Output::Event {
+                name: "question".into(),
+                args: vec![json!("ready?")],
+                ack: Some(17)
+            }]
+        );
+        assert_eq!(
+            r.receive(&text(r#"42["plain"]"#)).unwrap(),
+            vec![event("plain", vec![])],
+            "no id: nothing to answer"
+        );
+    }
+
+    #[test]
     fn too_many_events_before_connect_is_a_violation() {
         let mut r = Receiver::new("/");
         for _ in 0..MAX_BUFFERED_BEFORE_CONNECT {

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use std::collections::BTreeMap;
 
+pub use super::answers::Answer;
 use crate::server::{Behaviour, Mount};
 use crate::vocab::{Effect, Trigger};
 
@@ -97,30 +98,6 @@ impl Handshake {
                 Answer::Never => None,
             })
             .collect()
-    }
-}
-
-/// How a client answers when the server asks it for an acknowledgement.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "Value")]
-pub enum Answer {
-    /// It calls the callback with these arguments (a TOML array: `["yes"]`).
-    With(Vec<Value>),
-    /// It never calls the callback (the TOML string `"never"`).
-    Never,
-}
-
-impl TryFrom<Value> for Answer {
-    type Error = String;
-
-    fn try_from(value: Value) -> Result<Self, String> {
-        match value {
-            Value::Array(args) => Ok(Self::With(args)),
-            Value::String(word) if word == "never" => Ok(Self::Never),
-            other => Err(format!(
-                "an answer is the callback's arguments as an array ([\"yes\"]) or \"never\", not {other}"
-            )),
-        }
     }
 }
 
@@ -421,7 +398,7 @@ impl Lesson {
                 step.check_question(&behaviour)
                     .map_err(|m| stage_err(format!("step {}: {m}", j + 1)))?;
             }
-            check_answers(&behaviour, &raw_stage.clients, &steps).map_err(&stage_err)?;
+            super::answers::check(&behaviour, &raw_stage.clients, &steps).map_err(&stage_err)?;
             stages.push(Stage {
                 number,
                 title: raw_stage.title,
@@ -484,56 +461,6 @@ impl Step {
             _ => Ok(()),
         }
     }
-}
-
-/// The event a step's server emits asking for answers (`emitWithAck`), if it does.
-fn asked_event(behaviour: &Behaviour, kind: &StepKind) -> Option<String> {
-    let effect = match kind {
-        StepKind::Connect { .. } => behaviour.on_connection(),
-        StepKind::Emit { event, args, .. } => behaviour
-            .effect(&Trigger::Event(event.clone()), args)
-            .ok()
-            .flatten(),
-        _ => None,
-    }?;
-    effect.asks_within_ms?;
-    effect.emit.map(|e| e.event)
-}
-
-/// A client that the server asks must say how it answers, and a client may only say how it
-/// answers an event some step's server really asks with: either mistake would make the trace
-/// show a behaviour nobody chose.
-fn check_answers(
-    behaviour: &Behaviour,
-    clients: &BTreeMap<String, Handshake>,
-    steps: &[Step],
-) -> Result<(), String> {
-    let mut asked: Vec<String> = Vec::new();
-    for (j, step) in steps.iter().enumerate() {
-        let Some(event) = asked_event(behaviour, &step.kind) else {
-            continue;
-        };
-        for name in step.expect_received_by.iter().flatten() {
-            if !clients.get(name).is_some_and(|c| c.answers.contains_key(&event)) {
-                return Err(format!(
-                    "step {}: the server asks {name} for an answer to '{event}'; say how {name} \
-                     answers: clients.{name}.answers = {{ {event} = [\"…\"] }}, or \"never\"",
-                    j + 1
-                ));
-            }
-        }
-        asked.push(event);
-    }
-    for (name, client) in clients {
-        for event in client.answers.keys() {
-            if !asked.contains(event) {
-                return Err(format!(
-                    "clients.{name}.answers.{event}: no step's server asks '{event}' with an acknowledgement"
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// What a step is validated against: its stage's server.
