@@ -10,7 +10,7 @@
 //! callback; `io.timeout(100).emitWithAck(…)` asks every connected socket at once. Either way the
 //! server's timer is the only thing that ends the wait for a client that never answers: the
 //! protocol has no packet for "I will not answer". socketioxide hands the answers back as an
-//! [`AckStream`](socketioxide::AckStream): awaited, the one answer of one socket; read as a
+//! `AckStream` (`socketioxide::ack::AckStream`): awaited, the one answer of one socket; read as a
 //! stream, `(socket id, answer or error)` for each socket asked, in the order they come.
 
 use std::time::Duration;
