@@ -298,7 +298,16 @@ mod tests {
         let client = SimClient::connect(&url, &ConnectOptions::default())
             .await
             .expect("connects");
-        let connected = tokio::time::timeout(WAIT, stage.events.recv()).await;
+        // The socket's handshake is reported first (see live::identify), then its connection.
+        let connected = tokio::time::timeout(WAIT, async {
+            loop {
+                match stage.events.recv().await {
+                    Some(ServerEvent::Handshake { .. }) => continue,
+                    other => break other,
+                }
+            }
+        })
+        .await;
         assert!(
             matches!(connected, Ok(Some(ServerEvent::Connected { .. }))),
             "waited {WAIT:?} for the connection handler: {connected:?}"

@@ -330,7 +330,10 @@ fn rust_traces_match_node_socket_io_for_every_delivery_stage() {
                 assert!(a.ignored.is_empty(), "{variant}: nothing unjudged arrives here");
                 // What came back to a server's emitWithAck stays inside that server: ours reports
                 // it, Node's cannot be asked, so the remote trace must not claim any.
-                assert!(b.server_acks.is_empty(), "{variant}: a remote trace claims server acks");
+                assert!(
+                    b.server_acks.is_empty(),
+                    "{variant}: a remote trace claims server acks"
+                );
                 let asks = a.action.as_deref().is_some_and(|js| js.contains("emitWithAck"));
                 assert_eq!(
                     !a.server_acks.is_empty(),
