@@ -1144,6 +1144,7 @@ mod tests {
             client_emit: None,
             why_not: Default::default(),
             acks: Default::default(),
+            server_acks: Default::default(),
             wire: None,
         }
     }

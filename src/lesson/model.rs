@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use std::collections::BTreeMap;
 
+pub use super::answers::Answer;
 use crate::server::{Behaviour, Mount};
 use crate::vocab::{Effect, Trigger};
 
@@ -69,7 +70,8 @@ pub struct Stage {
     pub steps: Vec<Step>,
 }
 
-/// A client's handshake options: `io({ query: { … }, auth: { … } })`.
+/// A client's options: its handshake, `io({ query: { … }, auth: { … } })`, and how it answers
+/// when the server asks it for an acknowledgement.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Handshake {
@@ -78,6 +80,25 @@ pub struct Handshake {
     pub query: BTreeMap<String, String>,
     /// The CONNECT packet's payload, read by the server as `socket.handshake.auth`.
     pub auth: Option<Value>,
+    /// How the client answers a server's `emitWithAck`, per event:
+    /// `answers = { question = ["yes"] }` is `socket.on('question', (q, callback) => callback('yes'))`,
+    /// `answers = { question = "never" }` a listener that never calls its callback.
+    #[serde(default)]
+    pub answers: BTreeMap<String, Answer>,
+}
+
+impl Handshake {
+    /// The answers the client gives, per event (those it never gives are left out, as the
+    /// client sends nothing for them).
+    pub fn answers(&self) -> BTreeMap<String, Vec<Value>> {
+        self.answers
+            .iter()
+            .filter_map(|(event, answer)| match answer {
+                Answer::With(args) => Some((event.clone(), args.clone())),
+                Answer::Never => None,
+            })
+            .collect()
+    }
 }
 
 impl Stage {
@@ -377,6 +398,7 @@ impl Lesson {
                 step.check_question(&behaviour)
                     .map_err(|m| stage_err(format!("step {}: {m}", j + 1)))?;
             }
+            super::answers::check(&behaviour, &raw_stage.clients, &steps).map_err(&stage_err)?;
             stages.push(Stage {
                 number,
                 title: raw_stage.title,

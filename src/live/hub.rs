@@ -299,7 +299,8 @@ impl Hub {
                 };
                 self.push(live, waiting, now);
             }
-            ServerEvent::Handled { .. } => {}
+            // The live trace does not show what came back to a server's `emitWithAck` (yet).
+            ServerEvent::Handled { .. } | ServerEvent::Acked { .. } => {}
             // Reported twice when the socket closed just as its connection handler ran: once is
             // enough. (A socket the hub never heard of is reported, under a fresh name.)
             ServerEvent::Disconnected { sid } if self.people.get(&sid).is_some_and(|p| !p.connected) => {}

@@ -196,7 +196,8 @@ const BEHIND: usize = 128;
 fn skippable(event: &ServerEvent) -> bool {
     match event {
         ServerEvent::Sent { trigger, .. } => trigger != "connection",
-        ServerEvent::Handled { .. } => true,
+        // What came back to a server's `emitWithAck`: the live trace does not show it yet.
+        ServerEvent::Handled { .. } | ServerEvent::Acked { .. } => true,
         ServerEvent::Rejected { event, .. } => event != "connection",
         ServerEvent::Handshake { .. } | ServerEvent::Connected { .. } | ServerEvent::Disconnected { .. } => {
             false

@@ -345,6 +345,20 @@ impl Session<'_> {
         step.received_by.sort();
         step.not_received_by.sort();
         step.ignored = ignored.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        // What came back to an emit that asked for answers, by client, as the server saw it.
+        for acked in &self.sent {
+            let ServerEvent::Acked { event, answers, .. } = acked else {
+                continue;
+            };
+            if Some(event) != step.event.as_ref() {
+                continue;
+            }
+            for (sid, ack) in answers {
+                if let Some(named) = self.clients.iter().find(|c| c.client.sid == *sid) {
+                    step.server_acks.insert(named.name.clone(), ack.clone());
+                }
+            }
+        }
         // Why each non-receiver did not receive: the server's own account, from the table it
         // read at emit time (see `server::live`), for the emit this record describes.
         for sent in &self.sent {

@@ -184,7 +184,8 @@ struct Session<'a> {
     /// For an app-only stage: the port clients knock on, held so nobody else can take it.
     silent_port_held: Option<tokio::net::TcpSocket>,
     /// What our server reported sending during the current step ([`ServerEvent::Sent`]), for
-    /// the why-not of each client that did not receive it.
+    /// the why-not of each client that did not receive it, and what came back to the emits
+    /// that asked for answers ([`ServerEvent::Acked`]).
     sent: Vec<ServerEvent>,
 }
 
@@ -307,6 +308,7 @@ impl<'a> Session<'a> {
     /// and the `--wire` listing is a snapshot that must not change between runs.
     fn options_for(&self, name: &str) -> ConnectOptions {
         let handshake = self.stage.clients.get(name).cloned().unwrap_or_default();
+        let answers = handshake.answers();
         ConnectOptions {
             path: self.path.clone(),
             timeout: self.options.timeout,
@@ -314,6 +316,7 @@ impl<'a> Session<'a> {
             query: handshake.query.into_iter().collect(),
             auth: handshake.auth,
             transports: self.options.transports.clone(),
+            answers,
         }
     }
 
@@ -368,9 +371,10 @@ impl<'a> Session<'a> {
                 | ServerEvent::Handled { sid, .. }
                 | ServerEvent::Rejected { sid, .. }
                 | ServerEvent::Disconnected { sid }
-                | ServerEvent::Sent { sid, .. } => sid,
+                | ServerEvent::Sent { sid, .. }
+                | ServerEvent::Acked { sid, .. } => sid,
             };
-            if about == sid && matches!(event, ServerEvent::Sent { .. }) {
+            if about == sid && matches!(event, ServerEvent::Sent { .. } | ServerEvent::Acked { .. }) {
                 self.sent.push(event.clone());
             }
             if about == sid && wanted(&event) {

@@ -109,6 +109,15 @@ pub enum ServerEvent {
         audience: crate::vocab::Audience,
         recipients: live::Recipients,
     },
+    /// A handler's `emitWithAck` has finished waiting: what came back from each socket it
+    /// asked, by socket id, in the order it came (an answer, or the timer that ran out).
+    /// Reported after that emit's `Sent`, before the handler's `Connected` or `Handled`.
+    Acked {
+        sid: String,
+        /// The event that asked.
+        event: String,
+        answers: Vec<(String, crate::vocab::Ack)>,
+    },
 }
 
 /// What a stage's handlers share with their [`StageServer`]: the channel they report through,

@@ -23,7 +23,7 @@ use socketioxide::extract::{AckSender, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo};
 
-use super::handlers::{Call, Failed, Handler};
+use super::handlers::{Call, CameBack, Failed, Handler};
 use super::message::AnyArgs;
 use super::order::{Turn, Turnstile};
 use super::{Behaviour, Reporter, ServerEvent, live};
@@ -124,6 +124,7 @@ async fn on_connection<A: Adapter>(
                             io,
                             args,
                             ack: Some(ack),
+                            came_back: CameBack::default(),
                         });
                         turn.run(on_event(handler, event, socket, call, report));
                     },
@@ -145,6 +146,7 @@ async fn on_connection<A: Adapter>(
                     io,
                     args: Vec::new(),
                     ack: None,
+                    came_back: CameBack::default(),
                 };
                 if let Err(reason) = run(handler, "disconnect", call, &gone).await {
                     let event = "disconnect".to_owned();
@@ -168,6 +170,7 @@ async fn on_connection<A: Adapter>(
             io,
             args: vec![auth],
             ack: None,
+            came_back: CameBack::default(),
         };
         if let Err(reason) = run(handler, "connection", call, &report).await {
             let event = "connection".to_owned();
@@ -246,17 +249,28 @@ async fn run<A: Adapter>(
         return judged((handler.run)(call).await);
     };
     let (io, socket) = (call.io.clone(), call.socket.clone());
+    let came_back = call.came_back.clone();
     let full = |outcome: &Result<(), Failed>| outcome.as_ref().err().map_or(0, |f| f.full_buffers);
     let (outcome, recipients) = live::observe(&io, &socket, &emit.to, (handler.run)(call), full).await;
+    let sid = socket.id.to_string();
     let _ = report.send(ServerEvent::Sent {
-        sid: socket.id.to_string(),
+        sid: sid.clone(),
         trigger: trigger.to_owned(),
-        event: emit.event,
+        event: emit.event.clone(),
         args: emit.args,
         action: effect.js,
         audience: emit.to,
         recipients,
     });
+    // An emit that asked for answers: the handler has waited for all of them (or for its
+    // timer), so what came back is complete now.
+    if effect.asks_within_ms.is_some() {
+        let _ = report.send(ServerEvent::Acked {
+            sid,
+            event: emit.event,
+            answers: came_back.take(),
+        });
+    }
     judged(outcome)
 }
 
@@ -321,6 +335,7 @@ mod tests {
             io,
             args: vec![Value::from("hello?")],
             ack: None,
+            came_back: CameBack::default(),
         };
         let outcome = run(handler, "chat message", call, &report).await;
         assert_eq!(outcome, Err(SHUTTING_DOWN.to_owned()));

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::client::WireDirection;
-pub use crate::vocab::Audience;
+pub use crate::vocab::{Ack, Audience};
 
 /// One event as a client received it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -145,19 +145,14 @@ pub struct StepRecord {
     /// Acknowledgements: for each client that passed a callback, what came back.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub acks: BTreeMap<String, Ack>,
+    /// When the server asked for acknowledgements (`timeout(ms).emitWithAck`): for each client
+    /// it asked, what came back to the server, or that its timer ran out first, as the server's
+    /// handler reported it. Only our own server can say; against someone else's, it stays empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub server_acks: BTreeMap<String, Ack>,
     /// Raw frames, only with `--wire`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wire: Option<Vec<WireLine>>,
-}
-
-/// What came back to an acknowledgement callback.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Ack {
-    /// The other side called the callback with these arguments.
-    Answered(Vec<Value>),
-    /// Nothing came back within the time the caller gave (`socket.timeout(ms)`).
-    TimedOut { after_ms: u64 },
 }
 
 impl StepRecord {
@@ -184,6 +179,7 @@ impl StepRecord {
             client_emit: None,
             why_not: BTreeMap::new(),
             acks: BTreeMap::new(),
+            server_acks: BTreeMap::new(),
             wire: None,
         }
     }
