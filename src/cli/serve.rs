@@ -206,7 +206,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
         )),
     }
 
+    let about = crate::live::tutor::About::of(lesson, stage.number, &behaviour);
     let serving = Serving {
+        about,
         mount: stage.mount,
         behaviour,
         bots: args.bots,

@@ -189,6 +189,9 @@ impl Hub {
             },
             dropped: self.sorted_names(&recipients.dropped),
             not_sent_to: self.sorted_names(&recipients.skipped),
+            why_not: (recipients.why_not.iter())
+                .map(|(sid, why)| (self.who(sid).0, why.to_string()))
+                .collect(),
             unsure: self.sorted_names(&recipients.unsure),
             read_by: Vec::new(),
             unread: Vec::new(),
@@ -254,6 +257,7 @@ impl Hub {
                     let live = Live::Emit {
                         client,
                         client_kind,
+                        trigger,
                         sending,
                     };
                     self.push(live, waiting, now);

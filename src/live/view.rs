@@ -63,6 +63,10 @@ pub struct Sending {
     pub dropped: Vec<String>,
     /// Connected sockets the emit did not select.
     pub not_sent_to: Vec<String>,
+    /// Why each of them was not selected, read from the server's tables at emit time (the
+    /// sender, not in the room, in an excepted room). Absent from the JSON when empty.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub why_not: std::collections::BTreeMap<String, String>,
     /// Sockets that joined or left while the emit ran.
     pub unsure: Vec<String>,
     /// Bots that reported reading it off their socket.
@@ -102,6 +106,8 @@ pub enum Live {
     Emit {
         client: String,
         client_kind: ClientKind,
+        /// The event the socket sent, whose handler made the emit.
+        trigger: String,
         #[serde(flatten)]
         sending: Sending,
     },
