@@ -102,8 +102,9 @@ pub async fn run(
     )?;
     // Every record goes to the terminal and to the pages watching.
     let print = |live: &Live| {
-        records.print(live);
-        feed.publish(view::json(records.started.elapsed().as_millis() as u64, live));
+        let t_ms = records.t_ms();
+        records.print_at(t_ms, live);
+        feed.publish(view::json(t_ms, live));
     };
 
     let mut rng = fastrand::Rng::new();

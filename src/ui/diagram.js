@@ -121,12 +121,15 @@ function liveDeliveries(scene, lanes, server, name, step, y) {
   for (const d of step.sent?.[name] ?? []) {
     const label = describe(d.event, d.args);
     const read = d.read === true;
-    const suffix = read ? '  · read ✓' : d.unread != null ? `  · sent, not reported read: ${d.unread}` : '  · sent (queued)';
-    const line = arrow(scene, server, x, y, read ? 'deliver' : 'queued', x, [[null, label], ['rtd-dim', suffix]]);
+    // The mark goes first, so that a long message is cut at its end, never the mark.
+    const mark = read ? ['rtd-ok', '✓ read  '] : ['rtd-dim', 'sent  '];
+    const line = arrow(scene, server, x, y, read ? 'deliver' : 'queued', x, [mark, [null, label]]);
     line.setAttribute('data-to', name);
+    line.setAttribute('data-step', step.step);
     line.setAttribute('data-label', label);
     line.setAttribute('data-read', String(read));
     y += ROW;
+    if (d.unread != null) y = note(scene, x, y - 8, `not reported read: ${d.unread}`, 'rtd-dim') + 8;
   }
   return y;
 }
