@@ -118,6 +118,9 @@ pub struct Hub {
     early: VecDeque<Read>,
     /// The sockets whose connection handler has run; bots wait to appear here before they emit.
     pub ready: watch::Sender<HashSet<String>>,
+    /// Events whose handler emits nothing, with its JavaScript and whether it answers an ack:
+    /// their `Handled` report is the only sign they ran (see [`Hub::quiet_handlers`]).
+    quiet: HashMap<String, (&'static str, bool)>,
 }
 
 fn sending_of(live: &mut Live) -> Option<&mut Sending> {
@@ -141,6 +144,22 @@ impl Hub {
             queued_bytes: 0,
             early: VecDeque::new(),
             ready: watch::Sender::new(HashSet::new()),
+            quiet: HashMap::new(),
+        }
+    }
+
+    /// Learns which of `behaviour`'s events are answered without an emit, from their declared
+    /// effect, so that their handling shows in the trace. Events whose handler emits are shown
+    /// by what they sent, and never here (a report skipped under a flood cannot turn one into
+    /// a record of this kind).
+    pub fn quiet_handlers(&mut self, behaviour: &crate::server::Behaviour) {
+        for event in behaviour.events() {
+            if let Some(effect) = behaviour.answering(event)
+                && effect.emit.is_none()
+            {
+                let answers = effect.answers.is_some();
+                self.quiet.insert(event.to_owned(), (effect.js, answers));
+            }
         }
     }
 
@@ -303,7 +322,19 @@ impl Hub {
                 };
                 self.push(live, waiting, now);
             }
-            ServerEvent::Handled { .. } => {}
+            ServerEvent::Handled { sid, event } => {
+                if let Some(&(action, answers)) = self.quiet.get(&event) {
+                    let (client, client_kind) = self.who(&sid);
+                    let live = Live::Handled {
+                        client,
+                        client_kind,
+                        event,
+                        action,
+                        answers,
+                    };
+                    self.push(live, BTreeMap::new(), now);
+                }
+            }
             // Reported twice when the socket closed just as its connection handler ran: once is
             // enough. (A socket the hub never heard of is reported, under a fresh name.)
             ServerEvent::Disconnected { sid } if self.people.get(&sid).is_some_and(|p| !p.connected) => {}

@@ -90,6 +90,7 @@ pub async fn run(
     let local = local_address(listener.local_addr()?);
     // Decided before the server takes the behaviour: what the bots do depends on what it answers.
     let plan = Plan::for_server(&serving.behaviour);
+    let behaviour = serving.behaviour.clone();
     let feed = Feed::new();
     feed.about(serving.about.json());
     let app = tutor::app(feed.clone(), serving.guard.origins.clone(), &serving.about);
@@ -110,6 +111,7 @@ pub async fn run(
     let mut rng = fastrand::Rng::new();
     let token: String = std::iter::repeat_with(|| rng.alphanumeric()).take(16).collect();
     let mut hub = Hub::new(token.clone());
+    hub.quiet_handlers(&behaviour);
     let (report, mut reports) = mpsc::channel(bots::REPORTS);
     let bots = (serving.bots > 0 && server.is_realtime()).then(|| {
         Bots::start(

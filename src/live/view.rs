@@ -111,6 +111,18 @@ pub enum Live {
         #[serde(flatten)]
         sending: Sending,
     },
+    /// A socket's event was handled by a handler that emits nothing (`socket.join(room)`, an
+    /// acknowledgement's `callback(…)`), and the handler ran to the end.
+    Handled {
+        client: String,
+        client_kind: ClientKind,
+        event: String,
+        /// The JavaScript the server ran.
+        action: &'static str,
+        /// The handler declares that it answers the client's acknowledgement callback (only
+        /// the sender hears that answer).
+        answers: bool,
+    },
     /// A handler refused a socket's input; the server carried on.
     Rejected {
         client: String,
@@ -284,6 +296,27 @@ pub fn text(live: &Live) -> String {
                 sending.action.yellow()
             );
             render_sending(&mut out, sending, client, "the sender");
+        }
+        Live::Handled {
+            client,
+            event,
+            action,
+            answers,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "{INDENT}{} {} emits '{}' → server runs {}{}",
+                arrow(),
+                client.cyan(),
+                terminal_safe(event),
+                action.yellow(),
+                if *answers {
+                    format!("   {}", format!("(the answer goes to {client} only)").dimmed())
+                } else {
+                    String::new()
+                }
+            );
         }
         Live::Rejected {
             client,

@@ -185,6 +185,12 @@ function drawStep(scene, lanes, step, y, joined, left) {
   }
   if (step.refused != null) y = note(scene, server, y, `the server ignored it: ${step.refused}`, 'rtd-no');
   if (step.action != null) y = actionBox(scene, server, y, step.action, '');
+  if (step.answered === true && step.sender != null) {
+    // An acknowledgement: an answer on the sender's own connection, not an emit.
+    const x = lanes.at(step.sender);
+    arrow(scene, server, x, y, 'reply', x, [[null, 'ack: the callback is answered'], ['rtd-dim', ' (to the sender only)']]);
+    y += ROW;
+  }
   for (const text of step.notes ?? []) y = note(scene, server, y, text, 'rtd-dim');
   for (const name of lanes.names.slice(lanes.servers)) {
     y = deliveries(scene, lanes, server, name, (step.received?.[name] ?? []).map((d) => [null, d]), y);

@@ -70,6 +70,19 @@ export function toStep(rec, about) {
       step.event = rec.trigger ?? rec.event;
       return step;
     }
+    case 'handled':
+      // A handler that emits nothing (socket.join, an ack's callback): the server reported
+      // that it ran. An answered callback goes back to the sender alone.
+      return {
+        ...base,
+        kind: 'emit',
+        sender: rec.client,
+        trigger: `socket.on('${rec.event}')`,
+        event: rec.event,
+        args: [],
+        action: rec.action,
+        answered: rec.answers === true,
+      };
     case 'rejected':
       return { ...base, kind: 'rejected', sender: rec.client, trigger: `socket.on('${rec.event}')`, event: rec.event, args: [], refused: rec.reason };
     case 'disconnect':

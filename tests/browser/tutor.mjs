@@ -251,6 +251,13 @@ test('serve 4: a tab joins a room from the control strip, and a room emit reache
       assert.match(await tab.page.textContent('#controls'), /rooms it declares: 'a'/);
     }
     await useControl(one, 'join', '"a"');
+    // The join emits nothing; the trace shows that its handler ran, and so does the diagram.
+    await serve.waitFor("tab-1's join", (l) => l.kind === 'handled' && l.client === 'tab-1' && l.event === 'join' && l.action === 'socket.join(room)');
+    await viewer.page.waitForFunction(
+      () => [...document.querySelectorAll('svg.rt-diagram text')].some((t) => t.textContent === "emit 'join'"),
+      null,
+      { timeout: LIVE_MS },
+    );
     // tab-1's own room message comes after its join on the same connection, and the server
     // handles one packet at a time in arrival order: once it is traced, tab-1 is in room a.
     await useControl(one, 'room message', '"a", "am I alone?"');
@@ -281,11 +288,20 @@ test('serve 5: a tab asks with an acknowledgement and shows the answer; serve 3 
   const serve = await startServe(['5']);
   const context = await browser.newContext({ viewport: { width: 700, height: 400 } });
   try {
+    const viewer = await openViewer(context, serve);
     const one = await openTab(context, serve, 'tab-1');
     const two = await openTab(context, serve, 'tab-2');
     await one.page.waitForSelector('#controls form[data-event="question"]', { timeout: WAIT_MS });
     await useControl(one, 'question', '"ready?"');
     await waitForMessage(one, `answer to 'question': {"got":"ready?"}`);
+    const asked = await serve.waitFor("tab-1's question", (l) => l.kind === 'handled' && l.client === 'tab-1' && l.event === 'question');
+    assert.equal(asked.answers, true);
+    await viewer.page.waitForFunction(
+      () => [...document.querySelectorAll('svg.rt-diagram line.rtd-reply')].length === 1,
+      null,
+      { timeout: LIVE_MS },
+    );
+    writeFileSync(join(artifactsDir(), 'tutor-live-serve-5.png'), await viewer.page.screenshot({ fullPage: true }));
     assert.equal(await fence(two), 'Invalid namespace');
     assert.deepEqual(await messages(two), [], 'the answer goes to the one who asked');
     writeFileSync(join(artifactsDir(), 'serve-5-tab-1.png'), await one.page.screenshot());
