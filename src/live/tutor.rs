@@ -77,8 +77,12 @@ pub struct About {
 impl About {
     /// Reads the controls from the stage's declared handlers and the lesson's steps: never from
     /// the lesson's number.
+    /// The stage named is the lesson's stage that runs exactly `behaviour` (with `--broadcast`,
+    /// that is another stage than the check stage), else `stage_number` under the lesson's title.
     pub fn of(lesson: &Lesson, stage_number: u32, behaviour: &Behaviour) -> Self {
-        let stage = lesson.stages.iter().find(|s| s.number == stage_number);
+        let same = lesson.stages.iter().find(|s| s.behaviour == *behaviour);
+        let stage_number = same.map_or(stage_number, |s| s.number);
+        let stage = same;
         let steps = lesson.stages.iter().flat_map(|s| &s.steps);
         let sent: Vec<(&String, &Vec<Value>, bool)> = steps
             .filter_map(|step| match &step.kind {
@@ -282,6 +286,32 @@ mod tests {
         let rebound = headers(&[(header::HOST, "evil.example:3000")]);
         assert!(refused(&rebound, &allowed).is_some());
         assert!(refused(&HeaderMap::new(), &allowed).is_some());
+    }
+
+    #[test]
+    fn the_stage_named_is_the_one_that_runs_what_is_served() {
+        let lessons = crate::lesson::all().expect("lessons");
+        let chat = lessons
+            .iter()
+            .find(|l| l.check().behaviour.answering(CHAT).is_some())
+            .expect("a lesson with a chat");
+        let broadcast = chat
+            .check()
+            .behaviour
+            .clone()
+            .replacing(CHAT, "broadcast-chat")
+            .unwrap();
+        let about = About::of(chat, chat.check().number, &broadcast);
+        let stage = chat.stages.iter().find(|s| s.behaviour == broadcast);
+        match stage {
+            Some(stage) => assert_eq!((about.stage, &about.title), (stage.number, &stage.title)),
+            None => assert_eq!(about.title, chat.title),
+        }
+        assert_ne!(
+            about.title,
+            chat.check().title,
+            "not the check stage's title: it runs io.emit"
+        );
     }
 
     #[test]

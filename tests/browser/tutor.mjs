@@ -242,6 +242,7 @@ test('serve 3 --broadcast: the sender is marked not delivered, with the server\'
     assert.deepEqual(record.sent_to, ['tab-2']);
     assert.deepEqual(record.why_not, { 'tab-1': 'the sender' });
     await drawnAsTraced(viewer, record);
+    assert.match(await viewer.page.textContent('#stage'), /stage 2 · socket\.broadcast\.emit/, 'names the stage that runs what is served');
     await viewer.page.waitForFunction(
       () => [...document.querySelectorAll('svg.rt-diagram text')].some((t) => t.textContent === "not delivered: 'chat message' (the sender)"),
       null,
