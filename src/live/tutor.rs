@@ -72,6 +72,8 @@ pub struct About {
     pub controls: Vec<Control>,
     /// The rooms the stage declares.
     pub rooms: Vec<String>,
+    /// The stage answers the chat page's own form ('chat message').
+    pub chat: bool,
 }
 
 impl About {
@@ -118,6 +120,7 @@ impl About {
             title: stage.map_or_else(|| lesson.title.clone(), |s| s.title.clone()),
             controls,
             rooms: stage.map(|s| s.rooms.clone()).unwrap_or_default(),
+            chat: behaviour.answering(CHAT).is_some(),
         }
     }
 

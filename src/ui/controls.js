@@ -72,6 +72,12 @@ async function addControls(doc) {
   const rooms = about.rooms?.length ? `; rooms it declares: ${about.rooms.map((r) => `'${r}'`).join(', ')}` : '';
   title.textContent = `This server also answers these events${rooms}:`;
   strip.append(title, ...about.controls.map((c) => control(doc, c)));
+  if (!about.chat) {
+    const chat = doc.createElement('div');
+    chat.id = 'no-chat';
+    chat.textContent = "(The box at the bottom sends 'chat message', which this server does not answer.)";
+    strip.append(chat);
+  }
   doc.getElementById('status').after(strip);
   // Whatever arrives that the page does not show itself: shown here, as text.
   socket.onAny((event, ...args) => {

@@ -273,6 +273,7 @@ test('serve 4: a tab joins a room from the control strip, and a room emit reache
     for (const tab of [one, two]) {
       await tab.page.waitForSelector('#controls form[data-event="join"]', { timeout: WAIT_MS });
       assert.match(await tab.page.textContent('#controls'), /rooms it declares: 'a'/);
+      assert.match(await tab.page.textContent('#no-chat'), /does not answer/);
     }
     await useControl(one, 'join', '"a"');
     // The join emits nothing; the trace shows that its handler ran, and so does the diagram.
