@@ -14,7 +14,6 @@
 //! network and without waiting.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -40,42 +39,6 @@ pub const QUEUE_CAP: usize = 1024;
 /// The most bytes of messages (as JSON) the waiting records may hold together: a flood of the
 /// largest chat messages (16 KiB) reaches this long before [`QUEUE_CAP`].
 pub const QUEUE_BYTES: usize = 2 << 20;
-
-/// A bot read an event off its socket. The arguments are kept as a fingerprint: matching needs
-/// only equality, and a bot flooded with large messages then holds a few bytes per read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Read {
-    pub sid: String,
-    pub event: String,
-    pub fingerprint: u64,
-}
-
-impl Read {
-    pub fn new(sid: String, event: String, args: &[Value]) -> Self {
-        let fingerprint = fingerprint(&event, args);
-        Self {
-            sid,
-            event,
-            fingerprint,
-        }
-    }
-}
-
-/// A 64-bit digest of an event and its arguments. Two different messages share one with a
-/// chance of about 1 in 2^64; a mismatch then would only mark a read on the wrong one of two
-/// records with the same event.
-pub fn fingerprint(event: &str, args: &[Value]) -> u64 {
-    fingerprint_and_size(event, args).0
-}
-
-/// The fingerprint, and the size of the arguments as JSON.
-fn fingerprint_and_size(event: &str, args: &[Value]) -> (u64, usize) {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    event.hash(&mut hasher);
-    let json = serde_json::to_string(args).unwrap_or_default();
-    json.hash(&mut hasher);
-    (hasher.finish(), json.len())
-}
 
 #[derive(Debug)]
 struct Person {
@@ -442,5 +405,8 @@ impl Hub {
 }
 
 mod names;
+mod read;
+use read::fingerprint_and_size;
+pub use read::{Read, fingerprint};
 #[cfg(test)]
 mod tests;
