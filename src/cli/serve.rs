@@ -18,6 +18,16 @@ use crate::live::{Serving, Stop};
 use crate::server::origin::{Allowed, parse_origin};
 use crate::server::{Mount, http};
 
+/// What `serve --help` adds under the flags: the pages on the port.
+const AFTER_HELP: &str = "\
+Pages on the same port:
+  /          the chat page, as a learner's own would be; when the lesson's server answers other
+             events (rooms, acknowledgements), it gains a strip of controls for them
+  /tutor/    who received what, drawn live as a sequence diagram for tabs and bots alike
+             (dashed arrow: the server sent it; solid: a bot reported reading it)
+The live records behind /tutor/ follow Socket.IO's Origin rule: this server's own pages only,
+unless --allow-origin.";
+
 /// How long a client may take to send a request's headers before it is disconnected.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -33,6 +43,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
 
 /// `realtime-tutor serve N [--port 3000] [--host 127.0.0.1] [--bots K] [--broadcast]`.
 #[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct ServeArgs {
     /// The lesson whose final server to run (see `realtime-tutor list`).
     #[arg(value_parser = super::parse_lesson)]
@@ -206,7 +217,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
         )),
     }
 
+    let about = crate::live::tutor::About::of(lesson, stage.number, &behaviour);
     let serving = Serving {
+        about,
         mount: stage.mount,
         behaviour,
         bots: args.bots,

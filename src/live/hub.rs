@@ -14,7 +14,6 @@
 //! network and without waiting.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -40,42 +39,6 @@ pub const QUEUE_CAP: usize = 1024;
 /// The most bytes of messages (as JSON) the waiting records may hold together: a flood of the
 /// largest chat messages (16 KiB) reaches this long before [`QUEUE_CAP`].
 pub const QUEUE_BYTES: usize = 2 << 20;
-
-/// A bot read an event off its socket. The arguments are kept as a fingerprint: matching needs
-/// only equality, and a bot flooded with large messages then holds a few bytes per read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Read {
-    pub sid: String,
-    pub event: String,
-    pub fingerprint: u64,
-}
-
-impl Read {
-    pub fn new(sid: String, event: String, args: &[Value]) -> Self {
-        let fingerprint = fingerprint(&event, args);
-        Self {
-            sid,
-            event,
-            fingerprint,
-        }
-    }
-}
-
-/// A 64-bit digest of an event and its arguments. Two different messages share one with a
-/// chance of about 1 in 2^64; a mismatch then would only mark a read on the wrong one of two
-/// records with the same event.
-pub fn fingerprint(event: &str, args: &[Value]) -> u64 {
-    fingerprint_and_size(event, args).0
-}
-
-/// The fingerprint, and the size of the arguments as JSON.
-fn fingerprint_and_size(event: &str, args: &[Value]) -> (u64, usize) {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    event.hash(&mut hasher);
-    let json = serde_json::to_string(args).unwrap_or_default();
-    json.hash(&mut hasher);
-    (hasher.finish(), json.len())
-}
 
 #[derive(Debug)]
 struct Person {
@@ -118,6 +81,9 @@ pub struct Hub {
     early: VecDeque<Read>,
     /// The sockets whose connection handler has run; bots wait to appear here before they emit.
     pub ready: watch::Sender<HashSet<String>>,
+    /// Events whose handler emits nothing, with its JavaScript and whether it answers an ack:
+    /// their `Handled` report is the only sign they ran (see [`Hub::quiet_handlers`]).
+    quiet: HashMap<String, (&'static str, bool)>,
 }
 
 fn sending_of(live: &mut Live) -> Option<&mut Sending> {
@@ -141,6 +107,22 @@ impl Hub {
             queued_bytes: 0,
             early: VecDeque::new(),
             ready: watch::Sender::new(HashSet::new()),
+            quiet: HashMap::new(),
+        }
+    }
+
+    /// Learns which of `behaviour`'s events are answered without an emit, from their declared
+    /// effect, so that their handling shows in the trace. Events whose handler emits are shown
+    /// by what they sent, and never here (a report skipped under a flood cannot turn one into
+    /// a record of this kind).
+    pub fn quiet_handlers(&mut self, behaviour: &crate::server::Behaviour) {
+        for event in behaviour.events() {
+            if let Some(effect) = behaviour.answering(event)
+                && effect.emit.is_none()
+            {
+                let answers = effect.answers.is_some();
+                self.quiet.insert(event.to_owned(), (effect.js, answers));
+            }
         }
     }
 
@@ -189,6 +171,9 @@ impl Hub {
             },
             dropped: self.sorted_names(&recipients.dropped),
             not_sent_to: self.sorted_names(&recipients.skipped),
+            why_not: (recipients.why_not.iter())
+                .map(|(sid, why)| (self.who(sid).0, why.to_string()))
+                .collect(),
             unsure: self.sorted_names(&recipients.unsure),
             read_by: Vec::new(),
             unread: Vec::new(),
@@ -254,6 +239,7 @@ impl Hub {
                     let live = Live::Emit {
                         client,
                         client_kind,
+                        trigger,
                         sending,
                     };
                     self.push(live, waiting, now);
@@ -300,7 +286,20 @@ impl Hub {
                 self.push(live, waiting, now);
             }
             // The live trace does not show what came back to a server's `emitWithAck` (yet).
-            ServerEvent::Handled { .. } | ServerEvent::Acked { .. } => {}
+            ServerEvent::Acked { .. } => {}
+            ServerEvent::Handled { sid, event } => {
+                if let Some(&(action, answers)) = self.quiet.get(&event) {
+                    let (client, client_kind) = self.who(&sid);
+                    let live = Live::Handled {
+                        client,
+                        client_kind,
+                        event,
+                        action,
+                        answers,
+                    };
+                    self.push(live, BTreeMap::new(), now);
+                }
+            }
             // Reported twice when the socket closed just as its connection handler ran: once is
             // enough. (A socket the hub never heard of is reported, under a fresh name.)
             ServerEvent::Disconnected { sid } if self.people.get(&sid).is_some_and(|p| !p.connected) => {}
@@ -408,5 +407,8 @@ impl Hub {
 }
 
 mod names;
+mod read;
+use read::fingerprint_and_size;
+pub use read::{Read, fingerprint};
 #[cfg(test)]
 mod tests;

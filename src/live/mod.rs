@@ -15,11 +15,15 @@
 //!   bookkeeping, unit-tested without a network);
 //! * [`bots`] are simulated clients that keep a browser tab company;
 //! * [`view`] words the records as text or JSON; [`printer`] writes them on a thread of its own,
-//!   so a slow terminal never holds the server up.
+//!   so a slow terminal never holds the server up;
+//! * [`feed`] hands the same records, as JSON Lines, to the `/tutor/` pages that draw them as a
+//!   sequence diagram ([`tutor`]), through a bounded channel a slow page cannot block.
 
 pub mod bots;
+pub mod feed;
 pub mod hub;
 pub mod printer;
+pub mod tutor;
 pub mod view;
 
 use std::future::Future;
@@ -31,6 +35,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use self::bots::{BotMsg, Bots, Plan, Setup};
+use self::feed::Feed;
 use self::hub::Hub;
 use self::printer::Records;
 use self::view::Live;
@@ -52,6 +57,8 @@ pub struct Serving {
     pub bots: u8,
     /// The limits and the allowed origins.
     pub guard: Guard,
+    /// What the `/tutor/` pages say is served, and the controls the chat page gains.
+    pub about: tutor::About,
 }
 
 /// Why [`run`] stopped, as its `shutdown` future says.
@@ -83,16 +90,28 @@ pub async fn run(
     let local = local_address(listener.local_addr()?);
     // Decided before the server takes the behaviour: what the bots do depends on what it answers.
     let plan = Plan::for_server(&serving.behaviour);
-    let mut server = StageServer::start_guarded(
+    let behaviour = serving.behaviour.clone();
+    let feed = Feed::new();
+    feed.about(serving.about.json());
+    let app = tutor::app(feed.clone(), serving.guard.origins.clone(), &serving.about);
+    let mut server = StageServer::start_serving(
         serving.mount,
         serving.behaviour,
         Some(listener),
         Some(serving.guard.clone()),
+        app,
     )?;
+    // Every record goes to the terminal and to the pages watching.
+    let print = |live: &Live| {
+        let t_ms = records.t_ms();
+        records.print_at(t_ms, live);
+        feed.publish(view::json(t_ms, live));
+    };
 
     let mut rng = fastrand::Rng::new();
     let token: String = std::iter::repeat_with(|| rng.alphanumeric()).take(16).collect();
     let mut hub = Hub::new(token.clone());
+    hub.quiet_handlers(&behaviour);
     let (report, mut reports) = mpsc::channel(bots::REPORTS);
     let bots = (serving.bots > 0 && server.is_realtime()).then(|| {
         Bots::start(
@@ -127,7 +146,7 @@ pub async fn run(
                     continue;
                 }
                 if skipped > 0 {
-                    records.print(&Live::Note {
+                    print(&Live::Note {
                         client: "serve".to_owned(),
                         text: format!(
                             "the live trace fell behind a flood of messages: {skipped} handler report(s) \
@@ -151,7 +170,7 @@ pub async fn run(
                 if deadline.is_some() => {}
         }
         for live in hub.take_ready(std::time::Instant::now()) {
-            records.print(&live);
+            print(&live);
         }
     };
 
@@ -162,13 +181,15 @@ pub async fn run(
     // answer may simply be late, which is no reason to call the shutdown unclean.
     let deadline = Instant::now() + STOP_BOUND;
     for live in hub.take_all() {
-        records.print(&live);
+        print(&live);
     }
-    records.print(&Live::Stopping);
+    print(&Live::Stopping);
     drop(reports);
     if let Some(bots) = bots {
         bots.stop(BOTS_BOUND).await;
     }
+    // The pages' streams end here, so their connections close with the others.
+    feed.close();
     let clean = tokio::time::timeout_at(deadline, server.stop()).await.is_ok();
     records.print(&Live::Stopped { clean });
     Ok(Ended { clean, why })

@@ -209,14 +209,23 @@ pub struct Records {
 }
 
 impl Records {
+    /// The time since the server started, as the JSON records give it.
+    pub fn t_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
     pub fn print(&self, live: &Live) {
+        self.print_at(self.t_ms(), live);
+    }
+
+    /// Prints a record stamped `t_ms` (so that another copy of it can carry the same time).
+    pub fn print_at(&self, t_ms: u64, live: &Live) {
         // A record is at most one message and its names: 32 KiB is a generous guess of its size.
         if !self.printer.has_room(32 * 1024) && !matches!(live, Live::Stopping | Live::Stopped { .. }) {
             self.printer.skip();
             return;
         }
         if self.json {
-            let t_ms = self.started.elapsed().as_millis() as u64;
             self.printer.out(format!("{}\n", view::json(t_ms, live)));
         } else {
             self.printer.out(view::text(live));

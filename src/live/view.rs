@@ -63,6 +63,10 @@ pub struct Sending {
     pub dropped: Vec<String>,
     /// Connected sockets the emit did not select.
     pub not_sent_to: Vec<String>,
+    /// Why each of them was not selected, read from the server's tables at emit time (the
+    /// sender, not in the room, in an excepted room). Absent from the JSON when empty.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub why_not: std::collections::BTreeMap<String, String>,
     /// Sockets that joined or left while the emit ran.
     pub unsure: Vec<String>,
     /// Bots that reported reading it off their socket.
@@ -102,8 +106,22 @@ pub enum Live {
     Emit {
         client: String,
         client_kind: ClientKind,
+        /// The event the socket sent, whose handler made the emit.
+        trigger: String,
         #[serde(flatten)]
         sending: Sending,
+    },
+    /// A socket's event was handled by a handler that emits nothing (`socket.join(room)`, an
+    /// acknowledgement's `callback(…)`), and the handler ran to the end.
+    Handled {
+        client: String,
+        client_kind: ClientKind,
+        event: String,
+        /// The JavaScript the server ran.
+        action: &'static str,
+        /// The handler declares that it answers the client's acknowledgement callback (only
+        /// the sender hears that answer).
+        answers: bool,
     },
     /// A handler refused a socket's input; the server carried on.
     Rejected {
@@ -278,6 +296,27 @@ pub fn text(live: &Live) -> String {
                 sending.action.yellow()
             );
             render_sending(&mut out, sending, client, "the sender");
+        }
+        Live::Handled {
+            client,
+            event,
+            action,
+            answers,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "{INDENT}{} {} emits '{}' → server runs {}{}",
+                arrow(),
+                client.cyan(),
+                terminal_safe(event),
+                action.yellow(),
+                if *answers {
+                    format!("   {}", format!("(the answer goes to {client} only)").dimmed())
+                } else {
+                    String::new()
+                }
+            );
         }
         Live::Rejected {
             client,

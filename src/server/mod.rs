@@ -187,12 +187,24 @@ impl StageServer {
         listener: Option<TcpListener>,
         guard: Option<http::Guard>,
     ) -> std::io::Result<Self> {
+        Self::start_serving(mount, behaviour, listener, guard, app::app())
+    }
+
+    /// Like [`StageServer::start_guarded`], with `app` in place of the stage's own [`app::app`]:
+    /// `serve` adds its live diagram page (`/tutor/`) to the app, on the same port.
+    pub fn start_serving(
+        mount: Mount,
+        behaviour: Behaviour,
+        listener: Option<TcpListener>,
+        guard: Option<http::Guard>,
+        app: axum::Router,
+    ) -> std::io::Result<Self> {
         let (report, events) = Reporter::new();
         let closing = report.closing.clone();
         let (io, router) = match mount {
-            Mount::AppOnly | Mount::HttpServer => (None, app::app()),
+            Mount::AppOnly | Mount::HttpServer => (None, app),
             Mount::Realtime => {
-                let (io, router) = realtime::attach(app::app(), behaviour, report);
+                let (io, router) = realtime::attach(app, behaviour, report);
                 (Some(io), router)
             }
         };

@@ -78,8 +78,9 @@ function lanesOf(steps) {
   const servers = names.length;
   const add = (name) => names.includes(name) || names.push(name);
   for (const step of steps) {
-    add(caller(step));
-    for (const name of [...Object.keys(step.received ?? {}), ...(step.not_received_by ?? [])]) add(name);
+    if (step.kind !== 'note') add(caller(step));
+    const live = [...Object.keys(step.sent ?? {})];
+    for (const name of [...Object.keys(step.received ?? {}), ...live, ...(step.not_received_by ?? [])]) add(name);
   }
   const widths = names.map(headWidth);
   const gap = Math.max(MIN_GAP, ...widths.map((w) => w + 24));
@@ -95,7 +96,7 @@ function caption(scene, text, y) {
 }
 
 function arrow(scene, from, to, y, kind, beside, label) {
-  scene.line([from, y], [to, y], `rtd-${kind}`);
+  const line = scene.line([from, y], [to, y], `rtd-${kind}`);
   const dir = to > from ? -1 : 1;
   scene.polygon([[to, y], [to + dir * 8, y - 4], [to + dir * 8, y + 4]], `rtd-${kind}-head`);
   const whole = label.map(([, t]) => t).join('');
@@ -108,6 +109,29 @@ function arrow(scene, from, to, y, kind, beside, label) {
   });
   if (cut && shown.length > 0) shown[shown.length - 1][1] += '…';
   scene.text([beside + 10, y - 5], false, 'rtd-label', shown, cut ? whole : null);
+  return line;
+}
+
+// A live page's deliveries (`step.sent`, from `serve`'s records): what the server queued for a
+// socket is not what a client read. A solid arrow is a delivery a bot reported reading; a dashed
+// one (`rtd-queued`) is a packet the server queued for a socket that does not report reading
+// (a browser tab), or a bot that did not report it; the reason follows.
+function liveDeliveries(scene, lanes, server, name, step, y) {
+  const x = lanes.at(name);
+  for (const d of step.sent?.[name] ?? []) {
+    const label = describe(d.event, d.args);
+    const read = d.read === true;
+    // The mark goes first, so that a long message is cut at its end, never the mark.
+    const mark = read ? ['rtd-ok', '✓ read  '] : ['rtd-dim', 'sent  '];
+    const line = arrow(scene, server, x, y, read ? 'deliver' : 'queued', x, [mark, [null, label]]);
+    line.setAttribute('data-to', name);
+    line.setAttribute('data-step', step.step);
+    line.setAttribute('data-label', label);
+    line.setAttribute('data-read', String(read));
+    y += ROW;
+    if (d.unread != null) y = note(scene, x, y - 8, `not reported read: ${d.unread}`, 'rtd-dim') + 8;
+  }
+  return y;
 }
 
 function xMark(scene, x, y) {
@@ -161,9 +185,18 @@ function drawStep(scene, lanes, step, y, joined, left) {
     }
     y += ROW;
   }
+  if (step.refused != null) y = note(scene, server, y, `the server ignored it: ${step.refused}`, 'rtd-no');
   if (step.action != null) y = actionBox(scene, server, y, step.action, '');
+  if (step.answered === true && step.sender != null) {
+    // An acknowledgement: an answer on the sender's own connection, not an emit.
+    const x = lanes.at(step.sender);
+    arrow(scene, server, x, y, 'reply', x, [[null, 'ack: the callback is answered'], ['rtd-dim', ' (to the sender only)']]);
+    y += ROW;
+  }
+  for (const text of step.notes ?? []) y = note(scene, server, y, text, 'rtd-dim');
   for (const name of lanes.names.slice(lanes.servers)) {
     y = deliveries(scene, lanes, server, name, (step.received?.[name] ?? []).map((d) => [null, d]), y);
+    y = liveDeliveries(scene, lanes, server, name, step, y);
     for (const d of step.ignored?.[name] ?? []) {
       const x = lanes.at(name);
       arrow(scene, server, x, y, 'ignored', x, [[null, describe(d.event, d.args)], ['rtd-dim', '  (not judged by this lesson)']]);

@@ -106,7 +106,7 @@ export class Scene {
   }
   line([x1, y1], [x2, y2], cls) {
     this.reach(Math.max(x1, x2), Math.max(y1, y2));
-    this.element('line', [['class', cls], ['x1', x1], ['y1', y1], ['x2', x2], ['y2', y2]]);
+    return this.element('line', [['class', cls], ['x1', x1], ['y1', y1], ['x2', x2], ['y2', y2]]);
   }
   polygon(points, cls) {
     for (const [x, y] of points) this.reach(x, y);

@@ -19,6 +19,7 @@ mod predict;
 mod semantics;
 mod serve;
 mod serve_hardening;
+mod serve_tutor;
 mod snapshots;
 mod transports;
 mod untrusted;

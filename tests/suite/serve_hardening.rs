@@ -438,6 +438,7 @@ fn the_live_server_runs_in_process_until_its_shutdown_future() {
                 .with("chat message", "io-emit-chat")
                 .expect("a known handler"),
             bots: 0,
+            about: Default::default(),
             guard: http::Guard {
                 header_timeout: HEADER_TIMEOUT,
                 max_connections: 16,

@@ -255,3 +255,48 @@ fn a_flood_of_waiting_records_stays_within_the_queue_cap() {
     assert_eq!(hub.queue.len(), QUEUE_CAP);
     assert_eq!(printed, 10);
 }
+
+#[test]
+fn a_handler_that_emits_nothing_shows_as_handled_and_one_that_emits_never_does() {
+    let now = Instant::now();
+    let behaviour = crate::server::Behaviour::default()
+        .with("join", "join")
+        .and_then(|b| b.with("question", "answer-question"))
+        .and_then(|b| b.with("chat message", "io-emit-chat"))
+        .expect("known handlers");
+    let mut hub = chat_hub();
+    hub.quiet_handlers(&behaviour);
+    join(&mut hub, "s1", "ann", false, now);
+    hub.take_ready(now);
+    for event in ["join", "question", "chat message"] {
+        let event = event.to_owned();
+        hub.server_event(
+            ServerEvent::Handled {
+                sid: "s1".into(),
+                event,
+            },
+            now,
+        );
+    }
+    let ready = hub.take_ready(now);
+    let shown: Vec<(&str, &str, bool)> = ready
+        .iter()
+        .map(|live| match live {
+            Live::Handled {
+                event,
+                action,
+                answers,
+                ..
+            } => (event.as_str(), *action, *answers),
+            other => panic!("only handled records: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("join", "socket.join(room)", false),
+            ("question", "callback({ got: q })", true)
+        ],
+        "the chat's Handled report is not a record: its Sent report is"
+    );
+}
