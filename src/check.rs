@@ -17,7 +17,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::client::{self, ConnectError, ConnectOptions, SimClient};
+pub mod discovery;
+
+use crate::client::ConnectError;
 use crate::lesson::{Lesson, ProbeExpect, ProbeKind, Stage, StepKind};
 use crate::runner::RunError;
 use crate::trace::{Audience, Delivery, Kind, ProbeOutcome, StepRecord, format_args};
@@ -84,10 +86,10 @@ pub enum Problem {
         addr: String,
         path: String,
         answer: Answer,
-        /// Where Socket.IO was found instead, if it was (see [`look_for_socket_io`]).
+        /// Where Socket.IO was found instead, if it was (see [`discovery`]).
         found_at: Option<String>,
     },
-    /// The Socket.IO handshake was answered with a redirect (see [`look_for_socket_io`]).
+    /// The Socket.IO handshake was answered with a redirect (see [`discovery`]).
     #[error(
         "the server redirected {path} to {location} ({status}) instead of answering the Socket.IO \
          handshake, and Socket.IO clients do not follow redirects. Is something in front of Socket.IO \
@@ -113,6 +115,30 @@ pub enum Problem {
     /// Anything else that stopped the scenario, said as it was observed.
     #[error("{0}")]
     Other(String),
+    /// Socket.IO answers only WebSocket requests (a server with `transports: ['websocket']`),
+    /// so the default `io()`, which starts with long-polling, is turned away.
+    #[error(
+        "this is a Socket.IO server that accepts only WebSocket: its long-polling handshake at {path} got \
+         {polling}. A page's io() starts with long-polling and is refused by it. Allow polling on the \
+         server (the default transports: ['polling', 'websocket']), or connect with \
+         io({{ transports: ['websocket'] }})."
+    )]
+    WebSocketOnly { path: String, polling: String },
+    /// The page is served here, and the page's Socket.IO answers on another port.
+    #[error(
+        "{addr} serves the page, but not Socket.IO: the Socket.IO server the page points to listens on \
+         another port, {other} (at {path}). Two ports means two servers; lesson 1 shows how one serves \
+         both: attach Socket.IO to the HTTP server that serves the page (`new Server(server)`, then \
+         `server.listen(...)`). To check the Socket.IO server on its own port, use --url http://{other}."
+    )]
+    OtherPort {
+        addr: String,
+        other: String,
+        path: String,
+    },
+    /// A cause, with what the tutor found at each place it looked (see `discovery`).
+    #[error("{cause}")]
+    Found { found: Vec<String>, cause: Box<Problem> },
 }
 
 /// What the Socket.IO handshake got instead of a Socket.IO answer.
@@ -872,89 +898,12 @@ pub fn unreachable(record: &StepRecord) -> bool {
     })
 }
 
-/// When the Socket.IO handshake got an ordinary HTTP answer, looks for Socket.IO elsewhere on the
-/// same server: a page for a Socket.IO server loads the client script from where Socket.IO is
-/// mounted (`<script src="/chat/socket.io.js">`), so each such place the page names is tried
-/// with a real handshake. Only a place where a handshake succeeds is reported.
-///
-/// A redirect (`HTTP 3xx`) is its own diagnosis: the WebSocket client does not keep the
-/// answer's headers, so the handshake's URL is asked for again over HTTP (the polling
-/// transport's first request) to read where the server points.
-pub async fn look_for_socket_io(verdict: &mut Verdict, base: &str) {
-    let Verdict::Fail(Failure::Target(Problem::NotSocketIo {
-        addr,
-        path,
-        found_at,
-        answer,
-    })) = verdict
-    else {
-        return;
-    };
-    if matches!(answer, Answer::Status(status) if status.starts_with("HTTP 3")) {
-        let handshake = format!("{path}?EIO=4&transport=polling");
-        if let Ok(reply) = client::http::get(addr, &handshake, CONNECT_TIMEOUT).await
-            && (300..400).contains(&reply.code)
-            && let Some(location) = reply.location
-        {
-            *verdict = Verdict::Fail(Failure::Target(Problem::Redirected {
-                path: path.clone(),
-                status: status_text(Some(reply.code)),
-                location: crate::trace::text::terminal_safe_within(&location, 200),
-            }));
-            return;
-        }
-    }
-    let search = async {
-        let page = client::http::get(addr, "/", CONNECT_TIMEOUT).await.ok()?;
-        for candidate in client_script_dirs(&page.body) {
-            if candidate == *path {
-                continue;
-            }
-            let options = ConnectOptions {
-                path: candidate.clone(),
-                timeout: CONNECT_TIMEOUT,
-                ..ConnectOptions::websocket_only()
-            };
-            if let Ok(client) = SimClient::connect(base, &options).await {
-                return Some((candidate, client));
-            }
-        }
-        None
-    };
-    // Bounded as a whole, so a bad target still fails fast.
-    if let Ok(Some((candidate, client))) = tokio::time::timeout(CONNECT_TIMEOUT, search).await {
-        *found_at = Some(candidate);
-        // The client was only a test; it leaves the way a browser would (bounded), so the
-        // learner's server logs a socket that left, not a broken connection.
-        let _ = client.leave(crate::runner::LEAVE_WITHIN).await;
-    }
-}
-
-/// The folders a page loads the Socket.IO client script from, same-origin paths only:
-/// `<script src="/chat/socket.io.js">` → `/chat/`.
-pub fn client_script_dirs(page: &str) -> Vec<String> {
-    let mut dirs = Vec::new();
-    for name in ["socket.io.js", "socket.io.min.js"] {
-        for (at, _) in page.match_indices(name) {
-            let before = &page[..at];
-            let Some(start) = before.rfind(['"', '\'']) else {
-                continue;
-            };
-            let src = &before[start + 1..];
-            let same_origin = src.starts_with('/') && !src.starts_with("//");
-            if !same_origin || !src.ends_with('/') || src.contains(char::is_whitespace) {
-                continue;
-            }
-            if !dirs.iter().any(|d| d == src) {
-                dirs.push(src.to_owned());
-            }
-        }
-    }
-    dirs
-}
-
 /// The verdict as one JSON object, the last line of `check --format json`.
 pub fn verdict_json(lesson: &Lesson, stage: &Stage, url: &str, path: &str, verdict: &Verdict) -> Value {
+    let found = match verdict {
+        Verdict::Fail(Failure::Target(Problem::Found { found, .. })) => found.clone(),
+        _ => Vec::new(),
+    };
     let (word, summary, findings) = match verdict {
         Verdict::Pass { summary } => ("pass", summary.clone(), Vec::new()),
         Verdict::Fail(Failure::Target(problem)) => ("fail", problem.to_string(), Vec::new()),
@@ -970,6 +919,7 @@ pub fn verdict_json(lesson: &Lesson, stage: &Stage, url: &str, path: &str, verdi
         "path": path,
         "summary": summary,
         "findings": findings,
+        "found": found,
     })
 }
 
@@ -1089,15 +1039,6 @@ mod tests {
         for bad in ["chat", "/a b", "/x?y", ""] {
             assert!(parse_path(bad).is_err(), "{bad:?} was accepted");
         }
-    }
-
-    #[test]
-    fn finds_where_a_page_loads_the_client_from() {
-        let page = r#"<script src="/chat/socket.io.js"></script><script src='/socket.io/socket.io.min.js'>
-                      <script src="https://cdn.socket.io/4.8.1/socket.io.min.js"></script>
-                      <script src="//cdn.example/socket.io.js"></script>"#;
-        assert_eq!(client_script_dirs(page), vec!["/chat/", "/socket.io/"]);
-        assert!(client_script_dirs("<p>no script</p>").is_empty());
     }
 
     #[test]

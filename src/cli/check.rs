@@ -60,7 +60,7 @@ pub async fn check(
         path: path.clone(),
     };
     let mut verdict = check::judge(lesson, stage, &trace.steps, error.as_ref(), &place);
-    check::look_for_socket_io(&mut verdict, &base).await;
+    check::discovery::diagnose(&mut verdict, &base, &place).await;
     if let Some(diagram) = diagram {
         diagram.write(std::slice::from_ref(&trace))?;
     }

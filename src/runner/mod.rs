@@ -16,6 +16,7 @@
 //! remote form.
 
 mod probe;
+mod round_trip;
 mod settle;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -181,6 +182,12 @@ struct Session<'a> {
     /// What our server reported sending during the current step ([`ServerEvent::Sent`]), for
     /// the why-not of each client that did not receive it.
     sent: Vec<ServerEvent>,
+    /// The client whose action the current step settles (it connected or emitted), for the
+    /// remote round-trip fences (`settle.rs`).
+    acting: Option<String>,
+    /// Whether someone else's server has, so far, handled each connection's packets in order
+    /// (see `settle.rs`): presumed, as Node does, until a step shows otherwise.
+    ordered: bool,
 }
 
 impl<'a> Session<'a> {
@@ -233,6 +240,8 @@ impl<'a> Session<'a> {
             relevant,
             silent_port_held: silent_port,
             sent: Vec::new(),
+            acting: None,
+            ordered: true,
         })
     }
 
@@ -292,12 +301,20 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// How the scenario's clients connect. Against someone else's server they connect the way
+    /// `io()` does (long-polling first, then the upgrade), so a server the official client
+    /// reaches (one that allows only polling, say) is reached here too.
     fn options_for_clients(&self) -> ConnectOptions {
+        let defaults = if self.remote.is_some() {
+            ConnectOptions::default()
+        } else {
+            ConnectOptions::websocket_only()
+        };
         ConnectOptions {
             path: self.path.clone(),
             timeout: self.options.timeout,
             record_wire: self.options.wire,
-            ..ConnectOptions::websocket_only()
+            ..defaults
         }
     }
 
@@ -351,6 +368,7 @@ impl<'a> Session<'a> {
         };
         let mut step = self.blank(number, Kind::Connect, trigger);
         step.sender = Some(name.to_owned());
+        self.acting = Some(name.to_owned());
         let expected = self.expected_receivers(number);
         if let Some(effect) = self.stage.behaviour.on_connection() {
             step.action = self.ours(effect.js.to_owned());
@@ -391,6 +409,7 @@ impl<'a> Session<'a> {
         }
         let mut step = self.blank(number, Kind::Disconnect, trigger);
         step.sender = Some(name.to_owned());
+        self.acting = None;
         let (received, ignored) = self.settle(&[(None, Vec::new())]).await?;
         self.fill_receivers(&mut step, received, ignored);
         Ok(step)
@@ -562,6 +581,7 @@ impl<'a> Session<'a> {
             None
         };
         let sid = named.client.sid.clone();
+        self.acting = Some(name.to_owned());
         if self.server.is_some() {
             let wanted = event.to_owned();
             self.await_server(&sid, name, move |e| match e {
@@ -709,7 +729,7 @@ impl<'a> Session<'a> {
             for frame in named.client.take_wire() {
                 // Only our own server sends fences; whatever someone else's server sends is
                 // part of what is being checked, whatever its name.
-                let plumbing = self.server.is_some() && is_fence(&frame.text);
+                let plumbing = (self.server.is_some() && is_fence(&frame.text)) || is_round_trip(&frame.text);
                 lines.push(WireLine {
                     client: named.name.clone(),
                     direction: frame.direction,
@@ -730,6 +750,22 @@ fn is_fence(frame: &str) -> bool {
         return false;
     };
     matches!(SocketPacket::decode(&inner), Ok(SocketPacket::Event { name, .. }) if name == FENCE_EVENT)
+}
+
+/// Is this frame part of a round-trip fence (`round_trip.rs`): our CONNECT for a fence
+/// namespace, the server's answer, or our leaving it? Those frames are the tutor's, whoever's
+/// server answers them.
+fn is_round_trip(frame: &str) -> bool {
+    let Ok(EnginePacket::Message(inner)) = EnginePacket::decode(frame) else {
+        return false;
+    };
+    let nsp = match SocketPacket::decode(&inner) {
+        Ok(SocketPacket::Connect { nsp, .. })
+        | Ok(SocketPacket::ConnectError { nsp, .. })
+        | Ok(SocketPacket::Disconnect { nsp }) => nsp,
+        _ => return false,
+    };
+    nsp.starts_with(client::connection::ROUND_TRIP_NAMESPACE)
 }
 
 /// Runs a hook that may block (a prompt) without stalling the runtime's other tasks.
@@ -819,5 +855,15 @@ mod tests {
             r#"0{"sid":"tutor:fence","pingInterval":1,"pingTimeout":1}"#
         ));
         assert!(!is_fence("not a frame tutor:fence"));
+    }
+
+    #[test]
+    fn round_trip_frames_are_recognised_by_their_namespace() {
+        assert!(is_round_trip("40/tutor-fence-1,"));
+        assert!(is_round_trip(
+            r#"44/tutor-fence-1,{"message":"Invalid namespace"}"#
+        ));
+        assert!(!is_round_trip(r#"40{"sid":"x"}"#));
+        assert!(!is_round_trip(r#"42["chat message","40/tutor-fence-1,"]"#));
     }
 }

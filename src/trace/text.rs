@@ -616,8 +616,14 @@ pub fn verdict(verdict: &crate::check::Verdict) -> String {
             let _ = writeln!(out, "{}  {}", "PASS".bold().green(), terminal_safe(summary));
         }
         Verdict::Fail(Failure::Target(problem)) => {
-            let problem = terminal_safe(&problem.to_string());
-            let _ = writeln!(out, "{}  {problem}", "FAIL".bold().red());
+            let said = terminal_safe(&problem.to_string());
+            let _ = writeln!(out, "{}  {said}", "FAIL".bold().red());
+            if let crate::check::Problem::Found { found, .. } = problem {
+                let _ = writeln!(out, "{INDENT}what the tutor found:");
+                for line in found {
+                    let _ = writeln!(out, "{INDENT}· {}", terminal_safe(line));
+                }
+            }
         }
         Verdict::Fail(Failure::Behaviour { headline, findings }) => {
             let _ = writeln!(out, "{}  {}", "FAIL".bold().red(), terminal_safe(headline));
