@@ -307,7 +307,7 @@ pub fn judge(
     target: &Where,
 ) -> Verdict {
     // 1. Could the scenario be played at all?
-    for record in records {
+    for record in records.iter().filter(|r| !websocket_turned_away(records, r)) {
         if let Some(problem) = probe_problem(record, target) {
             return Verdict::Fail(Failure::Target(problem));
         }
@@ -324,7 +324,9 @@ pub fn judge(
             continue;
         };
         if let StepKind::Probe { expect, .. } = &step.kind {
-            findings.extend(probe_finding(record, expect));
+            if !websocket_turned_away(records, record) {
+                findings.extend(probe_finding(record, expect));
+            }
             continue;
         }
         let Some(event) = record.event.as_deref() else {
@@ -696,7 +698,8 @@ fn probe_finding(record: &StepRecord, expect: &ProbeExpect) -> Option<Finding> {
     }?;
     let what = match probe.method {
         ProbeKind::HttpGet => format!("GET {}", url_path(&probe.url)),
-        ProbeKind::Websocket => format!("the Socket.IO handshake at {}", url_path(&probe.url)),
+        ProbeKind::Websocket => format!("the WebSocket handshake at {}", url_path(&probe.url)),
+        ProbeKind::Polling => format!("the Socket.IO handshake at {}", url_path(&probe.url)),
         ProbeKind::InProcess => probe.url.clone(),
     };
     let observed = probe.observed.first().cloned().unwrap_or_default();
@@ -704,6 +707,24 @@ fn probe_finding(record: &StepRecord, expect: &ProbeExpect) -> Option<Finding> {
         record,
         format!("{what} got {observed}; the lesson's server answers it with {wrong}"),
     ))
+}
+
+/// A WebSocket-only probe refused with `400 Transport unknown` while a default client (polling
+/// first) connected in the same check: the server allows only long-polling (`transports:
+/// ['polling']`), a legal choice with which the default `io()` works. Not a fault.
+fn websocket_turned_away(records: &[StepRecord], record: &StepRecord) -> bool {
+    let Some(probe) = &record.probe else {
+        return false;
+    };
+    let polled = records
+        .iter()
+        .filter_map(|r| r.probe.as_ref())
+        .any(|p| p.method == ProbeKind::Polling && p.outcome == ProbeOutcome::SocketIo);
+    polled
+        && probe.method == ProbeKind::Websocket
+        && probe.outcome == ProbeOutcome::Http
+        && probe.status == Some(400)
+        && probe.observed.iter().any(|l| l.contains("Transport unknown"))
 }
 
 /// `http://127.0.0.1:3000/x?y` → `/x`.
@@ -723,12 +744,14 @@ fn probe_problem(record: &StepRecord, target: &Where) -> Option<Problem> {
         ProbeOutcome::NoAnswer => Some(Problem::NoAnswer { addr, detail: first }),
         ProbeOutcome::Error => Some(Problem::Other(first)),
         ProbeOutcome::NotSocketIo => Some(Problem::PlainWebSocket { detail: first }),
-        ProbeOutcome::Http if probe.method == ProbeKind::Websocket => Some(Problem::NotSocketIo {
-            addr,
-            path: target.path.clone(),
-            answer: Answer::Status(status_text(probe.status)),
-            found_at: None,
-        }),
+        ProbeOutcome::Http if matches!(probe.method, ProbeKind::Websocket | ProbeKind::Polling) => {
+            Some(Problem::NotSocketIo {
+                addr,
+                path: target.path.clone(),
+                answer: Answer::Status(status_text(probe.status)),
+                found_at: None,
+            })
+        }
         ProbeOutcome::Closed => Some(Problem::NotSocketIo {
             addr,
             path: target.path.clone(),
@@ -872,7 +895,21 @@ fn pass_summary(lesson: &Lesson, stage: &Stage, records: &[StepRecord], taught: 
         .iter()
         .filter_map(|r| r.probe.as_ref())
         .map(|p| match p.method {
-            ProbeKind::Websocket => format!("a Socket.IO client connected at {}", url_path(&p.url)),
+            ProbeKind::Websocket if p.outcome != ProbeOutcome::SocketIo => format!(
+                "a WebSocket-only client was turned away ({}): your server allows only long-polling, \
+                 which io() starts with, so its default clients connect",
+                p.observed.first().cloned().unwrap_or_default()
+            ),
+            ProbeKind::Websocket => format!("a WebSocket-only client connected at {}", url_path(&p.url)),
+            ProbeKind::Polling => format!(
+                "a default io() client connected at {} (long-polling{})",
+                url_path(&p.url),
+                if p.observed.iter().any(|l| l.contains("101")) {
+                    ", then the upgrade"
+                } else {
+                    ""
+                }
+            ),
             _ => format!(
                 "GET {} answered {}",
                 url_path(&p.url),

@@ -185,6 +185,8 @@ struct Session<'a> {
     /// The client whose action the current step settles (it connected or emitted), for the
     /// remote round-trip fences (`settle.rs`).
     acting: Option<String>,
+    /// The frames a probe read to tell its story, kept for `--wire`.
+    probe_wire: Option<(String, Vec<client::WireFrame>)>,
     /// Whether someone else's server has, so far, handled each connection's packets in order
     /// (see `settle.rs`): presumed, as Node does, until a step shows otherwise.
     ordered: bool,
@@ -241,6 +243,7 @@ impl<'a> Session<'a> {
             silent_port_held: silent_port,
             sent: Vec::new(),
             acting: None,
+            probe_wire: None,
             ordered: true,
         })
     }
@@ -723,10 +726,16 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn take_wire(&self) -> Vec<WireLine> {
+    fn take_wire(&mut self) -> Vec<WireLine> {
         let mut lines = Vec::new();
+        let probed = self.probe_wire.take();
         for named in &self.clients {
-            for frame in named.client.take_wire() {
+            let mut frames = match &probed {
+                Some((who, frames)) if *who == named.name => frames.clone(),
+                _ => Vec::new(),
+            };
+            frames.extend(named.client.take_wire());
+            for frame in frames {
                 // Only our own server sends fences; whatever someone else's server sends is
                 // part of what is being checked, whatever its name.
                 let plumbing = (self.server.is_some() && is_fence(&frame.text)) || is_round_trip(&frame.text);

@@ -169,6 +169,7 @@ fn render_probe(out: &mut String, step: &StepRecord) {
     let what = match probe.method {
         ProbeKind::InProcess => format!("{url} (in-process, no network)"),
         ProbeKind::HttpGet => format!("GET {url}"),
+        ProbeKind::Polling => format!("GET {url} (long-polling first)"),
         ProbeKind::Websocket => format!("WebSocket {url}"),
     };
     let trigger = match step.sender.as_deref() {
@@ -504,9 +505,13 @@ pub fn summary(traces: &[StageTrace]) -> String {
             let what = match probe.method {
                 ProbeKind::InProcess => "app called in-process",
                 ProbeKind::HttpGet => "GET /",
-                ProbeKind::Websocket => "Socket.IO client",
+                ProbeKind::Polling => "io(), polling first",
+                ProbeKind::Websocket => "io(), WebSocket only",
             };
             let result = match probe.outcome {
+                ProbeOutcome::SocketIo if probe.method == ProbeKind::Polling => {
+                    "connected (GET → OPEN, CONNECT, then 101)".to_owned()
+                }
                 ProbeOutcome::SocketIo => "connected (101, OPEN, CONNECT)".to_owned(),
                 ProbeOutcome::Refused => "connection refused".to_owned(),
                 _ => terminal_safe(probe.observed.first().map_or("", String::as_str)),
