@@ -742,7 +742,13 @@ fn probe_problem(record: &StepRecord, target: &Where) -> Option<Problem> {
     match probe.outcome {
         ProbeOutcome::Refused => Some(Problem::NothingListening { addr }),
         ProbeOutcome::NoAnswer => Some(Problem::NoAnswer { addr, detail: first }),
-        ProbeOutcome::Error => Some(Problem::Other(first)),
+        // A middleware's refusal, as the client probe words it: still a Socket.IO server.
+        ProbeOutcome::Error => Some(
+            match first.strip_prefix("the server refused the Socket.IO connection: ") {
+                Some(message) => Problem::ConnectRefused(message.to_owned()),
+                None => Problem::Other(first),
+            },
+        ),
         ProbeOutcome::NotSocketIo => Some(Problem::PlainWebSocket { detail: first }),
         ProbeOutcome::Http if matches!(probe.method, ProbeKind::Websocket | ProbeKind::Polling) => {
             Some(Problem::NotSocketIo {

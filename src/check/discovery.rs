@@ -196,9 +196,11 @@ async fn websocket(base: &str, path: &str) -> Handshake {
         // Refused by a middleware: still a Socket.IO server.
         Err(ConnectError::Refused44(_)) => Handshake::Open { upgrades: Vec::new() },
         Err(ConnectError::NotEngineIo(first)) => Handshake::NotEngineIo(first),
-        Err(ConnectError::HttpStatus { status, body }) => Handshake::Status {
+        // The body is left out: read raw by the WebSocket client, it may still carry the
+        // chunked encoding's framing.
+        Err(ConnectError::HttpStatus { status, .. }) => Handshake::Status {
             status: format!("HTTP {}", status.trim_end()),
-            body,
+            body: String::new(),
         },
         Err(ConnectError::ClosedUnanswered) => Handshake::Closed,
         Err(e) => Handshake::Failed(e.to_string()),
