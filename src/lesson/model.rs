@@ -63,7 +63,21 @@ pub struct Stage {
     /// The rooms the stage's steps may use (a socket's own room, named by its id, is always
     /// there and never declared).
     pub rooms: Vec<String>,
+    /// What some clients send in their handshake, by name (`io({ query, auth })`); sent again
+    /// on every reconnection, as socket.io-client does.
+    pub clients: BTreeMap<String, Handshake>,
     pub steps: Vec<Step>,
+}
+
+/// A client's handshake options: `io({ query: { … }, auth: { … } })`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handshake {
+    /// Parameters on the handshake request's URL (letters, digits, `-` and `_` only).
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// The CONNECT packet's payload, read by the server as `socket.handshake.auth`.
+    pub auth: Option<Value>,
 }
 
 impl Stage {
@@ -83,10 +97,10 @@ impl Stage {
                 events.push(e.to_owned());
             }
         };
-        if let Some(effect) = self.behaviour.on_connection()
-            && let Some(emit) = effect.emit
-        {
-            add(&emit.event);
+        for trigger in [Trigger::Connection, Trigger::Disconnect] {
+            if let Some(emit) = self.effect(&trigger, &[]).and_then(|e| e.emit) {
+                add(&emit.event);
+            }
         }
         for step in &self.steps {
             match &step.kind {
@@ -230,6 +244,8 @@ struct RawStage {
     handlers: BTreeMap<String, String>,
     #[serde(default)]
     rooms: Vec<String>,
+    #[serde(default)]
+    clients: BTreeMap<String, Handshake>,
     /// The code shown; by default, the stage's handlers.
     rust: Option<Vec<String>>,
     #[serde(rename = "step", default)]
@@ -352,6 +368,14 @@ impl Lesson {
             if steps.is_empty() {
                 return Err(stage_err("has no steps".into()));
             }
+            for name in raw_stage.clients.keys() {
+                if !steps
+                    .iter()
+                    .any(|s| matches!(&s.kind, StepKind::Connect { client } if client == name))
+                {
+                    return Err(stage_err(format!("clients.{name}: no step connects {name}")));
+                }
+            }
             for (j, step) in steps.iter().enumerate() {
                 step.check_question(&behaviour)
                     .map_err(|m| stage_err(format!("step {}: {m}", j + 1)))?;
@@ -365,6 +389,7 @@ impl Lesson {
                 mount: raw_stage.mount,
                 behaviour,
                 rooms: raw_stage.rooms,
+                clients: raw_stage.clients,
                 steps,
             });
         }
@@ -515,7 +540,7 @@ impl RawStep {
             (
                 "expect_received_by",
                 self.expect_received_by.is_some(),
-                &["connect", "emit", "burst"],
+                &["connect", "disconnect", "emit", "burst"],
             ),
         ];
         for (field, present, kinds) in fields {
@@ -579,6 +604,12 @@ impl RawStep {
         } else if let Some(client) = self.disconnect {
             known(&client, connected)?;
             connected.retain(|c| *c != client);
+            delivers = scope
+                .behaviour
+                .effect(&Trigger::Disconnect, &[])
+                .ok()
+                .flatten()
+                .is_some_and(|e| e.emit.is_some());
             StepKind::Disconnect {
                 client,
                 drop: self.drop_transport.unwrap_or(false),

@@ -78,14 +78,13 @@ impl Session<'_> {
     /// record of the requests and packets, in their order on the wire.
     async fn client_probe(&mut self, method: ProbeKind, name: &str) -> Result<ProbeRecord, RunError> {
         let options = ConnectOptions {
-            path: self.path.clone(),
-            timeout: self.options.timeout,
+            transports: match method {
+                ProbeKind::Polling => ConnectOptions::default().transports,
+                _ => ConnectOptions::websocket_only().transports,
+            },
             // The probe's story is told from the wire, so it records it.
             record_wire: true,
-            ..match method {
-                ProbeKind::Polling => ConnectOptions::default(),
-                _ => ConnectOptions::websocket_only(),
-            }
+            ..self.options_for(name)
         };
         let first = engine_target(
             &self.path,

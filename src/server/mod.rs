@@ -43,6 +43,7 @@ pub mod http;
 pub mod live;
 pub mod message;
 pub mod order;
+pub mod origin;
 pub mod realtime;
 
 use std::net::SocketAddr;
@@ -74,6 +75,15 @@ pub enum Mount {
 /// What a server tells the tutor about its handlers, in the order they happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerEvent {
+    /// A socket asked to join: who it says it is, from its handshake. Reported before the socket
+    /// enters the namespace, so before any emit can select it (see [`live::identify`]).
+    Handshake {
+        sid: String,
+        /// The handshake's query parameters, decoded, in the order sent.
+        query: Vec<(String, String)>,
+        /// Its `User-Agent` header, when it sent one.
+        user_agent: Option<String>,
+    },
     /// The `io.on('connection')` handler for this socket has run to the end.
     Connected { sid: String },
     /// A `socket.on(event)` handler has run to the end.
@@ -138,11 +148,11 @@ impl Reporter {
 #[derive(Debug)]
 pub struct StageServer {
     /// Where it listens, for the stages that listen at all.
-    pub addr: Option<SocketAddr>,
+    addr: Option<SocketAddr>,
     /// The realtime server's handle, for the stage that has one.
-    pub io: Option<SocketIo>,
+    io: Option<SocketIo>,
     /// Handler reports, see [`ServerEvent`].
-    pub events: mpsc::UnboundedReceiver<ServerEvent>,
+    events: mpsc::UnboundedReceiver<ServerEvent>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     /// The lock its handlers hold while they emit, see [`Reporter::hold_open`].
@@ -153,6 +163,19 @@ impl StageServer {
     /// Builds the server a stage asks for and, unless it is only the app, starts listening on
     /// `listener`.
     pub fn start(mount: Mount, behaviour: Behaviour, listener: Option<TcpListener>) -> std::io::Result<Self> {
+        Self::start_guarded(mount, behaviour, listener, None)
+    }
+
+    /// Like [`StageServer::start`], for a server that strangers' programs can reach (`serve`):
+    /// with `guard`, the listener is served by [`http::serve_guarded`] (a time limit on request
+    /// headers, a bound on open connections) and every Socket.IO request has its `Origin`
+    /// checked ([`origin`]). Lessons and `check` talk only to their own clients and need neither.
+    pub fn start_guarded(
+        mount: Mount,
+        behaviour: Behaviour,
+        listener: Option<TcpListener>,
+        guard: Option<http::Guard>,
+    ) -> std::io::Result<Self> {
         let (report, events) = Reporter::new();
         let closing = report.closing.clone();
         let (io, router) = match mount {
@@ -167,9 +190,17 @@ impl StageServer {
             (_, Some(listener)) => {
                 let addr = listener.local_addr()?;
                 let (tx, rx) = oneshot::channel();
-                let task = tokio::spawn(http::serve(listener, router, async {
+                let stop = async {
                     let _ = rx.await;
-                }));
+                };
+                let task = match guard {
+                    None => tokio::spawn(http::serve(listener, router, stop)),
+                    Some(guard) => {
+                        let router =
+                            router.layer(origin::OriginLayer::new(guard.origins.clone(), guard.log.clone()));
+                        tokio::spawn(http::serve_guarded(listener, router, guard, stop))
+                    }
+                };
                 (Some(addr), Some(tx), Some(task))
             }
         };
@@ -181,6 +212,32 @@ impl StageServer {
             task,
             closing,
         })
+    }
+
+    /// Where it listens, for the stages that listen at all.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.addr
+    }
+
+    /// Whether this stage has a Socket.IO server (and so sockets, events and reports).
+    pub fn is_realtime(&self) -> bool {
+        self.io.is_some()
+    }
+
+    /// The next report from its handlers, in the order they were made; `None` once the server
+    /// is gone.
+    pub async fn next_event(&mut self) -> Option<ServerEvent> {
+        self.events.recv().await
+    }
+
+    /// A report already waiting, if there is one.
+    pub fn try_next_event(&mut self) -> Option<ServerEvent> {
+        self.events.try_recv().ok()
+    }
+
+    /// How many reports are waiting to be taken: a reader that falls behind can tell.
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
     }
 
     // ANCHOR: fence

@@ -108,7 +108,7 @@ fn an_http_server_without_socket_io_fails_with_the_status_it_got() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         StageServer::start(Mount::HttpServer, Behaviour::default(), Some(listener)).unwrap()
     });
-    let url = format!("http://{}", server.addr.unwrap());
+    let url = format!("http://{}", server.addr().unwrap());
     for lesson in ["1", "2", "3"] {
         let out = check(&[lesson, "--url", &url]);
         out.assert_fails(&[
@@ -221,7 +221,7 @@ fn a_rust_server_is_judged_like_any_other() {
             let behaviour = Behaviour::default().with(trigger, handler).unwrap();
             StageServer::start(Mount::Realtime, behaviour, Some(listener)).unwrap()
         });
-        let url = format!("http://{}", server.addr.unwrap());
+        let url = format!("http://{}", server.addr().unwrap());
         let out = check(&[lesson, "--url", &url]);
         match expected {
             Ok(()) => out.assert_passes(),

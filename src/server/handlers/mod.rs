@@ -6,6 +6,7 @@
 //! | [`broadcast`]   | `io.emit` and `socket.broadcast.emit` (lessons 2 and 3)        |
 //! | [`rooms`]       | `socket.join`, `io.to`, `socket.to`, `io.except` (lesson 4)    |
 //! | [`acks`]        | acknowledgements: a client's callback answered (lesson 5)      |
+//! | [`handshake`]   | what a client sends when it connects (`socket.handshake`)     |
 //!
 //! Each handler is a [`Handler`]: its name (what a lesson's `lesson.toml` lists), the trigger it
 //! answers, where its code is (an ANCHOR the lesson shows next to the JavaScript), a pure
@@ -24,6 +25,7 @@
 
 pub mod acks;
 pub mod broadcast;
+pub mod handshake;
 pub mod rooms;
 
 use std::fmt;
@@ -171,7 +173,13 @@ impl<A: Adapter> Eq for Handler<A> {}
 
 /// Every handler, for adapter `A`.
 pub fn all<A: Adapter>() -> Vec<Handler<A>> {
-    [broadcast::handlers(), rooms::handlers(), acks::handlers()].concat()
+    [
+        broadcast::handlers(),
+        rooms::handlers(),
+        acks::handlers(),
+        handshake::handlers(),
+    ]
+    .concat()
 }
 
 /// The handler called `name`, for adapter `A`.
