@@ -21,8 +21,8 @@ pub async fn check(
             super::lesson_menu()
         ))
     })?;
-    let (base, addr) = check::parse_url(url).map_err(UsageError)?;
-    let path = check::parse_path(path).map_err(UsageError)?;
+    let (base, addr) = super::check_args::parse_url(url).map_err(UsageError)?;
+    let path = super::check_args::parse_path(path).map_err(UsageError)?;
     let stage = lesson.check();
     let diagram = svg.map(Pending::open).transpose()?;
     // With `--svg -` the SVG is all that goes to standard output.
