@@ -201,8 +201,12 @@ fn polling_story(client: &SimClient, frames: &[client::WireFrame]) -> Vec<String
     }
     impl Request {
         /// A request that carried nothing but a heartbeat is the heartbeat's, not the way in's.
+        /// The upgrade's request is always told: what travels after it (a ping among them) goes
+        /// over the new WebSocket, not in this request.
         fn told_unless_heartbeat(self) -> Option<String> {
-            (!(self.heartbeat && self.sent.is_empty() && self.got.is_empty())).then(|| self.told())
+            let upgrade = self.status.as_deref().is_some_and(|s| s.starts_with("101"));
+            let idle = self.heartbeat && self.sent.is_empty() && self.got.is_empty();
+            (upgrade || !idle).then(|| self.told())
         }
         fn told(&self) -> String {
             let mut line = self.line.clone();
