@@ -21,8 +21,8 @@ pub async fn check(
             super::lesson_menu()
         ))
     })?;
-    let (base, addr) = check::parse_url(url).map_err(UsageError)?;
-    let path = check::parse_path(path).map_err(UsageError)?;
+    let (base, addr) = super::check_args::parse_url(url).map_err(UsageError)?;
+    let path = super::check_args::parse_path(path).map_err(UsageError)?;
     let stage = lesson.check();
     let diagram = svg.map(Pending::open).transpose()?;
     // With `--svg -` the SVG is all that goes to standard output.
@@ -61,7 +61,7 @@ pub async fn check(
         path: path.clone(),
     };
     let mut verdict = check::judge(lesson, stage, &trace.steps, error.as_ref(), &place);
-    check::look_for_socket_io(&mut verdict, &base).await;
+    check::discovery::diagnose(&mut verdict, &base, &place).await;
     if let Some(diagram) = diagram {
         diagram.write(std::slice::from_ref(&trace))?;
     }

@@ -9,6 +9,7 @@
 mod out;
 
 mod check;
+mod check_args;
 mod diagram;
 mod lessons;
 mod predict;

@@ -17,7 +17,7 @@ use super::limits::{INCOMING_BYTES, INCOMING_ITEMS, OUTGOING_FRAMES};
 use super::link::Link;
 pub use super::link::Transport;
 use super::protocol::{OpenInfo, SocketPacket};
-use super::tasks::{self, Acks, Inbound, Item, Out, Usage};
+use super::tasks::{self, Acks, Inbound, Item, Out, RoundTrips, Usage};
 use super::wire::WireLog;
 pub use super::wire::{WireDirection, WireFrame};
 
@@ -144,6 +144,10 @@ pub struct SimClient {
     incoming: mpsc::Receiver<Item>,
     acks: Acks,
     next_ack: u64,
+    round_trips: RoundTrips,
+    next_round_trip: u64,
+    /// Events the owner has taken ([`SimClient::next`], [`SimClient::try_next`]).
+    taken: u64,
     wire: WireLog,
     usage: Arc<Usage>,
     /// Drains `outgoing` into the transport; ends once it has sent the goodbye.
@@ -158,6 +162,9 @@ impl Drop for SimClient {
         self.reader.abort();
     }
 }
+
+/// The namespaces of round trips ([`SimClient::round_trip`]) start with this, then a number.
+pub const ROUND_TRIP_NAMESPACE: &str = "/tutor-fence-";
 
 /// Turns `http://host:port` into the WebSocket address of the Engine.IO endpoint.
 pub fn websocket_url(base: &str, path: &str) -> String {
@@ -228,6 +235,7 @@ impl SimClient {
         let (outgoing, queue) = mpsc::channel::<Out>(OUTGOING_FRAMES);
         let (deliver, incoming) = mpsc::channel::<Item>(INCOMING_ITEMS);
         let acks: Acks = Arc::default();
+        let round_trips: RoundTrips = Arc::default();
         let offset = Arc::new(Mutex::new(receiver.last_offset().map(str::to_owned)));
         let mut inbound = Inbound {
             receiver,
@@ -240,6 +248,8 @@ impl SimClient {
             offset: offset.clone(),
             attachments_due: None,
             answers,
+            round_trips: round_trips.clone(),
+            delivered: Arc::default(),
         };
         let (writer, reader) = match link {
             Link::WebSocket(ws) => {
@@ -288,6 +298,9 @@ impl SimClient {
             incoming,
             acks,
             next_ack: 0,
+            round_trips,
+            next_round_trip: 0,
+            taken: 0,
             wire,
             usage,
             writer,
@@ -339,6 +352,35 @@ impl SimClient {
         Ok(rx)
     }
 
+    /// Starts a round trip through the server: a CONNECT for a namespace nobody serves
+    /// (`40/tutor-fence-1,`), which a server answers with CONNECT_ERROR (`44/tutor-fence-1,{"message":
+    /// "Invalid namespace"}`; a server that accepts every namespace answers `40/…`, and the client
+    /// leaves again). The receiver resolves with the number of events that had been handed over
+    /// when the answer came (compare with [`SimClient::taken`]).
+    ///
+    /// What it proves: the server had read this CONNECT, and so every packet this client sent
+    /// before it, when it answered; and, as one session's packets travel in order, everything
+    /// the server sent to this client before the answer has arrived ahead of it. It does not
+    /// prove that the server has *finished* what earlier packets asked for: that is only so for a
+    /// server that handles one connection's packets to completion, in order (the caller decides
+    /// when to rely on that, see `runner::settle`). The runner uses it as a fence against servers
+    /// it does not control.
+    pub fn round_trip(&mut self) -> Result<oneshot::Receiver<u64>, ConnectError> {
+        self.next_round_trip += 1;
+        let nsp = format!("{ROUND_TRIP_NAMESPACE}{}", self.next_round_trip);
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut waiting) = self.round_trips.lock() {
+            waiting.insert(nsp.clone(), tx);
+        }
+        self.send_frame(SocketPacket::Connect { nsp, data: None }.to_frame())?;
+        Ok(rx)
+    }
+
+    /// How many events the owner has taken so far.
+    pub fn taken(&self) -> u64 {
+        self.taken
+    }
+
     /// Sends an arbitrary Engine.IO packet as text. The robustness tests use it to send
     /// malformed frames.
     pub fn send_frame(&self, text: String) -> Result<(), ConnectError> {
@@ -354,7 +396,12 @@ impl SimClient {
     pub async fn next(&mut self, limit: Duration) -> Option<Incoming> {
         match timeout(limit, self.incoming.recv()).await {
             // The permit, dropped here, gives the item's bytes back to the queue's budget.
-            Ok(Some((item, _permit))) => Some(item),
+            Ok(Some((item, _permit))) => {
+                if matches!(item, Incoming::Event { .. }) {
+                    self.taken += 1;
+                }
+                Some(item)
+            }
             Ok(None) => Some(Incoming::Closed {
                 reason: "the client's reader stopped".into(),
             }),
@@ -364,7 +411,11 @@ impl SimClient {
 
     /// Takes whatever has already arrived, without waiting.
     pub fn try_next(&mut self) -> Option<Incoming> {
-        self.incoming.try_recv().ok().map(|(item, _permit)| item)
+        let (item, _permit) = self.incoming.try_recv().ok()?;
+        if matches!(item, Incoming::Event { .. }) {
+            self.taken += 1;
+        }
+        Some(item)
     }
 
     /// Takes the frames logged since the last call, for `--wire` (empty unless the client was

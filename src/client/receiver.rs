@@ -57,6 +57,10 @@ pub enum Output {
     Closed,
     /// An OPEN packet after the handshake: only meaningful as a session's first frame.
     Open(OpenInfo),
+    /// The server answered a CONNECT for another namespace: `44/nsp,{…}` (refused, the usual
+    /// answer for a namespace nobody serves) or `40/nsp,{…}` (accepted). A round trip like this
+    /// is what [`super::SimClient::round_trip`] waits for.
+    Answered { nsp: String, accepted: bool },
     /// Nothing for the owner: a no-op, a pong, a packet for another namespace, an attachment that
     /// does not complete its packet yet.
     Nothing,
@@ -212,7 +216,11 @@ impl Receiver {
             | SocketPacket::ConnectError { nsp, .. } => *nsp == self.nsp,
         };
         if !ours {
-            return Ok(vec![Output::Nothing]);
+            return Ok(vec![match packet {
+                SocketPacket::Connect { nsp, .. } => Output::Answered { nsp, accepted: true },
+                SocketPacket::ConnectError { nsp, .. } => Output::Answered { nsp, accepted: false },
+                _ => Output::Nothing,
+            }]);
         }
         Ok(match packet {
             SocketPacket::Connect { data, .. } => {
@@ -464,6 +472,14 @@ mod tests {
             vec![Output::Nothing]
         );
         assert_eq!(r.receive(&text(r#"41/admin,"#)).unwrap(), vec![Output::Nothing]);
+        assert_eq!(
+            r.receive(&text(r#"44/nope,{"message":"Invalid namespace"}"#))
+                .unwrap(),
+            vec![Output::Answered {
+                nsp: "/nope".into(),
+                accepted: false
+            }]
+        );
         r.receive(&text(r#"451-/admin,["f",{"_placeholder":true,"num":0}]"#))
             .unwrap();
         assert_eq!(r.receive(&Frame::Binary(vec![1])).unwrap(), vec![Output::Nothing]);

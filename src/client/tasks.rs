@@ -49,6 +49,10 @@ pub type Item = (Incoming, Option<OwnedSemaphorePermit>);
 /// Waiters for acknowledgements, by ack id.
 pub type Acks = Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>>;
 
+/// Waiters for the answers to round trips (see [`super::SimClient::round_trip`]), by namespace.
+/// Each is told how many events the reader had handed to the owner when the answer came.
+pub type RoundTrips = Arc<Mutex<HashMap<String, oneshot::Sender<u64>>>>;
+
 /// What the reader has read in the current step, and whether the per-step limits apply.
 ///
 /// The runner arms the limits against someone else's server and starts a new step after each
@@ -163,6 +167,11 @@ pub struct Inbound {
     /// What this client answers when the server asks for an acknowledgement, per event (see
     /// [`super::connection::ConnectOptions::answers`]).
     pub answers: BTreeMap<String, Vec<Value>>,
+    pub round_trips: RoundTrips,
+    /// Events handed to the owner so far. Read when a round trip's answer arrives: every event
+    /// the server sent before its answer is among them, because one session's packets arrive
+    /// in order and the reader delivers each before it reads the next.
+    pub delivered: Arc<AtomicU64>,
 }
 
 impl Inbound {
@@ -230,6 +239,18 @@ impl Inbound {
                     .send((Incoming::Event { name, args }, Some(permit)))
                     .await
                     .map_err(|_| "nobody reads this client any more".to_owned())?;
+                self.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            Output::Answered { nsp, accepted } => {
+                let waiter = self.round_trips.lock().ok().and_then(|mut m| m.remove(&nsp));
+                if let Some(waiter) = waiter {
+                    let _ = waiter.send(self.delivered.load(Ordering::Relaxed));
+                    if accepted {
+                        // A server that accepts any namespace let us in: leave it again.
+                        let leave = super::protocol::SocketPacket::Disconnect { nsp }.to_frame();
+                        let _ = self.out.try_send(Out::Text(leave));
+                    }
+                }
             }
             Output::Ack { id, args } => {
                 let waiter = self.acks.lock().ok().and_then(|mut m| m.remove(&id));

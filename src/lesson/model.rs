@@ -176,7 +176,10 @@ pub enum ProbeKind {
     InProcess,
     /// An HTTP GET over TCP.
     HttpGet,
-    /// A Socket.IO client's WebSocket connection.
+    /// A Socket.IO client that connects the way `io()` does by default: long-polling first (plain
+    /// HTTP requests), then the upgrade to a WebSocket for the same session.
+    Polling,
+    /// A Socket.IO client with `transports: ['websocket']`: its first request asks to upgrade.
     Websocket,
 }
 
@@ -595,9 +598,9 @@ impl RawStep {
                 ),
                 None => return Err("a probe needs expect".into()),
             };
-            if probe == ProbeKind::Websocket {
+            if matches!(probe, ProbeKind::Websocket | ProbeKind::Polling) {
                 let Some(client) = &self.client else {
-                    return Err("a websocket probe needs a client name".into());
+                    return Err("a Socket.IO client probe (polling, websocket) needs a client name".into());
                 };
                 if expect == ProbeExpect::SocketIo {
                     connected.push(client.clone());

@@ -41,6 +41,7 @@ impl Session<'_> {
         };
         let mut step = self.blank(number, Kind::Connect, trigger);
         step.sender = Some(name.to_owned());
+        self.acting = Some(name.to_owned());
         let expected = self.expected_receivers(number);
         // The connection handler sees the client's handshake auth (`socket.handshake.auth`).
         let auth = self.stage.clients.get(name).and_then(|h| h.auth.clone());
@@ -91,6 +92,8 @@ impl Session<'_> {
         }
         let mut step = self.blank(number, Kind::Disconnect, trigger);
         step.sender = Some(name.to_owned());
+        // The client that acted is gone: nobody can fence its leaving (see `settle.rs`).
+        self.acting = None;
         if let Some(effect) = self.stage.effect(&crate::vocab::Trigger::Disconnect, &[]) {
             step.action = self.ours(effect.js.to_owned());
             if let Some(emit) = effect.emit {
@@ -271,6 +274,7 @@ impl Session<'_> {
             None
         };
         let sid = named.client.sid.clone();
+        self.acting = Some(name.to_owned());
         if self.server.is_some() {
             let wanted = event.to_owned();
             self.await_server(&sid, name, move |e| match e {

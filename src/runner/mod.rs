@@ -17,6 +17,7 @@
 
 mod deliver;
 mod probe;
+mod round_trip;
 mod settle;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -187,6 +188,14 @@ struct Session<'a> {
     /// the why-not of each client that did not receive it, and what came back to the emits
     /// that asked for answers ([`ServerEvent::Acked`]).
     sent: Vec<ServerEvent>,
+    /// The client whose action the current step settles (it connected or emitted), for the
+    /// remote round-trip fences (`settle.rs`).
+    acting: Option<String>,
+    /// The frames a probe read to tell its story, kept for `--wire`.
+    probe_wire: Option<(String, Vec<client::WireFrame>)>,
+    /// Whether someone else's server has, so far, handled each connection's packets in order
+    /// (see `settle.rs`): presumed, as Node does, until a step shows otherwise.
+    ordered: bool,
 }
 
 impl<'a> Session<'a> {
@@ -239,6 +248,9 @@ impl<'a> Session<'a> {
             relevant,
             silent_port_held: silent_port,
             sent: Vec::new(),
+            acting: None,
+            probe_wire: None,
+            ordered: true,
         })
     }
 
@@ -301,22 +313,30 @@ impl<'a> Session<'a> {
     /// How client `name` connects: where, how long it waits, and its handshake, if the stage
     /// gives it one.
     ///
-    /// The lessons' clients connect WebSocket-only (`transports: ['websocket']`) unless the
-    /// options say otherwise. What each client receives is the same over polling and the upgrade
-    /// (the suite's `transports` tests play every lesson stage both ways and compare), but a
-    /// polling client's requests interleave with its heartbeat at moments no ordering fixes,
-    /// and the `--wire` listing is a snapshot that must not change between runs.
+    /// Against someone else's server the clients connect the way `io()` does (long-polling
+    /// first, then the upgrade), so a server the official client reaches (one that allows only
+    /// polling, say) is reached here too. Against our own, they use the options' transports:
+    /// WebSocket-only unless told otherwise. What each client receives is the same over polling
+    /// and the upgrade (the suite's `transports` tests play every lesson stage both ways and
+    /// compare), but a polling client's requests interleave with its heartbeat at moments no
+    /// ordering fixes, and the `--wire` listing is a snapshot that must not change between runs.
     fn options_for(&self, name: &str) -> ConnectOptions {
         let handshake = self.stage.clients.get(name).cloned().unwrap_or_default();
         let answers = handshake.answers();
+        let transports = if self.remote.is_some() {
+            ConnectOptions::default().transports
+        } else {
+            self.options.transports.clone()
+        };
         ConnectOptions {
             path: self.path.clone(),
             timeout: self.options.timeout,
             record_wire: self.options.wire,
             query: handshake.query.into_iter().collect(),
             auth: handshake.auth,
-            transports: self.options.transports.clone(),
+            transports,
             answers,
+            ..ConnectOptions::default()
         }
     }
 
@@ -383,13 +403,19 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn take_wire(&self) -> Vec<WireLine> {
+    fn take_wire(&mut self) -> Vec<WireLine> {
         let mut lines = Vec::new();
+        let probed = self.probe_wire.take();
         for named in &self.clients {
-            for frame in named.client.take_wire() {
+            let mut frames = match &probed {
+                Some((who, frames)) if *who == named.name => frames.clone(),
+                _ => Vec::new(),
+            };
+            frames.extend(named.client.take_wire());
+            for frame in frames {
                 // Only our own server sends fences; whatever someone else's server sends is
                 // part of what is being checked, whatever its name.
-                let plumbing = self.server.is_some() && is_fence(&frame.text);
+                let plumbing = (self.server.is_some() && is_fence(&frame.text)) || is_round_trip(&frame.text);
                 lines.push(WireLine {
                     client: named.name.clone(),
                     direction: frame.direction,
@@ -410,6 +436,22 @@ fn is_fence(frame: &str) -> bool {
         return false;
     };
     matches!(SocketPacket::decode(&inner), Ok(SocketPacket::Event { name, .. }) if name == FENCE_EVENT)
+}
+
+/// Is this frame part of a round-trip fence (`round_trip.rs`): our CONNECT for a fence
+/// namespace, the server's answer, or our leaving it? Those frames are the tutor's, whoever's
+/// server answers them.
+fn is_round_trip(frame: &str) -> bool {
+    let Ok(EnginePacket::Message(inner)) = EnginePacket::decode(frame) else {
+        return false;
+    };
+    let nsp = match SocketPacket::decode(&inner) {
+        Ok(SocketPacket::Connect { nsp, .. })
+        | Ok(SocketPacket::ConnectError { nsp, .. })
+        | Ok(SocketPacket::Disconnect { nsp }) => nsp,
+        _ => return false,
+    };
+    nsp.starts_with(client::connection::ROUND_TRIP_NAMESPACE)
 }
 
 /// Runs a hook that may block (a prompt) without stalling the runtime's other tasks.
@@ -499,5 +541,15 @@ mod tests {
             r#"0{"sid":"tutor:fence","pingInterval":1,"pingTimeout":1}"#
         ));
         assert!(!is_fence("not a frame tutor:fence"));
+    }
+
+    #[test]
+    fn round_trip_frames_are_recognised_by_their_namespace() {
+        assert!(is_round_trip("40/tutor-fence-1,"));
+        assert!(is_round_trip(
+            r#"44/tutor-fence-1,{"message":"Invalid namespace"}"#
+        ));
+        assert!(!is_round_trip(r#"40{"sid":"x"}"#));
+        assert!(!is_round_trip(r#"42["chat message","40/tutor-fence-1,"]"#));
     }
 }

@@ -2,14 +2,17 @@
 //!
 //! Two halves, one per kind of target. Against our own server, [`Session::settle_fenced`] sends
 //! a fence and reads each client exactly up to it: ordering decides, no timer does. Against
-//! someone else's server, [`Session::settle_remote`] has nothing but time to go by: it waits,
-//! bounded, for the deliveries the lesson expects, then listens for a short quiet window.
+//! someone else's server, [`Session::settle_remote`] makes its own fences, round trips through
+//! the server (`round_trip.rs`), while the server shows that it handles each connection's packets
+//! in order; otherwise it waits, bounded, for the deliveries the lesson expects, then listens for
+//! a short quiet window.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::round_trip::Reads;
 use super::{Inboxes, MAX_EVENTS_PER_STEP, Named, RunError, Session, sort_in};
 use crate::client::Incoming;
 use crate::server::FENCE_EVENT;
@@ -85,23 +88,18 @@ impl Session<'_> {
         // ANCHOR_END: read_to_the_fence
     }
 
-    /// Someone else's server: no reports and no fences.
+    /// Someone else's server: no reports, and only the fences we can make ourselves.
     async fn settle_remote(
         &mut self,
         expect: &[(Option<String>, Vec<String>)],
     ) -> Result<(Inboxes, Inboxes), RunError> {
         let after = self.options.timeout;
-        // Wait, bounded, until every client the lesson expects to receive something has it, then
-        // listen for a short quiet window for anything else.
-        //
-        // Once any client has received the step's event, the server has demonstrably acted, and
-        // one emit reaches all its sockets within a moment; so the remaining expected deliveries
-        // get only the quiet window too. A wrong server then fails in a fraction of a second
-        // instead of running out the whole bound, and a right one is not slowed down at all.
-        //
-        // The quiet window also covers a race some servers have (socketioxide among them): a
-        // server may answer CONNECT before its `socket.on(...)` handlers exist. Every connect
-        // step ends with this window, so by the time a client emits, its handlers have had it.
+        // A race some servers have (socketioxide among them): a server may answer CONNECT
+        // before its `socket.on(...)` handlers exist, and drop an event sent at once. Between a
+        // client's CONNECT reply and its first emit lie the upgrade to WebSocket (three round
+        // trips) and the step's two fence round trips, the time a server needs to run the
+        // handler it has already started. A server that still drops the event is seen as one
+        // that did not send what the lesson expects.
         let (expect_within, quiet) = self.remote.unwrap_or((after, Duration::ZERO));
         // Every frame counts against a server we do not control, not only the events read
         // here: each client stops reading past its per-step frame and byte limits
@@ -116,7 +114,24 @@ impl Session<'_> {
         result
     }
 
-    /// The remote reads themselves: expected deliveries first, then the quiet window.
+    /// The remote reads themselves: round-trip fences while the server keeps one order per
+    /// connection, else (or when an expected delivery is still missing) the bounded wait for the
+    /// expected deliveries, then the quiet window.
+    ///
+    /// Why each verdict stays right:
+    ///
+    /// * **A delivery the lesson expects.** It is waited for, bounded by `expect_within`, in
+    ///   every mode: the fences only end a step early once everything expected is in. A wrong
+    ///   server that never sends it is judged exactly as before.
+    /// * **A delivery the lesson does not expect** (the newcomer hears its own `hi`, the sender
+    ///   gets its own message back, a second copy). Against a server that handles each
+    ///   connection's packets in order (Node), it was queued before the fence's answer and has
+    ///   arrived ahead of it (see `round_trip.rs`), so reading up to the fences sees it. A server
+    ///   that does not keep that order shows it sooner or later by an expected delivery arriving
+    ///   after its fence; from then on every step ends with the quiet window, as before. The
+    ///   step that shows it also gets the window.
+    /// * **A step whose actor is gone** (a disconnect): nobody can fence the action, so it ends
+    ///   with the window too.
     async fn read_remote(
         &mut self,
         expect: &[(Option<String>, Vec<String>)],
@@ -124,41 +139,69 @@ impl Session<'_> {
         expect_within: Duration,
         quiet: Duration,
     ) -> Result<(Inboxes, Inboxes), RunError> {
-        let mut received = self.empty_inboxes();
-        let mut ignored: Inboxes = BTreeMap::new();
-        let _ = after;
+        let mut reads = Reads {
+            received: self.empty_inboxes(),
+            ignored: BTreeMap::new(),
+            counts: vec![0usize; self.clients.len()],
+        };
         let step_events: BTreeSet<&String> = expect.iter().filter_map(|(event, _)| event.as_ref()).collect();
-        let wanted: Vec<Vec<&String>> = self
+        let wanted: Vec<Vec<String>> = self
             .clients
             .iter()
             .map(|named| {
                 expect
                     .iter()
                     .filter(|(_, who)| who.contains(&named.name))
-                    .filter_map(|(event, _)| event.as_ref())
+                    .filter_map(|(event, _)| event.clone())
                     .collect()
             })
             .collect();
-        let mut deadline = Instant::now() + expect_within;
-        let mut acted = false;
-        // How many events each client has read in this step. A server that keeps sending would
-        // otherwise keep this loop (and the quiet window's reads) going for as long as it likes.
-        let mut counts = vec![0usize; self.clients.len()];
-        let flooded = |who: &str| {
-            RunError::Other(format!(
-                "the server sent more than {MAX_EVENTS_PER_STEP} events to {who} in one step; \
-                 a lesson step sends a handful, so the tutor stopped reading"
-            ))
-        };
-        loop {
-            let waiting: Vec<usize> = (0..self.clients.len())
+        let missing = |received: &Inboxes, clients: &[Named]| -> Vec<usize> {
+            (0..clients.len())
                 .filter(|&i| {
-                    let inbox = received.get(&self.clients[i].name);
+                    let inbox = received.get(&clients[i].name);
                     !wanted[i]
                         .iter()
-                        .all(|ev| inbox.is_some_and(|inbox| inbox.iter().any(|d| d.event == **ev)))
+                        .all(|ev| inbox.is_some_and(|inbox| inbox.iter().any(|d| d.event == *ev)))
                 })
-                .collect();
+                .collect()
+        };
+        let acting = self
+            .acting
+            .as_ref()
+            .and_then(|name| self.clients.iter().position(|c| c.name == *name));
+        let mut fenced = false;
+        if let (true, Some(acting)) = (self.ordered, acting) {
+            fenced = self
+                .read_to_round_trips(acting, &mut reads, expect_within.min(after))
+                .await?;
+            if !fenced {
+                self.ordered = false;
+            } else if missing(&reads.received, &self.clients).is_empty() {
+                return Ok((reads.received, reads.ignored));
+            }
+        }
+
+        // Wait, bounded, until every client the lesson expects to receive something has it, then
+        // listen for a short quiet window for anything else.
+        //
+        // Once any client has received the step's event, the server has demonstrably acted, and
+        // one emit reaches all its sockets within a moment; so the remaining expected deliveries
+        // get only the quiet window too. A wrong server then fails in a fraction of a second
+        // instead of running out the whole bound, and a right one is not slowed down at all.
+        let mut deadline = Instant::now() + expect_within;
+        let mut acted = false;
+        let arrived_already = reads
+            .received
+            .values()
+            .flatten()
+            .any(|d| step_events.contains(&d.event));
+        if arrived_already {
+            acted = true;
+            deadline = deadline.min(Instant::now() + quiet);
+        }
+        loop {
+            let waiting = missing(&reads.received, &self.clients);
             let left = deadline.saturating_duration_since(Instant::now());
             if waiting.is_empty() || left.is_zero() {
                 break;
@@ -170,20 +213,32 @@ impl Session<'_> {
             match item {
                 Incoming::Closed { reason } => return Err(closed(&self.clients[i], reason)),
                 Incoming::Event { name, args } => {
-                    counts[i] += 1;
-                    if counts[i] > MAX_EVENTS_PER_STEP {
+                    reads.counts[i] += 1;
+                    if reads.counts[i] > MAX_EVENTS_PER_STEP {
                         return Err(flooded(&who));
+                    }
+                    if wanted[i].contains(&name) && fenced {
+                        // Expected, and after this client's fence: this server does not keep
+                        // one order per connection, so its fences prove nothing from now on.
+                        self.ordered = false;
                     }
                     if !acted && step_events.contains(&name) {
                         acted = true;
                         deadline = deadline.min(Instant::now() + quiet);
                     }
-                    sort_in(&self.relevant, &mut received, &mut ignored, &who, name, args);
+                    sort_in(
+                        &self.relevant,
+                        &mut reads.received,
+                        &mut reads.ignored,
+                        &who,
+                        name,
+                        args,
+                    );
                 }
             }
         }
         let quiet_end = Instant::now() + quiet;
-        for (named, count) in self.clients.iter_mut().zip(&mut counts) {
+        for (named, count) in self.clients.iter_mut().zip(&mut reads.counts) {
             loop {
                 let left = quiet_end.saturating_duration_since(Instant::now());
                 let item = if left.is_zero() {
@@ -201,8 +256,8 @@ impl Session<'_> {
                         }
                         sort_in(
                             &self.relevant,
-                            &mut received,
-                            &mut ignored,
+                            &mut reads.received,
+                            &mut reads.ignored,
                             &named.name,
                             name,
                             args,
@@ -211,13 +266,21 @@ impl Session<'_> {
                 }
             }
         }
-        Ok((received, ignored))
+        Ok((reads.received, reads.ignored))
     }
+}
+
+/// The error for a client that received more events in one step than any lesson step sends.
+pub(super) fn flooded(who: &str) -> RunError {
+    RunError::Other(format!(
+        "the server sent more than {MAX_EVENTS_PER_STEP} events to {who} in one step; \
+         a lesson step sends a handful, so the tutor stopped reading"
+    ))
 }
 
 /// The error for a client whose connection ended in a step: a flood the client stopped reading,
 /// named as such, or a disconnection.
-fn closed(named: &Named, reason: String) -> RunError {
+pub(super) fn closed(named: &Named, reason: String) -> RunError {
     match named.client.flood() {
         Some(flood) => RunError::Other(format!(
             "the server flooded {}: {flood}; a lesson step sends a handful, so the tutor stopped reading",

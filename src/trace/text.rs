@@ -169,6 +169,7 @@ fn render_probe(out: &mut String, step: &StepRecord) {
     let what = match probe.method {
         ProbeKind::InProcess => format!("{url} (in-process, no network)"),
         ProbeKind::HttpGet => format!("GET {url}"),
+        ProbeKind::Polling => format!("GET {url} (long-polling first)"),
         ProbeKind::Websocket => format!("WebSocket {url}"),
     };
     let trigger = match step.sender.as_deref() {
@@ -525,9 +526,13 @@ pub fn summary(traces: &[StageTrace]) -> String {
             let what = match probe.method {
                 ProbeKind::InProcess => "app called in-process",
                 ProbeKind::HttpGet => "GET /",
-                ProbeKind::Websocket => "Socket.IO client",
+                ProbeKind::Polling => "io(), polling first",
+                ProbeKind::Websocket => "io(), WebSocket only",
             };
             let result = match probe.outcome {
+                ProbeOutcome::SocketIo if probe.method == ProbeKind::Polling => {
+                    "connected (GET → OPEN, CONNECT, then 101)".to_owned()
+                }
                 ProbeOutcome::SocketIo => "connected (101, OPEN, CONNECT)".to_owned(),
                 ProbeOutcome::Refused => "connection refused".to_owned(),
                 _ => terminal_safe(probe.observed.first().map_or("", String::as_str)),
@@ -657,8 +662,14 @@ pub fn verdict(verdict: &crate::check::Verdict) -> String {
             let _ = writeln!(out, "{}  {}", "PASS".bold().green(), terminal_safe(summary));
         }
         Verdict::Fail(Failure::Target(problem)) => {
-            let problem = terminal_safe(&problem.to_string());
-            let _ = writeln!(out, "{}  {problem}", "FAIL".bold().red());
+            let said = terminal_safe(&problem.to_string());
+            let _ = writeln!(out, "{}  {said}", "FAIL".bold().red());
+            if let crate::check::Problem::Found { found, .. } = problem {
+                let _ = writeln!(out, "{INDENT}what the tutor found:");
+                for line in found {
+                    let _ = writeln!(out, "{INDENT}· {}", terminal_safe(line));
+                }
+            }
         }
         Verdict::Fail(Failure::Behaviour { headline, findings }) => {
             let _ = writeln!(out, "{}  {}", "FAIL".bold().red(), terminal_safe(headline));

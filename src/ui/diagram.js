@@ -287,7 +287,13 @@ function drawProbe(scene, lanes, step, y, joined) {
   const x = lanes.at(who);
   const server = lanes.serverOf(step);
   const request =
-    probe.method === 'in-process' ? `${probe.url} (in-process)` : probe.method === 'http-get' ? `GET ${probe.url}` : `WebSocket ${probe.url}`;
+    probe.method === 'in-process'
+      ? `${probe.url} (in-process)`
+      : probe.method === 'http-get'
+        ? `GET ${probe.url}`
+        : probe.method === 'polling'
+          ? `long-polling ${probe.url}`
+          : `WebSocket ${probe.url}`;
   arrow(scene, x, server, y, 'send', x, [[null, request]]);
   const [first = '', ...rest] = probe.observed;
   if (probe.status != null) {

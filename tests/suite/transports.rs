@@ -27,9 +27,9 @@ fn root() -> PathBuf {
 }
 
 /// A server in another language, killed when dropped (also when a test panics).
-struct Peer {
+pub(crate) struct Peer {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Peer {
@@ -74,14 +74,14 @@ impl Peer {
         peer
     }
 
-    fn node(config: &str) -> Self {
+    pub(crate) fn node(config: &str) -> Self {
         let dir = root().join("tests/node");
         let install = "the Node fixture needs `npm ci` in tests/node (scripts/test.sh does it)";
         assert!(dir.join("node_modules/socket.io").is_dir(), "{install}");
         Self::start(Path::new("node"), &["configs.js", config, "0"], &dir, install)
     }
 
-    fn python() -> Self {
+    pub(crate) fn python() -> Self {
         let dir = root().join("tests/python");
         let python = dir.join(".venv/bin/python");
         let install = "python-socketio needs `python3 -m venv tests/python/.venv && \

@@ -229,6 +229,7 @@ pub(super) fn draw_probe(
     let request = match probe.method {
         crate::lesson::ProbeKind::InProcess => format!("{} (in-process)", probe.url),
         crate::lesson::ProbeKind::HttpGet => format!("GET {}", probe.url),
+        crate::lesson::ProbeKind::Polling => format!("long-polling {}", probe.url),
         crate::lesson::ProbeKind::Websocket => format!("WebSocket {}", probe.url),
     };
     arrow(scene, x, server, y, "send", x, &[(None, &request)]);

@@ -1,0 +1,194 @@
+//! The differences between what a step should have delivered and what it did, one finding each.
+
+use super::headline::{describe, names};
+use super::reach::{Reach, role};
+use super::teaching::{RoomTeaching, Taught};
+use super::verdict::Finding;
+use crate::lesson::{Stage, StepKind};
+use crate::trace::{Delivery, Kind, StepRecord, format_args};
+use crate::vocab::Trigger;
+
+/// An acknowledgement that came back different from what the lesson's handler answers.
+pub(super) fn ack_findings(stage: &Stage, step: &crate::lesson::Step, record: &StepRecord) -> Vec<Finding> {
+    let StepKind::Emit {
+        client,
+        event,
+        args,
+        ack: true,
+        ..
+    } = &step.kind
+    else {
+        return Vec::new();
+    };
+    let expected = stage
+        .effect(&Trigger::Event(event.clone()), args)
+        .and_then(|e| e.answers);
+    let got = record.acks.get(client);
+    let message = match (expected, got) {
+        (Some(want), Some(crate::trace::Ack::Answered(have))) if *have == want => return Vec::new(),
+        (None, Some(crate::trace::Ack::TimedOut { .. })) => return Vec::new(),
+        (Some(want), Some(crate::trace::Ack::Answered(have))) => format!(
+            "{client}'s callback got {}; the lesson's server answers {}",
+            format_args(have),
+            format_args(&want)
+        ),
+        (Some(want), _) => format!(
+            "{client}'s callback got no answer; the lesson's server calls callback({})",
+            format_args(&want)
+        ),
+        (None, Some(crate::trace::Ack::Answered(have))) => format!(
+            "{client}'s callback got {}, but the lesson's server never calls it",
+            format_args(have)
+        ),
+        (None, None) => return Vec::new(),
+    };
+    vec![finding(record, message)]
+}
+
+pub(super) fn finding(record: &StepRecord, message: String) -> Finding {
+    Finding {
+        step: record.step,
+        trigger: record.trigger.clone(),
+        message,
+        why: None,
+    }
+}
+
+pub(super) fn explained(record: &StepRecord, message: String, why: Option<String>) -> Finding {
+    Finding {
+        why,
+        ..finding(record, message)
+    }
+}
+
+/// The right clients, but the wrong thing or too many times.
+pub(super) fn content_findings(record: &StepRecord, event: &str) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (who, inbox) in &record.received {
+        let copies: Vec<&Delivery> = inbox.iter().filter(|d| d.event == event).collect();
+        if copies.len() > 1 {
+            out.push(finding(
+                record,
+                format!(
+                    "{who} received '{event}' {} times; the lesson's server sends it once",
+                    copies.len()
+                ),
+            ));
+        }
+        if let Some(other) = copies.iter().find(|d| d.args != record.args) {
+            let got = if other.args.is_empty() {
+                "no arguments".to_owned()
+            } else {
+                format_args(&other.args)
+            };
+            let want = if record.args.is_empty() {
+                "no arguments".to_owned()
+            } else {
+                format_args(&record.args)
+            };
+            out.push(finding(
+                record,
+                format!("{who} received '{event}' with {got}; the lesson's server sends it with {want}"),
+            ));
+        }
+    }
+    out
+}
+
+/// Who received what they should not have, and who missed what they should have received.
+pub(super) fn delivery_findings(
+    record: &StepRecord,
+    event: &str,
+    sender: &str,
+    expected: &[String],
+    likely: Option<Reach>,
+    taught: Option<&Taught>,
+    rooms: Option<&RoomTeaching>,
+) -> Vec<Finding> {
+    let role = role(record.kind);
+    let what = describe(event, &record.args);
+    let got = |who: &str| record.received_by.iter().any(|r| r == who);
+    let wanted = |who: &str| expected.iter().any(|e| e == who);
+    // "that is what io.emit does; the lesson asks for socket.broadcast.emit"
+    let mistake = |extra: &str| -> Option<String> {
+        let observed = likely.filter(|l| Some(*l) != taught.map(|t| t.reach));
+        let taught = taught?;
+        Some(match observed {
+            Some(observed) => format!(
+                "that is what {} does; the lesson asks for {}, which {extra}",
+                observed.call(),
+                taught.reach.call()
+            ),
+            None => format!("the lesson asks for {}, which {extra}", taught.reach.call()),
+        })
+    };
+    let cause = if record.kind == Kind::Connect {
+        format!("{sender}'s connection triggered")
+    } else {
+        format!("{sender} sent")
+    };
+    if record.received_by.is_empty() && !expected.is_empty() {
+        // Nothing arrived anywhere: one finding says it; naming each client would only repeat it.
+        let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+        let mut message = format!(
+            "no client received the {what} {cause}; the lesson expects {} to",
+            names(&expected)
+        );
+        if let Some(rooms) = rooms {
+            message = format!("{message}: {}", rooms.nobody());
+        }
+        return vec![finding(record, message)];
+    }
+    let mut out = Vec::new();
+    if got(sender) && !wanted(sender) {
+        let message = if record.kind == Kind::Connect {
+            format!("{sender} received the {what} their own connection triggered")
+        } else {
+            format!("{sender} got their own {what} back")
+        };
+        let why =
+            mistake(&format!("leaves out the {role}")).or_else(|| rooms.and_then(|r| r.sender_mistake(true)));
+        out.push(explained(record, message, why));
+    }
+    if !got(sender) && wanted(sender) {
+        let message = if record.kind == Kind::Connect {
+            format!("{sender} did not receive the {what} their own connection triggered")
+        } else {
+            format!("{sender} did not get their own {what} back")
+        };
+        let why =
+            mistake(&format!("includes the {role}")).or_else(|| rooms.and_then(|r| r.sender_mistake(false)));
+        out.push(explained(record, message, why));
+    }
+    let others = |pick: &dyn Fn(&str) -> bool| -> Vec<&str> {
+        record
+            .received
+            .keys()
+            .map(String::as_str)
+            .filter(|who| *who != sender && pick(who))
+            .collect()
+    };
+    let extra = others(&|who| got(who) && !wanted(who));
+    if !extra.is_empty() {
+        out.push(finding(
+            record,
+            format!(
+                "{} received the {what} {cause}, which the lesson's server does not send them",
+                names(&extra)
+            ),
+        ));
+    }
+    let missed = others(&|who| !got(who) && wanted(who));
+    if !missed.is_empty() {
+        let why = match likely {
+            Some(Reach::OnlySender) => mistake(&format!("reaches more than the {role}")),
+            _ => None,
+        };
+        out.push(explained(
+            record,
+            format!("{} did not receive the {what} {cause}", names(&missed)),
+            why,
+        ));
+    }
+    out
+}

@@ -1,0 +1,157 @@
+//! The first line of a verdict: the failing headline, or the passing summary, and the words they use.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::reach::{Reach, role};
+use super::target::url_path;
+use super::teaching::{Taught, taught_js};
+use crate::lesson::{Lesson, ProbeKind, Stage};
+use crate::trace::{ProbeOutcome, StepRecord, format_args};
+
+/// `'hi'` or `'chat message' "hi everyone"`.
+pub(super) fn describe(event: &str, args: &[Value]) -> String {
+    if args.is_empty() {
+        format!("'{event}'")
+    } else {
+        format!("'{event}' {}", format_args(args))
+    }
+}
+
+/// `alice`, `alice and bob`, `alice, bob and carol`.
+pub(super) fn names(list: &[&str]) -> String {
+    match list {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The first line of a failing verdict.
+pub(super) fn headline(
+    lesson: &Lesson,
+    stage: &Stage,
+    records: &[StepRecord],
+    likely: Option<Reach>,
+    taught: Option<&Taught>,
+) -> String {
+    let n = lesson.number;
+    let Some(first) = records.iter().find(|r| r.event.is_some() && r.sender.is_some()) else {
+        return format!("your server does not answer the way lesson {n} teaches");
+    };
+    let asks = match (taught, taught_js(stage)) {
+        (Some(taught), _) => format!("lesson {n} asks for {}", taught.js),
+        (None, Some(js)) => format!("lesson {n} asks for {js}"),
+        (None, None) => format!("lesson {n} asks for something else"),
+    };
+    let event = first.event.as_deref().unwrap_or_default();
+    let role = role(first.kind);
+    match (likely, taught) {
+        (Some(Reach::Nobody), _) => {
+            let mut line = format!("your server sent no '{event}' to any client; {asks}");
+            let others: BTreeSet<String> = records
+                .iter()
+                .flat_map(|r| r.ignored.values().flatten())
+                .map(|d| format!("'{}'", d.event))
+                .collect();
+            if !others.is_empty() {
+                let others: Vec<_> = others.into_iter().collect();
+                line.push_str(&format!(
+                    ". It did send {}, which this lesson does not judge: is the event name right?",
+                    others.join(", ")
+                ));
+            }
+            line
+        }
+        (Some(observed), Some(taught)) if observed != taught.reach => format!(
+            "your server sends '{event}' to {}, which is what {} does; {asks}, which reaches {}",
+            observed.who(role),
+            observed.call(),
+            taught.reach.who(role)
+        ),
+        _ => match taught.map(|t| t.js.as_str()).or(taught_js(stage)) {
+            Some(js) => {
+                format!("your server's '{event}' deliveries are not what {js} sends, as lesson {n} teaches")
+            }
+            None => format!("your server's '{event}' deliveries are not what lesson {n} teaches"),
+        },
+    }
+}
+
+pub(super) fn pass_summary(
+    lesson: &Lesson,
+    stage: &Stage,
+    records: &[StepRecord],
+    taught: Option<&Taught>,
+) -> String {
+    let deliveries: Vec<&StepRecord> = records.iter().filter(|r| r.is_delivery()).collect();
+    if let (Some(taught), Some(first)) = (taught, deliveries.first()) {
+        return format!(
+            "your server does what lesson {} teaches: {} reached {}, in each of {} steps",
+            lesson.number,
+            taught.js,
+            taught.reach.who(role(first.kind)),
+            deliveries.len()
+        );
+    }
+    if let (Some(js), false) = (taught_js(stage), deliveries.is_empty()) {
+        return format!(
+            "your server does what lesson {} teaches: {js} reached exactly the clients it should, \
+             in each of {} steps",
+            lesson.number,
+            deliveries.len()
+        );
+    }
+    let answered = records.iter().filter(|r| !r.acks.is_empty()).count();
+    if answered > 0 {
+        return format!(
+            "your server does what lesson {} teaches: each callback got its answer, back to the \
+             one client that asked, in each of {answered} steps",
+            lesson.number
+        );
+    }
+    let probes: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.probe.as_ref())
+        .map(|p| match p.method {
+            ProbeKind::Websocket if p.outcome != ProbeOutcome::SocketIo => format!(
+                "a WebSocket-only client was turned away ({}): your server allows only long-polling, \
+                 which io() starts with, so its default clients connect",
+                p.observed.first().cloned().unwrap_or_default()
+            ),
+            ProbeKind::Websocket => format!("a WebSocket-only client connected at {}", url_path(&p.url)),
+            ProbeKind::Polling => format!(
+                "a default io() client connected at {} (long-polling{})",
+                url_path(&p.url),
+                if p.observed.iter().any(|l| l.contains("101")) {
+                    ", then the upgrade"
+                } else {
+                    ""
+                }
+            ),
+            _ => format!(
+                "GET {} answered {}",
+                url_path(&p.url),
+                p.observed.first().cloned().unwrap_or_default()
+            ),
+        })
+        .collect();
+    format!(
+        "your server does what lesson {} teaches: {}, on one port",
+        lesson.number,
+        probes.join("; ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_read_as_a_sentence() {
+        assert_eq!(names(&["alice"]), "alice");
+        assert_eq!(names(&["alice", "bob"]), "alice and bob");
+        assert_eq!(names(&["alice", "bob", "carol"]), "alice, bob and carol");
+    }
+}
