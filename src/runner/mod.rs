@@ -336,7 +336,6 @@ impl<'a> Session<'a> {
             auth: handshake.auth,
             transports,
             answers,
-            ..ConnectOptions::default()
         }
     }
 
