@@ -6,8 +6,8 @@
 //!   effect, why a socket did not receive), as plain data.
 //! * [`lesson`]: the lessons, loaded from the `lessons/` folder embedded in the binary.
 //! * [`server`]: the stage servers (axum + socketioxide), built like the Node.js code they mirror.
-//! * [`parts`]: the real parts some stages add: an SQLite message store, a private Redis, and
-//!   servers joined by the Redis adapter.
+//! * [`parts`]: the real parts the delivery and scaling lessons need: an SQLite message store,
+//!   a private Redis, and servers joined by the Redis adapter.
 //! * [`client`]: the simulated Socket.IO clients and their pure packet codec.
 //! * [`runner`]: plays a stage: starts its server, connects clients, performs the steps, and
 //!   records what each client observed.

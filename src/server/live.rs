@@ -67,9 +67,10 @@ pub struct Recipients {
     pub full: usize,
     /// Selected, but the packet was *not* queued: the socket's outgoing buffer was full
     /// (socketioxide's `SocketError::InternalChannelFull`, `max_buffer_size` packets waiting for
-    /// a client that does not read). socketioxide drops the packet and carries on; the trace must
-    /// say so rather than list the socket under "sent to". Filled from the emit's own result,
-    /// socket by socket; a socket listed here is not in `to`.
+    /// a client that does not read). The live trace lists these apart from "sent to". Today it
+    /// is always empty: socketioxide 0.18's errors say *that* a socket's buffer was full, not
+    /// *which* socket, so only [`Recipients::full`] (the count) is known. It stays so that the
+    /// trace can name them once the server can.
     pub dropped: Vec<String>,
 }
 
