@@ -13,6 +13,7 @@ pub async fn check(
     path: &str,
     display: &Display,
     svg: Option<&SvgTarget>,
+    transports: Vec<crate::client::Transport>,
 ) -> anyhow::Result<i32> {
     let lessons = load_lessons()?;
     let lesson = lessons.iter().find(|l| l.number == number).ok_or_else(|| {
@@ -40,7 +41,7 @@ pub async fn check(
     let options = RunOptions {
         wire: display.wire,
         timeout: check::CONNECT_TIMEOUT,
-        ..RunOptions::default()
+        transports,
     };
     let mut recorder = Recorder::default();
     let outcome = runner::run_stage_with(lesson, stage, &target, &options, &mut recorder).await;

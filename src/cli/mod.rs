@@ -122,11 +122,34 @@ pub enum Command {
         /// the SVG (the exit status still gives the verdict).
         #[arg(long, value_name = "FILE", value_parser = diagram::SvgTarget::parse)]
         svg: Option<diagram::SvgTarget>,
+        /// How the tutor's clients connect, as socket.io-client's `transports` option: the default
+        /// is what a page's `io()` does (long-polling, then the upgrade to WebSocket); `websocket`
+        /// is `io({ transports: ['websocket'] })`, for a server that allows only WebSocket.
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [TransportArg::Polling, TransportArg::Websocket])]
+        transports: Vec<TransportArg>,
         #[command(flatten)]
         display: Display,
     },
     /// Run a lesson's server for your own browser, with a live trace, until Ctrl-C.
     Serve(serve::ServeArgs),
+}
+
+/// A transport, as `--transports` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportArg {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    Websocket,
+}
+
+impl TransportArg {
+    fn transport(self) -> crate::client::Transport {
+        match self {
+            Self::Polling => crate::client::Transport::Polling,
+            Self::Websocket => crate::client::Transport::WebSocket,
+        }
+    }
 }
 
 /// A mistake in how the tutor was called: exit status 2, like clap's own usage errors.
@@ -226,10 +249,12 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             url,
             path,
             svg,
+            transports,
             display,
         } => {
             display.color.write_global();
-            check::check(lesson, &url, &path, &display, svg.as_ref()).await
+            let transports = transports.into_iter().map(TransportArg::transport).collect();
+            check::check(lesson, &url, &path, &display, svg.as_ref(), transports).await
         }
         Command::Serve(args) => serve::serve(args).await,
     }

@@ -65,7 +65,8 @@ pub struct RunOptions {
     /// The bound on every single wait.
     pub timeout: Duration,
     /// How the simulated clients connect, named as socket.io-client's `transports` option.
-    /// WebSocket only by default: see [`Session::options_for`] for why.
+    /// WebSocket only by default: see [`Session::options_for`] for why. `check` passes what a
+    /// page's `io()` does, polling then WebSocket, unless told otherwise.
     pub transports: Vec<Transport>,
 }
 
@@ -313,21 +314,17 @@ impl<'a> Session<'a> {
     /// How client `name` connects: where, how long it waits, and its handshake, if the stage
     /// gives it one.
     ///
-    /// Against someone else's server the clients connect the way `io()` does (long-polling
-    /// first, then the upgrade), so a server the official client reaches (one that allows only
-    /// polling, say) is reached here too. Against our own, they use the options' transports:
-    /// WebSocket-only unless told otherwise. What each client receives is the same over polling
+    /// They connect over the options' transports. `check` asks for what `io()` does
+    /// (long-polling first, then the upgrade), so a server the official client reaches (one
+    /// that allows only polling, say) is reached here too. The lessons keep the default,
+    /// WebSocket-only. What each client receives is the same over polling
     /// and the upgrade (the suite's `transports` tests play every lesson stage both ways and
     /// compare), but a polling client's requests interleave with its heartbeat at moments no
     /// ordering fixes, and the `--wire` listing is a snapshot that must not change between runs.
     fn options_for(&self, name: &str) -> ConnectOptions {
         let handshake = self.stage.clients.get(name).cloned().unwrap_or_default();
         let answers = handshake.answers();
-        let transports = if self.remote.is_some() {
-            ConnectOptions::default().transports
-        } else {
-            self.options.transports.clone()
-        };
+        let transports = self.options.transports.clone();
         ConnectOptions {
             path: self.path.clone(),
             timeout: self.options.timeout,

@@ -143,7 +143,18 @@ fn measured_check(url: &str, extra: &[&str]) -> (String, Option<i32>, Duration, 
         Command::new("/usr/bin/time")
             .arg("-v")
             .arg(env!("CARGO_BIN_EXE_realtime-tutor"))
-            .args(["check", "2", "--url", url, "--color", "never"])
+            // The peers speak Socket.IO over WebSocket only, as `io({ transports:
+            // ['websocket'] })` expects: the flood comes once the session is open.
+            .args([
+                "check",
+                "2",
+                "--url",
+                url,
+                "--color",
+                "never",
+                "--transports",
+                "websocket",
+            ])
             .args(extra),
         COMMAND_LIMIT,
     );

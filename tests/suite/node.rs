@@ -16,6 +16,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use realtime_tutor::check;
+use realtime_tutor::client::ConnectOptions;
 use realtime_tutor::runner::{self, RunOptions, Target};
 use realtime_tutor::trace::{StageTrace, StepRecord};
 
@@ -308,8 +309,11 @@ fn rust_traces_match_node_socket_io_for_every_delivery_stage() {
                     expect_within: check::EXPECT_WITHIN,
                     quiet: check::QUIET,
                 };
+                // The Node side is played the way a page's io() connects: polling, then the
+                // upgrade; ours over WebSocket. The traces must agree all the same.
                 let options = RunOptions {
                     timeout: check::CONNECT_TIMEOUT,
+                    transports: ConnectOptions::default().transports,
                     ..RunOptions::default()
                 };
                 let theirs = runner::run_stage(lesson, stage, &remote, &options)

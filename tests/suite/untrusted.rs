@@ -182,12 +182,12 @@ fn a_first_frame_and_a_refusal_cannot_drive_the_terminal() {
     let rt = runtime();
     let greeting = rt.block_on(raw_server(Raw::Greet(EVIL)));
     assert_printed_safely(
-        &["2", "--url", &greeting],
+        &["2", "--url", &greeting, "--transports", "websocket"],
         &[&format!("the first frame was {SHOWN}"), "not a Socket.IO server"],
     );
     let refusing = rt.block_on(raw_server(Raw::Refuse));
     assert_printed_safely(
-        &["2", "--url", &refusing],
+        &["2", "--url", &refusing, "--transports", "websocket"],
         &[&format!(
             "refused the Socket.IO connection to the default namespace: {SHOWN}"
         )],
@@ -198,7 +198,8 @@ fn a_first_frame_and_a_refusal_cannot_drive_the_terminal() {
 fn a_flood_of_events_fails_the_step_instead_of_reading_forever() {
     let rt = runtime();
     let url = rt.block_on(raw_server(Raw::Flood));
-    let (plain, code, took) = check(&["2", "--url", &url], "never");
+    // The raw peers speak WebSocket only (see `raw_server`).
+    let (plain, code, took) = check(&["2", "--url", &url, "--transports", "websocket"], "never");
     assert_eq!(code, Some(1), "{plain}");
     assert!(
         plain.contains(&format!(
