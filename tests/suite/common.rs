@@ -210,3 +210,31 @@ fn wait_bounded_kills_a_child_that_outlives_its_limit() {
     );
     assert_eq!(status.code(), Some(4));
 }
+
+/// Runs one of the browser tests in `tests/browser` (`node --test FILE` with headless Chromium,
+/// against this build of the tutor), bounded by `limit`, and requires that it ran tests and all
+/// of them passed. Needs what `bash scripts/test.sh` installs; without it, fails and says so.
+pub fn run_browser_test(file: &str, limit: std::time::Duration) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "tests/browser/node_modules is missing: run `bash scripts/test.sh` (or `npm ci` in tests/browser)"
+    );
+    let out = run_bounded(
+        std::process::Command::new("node")
+            .args(["--test", "--test-reporter=tap", file])
+            .current_dir(&dir)
+            .env("REALTIME_TUTOR_BIN", env!("CARGO_BIN_EXE_realtime-tutor")),
+        limit,
+    );
+    let report = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "node --test {file} failed:\n{report}");
+    assert!(
+        report.contains("# fail 0") && !report.contains("# pass 0"),
+        "{report}"
+    );
+}

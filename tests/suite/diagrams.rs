@@ -396,26 +396,5 @@ fn check_svg_draws_what_the_learners_server_did() {
 /// (`tests/browser/diagrams.mjs`). Needs what `bash scripts/test.sh` installs.
 #[test]
 fn a_real_browser_renders_the_diagrams() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    assert!(
-        dir.join("node_modules/playwright-core").is_dir(),
-        "tests/browser/node_modules is missing: run `bash scripts/test.sh` (or `npm ci` in tests/browser)"
-    );
-    let out = run_bounded(
-        Command::new("node")
-            .args(["--test", "--test-reporter=tap", "diagrams.mjs"])
-            .current_dir(&dir)
-            .env("REALTIME_TUTOR_BIN", env!("CARGO_BIN_EXE_realtime-tutor")),
-        Duration::from_secs(120),
-    );
-    let report = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "node --test diagrams.mjs failed:\n{report}");
-    assert!(
-        report.contains("# fail 0") && !report.contains("# pass 0"),
-        "{report}"
-    );
+    crate::common::run_browser_test("diagrams.mjs", Duration::from_secs(120));
 }

@@ -1,14 +1,12 @@
 //! `serve`'s live diagram page `/tutor/`: drawn in a real browser (through `node --test
 //! tutor.mjs`), and its channel, `/tutor/events`, against a viewer that stops reading.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{run_bounded, runtime};
+use crate::common::runtime;
 use crate::serve::{Serve, WAIT, join};
 
 /// Two chat tabs, a bot and the `/tutor/` page in Debian's chromium; rooms (lesson 4) and
@@ -16,28 +14,7 @@ use crate::serve::{Serve, WAIT, join};
 /// Needs what `bash scripts/test.sh` installs; without it the test fails and says what is missing.
 #[test]
 fn a_real_browser_draws_the_live_diagram_of_tabs_and_bots() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    assert!(
-        dir.join("node_modules/playwright-core").is_dir(),
-        "tests/browser/node_modules is missing: run `bash scripts/test.sh` (or `npm ci` in tests/browser)"
-    );
-    let out = run_bounded(
-        Command::new("node")
-            .args(["--test", "--test-reporter=tap", "tutor.mjs"])
-            .current_dir(&dir)
-            .env("REALTIME_TUTOR_BIN", env!("CARGO_BIN_EXE_realtime-tutor")),
-        Duration::from_secs(240),
-    );
-    let report = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "node --test tutor.mjs failed:\n{report}");
-    assert!(
-        report.contains("# fail 0") && !report.contains("# pass 0"),
-        "{report}"
-    );
+    crate::common::run_browser_test("tutor.mjs", Duration::from_secs(240));
 }
 
 /// Opens `/tutor/events` on a socket with a small receive buffer, and does not read.
