@@ -114,6 +114,10 @@ pub struct Effect {
     pub joins: Vec<String>,
     /// The arguments it calls the client's acknowledgement callback with (`callback(…)`).
     pub answers: Option<Vec<Value>>,
+    /// Every message its emit sends carries one more argument after `emit.args`: the row id the
+    /// server stored it under, its *server offset* (`io.emit('chat message', msg, id)`). The id
+    /// comes from the database, so it is not declared; only that it is there.
+    pub offset: bool,
 }
 
 impl Effect {

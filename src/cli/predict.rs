@@ -470,7 +470,7 @@ impl Ask {
                 subject: client.clone(),
                 role: "the sender",
             }),
-            StepKind::Burst { .. } | StepKind::Disconnect { .. } => None,
+            StepKind::Burst { .. } | StepKind::Disconnect { .. } | StepKind::RestartServer => None,
         }
     }
 }

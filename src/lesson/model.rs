@@ -63,6 +63,14 @@ pub struct Stage {
     /// The rooms the stage's steps may use (a socket's own room, named by its id, is always
     /// there and never declared).
     pub rooms: Vec<String>,
+    /// The server keeps its messages in a real SQLite database (lesson 6): a fresh file for a
+    /// lesson run, which outlives a `restart_server` step.
+    pub database: bool,
+    /// Each client runs the tutorial's client code for the server offset: it connects with
+    /// `io({ auth: { serverOffset: 0 } })`, and on every `'chat message'` (msg, serverOffset)
+    /// sets `socket.auth.serverOffset = serverOffset`; socket.io-client sends `auth` again with
+    /// every reconnection.
+    pub server_offset: bool,
     pub steps: Vec<Step>,
 }
 
@@ -184,6 +192,9 @@ pub enum StepKind {
     /// packet, then the WebSocket's close), or with `drop`, as a broken transport does (the
     /// connection just ends). A later `connect` of the same name is a reconnection.
     Disconnect { client: String, drop: bool },
+    /// The server process stops and starts again on the same database (lesson 6): every
+    /// connection closes, the memory of the old server is gone, the file is not.
+    RestartServer,
     /// Several emits, one after another, observed together at the end.
     Burst {
         event: String,
@@ -227,6 +238,10 @@ struct RawStage {
     handlers: BTreeMap<String, String>,
     #[serde(default)]
     rooms: Vec<String>,
+    #[serde(default)]
+    database: bool,
+    #[serde(default)]
+    server_offset: bool,
     /// The code shown; by default, the stage's handlers.
     rust: Option<Vec<String>>,
     #[serde(rename = "step", default)]
@@ -243,6 +258,7 @@ struct RawStep {
     connect: Option<String>,
     disconnect: Option<String>,
     drop_transport: Option<bool>,
+    restart_server: Option<bool>,
     emit: Option<String>,
     event: Option<String>,
     args: Option<Vec<Value>>,
@@ -362,6 +378,8 @@ impl Lesson {
                 mount: raw_stage.mount,
                 behaviour,
                 rooms: raw_stage.rooms,
+                database: raw_stage.database,
+                server_offset: raw_stage.server_offset,
                 steps,
             });
         }
@@ -484,9 +502,12 @@ impl RawStep {
             self.disconnect.is_some(),
             self.emit.is_some(),
             self.burst.is_some(),
+            self.restart_server == Some(true),
         ];
         if chosen.iter().filter(|c| **c).count() != 1 {
-            return Err("needs exactly one of probe, connect, disconnect, emit, burst".into());
+            return Err(
+                "needs exactly one of probe, connect, disconnect, emit, burst, restart_server = true".into(),
+            );
         }
         // Each field belongs to one kind of step; a stray one is almost always a typo'd intent.
         let kind_name = if self.probe.is_some() {
@@ -497,8 +518,10 @@ impl RawStep {
             "disconnect"
         } else if self.emit.is_some() {
             "emit"
-        } else {
+        } else if self.burst.is_some() {
             "burst"
+        } else {
+            "restart_server"
         };
         let fields: [(&str, bool, &[&str]); 9] = [
             ("drop_transport", self.drop_transport.is_some(), &["disconnect"]),
@@ -538,7 +561,14 @@ impl RawStep {
             return Err("a burst cannot carry a question; ask on a single emit step".into());
         }
         let mut delivers = false;
-        let kind = if let Some(probe) = self.probe {
+        let kind = if self.restart_server == Some(true) {
+            if mount != Mount::Realtime {
+                return Err("restart_server needs a realtime stage".into());
+            }
+            // Every connection closes with the old server.
+            connected.clear();
+            StepKind::RestartServer
+        } else if let Some(probe) = self.probe {
             let expect = match self.expect.as_deref() {
                 Some("refused") => ProbeExpect::Refused,
                 Some("socket.io") => ProbeExpect::SocketIo,

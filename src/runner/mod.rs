@@ -15,6 +15,7 @@
 //! `probe.rs` holds lesson 1's probes, and `settle.rs` the end of a step, in its fenced and its
 //! remote form.
 
+mod delivery;
 mod probe;
 mod settle;
 
@@ -45,6 +46,9 @@ pub enum RunError {
     #[error("{0}")]
     Other(String),
 }
+
+/// The why-not of a client that has disconnected and not come back yet.
+pub const AWAY: &str = "disconnected: it has no socket on the server now";
 
 /// The most events one client may receive in one step from someone else's server (`check`).
 /// A lesson step makes a server send one or two; past this, the step fails and says so, instead
@@ -181,6 +185,10 @@ struct Session<'a> {
     /// What our server reported sending during the current step ([`ServerEvent::Sent`]), for
     /// the why-not of each client that did not receive it.
     sent: Vec<ServerEvent>,
+    /// The stage's message database for this run, if it has one (see `delivery.rs`).
+    database: Option<crate::parts::store::Store>,
+    /// Each client's `socket.auth`, kept across its reconnections (see `delivery.rs`).
+    auth: BTreeMap<String, Value>,
 }
 
 impl<'a> Session<'a> {
@@ -192,9 +200,20 @@ impl<'a> Session<'a> {
     ) -> Result<Session<'a>, RunError> {
         let relevant: BTreeSet<String> = stage.events().into_iter().collect();
         let mut silent_port = None;
+        let database = match target {
+            Target::Local => delivery::open_database(stage)?,
+            Target::Remote { .. } => None,
+        };
         let (server, remote, base, path) = match target {
             Target::Local => {
-                let server = start_local(stage).await?;
+                let log = match &database {
+                    Some(store) => Some(std::sync::Arc::new(
+                        crate::parts::store::Store::open(store.path())
+                            .map_err(|e| RunError::Other(e.to_string()))?,
+                    ) as crate::server::handlers::delivery::Log),
+                    None => None,
+                };
+                let server = start_local(stage, bind_for(stage).await?, log)?;
                 let base = match server.addr {
                     Some(addr) => format!("http://{addr}"),
                     // Only the app exists: point the clients at a port where nothing listens.
@@ -233,6 +252,8 @@ impl<'a> Session<'a> {
             relevant,
             silent_port_held: silent_port,
             sent: Vec::new(),
+            database,
+            auth: BTreeMap::new(),
         })
     }
 
@@ -266,6 +287,7 @@ impl<'a> Session<'a> {
                     vec![self.emit(number, client, event, args, ack).await?]
                 }
                 StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
+                StepKind::RestartServer => vec![self.restart_server(number).await?],
             };
             if self.options.wire
                 && let Some(last) = produced.last_mut()
@@ -325,12 +347,18 @@ impl<'a> Session<'a> {
     // ---- deliveries ----
 
     async fn connect(&mut self, number: u32, name: &str) -> Result<StepRecord, RunError> {
-        let connected = SimClient::connect(&self.base, &self.options_for_clients())
-            .await
-            .map_err(|source| RunError::Connect {
-                client: name.to_owned(),
-                source,
-            })?;
+        let auth = self.auth_for(name);
+        let options = ConnectOptions {
+            auth: auth.clone(),
+            ..self.options_for_clients()
+        };
+        let connected =
+            SimClient::connect(&self.base, &options)
+                .await
+                .map_err(|source| RunError::Connect {
+                    client: name.to_owned(),
+                    source,
+                })?;
         if self.server.is_some() {
             let sid = connected.sid.clone();
             self.await_server(&sid, name, |e| matches!(e, ServerEvent::Connected { .. }))
@@ -344,11 +372,14 @@ impl<'a> Session<'a> {
         if !again {
             self.joined.push(name.to_owned());
         }
-        let trigger = if again {
+        let mut trigger = if again {
             format!("{name} reconnects")
         } else {
             format!("{name} connects")
         };
+        if let Some(auth) = &auth {
+            trigger = format!("{trigger} with auth {auth}");
+        }
         let mut step = self.blank(number, Kind::Connect, trigger);
         step.sender = Some(name.to_owned());
         let expected = self.expected_receivers(number);
@@ -361,6 +392,7 @@ impl<'a> Session<'a> {
             }
         }
         let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
+        self.learn_offsets(&received);
         self.fill_receivers(&mut step, received, ignored);
         Ok(step)
     }
@@ -410,6 +442,7 @@ impl<'a> Session<'a> {
         self.describe_emit(&mut step, event, args);
         let expected = self.expected_receivers(number);
         let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
+        self.learn_offsets(&received);
         if let Some(answer) = answer {
             let within = ack.flatten();
             let got = self.await_ack(name, answer, within).await?;
@@ -633,6 +666,18 @@ impl<'a> Session<'a> {
             }
             step.received.insert(named.name.clone(), inbox);
         }
+        // A client that connected earlier in the stage and is away now cannot receive anything:
+        // listed too, so the trace shows exactly what it missed. (Its socket's end was confirmed
+        // by the server's disconnect report, or by the remote server closing it.)
+        if step.event.is_some() {
+            for name in &self.joined {
+                if !self.clients.iter().any(|c| c.name == *name) {
+                    step.not_received_by.push(name.clone());
+                    step.received.insert(name.clone(), Vec::new());
+                    step.why_not.insert(name.clone(), AWAY.to_owned());
+                }
+            }
+        }
         step.received_by.sort();
         step.not_received_by.sort();
         step.ignored = ignored.into_iter().filter(|(_, v)| !v.is_empty()).collect();
@@ -767,17 +812,25 @@ fn merge(into: &mut Inboxes, from: Inboxes) {
     }
 }
 
-/// Starts the server a stage asks for, on 127.0.0.1 and a free port chosen by the system.
-async fn start_local(stage: &Stage) -> Result<StageServer, RunError> {
-    let listener = match stage.mount {
+/// The listener a stage's server needs, on 127.0.0.1 and a free port chosen by the system.
+async fn bind_for(stage: &Stage) -> Result<Option<tokio::net::TcpListener>, RunError> {
+    Ok(match stage.mount {
         Mount::AppOnly => None,
         _ => Some(
             tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .map_err(|e| RunError::Other(format!("cannot listen on 127.0.0.1: {e}")))?,
         ),
-    };
-    StageServer::start(stage.mount, stage.behaviour.clone(), listener)
+    })
+}
+
+/// Starts the server a stage asks for on `listener`, with its message database if it has one.
+fn start_local(
+    stage: &Stage,
+    listener: Option<tokio::net::TcpListener>,
+    log: Option<crate::server::handlers::delivery::Log>,
+) -> Result<StageServer, RunError> {
+    StageServer::start_with_log(stage.mount, stage.behaviour.clone(), listener, log)
         .map_err(|e| RunError::Other(format!("cannot start the stage server: {e}")))
 }
 

@@ -153,12 +153,23 @@ impl StageServer {
     /// Builds the server a stage asks for and, unless it is only the app, starts listening on
     /// `listener`.
     pub fn start(mount: Mount, behaviour: Behaviour, listener: Option<TcpListener>) -> std::io::Result<Self> {
+        Self::start_with_log(mount, behaviour, listener, None)
+    }
+
+    /// [`StageServer::start`], with the message database the delivery handlers write to (see
+    /// [`handlers::delivery`]).
+    pub fn start_with_log(
+        mount: Mount,
+        behaviour: Behaviour,
+        listener: Option<TcpListener>,
+        log: Option<handlers::delivery::Log>,
+    ) -> std::io::Result<Self> {
         let (report, events) = Reporter::new();
         let closing = report.closing.clone();
         let (io, router) = match mount {
             Mount::AppOnly | Mount::HttpServer => (None, app::app()),
             Mount::Realtime => {
-                let (io, router) = realtime::attach(app::app(), behaviour, report);
+                let (io, router) = realtime::attach(app::app(), behaviour, report, log);
                 (Some(io), router)
             }
         };
@@ -188,9 +199,18 @@ impl StageServer {
     /// documentation for why this proves that nothing else is on its way.
     pub async fn fence(&self, n: u64) -> Result<(), String> {
         let Some(io) = &self.io else { return Ok(()) };
-        io.emit(FENCE_EVENT, &n)
-            .await
-            .map_err(|e| format!("could not send the fence: {e}"))
+        match io.emit(FENCE_EVENT, &n).await {
+            // A socket whose disconnect handler has just run can still be in the namespace's
+            // list for a moment; it is gone, so it has nothing to read up to.
+            Err(socketioxide::BroadcastError::Socket(errors))
+                if errors
+                    .iter()
+                    .all(|e| matches!(e, socketioxide::SocketError::Closed)) =>
+            {
+                Ok(())
+            }
+            outcome => outcome.map_err(|e| format!("could not send the fence: {e}")),
+        }
     }
     // ANCHOR_END: fence
 

@@ -20,8 +20,9 @@ use axum::Router;
 use axum::routing::get;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, SocketRef};
+use socketioxide::extract::{AckSender, SocketRef, TryData};
 
+use super::handlers::delivery::Log;
 use super::handlers::{Call, Failed, Handler};
 use super::message::AnyArgs;
 use super::order::{Turn, Turnstile};
@@ -36,16 +37,24 @@ pub const MAX_PAYLOAD: u64 = 16 * 1024;
 // ANCHOR: realtime
 /// `const io = new Server(server);`: build the Socket.IO server and attach it to the app that
 /// the HTTP server feeds, so both share one port.
-pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo, Router) {
+pub fn attach(app: Router, behaviour: Behaviour, report: Reporter, log: Option<Log>) -> (SocketIo, Router) {
     let (layer, io) = SocketIo::builder()
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
         .with_state(Arc::new(Turnstile::default()))
         .build_layer();
     // io.on('connection', (socket) => { ... })
-    io.ns("/", async move |turn: Turn, socket: SocketRef, io: SocketIo| {
-        on_connection(turn, socket, io, behaviour, report).await;
-    });
+    // `auth` is the CONNECT packet's payload: `socket.handshake.auth` in Node.
+    io.ns(
+        "/",
+        async move |turn: Turn,
+                    socket: SocketRef,
+                    io: SocketIo,
+                    TryData(auth): TryData<serde_json::Value>| {
+            let auth = auth.unwrap_or_default();
+            on_connection(turn, socket, io, behaviour, report, auth, log).await;
+        },
+    );
     // `.layer` wraps the routes that exist so far. The client script route is
     // added after it, so socketioxide (which answers everything under
     // /socket.io itself) never sees that one path.
@@ -75,6 +84,8 @@ async fn on_connection<A: Adapter>(
     io: SocketIo<A>,
     behaviour: Behaviour,
     report: Reporter,
+    auth: serde_json::Value,
+    log: Option<Log>,
 ) {
     let _serving = turn.wait().await;
     let sid = socket.id.to_string();
@@ -85,6 +96,7 @@ async fn on_connection<A: Adapter>(
         match trigger {
             Trigger::Event(event) => {
                 let report = report.clone();
+                let (auth, log) = (auth.clone(), log.clone());
                 socket.on(
                     event.clone(),
                     async move |turn: Turn,
@@ -101,6 +113,8 @@ async fn on_connection<A: Adapter>(
                                     io,
                                     args,
                                     ack: Some(ack),
+                                    auth,
+                                    log,
                                 };
                                 run(handler, &event, call, &report).await
                             }
@@ -128,6 +142,8 @@ async fn on_connection<A: Adapter>(
             io,
             args: Vec::new(),
             ack: None,
+            auth,
+            log,
         };
         if let Err(reason) = run(handler, "connection", call, &report).await {
             let event = "connection".to_owned();
@@ -254,6 +270,8 @@ mod tests {
             io,
             args: vec![Value::from("hello?")],
             ack: None,
+            auth: Value::Null,
+            log: None,
         };
         let outcome = run(handler, "chat message", call, &report).await;
         assert_eq!(outcome, Err(SHUTTING_DOWN.to_owned()));

@@ -6,6 +6,7 @@
 //! | [`broadcast`]   | `io.emit` and `socket.broadcast.emit` (lessons 2 and 3)        |
 //! | [`rooms`]       | `socket.join`, `io.to`, `socket.to`, `io.except` (lesson 4)    |
 //! | [`acks`]        | acknowledgements: a client's callback answered (lesson 5)      |
+//! | [`delivery`]    | store before emit, server and client offsets (lesson 6)        |
 //!
 //! Each handler is a [`Handler`]: its name (what a lesson's `lesson.toml` lists), the trigger it
 //! answers, where its code is (an ANCHOR the lesson shows next to the JavaScript), a pure
@@ -24,6 +25,7 @@
 
 pub mod acks;
 pub mod broadcast;
+pub mod delivery;
 pub mod rooms;
 
 use std::fmt;
@@ -94,13 +96,16 @@ impl From<socketioxide::SendError> for Failed {
 }
 
 /// Everything one call of a handler receives: the socket it runs for, the server, the event's
-/// arguments (empty for `connection`), and the client's acknowledgement callback when it sent
-/// one.
+/// arguments (empty for `connection`), the client's acknowledgement callback when it sent
+/// one, the `auth` object of the client's CONNECT packet (`socket.handshake.auth`, `null` when
+/// it sent none), and the stage's message database, for the stages that have one.
 pub struct Call<A: Adapter = LocalAdapter> {
     pub socket: SocketRef<A>,
     pub io: SocketIo<A>,
     pub args: Vec<Value>,
     pub ack: Option<AckSender<A>>,
+    pub auth: Value,
+    pub log: Option<delivery::Log>,
 }
 
 impl<A: Adapter> fmt::Debug for Call<A> {
@@ -171,7 +176,13 @@ impl<A: Adapter> Eq for Handler<A> {}
 
 /// Every handler, for adapter `A`.
 pub fn all<A: Adapter>() -> Vec<Handler<A>> {
-    [broadcast::handlers(), rooms::handlers(), acks::handlers()].concat()
+    [
+        broadcast::handlers(),
+        rooms::handlers(),
+        acks::handlers(),
+        delivery::handlers(),
+    ]
+    .concat()
 }
 
 /// The handler called `name`, for adapter `A`.
