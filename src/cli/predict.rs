@@ -465,7 +465,7 @@ impl Ask {
                     role: "the newcomer",
                 })
             }
-            StepKind::Emit { client, .. } => Some(Ask::Who {
+            StepKind::Emit { client, .. } | StepKind::QueuedEmit { client, .. } => Some(Ask::Who {
                 options: step.connected.clone(),
                 subject: client.clone(),
                 role: "the sender",

@@ -71,7 +71,31 @@ pub struct Stage {
     /// sets `socket.auth.serverOffset = serverOffset`; socket.io-client sends `auth` again with
     /// every reconnection.
     pub server_offset: bool,
+    /// socket.io-client's `retries` and `ackTimeout` options for every client of the stage
+    /// (`io({ retries, ackTimeout })`): each emit waits for its acknowledgement and is sent again
+    /// when none comes (see `client::outbox`).
+    pub client_queue: Option<ClientQueue>,
     pub steps: Vec<Step>,
+}
+
+/// socket.io-client's `retries` and `ackTimeout` options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientQueue {
+    pub retries: u32,
+    pub ack_timeout_ms: u64,
+}
+
+/// How an emit through a client's queue goes (lesson 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    /// The client is connected: it sends, waits for the acknowledgement, and retries.
+    Connected,
+    /// The client is disconnected: the emit waits in its queue until it reconnects.
+    WhileDisconnected,
+    /// The client sends, the server handles it, and the connection drops before the client
+    /// reads the acknowledgement: the message stays in the queue, unacknowledged.
+    DropsBeforeAnswer,
 }
 
 impl Stage {
@@ -195,6 +219,13 @@ pub enum StepKind {
     /// The server process stops and starts again on the same database (lesson 6): every
     /// connection closes, the memory of the old server is gone, the file is not.
     RestartServer,
+    /// An emit through the client's queue (the stage's `client_queue`): see [`Queued`].
+    QueuedEmit {
+        client: String,
+        event: String,
+        args: Vec<Value>,
+        how: Queued,
+    },
     /// Several emits, one after another, observed together at the end.
     Burst {
         event: String,
@@ -242,6 +273,7 @@ struct RawStage {
     database: bool,
     #[serde(default)]
     server_offset: bool,
+    client_queue: Option<ClientQueue>,
     /// The code shown; by default, the stage's handlers.
     rust: Option<Vec<String>>,
     #[serde(rename = "step", default)]
@@ -259,6 +291,8 @@ struct RawStep {
     disconnect: Option<String>,
     drop_transport: Option<bool>,
     restart_server: Option<bool>,
+    while_disconnected: Option<bool>,
+    drops_before_answer: Option<bool>,
     emit: Option<String>,
     event: Option<String>,
     args: Option<Vec<Value>>,
@@ -351,10 +385,19 @@ impl Lesson {
                 .collect::<Result<Vec<_>, LessonError>>()?;
             let mut steps = Vec::new();
             let mut connected: Vec<String> = Vec::new();
+            if let Some(queue) = raw_stage.client_queue
+                && !(1..=MAX_ACK_TIMEOUT_MS).contains(&queue.ack_timeout_ms)
+            {
+                return Err(stage_err(format!(
+                    "client_queue.ack_timeout_ms = {}: a lesson waits between 1 and {MAX_ACK_TIMEOUT_MS} ms",
+                    queue.ack_timeout_ms
+                )));
+            }
             let scope = Scope {
                 mount: raw_stage.mount,
                 behaviour: &behaviour,
                 rooms: &raw_stage.rooms,
+                queue: raw_stage.client_queue,
             };
             for (j, raw_step) in raw_stage.steps.into_iter().enumerate() {
                 let step = raw_step
@@ -380,6 +423,7 @@ impl Lesson {
                 rooms: raw_stage.rooms,
                 database: raw_stage.database,
                 server_offset: raw_stage.server_offset,
+                client_queue: raw_stage.client_queue,
                 steps,
             });
         }
@@ -439,6 +483,7 @@ struct Scope<'a> {
     mount: Mount,
     behaviour: &'a Behaviour,
     rooms: &'a [String],
+    queue: Option<ClientQueue>,
 }
 
 impl Scope<'_> {
@@ -523,8 +568,14 @@ impl RawStep {
         } else {
             "restart_server"
         };
-        let fields: [(&str, bool, &[&str]); 9] = [
+        let fields: [(&str, bool, &[&str]); 11] = [
             ("drop_transport", self.drop_transport.is_some(), &["disconnect"]),
+            ("while_disconnected", self.while_disconnected.is_some(), &["emit"]),
+            (
+                "drops_before_answer",
+                self.drops_before_answer.is_some(),
+                &["emit"],
+            ),
             ("path", self.path.is_some(), &["probe"]),
             ("client", self.client.is_some(), &["probe"]),
             ("expect", self.expect.is_some(), &["probe"]),
@@ -610,7 +661,46 @@ impl RawStep {
                 client,
                 drop: self.drop_transport.unwrap_or(false),
             }
+        } else if let Some(client) = self.emit.clone().filter(|_| scope.queue.is_some()) {
+            let how = match (self.while_disconnected, self.drops_before_answer) {
+                (Some(true), Some(true)) => {
+                    return Err("an emit is either while_disconnected or drops_before_answer".into());
+                }
+                (Some(true), _) => Queued::WhileDisconnected,
+                (_, Some(true)) => Queued::DropsBeforeAnswer,
+                _ => Queued::Connected,
+            };
+            if how == Queued::WhileDisconnected {
+                if connected.contains(&client) {
+                    return Err(format!("while_disconnected, but {client} is connected"));
+                }
+            } else {
+                known(&client, connected)?;
+            }
+            if self.ack.is_some() || self.ack_timeout_ms.is_some() {
+                return Err("in a stage with a client_queue every emit waits for its ack; \
+                            leave out ack and ack_timeout_ms"
+                    .into());
+            }
+            let event = self.event.clone().unwrap_or_else(|| CHAT_EVENT.into());
+            let args = self.args.clone().unwrap_or_default();
+            let effect = scope.effect_of(&event, &args, connected)?;
+            delivers = effect.emit.is_some() && how != Queued::WhileDisconnected;
+            if how == Queued::DropsBeforeAnswer {
+                connected.retain(|c| *c != client);
+            }
+            StepKind::QueuedEmit {
+                client,
+                event,
+                args,
+                how,
+            }
         } else if let Some(client) = self.emit {
+            if self.while_disconnected.is_some() || self.drops_before_answer.is_some() {
+                return Err(
+                    "while_disconnected and drops_before_answer need the stage's client_queue".into(),
+                );
+            }
             known(&client, connected)?;
             let event = self.event.unwrap_or_else(|| CHAT_EVENT.into());
             let args = self.args.unwrap_or_default();

@@ -17,6 +17,7 @@
 
 mod delivery;
 mod probe;
+mod queue;
 mod settle;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -189,6 +190,8 @@ struct Session<'a> {
     database: Option<crate::parts::store::Store>,
     /// Each client's `socket.auth`, kept across its reconnections (see `delivery.rs`).
     auth: BTreeMap<String, Value>,
+    /// Each client's queue of emits waiting for an acknowledgement (see `queue.rs`).
+    outboxes: BTreeMap<String, crate::client::outbox::Outbox>,
 }
 
 impl<'a> Session<'a> {
@@ -254,6 +257,7 @@ impl<'a> Session<'a> {
             sent: Vec::new(),
             database,
             auth: BTreeMap::new(),
+            outboxes: BTreeMap::new(),
         })
     }
 
@@ -288,6 +292,12 @@ impl<'a> Session<'a> {
                 }
                 StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
                 StepKind::RestartServer => vec![self.restart_server(number).await?],
+                StepKind::QueuedEmit {
+                    client,
+                    event,
+                    args,
+                    how,
+                } => vec![self.queued_emit(number, client, event, args, *how).await?],
             };
             if self.options.wire
                 && let Some(last) = produced.last_mut()
@@ -380,6 +390,13 @@ impl<'a> Session<'a> {
         if let Some(auth) = &auth {
             trigger = format!("{trigger} with auth {auth}");
         }
+        // socket.io-client sends what its queue holds as soon as it is connected again.
+        let waiting = self.outboxes.get(name).map_or(0, |o| o.waiting().count());
+        let settled = self.drain(name).await?;
+        if waiting > 0 {
+            let emits = if waiting == 1 { "emit" } else { "emits" };
+            trigger = format!("{trigger}; its queue sends the {emits} waiting");
+        }
         let mut step = self.blank(number, Kind::Connect, trigger);
         step.sender = Some(name.to_owned());
         let expected = self.expected_receivers(number);
@@ -393,6 +410,7 @@ impl<'a> Session<'a> {
         }
         let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
         self.learn_offsets(&received);
+        self.record_settled(&mut step, name, &settled);
         self.fill_receivers(&mut step, received, ignored);
         Ok(step)
     }

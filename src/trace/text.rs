@@ -207,10 +207,16 @@ fn header(step: &StepRecord) -> String {
                 event: step.event.clone().unwrap_or_default(),
                 args: step.args.clone(),
             });
+            // Whatever the trigger says beyond "bob emits 'ev'" (lesson 6: "while
+            // disconnected…", "(sent 2 times)").
+            let sender = step.sender.as_deref().unwrap_or("?");
+            let plain = format!("{sender} emits '{}'", sent.event);
+            let extra = step.trigger.strip_prefix(&plain).unwrap_or_default();
             format!(
-                "{} emits {}",
-                step.sender.as_deref().unwrap_or("?").cyan(),
-                describe(&sent)
+                "{} emits {}{}",
+                sender.cyan(),
+                describe(&sent),
+                terminal_safe(extra)
             )
         }
         _ => step.trigger.replace(
@@ -315,6 +321,12 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
 /// What came back to a client's acknowledgement callback.
 fn ack_line(ack: &super::Ack) -> String {
     match ack {
+        super::Ack::Answered(args) if args.is_empty() => {
+            format!(
+                "{} acknowledged: its callback was called (no arguments)",
+                "↩".green()
+            )
+        }
         super::Ack::Answered(args) => format!("{} its callback got {}", "↩".green(), shown_args(args)),
         super::Ack::TimedOut { after_ms } => {
             format!(

@@ -44,6 +44,11 @@ pub trait MessageLog: Send + Sync + fmt::Debug {
 /// A shared handle on the stage's message log.
 pub type Log = Arc<dyn MessageLog>;
 
+/// `callback()`: an acknowledgement with no arguments (`43N[]`). An empty array is what serde
+/// calls a tuple of length zero, which socketioxide spreads into zero arguments; `()` would
+/// send one `null`.
+const NO_ARGS: [u8; 0] = [];
+
 /// The event the delivery chat uses.
 const CHAT: &str = "chat message";
 
@@ -203,13 +208,13 @@ pub async fn store_once_then_emit<A: Adapter>(
     let Some(id) = log.insert(msg, Some(client_offset))? else {
         // A duplicate: already stored and sent; only the acknowledgement was missing.
         if let Some(callback) = callback {
-            callback.send(&())?;
+            callback.send(&NO_ARGS)?;
         }
         return Ok(());
     };
     io.emit(CHAT, &(msg, id)).await?;
     if let Some(callback) = callback {
-        callback.send(&())?;
+        callback.send(&NO_ARGS)?;
     }
     Ok(())
 }
