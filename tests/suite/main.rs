@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod client;
 mod common;
+mod delivery;
 mod determinism;
 mod diagrams;
 mod flood;

@@ -1,0 +1,195 @@
+//! Lesson 6 against Node: `check 6` judges the tutorial's own delivery server and its wrong
+//! variants (`tests/node/delivery.js`), and every stage of lesson 6 that Node can play gives the
+//! same trace on our Rust server and on Node's socket.io with SQLite (`tests/node/server.js 6.K`,
+//! which runs the stage's own `stage-K.js`).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use realtime_tutor::check;
+use realtime_tutor::lesson::StepKind;
+use realtime_tutor::runner::{self, RunOptions, Target};
+
+use crate::check::check;
+use crate::common::{lessons, runtime};
+
+const INSTALL: &str =
+    "run `npm ci` in tests/node (it builds sqlite3 from source); `bash scripts/test.sh` does it";
+
+/// A Node process of the fixture with its own database file, killed when dropped.
+struct Node {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn start(script: &str, variant: &str) -> Self {
+        let fixture: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node");
+        assert!(
+            fixture
+                .join("node_modules/sqlite3/build/Release/node_sqlite3.node")
+                .is_file(),
+            "{INSTALL}"
+        );
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let db = dir.path().join("chat.db");
+        let mut child = Command::new("node")
+            .args([script, variant, "0"])
+            .arg(&db)
+            .current_dir(&fixture)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run node ({e}): {INSTALL}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+        let port: u16 = match line.trim().parse() {
+            Ok(port) => port,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("node {script} {variant} did not report its port (got {line:?})");
+            }
+        };
+        Node {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn check_6_passes_against_the_tutorials_server_and_its_own_stage_file() {
+    for (script, variant) in [("delivery.js", "server-delivery"), ("server.js", "6.2")] {
+        let node = Node::start(script, variant);
+        let out = check(&["6", "--url", &node.url]);
+        out.assert_passes();
+        assert!(
+            out.stdout
+                .contains("every chat message carried its server offset"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn check_6_names_the_mistake_of_each_wrong_delivery_server() {
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "forgets-offset",
+            &[
+                "your server's chat messages carry no server offset",
+                "received 'chat message' \"hello\" without a server offset",
+                "io.emit('chat message', msg, id)",
+            ],
+        ),
+        (
+            "replays-all",
+            &[
+                "replays messages a reconnecting client has already seen",
+                "bob was given \"hello\" (offset 1) again, though they had read up to offset 1",
+                "WHERE id > socket.handshake.auth.serverOffset",
+            ],
+        ),
+        (
+            "stores-nothing",
+            &[
+                "gives a reconnecting client nothing of what it missed",
+                "bob came back and was given none of the messages said while they were away",
+            ],
+        ),
+    ];
+    for (variant, needles) in cases {
+        let node = Node::start("delivery.js", variant);
+        check(&["6", "--url", &node.url]).assert_fails(needles);
+    }
+}
+
+/// The fields that say who received what, and what came back to each callback.
+fn observed(step: &realtime_tutor::trace::StepRecord) -> impl PartialEq + std::fmt::Debug + use<> {
+    (
+        step.step,
+        step.kind,
+        step.sender.clone(),
+        step.event.clone(),
+        step.received_by.clone(),
+        step.not_received_by.clone(),
+        step.received.clone(),
+        step.why_not.get("bob").cloned(),
+        step.acks.clone(),
+        step.trigger.clone(),
+    )
+}
+
+#[test]
+fn lesson_6_traces_match_node_socket_io_with_sqlite() {
+    let lesson = lessons().into_iter().find(|l| l.number == 6).expect("lesson 6");
+    let rt = runtime();
+    let mut compared = Vec::new();
+    for stage in &lesson.stages {
+        // A restart is the tutor stopping its own server; Node's is a process this test owns.
+        if stage
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::RestartServer))
+        {
+            continue;
+        }
+        let variant = format!("6.{}", stage.number);
+        let node = Node::start("server.js", &variant);
+        let (ours, theirs) = rt.block_on(async {
+            let ours = runner::run_stage(&lesson, stage, &Target::Local, &RunOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("{variant} on our server: {e}"));
+            let remote = Target::Remote {
+                url: node.url.clone(),
+                path: "/socket.io/".into(),
+                expect_within: check::EXPECT_WITHIN,
+                quiet: check::QUIET,
+            };
+            let options = RunOptions {
+                timeout: check::CONNECT_TIMEOUT,
+                ..RunOptions::default()
+            };
+            let theirs = runner::run_stage(&lesson, stage, &remote, &options)
+                .await
+                .unwrap_or_else(|e| panic!("{variant} on Node's server: {e}"));
+            (ours, theirs)
+        });
+        assert_eq!(ours.steps.len(), theirs.steps.len(), "{variant}");
+        for (a, b) in ours.steps.iter().zip(&theirs.steps) {
+            assert_eq!(
+                observed(a),
+                observed(b),
+                "lesson {variant}, step {}: our Rust server and Node's socket.io disagree",
+                a.step
+            );
+        }
+        compared.push(stage.number);
+    }
+    assert_eq!(
+        compared,
+        vec![1, 2, 4, 5],
+        "every stage Node can play was compared"
+    );
+}
