@@ -193,3 +193,89 @@ fn lesson_6_traces_match_node_socket_io_with_sqlite() {
         "every stage Node can play was compared"
     );
 }
+
+/// `serve 6 --db PATH` on a file, as a process: its URL, from the first JSON line.
+fn serve_6(db: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+        .args(["serve", "6", "--port", "0", "--format", "json", "--db"])
+        .arg(db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the tutor runs");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let line = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+    let listening: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+        let _ = child.kill();
+        panic!("serve 6 printed {line:?}: {e}")
+    });
+    let url = listening["url"]
+        .as_str()
+        .expect("a url")
+        .trim_end_matches('/')
+        .to_owned();
+    (child, url)
+}
+
+/// What a client connecting with `auth` is replayed, read until `count` chat messages came.
+async fn replayed(url: &str, auth: serde_json::Value, count: usize) -> Vec<Vec<serde_json::Value>> {
+    use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
+    let options = ConnectOptions {
+        auth: Some(auth),
+        ..ConnectOptions::websocket_only()
+    };
+    let mut client = SimClient::connect(url, &options).await.expect("connects");
+    let mut got = Vec::new();
+    while got.len() < count {
+        match client.next(Duration::from_secs(5)).await {
+            Some(Incoming::Event { name, args }) if name == "chat message" => got.push(args),
+            Some(Incoming::Event { .. }) => {}
+            other => panic!(
+                "waited 5 s for replayed message {} of {count}: {other:?}",
+                got.len() + 1
+            ),
+        }
+    }
+    got
+}
+
+#[test]
+fn serve_6_replays_from_its_file_across_a_restart() {
+    use realtime_tutor::parts::store::Store;
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite3");
+    {
+        let store = Store::open(&db).unwrap();
+        store.insert("one", None).unwrap();
+        store.insert("two", None).unwrap();
+    }
+    let rt = runtime();
+    for round in 1..=2 {
+        let (mut child, url) = serve_6(&db);
+        let (after_one, all) = rt.block_on(async {
+            (
+                replayed(&url, json!({ "serverOffset": 1 }), 1).await,
+                replayed(&url, json!({ "serverOffset": 0 }), 2).await,
+            )
+        });
+        // Killed, not stopped: only what is in the file can survive.
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(after_one, vec![vec![json!("two"), json!(2)]], "round {round}");
+        assert_eq!(
+            all,
+            vec![vec![json!("one"), json!(1)], vec![json!("two"), json!(2)]],
+            "round {round}"
+        );
+    }
+}
