@@ -86,6 +86,25 @@ impl Session<'_> {
         }
     }
 
+    /// Why a client that reconnected with a server offset was replayed nothing, read from the
+    /// server's own database: no row is stored after the offset it sent. (A replay that failed
+    /// would leave rows there, and no reason.)
+    pub(super) fn why_nothing_replayed(&self, step: &mut StepRecord, name: &str, auth: Option<&Value>) {
+        let (Some(store), Some(auth)) = (&self.database, auth) else {
+            return;
+        };
+        if !step.not_received_by.iter().any(|n| n == name) {
+            return;
+        }
+        let offset = auth.get("serverOffset").and_then(Value::as_i64).unwrap_or(0);
+        if store.after(offset).is_ok_and(|rows| rows.is_empty()) {
+            step.why_not.insert(
+                name.to_owned(),
+                format!("the database holds no message after its serverOffset {offset}"),
+            );
+        }
+    }
+
     /// The server process restarts: the old one stops (closing every connection), and a new
     /// one starts on the same port, with a connection of its own to the same database file.
     pub(super) async fn restart_server(&mut self, number: u32) -> Result<StepRecord, RunError> {

@@ -48,9 +48,6 @@ pub enum RunError {
     Other(String),
 }
 
-/// The why-not of a client that has disconnected and not come back yet.
-pub const AWAY: &str = "disconnected: it has no socket on the server now";
-
 /// The most events one client may receive in one step from someone else's server (`check`).
 /// A lesson step makes a server send one or two; past this, the step fails and says so, instead
 /// of reading for as long as a flooding server keeps sending.
@@ -427,6 +424,9 @@ impl<'a> Session<'a> {
         self.learn_offsets(&received);
         self.record_settled(&mut step, name, &settled);
         self.fill_receivers(&mut step, received, ignored);
+        if self.stage.behaviour.on_connection().is_some_and(|e| e.offset) {
+            self.why_nothing_replayed(&mut step, name, auth.as_ref());
+        }
         Ok(step)
     }
 
@@ -705,9 +705,7 @@ impl<'a> Session<'a> {
         if step.event.is_some() {
             for name in &self.joined {
                 if !self.clients.iter().any(|c| c.name == *name) {
-                    step.not_received_by.push(name.clone());
-                    step.received.insert(name.clone(), Vec::new());
-                    step.why_not.insert(name.clone(), AWAY.to_owned());
+                    step.away.push(name.clone());
                 }
             }
         }

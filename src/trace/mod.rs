@@ -145,6 +145,10 @@ pub struct StepRecord {
     /// Acknowledgements: for each client that passed a callback, what came back.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub acks: BTreeMap<String, Ack>,
+    /// Clients that connected earlier in the stage and are disconnected now: nothing can reach
+    /// them, and the trace lists them so what they missed is plain (lesson 6).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub away: Vec<String>,
     /// Raw frames, only with `--wire`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wire: Option<Vec<WireLine>>,
@@ -184,6 +188,7 @@ impl StepRecord {
             client_emit: None,
             why_not: BTreeMap::new(),
             acks: BTreeMap::new(),
+            away: Vec::new(),
             wire: None,
         }
     }

@@ -316,6 +316,16 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
         }
         let _ = writeln!(out, "{INDENT}{INDENT}{}  {line}", pad(name, width).cyan());
     }
+    // Clients that are disconnected: nothing reaches them, and the server keeps nothing for them.
+    for name in &step.away {
+        let _ = writeln!(
+            out,
+            "{INDENT}{INDENT}{}  {} nothing   {}",
+            pad(name, width).cyan(),
+            "✗".red(),
+            "← disconnected: no socket on the server to send to".dimmed()
+        );
+    }
 }
 
 /// What came back to a client's acknowledgement callback.
@@ -564,7 +574,7 @@ pub fn summary(traces: &[StageTrace]) -> String {
         for c in &clients {
             let mark = if step.received_by.contains(c) {
                 "✓".green().to_string()
-            } else if step.not_received_by.contains(c) {
+            } else if step.not_received_by.contains(c) || step.away.contains(c) {
                 "✗".red().to_string()
             } else {
                 "·".dimmed().to_string()

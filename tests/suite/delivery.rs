@@ -135,7 +135,7 @@ fn observed(step: &realtime_tutor::trace::StepRecord) -> impl PartialEq + std::f
         step.received_by.clone(),
         step.not_received_by.clone(),
         step.received.clone(),
-        step.why_not.get("bob").cloned(),
+        step.away.clone(),
         step.acks.clone(),
         step.trigger.clone(),
     )

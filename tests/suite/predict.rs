@@ -237,7 +237,7 @@ fn a_right_and_a_wrong_prediction_are_judged_against_the_trace_and_saved() {
     let line = listed.lines().find(|l| l.contains("1.1  ")).unwrap();
     assert!(line.ends_with("· pending"), "{line}");
     assert!(
-        listed.contains("Done: 2 of 14 stages · questions answered right: 3 of 4"),
+        listed.contains("Done: 2 of 19 stages · questions answered right: 3 of 4"),
         "{listed}"
     );
 }
@@ -424,7 +424,7 @@ fn a_damaged_progress_file_is_named_with_the_way_out_and_reset_clears_it() {
     assert!(!file.exists());
     let out = piped(&home, &["list"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("Done: 0 of 14 stages"));
+    assert!(text(&out.stdout).contains("Done: 0 of 19 stages"));
 }
 
 #[test]
