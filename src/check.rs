@@ -1159,6 +1159,7 @@ mod tests {
             client_emit: None,
             why_not: Default::default(),
             acks: Default::default(),
+            away: Vec::new(),
             wire: None,
         }
     }

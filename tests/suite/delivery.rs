@@ -143,7 +143,7 @@ fn observed(step: &realtime_tutor::trace::StepRecord) -> impl PartialEq + std::f
 
 #[test]
 fn lesson_6_traces_match_node_socket_io_with_sqlite() {
-    let lesson = lessons().into_iter().find(|l| l.number == 6).expect("lesson 6");
+    let lesson = lessons().iter().find(|l| l.number == 6).expect("lesson 6");
     let rt = runtime();
     let mut compared = Vec::new();
     for stage in &lesson.stages {
@@ -158,7 +158,7 @@ fn lesson_6_traces_match_node_socket_io_with_sqlite() {
         let variant = format!("6.{}", stage.number);
         let node = Node::start("server.js", &variant);
         let (ours, theirs) = rt.block_on(async {
-            let ours = runner::run_stage(&lesson, stage, &Target::Local, &RunOptions::default())
+            let ours = runner::run_stage(lesson, stage, &Target::Local, &RunOptions::default())
                 .await
                 .unwrap_or_else(|e| panic!("{variant} on our server: {e}"));
             let remote = Target::Remote {
@@ -171,7 +171,7 @@ fn lesson_6_traces_match_node_socket_io_with_sqlite() {
                 timeout: check::CONNECT_TIMEOUT,
                 ..RunOptions::default()
             };
-            let theirs = runner::run_stage(&lesson, stage, &remote, &options)
+            let theirs = runner::run_stage(lesson, stage, &remote, &options)
                 .await
                 .unwrap_or_else(|e| panic!("{variant} on Node's server: {e}"));
             (ours, theirs)
