@@ -189,6 +189,8 @@ struct Session<'a> {
     auth: BTreeMap<String, Value>,
     /// Each client's queue of emits waiting for an acknowledgement (see `queue.rs`).
     outboxes: BTreeMap<String, crate::client::outbox::Outbox>,
+    /// The frames of a client whose connection ended during the step, kept for `--wire`.
+    departed_wire: Vec<WireLine>,
 }
 
 impl<'a> Session<'a> {
@@ -255,6 +257,7 @@ impl<'a> Session<'a> {
             database,
             auth: BTreeMap::new(),
             outboxes: BTreeMap::new(),
+            departed_wire: Vec::new(),
         })
     }
 
@@ -779,8 +782,8 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn take_wire(&self) -> Vec<WireLine> {
-        let mut lines = Vec::new();
+    fn take_wire(&mut self) -> Vec<WireLine> {
+        let mut lines = std::mem::take(&mut self.departed_wire);
         for named in &self.clients {
             for frame in named.client.take_wire() {
                 // Only our own server sends fences; whatever someone else's server sends is

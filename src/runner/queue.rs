@@ -78,6 +78,14 @@ impl Session<'_> {
                 // The others read what the server did; then the connection goes, unread.
                 let expected = self.expected_receivers(number);
                 let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
+                for frame in named.client.take_wire() {
+                    self.departed_wire.push(crate::trace::WireLine {
+                        client: named.name.clone(),
+                        direction: frame.direction,
+                        plumbing: self.server.is_some() && super::is_fence(&frame.text),
+                        frame: frame.text,
+                    });
+                }
                 std::mem::drop(named);
                 if self.server.is_some() {
                     self.await_server(&sid, name, |e| matches!(e, ServerEvent::Disconnected { .. }))
