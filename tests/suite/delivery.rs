@@ -279,3 +279,36 @@ fn serve_6_replays_from_its_file_across_a_restart() {
         );
     }
 }
+
+#[test]
+fn serve_6_refuses_a_damaged_or_unwritable_database_by_name_and_leaves_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let damaged = dir.path().join("damaged.sqlite3");
+    let garbage = "this is not a database, and it must stay exactly as it is\n".repeat(20);
+    std::fs::write(&damaged, &garbage).unwrap();
+    let nowhere = dir.path().join("no-such-folder").join("history.sqlite3");
+    for (db, needle) in [
+        (&damaged, "is not an SQLite database, or it is damaged"),
+        (&nowhere, "cannot write to the message database"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+            .args(["serve", "6", "--port", "0", "--db"])
+            .arg(db)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the tutor runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+        assert!(
+            stderr.contains(&db.display().to_string()),
+            "names the file: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&damaged).unwrap(),
+        garbage,
+        "the file is untouched"
+    );
+}
