@@ -1160,6 +1160,7 @@ mod tests {
             why_not: Default::default(),
             acks: Default::default(),
             away: Vec::new(),
+            server_acks: Default::default(),
             wire: None,
         }
     }

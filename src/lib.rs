@@ -15,12 +15,14 @@
 //! * [`ui`]: pictures of a trace for people: the sequence diagram (SVG) of who received what.
 //! * [`progress`]: finished stages and prediction scores, kept in a small file between runs.
 //! * [`check`]: judges someone else's server from a lesson's scenario played against it.
+//! * [`live`]: `serve` as a library: a lesson's server for real browsers, bots and a live trace.
 //! * [`cli`]: the command line.
 
 pub mod check;
 pub mod cli;
 pub mod client;
 pub mod lesson;
+pub mod live;
 pub mod parts;
 pub mod progress;
 pub mod runner;

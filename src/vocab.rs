@@ -114,6 +114,9 @@ pub struct Effect {
     pub joins: Vec<String>,
     /// The arguments it calls the client's acknowledgement callback with (`callback(…)`).
     pub answers: Option<Vec<Value>>,
+    /// Its emit asks every socket it reaches for an answer and waits at most this many
+    /// milliseconds for them (`socket.timeout(ms).emitWithAck(…)`, `io.timeout(ms).emitWithAck(…)`).
+    pub asks_within_ms: Option<u64>,
     /// Every message its emit sends carries one more argument after `emit.args`: the row id the
     /// server stored it under, its *server offset* (`io.emit('chat message', msg, id)`). The id
     /// comes from the database, so it is not declared; only that it is there.
@@ -141,6 +144,17 @@ impl Effect {
             ..Self::default()
         }
     }
+}
+
+/// What came back to whoever asked for an acknowledgement: a client's callback
+/// (`socket.emit(ev, data, callback)`), or a server's `emitWithAck`, socket by socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ack {
+    /// The other side called the callback with these arguments.
+    Answered(Vec<Value>),
+    /// Nothing came back within the time the caller gave (`timeout(ms)`).
+    TimedOut { after_ms: u64 },
 }
 
 /// Why a connected socket did not receive an emit, as the server's tables showed it at emit

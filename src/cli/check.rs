@@ -40,6 +40,7 @@ pub async fn check(
     let options = RunOptions {
         wire: display.wire,
         timeout: check::CONNECT_TIMEOUT,
+        ..RunOptions::default()
     };
     let mut recorder = Recorder::default();
     let outcome = runner::run_stage_with(lesson, stage, &target, &options, &mut recorder).await;

@@ -144,10 +144,18 @@ pub fn main() -> i32 {
         }
     };
     // The last line may still sit in standard output's buffer: flushing it here is where a
-    // full disk or a closed pipe shows for a command that printed little.
-    let outcome = runtime
-        .block_on(run(cli))
-        .and_then(|code| out::flush().map(|()| code).map_err(anyhow::Error::from));
+    // full disk or a closed pipe shows for a command that printed little. Not for `serve`: it
+    // prints through its own thread, which gives its last lines a bounded time itself, and which
+    // may still be blocked on a paused pager while holding standard output's lock, so a flush
+    // here would wait for a reader that may never come.
+    let flush_at_exit = !matches!(cli.command, Some(Command::Serve(_)));
+    let outcome = runtime.block_on(run(cli)).and_then(|code| {
+        if flush_at_exit {
+            out::flush().map(|()| code).map_err(anyhow::Error::from)
+        } else {
+            Ok(code)
+        }
+    });
     match outcome {
         Ok(code) => code,
         Err(error) => {

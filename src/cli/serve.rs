@@ -1,34 +1,35 @@
-//! `realtime-tutor serve N`: a lesson's final server for real browsers, on one port, with
-//! simulated company and a live trace of who was sent what.
+//! `realtime-tutor serve N`: the command line of [`crate::live`], which does the serving.
 //!
-//! The server is exactly the one the lesson's `check` stage runs ([`StageServer`]), bound to the
-//! address the learner chose instead of a throwaway port. The live trace is built from what the
-//! server reports about its own handlers ([`crate::server::live`]) and from what the bots report
-//! reading; see [`hub`] for how the two meet and [`view`] for the wording.
+//! Like mdBook's `cmd/serve.rs`, this file only reads the arguments, binds the port (and says
+//! why it could not), catches Ctrl-C and turns the outcome into an exit status.
 
-mod bots;
-mod hub;
-mod view;
-
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use clap::Args;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use self::bots::{BotMsg, Bots, MAX_BOTS, Plan, Setup};
-use self::hub::Hub;
-use self::view::Live;
 use super::{Format, UsageError, load_lessons};
-use crate::server::{Mount, StageServer, http};
+use crate::live::bots::{self, MAX_BOTS};
+use crate::live::printer::{Printer, Records};
+use crate::live::view::{self, Live};
+use crate::live::{Serving, Stop};
+use crate::server::origin::{Allowed, parse_origin};
+use crate::server::{Mount, http};
 
-/// How long shutting down may take, from Ctrl-C to exit, before the tutor exits anyway.
-const STOP_BOUND: Duration = Duration::from_secs(5);
+/// How long a client may take to send a request's headers before it is disconnected.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The part of [`STOP_BOUND`] the bots get to leave politely; the server gets the rest.
-const BOTS_BOUND: Duration = Duration::from_secs(2);
+/// How long the printer gets, at exit, to write the last lines (a paused pager may never take
+/// them; the exit does not wait for it).
+const LAST_LINES: Duration = Duration::from_millis(200);
+
+/// The most connections open at once, unless the open-file limit asks for fewer.
+const MAX_CONNECTIONS: usize = 256;
+
+/// At shutdown, how long open connections get to finish before they are cut.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
 
 /// `realtime-tutor serve N [--port 3000] [--host 127.0.0.1] [--bots K] [--broadcast]`.
 #[derive(Debug, Args)]
@@ -50,6 +51,15 @@ pub struct ServeArgs {
     /// Answer chat messages with socket.broadcast.emit instead of io.emit (a lesson with a chat).
     #[arg(long)]
     pub broadcast: bool,
+    /// Also answer Socket.IO requests from pages at this origin (e.g. http://192.168.1.5:3000).
+    /// By default only the served page itself (http://127.0.0.1:PORT, http://localhost:PORT)
+    /// may connect, so other web sites you visit cannot; programs that send no Origin always can.
+    #[arg(long = "allow-origin", value_name = "URL", value_parser = parse_origin)]
+    pub allow_origin: Vec<String>,
+    /// The most connections kept open at once (default: 256, fewer when the open-file limit is
+    /// low); more wait until one closes.
+    #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_connections: Option<u16>,
     /// Output format: readable text, or JSON Lines (one object per trace line).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -69,24 +79,6 @@ fn parse_host(text: &str) -> Result<IpAddr, String> {
     text.parse().map_err(|_| {
         format!("{text:?} is not an IP address; use 127.0.0.1 (this machine only) or 0.0.0.0 (the network)")
     })
-}
-
-/// Prints live records as they become ready, in the chosen format.
-struct Printer {
-    format: Format,
-    started: Instant,
-}
-
-impl Printer {
-    fn print(&self, live: &Live) {
-        match self.format {
-            Format::Json => {
-                let t_ms = self.started.elapsed().as_millis() as u64;
-                anstream::println!("{}", view::json(t_ms, live));
-            }
-            Format::Text => anstream::print!("{}", view::text(live)),
-        }
-    }
 }
 
 /// Starts catching Ctrl-C (SIGINT) right away and returns a future that completes when it comes.
@@ -216,20 +208,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     let log = open_database(stage, args.db.as_deref())?;
     let listener = bind(args.host, args.port).await?;
     let addr = listener.local_addr()?;
-    let mut server = StageServer::start_with_log(stage.mount, behaviour.clone(), Some(listener), log)?;
-    // Where a browser on this machine finds the server (and where the bots connect).
-    let local = SocketAddr::new(
-        match addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        },
-        addr.port(),
-    );
-    let url = format!("http://{local}/");
+    let url = format!("http://{}/", crate::live::local_address(addr));
 
-    let printer = Printer {
-        format: args.format,
+    let printer = Printer::start(args.format == Format::Json)
+        .map_err(|e| anyhow::anyhow!("cannot start printing: {e}"))?;
+    let records = Records {
+        printer: printer.clone(),
+        json: args.format == Format::Json,
         started: Instant::now(),
     };
     let bot_names: Vec<String> = bots::NAMES
@@ -238,7 +223,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
         .map(|n| n.to_string())
         .collect();
     match args.format {
-        Format::Json => printer.print(&Live::Listening {
+        Format::Json => records.print(&Live::Listening {
             url: url.clone(),
             lesson: lesson.number,
             stage: stage.number,
@@ -247,78 +232,42 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
             on_chat: behaviour.answering("chat message").map(|e| e.js),
             bots: bot_names,
         }),
-        Format::Text => anstream::println!("{}", view::header(lesson, &behaviour, node, &url, &chat_lessons)),
+        Format::Text => printer.out(format!(
+            "{}\n",
+            view::header(lesson, &behaviour, node, &url, &chat_lessons)
+        )),
     }
 
-    let mut rng = fastrand::Rng::new();
-    let token: String = std::iter::repeat_with(|| rng.alphanumeric()).take(16).collect();
-    let mut hub = Hub::new(server.io.clone(), token.clone());
-    let (report, mut reports) = mpsc::unbounded_channel();
-    // A server with Socket.IO (`io` is Some) whenever bots were asked for: checked above.
-    let bots = (args.bots > 0 && server.io.is_some()).then(|| {
-        Bots::start(
-            args.bots,
-            &Setup {
-                base: format!("http://{local}"),
-                token,
-                plan: Plan::for_server(&behaviour),
-                ready: hub.ready.subscribe(),
-                report,
-            },
-        )
-    });
-
-    tokio::pin!(ctrl_c);
-    loop {
-        let deadline = hub.next_deadline();
-        tokio::select! {
-            // `biased` polls the branches in the order written: Ctrl-C first, then the bots'
-            // reports, so that a bot's read is counted before the server's later reports.
-            biased;
-            () = &mut ctrl_c => break,
-            Some(msg) = reports.recv() => take_bot_msg(&mut hub, msg),
-            event = server.events.recv() => {
-                let Some(event) = event else { break };
-                // A bot reports a read before it does anything that makes the server report
-                // (leaving, say); take every such read before the server's report.
-                while let Ok(msg) = reports.try_recv() {
-                    take_bot_msg(&mut hub, msg);
-                }
-                hub.server_event(event, std::time::Instant::now());
-            }
-            // Wakes the loop when the oldest trace line's wait for its bots' read reports runs
-            // out (hub::READ_BOUND). Live browsers give no fences, so this is the bounded
-            // fallback: the line is printed then, a silent bot listed as "did not report reading
-            // it within 2s", never as "did not receive".
-            _ = tokio::time::sleep_until(deadline.map(Instant::from_std).unwrap_or_else(Instant::now)),
-                if deadline.is_some() => {}
-        }
-        for live in hub.take_ready(std::time::Instant::now()) {
-            printer.print(&live);
-        }
-    }
-
-    // Shutting down: the bots leave first, then the server closes every socket and stops
-    // accepting connections. One deadline bounds the whole: the bots get at most BOTS_BOUND of
-    // it, the server what is left.
-    let deadline = Instant::now() + STOP_BOUND;
-    for live in hub.take_all() {
-        printer.print(&live);
-    }
-    printer.print(&Live::Stopping);
-    let bots_left = match bots {
-        Some(bots) => bots.stop(BOTS_BOUND).await,
-        None => true,
+    let serving = Serving {
+        mount: stage.mount,
+        behaviour,
+        bots: args.bots,
+        guard: http::Guard {
+            header_timeout: HEADER_TIMEOUT,
+            max_connections: args
+                .max_connections
+                .map_or_else(|| http::connection_limit(MAX_CONNECTIONS), usize::from),
+            shutdown_grace: SHUTDOWN_GRACE,
+            origins: Allowed::for_address(addr, &args.allow_origin),
+            log: printer.log(),
+        },
+        log,
     };
-    let stopped = tokio::time::timeout_at(deadline, server.stop()).await.is_ok();
-    let clean = bots_left && stopped;
-    printer.print(&Live::Stopped { clean });
-    Ok(if clean { 0 } else { 1 })
-}
-
-fn take_bot_msg(hub: &mut Hub, msg: BotMsg) {
-    match msg {
-        BotMsg::Read(read) => hub.bot_read(read),
-        BotMsg::Note { client, text } => hub.note(Live::Note { client, text }, std::time::Instant::now()),
+    // Stop on Ctrl-C, or when stdout is gone (`serve | head` after head has exited).
+    let shutdown = async {
+        tokio::select! {
+            () = ctrl_c => Stop::Asked,
+            why = printer.failed() => Stop::Failed(why),
+        }
+    };
+    let ended = crate::live::run(listener, serving, &records, shutdown).await?;
+    // The last lines, if the terminal takes them in time; a paused pager does not hold the exit.
+    printer.flush(LAST_LINES).await;
+    match ended.why {
+        Stop::Failed(why) => {
+            anstream::eprintln!("serve: {why}; the server has stopped.");
+            Ok(1)
+        }
+        Stop::Asked => Ok(if ended.clean { 0 } else { 1 }),
     }
 }

@@ -1,6 +1,7 @@
 //! One simulated client: its options, its errors, and the [`SimClient`] its owner talks to once
 //! the handshake ([`super::handshake`]) has connected it.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,6 +41,22 @@ pub struct ConnectOptions {
     /// Keep the frames for `--wire` ([`SimClient::take_wire`]). Off by default: a log nobody will
     /// read is memory for nothing.
     pub record_wire: bool,
+    /// How the client answers when the *server* asks for an acknowledgement, per event name.
+    ///
+    /// The round trip, when the server runs `socket.timeout(100).emitWithAck('question', 'ready?')`:
+    ///
+    /// 1. The server sends the event with an ack id after the packet type: `421["question","ready?"]`
+    ///    (`42` is an EVENT, `1` the id the server will recognise the answer by).
+    /// 2. In the browser, the listener `socket.on('question', (q, callback) => callback('yes'))`
+    ///    gets a `callback` as its last argument; calling it sends an ACK packet with the same
+    ///    id: `431["yes"]`. The server's promise resolves with `"yes"`.
+    /// 3. A listener that never calls its callback (or no listener at all) sends nothing. The
+    ///    protocol has no "I will not answer" packet, so only the server's timer ends its wait.
+    ///
+    /// An entry `("question", ["yes"])` makes this client answer every `question` that asks,
+    /// at once, with those arguments; an event not listed is never answered. The client still
+    /// delivers the event to its owner either way. Empty by default: no answers.
+    pub answers: BTreeMap<String, Vec<Value>>,
 }
 
 impl Default for ConnectOptions {
@@ -51,6 +68,7 @@ impl Default for ConnectOptions {
             auth: None,
             transports: vec![Transport::Polling, Transport::WebSocket],
             record_wire: false,
+            answers: BTreeMap::new(),
         }
     }
 }
@@ -113,7 +131,9 @@ pub enum Incoming {
 /// [`SimClient::leave`] says goodbye first and waits, bounded, until the goodbye is on its way.
 #[derive(Debug)]
 pub struct SimClient {
-    /// The session id the server gave this socket in its CONNECT reply.
+    /// The socket id the server gave this socket in its CONNECT reply (`40{"sid":…}`). It is not
+    /// the Engine.IO session id, which is `open.sid`; socketioxide happens to use one value for
+    /// both, Node's socket.io does not.
     pub sid: String,
     /// What the server announced in its OPEN packet.
     pub open: OpenInfo,
@@ -172,7 +192,7 @@ impl SimClient {
     /// namespace, over the transports `options` names (see [`super::handshake`] for the steps).
     pub async fn connect(base: &str, options: &ConnectOptions) -> Result<Self, ConnectError> {
         let (link, session) = super::handshake::handshake(base, options).await?;
-        Ok(Self::spawn_tasks(link, session))
+        Ok(Self::spawn_tasks(link, session, options.answers.clone()))
     }
 
     /// Like [`SimClient::connect`], with extra query parameters on the handshake request, as a
@@ -193,7 +213,7 @@ impl SimClient {
     }
 
     /// Splits the connected transport into a reader task and a writer task (see [`tasks`]).
-    fn spawn_tasks(link: Link, session: Session) -> Self {
+    fn spawn_tasks(link: Link, session: Session, answers: BTreeMap<String, Vec<Value>>) -> Self {
         let Session {
             sid,
             pid,
@@ -219,6 +239,7 @@ impl SimClient {
             usage: usage.clone(),
             offset: offset.clone(),
             attachments_due: None,
+            answers,
         };
         let (writer, reader) = match link {
             Link::WebSocket(ws) => {

@@ -7,7 +7,7 @@
 //! through proxies that would block a WebSocket. The client then sends with POSTs and receives
 //! with held GETs ([`polling`]). Once its socket is connected it tries a **WebSocket** for the
 //! same session and *upgrades*: `2probe` over the new WebSocket, `3probe` back, then `5`, and from
-//! then on every packet travels over the WebSocket ([`connection`] shows the steps).
+//! then on every packet travels over the WebSocket ([`handshake`] shows the steps).
 //! `io({ transports: ['websocket'] })` skips the polling phase and starts with the WebSocket.
 //! [`ConnectOptions::transports`] chooses, with the same names.
 //!
@@ -25,6 +25,21 @@
 //! server's pings) and hands every event to the owner in arrival order, which is the order the
 //! server sent them in: one session's packets travel in order on either transport, and the
 //! upgrade is made so that none overtakes another ([`tasks`]). The trace relies on that fact.
+//!
+//! # Acknowledgements, both ways round
+//!
+//! An event may ask for an answer. It then carries an id right after the packet type, and the
+//! answer is an ACK packet with the same id; no other client sees either:
+//!
+//! * **The client asks** (`socket.emit('question', q, (answer) => …)`): the client sends
+//!   `420["question",…]`, keeps a waiter under id `0`, and the server's `callback({ got: q })`
+//!   comes back as `430[{"got":…}]` ([`SimClient::emit_with_ack`]).
+//! * **The server asks** (`socket.timeout(100).emitWithAck('question', 'ready?')`): the client
+//!   receives `421["question","ready?"]`; its listener's `callback('yes')` sends `431["yes"]`.
+//!   Which events a client answers, and with what, is part of its options
+//!   ([`ConnectOptions::answers`]); the reader task answers as soon as the event arrives. An event
+//!   it does not answer gets nothing back, and only the asker's timer ends the wait: there is no
+//!   "I will not answer" packet.
 //!
 //! The files, from the wire up:
 //!

@@ -41,8 +41,14 @@ pub enum Output {
     Connected { sid: String, pid: Option<String> },
     /// The server refused our CONNECT (`44{"message":…}`).
     Refused(String),
-    /// An event for our namespace, arguments without any recovery offset.
-    Event { name: String, args: Vec<Value> },
+    /// An event for our namespace, arguments without any recovery offset. `ack` is the id the
+    /// server attached when it asked for an answer (`421[…]`, from `emitWithAck`): the client
+    /// answers with an ACK packet carrying the same id (`431[…]`), or never.
+    Event {
+        name: String,
+        args: Vec<Value>,
+        ack: Option<u64>,
+    },
     /// The answer to one of our events that asked for an acknowledgement.
     Ack { id: u64, args: Vec<Value> },
     /// The server disconnected our socket (`41`).
@@ -77,7 +83,7 @@ pub struct Receiver {
     connected: bool,
     pid: Option<String>,
     last_offset: Option<String>,
-    before_connect: Vec<(String, Vec<Value>)>,
+    before_connect: Vec<(String, Vec<Value>, Option<u64>)>,
     /// Wire bytes of the events in `before_connect`.
     before_connect_bytes: usize,
     partial: Option<Partial>,
@@ -228,13 +234,13 @@ impl Receiver {
                     sid,
                     pid: self.pid.clone(),
                 }];
-                for (name, args) in std::mem::take(&mut self.before_connect) {
-                    out.push(self.event(name, args));
+                for (name, args, ack) in std::mem::take(&mut self.before_connect) {
+                    out.push(self.event(name, args, ack));
                 }
                 out
             }
-            SocketPacket::Event { name, args, .. } if self.connected => vec![self.event(name, args)],
-            SocketPacket::Event { name, args, .. } => {
+            SocketPacket::Event { name, args, id, .. } if self.connected => vec![self.event(name, args, id)],
+            SocketPacket::Event { name, args, id, .. } => {
                 self.before_connect_bytes += size;
                 if self.before_connect.len() >= MAX_BUFFERED_BEFORE_CONNECT {
                     return Err(Violation(format!(
@@ -247,7 +253,7 @@ impl Receiver {
                         INCOMING_BYTES >> 20
                     )));
                 }
-                self.before_connect.push((name, args));
+                self.before_connect.push((name, args, id));
                 vec![Output::Nothing]
             }
             SocketPacket::Ack { id, args, .. } => vec![Output::Ack { id, args }],
@@ -260,14 +266,14 @@ impl Receiver {
     }
 
     /// Delivers an event, taking off the recovery offset exactly when socket.io-client does.
-    fn event(&mut self, name: String, mut args: Vec<Value>) -> Output {
+    fn event(&mut self, name: String, mut args: Vec<Value>, ack: Option<u64>) -> Output {
         if self.pid.is_some()
             && let Some(Value::String(_)) = args.last()
             && let Some(Value::String(offset)) = args.pop()
         {
             self.last_offset = Some(offset);
         }
-        Output::Event { name, args }
+        Output::Event { name, args, ack }
     }
 }
 
@@ -284,6 +290,7 @@ mod tests {
         Output::Event {
             name: name.into(),
             args,
+            ack: None,
         }
     }
 
@@ -313,6 +320,35 @@ mod tests {
         assert_eq!(
             r.receive(&text(r#"42["later"]"#)).unwrap(),
             vec![event("later", vec![])]
+        );
+    }
+
+    #[test]
+    fn an_event_that_asks_for_an_answer_keeps_its_ack_id() {
+        let mut r = Receiver::new("/");
+        // Asked before the CONNECT reply: the id travels with the buffered event.
+        r.receive(&text(r#"420["early"]"#)).unwrap();
+        let out = r.receive(&text(r#"40{"sid":"s"}"#)).unwrap();
+        assert_eq!(
+            out[1],
+            Output::Event {
+                name: "early".into(),
+                args: vec![],
+                ack: Some(0)
+            }
+        );
+        assert_eq!(
+            r.receive(&text(r#"4217["question","ready?"]"#)).unwrap(),
+            vec![Output::Event {
+                name: "question".into(),
+                args: vec![json!("ready?")],
+                ack: Some(17)
+            }]
+        );
+        assert_eq!(
+            r.receive(&text(r#"42["plain"]"#)).unwrap(),
+            vec![event("plain", vec![])],
+            "no id: nothing to answer"
         );
     }
 

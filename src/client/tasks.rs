@@ -11,7 +11,7 @@
 //! delivered items in count and bytes, the frames it reads per step once its owner arms the
 //! limits, and a binary packet's pending attachments in count, bytes and time.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -30,7 +30,7 @@ use super::limits::{
 use super::link::{WsStream, frame_text, payload_frames, poll, post};
 use super::payload::Frame;
 use super::polling::PollingLink;
-use super::protocol::{EnginePacket, OpenInfo};
+use super::protocol::{EnginePacket, OpenInfo, SocketPacket};
 use super::receiver::{Output, Receiver};
 use super::wire::{WireDirection, WireLog};
 
@@ -160,6 +160,9 @@ pub struct Inbound {
     pub offset: Arc<Mutex<Option<String>>>,
     /// When the pending binary packet must be complete.
     pub attachments_due: Option<Instant>,
+    /// What this client answers when the server asks for an acknowledgement, per event (see
+    /// [`super::connection::ConnectOptions::answers`]).
+    pub answers: BTreeMap<String, Vec<Value>>,
 }
 
 impl Inbound {
@@ -193,7 +196,23 @@ impl Inbound {
                 // not read either is no loss.
                 let _ = self.out.try_send(Out::Text(EnginePacket::Pong(data).encode()));
             }
-            Output::Event { name, args } => {
+            Output::Event { name, args, ack } => {
+                // The server asked for an answer (`421[…]`) and this client's listener gives
+                // one: the ACK goes out with the same id (`431[…]`) straight away, as the
+                // listener's `callback(…)` would send it. An event the client does not answer
+                // gets nothing back; the server's own timeout is all that ends its wait. A full
+                // outgoing queue means the server is not reading; the answer is then lost, as
+                // it would be on a broken connection, and the server's timeout decides.
+                if let Some(id) = ack
+                    && let Some(answer) = self.answers.get(&name)
+                {
+                    let packet = SocketPacket::Ack {
+                        nsp: "/".to_owned(),
+                        id,
+                        args: answer.clone(),
+                    };
+                    let _ = self.out.try_send(Out::Text(packet.to_frame()));
+                }
                 // What the event will take once its owner holds it, decoded.
                 let decoded: usize = args.iter().map(decoded_size).sum::<usize>() + name.len();
                 self.usage.add(decoded)?;

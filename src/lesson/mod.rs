@@ -12,6 +12,7 @@
 //! shown is what runs.
 
 mod anchor;
+mod answers;
 mod model;
 
 pub use anchor::{AnchorError, anchor};

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use std::collections::BTreeMap;
 
+pub use super::answers::Answer;
 use crate::server::{Behaviour, Mount};
 use crate::vocab::{Effect, Trigger};
 
@@ -63,6 +64,9 @@ pub struct Stage {
     /// The rooms the stage's steps may use (a socket's own room, named by its id, is always
     /// there and never declared).
     pub rooms: Vec<String>,
+    /// What some clients send in their handshake, by name (`io({ query, auth })`); sent again
+    /// on every reconnection, as socket.io-client does.
+    pub clients: BTreeMap<String, Handshake>,
     /// The server keeps its messages in a real SQLite database (lesson 6): a fresh file for a
     /// lesson run, which outlives a `restart_server` step.
     pub database: bool,
@@ -76,6 +80,37 @@ pub struct Stage {
     /// when none comes (see `client::outbox`).
     pub client_queue: Option<ClientQueue>,
     pub steps: Vec<Step>,
+}
+
+/// A client's options: its handshake, `io({ query: { … }, auth: { … } })`, and how it answers
+/// when the server asks it for an acknowledgement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handshake {
+    /// Parameters on the handshake request's URL (letters, digits, `-` and `_` only).
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// The CONNECT packet's payload, read by the server as `socket.handshake.auth`.
+    pub auth: Option<Value>,
+    /// How the client answers a server's `emitWithAck`, per event:
+    /// `answers = { question = ["yes"] }` is `socket.on('question', (q, callback) => callback('yes'))`,
+    /// `answers = { question = "never" }` a listener that never calls its callback.
+    #[serde(default)]
+    pub answers: BTreeMap<String, Answer>,
+}
+
+impl Handshake {
+    /// The answers the client gives, per event (those it never gives are left out, as the
+    /// client sends nothing for them).
+    pub fn answers(&self) -> BTreeMap<String, Vec<Value>> {
+        self.answers
+            .iter()
+            .filter_map(|(event, answer)| match answer {
+                Answer::With(args) => Some((event.clone(), args.clone())),
+                Answer::Never => None,
+            })
+            .collect()
+    }
 }
 
 /// socket.io-client's `retries` and `ackTimeout` options.
@@ -115,10 +150,10 @@ impl Stage {
                 events.push(e.to_owned());
             }
         };
-        if let Some(effect) = self.behaviour.on_connection()
-            && let Some(emit) = effect.emit
-        {
-            add(&emit.event);
+        for trigger in [Trigger::Connection, Trigger::Disconnect] {
+            if let Some(emit) = self.effect(&trigger, &[]).and_then(|e| e.emit) {
+                add(&emit.event);
+            }
         }
         for step in &self.steps {
             match &step.kind {
@@ -270,6 +305,8 @@ struct RawStage {
     #[serde(default)]
     rooms: Vec<String>,
     #[serde(default)]
+    clients: BTreeMap<String, Handshake>,
+    #[serde(default)]
     database: bool,
     #[serde(default)]
     server_offset: bool,
@@ -408,10 +445,19 @@ impl Lesson {
             if steps.is_empty() {
                 return Err(stage_err("has no steps".into()));
             }
+            for name in raw_stage.clients.keys() {
+                if !steps
+                    .iter()
+                    .any(|s| matches!(&s.kind, StepKind::Connect { client } if client == name))
+                {
+                    return Err(stage_err(format!("clients.{name}: no step connects {name}")));
+                }
+            }
             for (j, step) in steps.iter().enumerate() {
                 step.check_question(&behaviour)
                     .map_err(|m| stage_err(format!("step {}: {m}", j + 1)))?;
             }
+            super::answers::check(&behaviour, &raw_stage.clients, &steps).map_err(&stage_err)?;
             stages.push(Stage {
                 number,
                 title: raw_stage.title,
@@ -421,6 +467,7 @@ impl Lesson {
                 mount: raw_stage.mount,
                 behaviour,
                 rooms: raw_stage.rooms,
+                clients: raw_stage.clients,
                 database: raw_stage.database,
                 server_offset: raw_stage.server_offset,
                 client_queue: raw_stage.client_queue,
@@ -586,7 +633,7 @@ impl RawStep {
             (
                 "expect_received_by",
                 self.expect_received_by.is_some(),
-                &["connect", "emit", "burst"],
+                &["connect", "disconnect", "emit", "burst"],
             ),
         ];
         for (field, present, kinds) in fields {
@@ -657,6 +704,12 @@ impl RawStep {
         } else if let Some(client) = self.disconnect {
             known(&client, connected)?;
             connected.retain(|c| *c != client);
+            delivers = scope
+                .behaviour
+                .effect(&Trigger::Disconnect, &[])
+                .ok()
+                .flatten()
+                .is_some_and(|e| e.emit.is_some());
             StepKind::Disconnect {
                 client,
                 drop: self.drop_transport.unwrap_or(false),

@@ -115,7 +115,7 @@ impl Session<'_> {
                     .into(),
             ));
         };
-        let addr = old.addr;
+        let addr = old.addr();
         // Bounded, like every wait.
         let _ = tokio::time::timeout(self.options.timeout, old.stop()).await;
         // The clients' connections closed with the server; what each had read is read.

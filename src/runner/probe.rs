@@ -44,7 +44,7 @@ impl Session<'_> {
                 let name = client.unwrap_or("client");
                 let url = client::connection::websocket_url(&self.base, &self.path);
                 let masked = self.mask(&url);
-                let record = match SimClient::connect(&self.base, &self.options_for_clients()).await {
+                let record = match SimClient::connect(&self.base, &self.options_for(name)).await {
                     Ok(connected) => {
                         let mut observed = vec![
                             "101 Switching Protocols: the connection is now a WebSocket".to_owned(),

@@ -12,8 +12,6 @@
 use serde_json::Value;
 use socketioxide::adapter::{Adapter, LocalAdapter};
 
-/// Kept here too, where lessons 2 and 3 used to find it.
-pub use super::handlers::broadcast::NO_ARGS;
 use super::handlers::{self, Handler};
 use crate::vocab::{Effect, Trigger};
 

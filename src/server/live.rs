@@ -65,6 +65,34 @@ pub struct Recipients {
     pub why_not: BTreeMap<String, WhyNot>,
     /// How many selected sockets had a full outgoing buffer, so the packet was dropped for them.
     pub full: usize,
+    /// Selected, but the packet was *not* queued: the socket's outgoing buffer was full
+    /// (socketioxide's `SocketError::InternalChannelFull`, `max_buffer_size` packets waiting for
+    /// a client that does not read). socketioxide drops the packet and carries on; the trace must
+    /// say so rather than list the socket under "sent to". Filled from the emit's own result,
+    /// socket by socket; a socket listed here is not in `to`.
+    pub dropped: Vec<String>,
+}
+
+/// Who a socket says it is, read from its handshake request: its query parameters and its
+/// `User-Agent`. The realtime server reports this from a connect middleware, which socketioxide
+/// runs *before* it adds the socket to the namespace: so the report is on the channel before any
+/// emit can select that socket, and whoever reads the reports in order knows every socket an
+/// emit names.
+pub fn identify(socket: &SocketRef) -> super::ServerEvent {
+    let parts = socket.req_parts();
+    let query = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let user_agent = parts
+        .headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    super::ServerEvent::Handshake {
+        sid: socket.id.to_string(),
+        query,
+        user_agent,
+    }
 }
 
 /// The socket ids connected to the default namespace right now.
@@ -181,6 +209,7 @@ pub async fn observe<A: Adapter, F: Future>(
         unsure: unsure.into_iter().cloned().collect(),
         why_not,
         full: full(&outcome),
+        dropped: Vec::new(),
     };
     (outcome, recipients)
 }

@@ -43,6 +43,7 @@ pub mod http;
 pub mod live;
 pub mod message;
 pub mod order;
+pub mod origin;
 pub mod realtime;
 
 use std::net::SocketAddr;
@@ -74,6 +75,15 @@ pub enum Mount {
 /// What a server tells the tutor about its handlers, in the order they happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerEvent {
+    /// A socket asked to join: who it says it is, from its handshake. Reported before the socket
+    /// enters the namespace, so before any emit can select it (see [`live::identify`]).
+    Handshake {
+        sid: String,
+        /// The handshake's query parameters, decoded, in the order sent.
+        query: Vec<(String, String)>,
+        /// Its `User-Agent` header, when it sent one.
+        user_agent: Option<String>,
+    },
     /// The `io.on('connection')` handler for this socket has run to the end.
     Connected { sid: String },
     /// A `socket.on(event)` handler has run to the end.
@@ -98,6 +108,15 @@ pub enum ServerEvent {
         /// Whom the handler declares the emit is for.
         audience: crate::vocab::Audience,
         recipients: live::Recipients,
+    },
+    /// A handler's `emitWithAck` has finished waiting: what came back from each socket it
+    /// asked, by socket id, in the order it came (an answer, or the timer that ran out).
+    /// Reported after that emit's `Sent`, before the handler's `Connected` or `Handled`.
+    Acked {
+        sid: String,
+        /// The event that asked.
+        event: String,
+        answers: Vec<(String, crate::vocab::Ack)>,
     },
 }
 
@@ -128,7 +147,9 @@ impl Reporter {
     /// Waits while the server is being closed, then returns a guard: as long as any guard is
     /// held, [`StageServer::stop`] does not start closing. A handler holds one from the moment
     /// it checks that the server is still open until its emit is done (see
-    /// `realtime::run` for why). Many handlers can hold one at once.
+    /// `realtime::run` for why). A server's handlers take turns on its one worker (see
+    /// [`order`]), so at most one of them holds a guard at a time; the lock keeps `io.close()`
+    /// outside that turn.
     pub async fn hold_open(&self) -> RwLockReadGuard<'_, ()> {
         self.closing.read().await
     }
@@ -138,11 +159,11 @@ impl Reporter {
 #[derive(Debug)]
 pub struct StageServer {
     /// Where it listens, for the stages that listen at all.
-    pub addr: Option<SocketAddr>,
+    addr: Option<SocketAddr>,
     /// The realtime server's handle, for the stage that has one.
-    pub io: Option<SocketIo>,
+    io: Option<SocketIo>,
     /// Handler reports, see [`ServerEvent`].
-    pub events: mpsc::UnboundedReceiver<ServerEvent>,
+    events: mpsc::UnboundedReceiver<ServerEvent>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     /// The lock its handlers hold while they emit, see [`Reporter::hold_open`].
@@ -153,7 +174,7 @@ impl StageServer {
     /// Builds the server a stage asks for and, unless it is only the app, starts listening on
     /// `listener`.
     pub fn start(mount: Mount, behaviour: Behaviour, listener: Option<TcpListener>) -> std::io::Result<Self> {
-        Self::start_with_log(mount, behaviour, listener, None)
+        Self::start_with(mount, behaviour, listener, None, None)
     }
 
     /// [`StageServer::start`], with the message database the delivery handlers write to (see
@@ -162,6 +183,23 @@ impl StageServer {
         mount: Mount,
         behaviour: Behaviour,
         listener: Option<TcpListener>,
+        log: Option<handlers::delivery::Log>,
+    ) -> std::io::Result<Self> {
+        Self::start_with(mount, behaviour, listener, None, log)
+    }
+
+    /// The one constructor behind [`StageServer::start`] and [`StageServer::start_with_log`].
+    ///
+    /// With `guard`, for a server that strangers' programs can reach (`serve`), the listener is
+    /// served by [`http::serve_guarded`] (a time limit on request headers, a bound on open
+    /// connections) and every Socket.IO request has its `Origin` checked ([`origin`]). Lessons
+    /// and `check` talk only to their own clients and need neither. With `log`, the delivery
+    /// handlers keep their messages in that database (see [`handlers::delivery`]).
+    pub fn start_with(
+        mount: Mount,
+        behaviour: Behaviour,
+        listener: Option<TcpListener>,
+        guard: Option<http::Guard>,
         log: Option<handlers::delivery::Log>,
     ) -> std::io::Result<Self> {
         let (report, events) = Reporter::new();
@@ -178,9 +216,17 @@ impl StageServer {
             (_, Some(listener)) => {
                 let addr = listener.local_addr()?;
                 let (tx, rx) = oneshot::channel();
-                let task = tokio::spawn(http::serve(listener, router, async {
+                let stop = async {
                     let _ = rx.await;
-                }));
+                };
+                let task = match guard {
+                    None => tokio::spawn(http::serve(listener, router, stop)),
+                    Some(guard) => {
+                        let router =
+                            router.layer(origin::OriginLayer::new(guard.origins.clone(), guard.log.clone()));
+                        tokio::spawn(http::serve_guarded(listener, router, guard, stop))
+                    }
+                };
                 (Some(addr), Some(tx), Some(task))
             }
         };
@@ -194,14 +240,44 @@ impl StageServer {
         })
     }
 
+    /// Where it listens, for the stages that listen at all.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.addr
+    }
+
+    /// Whether this stage has a Socket.IO server (and so sockets, events and reports).
+    pub fn is_realtime(&self) -> bool {
+        self.io.is_some()
+    }
+
+    /// The next report from its handlers, in the order they were made; `None` once the server
+    /// is gone.
+    pub async fn next_event(&mut self) -> Option<ServerEvent> {
+        self.events.recv().await
+    }
+
+    /// A report already waiting, if there is one.
+    pub fn try_next_event(&mut self) -> Option<ServerEvent> {
+        self.events.try_recv().ok()
+    }
+
+    /// How many reports are waiting to be taken: a reader that falls behind can tell.
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
     // ANCHOR: fence
     /// Emits the tutor's marker event number `n` to every connected socket. See the module
     /// documentation for why this proves that nothing else is on its way.
+    ///
+    /// A socket that is closing (its client just disconnected) may still be on the list for a
+    /// moment: socketioxide runs the disconnect handler first and removes the socket after. The
+    /// fence cannot reach it, and needs not: nobody reads up to a fence on a closed socket. So a
+    /// failure only for closed sockets is no failure.
     pub async fn fence(&self, n: u64) -> Result<(), String> {
         let Some(io) = &self.io else { return Ok(()) };
         match io.emit(FENCE_EVENT, &n).await {
-            // A socket whose disconnect handler has just run can still be in the namespace's
-            // list for a moment; it is gone, so it has nothing to read up to.
+            Ok(()) => Ok(()),
             Err(socketioxide::BroadcastError::Socket(errors))
                 if errors
                     .iter()
@@ -209,7 +285,7 @@ impl StageServer {
             {
                 Ok(())
             }
-            outcome => outcome.map_err(|e| format!("could not send the fence: {e}")),
+            Err(e) => Err(format!("could not send the fence: {e}")),
         }
     }
     // ANCHOR_END: fence

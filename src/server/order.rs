@@ -25,117 +25,113 @@
 //!   connection handler works the same way (`FromConnectParts`, `src/handler/connect.rs`), called
 //!   once the socket is in the namespace, and so does the disconnect handler.
 //!
-//! So an extractor can take a numbered ticket at the very moment the packet arrives, and the body
-//! can wait until its number is called: a ticket lock, like the numbered tickets at a counter.
-//! That is [`Turn`]. A handler that holds its turn emits, then gives the turn up; the next ticket
-//! in arrival order goes next. The lock is shared by every handler of a server, so one server
-//! has one order, across all its clients.
+//! So an extractor can take a numbered ticket at the very moment the packet arrives: that is
+//! [`Turn`]. The handler's task then hands its work, with its ticket, to the server's one
+//! *worker* ([`Turnstile`]), which runs the work in ticket order, one piece after the other, as
+//! Node's event loop does. The worker is shared by every handler of a server, so one server has
+//! one order, across all its clients.
 //!
-//! A ticket whose handler never runs (an extractor after it refused the packet, or a task dropped
-//! at shutdown) is skipped when its number comes up, so one lost ticket cannot stop the line.
+//! Why a worker, and not each task waiting for its number to be called? Under a flood, tasks
+//! that wait for their turn pile up in tokio's run queue, and every turn handed from one task to
+//! the next then waits behind all of them: a test with four clients sending as fast as they can
+//! saw the line move a few dozen times in ten seconds. One worker runs turn after turn without a
+//! hand-over.
+//!
+//! What this does not bound: a client that sends faster than the server handles makes the line
+//! grow, one small task and one piece of work per packet (each packet is at most
+//! `realtime::MAX_PAYLOAD` bytes). socketioxide spawned a task per packet before this line
+//! existed too; Node instead stops reading the socket while it is busy. A bound on the line per
+//! client would belong here.
+//!
+//! A ticket whose work never comes (an extractor after it refused the packet, a task dropped at
+//! shutdown) is given up when the ticket is dropped, and the worker skips it, so one lost ticket
+//! cannot stop the line.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 
+use futures_util::FutureExt;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::State;
 use socketioxide::handler::{FromConnectParts, FromDisconnectParts, FromMessageParts, Value};
 use socketioxide::socket::{DisconnectReason, Socket};
-use tokio::sync::oneshot;
+use tokio::sync::mpsc;
 
-/// The ticket counter and the line, shared by all the handlers of one server.
-#[derive(Debug, Default)]
+/// One handler's work.
+type Work = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The ticket counter and the way to the server's worker, shared by all its handlers.
+#[derive(Debug)]
 pub struct Turnstile {
     /// The next ticket to hand out.
     next: AtomicU64,
-    line: Mutex<Line>,
-}
-
-/// Who is served now, who waits, and who gave up.
-#[derive(Debug, Default)]
-struct Line {
-    /// The ticket whose handler may run now.
-    serving: u64,
-    /// Handlers waiting for their number, each with the one bell that wakes it. Only the next
-    /// number's bell is rung: waking every waiter at each turn (as a broadcast would) costs a
-    /// wake-up per waiter per turn, and under a flood of messages the line never moves.
-    bells: BTreeMap<u64, oneshot::Sender<()>>,
-    /// Tickets given up before their turn came, to be skipped.
-    abandoned: BTreeSet<u64>,
+    /// To the worker: a ticket with its work, or with nothing when the ticket was given up.
+    work: mpsc::UnboundedSender<(u64, Option<Work>)>,
 }
 
 impl Turnstile {
+    /// A turnstile and its worker, spawned on the current tokio runtime. The worker ends when
+    /// the turnstile and every ticket are gone.
+    pub fn start() -> Arc<Self> {
+        let (work, line) = mpsc::unbounded_channel();
+        tokio::spawn(serve_in_order(line));
+        Arc::new(Self {
+            next: AtomicU64::new(0),
+            work,
+        })
+    }
+
     /// Takes the next ticket. Call it where the packet is received, not in a spawned task.
     pub fn ticket(self: &Arc<Self>) -> Turn {
         let number = self.next.fetch_add(1, Ordering::SeqCst);
         Turn {
             number,
-            turnstile: self.clone(),
-        }
-    }
-
-    fn line(&self) -> MutexGuard<'_, Line> {
-        // No code panics while holding this lock, but a poisoned lock still holds a valid line.
-        self.line.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Ticket `number` is done, or will never run: if it was being served, call the next number
-    /// that has not been given up; if not, remember to skip it. One lock makes "is it this
-    /// ticket's turn?" and the change one step, so no turn is lost between them.
-    fn leave(&self, number: u64) {
-        let mut line = self.line();
-        line.bells.remove(&number);
-        if line.serving != number {
-            line.abandoned.insert(number);
-            return;
-        }
-        let mut next = number + 1;
-        while line.abandoned.remove(&next) {
-            next += 1;
-        }
-        line.serving = next;
-        if let Some(bell) = line.bells.remove(&next) {
-            let _ = bell.send(());
+            turnstile: Some(self.clone()),
         }
     }
 }
 
-/// One handler call's place in its server's line. Taken by socketioxide while it reads the
-/// packet (see the module documentation); the handler's body calls [`Turn::wait`] first.
-/// Dropping it, served or not, lets the line move on.
+/// The worker: runs each ticket's work once every earlier ticket's work has finished (or was
+/// given up). Work that arrives early waits in `early`; the map holds only what has arrived out
+/// of order, never more than the work that has arrived and not yet run.
+async fn serve_in_order(mut line: mpsc::UnboundedReceiver<(u64, Option<Work>)>) {
+    let mut next = 0;
+    let mut early: BTreeMap<u64, Option<Work>> = BTreeMap::new();
+    while let Some((number, work)) = line.recv().await {
+        early.insert(number, work);
+        while let Some(work) = early.remove(&next) {
+            if let Some(work) = work {
+                // A handler that panics ends its own turn, not the server's line.
+                let _ = AssertUnwindSafe(work).catch_unwind().await;
+            }
+            next += 1;
+        }
+    }
+}
+
+/// One handler call's place in its server's line, taken by socketioxide while it reads the
+/// packet (see the module documentation). [`Turn::run`] hands the handler's work over; dropping
+/// the ticket without it gives the turn up.
 #[derive(Debug)]
 pub struct Turn {
     number: u64,
-    turnstile: Arc<Turnstile>,
-}
-
-/// The handler's turn, held until dropped: the next handler in line waits until then.
-#[derive(Debug)]
-pub struct Serving {
-    _turn: Turn,
+    /// `None` once the work has been handed over.
+    turnstile: Option<Arc<Turnstile>>,
 }
 
 impl Turn {
-    /// Waits until every handler whose packet arrived earlier has finished.
-    pub async fn wait(self) -> Serving {
-        let bell = {
-            let mut line = self.turnstile.line();
-            if line.serving == self.number {
-                None
-            } else {
-                let (ring, bell) = oneshot::channel();
-                line.bells.insert(self.number, ring);
-                Some(bell)
-            }
-        };
-        if let Some(bell) = bell {
-            // The sender lives in the line until it is rung; it is dropped unrung only when the
-            // server itself goes away, and then there is nothing left to wait for.
-            let _ = bell.await;
+    /// Runs `work` in this ticket's turn: after the work of every packet that arrived earlier,
+    /// before the work of every packet that arrived later. Returns at once.
+    pub fn run(mut self, work: impl Future<Output = ()> + Send + 'static) {
+        if let Some(turnstile) = self.turnstile.take() {
+            // Fails only when the worker is gone, that is when the server is: nothing to run.
+            let _ = turnstile.work.send((self.number, Some(Box::pin(work))));
         }
-        Serving { _turn: self }
     }
 
     /// This ticket's number, in arrival order from 0.
@@ -146,7 +142,9 @@ impl Turn {
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        self.turnstile.leave(self.number);
+        if let Some(turnstile) = self.turnstile.take() {
+            let _ = turnstile.work.send((self.number, None));
+        }
     }
 }
 
@@ -177,51 +175,61 @@ impl<A: Adapter> FromDisconnectParts<A> for Turn {
     }
 }
 
-/// The server's turnstile, or (for a server built without one) a line of its own that never
-/// makes anyone wait.
+/// The server's turnstile, or (for a server built without one) a line of its own.
 fn turnstile(state: Option<State<Arc<Turnstile>>>) -> Turn {
     match state {
         Some(State(turnstile)) => turnstile.ticket(),
-        None => Arc::new(Turnstile::default()).ticket(),
+        None => Turnstile::start().ticket(),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
     use super::*;
 
-    /// Turns are served in ticket order, whatever order the waiters start in. One thread, so
-    /// tasks interleave only at `.await`s and the order is the code's, not a timer's.
+    /// Work runs in ticket order, whatever order it is handed over in, and one piece at a time.
     #[tokio::test(flavor = "current_thread")]
-    async fn turns_are_served_in_ticket_order() {
-        let line = Arc::new(Turnstile::default());
+    async fn work_runs_in_ticket_order_one_at_a_time() {
+        let line = Turnstile::start();
         let tickets: Vec<Turn> = (0..5).map(|_| line.ticket()).collect();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let mut tasks = Vec::new();
+        let (done, mut finished) = mpsc::unbounded_channel();
         for turn in tickets.into_iter().rev() {
-            let log = log.clone();
-            tasks.push(tokio::spawn(async move {
-                let n = turn.number();
-                let _serving = turn.wait().await;
-                log.lock().unwrap().push(n);
+            let (log, done) = (log.clone(), done.clone());
+            let n = turn.number();
+            turn.run(async move {
+                log.lock().unwrap().push(format!("start {n}"));
                 tokio::task::yield_now().await;
-            }));
+                log.lock().unwrap().push(format!("end {n}"));
+                let _ = done.send(());
+            });
         }
-        for t in tasks {
-            t.await.unwrap();
+        for _ in 0..5 {
+            tokio::time::timeout(Duration::from_secs(5), finished.recv())
+                .await
+                .unwrap();
         }
-        assert_eq!(*log.lock().unwrap(), vec![0, 1, 2, 3, 4]);
+        let expected: Vec<String> = (0..5)
+            .flat_map(|n| [format!("start {n}"), format!("end {n}")])
+            .collect();
+        assert_eq!(*log.lock().unwrap(), expected);
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn a_ticket_given_up_before_its_turn_is_skipped() {
-        let line = Arc::new(Turnstile::default());
-        let first = line.ticket();
-        let lost = line.ticket();
-        let third = line.ticket();
+    async fn a_ticket_given_up_is_skipped_and_a_panic_ends_only_its_turn() {
+        let line = Turnstile::start();
+        let (first, lost, third, fourth) = (line.ticket(), line.ticket(), line.ticket(), line.ticket());
+        let (done, mut finished) = mpsc::unbounded_channel();
+        fourth.run(async move {
+            let _ = done.send("fourth");
+        });
+        third.run(async { panic!("a handler panics") });
         drop(lost);
-        drop(first.wait().await);
-        let waited = tokio::time::timeout(std::time::Duration::from_secs(5), third.wait()).await;
-        assert!(waited.is_ok(), "the third ticket was served after the lost one");
+        first.run(async {});
+        let ran = tokio::time::timeout(Duration::from_secs(5), finished.recv()).await;
+        assert_eq!(ran, Ok(Some("fourth")));
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! In JavaScript, `Server` is a class and `new` creates an object from it: one Socket.IO server,
 //! with its own list of connected sockets and its own handlers, wired into the HTTP server you
-//! pass it. From then on that HTTP server hands WebSocket upgrade requests under `/socket.io/` to
-//! Socket.IO and everything else to the app, so one port serves both.
+//! pass it. From then on that HTTP server hands every request under `/socket.io/` to Socket.IO
+//! (the polling GETs and POSTs of a default client, and WebSocket upgrade requests) and
+//! everything else to the app, so one port serves both.
 //!
 //! Rust has no `new` keyword; a constructor is an ordinary function. socketioxide's
 //! [`SocketIo::builder`] returns two things: a *layer* (middleware that wraps the router, so it
@@ -14,16 +15,16 @@
 //! socketioxide does not serve the browser client script the way Node's server does, so this
 //! module adds that route itself, outside the layer.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::routing::get;
-use socketioxide::SocketIo;
+use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::{ParserConfig, SocketIo};
 
 use super::handlers::delivery::Log;
-use super::handlers::{Call, Failed, Handler};
+use super::handlers::{Call, CameBack, Failed, Handler};
 use super::message::AnyArgs;
 use super::order::{Turn, Turnstile};
 use super::{Behaviour, Reporter, ServerEvent, live};
@@ -34,27 +35,48 @@ use crate::vocab::Trigger;
 /// from making the server hold large buffers. A larger frame closes that client's connection.
 pub const MAX_PAYLOAD: u64 = 16 * 1024;
 
+/// The most binary attachments one packet may announce. A binary event (`451-[…]`) says how many
+/// binary frames follow, and socketioxide keeps the packet and every attachment received so far
+/// until the last one arrives. Its defaults (10,000 attachments, 10 MB, one minute) let a client
+/// that announces many and never sends the last one hold megabytes per connection, each frame
+/// within `MAX_PAYLOAD`. No lesson sends binary data; a few attachments are plenty.
+pub const MAX_ATTACHMENTS: usize = 4;
+
+/// How long socketioxide waits for the rest of a binary packet before it drops the packet and
+/// closes the connection. A client on this machine sends its attachments right behind the packet.
+pub const ATTACHMENTS_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 // ANCHOR: realtime
 /// `const io = new Server(server);`: build the Socket.IO server and attach it to the app that
 /// the HTTP server feeds, so both share one port.
 pub fn attach(app: Router, behaviour: Behaviour, report: Reporter, log: Option<Log>) -> (SocketIo, Router) {
+    // Partial binary packets are bounded in count, bytes (all attachments together stay within
+    // one payload) and time; see MAX_ATTACHMENTS.
+    let parser = ParserConfig::common()
+        .max_incoming_binaries(MAX_ATTACHMENTS)
+        .max_incoming_binary_buf_size(MAX_PAYLOAD as usize)
+        .packet_completion_timeout(ATTACHMENTS_WITHIN);
     let (layer, io) = SocketIo::builder()
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
-        .with_state(Arc::new(Turnstile::default()))
+        // One worker runs the handlers in the order packets arrive, as
+        // Node's single thread does (see order.rs).
+        .with_state(Turnstile::start())
+        .with_parser(parser)
         .build_layer();
+    // Tutor plumbing: report who each socket says it is before it joins (see live::identify).
+    let handshake = report.clone();
+    let identify = async move |socket: SocketRef| {
+        handshake.send(live::identify(&socket));
+        Ok::<(), std::convert::Infallible>(())
+    };
     // io.on('connection', (socket) => { ... })
     // `auth` is the CONNECT packet's payload: `socket.handshake.auth` in Node.
-    io.ns(
-        "/",
-        async move |turn: Turn,
-                    socket: SocketRef,
-                    io: SocketIo,
-                    TryData(auth): TryData<serde_json::Value>| {
-            let auth = auth.unwrap_or_default();
-            on_connection(turn, socket, io, behaviour, report, auth, log).await;
-        },
-    );
+    let handler = async move |turn: Turn, socket: SocketRef, io: SocketIo, TryData(auth): TryData<Value>| {
+        let auth = auth.unwrap_or(Value::Null);
+        turn.run(on_connection(socket, io, auth, behaviour, report, log));
+    };
+    io.ns("/", handler.with(identify));
     // `.layer` wraps the routes that exist so far. The client script route is
     // added after it, so socketioxide (which answers everything under
     // /socket.io itself) never sees that one path.
@@ -75,19 +97,16 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter, log: Option<L
 /// dropped. The tutor's clients wait for the [`ServerEvent::Connected`] report before they emit;
 /// reporting last guarantees that the handlers exist by then.
 ///
-/// Every handler takes a [`Turn`] while socketioxide reads its packet and waits for it before
-/// doing anything, so the server handles one thing at a time in arrival order (see
-/// [`super::order`]).
+/// Every handler takes a [`Turn`] while socketioxide reads its packet and runs its work in that
+/// turn, so the server handles one thing at a time in arrival order (see [`super::order`]).
 async fn on_connection<A: Adapter>(
-    turn: Turn,
     socket: SocketRef<A>,
     io: SocketIo<A>,
+    auth: Value,
     behaviour: Behaviour,
     report: Reporter,
-    auth: serde_json::Value,
     log: Option<Log>,
 ) {
-    let _serving = turn.wait().await;
     let sid = socket.id.to_string();
     // Node's socket.io puts every new socket in a room named by its own id, which is how one
     // socket reaches exactly one other (`socket.to(id)`). socketioxide does not, so we do.
@@ -104,44 +123,63 @@ async fn on_connection<A: Adapter>(
                                 io: SocketIo<A>,
                                 ack: AckSender<A>,
                                 AnyArgs(args): AnyArgs| {
-                        let _serving = turn.wait().await;
-                        let sid = socket.id.to_string();
-                        let outcome = match args {
-                            Ok(args) => {
-                                let call = Call {
-                                    socket,
-                                    io,
-                                    args,
-                                    ack: Some(ack),
-                                    auth,
-                                    log,
-                                };
-                                run(handler, &event, call, &report).await
-                            }
-                            Err(reason) => Err(reason),
-                        };
-                        let _ = report.send(match outcome {
-                            Ok(()) => ServerEvent::Handled { sid, event },
-                            Err(reason) => ServerEvent::Rejected { sid, event, reason },
+                        let call = args.map(|args| Call {
+                            socket: socket.clone(),
+                            io,
+                            args,
+                            ack: Some(ack),
+                            came_back: CameBack::default(),
+                            auth,
+                            log,
                         });
+                        turn.run(on_event(handler, event, socket, call, report));
                     },
                 );
             }
             Trigger::Disconnect | Trigger::Connection => {}
         }
     }
+    // socket.on('disconnect', () => { ... }): the stage's handler, if it has one, then the
+    // report that the socket is gone, in the socket's turn like every other handler.
     let gone = report.clone();
-    socket.on_disconnect(async move |socket: SocketRef<A>| {
-        let _ = gone.send(ServerEvent::Disconnected {
-            sid: socket.id.to_string(),
+    let on_leave = behaviour.handler::<A>(&Trigger::Disconnect);
+    let (leaving_auth, leaving_log) = (auth.clone(), log.clone());
+    socket.on_disconnect(async move |turn: Turn, socket: SocketRef<A>, io: SocketIo<A>| {
+        turn.run(async move {
+            let sid = socket.id.to_string();
+            if let Some(handler) = on_leave {
+                let call = Call {
+                    socket,
+                    io,
+                    args: Vec::new(),
+                    ack: None,
+                    came_back: CameBack::default(),
+                    auth: leaving_auth,
+                    log: leaving_log,
+                };
+                if let Err(reason) = run(handler, "disconnect", call, &gone).await {
+                    let event = "disconnect".to_owned();
+                    let sid = sid.clone();
+                    let _ = gone.send(ServerEvent::Rejected { sid, event, reason });
+                }
+            }
+            let _ = gone.send(ServerEvent::Disconnected { sid });
         });
     });
+    // A socket that closed before this handler ran never calls a disconnect handler registered
+    // now; report its leaving here. (A close racing this line may report it twice; whoever
+    // reads the reports ignores a second `Disconnected`.)
+    if !socket.connected() {
+        let _ = report.send(ServerEvent::Disconnected { sid: sid.clone() });
+    }
     if let Some(handler) = behaviour.handler::<A>(&Trigger::Connection) {
+        // A connection handler's one argument is the handshake's auth (`null` without one).
         let call = Call {
             socket,
             io,
-            args: Vec::new(),
+            args: vec![auth.clone()],
             ack: None,
+            came_back: CameBack::default(),
             auth,
             log,
         };
@@ -158,13 +196,33 @@ async fn on_connection<A: Adapter>(
 }
 // ANCHOR_END: report_when_done
 
+/// The body of `socket.on(event, …)`, run in its turn: the handler's work, then the report that
+/// it has finished ([`ServerEvent::Handled`]) or why it refused ([`ServerEvent::Rejected`]).
+async fn on_event<A: Adapter>(
+    handler: Handler<A>,
+    event: String,
+    socket: SocketRef<A>,
+    call: Result<Call<A>, String>,
+    report: Reporter,
+) {
+    let sid = socket.id.to_string();
+    let outcome = match call {
+        Ok(call) => run(handler, &event, call, &report).await,
+        Err(reason) => Err(reason),
+    };
+    let _ = report.send(match outcome {
+        Ok(()) => ServerEvent::Handled { sid, event },
+        Err(reason) => ServerEvent::Rejected { sid, event, reason },
+    });
+}
+
 /// Runs one handler call: works out what it declares for these arguments, runs it, and reports
 /// what it sent ([`ServerEvent::Sent`]) with whom the server queued it for and why the others
 /// were not. `trigger` is `"connection"` or the event handled.
 ///
 /// # A message that arrives while the server shuts down
 ///
-/// socketioxide runs each handler as a task of its own, so a handler may still be running when
+/// A handler may be part-way through its turn on the server's worker (see [`super::order`]) when
 /// the tutor stops the server. Stopping calls `io.close()`, which first empties socketioxide's
 /// table of namespaces and then closes the sockets. `io.emit(…)` is shorthand for
 /// `io.of("/").unwrap().emit(…)`: it looks the default namespace `/` up in that table, and
@@ -172,8 +230,8 @@ async fn on_connection<A: Adapter>(
 ///
 /// So the handler checks first: no `/` means the server is closing, nobody is left to hear the
 /// echo, and the message is refused with that reason. A check alone is not enough, though: the
-/// close runs on another thread and can land between the check and the emit (with a flood of
-/// messages during Ctrl-C, about one shutdown in four still panicked that way). The handler
+/// close runs on another task and can land between the check and the emit (before this lock,
+/// a flood of messages during Ctrl-C made about one shutdown in four panic that way). The handler
 /// therefore holds a lock from its check to the end of its emit ([`Reporter::hold_open`]), and
 /// [`super::StageServer::stop`] takes the same lock before it closes: a close waits for the
 /// emits under way, and a handler that starts during the close waits for it to end, then finds
@@ -202,17 +260,28 @@ async fn run<A: Adapter>(
         return judged((handler.run)(call).await);
     };
     let (io, socket) = (call.io.clone(), call.socket.clone());
+    let came_back = call.came_back.clone();
     let full = |outcome: &Result<(), Failed>| outcome.as_ref().err().map_or(0, |f| f.full_buffers);
     let (outcome, recipients) = live::observe(&io, &socket, &emit.to, (handler.run)(call), full).await;
+    let sid = socket.id.to_string();
     let _ = report.send(ServerEvent::Sent {
-        sid: socket.id.to_string(),
+        sid: sid.clone(),
         trigger: trigger.to_owned(),
-        event: emit.event,
+        event: emit.event.clone(),
         args: emit.args,
         action: effect.js,
         audience: emit.to,
         recipients,
     });
+    // An emit that asked for answers: the handler has waited for all of them (or for its
+    // timer), so what came back is complete now.
+    if effect.asks_within_ms.is_some() {
+        let _ = report.send(ServerEvent::Acked {
+            sid,
+            event: emit.event,
+            answers: came_back.take(),
+        });
+    }
     judged(outcome)
 }
 
@@ -222,8 +291,6 @@ const SHUTTING_DOWN: &str = "the server is shutting down, so the message is not 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
-
-    use serde_json::Value;
 
     use super::*;
     use crate::client::{ConnectOptions, SimClient};
@@ -243,7 +310,16 @@ mod tests {
         let client = SimClient::connect(&url, &ConnectOptions::default())
             .await
             .expect("connects");
-        let connected = tokio::time::timeout(WAIT, stage.events.recv()).await;
+        // The handshake is reported first (see live::identify), then the connection handler.
+        let connected = tokio::time::timeout(WAIT, async {
+            loop {
+                match stage.events.recv().await {
+                    Some(ServerEvent::Handshake { .. }) => continue,
+                    other => return other,
+                }
+            }
+        })
+        .await;
         assert!(
             matches!(connected, Ok(Some(ServerEvent::Connected { .. }))),
             "waited {WAIT:?} for the connection handler: {connected:?}"
@@ -270,6 +346,7 @@ mod tests {
             io,
             args: vec![Value::from("hello?")],
             ack: None,
+            came_back: CameBack::default(),
             auth: Value::Null,
             log: None,
         };

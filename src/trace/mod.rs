@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::client::WireDirection;
-pub use crate::vocab::Audience;
+pub use crate::vocab::{Ack, Audience};
 
 /// One event as a client received it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -145,6 +145,11 @@ pub struct StepRecord {
     /// Acknowledgements: for each client that passed a callback, what came back.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub acks: BTreeMap<String, Ack>,
+    /// When the server asked for acknowledgements (`timeout(ms).emitWithAck`): for each client
+    /// it asked, what came back to the server, or that its timer ran out first, as the server's
+    /// handler reported it. Only our own server can say; against someone else's, it stays empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub server_acks: BTreeMap<String, Ack>,
     /// Clients that connected earlier in the stage and are disconnected now: nothing can reach
     /// them, and the trace lists them so what they missed is plain (lesson 6).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -152,16 +157,6 @@ pub struct StepRecord {
     /// Raw frames, only with `--wire`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wire: Option<Vec<WireLine>>,
-}
-
-/// What came back to an acknowledgement callback.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Ack {
-    /// The other side called the callback with these arguments.
-    Answered(Vec<Value>),
-    /// Nothing came back within the time the caller gave (`socket.timeout(ms)`).
-    TimedOut { after_ms: u64 },
 }
 
 impl StepRecord {
@@ -188,6 +183,7 @@ impl StepRecord {
             client_emit: None,
             why_not: BTreeMap::new(),
             acks: BTreeMap::new(),
+            server_acks: BTreeMap::new(),
             away: Vec::new(),
             wire: None,
         }

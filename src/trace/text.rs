@@ -309,10 +309,18 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
             };
             let _ = write!(line, "   {}", format!("← {note}").dimmed());
         } else if let Some(why) = why_not {
+            // A connection handler's socket is the newcomer, whom `socket.emit` alone reaches.
+            let why = match why.as_str() {
+                "not the sender" if step.kind == Kind::Connect => "not the newcomer",
+                why => why,
+            };
             let _ = write!(line, "   {}", format!("← {}", terminal_safe(why)).dimmed());
         }
         if let Some(ack) = step.acks.get(name) {
             let _ = write!(line, "   {}", ack_line(ack));
+        }
+        if let Some(ack) = step.server_acks.get(name) {
+            let _ = write!(line, "   {}", server_ack_line(ack));
         }
         let _ = writeln!(out, "{INDENT}{INDENT}{}  {line}", pad(name, width).cyan());
     }
@@ -342,6 +350,19 @@ fn ack_line(ack: &super::Ack) -> String {
             format!(
                 "{} no answer: its callback got a timeout error after {after_ms} ms",
                 "↩".red()
+            )
+        }
+    }
+}
+
+/// What came back to the server from a client it asked (`emitWithAck`), as the server saw it.
+fn server_ack_line(ack: &super::Ack) -> String {
+    match ack {
+        super::Ack::Answered(args) => format!("{} answered the server: {}", "↪".green(), shown_args(args)),
+        super::Ack::TimedOut { after_ms } => {
+            format!(
+                "{} no answer: the server's timer ran out after {after_ms} ms",
+                "↪".red()
             )
         }
     }
@@ -555,6 +576,26 @@ pub fn summary(traces: &[StageTrace]) -> String {
                     step.lesson,
                     step.stage,
                     ack_line(ack)
+                );
+            }
+        }
+    }
+    let asked: Vec<&StepRecord> = traces
+        .iter()
+        .flat_map(|t| t.steps.iter())
+        .filter(|s| !s.server_acks.is_empty())
+        .collect();
+    if !asked.is_empty() {
+        let _ = writeln!(out, "{}", "What came back to the server".bold());
+        for step in asked {
+            let question = shown_args(&step.args);
+            for (who, ack) in &step.server_acks {
+                let _ = writeln!(
+                    out,
+                    "{INDENT}{}.{} {who} asked {question}  {}",
+                    step.lesson,
+                    step.stage,
+                    server_ack_line(ack)
                 );
             }
         }

@@ -154,7 +154,9 @@ function drawStep(scene, lanes, step, y, joined, left) {
       left.set(step.sender, y);
       arrow(scene, x, server, y, 'send', x, [[null, 'disconnect']]);
     } else {
-      const sent = describe(step.event ?? '?', step.args);
+      // What the client sent: the server's event unless the record keeps the client's own apart.
+      const own = step.client_emit;
+      const sent = own != null ? describe(own.event, own.args) : describe(step.event ?? '?', step.args);
       arrow(scene, x, server, y, 'send', x, [[null, 'emit '], [null, sent]]);
     }
     y += ROW;
@@ -171,6 +173,30 @@ function drawStep(scene, lanes, step, y, joined, left) {
       cross(scene, lanes.at(name), y, `'${step.event ?? ''}'`, step.why_not?.[name]);
       y += ROW;
     }
+    y = acks(scene, lanes.at(name), server, step, name, y);
+  }
+  return y;
+}
+
+// The acknowledgements of client `name` as return arrows: the server's answer to its callback
+// (server → client), its answer to the server's emitWithAck (client → server), or a ✗ where the
+// asker's timer ran out instead.
+function acks(scene, x, server, step, name, y) {
+  const ways = [
+    [step.acks?.[name], server, x, 'its callback got no answer'],
+    [step.server_acks?.[name], x, server, "no answer: the server's timer ran out"],
+  ];
+  for (const [ack, from, to, silent] of ways) {
+    if (ack == null) continue;
+    if (ack.answered !== undefined) {
+      const answer = ack.answered.map((a) => JSON.stringify(a)).join(', ');
+      arrow(scene, from, to, y, 'reply', x, [['rtd-dim', '↩ ack '], [null, answer]]);
+    } else {
+      xMark(scene, x, y - 5);
+      const [shown, full] = shorten(`${silent} (${ack['timed-out'].after_ms} ms)`);
+      scene.text([x + 10, y - 1], false, 'rtd-no rtd-label', [[null, shown]], full);
+    }
+    y += ROW;
   }
   return y;
 }

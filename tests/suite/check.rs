@@ -108,7 +108,7 @@ fn an_http_server_without_socket_io_fails_with_the_status_it_got() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         StageServer::start(Mount::HttpServer, Behaviour::default(), Some(listener)).unwrap()
     });
-    let url = format!("http://{}", server.addr.unwrap());
+    let url = format!("http://{}", server.addr().unwrap());
     for lesson in ["1", "2", "3"] {
         let out = check(&[lesson, "--url", &url]);
         out.assert_fails(&[
@@ -189,7 +189,7 @@ fn usage_mistakes_exit_2_with_a_message() {
 }
 
 /// Our own Rust servers, played as someone else's: the check must judge a Socket.IO server in
-/// any language, and socketioxide answers CONNECT before its handlers exist (see PROTOCOL.md),
+/// any language, and socketioxide answers CONNECT before its handlers exist (see "How the tutor knows what the server did" in src/server/mod.rs),
 /// which the remote mode's quiet window has to cover.
 #[test]
 fn a_rust_server_is_judged_like_any_other() {
@@ -221,7 +221,7 @@ fn a_rust_server_is_judged_like_any_other() {
             let behaviour = Behaviour::default().with(trigger, handler).unwrap();
             StageServer::start(Mount::Realtime, behaviour, Some(listener)).unwrap()
         });
-        let url = format!("http://{}", server.addr.unwrap());
+        let url = format!("http://{}", server.addr().unwrap());
         let out = check(&[lesson, "--url", &url]);
         match expected {
             Ok(()) => out.assert_passes(),

@@ -49,7 +49,7 @@ fn options() -> ConnectOptions {
 }
 
 /// socketioxide answers CONNECT before its connection handler has registered `socket.on(…)`
-/// (the connect race in PROTOCOL.md), so these servers emit `ready` at the end of the handler and
+/// (the connect race: see "How the tutor knows what the server did" in src/server/mod.rs), so these servers emit `ready` at the end of the handler and
 /// the client waits for it before emitting.
 async fn connect_when_ready(base: &str, options: &ConnectOptions) -> SimClient {
     let mut client = SimClient::connect(base, options).await.unwrap();
@@ -419,12 +419,12 @@ fn the_stage_server_serves_every_transport_setting() {
             let behaviour = Behaviour::default().with("chat message", "io-emit-chat").unwrap();
             let listener = http::bind("127.0.0.1", 0).await.unwrap();
             let mut stage = StageServer::start(Mount::Realtime, behaviour, Some(listener)).unwrap();
-            let base = format!("http://{}", stage.addr.unwrap());
+            let base = format!("http://{}", stage.addr().unwrap());
             let mut clients = Vec::new();
             for _ in 0..2 {
                 let client = SimClient::connect(&base, &options_for(setting)).await.unwrap();
                 loop {
-                    match tokio::time::timeout(WAIT, stage.events.recv()).await {
+                    match tokio::time::timeout(WAIT, stage.next_event()).await {
                         Ok(Some(ServerEvent::Connected { sid })) if sid == client.sid => break,
                         Ok(Some(_)) => {}
                         other => panic!("{setting:?}: the connection handler did not report: {other:?}"),
@@ -434,7 +434,7 @@ fn the_stage_server_serves_every_transport_setting() {
             }
             clients[0].emit("chat message", vec![json!("hi")]).unwrap();
             loop {
-                match tokio::time::timeout(WAIT, stage.events.recv()).await {
+                match tokio::time::timeout(WAIT, stage.next_event()).await {
                     Ok(Some(ServerEvent::Handled { .. })) => break,
                     Ok(Some(_)) => {}
                     other => panic!("{setting:?}: the chat handler did not report: {other:?}"),

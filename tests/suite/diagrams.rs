@@ -100,6 +100,22 @@ fn texts(svg: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Every `<text>`'s whole text: its tooltip (`<title>`) where the label was shortened, else
+/// what it shows.
+fn whole_texts(svg: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(svg).expect("valid XML");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| {
+            let title = n.children().find(|c| c.has_tag_name("title"));
+            match title {
+                Some(title) => title.descendants().filter_map(|d| d.text()).collect(),
+                None => n.descendants().filter_map(|d| d.text()).collect(),
+            }
+        })
+        .collect()
+}
+
 /// How many elements of `tag` with exactly `class` the SVG holds.
 fn count(svg: &str, tag: &str, class: &str) -> usize {
     let doc = roxmltree::Document::parse(svg).expect("valid XML");
@@ -156,13 +172,34 @@ fn every_diagram_is_xml_with_every_client_and_every_delivered_event() {
             .filter(|(c, t)| c == "rtd-no rtd-label" && t.starts_with("not delivered"))
             .count();
         assert_eq!(crosses, missed, "{where_}: one mark per client left out");
-        // Nothing in these traces holds a reason yet, so none may be drawn.
-        assert!(
-            !texts
-                .iter()
-                .any(|(_, t)| t.starts_with("not delivered") && t.ends_with(')')),
-            "{where_}: a reason was drawn that the trace does not hold"
+        // A reason is drawn exactly where the trace holds one, and it is the trace's own words.
+        let reasons: Vec<String> = trace
+            .steps
+            .iter()
+            .flat_map(|step| {
+                step.not_received_by
+                    .iter()
+                    .filter_map(|name| step.why_not.get(name).cloned())
+            })
+            .collect();
+        // A label too long for the lane is shortened, with its whole text as the tooltip: the
+        // reason is read from the whole text.
+        let whole = whole_texts(&svg);
+        let drawn: Vec<&String> = whole
+            .iter()
+            .filter(|t| t.starts_with("not delivered") && t.ends_with(')'))
+            .collect();
+        assert_eq!(
+            drawn.len(),
+            reasons.len(),
+            "{where_}: one reason per reason the trace holds"
         );
+        for (text, why) in drawn.iter().zip(&reasons) {
+            assert!(
+                text.ends_with(&format!("({why})")),
+                "{where_}: {text:?} is not the trace's reason {why:?}"
+            );
+        }
     }
     let lessons: Vec<u32> = traces.iter().map(|t| t.lesson).collect();
     assert!(lessons.contains(&2) && lessons.contains(&3));
@@ -334,7 +371,7 @@ fn check_svg_draws_what_the_learners_server_did() {
             .unwrap();
         StageServer::start(Mount::Realtime, behaviour, Some(listener)).unwrap()
     });
-    let url = format!("http://{}", server.addr.unwrap());
+    let url = format!("http://{}", server.addr().unwrap());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("check.svg");
     let out = crate::check::check(&["3", "--url", &url, "--svg", file.to_str().unwrap()]);

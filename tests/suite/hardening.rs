@@ -174,12 +174,12 @@ fn a_chat_object_whose_keys_need_escaping_is_echoed_like_node() {
             .expect("a known handler");
         let listener = http::bind("127.0.0.1", 0).await.expect("bind");
         let mut stage = StageServer::start(Mount::Realtime, behaviour, Some(listener)).expect("start");
-        let url = format!("http://{}", stage.addr.expect("listening"));
+        let url = format!("http://{}", stage.addr().expect("listening"));
         let mut client = SimClient::connect(&url, &ConnectOptions::default())
             .await
             .expect("connects");
         let wait_for = async |stage: &mut StageServer, what: &str| {
-            tokio::time::timeout(WAIT, stage.events.recv())
+            tokio::time::timeout(WAIT, stage.next_event())
                 .await
                 .unwrap_or_else(|_| panic!("waited {WAIT:?} for {what}"))
                 .unwrap_or_else(|| panic!("the server stopped before {what}"))

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::Router;
 use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
-use realtime_tutor::server::behaviour::NO_ARGS;
+use realtime_tutor::server::handlers::broadcast::NO_ARGS;
 use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::DisconnectReason;
@@ -23,7 +23,7 @@ const WAIT: Duration = Duration::from_secs(5);
 /// A socketioxide server that reports every disconnect reason on a channel and counts
 /// connections. With `broadcast`, each connection runs `socket.broadcast.emit('hi')` (lesson 2);
 /// otherwise it emits `ready` to the newcomer once its handlers are registered (socketioxide
-/// answers CONNECT before its connection handler runs, see PROTOCOL.md).
+/// answers CONNECT before its connection handler runs, see "How the tutor knows what the server did" in src/server/mod.rs).
 async fn reporting_server(
     broadcast: bool,
 ) -> (

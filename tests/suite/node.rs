@@ -269,7 +269,9 @@ fn check_speaks_json_lines_with_a_verdict_last() {
     );
 }
 
-/// The fields that say who received what, in which order: everything the lesson teaches.
+/// The fields that say who received what, in which order: everything the lesson teaches that a
+/// client can observe. (`server_acks`, what came back to the server's own `emitWithAck`, only
+/// our server can report; it is checked apart.)
 fn observed(step: &StepRecord) -> impl PartialEq + std::fmt::Debug + use<> {
     (
         step.step,
@@ -327,6 +329,19 @@ fn rust_traces_match_node_socket_io_for_every_delivery_stage() {
                     a.step
                 );
                 assert!(a.ignored.is_empty(), "{variant}: nothing unjudged arrives here");
+                // What came back to a server's emitWithAck stays inside that server: ours reports
+                // it, Node's cannot be asked, so the remote trace must not claim any.
+                assert!(
+                    b.server_acks.is_empty(),
+                    "{variant}: a remote trace claims server acks"
+                );
+                let asks = a.action.as_deref().is_some_and(|js| js.contains("emitWithAck"));
+                assert_eq!(
+                    !a.server_acks.is_empty(),
+                    asks,
+                    "{variant}, step {}: our server reports what came back exactly when it asked",
+                    a.step
+                );
             }
             compared += 1;
         }

@@ -17,7 +17,7 @@ async fn chat_with(n: usize) -> (StageServer, Vec<SimClient>) {
     let behaviour = Behaviour::default().with("chat message", "io-emit-chat").unwrap();
     let listener = http::bind("127.0.0.1", 0).await.expect("bind");
     let mut server = StageServer::start(Mount::Realtime, behaviour, Some(listener)).expect("start");
-    let url = format!("http://{}", server.addr.expect("listening"));
+    let url = format!("http://{}", server.addr().expect("listening"));
     let mut clients = Vec::new();
     for _ in 0..n {
         let client = SimClient::connect(&url, &ConnectOptions::default())
@@ -25,7 +25,7 @@ async fn chat_with(n: usize) -> (StageServer, Vec<SimClient>) {
             .expect("connects");
         // Its handlers exist once the connection handler has reported.
         loop {
-            match tokio::time::timeout(WAIT, server.events.recv()).await {
+            match tokio::time::timeout(WAIT, server.next_event()).await {
                 Ok(Some(ServerEvent::Connected { sid })) if sid == client.sid => break,
                 Ok(Some(_)) => continue,
                 other => panic!("waited {WAIT:?} for the connection handler: {other:?}"),

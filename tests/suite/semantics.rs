@@ -201,7 +201,7 @@ check_stage = 1
 [[stage]]
 title = "s"
 mount = "realtime"
-handlers = { "chat message" = "io-emit-chat" }
+handlers = { "chat message" = "io-emit-chat", disconnect = "broadcast-user-left" }
   [[stage.step]]
   connect = "alice"
   [[stage.step]]
@@ -210,9 +210,11 @@ handlers = { "chat message" = "io-emit-chat" }
   connect = "carol"
   [[stage.step]]
   disconnect = "bob"
+  expect_received_by = ["alice", "carol"]
   [[stage.step]]
   disconnect = "carol"
   drop_transport = true
+  expect_received_by = ["alice"]
   [[stage.step]]
   emit = "alice"
   args = ["while they are away"]
@@ -235,6 +237,13 @@ handlers = { "chat message" = "io-emit-chat" }
         .expect("the stage plays");
     let step = |n: u32| trace.steps.iter().find(|s| s.step == n).unwrap();
     assert_eq!(step(4).trigger, "bob disconnects (socket.disconnect())");
+    // The disconnect handler runs once the socket has left: everyone still there hears it.
+    assert_eq!(
+        step(4).action.as_deref(),
+        Some("socket.broadcast.emit('user left')")
+    );
+    assert_eq!(step(4).received_by, vec!["alice", "carol"]);
+    assert_eq!(step(5).received_by, vec!["alice"]);
     assert_eq!(step(5).trigger, "carol's connection drops");
     assert_eq!(step(6).received_by, vec!["alice"]);
     assert!(
@@ -256,4 +265,66 @@ handlers = { "chat message" = "io-emit-chat" }
         let err = Lesson::parse("09-away", &broken, &read).expect_err(needle).to_string();
         assert!(err.contains(needle), "{err}");
     }
+}
+
+/// A client's handshake auth reaches the server in the CONNECT packet, and `socket.emit` in the
+/// connection handler answers the newcomer alone; the others' why-not says so.
+#[test]
+fn the_handshake_auth_reaches_the_connection_handler_and_socket_emit_only_the_newcomer() {
+    use realtime_tutor::lesson::{Lesson, LessonError};
+    use realtime_tutor::runner::{self, RunOptions, Target};
+    let read = |name: &str| -> Result<String, LessonError> { Ok(format!("text of {name}")) };
+    let toml = r#"
+format_version = 2
+number = 9
+slug = "auth"
+title = "t"
+check_stage = 1
+[[stage]]
+title = "s"
+mount = "realtime"
+handlers = { connection = "welcome-auth" }
+clients = { bob = { auth = { token = "b0b" }, query = { name = "bob" } } }
+  [[stage.step]]
+  connect = "alice"
+  expect_received_by = ["alice"]
+  [[stage.step]]
+  connect = "bob"
+  expect_received_by = ["bob"]
+"#;
+    let lesson = Lesson::parse("09-auth", toml, &read).expect("the lesson loads");
+    let options = RunOptions {
+        wire: true,
+        ..RunOptions::default()
+    };
+    let trace = runtime()
+        .block_on(runner::run_stage(
+            &lesson,
+            &lesson.stages[0],
+            &Target::Local,
+            &options,
+        ))
+        .expect("the stage plays");
+    let bob = &trace.steps[1];
+    assert_eq!(bob.received_by, vec!["bob"]);
+    assert_eq!(bob.args, vec![serde_json::json!({ "token": "b0b" })]);
+    assert_eq!(
+        bob.received["bob"][0].args, bob.args,
+        "what the server read is what bob sent"
+    );
+    assert_eq!(
+        bob.why_not.get("alice").map(String::as_str),
+        Some("not the sender")
+    );
+    assert_eq!(
+        trace.steps[0].args,
+        vec![serde_json::Value::Null],
+        "alice sent no auth"
+    );
+    let frames: Vec<&str> = bob.wire.iter().flatten().map(|w| w.frame.as_str()).collect();
+    assert!(frames.contains(&r#"40{"token":"b0b"}"#), "{frames:?}");
+
+    let stray = toml.replace("clients = { bob", "clients = { dave");
+    let err = Lesson::parse("09-auth", &stray, &read).unwrap_err().to_string();
+    assert!(err.contains("clients.dave: no step connects dave"), "{err}");
 }

@@ -14,30 +14,43 @@ use tokio::sync::mpsc;
 use crate::common::{COMMAND_LIMIT, run_bounded, runtime, wait_bounded};
 
 /// The bound on every wait in these tests.
-const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
-fn tutor() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"));
+/// The binary under test: this build's, or the one `REALTIME_TUTOR_UNDER_TEST` names (to show
+/// that a test fails against an older build).
+pub(crate) fn tutor_path() -> String {
+    std::env::var("REALTIME_TUTOR_UNDER_TEST")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_realtime-tutor").to_owned())
+}
+
+pub(crate) fn tutor() -> Command {
+    let mut command = Command::new(tutor_path());
     command.env_remove("CLICOLOR_FORCE").env("NO_COLOR", "1");
     command
 }
 
 /// A running `serve --format json`, with its trace lines arriving on a channel. Dropping it (also
 /// when a test panics) kills the process, so no server outlives its test or keeps its port.
-struct Serve {
-    child: Child,
+pub(crate) struct Serve {
+    pub(crate) child: Child,
     lines: mpsc::UnboundedReceiver<Value>,
     /// Everything the process writes to stderr, handed over when the pipe closes.
     stderr: std::sync::mpsc::Receiver<String>,
     seen: Vec<Value>,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Serve {
-    async fn start(args: &[&str]) -> Serve {
-        let mut child = tutor()
-            .arg("serve")
-            .args(args)
+    pub(crate) async fn start(args: &[&str]) -> Serve {
+        let mut command = tutor();
+        command.arg("serve").args(args);
+        Serve::spawn(command).await
+    }
+
+    /// Starts `command` (a `serve` without `--port` and `--format`) and waits for its listening
+    /// line.
+    pub(crate) async fn spawn(mut command: Command) -> Serve {
+        let mut child = command
             .args(["--port", "0", "--format", "json"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -80,7 +93,7 @@ impl Serve {
     }
 
     /// Waits (bounded) for a trace line that matches, among the lines not yet taken.
-    async fn wait_for(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn wait_for(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
         if let Some(i) = self.seen.iter().position(&wanted) {
             return self.seen.remove(i);
         }
@@ -102,7 +115,7 @@ impl Serve {
     }
 
     /// Ctrl-C, then the exit status and everything printed on stderr (each wait bounded).
-    async fn interrupt(mut self) -> (Option<i32>, String) {
+    pub(crate) async fn interrupt(mut self) -> (Option<i32>, String) {
         let pid = self.child.id().to_string();
         let sent = run_bounded(Command::new("kill").args(["-INT", &pid]), WAIT);
         assert!(sent.status.success(), "{sent:?}");
@@ -131,15 +144,15 @@ impl Drop for Serve {
     }
 }
 
-fn connect_line(name: &str) -> impl Fn(&Value) -> bool + '_ {
+pub(crate) fn connect_line(name: &str) -> impl Fn(&Value) -> bool + '_ {
     move |l: &Value| l["kind"] == "connect" && l["client"] == name
 }
 
-fn emit_line<'a>(name: &'a str, text: &'a str) -> impl Fn(&Value) -> bool + 'a {
+pub(crate) fn emit_line<'a>(name: &'a str, text: &'a str) -> impl Fn(&Value) -> bool + 'a {
     move |l: &Value| l["kind"] == "emit" && l["client"] == name && l["args"] == json!([text])
 }
 
-async fn join(serve: &mut Serve, name: &str) -> SimClient {
+pub(crate) async fn join(serve: &mut Serve, name: &str) -> SimClient {
     let client = SimClient::connect_with_query(&serve.url, &ConnectOptions::default(), &[("name", name)])
         .await
         .unwrap_or_else(|e| panic!("{name} connects: {e}"));
@@ -172,7 +185,7 @@ fn the_client_script_route_works_beside_the_socket_io_layer() {
         let listener = server::http::bind("127.0.0.1", 0).await.expect("bind");
         let behaviour = Behaviour::default();
         let stage = StageServer::start(Mount::Realtime, behaviour, Some(listener)).expect("start");
-        let authority = stage.addr.expect("listening").to_string();
+        let authority = stage.addr().expect("listening").to_string();
         let reply = client::http::get(&authority, "/socket.io/socket.io.js", WAIT)
             .await
             .expect("GET the script");

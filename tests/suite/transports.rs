@@ -272,3 +272,62 @@ fn python_socketio_greets_before_its_connect_reply_and_is_understood() {
         }
     });
 }
+
+/// Every stage of every lesson gives the same trace whichever way its clients connect: over
+/// HTTP long-polling and then the upgrade (what `io()` does), over polling alone, or over a
+/// WebSocket from the start. What a client receives does not depend on the transport, which is
+/// why the lessons may show the WebSocket-only run (see `runner::Session::options_for`).
+#[test]
+fn every_lesson_stage_traces_the_same_over_every_transport() {
+    use realtime_tutor::runner::{self, RunOptions, Target};
+    let lessons = realtime_tutor::lesson::all().expect("the lessons load");
+    runtime().block_on(async {
+        for lesson in &lessons {
+            for stage in &lesson.stages {
+                let mut traces = Vec::new();
+                for setting in SETTINGS {
+                    // A polling client whose connection drops leaves no socket to close: the
+                    // server learns it is gone only when its heartbeat times out (pingInterval
+                    // plus pingTimeout, 45 s by default), as Node's does. A stage that drops a
+                    // connection is compared over the transports that end on a WebSocket.
+                    if setting == [Transport::Polling] && drops_a_connection(stage) {
+                        continue;
+                    }
+                    let options = RunOptions {
+                        transports: setting.to_vec(),
+                        ..RunOptions::default()
+                    };
+                    let trace = runner::run_stage(lesson, stage, &Target::Local, &options)
+                        .await
+                        .unwrap_or_else(|e| {
+                            panic!("lesson {}.{} over {setting:?}: {e}", lesson.number, stage.number)
+                        });
+                    traces.push((setting, trace));
+                }
+                let (first, reference) = &traces[0];
+                for (setting, trace) in &traces[1..] {
+                    assert_eq!(
+                        trace, reference,
+                        "lesson {}.{}: the trace over {setting:?} differs from {first:?}",
+                        lesson.number, stage.number
+                    );
+                }
+            }
+        }
+    });
+}
+
+/// Whether a stage has a step whose client's connection drops (rather than closing politely).
+fn drops_a_connection(stage: &realtime_tutor::lesson::Stage) -> bool {
+    use realtime_tutor::lesson::{Queued, StepKind};
+    stage.steps.iter().any(|step| {
+        matches!(
+            step.kind,
+            StepKind::Disconnect { drop: true, .. }
+                | StepKind::QueuedEmit {
+                    how: Queued::DropsBeforeAnswer,
+                    ..
+                }
+        )
+    })
+}

@@ -1,17 +1,33 @@
-//! Acknowledgements: an answer that goes back to the one client that asked.
+//! Acknowledgements: an answer that goes back to the one who asked.
 //!
 //! A client that calls `socket.emit('question', q, (answer) => { … })` sends the event with an
 //! id (`421["question",…]`). The server's handler receives a `callback` as its last argument;
 //! calling it sends an ACK packet with the same id (`431[…]`) to that client only, and its
 //! callback runs. No other client sees anything: an acknowledgement is not an emit.
+//!
+//! The server can ask too. `socket.timeout(100).emitWithAck('question', 'ready?')` sends the
+//! event with an id of the server's choosing, and the client's listener answers through *its*
+//! callback; `io.timeout(100).emitWithAck(…)` asks every connected socket at once. Either way the
+//! server's timer is the only thing that ends the wait for a client that never answers: the
+//! protocol has no packet for "I will not answer". socketioxide hands the answers back as an
+//! `AckStream` (`socketioxide::ack::AckStream`): awaited, the one answer of one socket; read as a
+//! stream, `(socket id, answer or error)` for each socket asked, in the order they come.
 
+use std::time::Duration;
+
+use futures_util::StreamExt;
 use serde_json::{Value, json};
-use socketioxide::SendError;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::AckSender;
+use socketioxide::extract::{AckSender, SocketRef};
+use socketioxide::{AckError, SendError, SocketIo};
 
-use super::{Failed, Handler, boxed};
-use crate::vocab::Effect;
+use super::{CameBack, Failed, Handler, boxed};
+use crate::server::message::Args;
+use crate::vocab::{Ack, Audience, Effect};
+
+/// How long the server's `emitWithAck` waits for each answer: `timeout(100)`. Short, because
+/// a lesson runs in milliseconds, and real, because the timeout is what these stages teach.
+pub const ASK_WITHIN: Duration = Duration::from_millis(100);
 
 /// This file's handlers, as the registry lists them.
 pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
@@ -52,7 +68,61 @@ pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
                 })
             },
         },
+        Handler {
+            name: "ask-newcomer",
+            on: "connection",
+            file,
+            anchor: "ask_newcomer",
+            declare: |_| {
+                Ok(Effect {
+                    asks_within_ms: Some(ASK_WITHIN.as_millis() as u64),
+                    ..Effect::emits(
+                        "socket.timeout(100).emitWithAck('question', 'ready?')",
+                        "question",
+                        vec![json!("ready?")],
+                        Audience::OnlySender,
+                    )
+                })
+            },
+            run: |call| boxed(async move { ask_newcomer(call.socket, call.came_back).await }),
+        },
+        Handler {
+            name: "poll-everyone",
+            on: "poll",
+            file,
+            anchor: "poll_everyone",
+            declare: |args| {
+                let q = args.first().cloned().unwrap_or(Value::Null);
+                Ok(Effect {
+                    asks_within_ms: Some(ASK_WITHIN.as_millis() as u64),
+                    ..Effect::emits(
+                        "io.timeout(100).emitWithAck('question', q)",
+                        "question",
+                        vec![q],
+                        Audience::Everyone,
+                    )
+                })
+            },
+            run: |call| {
+                boxed(async move {
+                    let q = call.arg(0);
+                    poll_everyone(call.io, q, call.came_back).await
+                })
+            },
+        },
     ]
+}
+
+/// One socket's result as the trace states it: its answer, or the timer that ran out. `None`
+/// for a socket that closed while the server waited: it is gone, and answers nothing.
+fn came(result: Result<Args, AckError>) -> Option<Ack> {
+    match result {
+        Ok(Args(answer)) => Some(Ack::Answered(answer)),
+        Err(AckError::Timeout) => Some(Ack::TimedOut {
+            after_ms: ASK_WITHIN.as_millis() as u64,
+        }),
+        Err(_) => None,
+    }
 }
 
 // ANCHOR: answer_question
@@ -73,3 +143,58 @@ pub fn answer_question<A: Adapter>(callback: AckSender<A>, q: Value) -> Result<(
 /// wait for ever.
 pub fn ignore_question(_q: Value) {}
 // ANCHOR_END: ignore_question
+
+// ANCHOR: ask_newcomer
+/// ```js
+/// io.on('connection', async (socket) => {
+///   try {
+///     const answer = await socket.timeout(100).emitWithAck('question', 'ready?');
+///   } catch (err) {
+///     // no answer within 100 ms
+///   }
+/// });
+/// ```
+///
+/// The question goes out with an id (`421["question","ready?"]`); awaiting the `AckStream`
+/// gives this one socket's answer, or `AckError::Timeout` once 100 ms have passed without one.
+pub async fn ask_newcomer<A: Adapter>(socket: SocketRef<A>, came_back: CameBack) -> Result<(), Failed> {
+    let asking = socket
+        .timeout(ASK_WITHIN)
+        .emit_with_ack::<_, Args>("question", "ready?")?;
+    let answer = asking.await; // Ok(answer), or Err(AckError::Timeout)
+    if let Some(result) = came(answer) {
+        came_back.record(socket.id, result);
+    }
+    Ok(())
+}
+// ANCHOR_END: ask_newcomer
+
+// ANCHOR: poll_everyone
+/// ```js
+/// socket.on('poll', async (q) => {
+///   try {
+///     const answers = await io.timeout(100).emitWithAck('question', q);
+///   } catch (err) {
+///     // someone did not answer within 100 ms; err.responses holds the answers that came
+///   }
+/// });
+/// ```
+///
+/// One question to every socket, each with its own id. socketioxide's `AckStream` then yields
+/// `(socket id, answer)` for each of them as it comes, and a timeout error for each socket
+/// still silent after 100 ms: the stream ends when every socket has answered or timed out.
+pub async fn poll_everyone<A: Adapter>(io: SocketIo<A>, q: Value, came_back: CameBack) -> Result<(), Failed> {
+    let answers = io
+        .timeout(ASK_WITHIN)
+        .emit_with_ack::<_, Args>("question", &q)
+        .await
+        .map_err(|e| Failed::from(e.to_string()))?;
+    let mut answers = std::pin::pin!(answers);
+    while let Some((sid, answer)) = answers.next().await {
+        if let Some(result) = came(answer) {
+            came_back.record(sid, result);
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: poll_everyone

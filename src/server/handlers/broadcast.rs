@@ -57,6 +57,22 @@ pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
             run: |call| boxed(async move { broadcast_hi(&call.socket).await.map_err(Failed::from) }),
         },
         Handler {
+            name: "broadcast-user-left",
+            on: "disconnect",
+            file,
+            anchor: "broadcast_user_left",
+            declare: |_| {
+                let js = "socket.broadcast.emit('user left')";
+                Ok(Effect::emits(
+                    js,
+                    "user left",
+                    vec![],
+                    Audience::EveryoneButSender,
+                ))
+            },
+            run: |call| boxed(async move { broadcast_user_left(&call.socket).await.map_err(Failed::from) }),
+        },
+        Handler {
             name: "io-emit-chat",
             on: "chat message",
             file,
@@ -125,6 +141,18 @@ pub async fn broadcast_hi<A: Adapter>(socket: &SocketRef<A>) -> Sent {
     socket.broadcast().emit("hi", &NO_ARGS).await
 }
 // ANCHOR_END: broadcast_hi
+
+// ANCHOR: broadcast_user_left
+/// `socket.on('disconnect', () => { socket.broadcast.emit('user left'); });`
+///
+/// The leaving socket is still on the server's list while this runs
+/// (socketioxide removes it after its disconnect handler; Node removes it
+/// first), and a broadcast from it skips it either way: everyone still
+/// connected hears 'user left'.
+pub async fn broadcast_user_left<A: Adapter>(socket: &SocketRef<A>) -> Sent {
+    socket.broadcast().emit("user left", &NO_ARGS).await
+}
+// ANCHOR_END: broadcast_user_left
 
 // ANCHOR: io_emit_chat
 /// `socket.on('chat message', (msg) => { io.emit('chat message', msg); });`

@@ -5,7 +5,8 @@
 //! |-----------------|---------------------------------------------------------------|
 //! | [`broadcast`]   | `io.emit` and `socket.broadcast.emit` (lessons 2 and 3)        |
 //! | [`rooms`]       | `socket.join`, `io.to`, `socket.to`, `io.except` (lesson 4)    |
-//! | [`acks`]        | acknowledgements: a client's callback answered (lesson 5)      |
+//! | [`acks`]        | acknowledgements, either way round: `callback`, `emitWithAck` (lesson 5) |
+//! | [`handshake`]   | what a client sends when it connects (`socket.handshake`)     |
 //! | [`delivery`]    | store before emit, server and client offsets (lesson 6)        |
 //!
 //! Each handler is a [`Handler`]: its name (what a lesson's `lesson.toml` lists), the trigger it
@@ -26,18 +27,20 @@
 pub mod acks;
 pub mod broadcast;
 pub mod delivery;
+pub mod handshake;
 pub mod rooms;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::adapter::{Adapter, LocalAdapter};
 use socketioxide::extract::{AckSender, SocketRef};
 
-use crate::vocab::{Effect, Trigger};
+use crate::vocab::{Ack, Effect, Trigger};
 
 /// A handler's body, once called: a future that says whether it did what it declared.
 pub type Running = Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>>;
@@ -104,8 +107,36 @@ pub struct Call<A: Adapter = LocalAdapter> {
     pub io: SocketIo<A>,
     pub args: Vec<Value>,
     pub ack: Option<AckSender<A>>,
+    /// Where a handler that asks for acknowledgements (`emitWithAck`) writes what came back.
+    pub came_back: CameBack,
     pub auth: Value,
     pub log: Option<delivery::Log>,
+}
+
+/// What came back to a handler's `emitWithAck`, socket by socket, in the order it came: an
+/// answer, or the handler's timer running out first. The handler writes each result as it
+/// arrives; once the handler has finished, the server reports them all to the tutor
+/// (`ServerEvent::Acked`), so the trace says who answered what from the server's side.
+///
+/// One per call, and a call asks each socket once: it holds at most one entry per socket.
+#[derive(Debug, Clone, Default)]
+pub struct CameBack(Arc<Mutex<Vec<(String, Ack)>>>);
+
+impl CameBack {
+    /// Notes what came back from socket `sid`.
+    pub fn record(&self, sid: impl fmt::Display, ack: Ack) {
+        if let Ok(mut list) = self.0.lock() {
+            list.push((sid.to_string(), ack));
+        }
+    }
+
+    /// Takes everything noted so far.
+    pub fn take(&self) -> Vec<(String, Ack)> {
+        self.0
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
+    }
 }
 
 impl<A: Adapter> fmt::Debug for Call<A> {
@@ -180,6 +211,7 @@ pub fn all<A: Adapter>() -> Vec<Handler<A>> {
         broadcast::handlers(),
         rooms::handlers(),
         acks::handlers(),
+        handshake::handlers(),
         delivery::handlers(),
     ]
     .concat()

@@ -3,7 +3,9 @@
 //! A room is a name the server keeps a list of sockets under, nothing more: a client cannot
 //! join one by itself, it asks the server (here with a `join` event) and the server's handler
 //! calls `socket.join(room)`. Every socket is also, from the moment it connects, the only member
-//! of a room named by its own id; that is how one socket reaches one other.
+//! of a room named by its own id; that is how one socket reaches one other. Node's socket.io
+//! does this itself; socketioxide does not, so the tutor's connection handler joins each socket
+//! to its own room (see `on_connection` in `super::super::realtime`).
 //!
 //! | JavaScript                       | reaches                                             |
 //! |----------------------------------|-----------------------------------------------------|

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Lanes, NOTE_WIDTH, ROW, action_box, arrow, caller, caption, cross, describe, x_mark};
-use crate::trace::{Delivery, Kind, ProbeOutcome, StepRecord};
+use super::{Lanes, NOTE_WIDTH, ROW, action_box, arrow, caller, caption, cross, describe, shorten, x_mark};
+use crate::trace::{Ack, Delivery, Kind, ProbeOutcome, StepRecord, format_args};
 use crate::ui::svg::{Anchor, Scene, text_width};
 
 pub(super) fn draw_step(
@@ -28,7 +28,12 @@ pub(super) fn draw_step(
                 arrow(scene, x, server, y, "send", x, &[(None, "disconnect")]);
             }
             _ => {
-                let sent = describe(step.event.as_deref().unwrap_or("?"), &step.args);
+                // What the client sent: the server's event unless the record keeps the
+                // client's own apart (a `join`, a question answered through a callback).
+                let sent = match &step.client_emit {
+                    Some(d) => describe(&d.event, &d.args),
+                    None => describe(step.event.as_deref().unwrap_or("?"), &step.args),
+                };
                 arrow(scene, x, server, y, "send", x, &[(None, "emit "), (None, &sent)]);
             }
         }
@@ -67,6 +72,53 @@ pub(super) fn draw_step(
             );
             y += ROW;
         }
+        y = acks(scene, lanes.at(name), server, step, name, y);
+    }
+    y
+}
+
+/// The acknowledgements of client `name` as return arrows: the server's answer to its callback
+/// (server → client), its answer to the server's `emitWithAck` (client → server), or a ✗ where
+/// the asker's timer ran out instead.
+fn acks(scene: &mut Scene, x: i32, server: i32, step: &StepRecord, name: &str, mut y: i32) -> i32 {
+    let ways = [
+        (step.acks.get(name), server, x, "its callback got no answer"),
+        (
+            step.server_acks.get(name),
+            x,
+            server,
+            "no answer: the server's timer ran out",
+        ),
+    ];
+    for (ack, from, to, silent) in ways {
+        match ack {
+            Some(Ack::Answered(args)) => {
+                let answer = format_args(args);
+                arrow(
+                    scene,
+                    from,
+                    to,
+                    y,
+                    "reply",
+                    x,
+                    &[(Some("rtd-dim"), "↩ ack "), (None, &answer)],
+                );
+            }
+            Some(Ack::TimedOut { after_ms }) => {
+                x_mark(scene, x, y - 5);
+                let text = format!("{silent} ({after_ms} ms)");
+                let (shown, full) = shorten(&text);
+                scene.text(
+                    (x + 10, y - 1),
+                    Anchor::Start,
+                    "rtd-no rtd-label",
+                    &[(None, &shown)],
+                    full,
+                );
+            }
+            None => continue,
+        }
+        y += ROW;
     }
     y
 }

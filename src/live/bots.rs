@@ -93,8 +93,20 @@ pub struct Setup {
     pub plan: Plan,
     /// Sockets whose connection handler has run (see `hub::Hub::ready`).
     pub ready: watch::Receiver<HashSet<String>>,
-    pub report: mpsc::UnboundedSender<BotMsg>,
+    /// Bounded ([`REPORTS`]). A bot never waits for room: waiting would not slow its socket
+    /// down (the client keeps reading frames meanwhile), only make them pile up in the bot. A
+    /// read that finds no room is not reported, the bot counts it and says how many in a note;
+    /// the record then lists that bot as not having reported reading it.
+    pub report: mpsc::Sender<BotMsg>,
 }
+
+/// How many reports the bots may have waiting for the live trace, all together.
+pub const REPORTS: usize = 256;
+
+/// How long a leaving bot waits for the server to close its connection. Leaving is sending `41`
+/// and a WebSocket close; the wait only lets the server's answer arrive before the connection is
+/// dropped, and a server under load that answers later has lost nothing.
+const LEAVE_WAIT: Duration = Duration::from_millis(300);
 
 /// The running bots.
 #[derive(Debug)]
@@ -153,7 +165,7 @@ async fn pause_or_stop(stop: &mut watch::Receiver<bool>, pause: Duration) -> boo
 async fn run(index: u64, name: &'static str, setup: Setup, mut stop: watch::Receiver<bool>) {
     let mut rng = fastrand::Rng::new();
     let note = |text: String| {
-        let _ = setup.report.send(BotMsg::Note {
+        let _ = setup.report.try_send(BotMsg::Note {
             client: name.to_owned(),
             text,
         });
@@ -226,6 +238,8 @@ async fn stay(
         _ => Instant::now() + setup.plan.pause(rng),
     };
     let mut greeted = false;
+    let name_of_bot = name;
+    let mut unreported = 0u64;
     loop {
         if *stop.borrow() {
             return End::Stop;
@@ -233,10 +247,27 @@ async fn stay(
         let left = next.saturating_duration_since(Instant::now());
         tokio::select! {
             _ = stop.changed() => return End::Stop,
-            item = client.next(left) => match item {
+            item = client.next(left) => {
+                // The client logs every frame for `--wire`; a bot never shows them, so it lets
+                // them go at once and keeps nothing it read beyond the report below.
+                drop(client.take_wire());
+                match item {
                 Some(Incoming::Event { name, args }) => {
-                    let read = Read { sid: client.sid.clone(), event: name, args };
-                    let _ = setup.report.send(BotMsg::Read(read));
+                    let read = Read::new(client.sid.clone(), name, &args);
+                    match setup.report.try_send(BotMsg::Read(read)) {
+                        Ok(()) if unreported > 0 => {
+                            let _ = setup.report.try_send(BotMsg::Note {
+                                client: name_of_bot.to_owned(),
+                                text: format!(
+                                    "{unreported} of its reads were not reported: the live trace was busy"
+                                ),
+                            });
+                            unreported = 0;
+                        }
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => unreported += 1,
+                        Err(mpsc::error::TrySendError::Closed(_)) => return End::Stop,
+                    }
                 }
                 Some(Incoming::Closed { reason }) => return End::Closed(reason),
                 None => {
@@ -257,27 +288,26 @@ async fn stay(
                     }
                     next = Instant::now() + setup.plan.pause(rng);
                 }
-            },
+            }},
         }
     }
 }
 
-/// Leaves politely (`41`, then a WebSocket close) and waits, briefly, for the server to close
-/// the connection, so the frames are not cut off when the client is dropped. Whatever arrives
+/// Leaves politely (`41`, then a WebSocket close) and waits, briefly ([`LEAVE_WAIT`]), for the
+/// server to close the connection, so the frames are not cut off when the client is dropped. Whatever arrives
 /// meanwhile was still read, and is reported.
 async fn leave(client: &mut SimClient, setup: &Setup) {
     client.disconnect();
-    let until = Instant::now() + Duration::from_secs(2);
+    let until = Instant::now() + LEAVE_WAIT;
     loop {
         let left = until.saturating_duration_since(Instant::now());
-        match client.next(left).await {
+        let item = client.next(left).await;
+        drop(client.take_wire());
+        match item {
             Some(Incoming::Event { name, args }) => {
-                let read = Read {
-                    sid: client.sid.clone(),
-                    event: name,
-                    args,
-                };
-                let _ = setup.report.send(BotMsg::Read(read));
+                // Never waits: at shutdown nobody takes reports any more.
+                let read = Read::new(client.sid.clone(), name, &args);
+                let _ = setup.report.try_send(BotMsg::Read(read));
             }
             Some(Incoming::Closed { .. }) | None => break,
         }

@@ -7,13 +7,17 @@
 //! which bot did not report. Bots are in the same process and read within milliseconds, so on
 //! the normal path no timer is involved. Later records queue behind a waiting one, which keeps
 //! the printed order the server's order.
+//!
+//! The hub is plain bookkeeping: no sockets, no clock of its own. It learns who each socket is
+//! from the server's [`ServerEvent::Handshake`] report (which comes before any emit can name that
+//! socket), and every method that depends on time takes `now`, so its tests run without a
+//! network and without waiting.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
-use axum::extract::Query;
 use serde_json::Value;
-use socketioxide::SocketIo;
 use tokio::sync::watch;
 
 use super::view::{ClientKind, Live, Sending, Unread};
@@ -29,12 +33,48 @@ const EARLY_CAP: usize = 512;
 /// Sockets remembered after they left, so a late report can still name them (bounded).
 const PEOPLE_CAP: usize = 4096;
 
-/// A bot read an event off its socket.
-#[derive(Debug, Clone)]
+/// The most records waiting for their bots. Each waits at most [`READ_BOUND`], so this only
+/// matters under a flood; past it the oldest stop waiting, so memory stays bounded.
+pub const QUEUE_CAP: usize = 1024;
+
+/// The most bytes of messages (as JSON) the waiting records may hold together: a flood of the
+/// largest chat messages (16 KiB) reaches this long before [`QUEUE_CAP`].
+pub const QUEUE_BYTES: usize = 2 << 20;
+
+/// A bot read an event off its socket. The arguments are kept as a fingerprint: matching needs
+/// only equality, and a bot flooded with large messages then holds a few bytes per read.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Read {
     pub sid: String,
     pub event: String,
-    pub args: Vec<Value>,
+    pub fingerprint: u64,
+}
+
+impl Read {
+    pub fn new(sid: String, event: String, args: &[Value]) -> Self {
+        let fingerprint = fingerprint(&event, args);
+        Self {
+            sid,
+            event,
+            fingerprint,
+        }
+    }
+}
+
+/// A 64-bit digest of an event and its arguments. Two different messages share one with a
+/// chance of about 1 in 2^64; a mismatch then would only mark a read on the wrong one of two
+/// records with the same event.
+pub fn fingerprint(event: &str, args: &[Value]) -> u64 {
+    fingerprint_and_size(event, args).0
+}
+
+/// The fingerprint, and the size of the arguments as JSON.
+fn fingerprint_and_size(event: &str, args: &[Value]) -> (u64, usize) {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    event.hash(&mut hasher);
+    let json = serde_json::to_string(args).unwrap_or_default();
+    json.hash(&mut hasher);
+    (hasher.finish(), json.len())
 }
 
 #[derive(Debug)]
@@ -54,6 +94,10 @@ struct Stashed {
 #[derive(Debug)]
 struct Pending {
     live: Live,
+    /// The fingerprint of what the record sent, when it sent something.
+    fingerprint: Option<u64>,
+    /// The size of what it sent, as JSON (counted against [`QUEUE_BYTES`]).
+    bytes: usize,
     /// Bots (sid → name) the record waits for.
     waiting: BTreeMap<String, String>,
     deadline: Instant,
@@ -62,7 +106,6 @@ struct Pending {
 /// See the module documentation.
 #[derive(Debug)]
 pub struct Hub {
-    io: Option<SocketIo>,
     bot_token: String,
     people: HashMap<String, Person>,
     taken: HashSet<String>,
@@ -70,16 +113,11 @@ pub struct Hub {
     others: u32,
     stash: HashMap<String, Stashed>,
     queue: VecDeque<Pending>,
+    /// What the records in `queue` hold, in bytes (see [`QUEUE_BYTES`]).
+    queued_bytes: usize,
     early: VecDeque<Read>,
     /// The sockets whose connection handler has run; bots wait to appear here before they emit.
     pub ready: watch::Sender<HashSet<String>>,
-}
-
-fn plain_name(name: &str) -> bool {
-    (1..=20).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn sending_of(live: &mut Live) -> Option<&mut Sending> {
@@ -91,9 +129,8 @@ fn sending_of(live: &mut Live) -> Option<&mut Sending> {
 }
 
 impl Hub {
-    pub fn new(io: Option<SocketIo>, bot_token: String) -> Self {
+    pub fn new(bot_token: String) -> Self {
         Self {
-            io,
             bot_token,
             people: HashMap::new(),
             taken: HashSet::new(),
@@ -101,78 +138,10 @@ impl Hub {
             others: 0,
             stash: HashMap::new(),
             queue: VecDeque::new(),
+            queued_bytes: 0,
             early: VecDeque::new(),
             ready: watch::Sender::new(HashSet::new()),
         }
-    }
-
-    /// The name and kind of socket `sid`, from its handshake the first time it is seen: a
-    /// `name` query parameter if it gave one (bots and test clients do), `tab-N` for a browser,
-    /// `client-N` for anything else.
-    fn who(&mut self, sid: &str) -> (String, ClientKind) {
-        if let Some(person) = self.people.get(sid) {
-            return (person.name.clone(), person.kind);
-        }
-        let socket = self
-            .io
-            .as_ref()
-            .and_then(|io| io.of("/"))
-            .and_then(|ns| ns.get_socket(sid.parse().ok()?));
-        let (wanted, kind) = match &socket {
-            Some(socket) => {
-                let parts = socket.req_parts();
-                let query: HashMap<String, String> =
-                    Query::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default();
-                let agent = parts
-                    .headers
-                    .get(axum::http::header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                let kind = if query.get("bot") == Some(&self.bot_token) {
-                    ClientKind::Bot
-                } else if agent.contains("Mozilla/") {
-                    ClientKind::Browser
-                } else {
-                    ClientKind::Client
-                };
-                (query.get("name").filter(|n| plain_name(n)).cloned(), kind)
-            }
-            None => (None, ClientKind::Client),
-        };
-        let base = wanted.unwrap_or_else(|| match kind {
-            ClientKind::Browser => {
-                self.tabs += 1;
-                format!("tab-{}", self.tabs)
-            }
-            _ => {
-                self.others += 1;
-                format!("client-{}", self.others)
-            }
-        });
-        let mut name = base.clone();
-        let mut n = 1;
-        while self.taken.contains(&name) {
-            n += 1;
-            name = format!("{base}-{n}");
-        }
-        // A socket the server no longer knows has already left (a client that connected and
-        // broke its connection at once): its name is free again straight away.
-        let connected = socket.is_some();
-        if connected {
-            self.taken.insert(name.clone());
-        }
-        if self.people.len() >= PEOPLE_CAP {
-            self.people.retain(|_, p| p.connected);
-        }
-        self.people.insert(
-            sid.to_owned(),
-            Person {
-                name: name.clone(),
-                kind,
-                connected,
-            },
-        );
-        (name, kind)
     }
 
     fn still_connected(&self, sid: &str) -> bool {
@@ -195,7 +164,12 @@ impl Hub {
         recipients: &Recipients,
     ) -> (Sending, BTreeMap<String, String>) {
         let mut waiting = BTreeMap::new();
-        for sid in &recipients.to {
+        // A socket whose buffer was full was not sent the packet: nothing to wait for.
+        for sid in recipients
+            .to
+            .iter()
+            .filter(|sid| !recipients.dropped.contains(sid))
+        {
             let (name, kind) = self.who(sid);
             if kind == ClientKind::Bot {
                 waiting.insert(sid.clone(), name);
@@ -206,7 +180,14 @@ impl Hub {
             event,
             args,
             audience,
-            sent_to: self.sorted_names(&recipients.to),
+            sent_to: {
+                let to: Vec<String> = (recipients.to.iter())
+                    .filter(|sid| !recipients.dropped.contains(sid))
+                    .cloned()
+                    .collect();
+                self.sorted_names(&to)
+            },
+            dropped: self.sorted_names(&recipients.dropped),
             not_sent_to: self.sorted_names(&recipients.skipped),
             unsure: self.sorted_names(&recipients.unsure),
             read_by: Vec::new(),
@@ -217,12 +198,17 @@ impl Hub {
     }
 
     fn push(&mut self, mut live: Live, mut waiting: BTreeMap<String, String>, now: Instant) {
+        let mut print = None;
+        let mut bytes = 0;
         // Reads that came in before the server's report belong to this record if they match.
         if let Some(sending) = sending_of(&mut live) {
+            let (print_of, size) = fingerprint_and_size(&sending.event, &sending.args);
+            print = Some(print_of);
+            bytes = size;
             self.early.retain(|read| {
                 let matches = waiting.contains_key(&read.sid)
                     && read.event == sending.event
-                    && read.args == sending.args;
+                    && read.fingerprint == print_of;
                 if matches && let Some(name) = waiting.remove(&read.sid) {
                     sending.read_by.push(name);
                     return false;
@@ -233,14 +219,22 @@ impl Hub {
         }
         self.queue.push_back(Pending {
             live,
+            fingerprint: print,
+            bytes,
             waiting,
             deadline: now + READ_BOUND,
         });
+        self.queued_bytes += bytes;
     }
 
     /// Takes one report from the server.
     pub fn server_event(&mut self, event: ServerEvent, now: Instant) {
         match event {
+            ServerEvent::Handshake {
+                sid,
+                query,
+                user_agent,
+            } => self.handshake(&sid, &query, user_agent.as_deref()),
             ServerEvent::Sent {
                 sid,
                 trigger,
@@ -305,7 +299,11 @@ impl Hub {
                 };
                 self.push(live, waiting, now);
             }
-            ServerEvent::Handled { .. } => {}
+            // The live trace does not show what came back to a server's `emitWithAck` (yet).
+            ServerEvent::Handled { .. } | ServerEvent::Acked { .. } => {}
+            // Reported twice when the socket closed just as its connection handler ran: once is
+            // enough. (A socket the hub never heard of is reported, under a fresh name.)
+            ServerEvent::Disconnected { sid } if self.people.get(&sid).is_some_and(|p| !p.connected) => {}
             ServerEvent::Disconnected { sid } => {
                 self.ready.send_modify(|ready| {
                     ready.remove(&sid);
@@ -337,10 +335,13 @@ impl Hub {
             if !pending.waiting.contains_key(&read.sid) {
                 continue;
             }
+            if pending.fingerprint != Some(read.fingerprint) {
+                continue;
+            }
             let Some(sending) = sending_of(&mut pending.live) else {
                 continue;
             };
-            if sending.event == read.event && sending.args == read.args {
+            if sending.event == read.event {
                 if let Some(name) = pending.waiting.remove(&read.sid) {
                     sending.read_by.push(name);
                     sending.read_by.sort();
@@ -369,8 +370,15 @@ impl Hub {
 
     /// The records that are ready to print, oldest first: complete, or done waiting.
     pub fn take_ready(&mut self, now: Instant) -> Vec<Live> {
+        let mut ready = Vec::new();
+        while self.queue.len() > QUEUE_CAP || self.queued_bytes > QUEUE_BYTES {
+            let why = "the live trace fell too far behind a flood, so it stopped waiting for this one";
+            let mut first = true;
+            ready.extend(self.release(|_| std::mem::take(&mut first), why));
+        }
         let why = format!("did not report reading it within {READ_BOUND:?}");
-        self.release(|front| front.waiting.is_empty() || front.deadline <= now, &why)
+        ready.extend(self.release(|front| front.waiting.is_empty() || front.deadline <= now, &why));
+        ready
     }
 
     /// Everything still queued, ready or not (at shutdown).
@@ -378,12 +386,13 @@ impl Hub {
         self.release(|_| true, "the server stopped before it reported reading it")
     }
 
-    fn release(&mut self, done: impl Fn(&Pending) -> bool, why: &str) -> Vec<Live> {
+    fn release(&mut self, mut done: impl FnMut(&Pending) -> bool, why: &str) -> Vec<Live> {
         let mut ready = Vec::new();
-        while self.queue.front().is_some_and(&done) {
+        while self.queue.front().is_some_and(&mut done) {
             let Some(mut pending) = self.queue.pop_front() else {
                 break;
             };
+            self.queued_bytes -= pending.bytes;
             if let Some(sending) = sending_of(&mut pending.live) {
                 for (_, name) in std::mem::take(&mut pending.waiting) {
                     sending.unread.push(Unread {
@@ -397,3 +406,7 @@ impl Hub {
         ready
     }
 }
+
+mod names;
+#[cfg(test)]
+mod tests;

@@ -8,9 +8,10 @@ use owo_colors::OwoColorize;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::lesson::Lesson;
-use crate::server::Behaviour;
 use crate::vocab::Audience;
+
+mod header;
+pub use header::header;
 
 const INDENT: &str = "  ";
 
@@ -56,6 +57,10 @@ pub struct Sending {
     pub audience: Option<Audience>,
     /// The sockets the server queued the packet for (names, sorted).
     pub sent_to: Vec<String>,
+    /// Selected, but not queued: their outgoing buffer was full, so the packet was lost for
+    /// them. Absent from the JSON when empty, as it almost always is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<String>,
     /// Connected sockets the emit did not select.
     pub not_sent_to: Vec<String>,
     /// Sockets that joined or left while the emit ran.
@@ -126,7 +131,7 @@ pub struct Line<'a> {
 
 /// The record as one JSON line.
 pub fn json(t_ms: u64, live: &Live) -> String {
-    crate::trace::json::to_string(&Line { t_ms, live })
+    serde_json::to_string(&Line { t_ms, live })
         .unwrap_or_else(|e| format!("{{\"kind\":\"error\",\"error\":{:?}}}", e.to_string()))
 }
 
@@ -143,92 +148,6 @@ fn shown(value: &Value) -> String {
 
 fn arrow() -> String {
     "▸".bold().to_string()
-}
-
-/// The heading printed once the server listens: the code being served and how to try it.
-pub fn header(
-    lesson: &Lesson,
-    behaviour: &Behaviour,
-    node: Option<&str>,
-    url: &str,
-    chat_lessons: &[u32],
-) -> String {
-    let mut out = String::new();
-    let rule = "━".repeat(3);
-    let heading = format!(
-        "{rule} Serving lesson {} · {} {rule}",
-        lesson.number, lesson.title
-    );
-    let _ = writeln!(out, "{}", heading.bold().magenta());
-    let _ = writeln!(out);
-    let _ = writeln!(out, "{INDENT}{}", "Node.js, the server running now".underline());
-    match node {
-        Some(code) => {
-            for line in code.trim_end().lines() {
-                let _ = writeln!(out, "{INDENT}{INDENT}{}", line.yellow());
-            }
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "{INDENT}{INDENT}{}",
-                "io.on('connection', (socket) => {".yellow()
-            );
-            if let Some(js) = behaviour.on_connection().map(|e| e.js) {
-                let _ = writeln!(out, "{INDENT}{INDENT}{INDENT}{}", format!("{js};").yellow());
-            }
-            if let Some(on_chat) = behaviour.answering("chat message") {
-                let line = format!("socket.on('chat message', (msg) => {{ {}; }});", on_chat.js);
-                let _ = writeln!(out, "{INDENT}{INDENT}{INDENT}{}", line.yellow());
-            }
-            let _ = writeln!(out, "{INDENT}{INDENT}{}", "});".yellow());
-        }
-    }
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "{INDENT}Open {} in two browser tabs. The page and its Socket.IO connection",
-        url.bold().cyan()
-    );
-    let _ = writeln!(out, "{INDENT}come from this one server, on this one port.");
-    match behaviour.answering("chat message") {
-        Some(on_chat) => {
-            let _ = writeln!(
-                out,
-                "{INDENT}Type in one tab and watch both; the server answers with {}.",
-                on_chat.js.yellow()
-            );
-            if on_chat.emit.is_some_and(|e| e.to == Audience::Everyone) {
-                let _ = writeln!(
-                    out,
-                    "{INDENT}Run with --broadcast to answer with socket.broadcast.emit instead."
-                );
-            }
-        }
-        None => {
-            let with_chat: Vec<String> = chat_lessons.iter().map(u32::to_string).collect();
-            let _ = writeln!(
-                out,
-                "{INDENT}This server has no 'chat message' handler: what you type goes nowhere (lessons with a chat: {}).",
-                with_chat.join(", ")
-            );
-        }
-    }
-    let _ = writeln!(out, "{INDENT}Ctrl-C stops the server.");
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "{INDENT}{}",
-        "Reading the trace: \"sent to\" lists the sockets the server queued the event for. Bots".dimmed()
-    );
-    let _ = writeln!(
-        out,
-        "{INDENT}{}",
-        "also report what they read off their socket; a browser tab shows what it got on its page.".dimmed()
-    );
-    let _ = writeln!(out);
-    let _ = write!(out, "{INDENT}{}", "Live trace".underline());
-    out
 }
 
 fn names(list: &[String]) -> String {
@@ -253,6 +172,16 @@ fn render_sending(out: &mut String, sending: &Sending, sender: &str, who: &str) 
             );
         }
         let _ = writeln!(out, "{}{line}", label("sent to"));
+    }
+    if !sending.dropped.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}{} {}   {}",
+            label("lost"),
+            "✗".red(),
+            names(&sending.dropped),
+            "(its buffer was full: the client is not reading, so the server dropped the packet)".dimmed()
+        );
     }
     if !sending.not_sent_to.is_empty() {
         let mut line = format!("{} {}", "✗".red(), names(&sending.not_sent_to));

@@ -1,0 +1,72 @@
+//! How the hub names sockets: from what each one's handshake says.
+
+use super::{ClientKind, Hub, PEOPLE_CAP, Person};
+
+fn plain_name(name: &str) -> bool {
+    (1..=20).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl Hub {
+    /// The name and kind of socket `sid`. Every socket an emit names has had its handshake
+    /// reported first (see [`crate::server::live::identify`]); one that was forgotten since
+    /// (more than `PEOPLE_CAP` sockets ago) gets a fresh `client-N`.
+    pub(super) fn who(&mut self, sid: &str) -> (String, ClientKind) {
+        if let Some(person) = self.people.get(sid) {
+            return (person.name.clone(), person.kind);
+        }
+        self.others += 1;
+        let name = format!("client-{}", self.others);
+        self.remember(sid, &name, ClientKind::Client, false);
+        (name, ClientKind::Client)
+    }
+
+    /// A socket's handshake: its name is the `name` query parameter if it gave a plain one (bots
+    /// and test clients do), else `tab-N` for a browser and `client-N` for anything else; a name
+    /// in use gets `-2`, `-3`, ….
+    pub(super) fn handshake(&mut self, sid: &str, query: &[(String, String)], user_agent: Option<&str>) {
+        let param = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let kind = if param("bot") == Some(self.bot_token.as_str()) {
+            ClientKind::Bot
+        } else if user_agent.is_some_and(|a| a.contains("Mozilla/")) {
+            ClientKind::Browser
+        } else {
+            ClientKind::Client
+        };
+        let base = match param("name").filter(|n| plain_name(n)) {
+            Some(name) => name.to_owned(),
+            None if kind == ClientKind::Browser => {
+                self.tabs += 1;
+                format!("tab-{}", self.tabs)
+            }
+            None => {
+                self.others += 1;
+                format!("client-{}", self.others)
+            }
+        };
+        let mut name = base.clone();
+        let mut n = 1;
+        while self.taken.contains(&name) {
+            n += 1;
+            name = format!("{base}-{n}");
+        }
+        self.taken.insert(name.clone());
+        self.remember(sid, &name, kind, true);
+    }
+
+    fn remember(&mut self, sid: &str, name: &str, kind: ClientKind, connected: bool) {
+        if self.people.len() >= PEOPLE_CAP {
+            self.people.retain(|_, p| p.connected);
+        }
+        self.people.insert(
+            sid.to_owned(),
+            Person {
+                name: name.to_owned(),
+                kind,
+                connected,
+            },
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! `serve` as a library: a lesson's final server for real browsers, with simulated company and a
+//! live trace of who was sent what.
+//!
+//! [`run`] takes a bound listener, the stage to serve, how many bots to add and a shutdown
+//! future, the way mini-redis's `server::run` does; the command line (`cli::serve`) only parses
+//! arguments, binds the port, explains bind errors and catches Ctrl-C. Tests can call [`run`]
+//! on `127.0.0.1:0` in-process.
+//!
+//! The pieces, each in its own file:
+//!
+//! * the server is exactly the one the lesson's `check` stage runs ([`StageServer`]), started
+//!   with limits for a port strangers' programs can reach ([`http::Guard`]: request-header time
+//!   limit, connection limit, `Origin` check);
+//! * [`hub`] turns the server's reports and the bots' reads into live records (pure
+//!   bookkeeping, unit-tested without a network);
+//! * [`bots`] are simulated clients that keep a browser tab company;
+//! * [`view`] words the records as text or JSON; [`printer`] writes them on a thread of its own,
+//!   so a slow terminal never holds the server up.
+
+pub mod bots;
+pub mod hub;
+pub mod printer;
+pub mod view;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use self::bots::{BotMsg, Bots, Plan, Setup};
+use self::hub::Hub;
+use self::printer::Records;
+use self::view::Live;
+use crate::server::http::Guard;
+use crate::server::{Behaviour, Mount, ServerEvent, StageServer};
+
+/// How long shutting down may take, from Ctrl-C to exit, before the tutor gives up waiting.
+pub const STOP_BOUND: Duration = Duration::from_secs(5);
+
+/// The part of [`STOP_BOUND`] the bots get to leave politely; the server gets the rest.
+pub const BOTS_BOUND: Duration = Duration::from_millis(500);
+
+/// What to serve.
+#[derive(Debug, Clone)]
+pub struct Serving {
+    pub mount: Mount,
+    pub behaviour: Behaviour,
+    /// How many bots join (at most [`bots::MAX_BOTS`]; only with Socket.IO).
+    pub bots: u8,
+    /// The limits and the allowed origins.
+    pub guard: Guard,
+    /// The message database of a storing stage (lesson 6), which outlives the server.
+    pub log: Option<crate::server::handlers::delivery::Log>,
+}
+
+/// Why [`run`] stopped, as its `shutdown` future says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// Ctrl-C, or whatever the caller treats as a request to stop.
+    Asked,
+    /// Something went wrong outside the server (stdout closed): said on stderr, exit status 1.
+    Failed(String),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// The server stopped within [`STOP_BOUND`].
+    pub clean: bool,
+    pub why: Stop,
+}
+
+/// Serves `serving` on `listener` until `shutdown` completes, printing the live trace through
+/// `records` (whose `Listening` line or header the caller has already queued), then shuts down
+/// within [`STOP_BOUND`].
+pub async fn run(
+    listener: TcpListener,
+    serving: Serving,
+    records: &Records,
+    shutdown: impl Future<Output = Stop>,
+) -> std::io::Result<Ended> {
+    let local = local_address(listener.local_addr()?);
+    // Decided before the server takes the behaviour: what the bots do depends on what it answers.
+    let plan = Plan::for_server(&serving.behaviour);
+    let mut server = StageServer::start_with(
+        serving.mount,
+        serving.behaviour,
+        Some(listener),
+        Some(serving.guard.clone()),
+        serving.log,
+    )?;
+
+    let mut rng = fastrand::Rng::new();
+    let token: String = std::iter::repeat_with(|| rng.alphanumeric()).take(16).collect();
+    let mut hub = Hub::new(token.clone());
+    let (report, mut reports) = mpsc::channel(bots::REPORTS);
+    let bots = (serving.bots > 0 && server.is_realtime()).then(|| {
+        Bots::start(
+            serving.bots,
+            &Setup {
+                base: format!("http://{local}"),
+                token,
+                plan,
+                ready: hub.ready.subscribe(),
+                report,
+            },
+        )
+    });
+
+    tokio::pin!(shutdown);
+    let mut skipped = 0u64;
+    let why = loop {
+        let deadline = hub.next_deadline();
+        tokio::select! {
+            // `biased` polls the branches in the order written: the shutdown first, then the
+            // bots' reports, so that a bot's read is counted before the server's later reports.
+            biased;
+            why = &mut shutdown => break why,
+            Some(msg) = reports.recv() => take_bot_msg(&mut hub, msg),
+            event = server.next_event() => {
+                let Some(event) = event else { break Stop::Asked };
+                // Under a flood, handlers report faster than a trace line can be written.
+                // Reports wait in the server's channel, and each holds its message: far behind,
+                // the loop skips what it cannot show, and says how much.
+                if server.pending_events() > BEHIND && skippable(&event) {
+                    skipped += 1;
+                    continue;
+                }
+                if skipped > 0 {
+                    records.print(&Live::Note {
+                        client: "serve".to_owned(),
+                        text: format!(
+                            "the live trace fell behind a flood of messages: {skipped} handler report(s) \
+                             were not shown"
+                        ),
+                    });
+                    skipped = 0;
+                }
+                // A bot reports a read before it does anything that makes the server report
+                // (leaving, say); take every such read before the server's report.
+                while let Ok(msg) = reports.try_recv() {
+                    take_bot_msg(&mut hub, msg);
+                }
+                hub.server_event(event, std::time::Instant::now());
+            }
+            // Wakes the loop when the oldest trace line's wait for its bots' read reports runs
+            // out (hub::READ_BOUND). Live browsers give no fences, so this is the bounded
+            // fallback: the line is printed then, a silent bot listed as "did not report reading
+            // it within 2s", never as "did not receive".
+            _ = tokio::time::sleep_until(deadline.map(Instant::from_std).unwrap_or_else(Instant::now)),
+                if deadline.is_some() => {}
+        }
+        for live in hub.take_ready(std::time::Instant::now()) {
+            records.print(&live);
+        }
+    };
+
+    // Shutting down: the bots leave first, then the server closes every socket and stops
+    // accepting connections. One deadline bounds the whole: the bots get at most BOTS_BOUND of
+    // it, the server what is left. Bots that have not heard back from the server by then have
+    // still said goodbye (`41` and a close frame are queued at once); under load the server's
+    // answer may simply be late, which is no reason to call the shutdown unclean.
+    let deadline = Instant::now() + STOP_BOUND;
+    for live in hub.take_all() {
+        records.print(&live);
+    }
+    records.print(&Live::Stopping);
+    drop(reports);
+    if let Some(bots) = bots {
+        bots.stop(BOTS_BOUND).await;
+    }
+    let clean = tokio::time::timeout_at(deadline, server.stop()).await.is_ok();
+    records.print(&Live::Stopped { clean });
+    Ok(Ended { clean, why })
+}
+
+/// Where a browser on this machine finds a server listening on `addr` (and where the bots
+/// connect): the address itself, or loopback when it listens on every address.
+pub fn local_address(addr: SocketAddr) -> SocketAddr {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, addr.port())
+}
+
+/// How many server reports may wait before the loop starts skipping emits. Each holds at most
+/// one message (16 KiB), so this bounds what a flood makes the tutor hold to about 2 MiB.
+const BEHIND: usize = 128;
+
+/// Reports that the loop may leave out when it is behind: those about one message (what it
+/// sent, that it was handled). Who joined and who left are always taken: the names, and which
+/// sockets bots may talk to, depend on them.
+fn skippable(event: &ServerEvent) -> bool {
+    match event {
+        ServerEvent::Sent { trigger, .. } => trigger != "connection",
+        // What came back to a server's `emitWithAck`: the live trace does not show it yet.
+        ServerEvent::Handled { .. } | ServerEvent::Acked { .. } => true,
+        ServerEvent::Rejected { event, .. } => event != "connection",
+        ServerEvent::Handshake { .. } | ServerEvent::Connected { .. } | ServerEvent::Disconnected { .. } => {
+            false
+        }
+    }
+}
+
+fn take_bot_msg(hub: &mut Hub, msg: BotMsg) {
+    match msg {
+        BotMsg::Read(read) => hub.bot_read(read),
+        BotMsg::Note { client, text } => hub.note(Live::Note { client, text }, std::time::Instant::now()),
+    }
+}
