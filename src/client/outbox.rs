@@ -113,15 +113,30 @@ impl Outbox {
     /// Sends every waiting emit in order through `client`, each until it is acknowledged or its
     /// tries are used up (socket.io-client's `_drainQueue`, on connect and after each emit).
     /// Returns how each ended, and the number of packets put on the wire.
-    pub async fn drain(&mut self, client: &mut SimClient) -> Result<(Vec<Settled>, u32), ConnectError> {
+    ///
+    /// `answered_within` says, for an emit, whether its answer is known to be coming: `Some(bound)`
+    /// when the server's own handler declares that it calls the callback (the tutor's server,
+    /// whose code we run). Such a try waits for its answer up to `bound`, the limit on every
+    /// wait, and an answer later than that is an error. Otherwise a slow machine would decide the
+    /// outcome: an answer the server did send, arriving after `ackTimeout` because the machine
+    /// was busy, would make the trace show a retry the lesson's server never caused. Only an emit
+    /// the server does not answer waits for `ackTimeout` to run out, which is what its lesson
+    /// teaches.
+    pub async fn drain(
+        &mut self,
+        client: &mut SimClient,
+        answered_within: impl Fn(&Waiting) -> Option<Duration>,
+    ) -> Result<(Vec<Settled>, u32), ConnectError> {
         let mut settled = Vec::new();
         let mut sent = 0;
         while let Some(head) = self.queue.front_mut() {
+            let known = answered_within(head);
             loop {
                 head.tries += 1;
                 sent += 1;
                 let answer = client.emit_with_ack(&head.event, head.args.clone())?;
-                match tokio::time::timeout(self.ack_timeout, answer).await {
+                let within = known.unwrap_or(self.ack_timeout);
+                match tokio::time::timeout(within, answer).await {
                     Ok(Ok(answer)) => {
                         settled.push(Settled::Acked {
                             tries: head.tries,
@@ -133,6 +148,13 @@ impl Outbox {
                         return Err(ConnectError::Other(
                             "the connection closed while an emit waited for its acknowledgement".into(),
                         ));
+                    }
+                    Err(_) if known.is_some() => {
+                        return Err(ConnectError::Other(format!(
+                            "no acknowledgement of '{}' within {within:?}, though the server's \
+                             handler calls its callback",
+                            head.event
+                        )));
                     }
                     // `tryCount > retries`: dropped, with a timeout error for the callback.
                     Err(_) if head.tries > self.retries => {

@@ -111,7 +111,16 @@ impl Session<'_> {
             .find(|c| c.name == name)
             .ok_or_else(|| RunError::Other(format!("{name} is not connected")))?;
         let sid = named.client.sid.clone();
-        let outcome = outbox.drain(&mut named.client).await;
+        // Our own server's handler says whether it calls the callback (see `Outbox::drain`).
+        let (stage, ours, bound) = (self.stage, self.server.is_some(), self.options.timeout);
+        let answered_within = |waiting: &crate::client::outbox::Waiting| {
+            let trigger = crate::vocab::Trigger::Event(waiting.event.clone());
+            let answers = stage
+                .effect(&trigger, &waiting.args)
+                .is_some_and(|e| e.answers.is_some());
+            (ours && answers).then_some(bound)
+        };
+        let outcome = outbox.drain(&mut named.client, answered_within).await;
         self.outboxes.insert(name.to_owned(), outbox);
         let (settled, sent) = outcome.map_err(|e| RunError::Other(format!("{name}: {e}")))?;
         if self.server.is_some() {
