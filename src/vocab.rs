@@ -117,6 +117,10 @@ pub struct Effect {
     /// Its emit asks every socket it reaches for an answer and waits at most this many
     /// milliseconds for them (`socket.timeout(ms).emitWithAck(…)`, `io.timeout(ms).emitWithAck(…)`).
     pub asks_within_ms: Option<u64>,
+    /// Every message its emit sends carries one more argument after `emit.args`: the row id the
+    /// server stored it under, its *server offset* (`io.emit('chat message', msg, id)`). The id
+    /// comes from the database, so it is not declared; only that it is there.
+    pub offset: bool,
 }
 
 impl Effect {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use super::delivery;
 use super::findings::{ack_findings, content_findings, delivery_findings, finding};
 use super::headline::{describe, headline, pass_summary};
 use super::reach::Reach;
@@ -67,7 +68,10 @@ pub fn judge(
         let connected: BTreeSet<&str> = record.received.keys().map(String::as_str).collect();
         let received: BTreeSet<&str> = record.received_by.iter().map(String::as_str).collect();
         shapes.retain(|shape| shape.fits(sender, &connected, &received));
-        findings.extend(content_findings(record, event));
+        // A stored message carries an offset the lesson cannot declare: judged in `delivery`.
+        if !delivery::carries_offset(stage, step) {
+            findings.extend(content_findings(record, event));
+        }
     }
     for record in records {
         if let Some(step) = stage.steps.get(record.step as usize - 1) {
@@ -101,11 +105,21 @@ pub fn judge(
         ));
     }
     findings.sort_by_key(|f| f.step);
+    if let Some((headline, mut named)) = delivery::findings(stage, records) {
+        named.extend(findings);
+        named.sort_by_key(|f| f.step);
+        return Verdict::Fail(Failure::Behaviour {
+            headline,
+            findings: named,
+        });
+    }
 
     if findings.is_empty() {
-        return Verdict::Pass {
-            summary: pass_summary(lesson, stage, records, taught.as_ref()),
+        let summary = match delivery::pass_summary(stage, records) {
+            Some(done) => format!("your server does what lesson {} teaches: {done}", lesson.number),
+            None => pass_summary(lesson, stage, records, taught.as_ref()),
         };
+        return Verdict::Pass { summary };
     }
     Verdict::Fail(Failure::Behaviour {
         headline: headline(lesson, stage, records, likely, taught.as_ref()),
@@ -157,6 +171,7 @@ mod tests {
             client_emit: None,
             why_not: Default::default(),
             acks: Default::default(),
+            away: Vec::new(),
             server_acks: Default::default(),
             wire: None,
         }

@@ -20,6 +20,7 @@
 //! * [`teaching`]: the call the lesson's server teaches, read from the stage's data.
 //! * [`judge`](mod@judge): the records compared with the lesson, step by step.
 //! * [`findings`]: one finding per difference in a delivery step.
+//! * [`delivery`]: the offsets of a storing server, and what a reconnecting client is given back.
 //! * [`target`]: lesson 1's probes, and why a run could not be played at all.
 //! * [`headline`]: the verdict's first line.
 //! * [`discovery`]: looking for Socket.IO when the scenario could not reach it, at the places
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 use crate::trace::{ProbeOutcome, StepRecord};
 
+mod delivery;
 pub mod discovery;
 mod findings;
 mod headline;

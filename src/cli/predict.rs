@@ -465,12 +465,12 @@ impl Ask {
                     role: "the newcomer",
                 })
             }
-            StepKind::Emit { client, .. } => Some(Ask::Who {
+            StepKind::Emit { client, .. } | StepKind::QueuedEmit { client, .. } => Some(Ask::Who {
                 options: step.connected.clone(),
                 subject: client.clone(),
                 role: "the sender",
             }),
-            StepKind::Burst { .. } | StepKind::Disconnect { .. } => None,
+            StepKind::Burst { .. } | StepKind::Disconnect { .. } | StepKind::RestartServer => None,
         }
     }
 }

@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// Output format: readable text, or JSON Lines (one object per trace line).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// The SQLite file a storing server (lesson 6) keeps its messages in. By default it is
+    /// messages.sqlite3 in the tutor's state folder, so the history outlives a restart.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<std::path::PathBuf>,
     /// When to use colour (also honours NO_COLOR, CLICOLOR and CLICOLOR_FORCE).
     #[command(flatten)]
     pub color: colorchoice_clap::Color,
@@ -140,6 +144,33 @@ async fn bind(host: IpAddr, port: u16) -> anyhow::Result<TcpListener> {
     Ok(listener)
 }
 
+/// The message database of a storing stage: `--db PATH`, or the file in the state folder. A
+/// locked, damaged or unwritable file is refused here, with its name, before anything starts.
+fn open_database(
+    stage: &crate::lesson::Stage,
+    db: Option<&std::path::Path>,
+) -> anyhow::Result<Option<crate::server::handlers::delivery::Log>> {
+    use crate::parts::store::Store;
+    if !stage.database {
+        if db.is_some() {
+            return Err(UsageError(
+                "--db chooses where a storing server keeps its messages, and this lesson's server \
+                 stores nothing (lesson 6 does)"
+                    .into(),
+            )
+            .into());
+        }
+        return Ok(None);
+    }
+    let path = match db {
+        Some(path) => path.to_path_buf(),
+        None => Store::default_path()?,
+    };
+    let store = Store::open(&path)?;
+    anstream::eprintln!("messages are kept in {}", store.path().display());
+    Ok(Some(std::sync::Arc::new(store)))
+}
+
 /// Runs the command; returns the exit status.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     args.color.write_global();
@@ -185,6 +216,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
         .find(|s| s.mount == stage.mount && s.behaviour == behaviour)
         .map(|s| s.node.as_str());
 
+    let log = open_database(stage, args.db.as_deref())?;
     let listener = bind(args.host, args.port).await?;
     let addr = listener.local_addr()?;
     let url = format!("http://{}/", crate::live::local_address(addr));
@@ -232,6 +264,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
             origins: Allowed::for_address(addr, &args.allow_origin),
             log: printer.log(),
         },
+        log,
     };
     // Stop on Ctrl-C, or when stdout is gone (`serve | head` after head has exited).
     let shutdown = async {

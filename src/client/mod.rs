@@ -49,6 +49,7 @@
 //! * [`receiver`]: what each frame means, given what came before (pure).
 //! * [`limits`]: every bound a server can push the client against, and why.
 //! * [`wire`]: the bounded frame log behind `--wire`.
+//! * [`outbox`]: the queue of emits `retries` and `ackTimeout` keep (socket.io-client's options).
 //! * [`polling`], [`link`], [`handshake`], [`tasks`]: the I/O, from one HTTP request to the
 //!   connected tasks; [`connection`]: the [`SimClient`] its owner talks to.
 //! * [`http`]: a plain GET, the way a browser fetches the page.
@@ -59,6 +60,7 @@ pub mod handshake;
 pub mod http;
 pub mod limits;
 pub mod link;
+pub mod outbox;
 pub mod payload;
 pub mod polling;
 pub mod protocol;

@@ -67,6 +67,18 @@ pub struct Stage {
     /// What some clients send in their handshake, by name (`io({ query, auth })`); sent again
     /// on every reconnection, as socket.io-client does.
     pub clients: BTreeMap<String, Handshake>,
+    /// The server keeps its messages in a real SQLite database (lesson 6): a fresh file for a
+    /// lesson run, which outlives a `restart_server` step.
+    pub database: bool,
+    /// Each client runs the tutorial's client code for the server offset: it connects with
+    /// `io({ auth: { serverOffset: 0 } })`, and on every `'chat message'` (msg, serverOffset)
+    /// sets `socket.auth.serverOffset = serverOffset`; socket.io-client sends `auth` again with
+    /// every reconnection.
+    pub server_offset: bool,
+    /// socket.io-client's `retries` and `ackTimeout` options for every client of the stage
+    /// (`io({ retries, ackTimeout })`): each emit waits for its acknowledgement and is sent again
+    /// when none comes (see `client::outbox`).
+    pub client_queue: Option<ClientQueue>,
     pub steps: Vec<Step>,
 }
 
@@ -99,6 +111,26 @@ impl Handshake {
             })
             .collect()
     }
+}
+
+/// socket.io-client's `retries` and `ackTimeout` options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientQueue {
+    pub retries: u32,
+    pub ack_timeout_ms: u64,
+}
+
+/// How an emit through a client's queue goes (lesson 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    /// The client is connected: it sends, waits for the acknowledgement, and retries.
+    Connected,
+    /// The client is disconnected: the emit waits in its queue until it reconnects.
+    WhileDisconnected,
+    /// The client sends, the server handles it, and the connection drops before the client
+    /// reads the acknowledgement: the message stays in the queue, unacknowledged.
+    DropsBeforeAnswer,
 }
 
 impl Stage {
@@ -222,6 +254,16 @@ pub enum StepKind {
     /// packet, then the WebSocket's close), or with `drop`, as a broken transport does (the
     /// connection just ends). A later `connect` of the same name is a reconnection.
     Disconnect { client: String, drop: bool },
+    /// The server process stops and starts again on the same database (lesson 6): every
+    /// connection closes, the memory of the old server is gone, the file is not.
+    RestartServer,
+    /// An emit through the client's queue (the stage's `client_queue`): see [`Queued`].
+    QueuedEmit {
+        client: String,
+        event: String,
+        args: Vec<Value>,
+        how: Queued,
+    },
     /// Several emits, one after another, observed together at the end.
     Burst {
         event: String,
@@ -267,6 +309,11 @@ struct RawStage {
     rooms: Vec<String>,
     #[serde(default)]
     clients: BTreeMap<String, Handshake>,
+    #[serde(default)]
+    database: bool,
+    #[serde(default)]
+    server_offset: bool,
+    client_queue: Option<ClientQueue>,
     /// The code shown; by default, the stage's handlers.
     rust: Option<Vec<String>>,
     #[serde(rename = "step", default)]
@@ -283,6 +330,9 @@ struct RawStep {
     connect: Option<String>,
     disconnect: Option<String>,
     drop_transport: Option<bool>,
+    restart_server: Option<bool>,
+    while_disconnected: Option<bool>,
+    drops_before_answer: Option<bool>,
     emit: Option<String>,
     event: Option<String>,
     args: Option<Vec<Value>>,
@@ -375,10 +425,19 @@ impl Lesson {
                 .collect::<Result<Vec<_>, LessonError>>()?;
             let mut steps = Vec::new();
             let mut connected: Vec<String> = Vec::new();
+            if let Some(queue) = raw_stage.client_queue
+                && !(1..=MAX_ACK_TIMEOUT_MS).contains(&queue.ack_timeout_ms)
+            {
+                return Err(stage_err(format!(
+                    "client_queue.ack_timeout_ms = {}: a lesson waits between 1 and {MAX_ACK_TIMEOUT_MS} ms",
+                    queue.ack_timeout_ms
+                )));
+            }
             let scope = Scope {
                 mount: raw_stage.mount,
                 behaviour: &behaviour,
                 rooms: &raw_stage.rooms,
+                queue: raw_stage.client_queue,
             };
             for (j, raw_step) in raw_stage.steps.into_iter().enumerate() {
                 let step = raw_step
@@ -412,6 +471,9 @@ impl Lesson {
                 behaviour,
                 rooms: raw_stage.rooms,
                 clients: raw_stage.clients,
+                database: raw_stage.database,
+                server_offset: raw_stage.server_offset,
+                client_queue: raw_stage.client_queue,
                 steps,
             });
         }
@@ -471,6 +533,7 @@ struct Scope<'a> {
     mount: Mount,
     behaviour: &'a Behaviour,
     rooms: &'a [String],
+    queue: Option<ClientQueue>,
 }
 
 impl Scope<'_> {
@@ -534,9 +597,12 @@ impl RawStep {
             self.disconnect.is_some(),
             self.emit.is_some(),
             self.burst.is_some(),
+            self.restart_server == Some(true),
         ];
         if chosen.iter().filter(|c| **c).count() != 1 {
-            return Err("needs exactly one of probe, connect, disconnect, emit, burst".into());
+            return Err(
+                "needs exactly one of probe, connect, disconnect, emit, burst, restart_server = true".into(),
+            );
         }
         // Each field belongs to one kind of step; a stray one is almost always a typo'd intent.
         let kind_name = if self.probe.is_some() {
@@ -547,11 +613,19 @@ impl RawStep {
             "disconnect"
         } else if self.emit.is_some() {
             "emit"
-        } else {
+        } else if self.burst.is_some() {
             "burst"
+        } else {
+            "restart_server"
         };
-        let fields: [(&str, bool, &[&str]); 9] = [
+        let fields: [(&str, bool, &[&str]); 11] = [
             ("drop_transport", self.drop_transport.is_some(), &["disconnect"]),
+            ("while_disconnected", self.while_disconnected.is_some(), &["emit"]),
+            (
+                "drops_before_answer",
+                self.drops_before_answer.is_some(),
+                &["emit"],
+            ),
             ("path", self.path.is_some(), &["probe"]),
             ("client", self.client.is_some(), &["probe"]),
             ("expect", self.expect.is_some(), &["probe"]),
@@ -588,7 +662,14 @@ impl RawStep {
             return Err("a burst cannot carry a question; ask on a single emit step".into());
         }
         let mut delivers = false;
-        let kind = if let Some(probe) = self.probe {
+        let kind = if self.restart_server == Some(true) {
+            if mount != Mount::Realtime {
+                return Err("restart_server needs a realtime stage".into());
+            }
+            // Every connection closes with the old server.
+            connected.clear();
+            StepKind::RestartServer
+        } else if let Some(probe) = self.probe {
             let expect = match self.expect.as_deref() {
                 Some("refused") => ProbeExpect::Refused,
                 Some("socket.io") => ProbeExpect::SocketIo,
@@ -636,7 +717,46 @@ impl RawStep {
                 client,
                 drop: self.drop_transport.unwrap_or(false),
             }
+        } else if let Some(client) = self.emit.clone().filter(|_| scope.queue.is_some()) {
+            let how = match (self.while_disconnected, self.drops_before_answer) {
+                (Some(true), Some(true)) => {
+                    return Err("an emit is either while_disconnected or drops_before_answer".into());
+                }
+                (Some(true), _) => Queued::WhileDisconnected,
+                (_, Some(true)) => Queued::DropsBeforeAnswer,
+                _ => Queued::Connected,
+            };
+            if how == Queued::WhileDisconnected {
+                if connected.contains(&client) {
+                    return Err(format!("while_disconnected, but {client} is connected"));
+                }
+            } else {
+                known(&client, connected)?;
+            }
+            if self.ack.is_some() || self.ack_timeout_ms.is_some() {
+                return Err("in a stage with a client_queue every emit waits for its ack; \
+                            leave out ack and ack_timeout_ms"
+                    .into());
+            }
+            let event = self.event.clone().unwrap_or_else(|| CHAT_EVENT.into());
+            let args = self.args.clone().unwrap_or_default();
+            let effect = scope.effect_of(&event, &args, connected)?;
+            delivers = effect.emit.is_some() && how != Queued::WhileDisconnected;
+            if how == Queued::DropsBeforeAnswer {
+                connected.retain(|c| *c != client);
+            }
+            StepKind::QueuedEmit {
+                client,
+                event,
+                args,
+                how,
+            }
         } else if let Some(client) = self.emit {
+            if self.while_disconnected.is_some() || self.drops_before_answer.is_some() {
+                return Err(
+                    "while_disconnected and drops_before_answer need the stage's client_queue".into(),
+                );
+            }
             known(&client, connected)?;
             let event = self.event.unwrap_or_else(|| CHAT_EVENT.into());
             let args = self.args.unwrap_or_default();

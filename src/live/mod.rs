@@ -59,6 +59,8 @@ pub struct Serving {
     pub guard: Guard,
     /// What the `/tutor/` pages say is served, and the controls the chat page gains.
     pub about: tutor::About,
+    /// The message database of a storing stage (lesson 6), which outlives the server.
+    pub log: Option<crate::server::handlers::delivery::Log>,
 }
 
 /// Why [`run`] stopped, as its `shutdown` future says.
@@ -99,6 +101,7 @@ pub async fn run(
         serving.behaviour,
         Some(listener),
         Some(serving.guard.clone()),
+        serving.log,
         app,
     )?;
     // Every record goes to the terminal and to the pages watching.

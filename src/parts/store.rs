@@ -220,3 +220,20 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>().map_err(fail)
     }
 }
+
+/// The store is what the delivery handlers write to and replay from: the two statements of
+/// [`crate::server::handlers::delivery::MessageLog`], and nothing else.
+impl crate::server::handlers::delivery::MessageLog for Store {
+    fn insert(&self, content: &str, client_offset: Option<&str>) -> Result<Option<i64>, String> {
+        match Store::insert(self, content, client_offset) {
+            Ok(Inserted::New(id)) => Ok(Some(id)),
+            Ok(Inserted::Duplicate) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn after(&self, offset: i64) -> Result<Vec<(i64, String)>, String> {
+        let rows = Store::after(self, offset).map_err(|e| e.to_string())?;
+        Ok(rows.into_iter().map(|row| (row.id, row.content)).collect())
+    }
+}

@@ -15,12 +15,20 @@ use crate::trace::{Delivery, Kind, StepRecord};
 
 impl Session<'_> {
     pub(super) async fn connect(&mut self, number: u32, name: &str) -> Result<StepRecord, RunError> {
-        let connected = SimClient::connect(&self.base, &self.options_for(name))
-            .await
-            .map_err(|source| RunError::Connect {
-                client: name.to_owned(),
-                source,
-            })?;
+        let mut options = self.options_for(name);
+        // A client that keeps a server offset sends it as its auth (see `delivery.rs`).
+        let kept = self.auth_for(name);
+        if kept.is_some() {
+            options.auth = kept.clone();
+        }
+        let auth = options.auth.clone();
+        let connected =
+            SimClient::connect(&self.base, &options)
+                .await
+                .map_err(|source| RunError::Connect {
+                    client: name.to_owned(),
+                    source,
+                })?;
         if self.server.is_some() {
             let sid = connected.sid.clone();
             self.await_server(&sid, name, |e| matches!(e, ServerEvent::Connected { .. }))
@@ -34,20 +42,40 @@ impl Session<'_> {
         if !again {
             self.joined.push(name.to_owned());
         }
-        let trigger = if again {
+        let mut trigger = if again {
             format!("{name} reconnects")
         } else {
             format!("{name} connects")
         };
+        if let Some(kept) = &kept {
+            trigger = format!("{trigger} with auth {kept}");
+        }
+        // socket.io-client sends what its queue holds as soon as it is connected again.
+        let waiting = self.outboxes.get(name).map_or(0, |o| o.waiting().count());
+        // Our server has finished its connection handler (its replay) by now: it reported so.
+        // Someone else's server cannot say; read its replay for the quiet window first, so the
+        // queue's emits come after it there too (with Node's tutorial server they could
+        // otherwise race the replay's SELECT).
+        let early = if waiting > 0 && self.server.is_none() {
+            Some(self.settle(&[(None, Vec::new())]).await?)
+        } else {
+            None
+        };
+        let settled = self.drain(name).await?;
+        if waiting > 0 {
+            let emits = if waiting == 1 { "emit" } else { "emits" };
+            trigger = format!("{trigger}; its queue sends the {emits} waiting");
+        }
         let mut step = self.blank(number, Kind::Connect, trigger);
         step.sender = Some(name.to_owned());
         self.acting = Some(name.to_owned());
         let expected = self.expected_receivers(number);
         // The connection handler sees the client's handshake auth (`socket.handshake.auth`).
-        let auth = self.stage.clients.get(name).and_then(|h| h.auth.clone());
-        let effect = self
-            .stage
-            .effect(&crate::vocab::Trigger::Connection, &[auth.unwrap_or(Value::Null)]);
+        let effect = self.stage.effect(
+            &crate::vocab::Trigger::Connection,
+            &[auth.clone().unwrap_or(Value::Null)],
+        );
+        let replays = effect.as_ref().is_some_and(|e| e.offset);
         if let Some(effect) = effect {
             step.action = self.ours(effect.js.to_owned());
             if let Some(emit) = effect.emit {
@@ -56,8 +84,19 @@ impl Session<'_> {
                 step.audience = self.ours(emit.to);
             }
         }
-        let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
+        let (mut received, mut ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
+        if let Some((got, skipped)) = early {
+            let later = std::mem::replace(&mut received, got);
+            merge(&mut received, later);
+            let later = std::mem::replace(&mut ignored, skipped);
+            merge(&mut ignored, later);
+        }
+        self.learn_offsets(&received);
+        self.record_settled(&mut step, name, &settled);
         self.fill_receivers(&mut step, received, ignored);
+        if replays {
+            self.why_nothing_replayed(&mut step, name, kept.as_ref());
+        }
         Ok(step)
     }
 
@@ -122,6 +161,7 @@ impl Session<'_> {
         self.describe_emit(&mut step, event, args);
         let expected = self.expected_receivers(number);
         let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
+        self.learn_offsets(&received);
         if let Some(answer) = answer {
             let within = ack.flatten();
             let got = self.await_ack(name, answer, within).await?;
@@ -136,7 +176,7 @@ impl Session<'_> {
     /// to whom. Against someone else's server, the event judged is the one the client sent, as
     /// the lessons echo it. When the server's emit differs from the client's (another event, or
     /// other arguments), the client's is kept in `client_emit`.
-    fn describe_emit(&self, step: &mut StepRecord, event: &str, args: &[Value]) {
+    pub(super) fn describe_emit(&self, step: &mut StepRecord, event: &str, args: &[Value]) {
         let sent = Delivery {
             event: event.to_owned(),
             args: args.to_vec(),
@@ -316,7 +356,7 @@ impl Session<'_> {
         })
     }
 
-    fn expected_receivers(&self, number: u32) -> Vec<String> {
+    pub(super) fn expected_receivers(&self, number: u32) -> Vec<String> {
         self.stage.steps[number as usize - 1]
             .expect_received_by
             .clone()
@@ -324,7 +364,7 @@ impl Session<'_> {
     }
 
     /// Sorts what each client received into `received_by` / `not_received_by`.
-    fn fill_receivers(
+    pub(super) fn fill_receivers(
         &self,
         step: &mut StepRecord,
         received: BTreeMap<String, Vec<Delivery>>,
@@ -345,6 +385,16 @@ impl Session<'_> {
                 .push(named.name.clone());
             }
             step.received.insert(named.name.clone(), inbox);
+        }
+        // A client that connected earlier in the stage and is away now cannot receive anything:
+        // listed too, so the trace shows exactly what it missed. (Its socket's end was confirmed
+        // by the server's disconnect report, or by the remote server closing it.)
+        if step.event.is_some() {
+            for name in &self.joined {
+                if !self.clients.iter().any(|c| c.name == *name) {
+                    step.away.push(name.clone());
+                }
+            }
         }
         step.received_by.sort();
         step.not_received_by.sort();

@@ -16,7 +16,9 @@
 //! end of a step, in its fenced and its remote form.
 
 mod deliver;
+mod delivery;
 mod probe;
+mod queue;
 mod round_trip;
 mod settle;
 
@@ -197,6 +199,14 @@ struct Session<'a> {
     /// Whether someone else's server has, so far, handled each connection's packets in order
     /// (see `settle.rs`): presumed, as Node does, until a step shows otherwise.
     ordered: bool,
+    /// The stage's message database for this run, if it has one (see `delivery.rs`).
+    database: Option<crate::parts::store::Store>,
+    /// Each client's `socket.auth`, kept across its reconnections (see `delivery.rs`).
+    auth: BTreeMap<String, Value>,
+    /// Each client's queue of emits waiting for an acknowledgement (see `queue.rs`).
+    outboxes: BTreeMap<String, crate::client::outbox::Outbox>,
+    /// The frames of a client whose connection ended during the step, kept for `--wire`.
+    departed_wire: Vec<WireLine>,
 }
 
 impl<'a> Session<'a> {
@@ -208,9 +218,20 @@ impl<'a> Session<'a> {
     ) -> Result<Session<'a>, RunError> {
         let relevant: BTreeSet<String> = stage.events().into_iter().collect();
         let mut silent_port = None;
+        let database = match target {
+            Target::Local => delivery::open_database(stage)?,
+            Target::Remote { .. } => None,
+        };
         let (server, remote, base, path) = match target {
             Target::Local => {
-                let server = start_local(stage).await?;
+                let log = match &database {
+                    Some(store) => Some(std::sync::Arc::new(
+                        crate::parts::store::Store::open(store.path())
+                            .map_err(|e| RunError::Other(e.to_string()))?,
+                    ) as crate::server::handlers::delivery::Log),
+                    None => None,
+                };
+                let server = start_local(stage, bind_for(stage).await?, log)?;
                 let base = match server.addr() {
                     Some(addr) => format!("http://{addr}"),
                     // Only the app exists: point the clients at a port where nothing listens.
@@ -252,6 +273,10 @@ impl<'a> Session<'a> {
             acting: None,
             probe_wire: None,
             ordered: true,
+            database,
+            auth: BTreeMap::new(),
+            outboxes: BTreeMap::new(),
+            departed_wire: Vec::new(),
         })
     }
 
@@ -285,6 +310,13 @@ impl<'a> Session<'a> {
                     vec![self.emit(number, client, event, args, ack).await?]
                 }
                 StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
+                StepKind::RestartServer => vec![self.restart_server(number).await?],
+                StepKind::QueuedEmit {
+                    client,
+                    event,
+                    args,
+                    how,
+                } => vec![self.queued_emit(number, client, event, args, *how).await?],
             };
             if self.options.wire
                 && let Some(last) = produced.last_mut()
@@ -400,7 +432,7 @@ impl<'a> Session<'a> {
     }
 
     fn take_wire(&mut self) -> Vec<WireLine> {
-        let mut lines = Vec::new();
+        let mut lines = std::mem::take(&mut self.departed_wire);
         let probed = self.probe_wire.take();
         for named in &self.clients {
             let mut frames = match &probed {
@@ -485,17 +517,25 @@ fn merge(into: &mut Inboxes, from: Inboxes) {
     }
 }
 
-/// Starts the server a stage asks for, on 127.0.0.1 and a free port chosen by the system.
-async fn start_local(stage: &Stage) -> Result<StageServer, RunError> {
-    let listener = match stage.mount {
+/// The listener a stage's server needs, on 127.0.0.1 and a free port chosen by the system.
+async fn bind_for(stage: &Stage) -> Result<Option<tokio::net::TcpListener>, RunError> {
+    Ok(match stage.mount {
         Mount::AppOnly => None,
         _ => Some(
             tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .map_err(|e| RunError::Other(format!("cannot listen on 127.0.0.1: {e}")))?,
         ),
-    };
-    StageServer::start(stage.mount, stage.behaviour.clone(), listener)
+    })
+}
+
+/// Starts the server a stage asks for on `listener`, with its message database if it has one.
+fn start_local(
+    stage: &Stage,
+    listener: Option<tokio::net::TcpListener>,
+    log: Option<crate::server::handlers::delivery::Log>,
+) -> Result<StageServer, RunError> {
+    StageServer::start_with_log(stage.mount, stage.behaviour.clone(), listener, log)
         .map_err(|e| RunError::Other(format!("cannot start the stage server: {e}")))
 }
 

@@ -174,29 +174,35 @@ impl StageServer {
     /// Builds the server a stage asks for and, unless it is only the app, starts listening on
     /// `listener`.
     pub fn start(mount: Mount, behaviour: Behaviour, listener: Option<TcpListener>) -> std::io::Result<Self> {
-        Self::start_guarded(mount, behaviour, listener, None)
+        Self::start_serving(mount, behaviour, listener, None, None, app::app())
     }
 
-    /// Like [`StageServer::start`], for a server that strangers' programs can reach (`serve`):
-    /// with `guard`, the listener is served by [`http::serve_guarded`] (a time limit on request
-    /// headers, a bound on open connections) and every Socket.IO request has its `Origin`
-    /// checked ([`origin`]). Lessons and `check` talk only to their own clients and need neither.
-    pub fn start_guarded(
+    /// [`StageServer::start`], with the message database the delivery handlers write to (see
+    /// [`handlers::delivery`]).
+    pub fn start_with_log(
         mount: Mount,
         behaviour: Behaviour,
         listener: Option<TcpListener>,
-        guard: Option<http::Guard>,
+        log: Option<handlers::delivery::Log>,
     ) -> std::io::Result<Self> {
-        Self::start_serving(mount, behaviour, listener, guard, app::app())
+        Self::start_serving(mount, behaviour, listener, None, log, app::app())
     }
 
-    /// Like [`StageServer::start_guarded`], with `app` in place of the stage's own [`app::app`]:
-    /// `serve` adds its live diagram page (`/tutor/`) to the app, on the same port.
+    /// The one constructor behind the others, for `serve`.
+    ///
+    /// With `guard`, for a server that strangers' programs can reach, the listener is served by
+    /// [`http::serve_guarded`] (a time limit on request headers, a bound on open connections)
+    /// and every Socket.IO request has its `Origin` checked ([`origin`]). Lessons and `check`
+    /// talk only to their own clients and need neither. With `log`, the delivery handlers keep
+    /// their messages in that database (see [`handlers::delivery`]). `app` takes the place of
+    /// the stage's own [`app::app`]: `serve` adds its live diagram page (`/tutor/`) to it, on
+    /// the same port.
     pub fn start_serving(
         mount: Mount,
         behaviour: Behaviour,
         listener: Option<TcpListener>,
         guard: Option<http::Guard>,
+        log: Option<handlers::delivery::Log>,
         app: axum::Router,
     ) -> std::io::Result<Self> {
         let (report, events) = Reporter::new();
@@ -204,7 +210,7 @@ impl StageServer {
         let (io, router) = match mount {
             Mount::AppOnly | Mount::HttpServer => (None, app),
             Mount::Realtime => {
-                let (io, router) = realtime::attach(app, behaviour, report);
+                let (io, router) = realtime::attach(app, behaviour, report, log);
                 (Some(io), router)
             }
         };

@@ -23,6 +23,7 @@ use socketioxide::extract::{AckSender, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo};
 
+use super::handlers::delivery::Log;
 use super::handlers::{Call, CameBack, Failed, Handler};
 use super::message::AnyArgs;
 use super::order::{Turn, Turnstile};
@@ -48,7 +49,7 @@ pub const ATTACHMENTS_WITHIN: std::time::Duration = std::time::Duration::from_se
 // ANCHOR: realtime
 /// `const io = new Server(server);`: build the Socket.IO server and attach it to the app that
 /// the HTTP server feeds, so both share one port.
-pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo, Router) {
+pub fn attach(app: Router, behaviour: Behaviour, report: Reporter, log: Option<Log>) -> (SocketIo, Router) {
     // Partial binary packets are bounded in count, bytes (all attachments together stay within
     // one payload) and time; see MAX_ATTACHMENTS.
     let parser = ParserConfig::common()
@@ -70,9 +71,10 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo,
         Ok::<(), std::convert::Infallible>(())
     };
     // io.on('connection', (socket) => { ... })
+    // `auth` is the CONNECT packet's payload: `socket.handshake.auth` in Node.
     let handler = async move |turn: Turn, socket: SocketRef, io: SocketIo, TryData(auth): TryData<Value>| {
         let auth = auth.unwrap_or(Value::Null);
-        turn.run(on_connection(socket, io, auth, behaviour, report));
+        turn.run(on_connection(socket, io, auth, behaviour, report, log));
     };
     io.ns("/", handler.with(identify));
     // `.layer` wraps the routes that exist so far. The client script route is
@@ -103,6 +105,7 @@ async fn on_connection<A: Adapter>(
     auth: Value,
     behaviour: Behaviour,
     report: Reporter,
+    log: Option<Log>,
 ) {
     let sid = socket.id.to_string();
     // Node's socket.io puts every new socket in a room named by its own id, which is how one
@@ -112,6 +115,7 @@ async fn on_connection<A: Adapter>(
         match trigger {
             Trigger::Event(event) => {
                 let report = report.clone();
+                let (auth, log) = (auth.clone(), log.clone());
                 socket.on(
                     event.clone(),
                     async move |turn: Turn,
@@ -125,6 +129,8 @@ async fn on_connection<A: Adapter>(
                             args,
                             ack: Some(ack),
                             came_back: CameBack::default(),
+                            auth,
+                            log,
                         });
                         turn.run(on_event(handler, event, socket, call, report));
                     },
@@ -137,6 +143,7 @@ async fn on_connection<A: Adapter>(
     // report that the socket is gone, in the socket's turn like every other handler.
     let gone = report.clone();
     let on_leave = behaviour.handler::<A>(&Trigger::Disconnect);
+    let (leaving_auth, leaving_log) = (auth.clone(), log.clone());
     socket.on_disconnect(async move |turn: Turn, socket: SocketRef<A>, io: SocketIo<A>| {
         turn.run(async move {
             let sid = socket.id.to_string();
@@ -147,6 +154,8 @@ async fn on_connection<A: Adapter>(
                     args: Vec::new(),
                     ack: None,
                     came_back: CameBack::default(),
+                    auth: leaving_auth,
+                    log: leaving_log,
                 };
                 if let Err(reason) = run(handler, "disconnect", call, &gone).await {
                     let event = "disconnect".to_owned();
@@ -168,9 +177,11 @@ async fn on_connection<A: Adapter>(
         let call = Call {
             socket,
             io,
-            args: vec![auth],
+            args: vec![auth.clone()],
             ack: None,
             came_back: CameBack::default(),
+            auth,
+            log,
         };
         if let Err(reason) = run(handler, "connection", call, &report).await {
             let event = "connection".to_owned();
@@ -336,6 +347,8 @@ mod tests {
             args: vec![Value::from("hello?")],
             ack: None,
             came_back: CameBack::default(),
+            auth: Value::Null,
+            log: None,
         };
         let outcome = run(handler, "chat message", call, &report).await;
         assert_eq!(outcome, Err(SHUTTING_DOWN.to_owned()));

@@ -150,6 +150,10 @@ pub struct StepRecord {
     /// handler reported it. Only our own server can say; against someone else's, it stays empty.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub server_acks: BTreeMap<String, Ack>,
+    /// Clients that connected earlier in the stage and are disconnected now: nothing can reach
+    /// them, and the trace lists them so what they missed is plain (lesson 6).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub away: Vec<String>,
     /// Raw frames, only with `--wire`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wire: Option<Vec<WireLine>>,
@@ -180,6 +184,7 @@ impl StepRecord {
             why_not: BTreeMap::new(),
             acks: BTreeMap::new(),
             server_acks: BTreeMap::new(),
+            away: Vec::new(),
             wire: None,
         }
     }

@@ -208,10 +208,16 @@ fn header(step: &StepRecord) -> String {
                 event: step.event.clone().unwrap_or_default(),
                 args: step.args.clone(),
             });
+            // Whatever the trigger says beyond "bob emits 'ev'" (lesson 6: "while
+            // disconnected…", "(sent 2 times)").
+            let sender = step.sender.as_deref().unwrap_or("?");
+            let plain = format!("{sender} emits '{}'", sent.event);
+            let extra = step.trigger.strip_prefix(&plain).unwrap_or_default();
             format!(
-                "{} emits {}",
-                step.sender.as_deref().unwrap_or("?").cyan(),
-                describe(&sent)
+                "{} emits {}{}",
+                sender.cyan(),
+                describe(&sent),
+                terminal_safe(extra)
             )
         }
         _ => step.trigger.replace(
@@ -319,11 +325,27 @@ fn render_delivery(out: &mut String, step: &StepRecord, width: usize) {
         }
         let _ = writeln!(out, "{INDENT}{INDENT}{}  {line}", pad(name, width).cyan());
     }
+    // Clients that are disconnected: nothing reaches them, and the server keeps nothing for them.
+    for name in &step.away {
+        let _ = writeln!(
+            out,
+            "{INDENT}{INDENT}{}  {} nothing   {}",
+            pad(name, width).cyan(),
+            "✗".red(),
+            "← disconnected: no socket on the server to send to".dimmed()
+        );
+    }
 }
 
 /// What came back to a client's acknowledgement callback.
 fn ack_line(ack: &super::Ack) -> String {
     match ack {
+        super::Ack::Answered(args) if args.is_empty() => {
+            format!(
+                "{} acknowledged: its callback was called (no arguments)",
+                "↩".green()
+            )
+        }
         super::Ack::Answered(args) => format!("{} its callback got {}", "↩".green(), shown_args(args)),
         super::Ack::TimedOut { after_ms } => {
             format!(
@@ -598,7 +620,7 @@ pub fn summary(traces: &[StageTrace]) -> String {
         for c in &clients {
             let mark = if step.received_by.contains(c) {
                 "✓".green().to_string()
-            } else if step.not_received_by.contains(c) {
+            } else if step.not_received_by.contains(c) || step.away.contains(c) {
                 "✗".red().to_string()
             } else {
                 "·".dimmed().to_string()

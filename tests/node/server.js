@@ -168,6 +168,15 @@ function fromLesson(variant) {
   const file = folder && path.join(LESSONS, folder, `stage-${match[2]}.js`);
   if (!file || !fs.existsSync(file)) return undefined;
   const code = fs.readFileSync(file, 'utf8');
+  if (Number(match[1]) === 6) {
+    // Lesson 6's stages use `db` too: the tutorial's SQLite database (`sqlite` over `sqlite3`),
+    // opened as delivery.js opens it, in a fresh file per process (argv[4], or memory).
+    return async () => {
+      const { openDb } = require('./delivery.js');
+      const db = await openDb(process.argv[4] || ':memory:');
+      return withIo((io) => new Function('io', 'db', code)(io, db));
+    };
+  }
   return () => withIo(new Function('io', code));
 }
 
@@ -210,10 +219,15 @@ if (!build || !Number.isInteger(port) || port < 0 || port > 65535) {
 
 // `server.listen(...)` for most variants, `app.listen(...)` for the app-listen mistake: both
 // return the http.Server that owns the port.
-const listening = build().listen(port, HOST, () => {
-  console.log(listening.address().port);
-});
-listening.on('error', (error) => {
-  console.error(`cannot listen on ${HOST}:${port}: ${error.message}`);
+Promise.resolve(build()).then((server) => {
+  const listening = server.listen(port, HOST, () => {
+    console.log(listening.address().port);
+  });
+  listening.on('error', (error) => {
+    console.error(`cannot listen on ${HOST}:${port}: ${error.message}`);
+    process.exit(1);
+  });
+}, (error) => {
+  console.error(`cannot start ${variant}: ${error.message}`);
   process.exit(1);
 });

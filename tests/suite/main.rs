@@ -6,6 +6,7 @@ mod check_configs;
 mod cli;
 mod client;
 mod common;
+mod delivery;
 mod determinism;
 mod diagrams;
 mod flood;

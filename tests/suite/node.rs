@@ -294,7 +294,8 @@ fn observed(step: &StepRecord) -> impl PartialEq + std::fmt::Debug + use<> {
 fn rust_traces_match_node_socket_io_for_every_delivery_stage() {
     let rt = runtime();
     let mut compared = 0;
-    for lesson in lessons().iter().filter(|l| l.number >= 2) {
+    // Lesson 6 runs with a database and a restart: compared in `delivery.rs`.
+    for lesson in lessons().iter().filter(|l| l.number >= 2 && l.number != 6) {
         for stage in &lesson.stages {
             let variant = format!("{}.{}", lesson.number, stage.number);
             // 5.2 teaches the client's own timeout; both servers are silent by design.
@@ -351,7 +352,7 @@ fn rust_traces_match_node_socket_io_for_every_delivery_stage() {
     }
     let stages: usize = lessons()
         .iter()
-        .filter(|l| l.number >= 2)
+        .filter(|l| l.number >= 2 && l.number != 6)
         .map(|l| l.stages.len())
         .sum();
     assert_eq!(

@@ -8,12 +8,22 @@ use crate::common::{lessons, run_all, runtime};
 #[test]
 fn broadcasts_skip_the_sender_and_io_emit_reaches_everyone() {
     let traces = runtime().block_on(run_all());
+    let lessons = lessons();
+    // A storing stage (lesson 6) adds the row id to what it emits, replays several messages at
+    // once, and may deliver a retry twice: `delivery.rs` and `check 6` judge those.
+    let stores = |lesson: u32, stage: u32| {
+        lessons
+            .iter()
+            .find(|l| l.number == lesson)
+            .and_then(|l| l.stages.get(stage as usize - 1))
+            .is_some_and(|s| s.database)
+    };
     let mut broadcasts = 0;
     let mut io_emits = 0;
     for step in traces
         .iter()
         .flat_map(|t| t.steps.iter())
-        .filter(|s| s.is_delivery())
+        .filter(|s| s.is_delivery() && !stores(s.lesson, s.stage))
     {
         let sender = step.sender.clone().expect("a delivery step has a sender");
         let everyone: Vec<String> = step.received.keys().cloned().collect();

@@ -211,7 +211,8 @@ fn the_client_script_route_works_beside_the_socket_io_layer() {
 fn the_page_loads_the_client_the_way_a_learners_page_does() {
     let page = server::app::PAGE;
     assert!(page.contains(r#"<script src="/socket.io/socket.io.js"></script>"#));
-    assert!(page.contains("const socket = io();"));
+    // The tutorial's final client: `auth` carries the last server offset seen (lesson 6).
+    assert!(page.contains("const socket = io({ auth: { serverOffset: 0 } });"));
     assert!(
         page.contains("item.textContent = text;"),
         "chat text is rendered as text"

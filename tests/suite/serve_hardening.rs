@@ -446,6 +446,7 @@ fn the_live_server_runs_in_process_until_its_shutdown_future() {
                 origins: Allowed::for_address(addr, &[]),
                 log: printer.log(),
             },
+            log: None,
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn(async move {

@@ -7,6 +7,7 @@
 //! | [`rooms`]       | `socket.join`, `io.to`, `socket.to`, `io.except` (lesson 4)    |
 //! | [`acks`]        | acknowledgements, either way round: `callback`, `emitWithAck` (lesson 5) |
 //! | [`handshake`]   | what a client sends when it connects (`socket.handshake`)     |
+//! | [`delivery`]    | store before emit, server and client offsets (lesson 6)        |
 //!
 //! Each handler is a [`Handler`]: its name (what a lesson's `lesson.toml` lists), the trigger it
 //! answers, where its code is (an ANCHOR the lesson shows next to the JavaScript), a pure
@@ -25,6 +26,7 @@
 
 pub mod acks;
 pub mod broadcast;
+pub mod delivery;
 pub mod handshake;
 pub mod rooms;
 
@@ -97,8 +99,9 @@ impl From<socketioxide::SendError> for Failed {
 }
 
 /// Everything one call of a handler receives: the socket it runs for, the server, the event's
-/// arguments (empty for `connection`), and the client's acknowledgement callback when it sent
-/// one.
+/// arguments (empty for `connection`), the client's acknowledgement callback when it sent
+/// one, the `auth` object of the client's CONNECT packet (`socket.handshake.auth`, `null` when
+/// it sent none), and the stage's message database, for the stages that have one.
 pub struct Call<A: Adapter = LocalAdapter> {
     pub socket: SocketRef<A>,
     pub io: SocketIo<A>,
@@ -106,6 +109,8 @@ pub struct Call<A: Adapter = LocalAdapter> {
     pub ack: Option<AckSender<A>>,
     /// Where a handler that asks for acknowledgements (`emitWithAck`) writes what came back.
     pub came_back: CameBack,
+    pub auth: Value,
+    pub log: Option<delivery::Log>,
 }
 
 /// What came back to a handler's `emitWithAck`, socket by socket, in the order it came: an
@@ -207,6 +212,7 @@ pub fn all<A: Adapter>() -> Vec<Handler<A>> {
         rooms::handlers(),
         acks::handlers(),
         handshake::handlers(),
+        delivery::handlers(),
     ]
     .concat()
 }

@@ -1,0 +1,243 @@
+//! Delivery: a chat that stores every message before it sends it, so that a client that was away
+//! can be given what it missed (lesson 6).
+//!
+//! Socket.IO itself stores nothing: `io.emit` reaches the sockets connected at that moment and
+//! forgets the message. The official tutorial's fix has two halves, both here:
+//!
+//! * **The server offset.** Each message is written to a table first; its row id numbers it, and
+//!   travels with it as a last argument: `io.emit('chat message', msg, id)`. The client keeps the
+//!   last id it saw in `socket.auth.serverOffset`, and socket.io-client sends `auth` again with
+//!   every reconnection, so the connection handler knows where the client stopped and replays
+//!   every row after it ([`replay_missed`]).
+//! * **The client offset.** A client that retries a message (its acknowledgement never came) sends
+//!   the same message twice. The client names each message with an offset of its own, stored
+//!   under a `UNIQUE` constraint: the second insert is refused, so the retry is stored once and
+//!   acknowledged again ([`store_once_then_emit`]).
+//!
+//! # Where the messages live
+//!
+//! The handlers do not know which database they write to: they see a [`MessageLog`], two
+//! statements wide. The tutor's SQLite store (`parts::store`) is one; the runner and `serve` hand
+//! it to the server ([`super::Call::log`]). A stage that lists these handlers and gets no log is
+//! refused with a reason, never silently turned into a chat that stores nothing.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, SocketRef};
+
+use super::{Failed, Handler, boxed};
+use crate::vocab::{Audience, Effect, Emit};
+
+/// The two statements the delivery handlers need from a database.
+pub trait MessageLog: Send + Sync + fmt::Debug {
+    /// `INSERT INTO messages (content, client_offset) VALUES (?, ?)`: the new row's id, or `None`
+    /// when a row with this client offset exists already (the `UNIQUE` constraint refused it).
+    fn insert(&self, content: &str, client_offset: Option<&str>) -> Result<Option<i64>, String>;
+    /// `SELECT id, content FROM messages WHERE id > ?`, in id order.
+    fn after(&self, offset: i64) -> Result<Vec<(i64, String)>, String>;
+}
+
+/// A shared handle on the stage's message log.
+pub type Log = Arc<dyn MessageLog>;
+
+/// `callback()`: an acknowledgement with no arguments (`43N[]`). An empty array is what serde
+/// calls a tuple of length zero, which socketioxide spreads into zero arguments; `()` would
+/// send one `null`.
+const NO_ARGS: [u8; 0] = [];
+
+/// The event the delivery chat uses.
+const CHAT: &str = "chat message";
+
+/// This file's handlers, as the registry lists them.
+pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
+    let file = "src/server/handlers/delivery.rs";
+    vec![
+        Handler {
+            name: "store-then-emit",
+            on: CHAT,
+            file,
+            anchor: "store_then_emit",
+            declare: |args| {
+                let js = "INSERT, then io.emit('chat message', msg, id)";
+                Ok(with_offset(js, text_arg(args)?, Audience::Everyone))
+            },
+            run: |call| {
+                boxed(async move {
+                    let log = need_log(&call.log)?;
+                    let msg = text_arg(&call.args)?;
+                    store_then_emit(&call.io, log, &msg).await
+                })
+            },
+        },
+        Handler {
+            name: "store-once-then-emit",
+            on: CHAT,
+            file,
+            anchor: "store_once_then_emit",
+            declare: |args| {
+                let js = "INSERT once per clientOffset, then io.emit('chat message', msg, id); callback()";
+                let msg = text_arg(args)?;
+                client_offset_arg(args)?;
+                Ok(Effect {
+                    answers: Some(Vec::new()),
+                    ..with_offset(js, msg, Audience::Everyone)
+                })
+            },
+            run: |call| {
+                boxed(async move {
+                    let log = need_log(&call.log)?;
+                    let msg = text_arg(&call.args)?;
+                    let client_offset = client_offset_arg(&call.args)?;
+                    store_once_then_emit(&call.io, log, &msg, &client_offset, call.ack).await
+                })
+            },
+        },
+        Handler {
+            name: "replay-missed",
+            on: "connection",
+            file,
+            anchor: "replay_missed",
+            declare: |_| {
+                let js = "socket.emit('chat message', …) for each row after auth.serverOffset";
+                Ok(Effect {
+                    emit: Some(Emit {
+                        event: CHAT.to_owned(),
+                        args: Vec::new(),
+                        to: Audience::OnlySender,
+                    }),
+                    offset: true,
+                    ..Effect::quiet(js)
+                })
+            },
+            run: |call| {
+                boxed(async move {
+                    let log = need_log(&call.log)?;
+                    replay_missed(&call.socket, log, &call.auth)
+                })
+            },
+        },
+    ]
+}
+
+/// The declared effect of a storing chat: `msg` to `to`, followed by its server offset.
+fn with_offset(js: &'static str, msg: String, to: Audience) -> Effect {
+    Effect {
+        offset: true,
+        ..Effect::emits(js, CHAT, vec![Value::from(msg)], to)
+    }
+}
+
+fn need_log(log: &Option<Log>) -> Result<Log, Failed> {
+    log.clone()
+        .ok_or_else(|| Failed::from("this stage's server has no message database"))
+}
+
+/// The message: the tutorial's table stores text.
+fn text_arg(args: &[Value]) -> Result<String, String> {
+    match args.first() {
+        Some(Value::String(msg)) => Ok(msg.clone()),
+        Some(other) => Err(format!("the message should be a string, not {other}")),
+        None => Err("the message is missing".into()),
+    }
+}
+
+/// The client offset: the second argument, a string the client chose for this message.
+fn client_offset_arg(args: &[Value]) -> Result<String, String> {
+    match args.get(1) {
+        Some(Value::String(offset)) if !offset.is_empty() => Ok(offset.clone()),
+        Some(other) => Err(format!("the client offset should be a string, not {other}")),
+        None => Err("the client offset (the second argument) is missing".into()),
+    }
+}
+
+// ANCHOR: store_then_emit
+/// ```js
+/// socket.on('chat message', async (msg) => {
+///   let result;
+///   try {
+///     result = await db.run('INSERT INTO messages (content) VALUES (?)', msg);
+///   } catch (e) {
+///     return; // not stored: not sent either
+///   }
+///   io.emit('chat message', msg, result.lastID);
+/// });
+/// ```
+///
+/// Stored first, sent second: a message everyone saw is always one a
+/// reconnecting client can be given again. The row id goes out with it, so
+/// each client knows how far it has read.
+pub async fn store_then_emit<A: Adapter>(io: &SocketIo<A>, log: Log, msg: &str) -> Result<(), Failed> {
+    let id = log.insert(msg, None)?.ok_or("no row was stored")?;
+    io.emit(CHAT, &(msg, id)).await?;
+    Ok(())
+}
+// ANCHOR_END: store_then_emit
+
+// ANCHOR: store_once_then_emit
+/// ```js
+/// socket.on('chat message', async (msg, clientOffset, callback) => {
+///   let result;
+///   try {
+///     result = await db.run(
+///       'INSERT INTO messages (content, client_offset) VALUES (?, ?)',
+///       msg, clientOffset);
+///   } catch (e) {
+///     if (e.errno === 19 /* SQLITE_CONSTRAINT */) {
+///       callback(); // stored before: a retry whose first ack was lost
+///     }
+///     return;
+///   }
+///   io.emit('chat message', msg, result.lastID);
+///   callback();
+/// });
+/// ```
+///
+/// `client_offset` is `UNIQUE`, so a message sent twice is stored once: the
+/// retry is acknowledged, and nobody sees it a second time.
+pub async fn store_once_then_emit<A: Adapter>(
+    io: &SocketIo<A>,
+    log: Log,
+    msg: &str,
+    client_offset: &str,
+    callback: Option<AckSender<A>>,
+) -> Result<(), Failed> {
+    let Some(id) = log.insert(msg, Some(client_offset))? else {
+        // A duplicate: already stored and sent; only the acknowledgement was missing.
+        if let Some(callback) = callback {
+            callback.send(&NO_ARGS)?;
+        }
+        return Ok(());
+    };
+    io.emit(CHAT, &(msg, id)).await?;
+    if let Some(callback) = callback {
+        callback.send(&NO_ARGS)?;
+    }
+    Ok(())
+}
+// ANCHOR_END: store_once_then_emit
+
+// ANCHOR: replay_missed
+/// ```js
+/// io.on('connection', async (socket) => {
+///   // ... socket.on('chat message', ...) as above ...
+///   await db.each('SELECT id, content FROM messages WHERE id > ?',
+///     [socket.handshake.auth.serverOffset || 0],
+///     (_err, row) => { socket.emit('chat message', row.content, row.id); });
+/// });
+/// ```
+///
+/// `auth` is what the client sent in its CONNECT packet (`40{"serverOffset":2}`),
+/// and socket.io-client sends it again on every reconnection: the server
+/// learns where this client stopped reading, and sends it the rest, in order.
+pub fn replay_missed<A: Adapter>(socket: &SocketRef<A>, log: Log, auth: &Value) -> Result<(), Failed> {
+    let offset = auth.get("serverOffset").and_then(Value::as_i64).unwrap_or(0);
+    for (id, content) in log.after(offset)? {
+        socket.emit(CHAT, &(content, id))?;
+    }
+    Ok(())
+}
+// ANCHOR_END: replay_missed

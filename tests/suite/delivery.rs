@@ -1,0 +1,314 @@
+//! Lesson 6 against Node: `check 6` judges the tutorial's own delivery server and its wrong
+//! variants (`tests/node/delivery.js`), and every stage of lesson 6 that Node can play gives the
+//! same trace on our Rust server and on Node's socket.io with SQLite (`tests/node/server.js 6.K`,
+//! which runs the stage's own `stage-K.js`).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use realtime_tutor::check;
+use realtime_tutor::lesson::StepKind;
+use realtime_tutor::runner::{self, RunOptions, Target};
+
+use crate::check::check;
+use crate::common::{lessons, runtime};
+
+const INSTALL: &str =
+    "run `npm ci` in tests/node (it builds sqlite3 from source); `bash scripts/test.sh` does it";
+
+/// A Node process of the fixture with its own database file, killed when dropped.
+struct Node {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn start(script: &str, variant: &str) -> Self {
+        let fixture: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node");
+        assert!(
+            fixture
+                .join("node_modules/sqlite3/build/Release/node_sqlite3.node")
+                .is_file(),
+            "{INSTALL}"
+        );
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let db = dir.path().join("chat.db");
+        let mut child = Command::new("node")
+            .args([script, variant, "0"])
+            .arg(&db)
+            .current_dir(&fixture)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run node ({e}): {INSTALL}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+        let port: u16 = match line.trim().parse() {
+            Ok(port) => port,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("node {script} {variant} did not report its port (got {line:?})");
+            }
+        };
+        Node {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn check_6_passes_against_the_tutorials_server_and_its_own_stage_file() {
+    for (script, variant) in [("delivery.js", "server-delivery"), ("server.js", "6.2")] {
+        let node = Node::start(script, variant);
+        let out = check(&["6", "--url", &node.url]);
+        out.assert_passes();
+        assert!(
+            out.stdout
+                .contains("every chat message carried its server offset"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn check_6_names_the_mistake_of_each_wrong_delivery_server() {
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "forgets-offset",
+            &[
+                "your server's chat messages carry no server offset",
+                "received 'chat message' \"hello\" without a server offset",
+                "io.emit('chat message', msg, id)",
+            ],
+        ),
+        (
+            "replays-all",
+            &[
+                "replays messages a reconnecting client has already seen",
+                "bob was given \"hello\" (offset 1) again, though they had read up to offset 1",
+                "WHERE id > socket.handshake.auth.serverOffset",
+            ],
+        ),
+        (
+            "stores-nothing",
+            &[
+                "gives a reconnecting client nothing of what it missed",
+                "bob came back and was given none of the messages said while they were away",
+            ],
+        ),
+    ];
+    for (variant, needles) in cases {
+        let node = Node::start("delivery.js", variant);
+        check(&["6", "--url", &node.url]).assert_fails(needles);
+    }
+}
+
+/// The fields that say who received what, and what came back to each callback.
+fn observed(step: &realtime_tutor::trace::StepRecord) -> impl PartialEq + std::fmt::Debug + use<> {
+    (
+        step.step,
+        step.kind,
+        step.sender.clone(),
+        step.event.clone(),
+        step.received_by.clone(),
+        step.not_received_by.clone(),
+        step.received.clone(),
+        step.away.clone(),
+        step.acks.clone(),
+        step.trigger.clone(),
+    )
+}
+
+#[test]
+fn lesson_6_traces_match_node_socket_io_with_sqlite() {
+    let lesson = lessons().iter().find(|l| l.number == 6).expect("lesson 6");
+    let rt = runtime();
+    let mut compared = Vec::new();
+    for stage in &lesson.stages {
+        // A restart is the tutor stopping its own server; Node's is a process this test owns.
+        if stage
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::RestartServer))
+        {
+            continue;
+        }
+        let variant = format!("6.{}", stage.number);
+        let node = Node::start("server.js", &variant);
+        let (ours, theirs) = rt.block_on(async {
+            let ours = runner::run_stage(lesson, stage, &Target::Local, &RunOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("{variant} on our server: {e}"));
+            let remote = Target::Remote {
+                url: node.url.clone(),
+                path: "/socket.io/".into(),
+                expect_within: check::EXPECT_WITHIN,
+                quiet: check::QUIET,
+            };
+            let options = RunOptions {
+                timeout: check::CONNECT_TIMEOUT,
+                ..RunOptions::default()
+            };
+            let theirs = runner::run_stage(lesson, stage, &remote, &options)
+                .await
+                .unwrap_or_else(|e| panic!("{variant} on Node's server: {e}"));
+            (ours, theirs)
+        });
+        assert_eq!(ours.steps.len(), theirs.steps.len(), "{variant}");
+        for (a, b) in ours.steps.iter().zip(&theirs.steps) {
+            assert_eq!(
+                observed(a),
+                observed(b),
+                "lesson {variant}, step {}: our Rust server and Node's socket.io disagree",
+                a.step
+            );
+        }
+        compared.push(stage.number);
+    }
+    assert_eq!(
+        compared,
+        vec![1, 2, 4, 5],
+        "every stage Node can play was compared"
+    );
+}
+
+/// `serve 6 --db PATH` on a file, as a process: its URL, from the first JSON line.
+fn serve_6(db: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+        .args(["serve", "6", "--port", "0", "--format", "json", "--db"])
+        .arg(db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the tutor runs");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let line = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+    let listening: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+        let _ = child.kill();
+        panic!("serve 6 printed {line:?}: {e}")
+    });
+    let url = listening["url"]
+        .as_str()
+        .expect("a url")
+        .trim_end_matches('/')
+        .to_owned();
+    (child, url)
+}
+
+/// What a client connecting with `auth` is replayed, read until `count` chat messages came.
+async fn replayed(url: &str, auth: serde_json::Value, count: usize) -> Vec<Vec<serde_json::Value>> {
+    use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
+    let options = ConnectOptions {
+        auth: Some(auth),
+        ..ConnectOptions::websocket_only()
+    };
+    let mut client = SimClient::connect(url, &options).await.expect("connects");
+    let mut got = Vec::new();
+    while got.len() < count {
+        match client.next(Duration::from_secs(5)).await {
+            Some(Incoming::Event { name, args }) if name == "chat message" => got.push(args),
+            Some(Incoming::Event { .. }) => {}
+            other => panic!(
+                "waited 5 s for replayed message {} of {count}: {other:?}",
+                got.len() + 1
+            ),
+        }
+    }
+    got
+}
+
+#[test]
+fn serve_6_replays_from_its_file_across_a_restart() {
+    use realtime_tutor::parts::store::Store;
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite3");
+    {
+        let store = Store::open(&db).unwrap();
+        store.insert("one", None).unwrap();
+        store.insert("two", None).unwrap();
+    }
+    let rt = runtime();
+    for round in 1..=2 {
+        let (mut child, url) = serve_6(&db);
+        let (after_one, all) = rt.block_on(async {
+            (
+                replayed(&url, json!({ "serverOffset": 1 }), 1).await,
+                replayed(&url, json!({ "serverOffset": 0 }), 2).await,
+            )
+        });
+        // Killed, not stopped: only what is in the file can survive.
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(after_one, vec![vec![json!("two"), json!(2)]], "round {round}");
+        assert_eq!(
+            all,
+            vec![vec![json!("one"), json!(1)], vec![json!("two"), json!(2)]],
+            "round {round}"
+        );
+    }
+}
+
+#[test]
+fn serve_6_refuses_a_damaged_or_unwritable_database_by_name_and_leaves_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let damaged = dir.path().join("damaged.sqlite3");
+    let garbage = "this is not a database, and it must stay exactly as it is\n".repeat(20);
+    std::fs::write(&damaged, &garbage).unwrap();
+    let nowhere = dir.path().join("no-such-folder").join("history.sqlite3");
+    for (db, needle) in [
+        (&damaged, "is not an SQLite database, or it is damaged"),
+        (&nowhere, "cannot write to the message database"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+            .args(["serve", "6", "--port", "0", "--db"])
+            .arg(db)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the tutor runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+        assert!(
+            stderr.contains(&db.display().to_string()),
+            "names the file: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&damaged).unwrap(),
+        garbage,
+        "the file is untouched"
+    );
+}
