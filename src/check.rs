@@ -201,7 +201,10 @@ impl Reach {
             Audience::EveryoneButSender => Some(Reach::AllButSender),
             Audience::OnlySender => Some(Reach::OnlySender),
             Audience::Nobody => Some(Reach::Nobody),
-            Audience::Rooms(_) | Audience::RoomsButSender(_) | Audience::EveryoneExcept(_) => None,
+            Audience::Rooms(_)
+            | Audience::RoomsButSender(_)
+            | Audience::EveryoneExcept(_)
+            | Audience::ThisServer => None,
         }
     }
 
@@ -672,6 +675,7 @@ fn probe_finding(record: &StepRecord, expect: &ProbeExpect) -> Option<Finding> {
         ProbeKind::HttpGet => format!("GET {}", url_path(&probe.url)),
         ProbeKind::Websocket => format!("the Socket.IO handshake at {}", url_path(&probe.url)),
         ProbeKind::InProcess => probe.url.clone(),
+        ProbeKind::CrossPoll => format!("a polling session polled on another server ({})", probe.url),
     };
     let observed = probe.observed.first().cloned().unwrap_or_default();
     Some(finding(
@@ -1131,6 +1135,7 @@ mod tests {
             action: None,
             trigger: "alice emits 'chat message'".into(),
             sender: Some("alice".into()),
+            node: None,
             event: Some("chat message".into()),
             args: vec![Value::from("hi everyone")],
             audience: None,

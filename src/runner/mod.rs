@@ -15,10 +15,14 @@
 //! `probe.rs` holds lesson 1's probes, and `settle.rs` the end of a step, in its fenced and its
 //! remote form.
 
+mod nodes;
 mod probe;
 mod settle;
 
+pub use nodes::redis_hint;
+
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -26,8 +30,11 @@ use serde_json::Value;
 use crate::client::protocol::{EnginePacket, SocketPacket};
 use crate::client::{self, ConnectError, ConnectOptions, SimClient};
 use crate::lesson::{Lesson, Stage, Step, StepKind};
+use crate::parts::redis::RedisError;
+use crate::parts::redis_server::Redis;
 use crate::server::{FENCE_EVENT, Mount, ServerEvent, StageServer};
 use crate::trace::{Delivery, Kind, StageTrace, StepRecord, WireLine};
+use nodes::{Cluster, Ours};
 
 /// Why a stage could not be played to the end.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +45,9 @@ pub enum RunError {
     /// A client could not connect where the lesson needs it connected.
     #[error("{client} could not connect: {source}")]
     Connect { client: String, source: ConnectError },
+    /// A stage needs Redis and there is none, or the one it used went away.
+    #[error("{0}")]
+    Redis(RedisError),
     /// The learner stopped the stage (predict mode's quit).
     #[error("stopped by the learner")]
     Stopped,
@@ -62,6 +72,11 @@ pub struct RunOptions {
     pub wire: bool,
     /// The bound on every single wait.
     pub timeout: Duration,
+    /// A Redis the stages that need one share (the command line starts it once per run);
+    /// without it, each such stage starts its own, or connects to `redis_url`.
+    pub redis: Option<Arc<Redis>>,
+    /// `--redis redis://host:port`: use this Redis instead of starting one.
+    pub redis_url: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -69,6 +84,8 @@ impl Default for RunOptions {
         Self {
             wire: false,
             timeout: Duration::from_secs(5),
+            redis: None,
+            redis_url: None,
         }
     }
 }
@@ -78,9 +95,11 @@ impl Default for RunOptions {
 pub enum Target {
     /// Start the stage's own server on 127.0.0.1 and use fences.
     Local,
-    /// Someone else's server at `url`, Socket.IO mounted at `path`; no fences.
+    /// Someone else's server at `url`, Socket.IO mounted at `path`; no fences. A stage with
+    /// several servers finds the second and later ones at `more`.
     Remote {
         url: String,
+        more: Vec<String>,
         path: String,
         /// The bound on waiting for an expected delivery.
         expect_within: Duration,
@@ -154,18 +173,24 @@ pub async fn run_stage_with(
 struct Named {
     name: String,
     client: SimClient,
+    /// The server (node) it is connected to; 0 on a stage with one.
+    node: usize,
 }
 
 struct Session<'a> {
     lesson: &'a Lesson,
     stage: &'a Stage,
     options: &'a RunOptions,
-    /// Our own server, when the target is local.
-    server: Option<StageServer>,
+    /// Our own server(s), when the target is local.
+    server: Option<Ours>,
     /// Remote settings, when the target is someone else's server.
     remote: Option<(Duration, Duration)>,
     /// `http://127.0.0.1:PORT`, the address clients use.
     base: String,
+    /// Every server's address, for a stage with several (the first is `base`).
+    bases: Vec<String>,
+    /// The server that handled the step being played: the one the fence leaves from.
+    acting: usize,
     /// Where Socket.IO is mounted.
     path: String,
     clients: Vec<Named>,
@@ -193,6 +218,11 @@ impl<'a> Session<'a> {
         let relevant: BTreeSet<String> = stage.events().into_iter().collect();
         let mut silent_port = None;
         let (server, remote, base, path) = match target {
+            Target::Local if !stage.nodes.is_empty() => {
+                let cluster = Cluster::start(stage, options).await?;
+                let base = cluster.urls()[0].clone();
+                (Some(Ours::Nodes(cluster)), None, base, "/socket.io/".to_owned())
+            }
             Target::Local => {
                 let server = start_local(stage).await?;
                 let base = match server.addr {
@@ -204,13 +234,14 @@ impl<'a> Session<'a> {
                         format!("http://{addr}")
                     }
                 };
-                (Some(server), None, base, "/socket.io/".to_owned())
+                (Some(Ours::One(server)), None, base, "/socket.io/".to_owned())
             }
             Target::Remote {
                 url,
                 path,
                 expect_within,
                 quiet,
+                ..
             } => (
                 None,
                 Some((*expect_within, *quiet)),
@@ -218,6 +249,21 @@ impl<'a> Session<'a> {
                 path.clone(),
             ),
         };
+        let bases = match (&server, target) {
+            (Some(Ours::Nodes(cluster)), _) => cluster.urls(),
+            (_, Target::Remote { more, .. }) => std::iter::once(base.clone())
+                .chain(more.iter().map(|u| u.trim_end_matches('/').to_owned()))
+                .collect(),
+            _ => vec![base.clone()],
+        };
+        if !stage.nodes.is_empty() && bases.len() != stage.nodes.len() {
+            return Err(RunError::Other(format!(
+                "this stage runs {} servers ({}), so it needs one address for each, not {}",
+                stage.nodes.len(),
+                stage.nodes.join(", "),
+                bases.len()
+            )));
+        }
         Ok(Session {
             lesson,
             stage,
@@ -225,6 +271,8 @@ impl<'a> Session<'a> {
             server,
             remote,
             base,
+            bases,
+            acting: 0,
             path,
             clients: Vec::new(),
             joined: Vec::new(),
@@ -238,6 +286,9 @@ impl<'a> Session<'a> {
 
     async fn play(&mut self, hook: &mut dyn StepHook) -> Result<Vec<StepRecord>, RunError> {
         let mut records = Vec::new();
+        // A Redis that goes away mid-stage ends the step at once, with what it said last,
+        // instead of a fence that never comes.
+        let redis = self.server.as_ref().and_then(Ours::redis);
         for (index, step) in self.stage.steps.iter().enumerate() {
             let number = index as u32 + 1;
             let context = BeforeStep {
@@ -247,26 +298,14 @@ impl<'a> Session<'a> {
             };
             run_hook(|| hook.before(&context))?;
             self.sent.clear();
-            let mut produced = match &step.kind {
-                StepKind::Probe {
-                    probe, path, client, ..
-                } => {
-                    vec![self.probe(number, *probe, path, client.as_deref()).await?]
-                }
-                StepKind::Connect { client } => vec![self.connect(number, client).await?],
-                StepKind::Disconnect { client, drop } => vec![self.disconnect(number, client, *drop).await?],
-                StepKind::Emit {
-                    client,
-                    event,
-                    args,
-                    ack,
-                    ack_timeout_ms,
-                } => {
-                    let ack = ack.then_some(*ack_timeout_ms);
-                    vec![self.emit(number, client, event, args, ack).await?]
-                }
-                StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
+            let played = match &redis {
+                Some(redis) => tokio::select! {
+                    played = self.play_step(number, step) => played,
+                    gone = redis.gone() => Err(RunError::Redis(gone)),
+                },
+                None => self.play_step(number, step).await,
             };
+            let mut produced = played?;
             if self.options.wire
                 && let Some(last) = produced.last_mut()
             {
@@ -276,6 +315,40 @@ impl<'a> Session<'a> {
             records.append(&mut produced);
         }
         Ok(records)
+    }
+
+    /// Plays one step.
+    async fn play_step(&mut self, number: u32, step: &'a Step) -> Result<Vec<StepRecord>, RunError> {
+        Ok(match &step.kind {
+            StepKind::Probe {
+                probe,
+                path,
+                client,
+                node,
+                poll_on,
+                ..
+            } => {
+                let nodes = (*node, *poll_on);
+                vec![self.probe(number, *probe, path, client.as_deref(), nodes).await?]
+            }
+            StepKind::Connect {
+                client,
+                node,
+                transports,
+            } => vec![self.connect(number, client, *node, transports).await?],
+            StepKind::Disconnect { client, drop } => vec![self.disconnect(number, client, *drop).await?],
+            StepKind::Emit {
+                client,
+                event,
+                args,
+                ack,
+                ack_timeout_ms,
+            } => {
+                let ack = ack.then_some(*ack_timeout_ms);
+                vec![self.emit(number, client, event, args, ack).await?]
+            }
+            StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
+        })
     }
 
     /// Every client leaves politely (all at once, each bounded), then our server stops. The
@@ -302,7 +375,10 @@ impl<'a> Session<'a> {
     }
 
     fn blank(&self, step: u32, kind: Kind, trigger: String) -> StepRecord {
-        StepRecord::new(self.lesson.number, self.stage.number, step, kind, trigger)
+        let mut record = StepRecord::new(self.lesson.number, self.stage.number, step, kind, trigger);
+        // On a stage with several servers, the record names the one that handled the step.
+        record.node = self.stage.node_name(self.acting).map(str::to_owned);
+        record
     }
 
     /// What the server runs, as the record states it: known for our own server, which runs the
@@ -314,6 +390,23 @@ impl<'a> Session<'a> {
 
     /// Replaces the real port by `<port>`, so traces are identical from run to run.
     fn mask(&self, text: &str) -> String {
+        if self.bases.len() > 1 {
+            // Several servers: each port becomes its server's name, `<port A>`.
+            return self
+                .bases
+                .iter()
+                .enumerate()
+                .fold(
+                    text.to_owned(),
+                    |text, (i, base)| match client::connection::authority(base).rsplit_once(':') {
+                        Some((host, port)) if self.remote.is_none() => text.replace(
+                            &format!("{host}:{port}"),
+                            &format!("{host}:<port {}>", self.node_name(i)),
+                        ),
+                        _ => text,
+                    },
+                );
+        }
         match client::connection::authority(&self.base).rsplit_once(':') {
             Some((host, port)) if self.remote.is_none() => {
                 text.replace(&format!("{host}:{port}"), &format!("{host}:<port>"))
@@ -324,8 +417,19 @@ impl<'a> Session<'a> {
 
     // ---- deliveries ----
 
-    async fn connect(&mut self, number: u32, name: &str) -> Result<StepRecord, RunError> {
-        let connected = SimClient::connect(&self.base, &self.options_for_clients())
+    async fn connect(
+        &mut self,
+        number: u32,
+        name: &str,
+        node: usize,
+        transports: &[client::link::Transport],
+    ) -> Result<StepRecord, RunError> {
+        self.acting = node;
+        let options = ConnectOptions {
+            transports: transports.to_vec(),
+            ..self.options_for_clients()
+        };
+        let connected = SimClient::connect(&self.bases[node], &options)
             .await
             .map_err(|source| RunError::Connect {
                 client: name.to_owned(),
@@ -339,16 +443,24 @@ impl<'a> Session<'a> {
         self.clients.push(Named {
             name: name.to_owned(),
             client: connected,
+            node,
         });
         let again = self.joined.iter().any(|j| j == name);
         if !again {
             self.joined.push(name.to_owned());
         }
-        let trigger = if again {
+        let mut trigger = if again {
             format!("{name} reconnects")
         } else {
             format!("{name} connects")
         };
+        if let Some(server) = self.stage.node_name(node) {
+            trigger.push_str(&format!(" to server {server}"));
+        }
+        if transports != [client::link::Transport::WebSocket] {
+            let names: Vec<&str> = transports.iter().map(|t| t.name()).collect();
+            trigger.push_str(&format!(" (transports: {})", names.join(", ")));
+        }
         let mut step = self.blank(number, Kind::Connect, trigger);
         step.sender = Some(name.to_owned());
         let expected = self.expected_receivers(number);
@@ -374,6 +486,7 @@ impl<'a> Session<'a> {
             .position(|c| c.name == name)
             .ok_or_else(|| RunError::Other(format!("{name} is not connected")))?;
         let named = self.clients.remove(index);
+        self.acting = named.node;
         let sid = named.client.sid.clone();
         let trigger = if drop {
             // Dropping the client aborts its tasks: the TCP connection closes with no goodbye,
@@ -554,6 +667,7 @@ impl<'a> Session<'a> {
             .iter_mut()
             .find(|c| c.name == name)
             .ok_or_else(|| RunError::Other(format!("{name} is not connected")))?;
+        self.acting = named.node;
         let failed = |e| RunError::Other(format!("{name}: {e}"));
         let answer = if ack {
             Some(named.client.emit_with_ack(event, args).map_err(failed)?)
@@ -660,6 +774,22 @@ impl<'a> Session<'a> {
                         .insert(named.name.clone(), self.mask_ids(&why.to_string()));
                 }
             }
+            // A client on another server is in none of the emitting server's tables: the server
+            // that holds it says why (see `nodes::Cluster::why_not_elsewhere`).
+            let ServerEvent::Sent { audience, .. } = sent else {
+                continue;
+            };
+            if let Some(Ours::Nodes(cluster)) = &self.server {
+                for named in &self.clients {
+                    if !step.not_received_by.contains(&named.name) || step.why_not.contains_key(&named.name) {
+                        continue;
+                    }
+                    if let Some(why) = cluster.why_not_elsewhere(&named.client.sid, self.acting, audience) {
+                        step.why_not
+                            .insert(named.name.clone(), self.mask_ids(&why.to_string()));
+                    }
+                }
+            }
         }
     }
 
@@ -677,7 +807,7 @@ impl<'a> Session<'a> {
         let deadline = Instant::now() + after;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let event = match tokio::time::timeout(left, server.events.recv()).await {
+            let event = match tokio::time::timeout(left, server.events().recv()).await {
                 Ok(Some(event)) => event,
                 Ok(None) => return Err(RunError::Other("the server stopped reporting".into())),
                 Err(_) => {

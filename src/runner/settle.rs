@@ -49,7 +49,7 @@ impl Session<'_> {
         // ANCHOR: read_to_the_fence
         self.fences += 1;
         let fence = self.fences;
-        server.fence(fence).await.map_err(RunError::Other)?;
+        server.fence(fence, self.acting).await.map_err(RunError::Other)?;
         for named in &mut self.clients {
             loop {
                 match named.client.next(after).await {

@@ -69,7 +69,7 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter) -> (SocketIo,
 /// Every handler takes a [`Turn`] while socketioxide reads its packet and waits for it before
 /// doing anything, so the server handles one thing at a time in arrival order (see
 /// [`super::order`]).
-async fn on_connection<A: Adapter>(
+pub(crate) async fn on_connection<A: Adapter>(
     turn: Turn,
     socket: SocketRef<A>,
     io: SocketIo<A>,

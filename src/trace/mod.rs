@@ -111,6 +111,9 @@ pub struct StepRecord {
     pub trigger: String,
     /// The client whose socket the server acted for, or null.
     pub sender: Option<String>,
+    /// On a stage with several servers: the one that handled the step (`A`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// The event the server action emits, and its arguments.
     pub event: Option<String>,
     pub args: Vec<Value>,
@@ -171,6 +174,7 @@ impl StepRecord {
             action: None,
             trigger,
             sender: None,
+            node: None,
             event: None,
             args: Vec::new(),
             audience: None,

@@ -170,6 +170,7 @@ fn render_probe(out: &mut String, step: &StepRecord) {
         ProbeKind::InProcess => format!("{url} (in-process, no network)"),
         ProbeKind::HttpGet => format!("GET {url}"),
         ProbeKind::Websocket => format!("WebSocket {url}"),
+        ProbeKind::CrossPoll => format!("HTTP long-polling, {url}"),
     };
     let trigger = match step.sender.as_deref() {
         Some(who) => step.trigger.replacen(who, &who.cyan().to_string(), 1),
@@ -219,7 +220,14 @@ fn header(step: &StepRecord) -> String {
         ),
     };
     match &step.action {
-        Some(action) => format!("{INDENT}{} {cause} → server runs {}", arrow(), action.yellow()),
+        Some(action) => {
+            // On a stage with several servers, the one that ran the handler is named.
+            let server = step
+                .node
+                .as_deref()
+                .map_or("server".to_owned(), |n| format!("server {n}"));
+            format!("{INDENT}{} {cause} → {server} runs {}", arrow(), action.yellow())
+        }
         None => format!("{INDENT}{} {cause}", arrow()),
     }
 }
@@ -505,10 +513,15 @@ pub fn summary(traces: &[StageTrace]) -> String {
                 ProbeKind::InProcess => "app called in-process",
                 ProbeKind::HttpGet => "GET /",
                 ProbeKind::Websocket => "Socket.IO client",
+                ProbeKind::CrossPoll => "polling on two servers",
             };
             let result = match probe.outcome {
                 ProbeOutcome::SocketIo => "connected (101, OPEN, CONNECT)".to_owned(),
                 ProbeOutcome::Refused => "connection refused".to_owned(),
+                // What the second server answered is the point of a cross-poll.
+                _ if probe.method == ProbeKind::CrossPoll => {
+                    terminal_safe(probe.observed.get(1).map_or("", String::as_str))
+                }
                 _ => terminal_safe(probe.observed.first().map_or("", String::as_str)),
             };
             let _ = writeln!(out, "{INDENT}{}.{} {what:<22} {result}", step.lesson, step.stage);

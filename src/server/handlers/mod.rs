@@ -6,6 +6,7 @@
 //! | [`broadcast`]   | `io.emit` and `socket.broadcast.emit` (lessons 2 and 3)        |
 //! | [`rooms`]       | `socket.join`, `io.to`, `socket.to`, `io.except` (lesson 4)    |
 //! | [`acks`]        | acknowledgements: a client's callback answered (lesson 5)      |
+//! | [`scaling`]     | `io.local.emit`: a broadcast that stays on one server (lesson 7) |
 //!
 //! Each handler is a [`Handler`]: its name (what a lesson's `lesson.toml` lists), the trigger it
 //! answers, where its code is (an ANCHOR the lesson shows next to the JavaScript), a pure
@@ -25,6 +26,7 @@
 pub mod acks;
 pub mod broadcast;
 pub mod rooms;
+pub mod scaling;
 
 use std::fmt;
 use std::future::Future;
@@ -171,7 +173,13 @@ impl<A: Adapter> Eq for Handler<A> {}
 
 /// Every handler, for adapter `A`.
 pub fn all<A: Adapter>() -> Vec<Handler<A>> {
-    [broadcast::handlers(), rooms::handlers(), acks::handlers()].concat()
+    [
+        broadcast::handlers(),
+        rooms::handlers(),
+        acks::handlers(),
+        scaling::handlers(),
+    ]
+    .concat()
 }
 
 /// The handler called `name`, for adapter `A`.

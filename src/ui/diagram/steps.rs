@@ -178,6 +178,7 @@ pub(super) fn draw_probe(
         crate::lesson::ProbeKind::InProcess => format!("{} (in-process)", probe.url),
         crate::lesson::ProbeKind::HttpGet => format!("GET {}", probe.url),
         crate::lesson::ProbeKind::Websocket => format!("WebSocket {}", probe.url),
+        crate::lesson::ProbeKind::CrossPoll => format!("polling GET {}", probe.url),
     };
     arrow(scene, x, server, y, "send", x, &[(None, &request)]);
     let (first, rest) = probe
