@@ -15,6 +15,7 @@ mod node;
 mod order;
 mod parts;
 mod predict;
+mod scaling;
 mod semantics;
 mod serve;
 mod snapshots;

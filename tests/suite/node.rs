@@ -270,7 +270,7 @@ fn check_speaks_json_lines_with_a_verdict_last() {
 }
 
 /// The fields that say who received what, in which order: everything the lesson teaches.
-fn observed(step: &StepRecord) -> impl PartialEq + std::fmt::Debug + use<> {
+pub(crate) fn observed(step: &StepRecord) -> impl PartialEq + std::fmt::Debug + use<> {
     (
         step.step,
         step.kind,
