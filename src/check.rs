@@ -11,6 +11,8 @@
 //! the server reaches everyone, which is what `io.emit` does, while the lesson asks for
 //! `socket.broadcast.emit`. No lesson is named here.
 
+mod nodes;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -361,6 +363,7 @@ pub fn judge(
         ));
     }
     findings.sort_by_key(|f| f.step);
+    nodes::explain(stage, records, &mut findings);
 
     if findings.is_empty() {
         return Verdict::Pass {

@@ -305,7 +305,10 @@ impl<'a> Session<'a> {
                 },
                 None => self.play_step(number, step).await,
             };
-            let mut produced = played?;
+            let mut produced = match (played, &redis) {
+                (Err(error), Some(redis)) => Err(nodes::blame_redis(error, redis).await),
+                (played, _) => played,
+            }?;
             if self.options.wire
                 && let Some(last) = produced.last_mut()
             {

@@ -5,6 +5,17 @@
 //! The servers themselves are [`crate::server::nodes`]; why the fences are sound is explained
 //! there. This file only drives them: one [`Cluster`] per stage, whose nodes all report through
 //! one channel (socket ids are unique across nodes, so the runner's waits need no node name).
+//!
+//! # A witness on every node
+//!
+//! Through the adapter, a node applies another node's broadcasts when they come out of Redis,
+//! a moment after the emitting node returned. A fence read by every *client* proves the step's
+//! deliveries reached the clients; it does not prove that a node without clients has applied
+//! them yet. Such a node could apply a late broadcast (the fence included) to a client that
+//! connects in the next step, and that client would receive a packet of the step before. So
+//! each node of a Redis stage holds one more client of the tutor's, a *witness*, connected
+//! before the first step; a step is over when every client and every witness has read its
+//! fence. The witness is plumbing like the fences: it is in no trace.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -14,11 +25,13 @@ use tokio::sync::mpsc;
 
 use super::{RunError, RunOptions, Session};
 use crate::client::http::HttpError;
+use crate::client::{ConnectOptions, Incoming, SimClient};
 use crate::lesson::{AdapterKind, ProbeKind, Stage};
 use crate::parts::node::Node;
 use crate::parts::redis::RedisError;
 use crate::parts::redis_server::Redis;
 use crate::parts::sticky;
+use crate::server::FENCE_EVENT;
 use crate::server::nodes::{self, RedisNode, StartError};
 use crate::server::{Reporter, ServerEvent, StageServer, live};
 use crate::trace::{ProbeOutcome, ProbeRecord};
@@ -59,6 +72,9 @@ impl Ours {
         match self {
             Ours::One(server) => server.stop().await,
             Ours::Nodes(cluster) => {
+                for witness in cluster.witnesses {
+                    let _ = witness.leave(super::LEAVE_WITHIN).await;
+                }
                 for node in cluster.nodes {
                     node.stop().await;
                 }
@@ -133,6 +149,8 @@ pub(super) struct Cluster {
     adapter: AdapterKind,
     events: mpsc::UnboundedReceiver<ServerEvent>,
     redis: Option<Arc<Redis>>,
+    /// One tutor client per node on a Redis stage (see the module documentation).
+    witnesses: Vec<SimClient>,
 }
 
 impl Cluster {
@@ -171,13 +189,60 @@ impl Cluster {
             };
             started.push(node);
         }
+        let mut witnesses = Vec::new();
+        if stage.adapter == AdapterKind::Redis {
+            let options = ConnectOptions {
+                timeout: options.timeout,
+                ..ConnectOptions::websocket_only()
+            };
+            for (node, name) in started.iter().zip(&stage.nodes) {
+                let witness = SimClient::connect(&node.url(), &options).await.map_err(|e| {
+                    RunError::Other(format!(
+                        "the tutor's witness could not connect to server {name}: {e}"
+                    ))
+                })?;
+                witnesses.push(witness);
+            }
+        }
         Ok(Cluster {
             names: stage.nodes.clone(),
             nodes: started,
             adapter: stage.adapter,
             events,
             redis,
+            witnesses,
         })
+    }
+
+    /// Reads every witness up to fence `n`: then every node has applied what the step sent.
+    pub(super) async fn read_witnesses(
+        &mut self,
+        n: u64,
+        after: std::time::Duration,
+    ) -> Result<(), RunError> {
+        for (witness, name) in self.witnesses.iter_mut().zip(&self.names) {
+            loop {
+                match witness.next(after).await {
+                    None => {
+                        return Err(RunError::Timeout {
+                            what: format!("the tutor's fence #{n} to reach server {name}'s witness"),
+                            after,
+                        });
+                    }
+                    Some(Incoming::Closed { reason }) => {
+                        return Err(RunError::Other(format!(
+                            "the tutor's witness on server {name} was disconnected: {reason}"
+                        )));
+                    }
+                    Some(Incoming::Event { name: event, args }) => {
+                        if event == FENCE_EVENT && args.first() == Some(&serde_json::Value::from(n)) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Each node's `http://127.0.0.1:PORT`, in the stage's order.
@@ -268,6 +333,26 @@ impl Session<'_> {
     /// The name of node `i` (`A`), or `server` on a stage with one.
     pub(super) fn node_name(&self, i: usize) -> String {
         self.stage.node_name(i).unwrap_or("server").to_owned()
+    }
+}
+
+/// How long a failed step of a Redis stage waits to learn whether Redis itself went away.
+pub(super) const GONE_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A step of a Redis stage failed: an emit through the adapter often fails (a broken pipe)
+/// before the tutor hears that the process exited. If the private Redis is gone (within
+/// [`GONE_WITHIN`]), that is the error to report, with the step's own words beside it.
+pub(super) async fn blame_redis(error: RunError, redis: &Redis) -> RunError {
+    if matches!(error, RunError::Redis(_) | RunError::Stopped) {
+        return error;
+    }
+    match tokio::time::timeout(GONE_WITHIN, redis.gone()).await {
+        Ok(RedisError::Gone { url, detail }) => RunError::Redis(RedisError::Gone {
+            url,
+            detail: format!("{detail}; the step failed with: {error}"),
+        }),
+        Ok(other) => RunError::Redis(other),
+        Err(_) => error,
     }
 }
 

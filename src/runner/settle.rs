@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::nodes::Ours;
 use super::{Inboxes, MAX_EVENTS_PER_STEP, Named, RunError, Session, sort_in};
 use crate::client::Incoming;
 use crate::server::FENCE_EVENT;
@@ -80,6 +81,11 @@ impl Session<'_> {
                     }
                 }
             }
+        }
+        // With several servers joined by an adapter, also every node's witness (see
+        // `nodes.rs`): a node without clients must have applied the step too.
+        if let Some(Ours::Nodes(cluster)) = self.server.as_mut() {
+            cluster.read_witnesses(fence, after).await?;
         }
         Ok((received, ignored))
         // ANCHOR_END: read_to_the_fence

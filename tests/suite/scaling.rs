@@ -106,7 +106,7 @@ fn tutor(args: &[&str]) -> Command {
 }
 
 #[test]
-fn check_7_passes_two_joined_node_servers_and_fails_two_that_share_nothing() {
+fn check_7_passes_two_joined_node_servers_and_names_the_two_common_mistakes() {
     let rt = runtime();
     let redis = rt.block_on(RedisServer::start()).expect("a Redis");
     let socket = redis.socket_path().to_str().unwrap().to_owned();
@@ -134,6 +134,20 @@ fn check_7_passes_two_joined_node_servers_and_fails_two_that_share_nothing() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("FAIL") && stdout.contains("bob"), "{stdout}");
+    assert!(
+        stdout.contains("do not share broadcasts") && stdout.contains("createAdapter"),
+        "{stdout}"
+    );
+
+    // Joined, but io.emit where the lesson asks for io.local.emit.
+    let (a2, b2) = node_pair(&socket, "7.2-io-emit");
+    let out = run_bounded(
+        &mut tutor(&["check", "7", "--url", &a2.url, "--url", &b2.url]),
+        COMMAND_LIMIT,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("io.local.emit keeps it on server A"), "{stdout}");
 
     // One --url for a lesson with two servers is a usage error that says how many.
     let out = run_bounded(&mut tutor(&["check", "7", "--url", &a.url]), COMMAND_LIMIT);
@@ -250,4 +264,53 @@ fn no_redis_server_outlives_the_lesson_when_it_ends_or_is_interrupted() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Kills the Redis (by its pid) just before step `at` runs.
+struct KillRedisBefore {
+    at: u32,
+    pid: u32,
+}
+
+impl runner::StepHook for KillRedisBefore {
+    fn before(&mut self, step: &runner::BeforeStep<'_>) -> Result<(), runner::RunError> {
+        if step.number == self.at {
+            let killed = Command::new("kill")
+                .args(["-KILL", &self.pid.to_string()])
+                .status()
+                .expect("kill");
+            assert!(killed.success());
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_redis_that_goes_away_mid_stage_ends_it_with_a_clear_error_in_bounded_time() {
+    let rt = runtime();
+    let lesson = lesson_7();
+    let stage = &lesson.stages[1];
+    assert!(stage.needs_redis());
+    let redis = rt.block_on(RedisServer::start()).expect("a Redis");
+    let mut hook = KillRedisBefore {
+        at: 5,
+        pid: redis.pid(),
+    };
+    let options = RunOptions {
+        redis: Some(Arc::new(Redis::Private(redis))),
+        ..RunOptions::default()
+    };
+    let started = Instant::now();
+    let outcome = rt.block_on(runner::run_stage_with(
+        lesson,
+        stage,
+        &Target::Local,
+        &options,
+        &mut hook,
+    ));
+    let took = started.elapsed();
+    let error = outcome.expect_err("the stage cannot finish without its Redis");
+    assert!(matches!(error, runner::RunError::Redis(_)), "{error}");
+    assert!(error.to_string().contains("went away"), "{error}");
+    assert!(took < Duration::from_secs(3), "took {took:?} to notice: {error}");
 }
