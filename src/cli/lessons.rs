@@ -105,12 +105,12 @@ pub async fn lesson(
     let lessons = load_lessons()?;
     let (lesson, stages) = pick(&lessons, number, stage)?;
     let diagram = svg.map(Pending::open).transpose()?;
-    let mut traces = Vec::new();
-    let mut shared = SharedRedis::default();
+    let mut played = Played::default();
     if SvgTarget::is_stdout(svg) {
         // The SVG is the whole output: run the stages without printing anything else.
         for stage in &stages {
-            traces.push(run_local(lesson, stage, display, &mut shared).await?);
+            let trace = run_local(lesson, stage, display, &mut played.redis).await?;
+            played.traces.push(trace);
         }
     } else {
         let mut pager = Pager { pause };
@@ -121,13 +121,12 @@ pub async fn lesson(
             false,
             &mut pager,
             display,
-            &mut traces,
-            &mut shared,
+            &mut played,
         )
         .await?;
     }
     if let Some(diagram) = diagram {
-        diagram.write(&traces)?;
+        diagram.write(&played.traces)?;
     }
     Ok(0)
 }
@@ -168,22 +167,11 @@ pub(super) fn pick(
 pub async fn tour(pause: bool, display: &Display) -> anyhow::Result<i32> {
     let lessons = load_lessons()?;
     let mut pager = Pager { pause };
-    let mut shared = SharedRedis::default();
+    let mut played = Played::default();
     for lesson in &lessons {
         let stages: Vec<&Stage> = lesson.stages.iter().collect();
-        let more = lesson.number < lessons.len() as u32;
-        if !play(
-            lesson,
-            &stages,
-            true,
-            more,
-            &mut pager,
-            display,
-            &mut Vec::new(),
-            &mut shared,
-        )
-        .await?
-        {
+        let more = Some(lesson.number) != lessons.last().map(|l| l.number);
+        if !play(lesson, &stages, true, more, &mut pager, display, &mut played).await? {
             break;
         }
     }
@@ -222,6 +210,13 @@ impl SharedRedis {
         }
         Ok(self.redis.clone())
     }
+}
+
+/// What the stages of one command share as they play: their traces so far, and the Redis.
+#[derive(Debug, Default)]
+struct Played {
+    traces: Vec<StageTrace>,
+    redis: SharedRedis,
 }
 
 /// Runs a stage against its own local server(s), with the Redis a stage may need.
@@ -268,9 +263,12 @@ async fn play(
     more: bool,
     pager: &mut Pager,
     display: &Display,
-    traces: &mut Vec<StageTrace>,
-    shared: &mut SharedRedis,
+    played: &mut Played,
 ) -> anyhow::Result<bool> {
+    let Played {
+        traces,
+        redis: shared,
+    } = played;
     let first = traces.len();
     if display.format == Format::Text {
         outln!("{}", text::lesson_intro(lesson))?;

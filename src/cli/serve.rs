@@ -142,10 +142,23 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     args.color.write_global();
     let ctrl_c = catch_ctrl_c().map_err(|e| anyhow::anyhow!("cannot catch Ctrl-C: {e}"))?;
     let lessons = load_lessons()?;
-    // clap's `parse_lesson` has accepted N, and the lessons are numbered 1, 2, 3, … without gaps
-    // (`lesson::all` checks), so lesson N is at index N - 1.
-    let lesson = &lessons[args.lesson as usize - 1];
+    // clap's `parse_lesson` has accepted N, so lesson N exists.
+    let Some(lesson) = lessons.iter().find(|l| l.number == args.lesson) else {
+        return Err(UsageError(format!("there is no lesson {}", args.lesson)).into());
+    };
     let stage = lesson.check();
+    if !stage.nodes.is_empty() {
+        return Err(UsageError(format!(
+            "lesson {}'s server is {} servers joined through Redis, and serve runs one server so far. \
+             Run `realtime-tutor lesson {}` to watch them, or start your own two and judge them with \
+             `realtime-tutor check {} --url A --url B`",
+            lesson.number,
+            stage.nodes.len(),
+            lesson.number,
+            lesson.number
+        ))
+        .into());
+    }
     let mut behaviour = stage.behaviour.clone();
     let chat_lessons: Vec<u32> = lessons
         .iter()
