@@ -314,3 +314,69 @@ fn a_redis_that_goes_away_mid_stage_ends_it_with_a_clear_error_in_bounded_time()
     assert!(error.to_string().contains("went away"), "{error}");
     assert!(took < Duration::from_secs(3), "took {took:?} to notice: {error}");
 }
+
+#[test]
+fn a_stage_with_several_servers_is_checked_at_load() {
+    use realtime_tutor::lesson::{Lesson, LessonError};
+    let read = |name: &str| -> Result<String, LessonError> { Ok(format!("text of {name}")) };
+    let head = "format_version = 2\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
+                [[stage]]\ntitle = \"s\"\nmount = \"realtime\"\nrust = []\n";
+    let two = format!("{head}nodes = [\"A\", \"B\"]\n");
+    let good =
+        format!("{two}[[stage.step]]\nconnect = \"alice\"\nnode = \"B\"\ntransports = [\"polling\"]\n");
+    assert!(Lesson::parse("09-x", &good, &read).is_ok());
+    let cases = [
+        (
+            format!("{head}nodes = [\"A\"]\n[[stage.step]]\nconnect = \"a\"\n"),
+            "at least two",
+        ),
+        (
+            format!("{head}nodes = [\"A\", \"A\"]\n[[stage.step]]\nconnect = \"a\"\n"),
+            "used once",
+        ),
+        (
+            format!("{head}adapter = \"redis\"\n[[stage.step]]\nconnect = \"a\"\n"),
+            "name them with nodes",
+        ),
+        (
+            format!("{two}[[stage.step]]\nconnect = \"a\"\n"),
+            "needs node = one of",
+        ),
+        (
+            format!("{two}[[stage.step]]\nconnect = \"a\"\nnode = \"C\"\n"),
+            "node \"C\" is not one",
+        ),
+        (
+            format!("{head}[[stage.step]]\nconnect = \"a\"\nnode = \"A\"\n"),
+            "this stage has one server",
+        ),
+        (
+            format!("{two}[[stage.step]]\nconnect = \"a\"\nnode = \"A\"\ntransports = []\n"),
+            "at least one",
+        ),
+        (
+            format!("{two}[[stage.step]]\nprobe = \"cross-poll\"\nnode = \"A\"\nexpect = \"400\"\n"),
+            "needs poll_on",
+        ),
+        (
+            format!(
+                "{two}[[stage.step]]\nprobe = \"cross-poll\"\nnode = \"A\"\npoll_on = \"A\"\nexpect = \"400\"\n"
+            ),
+            "another server",
+        ),
+        (
+            format!(
+                "{two}[[stage.step]]\nprobe = \"http-get\"\nnode = \"A\"\npoll_on = \"B\"\nexpect = \"200\"\n"
+            ),
+            "belongs to a cross-poll",
+        ),
+        (
+            format!("{two}[[stage.step]]\nemit = \"a\"\nnode = \"A\"\n"),
+            "`node` does not belong to a emit step",
+        ),
+    ];
+    for (toml, needle) in cases {
+        let err = Lesson::parse("09-x", &toml, &read).expect_err(needle).to_string();
+        assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    }
+}
