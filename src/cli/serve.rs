@@ -8,6 +8,7 @@
 
 mod bots;
 mod hub;
+mod nodes;
 mod view;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -56,6 +57,10 @@ pub struct ServeArgs {
     /// When to use colour (also honours NO_COLOR, CLICOLOR and CLICOLOR_FORCE).
     #[command(flatten)]
     pub color: colorchoice_clap::Color,
+    /// For a lesson whose servers are joined through Redis (lesson 7): use this Redis
+    /// (redis://host:port) instead of starting a private redis-server.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
 }
 
 fn parse_host(text: &str) -> Result<IpAddr, String> {
@@ -148,16 +153,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     };
     let stage = lesson.check();
     if !stage.nodes.is_empty() {
-        return Err(UsageError(format!(
-            "lesson {}'s server is {} servers joined through Redis, and serve runs one server so far. \
-             Run `realtime-tutor lesson {}` to watch them, or start your own two and judge them with \
-             `realtime-tutor check {} --url A --url B`",
-            lesson.number,
-            stage.nodes.len(),
-            lesson.number,
-            lesson.number
-        ))
-        .into());
+        if args.bots > 0 || args.broadcast {
+            return Err(UsageError(format!(
+                "--bots and --broadcast are for the one-server lessons; lesson {} runs {} servers",
+                lesson.number,
+                stage.nodes.len()
+            ))
+            .into());
+        }
+        return nodes::serve(&args, lesson, stage, ctrl_c).await;
     }
     let mut behaviour = stage.behaviour.clone();
     let chat_lessons: Vec<u32> = lessons

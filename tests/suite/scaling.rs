@@ -380,3 +380,79 @@ fn a_stage_with_several_servers_is_checked_at_load() {
         assert!(err.contains(needle), "{err:?} should mention {needle:?}");
     }
 }
+
+#[test]
+fn serve_7_runs_two_servers_that_chat_through_redis_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
+    use serde_json::json;
+
+    let (_dir, tmp) = own_tmp();
+    let mut child = tutor(&["serve", "7", "--port", "0"])
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve 7 starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let line = lines.next().expect("a line").expect("text");
+        let url = line
+            .split_whitespace()
+            .last()
+            .expect("a url")
+            .trim_end_matches('/')
+            .to_owned();
+        assert!(
+            line.starts_with("server ") && url.starts_with("http://127.0.0.1:"),
+            "{line}"
+        );
+        urls.push(url);
+    }
+    runtime().block_on(async {
+        let options = ConnectOptions::websocket_only();
+        let mut alice = SimClient::connect(&urls[0], &options).await.expect("alice on A");
+        let mut bob = SimClient::connect(&urls[1], &options).await.expect("bob on B");
+        // The connection handler registers `socket.on('chat message')` after the CONNECT
+        // reply; the message is sent until it comes back to alice (bounded), which proves the
+        // handler exists, and then bob, on the other server, must have it too.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let got = loop {
+            assert!(
+                Instant::now() < deadline,
+                "alice's message never came back from A"
+            );
+            alice.emit("chat message", vec![json!("across")]).expect("sent");
+            if let Some(Incoming::Event { name, args }) = alice.next(Duration::from_millis(200)).await {
+                break (name, args);
+            }
+        };
+        assert_eq!(got, ("chat message".to_owned(), vec![json!("across")]));
+        match bob.next(Duration::from_secs(5)).await {
+            Some(Incoming::Event { name, args }) => {
+                assert_eq!((name.as_str(), args), ("chat message", vec![json!("across")]));
+            }
+            other => panic!("bob on B got {other:?} instead of alice's message"),
+        }
+    });
+    assert!(
+        !processes_under(&tmp).is_empty(),
+        "serve 7 runs its private Redis"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = crate::common::wait_bounded(&mut child, Duration::from_secs(10), "serve 7 after Ctrl-C");
+    assert_eq!(exit.code(), Some(0));
+    assert_eq!(
+        processes_under(&tmp),
+        Vec::<u32>::new(),
+        "a redis-server outlived serve 7"
+    );
+}
