@@ -527,7 +527,7 @@ pub fn judge(answer: &Answer, records: &[StepRecord]) -> Verdict {
             // below 400.
             let observed = probe.is_some_and(ProbeRecord::succeeded);
             let detail = probe
-                .and_then(|p| p.observed.first().cloned())
+                .and_then(|p| p.outcome_line().map(str::to_owned))
                 .unwrap_or_else(|| "no probe result was recorded".into());
             Verdict::YesNo {
                 predicted: *predicted,

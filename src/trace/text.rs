@@ -518,11 +518,7 @@ pub fn summary(traces: &[StageTrace]) -> String {
             let result = match probe.outcome {
                 ProbeOutcome::SocketIo => "connected (101, OPEN, CONNECT)".to_owned(),
                 ProbeOutcome::Refused => "connection refused".to_owned(),
-                // What the second server answered is the point of a cross-poll.
-                _ if probe.method == ProbeKind::CrossPoll => {
-                    terminal_safe(probe.observed.get(1).map_or("", String::as_str))
-                }
-                _ => terminal_safe(probe.observed.first().map_or("", String::as_str)),
+                _ => terminal_safe(probe.outcome_line().unwrap_or("")),
             };
             let _ = writeln!(out, "{INDENT}{}.{} {what:<22} {result}", step.lesson, step.stage);
         }
