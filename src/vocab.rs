@@ -71,6 +71,9 @@ pub enum Audience {
     RoomsButSender(Vec<String>),
     /// Every connected socket except the members of these rooms (`io.except(room).emit`).
     EveryoneExcept(Vec<String>),
+    /// Every socket of the server that runs the handler, and none of the other servers' even
+    /// when an adapter joins them (`io.local.emit`).
+    ThisServer,
     /// Nobody: the handler sends nothing.
     Nobody,
 }
@@ -172,6 +175,14 @@ pub enum WhyNot {
     NotTheSender,
     /// The handler sent nothing at all.
     NothingSent,
+    /// The socket is connected to another server than the one that emitted (`server`), and
+    /// nothing carried the emit there: no adapter joins the servers, or the emit was
+    /// `io.local` (`local_only`).
+    OnAnotherServer {
+        server: String,
+        emitted_on: String,
+        local_only: bool,
+    },
 }
 
 impl fmt::Display for WhyNot {
@@ -188,6 +199,20 @@ impl fmt::Display for WhyNot {
             Self::InExceptedRoom(room) => write!(f, "in excepted room '{room}'"),
             Self::NotTheSender => f.write_str("not the sender"),
             Self::NothingSent => f.write_str("nothing was sent"),
+            Self::OnAnotherServer {
+                server,
+                emitted_on,
+                local_only: true,
+            } => write!(
+                f,
+                "on server {server}; io.local.emit stays on server {emitted_on}"
+            ),
+            Self::OnAnotherServer {
+                server, emitted_on, ..
+            } => write!(
+                f,
+                "on server {server}; no adapter carries server {emitted_on}'s emit there"
+            ),
         }
     }
 }

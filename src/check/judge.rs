@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use super::delivery;
 use super::findings::{ack_findings, content_findings, delivery_findings, finding};
 use super::headline::{describe, headline, pass_summary};
+use super::nodes;
 use super::reach::Reach;
 use super::target::{probe_finding, probe_problem, run_problem, websocket_turned_away};
 use super::teaching::{RoomTeaching, taught};
@@ -105,6 +106,7 @@ pub fn judge(
         ));
     }
     findings.sort_by_key(|f| f.step);
+    nodes::explain(stage, records, &mut findings);
     if let Some((headline, mut named)) = delivery::findings(stage, records) {
         named.extend(findings);
         named.sort_by_key(|f| f.step);
@@ -158,6 +160,7 @@ mod tests {
             action: None,
             trigger: "alice emits 'chat message'".into(),
             sender: Some("alice".into()),
+            node: None,
             event: Some("chat message".into()),
             args: vec![Value::from("hi everyone")],
             audience: None,

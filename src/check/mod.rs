@@ -22,6 +22,7 @@
 //! * [`findings`]: one finding per difference in a delivery step.
 //! * [`delivery`]: the offsets of a storing server, and what a reconnecting client is given back.
 //! * [`target`]: lesson 1's probes, and why a run could not be played at all.
+//! * [`nodes`]: the mistakes of a stage with two servers, from where each client connected.
 //! * [`headline`]: the verdict's first line.
 //! * [`discovery`]: looking for Socket.IO when the scenario could not reach it, at the places
 //!   the page names ([`page`]).
@@ -37,6 +38,7 @@ mod findings;
 mod headline;
 pub mod json;
 pub mod judge;
+mod nodes;
 pub mod page;
 mod reach;
 mod target;

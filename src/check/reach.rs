@@ -35,7 +35,10 @@ impl Reach {
             Audience::EveryoneButSender => Some(Reach::AllButSender),
             Audience::OnlySender => Some(Reach::OnlySender),
             Audience::Nobody => Some(Reach::Nobody),
-            Audience::Rooms(_) | Audience::RoomsButSender(_) | Audience::EveryoneExcept(_) => None,
+            Audience::Rooms(_)
+            | Audience::RoomsButSender(_)
+            | Audience::EveryoneExcept(_)
+            | Audience::ThisServer => None,
         }
     }
 

@@ -25,8 +25,9 @@ pub(super) fn probe_finding(record: &StepRecord, expect: &ProbeExpect) -> Option
         ProbeKind::Websocket => format!("the WebSocket handshake at {}", url_path(&probe.url)),
         ProbeKind::Polling => format!("the Socket.IO handshake at {}", url_path(&probe.url)),
         ProbeKind::InProcess => probe.url.clone(),
+        ProbeKind::CrossPoll => format!("a polling session polled on another server ({})", probe.url),
     };
-    let observed = probe.observed.first().cloned().unwrap_or_default();
+    let observed = probe.outcome_line().unwrap_or_default().to_owned();
     Some(finding(
         record,
         format!("{what} got {observed}; the lesson's server answers it with {wrong}"),

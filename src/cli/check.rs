@@ -9,7 +9,7 @@ use crate::trace::{ProbeOutcome, StageTrace, StepRecord, json, text};
 /// `realtime-tutor check N --url URL [--path PATH] [--svg FILE]`. Returns 0 on PASS, 1 on FAIL.
 pub async fn check(
     number: u32,
-    url: &str,
+    urls: &[String],
     path: &str,
     display: &Display,
     svg: Option<&SvgTarget>,
@@ -22,9 +22,28 @@ pub async fn check(
             super::lesson_menu()
         ))
     })?;
-    let (base, addr) = super::check_args::parse_url(url).map_err(UsageError)?;
-    let path = super::check_args::parse_path(path).map_err(UsageError)?;
     let stage = lesson.check();
+    let wanted = stage.nodes.len().max(1);
+    if urls.len() != wanted {
+        return Err(UsageError(format!(
+            "lesson {number}'s check plays against {wanted} server{}{}, so it takes {wanted} --url, not {}",
+            if wanted == 1 { "" } else { "s" },
+            if stage.nodes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({}, in that order)", stage.nodes.join(", "))
+            },
+            urls.len()
+        ))
+        .into());
+    }
+    let (base, addr) = super::check_args::parse_url(&urls[0]).map_err(UsageError)?;
+    let more = urls[1..]
+        .iter()
+        .map(|u| super::check_args::parse_url(u).map(|(base, _)| base))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(UsageError)?;
+    let path = super::check_args::parse_path(path).map_err(UsageError)?;
     let diagram = svg.map(Pending::open).transpose()?;
     // With `--svg -` the SVG is all that goes to standard output.
     let quiet = SvgTarget::is_stdout(svg);
@@ -34,6 +53,7 @@ pub async fn check(
     }
     let target = Target::Remote {
         url: base.clone(),
+        more,
         path: path.clone(),
         expect_within: check::EXPECT_WITHIN,
         quiet: check::QUIET,
@@ -42,6 +62,7 @@ pub async fn check(
         wire: display.wire,
         timeout: check::CONNECT_TIMEOUT,
         transports,
+        ..RunOptions::default()
     };
     let mut recorder = Recorder::default();
     let outcome = runner::run_stage_with(lesson, stage, &target, &options, &mut recorder).await;

@@ -3,11 +3,13 @@
 use anyhow::Context;
 
 use super::diagram::{Pending, SvgTarget};
-use super::{Display, Format, UsageError, load_lessons};
+use super::{Display, Format, NeedsRedis, UsageError, load_lessons};
 use crate::lesson::{Lesson, Stage};
+use crate::parts::redis_server::Redis;
 use crate::progress::{Score, Store};
 use crate::runner::{self, RunOptions, Target};
 use crate::trace::{StageTrace, json, text};
+use std::sync::Arc;
 
 /// `realtime-tutor list`: the lessons, and for each stage whether it is done and how the
 /// learner's predictions went (see [`crate::progress`]).
@@ -103,11 +105,12 @@ pub async fn lesson(
     let lessons = load_lessons()?;
     let (lesson, stages) = pick(&lessons, number, stage)?;
     let diagram = svg.map(Pending::open).transpose()?;
-    let mut traces = Vec::new();
+    let mut played = Played::default();
     if SvgTarget::is_stdout(svg) {
         // The SVG is the whole output: run the stages without printing anything else.
         for stage in &stages {
-            traces.push(run_local(lesson, stage, display.wire).await?);
+            let trace = run_local(lesson, stage, display, &mut played.redis).await?;
+            played.traces.push(trace);
         }
     } else {
         let mut pager = Pager { pause };
@@ -118,12 +121,12 @@ pub async fn lesson(
             false,
             &mut pager,
             display,
-            &mut traces,
+            &mut played,
         )
         .await?;
     }
     if let Some(diagram) = diagram {
-        diagram.write(&traces)?;
+        diagram.write(&played.traces)?;
     }
     Ok(0)
 }
@@ -164,30 +167,90 @@ pub(super) fn pick(
 pub async fn tour(pause: bool, display: &Display) -> anyhow::Result<i32> {
     let lessons = load_lessons()?;
     let mut pager = Pager { pause };
+    let mut played = Played::default();
     for lesson in &lessons {
         let stages: Vec<&Stage> = lesson.stages.iter().collect();
-        let more = lesson.number < lessons.len() as u32;
-        if !play(lesson, &stages, true, more, &mut pager, display, &mut Vec::new()).await? {
+        let more = Some(lesson.number) != lessons.last().map(|l| l.number);
+        if !play(lesson, &stages, true, more, &mut pager, display, &mut played).await? {
             break;
         }
     }
     Ok(0)
 }
 
-/// Runs a stage against its own local server.
-pub async fn run_local(lesson: &Lesson, stage: &Stage, wire: bool) -> anyhow::Result<StageTrace> {
+/// The Redis the stages of one command share: started (or reached, with `--redis`) when the
+/// first stage that needs it comes, and stopped when the command ends.
+#[derive(Debug, Default)]
+pub struct SharedRedis {
+    redis: Option<Arc<Redis>>,
+}
+
+impl SharedRedis {
+    async fn for_stage(
+        &mut self,
+        lesson: &Lesson,
+        stage: &Stage,
+        url: Option<&str>,
+    ) -> anyhow::Result<Option<Arc<Redis>>> {
+        if !stage.needs_redis() {
+            return Ok(None);
+        }
+        if self.redis.is_none() {
+            let redis = Redis::start_or_connect(url).await.map_err(|e| NeedsRedis {
+                message: format!(
+                    "lesson {} stage {} ({}) did not run: {}",
+                    lesson.number,
+                    stage.number,
+                    stage.title,
+                    runner::redis_hint(&e, lesson.number, stage.number)
+                ),
+                status: e.exit_status(),
+            })?;
+            self.redis = Some(Arc::new(redis));
+        }
+        Ok(self.redis.clone())
+    }
+}
+
+/// What the stages of one command share as they play: their traces so far, and the Redis.
+#[derive(Debug, Default)]
+struct Played {
+    traces: Vec<StageTrace>,
+    redis: SharedRedis,
+}
+
+/// Runs a stage against its own local server(s), with the Redis a stage may need.
+pub async fn run_local(
+    lesson: &Lesson,
+    stage: &Stage,
+    display: &Display,
+    shared: &mut SharedRedis,
+) -> anyhow::Result<StageTrace> {
     let options = RunOptions {
-        wire,
+        wire: display.wire,
+        redis: shared.for_stage(lesson, stage, display.redis.as_deref()).await?,
+        redis_url: display.redis.clone(),
         ..RunOptions::default()
     };
-    runner::run_stage(lesson, stage, &Target::Local, &options)
-        .await
-        .with_context(|| {
-            format!(
-                "lesson {} stage {} ({}) did not complete",
-                lesson.number, stage.number, stage.title
-            )
-        })
+    match runner::run_stage(lesson, stage, &Target::Local, &options).await {
+        Err(runner::RunError::Redis(e)) => {
+            return Err(NeedsRedis {
+                message: format!(
+                    "lesson {} stage {} ({}) did not complete: {e}",
+                    lesson.number, stage.number, stage.title
+                ),
+                status: e.exit_status(),
+            }
+            .into());
+        }
+        outcome => outcome,
+    }
+    .with_context(|| {
+        format!(
+            "lesson {} stage {} ({}) did not complete",
+            lesson.number, stage.number, stage.title
+        )
+    })
 }
 
 /// Plays the given stages of a lesson (`whole`: all of them, so end with the summary and the
@@ -200,14 +263,18 @@ async fn play(
     more: bool,
     pager: &mut Pager,
     display: &Display,
-    traces: &mut Vec<StageTrace>,
+    played: &mut Played,
 ) -> anyhow::Result<bool> {
+    let Played {
+        traces,
+        redis: shared,
+    } = played;
     let first = traces.len();
     if display.format == Format::Text {
         outln!("{}", text::lesson_intro(lesson))?;
     }
     for (i, stage) in stages.iter().enumerate() {
-        let trace = run_local(lesson, stage, display.wire).await?;
+        let trace = run_local(lesson, stage, display, shared).await?;
         match display.format {
             Format::Json => {
                 for step in &trace.steps {

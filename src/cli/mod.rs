@@ -50,6 +50,20 @@ pub struct Display {
     /// Output format: readable text, or JSON Lines (one object per step).
     #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
     pub format: Format,
+    /// For the stages that join two servers through Redis: use this Redis
+    /// (redis://host:port, Redis 7) instead of starting a private redis-server.
+    #[arg(long, value_name = "URL", global = true)]
+    pub redis: Option<String>,
+}
+
+/// A stage needs Redis and there is none (or it went away): the message says what to do, and
+/// the exit status is the one [`crate::parts::redis::RedisError::exit_status`] gives (3 when
+/// redis-server is not installed).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct NeedsRedis {
+    pub message: String,
+    pub status: i32,
 }
 
 /// The output formats.
@@ -112,9 +126,10 @@ pub enum Command {
         /// The lesson whose exercise your server solves (see `realtime-tutor list`).
         #[arg(value_parser = parse_lesson)]
         lesson: u32,
-        /// Where your server listens, e.g. http://127.0.0.1:3000.
-        #[arg(long)]
-        url: String,
+        /// Where your server listens, e.g. http://127.0.0.1:3000. A lesson with two servers
+        /// (lesson 7) takes one --url for each, in order: --url A --url B.
+        #[arg(long, required = true)]
+        url: Vec<String>,
         /// Where Socket.IO is mounted on your server (its `path` option).
         #[arg(long, default_value = "/socket.io/")]
         path: String,
@@ -190,6 +205,8 @@ pub fn main() -> i32 {
             }
             let code = if error.downcast_ref::<UsageError>().is_some() {
                 2
+            } else if let Some(redis) = error.downcast_ref::<NeedsRedis>() {
+                redis.status
             } else {
                 1
             };
@@ -293,9 +310,9 @@ fn parse_stage(text: &str) -> Result<u32, String> {
 }
 
 fn parse_lesson(text: &str) -> Result<u32, String> {
-    let count = crate::lesson::all().map_err(|e| e.to_string())?.len() as u32;
+    let lessons = crate::lesson::all().map_err(|e| e.to_string())?;
     match text.parse::<u32>() {
-        Ok(n) if (1..=count).contains(&n) => Ok(n),
+        Ok(n) if lessons.iter().any(|l| l.number == n) => Ok(n),
         _ => Err(format!(
             "there is no lesson {text:?}; the lessons are {}",
             lesson_menu()

@@ -352,7 +352,7 @@ impl<'a> Predictor<'a> {
         let mut clients: Vec<String> = Vec::new();
         for step in &stage.steps {
             let name = match &step.kind {
-                StepKind::Connect { client } => Some(client),
+                StepKind::Connect { client, .. } => Some(client),
                 StepKind::Probe { client, .. } => client.as_ref(),
                 _ => None,
             };
@@ -456,7 +456,7 @@ impl Ask {
         match &step.step.kind {
             StepKind::Probe { .. } => Some(Ask::YesNo),
             // By the time the connection handler emits, the newcomer is connected too.
-            StepKind::Connect { client } => {
+            StepKind::Connect { client, .. } => {
                 let mut options = step.connected.clone();
                 options.push(client.clone());
                 Some(Ask::Who {
@@ -527,7 +527,7 @@ pub fn judge(answer: &Answer, records: &[StepRecord]) -> Verdict {
             // below 400.
             let observed = probe.is_some_and(ProbeRecord::succeeded);
             let detail = probe
-                .and_then(|p| p.observed.first().cloned())
+                .and_then(|p| p.outcome_line().map(str::to_owned))
                 .unwrap_or_else(|| "no probe result was recorded".into());
             Verdict::YesNo {
                 predicted: *predicted,
@@ -802,6 +802,8 @@ mod tests {
         let step = Step {
             kind: StepKind::Connect {
                 client: "dave".into(),
+                node: 0,
+                transports: None,
             },
             expect_received_by: None,
             question: Some("who?".into()),

@@ -26,7 +26,9 @@ Pages on the same port:
   /tutor/    who received what, drawn live as a sequence diagram for tabs and bots alike
              (dashed arrow: the server sent it; solid: a bot reported reading it)
 The live records behind /tutor/ follow Socket.IO's Origin rule: this server's own pages only,
-unless --allow-origin.";
+unless --allow-origin.
+Lesson 7 runs its two servers on --port and the port after it, joined through Redis (started for
+you, or --redis URL); each has the chat page, and the terminal shows which server ran what.";
 
 /// How long a client may take to send a request's headers before it is disconnected.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,6 +83,10 @@ pub struct ServeArgs {
     /// When to use colour (also honours NO_COLOR, CLICOLOR and CLICOLOR_FORCE).
     #[command(flatten)]
     pub color: colorchoice_clap::Color,
+    /// For a lesson whose servers are joined through Redis (lesson 7): use this Redis
+    /// (redis://host:port) instead of starting a private redis-server.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
 }
 
 fn parse_host(text: &str) -> Result<IpAddr, String> {
@@ -176,10 +182,29 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     args.color.write_global();
     let ctrl_c = catch_ctrl_c().map_err(|e| anyhow::anyhow!("cannot catch Ctrl-C: {e}"))?;
     let lessons = load_lessons()?;
-    // clap's `parse_lesson` has accepted N, and the lessons are numbered 1, 2, 3, … without gaps
-    // (`lesson::all` checks), so lesson N is at index N - 1.
-    let lesson = &lessons[args.lesson as usize - 1];
+    // clap's `parse_lesson` has accepted N, so lesson N exists.
+    let Some(lesson) = lessons.iter().find(|l| l.number == args.lesson) else {
+        return Err(UsageError(format!("there is no lesson {}", args.lesson)).into());
+    };
     let stage = lesson.check();
+    if !stage.nodes.is_empty() {
+        if args.bots > 0 || args.broadcast {
+            return Err(UsageError(format!(
+                "--bots and --broadcast are for the one-server lessons; lesson {} runs {} servers",
+                lesson.number,
+                stage.nodes.len()
+            ))
+            .into());
+        }
+        if args.db.is_some() {
+            return Err(UsageError(format!(
+                "--db is for a storing server (lesson 6); lesson {}'s servers store nothing",
+                lesson.number
+            ))
+            .into());
+        }
+        return serve_nodes(&args, lesson, stage, ctrl_c).await;
+    }
     let mut behaviour = stage.behaviour.clone();
     let chat_lessons: Vec<u32> = lessons
         .iter()
@@ -282,5 +307,84 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
             Ok(1)
         }
         Stop::Asked => Ok(if ended.clean { 0 } else { 1 }),
+    }
+}
+
+/// `serve` for a stage with several servers (lesson 7): Redis first (a private one, or
+/// `--redis`), then one port per server (`--port` and the ones after it), each with the guards of
+/// a one-server `serve`.
+async fn serve_nodes(
+    args: &ServeArgs,
+    lesson: &crate::lesson::Lesson,
+    stage: &crate::lesson::Stage,
+    ctrl_c: impl Future<Output = ()>,
+) -> anyhow::Result<i32> {
+    use crate::parts::redis_server::Redis;
+    let redis = Redis::start_or_connect(args.redis.as_deref())
+        .await
+        .map_err(|e| super::NeedsRedis {
+            message: format!(
+                "lesson {}'s servers need Redis: {}",
+                lesson.number,
+                crate::runner::redis_hint(&e, lesson.number, stage.number)
+            ),
+            status: e.exit_status(),
+        })?;
+    let redis = std::sync::Arc::new(redis);
+    let printer = Printer::start(args.format == Format::Json)
+        .map_err(|e| anyhow::anyhow!("cannot start printing: {e}"))?;
+    let mut listeners = Vec::new();
+    let mut guards = Vec::new();
+    for i in 0..stage.nodes.len() {
+        // --port 0 lets the system pick every port; otherwise the servers take consecutive ones.
+        let port = if args.port == 0 {
+            0
+        } else {
+            args.port.checked_add(i as u16).ok_or_else(|| {
+                UsageError(format!(
+                    "lesson {} runs {} servers on consecutive ports from --port, and {} leaves no room",
+                    lesson.number,
+                    stage.nodes.len(),
+                    args.port
+                ))
+            })?
+        };
+        let listener = bind(args.host, port).await?;
+        let addr = listener.local_addr()?;
+        guards.push(http::Guard {
+            header_timeout: HEADER_TIMEOUT,
+            max_connections: args
+                .max_connections
+                .map_or_else(|| http::connection_limit(MAX_CONNECTIONS), usize::from),
+            shutdown_grace: SHUTDOWN_GRACE,
+            origins: Allowed::for_address(addr, &args.allow_origin),
+            log: printer.log(),
+        });
+        listeners.push(listener);
+    }
+    for (name, listener) in stage.nodes.iter().zip(&listeners) {
+        let url = format!("http://{}/", crate::live::local_address(listener.local_addr()?));
+        printer.out(format!("server {name} listening on {url}\n"));
+    }
+    printer.out(format!(
+        "Both servers use the Redis adapter on {}. Open one tab on each: a message sent on one \
+         reaches the other through Redis. Press Ctrl-C to stop.\n",
+        redis.url()
+    ));
+    let shutdown = async {
+        tokio::select! {
+            () = ctrl_c => Stop::Asked,
+            why = printer.failed() => Stop::Failed(why),
+        }
+    };
+    let (why, clean) = crate::live::nodes::run(listeners, guards, stage, redis, &printer, shutdown).await?;
+    printer.out("stopped\n".to_owned());
+    printer.flush(LAST_LINES).await;
+    match why {
+        Stop::Failed(why) => {
+            anstream::eprintln!("serve: {why}; the servers have stopped.");
+            Ok(1)
+        }
+        Stop::Asked => Ok(if clean { 0 } else { 1 }),
     }
 }

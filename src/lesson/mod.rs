@@ -57,7 +57,10 @@ fn parse_all() -> Result<Vec<Lesson>, LessonError> {
         if lesson.number as usize != i + 1 {
             return Err(LessonError::new(
                 &lesson.folder,
-                "lessons must be numbered 1, 2, 3, … without gaps",
+                format!(
+                    "lesson {} is missing: lessons must be numbered 1, 2, 3, … without gaps",
+                    i + 1
+                ),
             ));
         }
     }

@@ -6,6 +6,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub use super::answers::Answer;
+use crate::client::link::Transport;
 use crate::server::{Behaviour, Mount};
 use crate::vocab::{Effect, Trigger};
 
@@ -79,6 +80,11 @@ pub struct Stage {
     /// (`io({ retries, ackTimeout })`): each emit waits for its acknowledgement and is sent again
     /// when none comes (see `client::outbox`).
     pub client_queue: Option<ClientQueue>,
+    /// The servers (nodes) of a stage with several, by name (`["A", "B"]`); empty for the
+    /// stages with one server.
+    pub nodes: Vec<String>,
+    /// What joins the nodes: nothing (each its own in-memory adapter) or the Redis adapter.
+    pub adapter: AdapterKind,
     pub steps: Vec<Step>,
 }
 
@@ -133,7 +139,28 @@ pub enum Queued {
     DropsBeforeAnswer,
 }
 
+/// The adapter a stage's servers use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdapterKind {
+    /// socketioxide's in-memory adapter: each server knows only its own sockets.
+    #[default]
+    None,
+    /// socketioxide-redis: broadcasts go through a Redis the tutor starts (or `--redis`).
+    Redis,
+}
+
 impl Stage {
+    /// Does this stage need a Redis to run?
+    pub fn needs_redis(&self) -> bool {
+        self.adapter == AdapterKind::Redis
+    }
+
+    /// The name of node `i` (`A`), or `None` for a stage with one server.
+    pub fn node_name(&self, i: usize) -> Option<&str> {
+        self.nodes.get(i).map(String::as_str)
+    }
+
     /// What the stage's server declares it does when `trigger` fires with `args`, if any handler
     /// answers it. The lesson was validated at load, so a refusal here cannot happen for the
     /// lesson's own steps; it reads as "no effect".
@@ -213,6 +240,9 @@ pub enum ProbeKind {
     Polling,
     /// A Socket.IO client with `transports: ['websocket']`: its first request asks to upgrade.
     Websocket,
+    /// An HTTP long-polling session opened on one server, and its next poll sent to another:
+    /// what a load balancer without sticky sessions does.
+    CrossPoll,
 }
 
 /// What a probe should find.
@@ -230,15 +260,25 @@ pub enum ProbeExpect {
 /// One thing that happens in a stage.
 #[derive(Debug, Clone)]
 pub enum StepKind {
-    /// Lesson 1's probes.
+    /// Lesson 1's probes, and lesson 7's polling session opened on one node and polled on
+    /// another (`cross-poll`, from `node` to `poll_on`).
     Probe {
         probe: ProbeKind,
         path: String,
         client: Option<String>,
         expect: ProbeExpect,
+        node: usize,
+        poll_on: Option<usize>,
     },
-    /// A new client connects (which may trigger the connection handler's emit).
-    Connect { client: String },
+    /// A new client connects (which may trigger the connection handler's emit), to node `node`
+    /// (0 on a stage with one server), over `transports` when the step names them (as
+    /// socket.io-client's option does), else over the run's transports (see
+    /// `runner::RunOptions::transports`).
+    Connect {
+        client: String,
+        node: usize,
+        transports: Option<Vec<Transport>>,
+    },
     /// A connected client emits an event; with `ack`, it passes a callback
     /// (`socket.emit(event, ...args, (answer) => { … })`) and the trace records the answer.
     Emit {
@@ -314,6 +354,11 @@ struct RawStage {
     #[serde(default)]
     server_offset: bool,
     client_queue: Option<ClientQueue>,
+    /// The servers of a stage with several (`["A", "B"]`).
+    #[serde(default)]
+    nodes: Vec<String>,
+    #[serde(default)]
+    adapter: AdapterKind,
     /// The code shown; by default, the stage's handlers.
     rust: Option<Vec<String>>,
     #[serde(rename = "step", default)]
@@ -328,6 +373,12 @@ struct RawStep {
     client: Option<String>,
     expect: Option<String>,
     connect: Option<String>,
+    /// The server a connect step's client reaches, or a probe's first request goes to.
+    node: Option<String>,
+    /// The transports of a connect step's client, as socket.io-client's option names them.
+    transports: Option<Vec<Transport>>,
+    /// A cross-poll probe's second request goes here.
+    poll_on: Option<String>,
     disconnect: Option<String>,
     drop_transport: Option<bool>,
     restart_server: Option<bool>,
@@ -395,6 +446,7 @@ impl Lesson {
             if raw_stage.mount != Mount::Realtime && !raw_stage.handlers.is_empty() {
                 return Err(stage_err("only a realtime stage can have handlers".into()));
             }
+            check_nodes(&raw_stage.nodes, raw_stage.adapter).map_err(&stage_err)?;
             let mut behaviour = Behaviour::default();
             // The lesson's order is the TOML table's order, which `BTreeMap` sorts by trigger;
             // the connection handler goes first either way, as in Node.
@@ -438,6 +490,7 @@ impl Lesson {
                 behaviour: &behaviour,
                 rooms: &raw_stage.rooms,
                 queue: raw_stage.client_queue,
+                nodes: &raw_stage.nodes,
             };
             for (j, raw_step) in raw_stage.steps.into_iter().enumerate() {
                 let step = raw_step
@@ -451,7 +504,7 @@ impl Lesson {
             for name in raw_stage.clients.keys() {
                 if !steps
                     .iter()
-                    .any(|s| matches!(&s.kind, StepKind::Connect { client } if client == name))
+                    .any(|s| matches!(&s.kind, StepKind::Connect { client, .. } if client == name))
                 {
                     return Err(stage_err(format!("clients.{name}: no step connects {name}")));
                 }
@@ -474,6 +527,8 @@ impl Lesson {
                 database: raw_stage.database,
                 server_offset: raw_stage.server_offset,
                 client_queue: raw_stage.client_queue,
+                nodes: raw_stage.nodes,
+                adapter: raw_stage.adapter,
                 steps,
             });
         }
@@ -534,9 +589,48 @@ struct Scope<'a> {
     behaviour: &'a Behaviour,
     rooms: &'a [String],
     queue: Option<ClientQueue>,
+    nodes: &'a [String],
+}
+
+/// A stage's servers: none named (one server), or at least two distinct names; an adapter
+/// joins several servers, so it needs them.
+fn check_nodes(nodes: &[String], adapter: AdapterKind) -> Result<(), String> {
+    if nodes.len() == 1 {
+        return Err("nodes: name at least two servers, or none for a stage with one".into());
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        if node.is_empty() || nodes[..i].contains(node) {
+            return Err(format!("nodes: {node:?} must be a name, used once"));
+        }
+    }
+    if adapter != AdapterKind::None && nodes.is_empty() {
+        return Err("an adapter joins several servers: name them with nodes = [\"A\", \"B\"]".into());
+    }
+    Ok(())
 }
 
 impl Scope<'_> {
+    /// The index of node `name`; on a stage with several servers a step must name one, on a
+    /// stage with one it must not.
+    fn node(&self, name: Option<&str>, what: &str) -> Result<usize, String> {
+        match (name, self.nodes.is_empty()) {
+            (None, true) => Ok(0),
+            (Some(name), true) => Err(format!(
+                "node = {name:?}, but this stage has one server (name several with nodes = [...])"
+            )),
+            (None, false) => Err(format!(
+                "{what} on a stage with several servers needs node = one of {:?}",
+                self.nodes
+            )),
+            (Some(name), false) => self.nodes.iter().position(|n| n == name).ok_or_else(|| {
+                format!(
+                    "node {name:?} is not one of this stage's servers {:?}",
+                    self.nodes
+                )
+            }),
+        }
+    }
+
     /// What the stage's server declares for `event` sent with `args`, refused with a clear
     /// reason when no handler of the stage answers it, when the handler does not accept these
     /// arguments, or when it would use a room the stage does not declare.
@@ -618,7 +712,10 @@ impl RawStep {
         } else {
             "restart_server"
         };
-        let fields: [(&str, bool, &[&str]); 11] = [
+        let fields: [(&str, bool, &[&str]); 14] = [
+            ("node", self.node.is_some(), &["connect", "probe"]),
+            ("transports", self.transports.is_some(), &["connect"]),
+            ("poll_on", self.poll_on.is_some(), &["probe"]),
             ("drop_transport", self.drop_transport.is_some(), &["disconnect"]),
             ("while_disconnected", self.while_disconnected.is_some(), &["emit"]),
             (
@@ -688,11 +785,30 @@ impl RawStep {
                 }
             }
             let path = self.path.unwrap_or_else(|| "/".into());
+            let node = scope.node(self.node.as_deref(), "a probe")?;
+            let poll_on = match (probe, self.poll_on.as_deref()) {
+                (ProbeKind::CrossPoll, Some(other)) => {
+                    let other = scope.node(Some(other), "a cross-poll")?;
+                    if other == node {
+                        return Err("a cross-poll polls another server than the one it opened on".into());
+                    }
+                    Some(other)
+                }
+                (ProbeKind::CrossPoll, None) => {
+                    return Err(
+                        "a cross-poll probe needs poll_on, the server its second request goes to".into(),
+                    );
+                }
+                (_, Some(_)) => return Err("`poll_on` belongs to a cross-poll probe".into()),
+                (_, None) => None,
+            };
             StepKind::Probe {
                 probe,
                 path,
                 client: self.client,
                 expect,
+                node,
+                poll_on,
             }
         } else if let Some(client) = self.connect {
             if mount != Mount::Realtime {
@@ -703,7 +819,16 @@ impl RawStep {
             }
             connected.push(client.clone());
             delivers = scope.behaviour.on_connection().is_some_and(|e| e.emit.is_some());
-            StepKind::Connect { client }
+            let node = scope.node(self.node.as_deref(), "a connect step")?;
+            let transports = self.transports;
+            if transports.as_ref().is_some_and(Vec::is_empty) {
+                return Err("transports = []: a client needs at least one".into());
+            }
+            StepKind::Connect {
+                client,
+                node,
+                transports,
+            }
         } else if let Some(client) = self.disconnect {
             known(&client, connected)?;
             connected.retain(|c| *c != client);

@@ -22,6 +22,7 @@
 pub mod bots;
 pub mod feed;
 pub mod hub;
+pub mod nodes;
 pub mod printer;
 pub mod tutor;
 pub mod view;

@@ -7,28 +7,39 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::nodes::Ours;
 use super::{LEAVE_WITHIN, Named, RunError, Session, merge};
-use crate::client::SimClient;
+use crate::client::{SimClient, Transport};
 use crate::lesson::Step;
 use crate::server::ServerEvent;
 use crate::trace::{Delivery, Kind, StepRecord};
 
 impl Session<'_> {
-    pub(super) async fn connect(&mut self, number: u32, name: &str) -> Result<StepRecord, RunError> {
+    pub(super) async fn connect(
+        &mut self,
+        number: u32,
+        name: &str,
+        node: usize,
+        transports: Option<&[Transport]>,
+    ) -> Result<StepRecord, RunError> {
+        self.acting_node = node;
         let mut options = self.options_for(name);
+        // A step that names its client's transports overrides the run's (see `RunOptions`).
+        if let Some(transports) = transports {
+            options.transports = transports.to_vec();
+        }
         // A client that keeps a server offset sends it as its auth (see `delivery.rs`).
         let kept = self.auth_for(name);
         if kept.is_some() {
             options.auth = kept.clone();
         }
         let auth = options.auth.clone();
-        let connected =
-            SimClient::connect(&self.base, &options)
-                .await
-                .map_err(|source| RunError::Connect {
-                    client: name.to_owned(),
-                    source,
-                })?;
+        let connected = SimClient::connect(&self.bases[node], &options)
+            .await
+            .map_err(|source| RunError::Connect {
+                client: name.to_owned(),
+                source,
+            })?;
         if self.server.is_some() {
             let sid = connected.sid.clone();
             self.await_server(&sid, name, |e| matches!(e, ServerEvent::Connected { .. }))
@@ -37,6 +48,7 @@ impl Session<'_> {
         self.clients.push(Named {
             name: name.to_owned(),
             client: connected,
+            node,
         });
         let again = self.joined.iter().any(|j| j == name);
         if !again {
@@ -47,6 +59,13 @@ impl Session<'_> {
         } else {
             format!("{name} connects")
         };
+        if let Some(server) = self.stage.node_name(node) {
+            trigger.push_str(&format!(" to server {server}"));
+        }
+        if let Some(transports) = transports {
+            let names: Vec<&str> = transports.iter().map(|t| t.name()).collect();
+            trigger.push_str(&format!(" (transports: {})", names.join(", ")));
+        }
         if let Some(kept) = &kept {
             trigger = format!("{trigger} with auth {kept}");
         }
@@ -114,6 +133,7 @@ impl Session<'_> {
             .position(|c| c.name == name)
             .ok_or_else(|| RunError::Other(format!("{name} is not connected")))?;
         let named = self.clients.remove(index);
+        self.acting_node = named.node;
         let sid = named.client.sid.clone();
         let trigger = if drop {
             // Dropping the client aborts its tasks: the TCP connection closes with no goodbye,
@@ -306,6 +326,7 @@ impl Session<'_> {
             .iter_mut()
             .find(|c| c.name == name)
             .ok_or_else(|| RunError::Other(format!("{name} is not connected")))?;
+        self.acting_node = named.node;
         let failed = |e| RunError::Other(format!("{name}: {e}"));
         let answer = if ack {
             Some(named.client.emit_with_ack(event, args).map_err(failed)?)
@@ -435,6 +456,24 @@ impl Session<'_> {
                 if step.not_received_by.contains(&named.name) {
                     step.why_not
                         .insert(named.name.clone(), self.mask_ids(&why.to_string()));
+                }
+            }
+            // A client on another server is in none of the emitting server's tables: the server
+            // that holds it says why (see `nodes::Cluster::why_not_elsewhere`).
+            let ServerEvent::Sent { audience, .. } = sent else {
+                continue;
+            };
+            if let Some(Ours::Nodes(cluster)) = &self.server {
+                for named in &self.clients {
+                    if !step.not_received_by.contains(&named.name) || step.why_not.contains_key(&named.name) {
+                        continue;
+                    }
+                    if let Some(why) =
+                        cluster.why_not_elsewhere(&named.client.sid, self.acting_node, audience)
+                    {
+                        step.why_not
+                            .insert(named.name.clone(), self.mask_ids(&why.to_string()));
+                    }
                 }
             }
         }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use super::nodes::Ours;
 use super::{Inboxes, RunError, Session, start_local};
 use crate::parts::store::Store;
 use crate::server::handlers::delivery::Log;
@@ -127,7 +128,7 @@ impl Session<'_> {
             })?),
             None => None,
         };
-        self.server = Some(start_local(self.stage, listener, log)?);
+        self.server = Some(Ours::One(start_local(self.stage, listener, log)?));
         let step = self.blank(
             number,
             Kind::Disconnect,

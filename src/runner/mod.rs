@@ -17,12 +17,16 @@
 
 mod deliver;
 mod delivery;
+mod nodes;
 mod probe;
 mod queue;
 mod round_trip;
 mod settle;
 
+pub use nodes::redis_hint;
+
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -30,8 +34,11 @@ use serde_json::Value;
 use crate::client::protocol::{EnginePacket, SocketPacket};
 use crate::client::{self, ConnectError, ConnectOptions, SimClient, Transport};
 use crate::lesson::{Lesson, Stage, Step, StepKind};
+use crate::parts::redis::RedisError;
+use crate::parts::redis_server::Redis;
 use crate::server::{FENCE_EVENT, Mount, ServerEvent, StageServer};
 use crate::trace::{Delivery, Kind, StageTrace, StepRecord, WireLine};
+use nodes::{Cluster, Ours};
 
 /// Why a stage could not be played to the end.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +49,9 @@ pub enum RunError {
     /// A client could not connect where the lesson needs it connected.
     #[error("{client} could not connect: {source}")]
     Connect { client: String, source: ConnectError },
+    /// A stage needs Redis and there is none, or the one it used went away.
+    #[error("{0}")]
+    Redis(RedisError),
     /// The learner stopped the stage (predict mode's quit).
     #[error("stopped by the learner")]
     Stopped,
@@ -70,6 +80,11 @@ pub struct RunOptions {
     /// WebSocket only by default: see [`Session::options_for`] for why. `check` passes what a
     /// page's `io()` does, polling then WebSocket, unless told otherwise.
     pub transports: Vec<Transport>,
+    /// A Redis the stages that need one share (the command line starts it once per run);
+    /// without it, each such stage starts its own, or connects to `redis_url`.
+    pub redis: Option<Arc<Redis>>,
+    /// `--redis redis://host:port`: use this Redis instead of starting one.
+    pub redis_url: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -78,6 +93,8 @@ impl Default for RunOptions {
             wire: false,
             timeout: Duration::from_secs(5),
             transports: vec![Transport::WebSocket],
+            redis: None,
+            redis_url: None,
         }
     }
 }
@@ -87,9 +104,11 @@ impl Default for RunOptions {
 pub enum Target {
     /// Start the stage's own server on 127.0.0.1 and use fences.
     Local,
-    /// Someone else's server at `url`, Socket.IO mounted at `path`; no fences.
+    /// Someone else's server at `url`, Socket.IO mounted at `path`; no fences. A stage with
+    /// several servers finds the second and later ones at `more`.
     Remote {
         url: String,
+        more: Vec<String>,
         path: String,
         /// The bound on waiting for an expected delivery.
         expect_within: Duration,
@@ -163,18 +182,24 @@ pub async fn run_stage_with(
 struct Named {
     name: String,
     client: SimClient,
+    /// The server (node) it is connected to; 0 on a stage with one.
+    node: usize,
 }
 
 struct Session<'a> {
     lesson: &'a Lesson,
     stage: &'a Stage,
     options: &'a RunOptions,
-    /// Our own server, when the target is local.
-    server: Option<StageServer>,
+    /// Our own server(s), when the target is local.
+    server: Option<Ours>,
     /// Remote settings, when the target is someone else's server.
     remote: Option<(Duration, Duration)>,
     /// `http://127.0.0.1:PORT`, the address clients use.
     base: String,
+    /// Every server's address, for a stage with several (the first is `base`).
+    bases: Vec<String>,
+    /// The server that handled the step being played: the one the fence leaves from.
+    acting_node: usize,
     /// Where Socket.IO is mounted.
     path: String,
     clients: Vec<Named>,
@@ -223,6 +248,11 @@ impl<'a> Session<'a> {
             Target::Remote { .. } => None,
         };
         let (server, remote, base, path) = match target {
+            Target::Local if !stage.nodes.is_empty() => {
+                let cluster = Cluster::start(stage, options).await?;
+                let base = cluster.urls()[0].clone();
+                (Some(Ours::Nodes(cluster)), None, base, "/socket.io/".to_owned())
+            }
             Target::Local => {
                 let log = match &database {
                     Some(store) => Some(std::sync::Arc::new(
@@ -241,13 +271,14 @@ impl<'a> Session<'a> {
                         format!("http://{addr}")
                     }
                 };
-                (Some(server), None, base, "/socket.io/".to_owned())
+                (Some(Ours::One(server)), None, base, "/socket.io/".to_owned())
             }
             Target::Remote {
                 url,
                 path,
                 expect_within,
                 quiet,
+                ..
             } => (
                 None,
                 Some((*expect_within, *quiet)),
@@ -255,6 +286,21 @@ impl<'a> Session<'a> {
                 path.clone(),
             ),
         };
+        let bases = match (&server, target) {
+            (Some(Ours::Nodes(cluster)), _) => cluster.urls(),
+            (_, Target::Remote { more, .. }) => std::iter::once(base.clone())
+                .chain(more.iter().map(|u| u.trim_end_matches('/').to_owned()))
+                .collect(),
+            _ => vec![base.clone()],
+        };
+        if !stage.nodes.is_empty() && bases.len() != stage.nodes.len() {
+            return Err(RunError::Other(format!(
+                "this stage runs {} servers ({}), so it needs one address for each, not {}",
+                stage.nodes.len(),
+                stage.nodes.join(", "),
+                bases.len()
+            )));
+        }
         Ok(Session {
             lesson,
             stage,
@@ -262,6 +308,8 @@ impl<'a> Session<'a> {
             server,
             remote,
             base,
+            bases,
+            acting_node: 0,
             path,
             clients: Vec::new(),
             joined: Vec::new(),
@@ -282,6 +330,9 @@ impl<'a> Session<'a> {
 
     async fn play(&mut self, hook: &mut dyn StepHook) -> Result<Vec<StepRecord>, RunError> {
         let mut records = Vec::new();
+        // A Redis that goes away mid-stage ends the step at once, with what it said last,
+        // instead of a fence that never comes.
+        let redis = self.server.as_ref().and_then(Ours::redis);
         for (index, step) in self.stage.steps.iter().enumerate() {
             let number = index as u32 + 1;
             let context = BeforeStep {
@@ -291,33 +342,17 @@ impl<'a> Session<'a> {
             };
             run_hook(|| hook.before(&context))?;
             self.sent.clear();
-            let mut produced = match &step.kind {
-                StepKind::Probe {
-                    probe, path, client, ..
-                } => {
-                    vec![self.probe(number, *probe, path, client.as_deref()).await?]
-                }
-                StepKind::Connect { client } => vec![self.connect(number, client).await?],
-                StepKind::Disconnect { client, drop } => vec![self.disconnect(number, client, *drop).await?],
-                StepKind::Emit {
-                    client,
-                    event,
-                    args,
-                    ack,
-                    ack_timeout_ms,
-                } => {
-                    let ack = ack.then_some(*ack_timeout_ms);
-                    vec![self.emit(number, client, event, args, ack).await?]
-                }
-                StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
-                StepKind::RestartServer => vec![self.restart_server(number).await?],
-                StepKind::QueuedEmit {
-                    client,
-                    event,
-                    args,
-                    how,
-                } => vec![self.queued_emit(number, client, event, args, *how).await?],
+            let played = match &redis {
+                Some(redis) => tokio::select! {
+                    played = self.play_step(number, step) => played,
+                    gone = redis.gone() => Err(RunError::Redis(gone)),
+                },
+                None => self.play_step(number, step).await,
             };
+            let mut produced = match (played, &redis) {
+                (Err(error), Some(redis)) => Err(nodes::blame_redis(error, redis).await),
+                (played, _) => played,
+            }?;
             if self.options.wire
                 && let Some(last) = produced.last_mut()
             {
@@ -327,6 +362,47 @@ impl<'a> Session<'a> {
             records.append(&mut produced);
         }
         Ok(records)
+    }
+
+    /// Plays one step.
+    async fn play_step(&mut self, number: u32, step: &'a Step) -> Result<Vec<StepRecord>, RunError> {
+        Ok(match &step.kind {
+            StepKind::Probe {
+                probe,
+                path,
+                client,
+                node,
+                poll_on,
+                ..
+            } => {
+                let nodes = (*node, *poll_on);
+                vec![self.probe(number, *probe, path, client.as_deref(), nodes).await?]
+            }
+            StepKind::Connect {
+                client,
+                node,
+                transports,
+            } => vec![self.connect(number, client, *node, transports.as_deref()).await?],
+            StepKind::Disconnect { client, drop } => vec![self.disconnect(number, client, *drop).await?],
+            StepKind::Emit {
+                client,
+                event,
+                args,
+                ack,
+                ack_timeout_ms,
+            } => {
+                let ack = ack.then_some(*ack_timeout_ms);
+                vec![self.emit(number, client, event, args, ack).await?]
+            }
+            StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
+            StepKind::RestartServer => vec![self.restart_server(number).await?],
+            StepKind::QueuedEmit {
+                client,
+                event,
+                args,
+                how,
+            } => vec![self.queued_emit(number, client, event, args, *how).await?],
+        })
     }
 
     /// Every client leaves politely (all at once, each bounded), then our server stops. The
@@ -369,7 +445,10 @@ impl<'a> Session<'a> {
     }
 
     fn blank(&self, step: u32, kind: Kind, trigger: String) -> StepRecord {
-        StepRecord::new(self.lesson.number, self.stage.number, step, kind, trigger)
+        let mut record = StepRecord::new(self.lesson.number, self.stage.number, step, kind, trigger);
+        // On a stage with several servers, the record names the one that handled the step.
+        record.node = self.stage.node_name(self.acting_node).map(str::to_owned);
+        record
     }
 
     /// What the server runs, as the record states it: known for our own server, which runs the
@@ -381,6 +460,23 @@ impl<'a> Session<'a> {
 
     /// Replaces the real port by `<port>`, so traces are identical from run to run.
     fn mask(&self, text: &str) -> String {
+        if self.bases.len() > 1 {
+            // Several servers: each port becomes its server's name, `<port A>`.
+            return self
+                .bases
+                .iter()
+                .enumerate()
+                .fold(
+                    text.to_owned(),
+                    |text, (i, base)| match client::connection::authority(base).rsplit_once(':') {
+                        Some((host, port)) if self.remote.is_none() => text.replace(
+                            &format!("{host}:{port}"),
+                            &format!("{host}:<port {}>", self.node_name(i)),
+                        ),
+                        _ => text,
+                    },
+                );
+        }
         match client::connection::authority(&self.base).rsplit_once(':') {
             Some((host, port)) if self.remote.is_none() => {
                 text.replace(&format!("{host}:{port}"), &format!("{host}:<port>"))

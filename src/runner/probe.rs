@@ -23,9 +23,12 @@ impl Session<'_> {
         method: ProbeKind,
         path: &str,
         client: Option<&str>,
+        (node, poll_on): (usize, Option<usize>),
     ) -> Result<StepRecord, RunError> {
+        self.acting_node = node;
         let authority = client::connection::authority(&self.base);
         let (trigger, record) = match method {
+            ProbeKind::CrossPoll => self.cross_poll(node, poll_on.unwrap_or(node)).await?,
             ProbeKind::InProcess => (
                 "the program calls the app directly".to_owned(),
                 in_process_get(path).await?,
@@ -125,6 +128,7 @@ impl Session<'_> {
                 self.clients.push(Named {
                     name: name.to_owned(),
                     client: connected,
+                    node: self.acting_node,
                 });
                 ProbeRecord {
                     method,

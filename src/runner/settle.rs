@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::nodes::Ours;
 use super::round_trip::Reads;
 use super::{Inboxes, MAX_EVENTS_PER_STEP, Named, RunError, Session, sort_in};
 use crate::client::Incoming;
@@ -52,7 +53,10 @@ impl Session<'_> {
         // ANCHOR: read_to_the_fence
         self.fences += 1;
         let fence = self.fences;
-        server.fence(fence).await.map_err(RunError::Other)?;
+        server
+            .fence(fence, self.acting_node)
+            .await
+            .map_err(RunError::Other)?;
         for named in &mut self.clients {
             loop {
                 match named.client.next(after).await {
@@ -83,6 +87,11 @@ impl Session<'_> {
                     }
                 }
             }
+        }
+        // With several servers joined by an adapter, also every node's witness (see
+        // `nodes.rs`): a node without clients must have applied the step too.
+        if let Some(Ours::Nodes(cluster)) = self.server.as_mut() {
+            cluster.read_witnesses(fence, after).await?;
         }
         Ok((received, ignored))
         // ANCHOR_END: read_to_the_fence

@@ -79,7 +79,7 @@ pub struct Recipients {
 /// runs *before* it adds the socket to the namespace: so the report is on the channel before any
 /// emit can select that socket, and whoever reads the reports in order knows every socket an
 /// emit names.
-pub fn identify(socket: &SocketRef) -> super::ServerEvent {
+pub fn identify<A: Adapter>(socket: &SocketRef<A>) -> super::ServerEvent {
     let parts = socket.req_parts();
     let query = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
         .map(|q| q.0)
@@ -123,6 +123,7 @@ fn selected<A: Adapter>(io: &SocketIo<A>, socket: &SocketRef<A>, audience: &Audi
         Audience::Rooms(rooms) => ids(io.to(rooms.clone()).sockets()),
         Audience::RoomsButSender(rooms) => ids(socket.to(rooms.clone()).sockets()),
         Audience::EveryoneExcept(rooms) => ids(io.except(rooms.clone()).sockets()),
+        Audience::ThisServer => ids(io.local().sockets()),
         Audience::Nobody => BTreeSet::new(),
     }
 }
@@ -139,6 +140,18 @@ fn why_not<A: Adapter>(
     if is_sender && audience.skips_sender() {
         return Some(WhyNot::Sender);
     }
+    by_rooms(io, is_sender, sid, audience)
+}
+
+/// Why socket `sid`, connected to this server (`io`), was not selected by a broadcast to
+/// `audience` that another server made and the adapter carried here: the rooms it is in, as this
+/// server holds them. The sender is on the other server, so it is not this socket.
+pub fn why_not_here<A: Adapter>(io: &SocketIo<A>, sid: &str, audience: &Audience) -> Option<WhyNot> {
+    by_rooms(io, false, sid, audience)
+}
+
+/// The room-based half of [`why_not`], from the rooms `sid` is in on `io`.
+fn by_rooms<A: Adapter>(io: &SocketIo<A>, is_sender: bool, sid: &str, audience: &Audience) -> Option<WhyNot> {
     let rooms: BTreeSet<String> = io
         .of("/")?
         .sockets()

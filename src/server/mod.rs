@@ -42,6 +42,7 @@ pub mod handlers;
 pub mod http;
 pub mod live;
 pub mod message;
+pub mod nodes;
 pub mod order;
 pub mod origin;
 pub mod realtime;
@@ -132,7 +133,7 @@ pub struct Reporter {
 
 impl Reporter {
     /// A reporter, and the receiving end of its reports.
-    fn new() -> (Self, mpsc::UnboundedReceiver<ServerEvent>) {
+    pub(crate) fn new() -> (Self, mpsc::UnboundedReceiver<ServerEvent>) {
         let (events, receiver) = mpsc::unbounded_channel();
         let closing = Arc::new(RwLock::new(()));
         (Self { events, closing }, receiver)

@@ -21,7 +21,7 @@ use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
-use socketioxide::{ParserConfig, SocketIo};
+use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 
 use super::handlers::delivery::Log;
 use super::handlers::{Call, CameBack, Failed, Handler};
@@ -50,33 +50,11 @@ pub const ATTACHMENTS_WITHIN: std::time::Duration = std::time::Duration::from_se
 /// `const io = new Server(server);`: build the Socket.IO server and attach it to the app that
 /// the HTTP server feeds, so both share one port.
 pub fn attach(app: Router, behaviour: Behaviour, report: Reporter, log: Option<Log>) -> (SocketIo, Router) {
-    // Partial binary packets are bounded in count, bytes (all attachments together stay within
-    // one payload) and time; see MAX_ATTACHMENTS.
-    let parser = ParserConfig::common()
-        .max_incoming_binaries(MAX_ATTACHMENTS)
-        .max_incoming_binary_buf_size(MAX_PAYLOAD as usize)
-        .packet_completion_timeout(ATTACHMENTS_WITHIN);
-    let (layer, io) = SocketIo::builder()
-        .max_payload(MAX_PAYLOAD)
-        .ws_max_message_size(MAX_PAYLOAD as usize)
-        // One worker runs the handlers in the order packets arrive, as
-        // Node's single thread does (see order.rs).
-        .with_state(Turnstile::start())
-        .with_parser(parser)
-        .build_layer();
-    // Tutor plumbing: report who each socket says it is before it joins (see live::identify).
-    let handshake = report.clone();
-    let identify = async move |socket: SocketRef| {
-        handshake.send(live::identify(&socket));
-        Ok::<(), std::convert::Infallible>(())
-    };
+    // The layer and the `io` handle, built with our limits and one worker
+    // that runs the handlers in arrival order (see `builder` below).
+    let (layer, io) = builder().build_layer();
     // io.on('connection', (socket) => { ... })
-    // `auth` is the CONNECT packet's payload: `socket.handshake.auth` in Node.
-    let handler = async move |turn: Turn, socket: SocketRef, io: SocketIo, TryData(auth): TryData<Value>| {
-        let auth = auth.unwrap_or(Value::Null);
-        turn.run(on_connection(socket, io, auth, behaviour, report, log));
-    };
-    io.ns("/", handler.with(identify));
+    on_main_namespace(&io, behaviour, report, log);
     // `.layer` wraps the routes that exist so far. The client script route is
     // added after it, so socketioxide (which answers everything under
     // /socket.io itself) never sees that one path.
@@ -86,6 +64,50 @@ pub fn attach(app: Router, behaviour: Behaviour, report: Reporter, log: Option<L
     (io, app)
 }
 // ANCHOR_END: realtime
+
+/// The builder every stage server starts from, one server or several: the payload and
+/// attachment limits above, and one worker that runs the handlers in the order packets arrive,
+/// as Node's single thread does (see [`super::order`]). A node of lesson 7 adds its adapter to it.
+pub(crate) fn builder() -> SocketIoBuilder {
+    // Partial binary packets are bounded in count, bytes (all attachments together stay within
+    // one payload) and time; see MAX_ATTACHMENTS.
+    let parser = ParserConfig::common()
+        .max_incoming_binaries(MAX_ATTACHMENTS)
+        .max_incoming_binary_buf_size(MAX_PAYLOAD as usize)
+        .packet_completion_timeout(ATTACHMENTS_WITHIN);
+    SocketIo::builder()
+        .max_payload(MAX_PAYLOAD)
+        .ws_max_message_size(MAX_PAYLOAD as usize)
+        .with_state(Turnstile::start())
+        .with_parser(parser)
+}
+
+/// `io.on('connection', …)` on the main namespace, whatever the adapter. It returns what
+/// `io.ns` returns: nothing to wait for with the in-memory adapter, and with the Redis adapter
+/// the subscription to the namespace's channels, which must be ready before clients come.
+pub(crate) fn on_main_namespace<A>(
+    io: &SocketIo<A>,
+    behaviour: Behaviour,
+    report: Reporter,
+    log: Option<Log>,
+) -> A::InitRes
+where
+    A: Adapter + socketioxide_core::adapter::DefinedAdapter,
+{
+    // Tutor plumbing: report who each socket says it is before it joins (see live::identify).
+    let handshake = report.clone();
+    let identify = async move |socket: SocketRef<A>| {
+        handshake.send(live::identify(&socket));
+        Ok::<(), std::convert::Infallible>(())
+    };
+    // `auth` is the CONNECT packet's payload: `socket.handshake.auth` in Node.
+    let handler =
+        async move |turn: Turn, socket: SocketRef<A>, io: SocketIo<A>, TryData(auth): TryData<Value>| {
+            let auth = auth.unwrap_or(Value::Null);
+            turn.run(on_connection(socket, io, auth, behaviour, report, log));
+        };
+    io.ns("/", handler.with(identify))
+}
 
 // ANCHOR: report_when_done
 /// The connection handler: registers the socket's own handlers first, then runs the stage's

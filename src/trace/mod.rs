@@ -54,6 +54,16 @@ pub struct ProbeRecord {
 }
 
 impl ProbeRecord {
+    /// The observation that says how the probe ended: the first, or for a cross-poll the
+    /// second server's answer, which is its point.
+    pub fn outcome_line(&self) -> Option<&str> {
+        let at = usize::from(self.method == crate::lesson::ProbeKind::CrossPoll);
+        self.observed
+            .get(at)
+            .or(self.observed.first())
+            .map(String::as_str)
+    }
+
     /// Did the probe reach what it knocked on? A full Socket.IO connection, or an HTTP answer
     /// below 400. This one rule is the trace's ✓ and the "will it connect?" answer of predict
     /// mode, so they cannot disagree.
@@ -111,6 +121,9 @@ pub struct StepRecord {
     pub trigger: String,
     /// The client whose socket the server acted for, or null.
     pub sender: Option<String>,
+    /// On a stage with several servers: the one that handled the step (`A`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// The event the server action emits, and its arguments.
     pub event: Option<String>,
     pub args: Vec<Value>,
@@ -170,6 +183,7 @@ impl StepRecord {
             action: None,
             trigger,
             sender: None,
+            node: None,
             event: None,
             args: Vec::new(),
             audience: None,

@@ -171,6 +171,7 @@ fn render_probe(out: &mut String, step: &StepRecord) {
         ProbeKind::HttpGet => format!("GET {url}"),
         ProbeKind::Polling => format!("GET {url} (long-polling first)"),
         ProbeKind::Websocket => format!("WebSocket {url}"),
+        ProbeKind::CrossPoll => format!("HTTP long-polling, {url}"),
     };
     let trigger = match step.sender.as_deref() {
         Some(who) => step.trigger.replacen(who, &who.cyan().to_string(), 1),
@@ -226,7 +227,14 @@ fn header(step: &StepRecord) -> String {
         ),
     };
     match &step.action {
-        Some(action) => format!("{INDENT}{} {cause} → server runs {}", arrow(), action.yellow()),
+        Some(action) => {
+            // On a stage with several servers, the one that ran the handler is named.
+            let server = step
+                .node
+                .as_deref()
+                .map_or("server".to_owned(), |n| format!("server {n}"));
+            format!("{INDENT}{} {cause} → {server} runs {}", arrow(), action.yellow())
+        }
         None => format!("{INDENT}{} {cause}", arrow()),
     }
 }
@@ -550,6 +558,7 @@ pub fn summary(traces: &[StageTrace]) -> String {
                 ProbeKind::HttpGet => "GET /",
                 ProbeKind::Polling => "io(), polling first",
                 ProbeKind::Websocket => "io(), WebSocket only",
+                ProbeKind::CrossPoll => "polling on two servers",
             };
             let result = match probe.outcome {
                 ProbeOutcome::SocketIo if probe.method == ProbeKind::Polling => {
@@ -557,7 +566,7 @@ pub fn summary(traces: &[StageTrace]) -> String {
                 }
                 ProbeOutcome::SocketIo => "connected (101, OPEN, CONNECT)".to_owned(),
                 ProbeOutcome::Refused => "connection refused".to_owned(),
-                _ => terminal_safe(probe.observed.first().map_or("", String::as_str)),
+                _ => terminal_safe(probe.outcome_line().unwrap_or("")),
             };
             let _ = writeln!(out, "{INDENT}{}.{} {what:<22} {result}", step.lesson, step.stage);
         }

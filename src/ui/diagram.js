@@ -72,9 +72,21 @@ function caller(step) {
   return step.probe?.method === 'in-process' ? 'the program' : 'HTTP client';
 }
 
-/** Servers first (one, today), then clients in the order they first appear. */
+/** The name on a server's lane: `server`, or `server A` on a stage with several. */
+function serverLane(node) {
+  return node == null ? 'server' : `server ${node}`;
+}
+
+/**
+ * Servers first (one lane per server the records name, in the order they first handled a
+ * step, or the one `server`), then clients in the order they first appear.
+ */
 function lanesOf(steps) {
-  const names = ['server'];
+  const names = [];
+  for (const step of steps) {
+    if (step.node != null && !names.includes(serverLane(step.node))) names.push(serverLane(step.node));
+  }
+  if (names.length === 0) names.push(serverLane(null));
   const servers = names.length;
   const add = (name) => names.includes(name) || names.push(name);
   for (const step of steps) {
@@ -86,7 +98,8 @@ function lanesOf(steps) {
   const gap = Math.max(MIN_GAP, ...widths.map((w) => w + 24));
   const first = MARGIN + Math.trunc(widths[0] / 2);
   const x = names.map((_, i) => first + i * gap);
-  return { names, servers, x, at: (name) => x[Math.max(0, names.indexOf(name))], serverOf: () => x[0] };
+  const serverOf = (step) => x[Math.max(0, names.slice(0, servers).indexOf(serverLane(step.node)))];
+  return { names, servers, x, at: (name) => x[Math.max(0, names.indexOf(name))], serverOf };
 }
 
 function caption(scene, text, y) {
@@ -293,7 +306,9 @@ function drawProbe(scene, lanes, step, y, joined) {
         ? `GET ${probe.url}`
         : probe.method === 'polling'
           ? `long-polling ${probe.url}`
-          : `WebSocket ${probe.url}`;
+          : probe.method === 'cross-poll'
+            ? `polling GET ${probe.url}`
+            : `WebSocket ${probe.url}`;
   arrow(scene, x, server, y, 'send', x, [[null, request]]);
   const [first = '', ...rest] = probe.observed;
   if (probe.status != null) {

@@ -72,9 +72,18 @@ struct Lanes {
 
 impl Lanes {
     fn of(trace: &StageTrace) -> Self {
-        // A stage runs one server today. A stage with several would list them here (from the
-        // records' own node names) and `server_of` would pick each record's lane.
-        let mut names = vec!["server".to_owned()];
+        // One lane per server the records name (`server A`, `server B`, in the order they first
+        // handled a step), or the one `server` of a stage with a single server.
+        let mut names: Vec<String> = Vec::new();
+        for node in trace.steps.iter().filter_map(|s| s.node.as_deref()) {
+            let lane = server_lane(Some(node));
+            if !names.contains(&lane) {
+                names.push(lane);
+            }
+        }
+        if names.is_empty() {
+            names.push(server_lane(None));
+        }
         let servers = names.len();
         let mut add = |name: &str| {
             if !names.iter().any(|n| n == name) {
@@ -102,10 +111,20 @@ impl Lanes {
         self.x[i]
     }
 
-    /// The lane of the server that handled `step`: the only one, today.
-    fn server_of(&self, _step: &StepRecord) -> i32 {
-        self.x[0]
+    /// The lane of the server that handled `step`.
+    fn server_of(&self, step: &StepRecord) -> i32 {
+        let lane = server_lane(step.node.as_deref());
+        let i = self.names[..self.servers]
+            .iter()
+            .position(|n| *n == lane)
+            .unwrap_or(0);
+        self.x[i]
     }
+}
+
+/// The name on a server's lane: `server`, or `server A` on a stage with several.
+fn server_lane(node: Option<&str>) -> String {
+    node.map_or("server".to_owned(), |n| format!("server {n}"))
 }
 
 fn head_width(name: &str) -> i32 {

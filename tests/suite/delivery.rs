@@ -163,6 +163,7 @@ fn lesson_6_traces_match_node_socket_io_with_sqlite() {
                 .unwrap_or_else(|e| panic!("{variant} on our server: {e}"));
             let remote = Target::Remote {
                 url: node.url.clone(),
+                more: Vec::new(),
                 path: "/socket.io/".into(),
                 expect_within: check::EXPECT_WITHIN,
                 quiet: check::QUIET,

@@ -18,6 +18,7 @@ mod order;
 mod parts;
 mod peer;
 mod predict;
+mod scaling;
 mod semantics;
 mod serve;
 mod serve_hardening;

@@ -8,6 +8,7 @@
 //! | [`acks`]        | acknowledgements, either way round: `callback`, `emitWithAck` (lesson 5) |
 //! | [`handshake`]   | what a client sends when it connects (`socket.handshake`)     |
 //! | [`delivery`]    | store before emit, server and client offsets (lesson 6)        |
+//! | [`scaling`]     | `io.local.emit`: a broadcast that stays on one server (lesson 7) |
 //!
 //! Each handler is a [`Handler`]: its name (what a lesson's `lesson.toml` lists), the trigger it
 //! answers, where its code is (an ANCHOR the lesson shows next to the JavaScript), a pure
@@ -29,6 +30,7 @@ pub mod broadcast;
 pub mod delivery;
 pub mod handshake;
 pub mod rooms;
+pub mod scaling;
 
 use std::fmt;
 use std::future::Future;
@@ -213,6 +215,7 @@ pub fn all<A: Adapter>() -> Vec<Handler<A>> {
         acks::handlers(),
         handshake::handlers(),
         delivery::handlers(),
+        scaling::handlers(),
     ]
     .concat()
 }

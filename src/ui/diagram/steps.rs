@@ -231,6 +231,7 @@ pub(super) fn draw_probe(
         crate::lesson::ProbeKind::HttpGet => format!("GET {}", probe.url),
         crate::lesson::ProbeKind::Polling => format!("long-polling {}", probe.url),
         crate::lesson::ProbeKind::Websocket => format!("WebSocket {}", probe.url),
+        crate::lesson::ProbeKind::CrossPoll => format!("polling GET {}", probe.url),
     };
     arrow(scene, x, server, y, "send", x, &[(None, &request)]);
     let (first, rest) = probe

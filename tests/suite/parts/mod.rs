@@ -1,7 +1,7 @@
 //! The real parts of lessons 6 and 7 (`realtime_tutor::parts`), proved on the real things.
 
 mod interrupt;
-mod node;
+pub(crate) mod node;
 mod redis;
 mod store;
 

@@ -25,13 +25,13 @@ fn fixture() -> PathBuf {
 }
 
 /// A Node process of the fixture, killed when dropped (also when the test panics).
-struct NodeProcess {
+pub(crate) struct NodeProcess {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl NodeProcess {
-    fn start(script: &str, args: &[&str]) -> Self {
+    pub(crate) fn start(script: &str, args: &[&str]) -> Self {
         for package in [
             "sqlite3/build/Release/node_sqlite3.node",
             "@socket.io/redis-adapter/package.json",

@@ -1,0 +1,458 @@
+//! Lesson 7 on the real things: our two servers and Node's two socket.io servers (each pair on
+//! its own private Redis) give the same traces; `check 7` judges a pair of Node servers; without
+//! `redis-server` the lesson says what to install; and no `redis-server` outlives the tutor.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use realtime_tutor::check;
+use realtime_tutor::parts::redis_server::{Redis, RedisServer};
+use realtime_tutor::runner::{self, RunOptions, Target};
+use realtime_tutor::trace::StageTrace;
+
+use crate::common::{COMMAND_LIMIT, lessons, run_bounded, runtime};
+use crate::node::observed;
+use crate::parts::node::NodeProcess;
+
+fn lesson_7() -> &'static realtime_tutor::lesson::Lesson {
+    lessons().iter().find(|l| l.number == 7).expect("lesson 7")
+}
+
+/// Two Node servers running `lessons/07-scaling/stage-K.js` (`variant` `7.K`), on `redis` (a
+/// socket path) or on nothing (`none`).
+fn node_pair(redis: &str, variant: &str) -> (NodeProcess, NodeProcess) {
+    (
+        NodeProcess::start("cluster.js", &["0", redis, variant]),
+        NodeProcess::start("cluster.js", &["0", redis, variant]),
+    )
+}
+
+#[test]
+fn lesson_7_traces_match_node_socket_io_and_its_redis_adapter_stage_by_stage() {
+    let rt = runtime();
+    let lesson = lesson_7();
+    for stage in &lesson.stages {
+        let variant = format!("7.{}", stage.number);
+        let (ours, theirs): (StageTrace, StageTrace) = rt.block_on(async {
+            // Each side its own Redis: the Rust and Node adapters do not speak to each other.
+            let for_us = Arc::new(Redis::Private(
+                RedisServer::start().await.expect("a Redis for us"),
+            ));
+            let for_node = RedisServer::start().await.expect("a Redis for Node");
+            let socket = for_node.socket_path().to_str().unwrap().to_owned();
+            let redis = if stage.needs_redis() {
+                socket.as_str()
+            } else {
+                "none"
+            };
+            let (a, b) = node_pair(redis, &variant);
+            let options = RunOptions {
+                redis: Some(for_us),
+                ..RunOptions::default()
+            };
+            let ours = runner::run_stage(lesson, stage, &Target::Local, &options)
+                .await
+                .unwrap_or_else(|e| panic!("{variant} on our servers: {e}"));
+            let remote = Target::Remote {
+                url: a.url.clone(),
+                more: vec![b.url.clone()],
+                path: "/socket.io/".into(),
+                expect_within: check::EXPECT_WITHIN,
+                quiet: check::QUIET,
+            };
+            let options = RunOptions {
+                timeout: check::CONNECT_TIMEOUT,
+                ..RunOptions::default()
+            };
+            let theirs = runner::run_stage(lesson, stage, &remote, &options)
+                .await
+                .unwrap_or_else(|e| panic!("{variant} on Node's servers: {e}"));
+            (ours, theirs)
+        });
+        assert_eq!(ours.clients, theirs.clients, "{variant}");
+        assert_eq!(ours.steps.len(), theirs.steps.len(), "{variant}");
+        for (a, b) in ours.steps.iter().zip(&theirs.steps) {
+            assert_eq!(
+                observed(a),
+                observed(b),
+                "lesson {variant}, step {}: our servers and Node's socket.io disagree",
+                a.step
+            );
+            // The probe: the same status, and socket.io's own words (socketioxide writes the
+            // code as "1", Node as 1).
+            if let (Some(p), Some(q)) = (&a.probe, &b.probe) {
+                assert_eq!(
+                    (p.outcome, p.status),
+                    (q.outcome, q.status),
+                    "{variant}: {p:?} {q:?}"
+                );
+                for probe in [p, q] {
+                    assert!(
+                        probe.observed.iter().any(|l| l.contains("Session ID unknown")),
+                        "{variant}: {probe:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn tutor(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"));
+    command.args(args).env("NO_COLOR", "1");
+    command
+}
+
+#[test]
+fn check_7_passes_two_joined_node_servers_and_names_the_two_common_mistakes() {
+    let rt = runtime();
+    let redis = rt.block_on(RedisServer::start()).expect("a Redis");
+    let socket = redis.socket_path().to_str().unwrap().to_owned();
+
+    let (a, b) = node_pair(&socket, "7.2");
+    let out = run_bounded(
+        &mut tutor(&["check", "7", "--url", &a.url, "--url", &b.url]),
+        COMMAND_LIMIT,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("PASS"), "{stdout}");
+
+    // The same code without the adapter: alice's message never reaches B.
+    let (a, b) = node_pair("none", "7.2");
+    let out = run_bounded(
+        &mut tutor(&["check", "7", "--url", &a.url, "--url", &b.url]),
+        COMMAND_LIMIT,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL") && stdout.contains("bob"), "{stdout}");
+    assert!(
+        stdout.contains("do not share broadcasts") && stdout.contains("createAdapter"),
+        "{stdout}"
+    );
+
+    // Joined, but io.emit where the lesson asks for io.local.emit.
+    let (a2, b2) = node_pair(&socket, "7.2-io-emit");
+    let out = run_bounded(
+        &mut tutor(&["check", "7", "--url", &a2.url, "--url", &b2.url]),
+        COMMAND_LIMIT,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("io.local.emit keeps it on server A"), "{stdout}");
+
+    // One --url for a lesson with two servers is a usage error that says how many.
+    let out = run_bounded(&mut tutor(&["check", "7", "--url", &a.url]), COMMAND_LIMIT);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("2 --url") && stderr.contains("A, B"), "{stderr}");
+}
+
+/// A folder with nothing in it, to be the whole PATH: no `redis-server` to find.
+fn empty_path() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary folder")
+}
+
+#[test]
+fn without_redis_server_stage_1_runs_and_the_adapter_stage_says_what_to_install() {
+    let nothing = empty_path();
+    let out = run_bounded(
+        tutor(&["lesson", "7", "--no-pause"]).env("PATH", nothing.path()),
+        COMMAND_LIMIT,
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("no adapter carries server A's emit there"),
+        "7.1 ran: {stdout}"
+    );
+    assert!(!stdout.contains("Stage 7.2"), "{stdout}");
+    for needle in [
+        "stage 2",
+        "apt-get install redis-server",
+        "--redis redis://",
+        "realtime-tutor lesson 7 --stage 2",
+    ] {
+        assert!(stderr.contains(needle), "{needle:?} in {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// The pids of the processes whose command line mentions `dir` (the tutor's temporary folder,
+/// where its private Redis keeps its socket).
+fn processes_under(dir: &Path) -> Vec<u32> {
+    let needle = dir.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains(&needle))
+        })
+        .filter(|pid| crate::parts::process_alive(*pid))
+        .collect()
+}
+
+fn own_tmp() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("l7-")
+        .tempdir_in("/tmp")
+        .expect("a temporary folder");
+    let path = dir.path().to_path_buf();
+    (dir, path)
+}
+
+#[test]
+fn no_redis_server_outlives_the_lesson_when_it_ends_or_is_interrupted() {
+    // A run to the end: the Redis is stopped (and waited for) before the tutor exits.
+    let (_dir, tmp) = own_tmp();
+    let out = run_bounded(
+        tutor(&["lesson", "7", "--no-pause"]).env("TMPDIR", &tmp),
+        COMMAND_LIMIT,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        processes_under(&tmp),
+        Vec::<u32>::new(),
+        "a redis-server outlived the lesson"
+    );
+
+    // Interrupted with Ctrl-C's signal while it waits between stages, its Redis up.
+    use expectrl::{Expect, Session};
+    let (_dir, tmp) = own_tmp();
+    let mut command = tutor(&["lesson", "7"]);
+    command.env("TMPDIR", &tmp).env("TERM", "xterm");
+    let mut session = Session::spawn(command).expect("the tutor in a pseudo-terminal");
+    session.set_expect_timeout(Some(Duration::from_secs(30)));
+    session.expect("Press Enter").expect("stage 7.1 ends");
+    session.send("\r").expect("a key");
+    session.expect("Stage 7.2").expect("stage 7.2 runs");
+    session.expect("Press Enter").expect("stage 7.2 ends");
+    let running = processes_under(&tmp);
+    assert!(
+        !running.is_empty(),
+        "the private Redis runs while the lesson waits"
+    );
+    let pid = session.get_process().pid().to_string();
+    let status = Command::new("kill").args(["-INT", &pid]).status().expect("kill");
+    assert!(status.success());
+    // The watchdog notices its tutor is gone; a bounded wait for the process table to say so.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !processes_under(&tmp).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "redis-server {:?} outlived an interrupted tutor by 10 s",
+            processes_under(&tmp)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Kills the Redis (by its pid) just before step `at` runs.
+struct KillRedisBefore {
+    at: u32,
+    pid: u32,
+}
+
+impl runner::StepHook for KillRedisBefore {
+    fn before(&mut self, step: &runner::BeforeStep<'_>) -> Result<(), runner::RunError> {
+        if step.number == self.at {
+            let killed = Command::new("kill")
+                .args(["-KILL", &self.pid.to_string()])
+                .status()
+                .expect("kill");
+            assert!(killed.success());
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_redis_that_goes_away_mid_stage_ends_it_with_a_clear_error_in_bounded_time() {
+    let rt = runtime();
+    let lesson = lesson_7();
+    let stage = &lesson.stages[1];
+    assert!(stage.needs_redis());
+    let redis = rt.block_on(RedisServer::start()).expect("a Redis");
+    let mut hook = KillRedisBefore {
+        at: 5,
+        pid: redis.pid(),
+    };
+    let options = RunOptions {
+        redis: Some(Arc::new(Redis::Private(redis))),
+        ..RunOptions::default()
+    };
+    let started = Instant::now();
+    let outcome = rt.block_on(runner::run_stage_with(
+        lesson,
+        stage,
+        &Target::Local,
+        &options,
+        &mut hook,
+    ));
+    let took = started.elapsed();
+    let error = outcome.expect_err("the stage cannot finish without its Redis");
+    assert!(matches!(error, runner::RunError::Redis(_)), "{error}");
+    assert!(error.to_string().contains("went away"), "{error}");
+    assert!(took < Duration::from_secs(3), "took {took:?} to notice: {error}");
+}
+
+#[test]
+fn a_stage_with_several_servers_is_checked_at_load() {
+    use realtime_tutor::lesson::{Lesson, LessonError};
+    let read = |name: &str| -> Result<String, LessonError> { Ok(format!("text of {name}")) };
+    let head = "format_version = 2\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
+                [[stage]]\ntitle = \"s\"\nmount = \"realtime\"\nrust = []\n";
+    let two = format!("{head}nodes = [\"A\", \"B\"]\n");
+    let good =
+        format!("{two}[[stage.step]]\nconnect = \"alice\"\nnode = \"B\"\ntransports = [\"polling\"]\n");
+    assert!(Lesson::parse("09-x", &good, &read).is_ok());
+    let cases = [
+        (
+            format!("{head}nodes = [\"A\"]\n[[stage.step]]\nconnect = \"a\"\n"),
+            "at least two",
+        ),
+        (
+            format!("{head}nodes = [\"A\", \"A\"]\n[[stage.step]]\nconnect = \"a\"\n"),
+            "used once",
+        ),
+        (
+            format!("{head}adapter = \"redis\"\n[[stage.step]]\nconnect = \"a\"\n"),
+            "name them with nodes",
+        ),
+        (
+            format!("{two}[[stage.step]]\nconnect = \"a\"\n"),
+            "needs node = one of",
+        ),
+        (
+            format!("{two}[[stage.step]]\nconnect = \"a\"\nnode = \"C\"\n"),
+            "node \"C\" is not one",
+        ),
+        (
+            format!("{head}[[stage.step]]\nconnect = \"a\"\nnode = \"A\"\n"),
+            "this stage has one server",
+        ),
+        (
+            format!("{two}[[stage.step]]\nconnect = \"a\"\nnode = \"A\"\ntransports = []\n"),
+            "at least one",
+        ),
+        (
+            format!("{two}[[stage.step]]\nprobe = \"cross-poll\"\nnode = \"A\"\nexpect = \"400\"\n"),
+            "needs poll_on",
+        ),
+        (
+            format!(
+                "{two}[[stage.step]]\nprobe = \"cross-poll\"\nnode = \"A\"\npoll_on = \"A\"\nexpect = \"400\"\n"
+            ),
+            "another server",
+        ),
+        (
+            format!(
+                "{two}[[stage.step]]\nprobe = \"http-get\"\nnode = \"A\"\npoll_on = \"B\"\nexpect = \"200\"\n"
+            ),
+            "belongs to a cross-poll",
+        ),
+        (
+            format!("{two}[[stage.step]]\nemit = \"a\"\nnode = \"A\"\n"),
+            "`node` does not belong to a emit step",
+        ),
+    ];
+    for (toml, needle) in cases {
+        let err = Lesson::parse("09-x", &toml, &read).expect_err(needle).to_string();
+        assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    }
+}
+
+#[test]
+fn serve_7_runs_two_servers_that_chat_through_redis_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
+    use serde_json::json;
+
+    let (_dir, tmp) = own_tmp();
+    let mut child = tutor(&["serve", "7", "--port", "0"])
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve 7 starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let line = lines.next().expect("a line").expect("text");
+        let url = line
+            .split_whitespace()
+            .last()
+            .expect("a url")
+            .trim_end_matches('/')
+            .to_owned();
+        assert!(
+            line.starts_with("server ") && url.starts_with("http://127.0.0.1:"),
+            "{line}"
+        );
+        urls.push(url);
+    }
+    runtime().block_on(async {
+        let options = ConnectOptions::websocket_only();
+        let mut alice = SimClient::connect(&urls[0], &options).await.expect("alice on A");
+        let mut bob = SimClient::connect(&urls[1], &options).await.expect("bob on B");
+        // The connection handler registers `socket.on('chat message')` after the CONNECT
+        // reply; the message is sent until it comes back to alice (bounded), which proves the
+        // handler exists, and then bob, on the other server, must have it too.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let got = loop {
+            assert!(
+                Instant::now() < deadline,
+                "alice's message never came back from A"
+            );
+            alice.emit("chat message", vec![json!("across")]).expect("sent");
+            if let Some(Incoming::Event { name, args }) = alice.next(Duration::from_millis(200)).await {
+                break (name, args);
+            }
+        };
+        assert_eq!(got, ("chat message".to_owned(), vec![json!("across")]));
+        match bob.next(Duration::from_secs(5)).await {
+            Some(Incoming::Event { name, args }) => {
+                assert_eq!((name.as_str(), args), ("chat message", vec![json!("across")]));
+            }
+            other => panic!("bob on B got {other:?} instead of alice's message"),
+        }
+    });
+    assert!(
+        !processes_under(&tmp).is_empty(),
+        "serve 7 runs its private Redis"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = crate::common::wait_bounded(&mut child, Duration::from_secs(10), "serve 7 after Ctrl-C");
+    assert_eq!(exit.code(), Some(0));
+    assert_eq!(
+        processes_under(&tmp),
+        Vec::<u32>::new(),
+        "a redis-server outlived serve 7"
+    );
+}
