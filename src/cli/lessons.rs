@@ -186,7 +186,7 @@ pub struct SharedRedis {
 }
 
 impl SharedRedis {
-    async fn for_stage(
+    pub(super) async fn for_stage(
         &mut self,
         lesson: &Lesson,
         stage: &Stage,
@@ -212,6 +212,17 @@ impl SharedRedis {
     }
 }
 
+/// A stage's Redis went away while it played: what to say, and the exit status for it.
+pub(super) fn redis_lost(lesson: &Lesson, stage: &Stage, e: &crate::parts::redis::RedisError) -> NeedsRedis {
+    NeedsRedis {
+        message: format!(
+            "lesson {} stage {} ({}) did not complete: {e}",
+            lesson.number, stage.number, stage.title
+        ),
+        status: e.exit_status(),
+    }
+}
+
 /// What the stages of one command share as they play: their traces so far, and the Redis.
 #[derive(Debug, Default)]
 struct Played {
@@ -233,16 +244,7 @@ pub async fn run_local(
         ..RunOptions::default()
     };
     match runner::run_stage(lesson, stage, &Target::Local, &options).await {
-        Err(runner::RunError::Redis(e)) => {
-            return Err(NeedsRedis {
-                message: format!(
-                    "lesson {} stage {} ({}) did not complete: {e}",
-                    lesson.number, stage.number, stage.title
-                ),
-                status: e.exit_status(),
-            }
-            .into());
-        }
+        Err(runner::RunError::Redis(e)) => return Err(redis_lost(lesson, stage, &e).into()),
         outcome => outcome,
     }
     .with_context(|| {

@@ -39,12 +39,13 @@ pick up where you left off next time.\n`realtime-tutor tour` shows everything wi
 `realtime-tutor list` shows the lessons and your progress.";
 
 /// Options every lesson-running command shares.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct Display {
     /// When to use colour (also honours NO_COLOR, CLICOLOR and CLICOLOR_FORCE).
     #[command(flatten)]
     pub color: colorchoice_clap::Color,
-    /// Also show every raw WebSocket frame each client sent and received.
+    /// Also show what each client sent and received on the wire: every Engine.IO packet, the
+    /// HTTP long-polling requests and the upgrade to WebSocket.
     #[arg(long, global = true)]
     pub wire: bool,
     /// Output format: readable text, or JSON Lines (one object per step).
@@ -67,8 +68,9 @@ pub struct NeedsRedis {
 }
 
 /// The output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    #[default]
     Text,
     Json,
 }

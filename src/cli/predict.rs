@@ -58,7 +58,7 @@ pub async fn lesson(number: u32, stage: Option<u32>, display: &Display) -> anyho
     // Read it now: a damaged file is reported before the lesson starts, not after the first answer.
     store.load()?;
     let plan = [Part { lesson, stages }];
-    play(&plan, &lessons, &store, display.wire).await
+    play(&plan, &lessons, &store, display).await
 }
 
 /// `realtime-tutor` with no command: predict mode from the first unfinished stage on.
@@ -98,7 +98,7 @@ pub async fn resume() -> anyhow::Result<i32> {
     };
     outln!("{}", greeting.bold())?;
     outln!()?;
-    play(&plan, &lessons, &store, false).await
+    play(&plan, &lessons, &store, &Display::default()).await
 }
 
 /// `realtime-tutor reset [--yes]`.
@@ -193,19 +193,29 @@ struct Part<'a> {
 }
 
 /// Plays the plan, asking before every question and pausing between stages.
-async fn play(plan: &[Part<'_>], lessons: &[Lesson], store: &Store, wire: bool) -> anyhow::Result<i32> {
+async fn play(
+    plan: &[Part<'_>],
+    lessons: &[Lesson],
+    store: &Store,
+    display: &Display,
+) -> anyhow::Result<i32> {
     restore_cursor_on_ctrl_c();
     let theme = theme();
-    let options = RunOptions {
-        wire,
-        ..RunOptions::default()
-    };
+    // The stages that need Redis share one, as in `lesson N` (`--redis URL`, or a private one
+    // started when the first such stage comes and stopped when predict mode ends).
+    let mut redis = super::lessons::SharedRedis::default();
     for (p, part) in plan.iter().enumerate() {
         let lesson = part.lesson;
         outln!("{}", text::lesson_intro(lesson))?;
         let mut traces: Vec<StageTrace> = Vec::new();
         for (i, stage) in part.stages.iter().enumerate() {
             out!("{}", text::stage_intro(lesson, stage))?;
+            let options = RunOptions {
+                wire: display.wire,
+                redis: redis.for_stage(lesson, stage, display.redis.as_deref()).await?,
+                redis_url: display.redis.clone(),
+                ..RunOptions::default()
+            };
             let mut hook = Predictor::new(lesson, stage, store, &*theme);
             let trace = match runner::run_stage_with(lesson, stage, &Target::Local, &options, &mut hook).await
             {
@@ -218,6 +228,7 @@ async fn play(plan: &[Part<'_>], lessons: &[Lesson], store: &Store, wire: bool) 
                     outln!("{}", stopped(store, lessons)?)?;
                     return Ok(0);
                 }
+                Err(RunError::Redis(e)) => return Err(super::lessons::redis_lost(lesson, stage, &e).into()),
                 Err(error) => {
                     return Err(anyhow::Error::new(error).context(format!(
                         "lesson {} stage {} ({}) did not complete",
