@@ -124,7 +124,8 @@ pub fn judge(
         return Verdict::Pass { summary };
     }
     Verdict::Fail(Failure::Behaviour {
-        headline: headline(lesson, stage, records, likely, taught.as_ref()),
+        headline: nodes::headline(lesson.number, stage, records, &findings)
+            .unwrap_or_else(|| headline(lesson, stage, records, likely, taught.as_ref())),
         findings,
     })
 }

@@ -72,3 +72,30 @@ pub(super) fn explain(stage: &Stage, records: &[StepRecord], findings: &mut [Fin
         }
     }
 }
+
+/// On a stage with several servers, the headline names the first step that went wrong and the
+/// call its handler teaches. The first delivery of such a stage may well be right (lesson 7's
+/// `io.emit` through the adapter) while a later one is not (its `io.local.emit`); a headline
+/// about the stage's first call would then blame the wrong one.
+pub(super) fn headline(
+    lesson: u32,
+    stage: &Stage,
+    records: &[StepRecord],
+    findings: &[Finding],
+) -> Option<String> {
+    if stage.nodes.is_empty() {
+        return None;
+    }
+    let first = findings.first()?;
+    let record = records.iter().find(|r| r.step == first.step)?;
+    let step = stage.steps.get(record.step as usize - 1)?;
+    let StepKind::Emit { event, args, .. } = &step.kind else {
+        return None;
+    };
+    let effect = stage.effect(&Trigger::Event(event.clone()), args)?;
+    let sent = record.event.as_deref()?;
+    Some(format!(
+        "your server's '{sent}' deliveries are not what {} sends, as lesson {lesson} teaches",
+        effect.js
+    ))
+}

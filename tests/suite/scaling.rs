@@ -138,6 +138,11 @@ fn check_7_passes_two_joined_node_servers_and_names_the_two_common_mistakes() {
         stdout.contains("do not share broadcasts") && stdout.contains("createAdapter"),
         "{stdout}"
     );
+    let headline = stdout.lines().find(|l| l.contains("FAIL")).unwrap_or_default();
+    assert!(
+        headline.contains("io.emit('chat message', msg)"),
+        "{headline}\n{stdout}"
+    );
 
     // Joined, but io.emit where the lesson asks for io.local.emit.
     let (a2, b2) = node_pair(&socket, "7.2-io-emit");
@@ -148,6 +153,12 @@ fn check_7_passes_two_joined_node_servers_and_names_the_two_common_mistakes() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("io.local.emit keeps it on server A"), "{stdout}");
+    // The headline names the call that went wrong, not the stage's first (right) io.emit.
+    let headline = stdout.lines().find(|l| l.contains("FAIL")).unwrap_or_default();
+    assert!(
+        headline.contains("io.local.emit('chat message', msg)"),
+        "{headline}\n{stdout}"
+    );
 
     // One --url for a lesson with two servers is a usage error that says how many.
     let out = run_bounded(&mut tutor(&["check", "7", "--url", &a.url]), COMMAND_LIMIT);
