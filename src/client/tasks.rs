@@ -12,7 +12,7 @@
 //! limits, and a binary packet's pending attachments in count, bytes and time.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{SplitSink, SplitStream};
@@ -23,15 +23,13 @@ use tokio::time::{Duration, Instant, timeout_at};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::connection::Incoming;
-use super::limits::{
-    ATTACHMENTS_WITHIN, INCOMING_BYTES, MAX_BYTES_PER_RUN, MAX_BYTES_PER_STEP, MAX_FRAMES_PER_STEP,
-    long_poll_bound,
-};
+use super::limits::{ATTACHMENTS_WITHIN, INCOMING_BYTES, long_poll_bound};
 use super::link::{WsStream, frame_text, payload_frames, poll, post};
 use super::payload::Frame;
 use super::polling::PollingLink;
 use super::protocol::{EnginePacket, OpenInfo, SocketPacket};
 use super::receiver::{Output, Receiver};
+use super::usage::{Usage, decoded_size};
 use super::wire::{WireDirection, WireLog};
 
 /// What the owner (or the reader, for pongs) queues for the writer.
@@ -53,104 +51,6 @@ pub type Acks = Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>>;
 /// Each is told how many events the reader had handed to the owner when the answer came.
 pub type RoundTrips = Arc<Mutex<HashMap<String, oneshot::Sender<u64>>>>;
 
-/// What the reader has read in the current step, and whether the per-step limits apply.
-///
-/// The runner arms the limits against someone else's server and starts a new step after each
-/// one; a bot in `serve` never arms them and is bounded by its queue alone.
-#[derive(Debug, Default)]
-pub struct Usage {
-    frames: AtomicU64,
-    bytes: AtomicU64,
-    /// Bytes since the limits were armed, across steps: the runner keeps every step's events
-    /// until the stage ends.
-    run_bytes: AtomicU64,
-    armed: AtomicBool,
-    flood: Mutex<Option<String>>,
-}
-
-impl Usage {
-    /// Applies [`MAX_FRAMES_PER_STEP`] and [`MAX_BYTES_PER_STEP`] from now on.
-    pub fn arm(&self) {
-        if !self.armed.swap(true, Ordering::Relaxed) {
-            self.run_bytes.store(0, Ordering::Relaxed);
-        }
-    }
-
-    /// Starts counting a new step.
-    pub fn new_step(&self) {
-        self.frames.store(0, Ordering::Relaxed);
-        self.bytes.store(0, Ordering::Relaxed);
-    }
-
-    /// Frames and bytes read in this step so far.
-    pub fn read(&self) -> (u64, u64) {
-        (
-            self.frames.load(Ordering::Relaxed),
-            self.bytes.load(Ordering::Relaxed),
-        )
-    }
-
-    /// The flood that stopped the reader, if one did.
-    pub fn flood(&self) -> Option<String> {
-        self.flood.lock().ok().and_then(|f| f.clone())
-    }
-
-    /// Counts one frame of the handshake, where no step has begun yet.
-    pub fn count_handshake(&self, bytes: usize) {
-        let _ = self.count(bytes);
-    }
-
-    /// Counts one frame; past an armed limit, says which flood it is.
-    fn count(&self, bytes: usize) -> Result<(), String> {
-        self.frames.fetch_add(1, Ordering::Relaxed);
-        self.add(bytes)
-    }
-
-    /// Adds bytes to the step and the run (a frame's, or what an event takes once decoded).
-    fn add(&self, bytes: usize) -> Result<(), String> {
-        let frames = self.frames.load(Ordering::Relaxed);
-        let step = self.bytes.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
-        let run = self.run_bytes.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
-        if !self.armed.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let flood = if frames > MAX_FRAMES_PER_STEP {
-            format!(
-                "more than {MAX_FRAMES_PER_STEP} frames in one step \
-                 (heartbeats, packets for other namespaces and binary attachments count too)"
-            )
-        } else if step > MAX_BYTES_PER_STEP {
-            format!(
-                "more than {} MiB in one step (frames, and events at their decoded size)",
-                MAX_BYTES_PER_STEP >> 20
-            )
-        } else if run > MAX_BYTES_PER_RUN {
-            format!(
-                "more than {} MiB over the steps so far (frames, and events at their decoded size)",
-                MAX_BYTES_PER_RUN >> 20
-            )
-        } else {
-            return Ok(());
-        };
-        if let Ok(mut slot) = self.flood.lock() {
-            *slot = Some(flood.clone());
-        }
-        Err(format!("the tutor stopped reading a flood of {flood}"))
-    }
-}
-
-/// Roughly what decoded JSON takes in memory: 32 bytes per value (the size of a
-/// `serde_json::Value`) plus the text of strings and keys. `[0,0,0]` is 7 bytes on the wire and
-/// about 100 here, which is why events are counted again once decoded.
-pub fn decoded_size(value: &Value) -> usize {
-    32 + match value {
-        Value::String(text) => text.len(),
-        Value::Array(items) => items.iter().map(decoded_size).sum(),
-        Value::Object(fields) => fields.iter().map(|(k, v)| k.len() + decoded_size(v)).sum(),
-        _ => 0,
-    }
-}
-
 /// The reader's side of the bargain: one frame in, its meaning out to the owner.
 #[derive(Debug)]
 pub struct Inbound {
@@ -165,7 +65,7 @@ pub struct Inbound {
     /// When the pending binary packet must be complete.
     pub attachments_due: Option<Instant>,
     /// What this client answers when the server asks for an acknowledgement, per event (see
-    /// [`super::connection::ConnectOptions::answers`]).
+    /// [`super::options::ConnectOptions::answers`]).
     pub answers: BTreeMap<String, Vec<Value>>,
     pub round_trips: RoundTrips,
     /// Events handed to the owner so far. Read when a round trip's answer arrives: every event
@@ -430,54 +330,5 @@ pub async fn write_polling(
         if post(&mut link, &packets, limit, &wire).await.is_err() || closing {
             break;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn decoded_json_is_counted_by_its_values() {
-        assert_eq!(decoded_size(&json!(0)), 32);
-        assert_eq!(decoded_size(&json!("hi")), 34);
-        assert_eq!(decoded_size(&json!([0, 0, 0])), 128);
-        assert_eq!(decoded_size(&json!({"ab": 1})), 32 + 2 + 32);
-    }
-
-    #[test]
-    fn limits_apply_only_once_armed_and_name_the_flood() {
-        let usage = Usage::default();
-        for _ in 0..MAX_FRAMES_PER_STEP + 10 {
-            usage.count(1).unwrap();
-        }
-        usage.arm();
-        usage.new_step();
-        for _ in 0..MAX_FRAMES_PER_STEP {
-            usage.count(1).unwrap();
-        }
-        let flood = usage.count(1).unwrap_err();
-        assert!(
-            flood.contains(&format!("more than {MAX_FRAMES_PER_STEP} frames")),
-            "{flood}"
-        );
-        assert_eq!(
-            usage.flood().as_deref(),
-            flood.strip_prefix("the tutor stopped reading a flood of ")
-        );
-
-        let usage = Usage::default();
-        usage.arm();
-        usage.add(MAX_BYTES_PER_STEP as usize).unwrap();
-        assert!(usage.add(1).unwrap_err().contains("MiB in one step"));
-
-        let usage = Usage::default();
-        usage.arm();
-        for _ in 0..(MAX_BYTES_PER_RUN / MAX_BYTES_PER_STEP) {
-            usage.add(MAX_BYTES_PER_STEP as usize).unwrap();
-            usage.new_step();
-        }
-        assert!(usage.add(1).unwrap_err().contains("over the steps so far"));
     }
 }
