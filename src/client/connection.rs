@@ -114,10 +114,18 @@ impl SimClient {
             after,
         } = session;
         let transport = link.transport();
+        // One queue feeds the one writer, for the owner's packets and the reader's pongs and
+        // answers alike: frames leave in the order they were queued, and no two tasks ever
+        // write to the transport at once.
         let (outgoing, queue) = mpsc::channel::<Out>(OUTGOING_FRAMES);
+        // Bounded twice, in items here and in bytes by `room`: a count alone would let a few
+        // hundred large events wait. When either is full the reader waits, and the server's
+        // frames wait in TCP's buffers instead of in our memory (see `limits`).
         let (deliver, incoming) = mpsc::channel::<Item>(INCOMING_ITEMS);
         let acks: Acks = Arc::default();
         let round_trips: RoundTrips = Arc::default();
+        // The receiver moves into the reader task, out of the owner's reach; the owner reads the
+        // recovery offset from this copy, which the reader updates before it hands over each event.
         let offset = Arc::new(Mutex::new(receiver.last_offset().map(str::to_owned)));
         let mut inbound = Inbound {
             receiver,
@@ -138,6 +146,10 @@ impl SimClient {
                 let (sink, stream) = (*ws).split();
                 let writer = tokio::spawn(tasks::write_websocket(sink, queue, wire.clone()));
                 let reader = tokio::spawn(async move {
+                    // What the handshake read along with the CONNECT reply (events the server
+                    // sent before it, and what shared its payload) arrived before anything the
+                    // transport holds now, so it goes to the owner first: arrival order is the
+                    // order the trace reports.
                     for output in early {
                         if let Err(reason) = inbound.output(output, 0).await {
                             return inbound.closed(reason).await;
@@ -148,6 +160,8 @@ impl SimClient {
                 (writer, reader)
             }
             Link::Polling(mut gets) => {
+                // The writer takes the POST lane, so a GET the server holds open never delays
+                // what the owner sends (see `polling`).
                 let posts = gets.fork();
                 // Node's default `maxHttpBufferSize` when the OPEN packet names none.
                 let max_payload = open.max_payload.map_or(1_000_000, |m| m as usize);
@@ -160,6 +174,7 @@ impl SimClient {
                 ));
                 let reader_open = open.clone();
                 let reader = tokio::spawn(async move {
+                    // As over WebSocket: what the handshake read comes first.
                     for output in early {
                         if let Err(reason) = inbound.output(output, 0).await {
                             return inbound.closed(reason).await;

@@ -135,6 +135,8 @@ impl Receiver {
         let packet = EnginePacket::decode(text)
             .map_err(|e| Violation(format!("{text:?} is not an Engine.IO packet ({e})")))?;
         Ok(vec![match packet {
+            // Refused before it is answered: a pong echoes its ping's data, so an oversized
+            // ping is memory the server could make us queue.
             EnginePacket::Ping(data) if data.len() > MAX_PING_DATA => {
                 return Err(Violation(format!(
                     "a ping carrying {} bytes (a heartbeat carries none, an upgrade probe the word probe; \
@@ -147,6 +149,9 @@ impl Receiver {
             EnginePacket::Open(info) => Output::Open(info),
             EnginePacket::Pong(_) | EnginePacket::Upgrade | EnginePacket::Noop => Output::Nothing,
             EnginePacket::Message(inner) => {
+                // A binary packet's attachments follow it directly. Engine.IO packets may still
+                // come in between (the heartbeat runs on its own timer), but a Socket.IO packet
+                // there would leave no way to tell which packet the next attachment belongs to.
                 if self.partial.is_some() {
                     return Err(Violation(format!(
                         "{text:?} arrived while a binary packet still waited for its attachments"
@@ -238,6 +243,8 @@ impl Receiver {
                 };
                 self.connected = true;
                 self.pid = field("pid");
+                // Connected first, then the events kept until now, in arrival order: the owner
+                // learns the socket exists before it hears what was said on it.
                 let mut out = vec![Output::Connected {
                     sid,
                     pid: self.pid.clone(),
@@ -248,6 +255,8 @@ impl Receiver {
                 out
             }
             SocketPacket::Event { name, args, id, .. } if self.connected => vec![self.event(name, args, id)],
+            // Not connected yet: kept until the CONNECT reply, as socket.io-client keeps them (see
+            // the module doc), and bounded in count and bytes, since the reply may never come.
             SocketPacket::Event { name, args, id, .. } => {
                 self.before_connect_bytes += size;
                 if self.before_connect.len() >= MAX_BUFFERED_BEFORE_CONNECT {

@@ -77,7 +77,11 @@ pub struct Inbound {
 impl Inbound {
     /// Handles one frame. `Err` carries the reason the reader stops.
     pub async fn frame(&mut self, frame: Frame, logged: bool) -> Result<(), String> {
+        // Counted before it is understood: heartbeats, other namespaces' packets and
+        // attachments mean nothing to the owner, and a flood of them must still stop the reader.
         self.usage.count(frame.len())?;
+        // Logged before it is decoded, so `--wire` also shows the frame that breaks the
+        // protocol. (A polling payload's frames were logged as it was split.)
         if !logged {
             self.wire.push(WireDirection::Received, &frame_text(&frame));
         }
@@ -89,6 +93,8 @@ impl Inbound {
         for output in outputs {
             self.output(output, cost).await?;
         }
+        // The deadline starts with the binary packet and no attachment moves it, so a server
+        // that trickles attachments one by one cannot keep a partial packet alive for ever.
         self.attachments_due = match (self.receiver.awaiting_attachments(), self.attachments_due) {
             (None, _) => None,
             (Some(_), None) => Some(Instant::now() + ATTACHMENTS_WITHIN),
@@ -101,6 +107,10 @@ impl Inbound {
     pub async fn output(&mut self, output: Output, cost: usize) -> Result<(), String> {
         match output {
             Output::Pong(data) => {
+                // The reader answers, not the owner: the owner may not look at this client for
+                // a long while (a step that drives other clients, an idle bot), and a server
+                // drops a client whose pong comes later than its `pingTimeout`.
+                //
                 // A full queue means the server is not reading what we send; a pong it would
                 // not read either is no loss.
                 let _ = self.out.try_send(Out::Text(EnginePacket::Pong(data).encode()));
@@ -139,6 +149,8 @@ impl Inbound {
                     .send((Incoming::Event { name, args }, Some(permit)))
                     .await
                     .map_err(|_| "nobody reads this client any more".to_owned())?;
+                // Counted once it is in the owner's queue, never before: a round trip's answer
+                // reads this count as "everything the server sent ahead of me".
                 self.delivered.fetch_add(1, Ordering::Relaxed);
             }
             Output::Answered { nsp, accepted } => {
@@ -187,6 +199,10 @@ impl Inbound {
 /// The WebSocket reader: one frame per message.
 pub async fn read_websocket(mut stream: SplitStream<WsStream>, mut inbound: Inbound) {
     let reason = loop {
+        // Only a binary packet still waiting for attachments puts a deadline on the next frame.
+        // Otherwise the reader waits as long as the connection lasts: a quiet server is no
+        // fault (its pings keep the session alive), and the owner bounds each of its own waits
+        // ([`super::SimClient::next`]).
         let next = match inbound.attachments_due {
             Some(due) => match timeout_at(due, stream.next()).await {
                 Ok(next) => next,
@@ -239,12 +255,16 @@ pub async fn write_websocket(
 pub async fn read_polling(mut link: PollingLink, open: OpenInfo, mut inbound: Inbound) {
     let bound = long_poll_bound(open.ping_interval, open.ping_timeout);
     let reason = loop {
+        // A held GET is answered by the server's next ping at the latest, so a GET open for
+        // longer than `bound` waits on a dead session; pending attachments shorten the wait.
         let limit = match inbound.attachments_due {
             Some(due) => due.saturating_duration_since(Instant::now()).min(bound),
             None => bound,
         };
         let answer = match poll(&mut link, limit.max(Duration::from_millis(1)), &inbound.wire).await {
             Ok(answer) => answer,
+            // Checked first: a GET cut short by the attachments' deadline failed because the
+            // attachments are late, and the error should name that cause, not the GET.
             Err(_) if inbound.attachments_due.is_some_and(|due| due <= Instant::now()) => {
                 break inbound.overdue();
             }
@@ -264,6 +284,9 @@ pub async fn read_polling(mut link: PollingLink, open: OpenInfo, mut inbound: In
             Ok(frames) => frames,
             Err(e) => break e.to_string(),
         };
+        // The next GET goes out only once this payload is handled: two GETs at once end the
+        // session (see `polling`), and a full queue to the owner then delays the next GET, which
+        // is how backpressure reaches a polling server.
         let mut stop = None;
         for frame in frames {
             if let Err(reason) = inbound.frame(frame, true).await {
