@@ -25,8 +25,8 @@ pub struct ConnectOptions {
     /// opens the session; `polling` followed by `websocket` upgrades once connected. The default
     /// `[polling, websocket]` is what `io()` does; `[websocket]` skips polling altogether.
     pub transports: Vec<Transport>,
-    /// Keep the frames for `--wire` ([`SimClient::take_wire`]). Off by default: a log nobody will
-    /// read is memory for nothing.
+    /// Keep the frames for `--wire` ([`SimClient::take_wire`](super::SimClient::take_wire)). Off
+    /// by default: a log nobody will read is memory for nothing.
     pub record_wire: bool,
     /// How the client answers when the *server* asks for an acknowledgement, per event name.
     ///
