@@ -1,5 +1,6 @@
-//! One simulated client: its options, its errors, and the [`SimClient`] its owner talks to once
-//! the handshake ([`super::handshake`]) has connected it.
+//! One simulated client: the [`SimClient`] its owner talks to once the handshake
+//! ([`super::handshake`]) has connected it. Its options are in [`super::options`], its errors in
+//! [`super::error`].
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -11,110 +12,19 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
+pub use super::address::{authority, engine_target, websocket_url};
+pub use super::error::ConnectError;
 use super::handshake::Session;
 pub use super::limits::MAX_MESSAGE_SIZE;
 use super::limits::{INCOMING_BYTES, INCOMING_ITEMS, OUTGOING_FRAMES};
 use super::link::Link;
 pub use super::link::Transport;
+pub use super::options::ConnectOptions;
 use super::protocol::{OpenInfo, SocketPacket};
-use super::tasks::{self, Acks, Inbound, Item, Out, RoundTrips, Usage};
+use super::tasks::{self, Acks, Inbound, Item, Out, RoundTrips};
+use super::usage::Usage;
 use super::wire::WireLog;
 pub use super::wire::{WireDirection, WireFrame};
-
-/// How to reach the server, and how to speak to it: the options of `io(url, options)` that the
-/// lessons and `check` need.
-#[derive(Debug, Clone)]
-pub struct ConnectOptions {
-    /// Where Socket.IO is mounted. `/socket.io/` is the default on every server.
-    pub path: String,
-    /// The longest we wait for each handshake step.
-    pub timeout: Duration,
-    /// Extra query parameters on every request of the session, as `io({ query: { … } })` sends
-    /// them. The server reads them from the handshake request.
-    pub query: Vec<(String, String)>,
-    /// The CONNECT packet's payload, as `io({ auth: { token } })` sends it: `40{"token":…}`.
-    pub auth: Option<Value>,
-    /// The transports to use, in order, named as socket.io-client names them. The first one
-    /// opens the session; `polling` followed by `websocket` upgrades once connected. The default
-    /// `[polling, websocket]` is what `io()` does; `[websocket]` skips polling altogether.
-    pub transports: Vec<Transport>,
-    /// Keep the frames for `--wire` ([`SimClient::take_wire`]). Off by default: a log nobody will
-    /// read is memory for nothing.
-    pub record_wire: bool,
-    /// How the client answers when the *server* asks for an acknowledgement, per event name.
-    ///
-    /// The round trip, when the server runs `socket.timeout(100).emitWithAck('question', 'ready?')`:
-    ///
-    /// 1. The server sends the event with an ack id after the packet type: `421["question","ready?"]`
-    ///    (`42` is an EVENT, `1` the id the server will recognise the answer by).
-    /// 2. In the browser, the listener `socket.on('question', (q, callback) => callback('yes'))`
-    ///    gets a `callback` as its last argument; calling it sends an ACK packet with the same
-    ///    id: `431["yes"]`. The server's promise resolves with `"yes"`.
-    /// 3. A listener that never calls its callback (or no listener at all) sends nothing. The
-    ///    protocol has no "I will not answer" packet, so only the server's timer ends its wait.
-    ///
-    /// An entry `("question", ["yes"])` makes this client answer every `question` that asks,
-    /// at once, with those arguments; an event not listed is never answered. The client still
-    /// delivers the event to its owner either way. Empty by default: no answers.
-    pub answers: BTreeMap<String, Vec<Value>>,
-}
-
-impl Default for ConnectOptions {
-    fn default() -> Self {
-        Self {
-            path: "/socket.io/".to_owned(),
-            timeout: Duration::from_secs(3),
-            query: Vec::new(),
-            auth: None,
-            transports: vec![Transport::Polling, Transport::WebSocket],
-            record_wire: false,
-            answers: BTreeMap::new(),
-        }
-    }
-}
-
-impl ConnectOptions {
-    /// The default options with `transports: ['websocket']`.
-    pub fn websocket_only() -> Self {
-        Self {
-            transports: vec![Transport::WebSocket],
-            ..Self::default()
-        }
-    }
-}
-
-/// Why a connection did not become a Socket.IO socket. Each variant says which step failed, so
-/// a lesson can show the exact point where "nothing listens" differs from "nothing speaks
-/// Socket.IO here".
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    /// The TCP connection was refused: no process listens on that port.
-    #[error("connection refused: nothing is listening on {addr}")]
-    Refused { addr: String },
-    /// The server answered the handshake with an ordinary HTTP response: not `101 Switching
-    /// Protocols` to a WebSocket request, or not `200` with an OPEN packet to a polling GET.
-    #[error("the server answered {status} to the Engine.IO handshake request")]
-    HttpStatus { status: String, body: String },
-    /// The server closed the connection without answering the WebSocket request at all. A Node
-    /// server does that when it handles WebSocket upgrades, but not at this path: Socket.IO
-    /// attached with another `path` option, for example, drops upgrades meant for other paths.
-    #[error("the server closed the connection without answering the WebSocket request")]
-    ClosedUnanswered,
-    /// The transport opened (a WebSocket, or a polling GET answered `200`), but what came first
-    /// was not an Engine.IO OPEN packet. A valid Engine.IO server never does this: its first
-    /// packet on a new session is always the OPEN.
-    #[error("the server did not speak Engine.IO: its first frame was {0:?}, not an OPEN packet")]
-    NotEngineIo(String),
-    /// The server refused the Socket.IO CONNECT (`44…`).
-    #[error("the server refused the Socket.IO connection: {0}")]
-    Refused44(String),
-    /// A step did not complete in time.
-    #[error("timed out after {after:?} waiting for {what}")]
-    Timeout { what: String, after: Duration },
-    /// Anything else on the way (a reset connection, a bad URL).
-    #[error("{0}")]
-    Other(String),
-}
 
 /// What the reader task hands to the owner of a [`SimClient`], in arrival order.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,34 +76,6 @@ impl Drop for SimClient {
 /// The namespaces of round trips ([`SimClient::round_trip`]) start with this, then a number.
 pub const ROUND_TRIP_NAMESPACE: &str = "/tutor-fence-";
 
-/// Turns `http://host:port` into the WebSocket address of the Engine.IO endpoint.
-pub fn websocket_url(base: &str, path: &str) -> String {
-    let base = base.trim_end_matches('/');
-    let base = if let Some(rest) = base.strip_prefix("https://") {
-        format!("wss://{rest}")
-    } else if let Some(rest) = base.strip_prefix("http://") {
-        format!("ws://{rest}")
-    } else {
-        base.to_owned()
-    };
-    format!("{base}{}", engine_target(path, Transport::WebSocket))
-}
-
-/// The request target (path and query) of an Engine.IO handshake: `/socket.io/?EIO=4&transport=…`.
-pub fn engine_target(path: &str, transport: Transport) -> String {
-    let path = if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!("/{path}")
-    };
-    let path = if path.ends_with('/') {
-        path
-    } else {
-        format!("{path}/")
-    };
-    format!("{path}?EIO=4&transport={transport}")
-}
-
 impl SimClient {
     /// Connects to the Socket.IO server at `base` (`http://127.0.0.1:3000`) and joins the default
     /// namespace, over the transports `options` names (see [`super::handshake`] for the steps).
@@ -232,10 +114,18 @@ impl SimClient {
             after,
         } = session;
         let transport = link.transport();
+        // One queue feeds the one writer, for the owner's packets and the reader's pongs and
+        // answers alike: frames leave in the order they were queued, and no two tasks ever
+        // write to the transport at once.
         let (outgoing, queue) = mpsc::channel::<Out>(OUTGOING_FRAMES);
+        // Bounded twice, in items here and in bytes by `room`: a count alone would let a few
+        // hundred large events wait. When either is full the reader waits, and the server's
+        // frames wait in TCP's buffers instead of in our memory (see `limits`).
         let (deliver, incoming) = mpsc::channel::<Item>(INCOMING_ITEMS);
         let acks: Acks = Arc::default();
         let round_trips: RoundTrips = Arc::default();
+        // The receiver moves into the reader task, out of the owner's reach; the owner reads the
+        // recovery offset from this copy, which the reader updates before it hands over each event.
         let offset = Arc::new(Mutex::new(receiver.last_offset().map(str::to_owned)));
         let mut inbound = Inbound {
             receiver,
@@ -256,6 +146,10 @@ impl SimClient {
                 let (sink, stream) = (*ws).split();
                 let writer = tokio::spawn(tasks::write_websocket(sink, queue, wire.clone()));
                 let reader = tokio::spawn(async move {
+                    // What the handshake read along with the CONNECT reply (events the server
+                    // sent before it, and what shared its payload) arrived before anything the
+                    // transport holds now, so it goes to the owner first: arrival order is the
+                    // order the trace reports.
                     for output in early {
                         if let Err(reason) = inbound.output(output, 0).await {
                             return inbound.closed(reason).await;
@@ -266,6 +160,8 @@ impl SimClient {
                 (writer, reader)
             }
             Link::Polling(mut gets) => {
+                // The writer takes the POST lane, so a GET the server holds open never delays
+                // what the owner sends (see `polling`).
                 let posts = gets.fork();
                 // Node's default `maxHttpBufferSize` when the OPEN packet names none.
                 let max_payload = open.max_payload.map_or(1_000_000, |m| m as usize);
@@ -278,6 +174,7 @@ impl SimClient {
                 ));
                 let reader_open = open.clone();
                 let reader = tokio::spawn(async move {
+                    // As over WebSocket: what the handshake read comes first.
                     for output in early {
                         if let Err(reason) = inbound.output(output, 0).await {
                             return inbound.closed(reason).await;
@@ -506,29 +403,5 @@ impl SimClient {
             .map_err(|_| late("the server's answer to our WebSocket Close frame"))?
             .ok();
         Ok(())
-    }
-}
-
-/// `ws://127.0.0.1:3000/socket.io/…` → `127.0.0.1:3000`.
-pub fn authority(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split('/').next().unwrap_or(rest).to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builds_the_engine_io_url() {
-        assert_eq!(
-            websocket_url("http://127.0.0.1:3000", "/socket.io/"),
-            "ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket"
-        );
-        assert_eq!(
-            websocket_url("http://localhost:3000/", "custom"),
-            "ws://localhost:3000/custom/?EIO=4&transport=websocket"
-        );
-        assert_eq!(authority("ws://127.0.0.1:9/socket.io/?EIO=4"), "127.0.0.1:9");
     }
 }

@@ -19,13 +19,15 @@ use std::time::Duration;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite;
 
-use super::connection::{ConnectError, ConnectOptions, authority, engine_target, websocket_url};
+use super::address::{authority, engine_target, websocket_url};
+use super::error::ConnectError;
 use super::link::{Link, Transport, WsStream, websocket_config};
+use super::options::ConnectOptions;
 use super::payload::Frame;
 use super::polling::{PollError, PollingLink};
 use super::protocol::{EnginePacket, OpenInfo, SocketPacket};
 use super::receiver::{Output, Receiver};
-use super::tasks::Usage;
+use super::usage::Usage;
 use super::wire::{WireDirection, WireLog};
 
 /// Performs the handshake at `base` (`http://127.0.0.1:3000`) over the transports `options`

@@ -14,7 +14,7 @@ use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::connection::ConnectError;
+use super::error::ConnectError;
 use super::limits::MAX_MESSAGE_SIZE;
 use super::payload::{Frame, decode_payload, encode_payload};
 use super::polling::{PollError, PollingLink};

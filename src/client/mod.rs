@@ -47,25 +47,33 @@
 //! * [`payload`]: several packets in one polling body (`\x1e`), binary as base64.
 //! * [`binary`]: binary attachments and their placeholders.
 //! * [`receiver`]: what each frame means, given what came before (pure).
-//! * [`limits`]: every bound a server can push the client against, and why.
+//! * [`address`]: the URL and request target of a server's Engine.IO endpoint (pure).
+//! * [`limits`]: every bound a server can push the client against, and why; [`usage`]: the
+//!   counters that apply the per-step ones.
 //! * [`wire`]: the bounded frame log behind `--wire`.
 //! * [`outbox`]: the queue of emits `retries` and `ackTimeout` keep (socket.io-client's options).
+//! * [`options`], [`error`]: what the owner chooses when it connects, and why a connection can
+//!   fail.
 //! * [`polling`], [`link`], [`handshake`], [`tasks`]: the I/O, from one HTTP request to the
 //!   connected tasks; [`connection`]: the [`SimClient`] its owner talks to.
 //! * [`http`]: a plain GET, the way a browser fetches the page.
 
+pub mod address;
 pub mod binary;
 pub mod connection;
+pub mod error;
 pub mod handshake;
 pub mod http;
 pub mod limits;
 pub mod link;
+pub mod options;
 pub mod outbox;
 pub mod payload;
 pub mod polling;
 pub mod protocol;
 pub mod receiver;
 pub mod tasks;
+pub mod usage;
 pub mod wire;
 
 pub use connection::{

@@ -135,6 +135,8 @@ impl Receiver {
         let packet = EnginePacket::decode(text)
             .map_err(|e| Violation(format!("{text:?} is not an Engine.IO packet ({e})")))?;
         Ok(vec![match packet {
+            // Refused before it is answered: a pong echoes its ping's data, so an oversized
+            // ping is memory the server could make us queue.
             EnginePacket::Ping(data) if data.len() > MAX_PING_DATA => {
                 return Err(Violation(format!(
                     "a ping carrying {} bytes (a heartbeat carries none, an upgrade probe the word probe; \
@@ -147,6 +149,9 @@ impl Receiver {
             EnginePacket::Open(info) => Output::Open(info),
             EnginePacket::Pong(_) | EnginePacket::Upgrade | EnginePacket::Noop => Output::Nothing,
             EnginePacket::Message(inner) => {
+                // A binary packet's attachments follow it directly. Engine.IO packets may still
+                // come in between (the heartbeat runs on its own timer), but a Socket.IO packet
+                // there would leave no way to tell which packet the next attachment belongs to.
                 if self.partial.is_some() {
                     return Err(Violation(format!(
                         "{text:?} arrived while a binary packet still waited for its attachments"
@@ -238,6 +243,8 @@ impl Receiver {
                 };
                 self.connected = true;
                 self.pid = field("pid");
+                // Connected first, then the events kept until now, in arrival order: the owner
+                // learns the socket exists before it hears what was said on it.
                 let mut out = vec![Output::Connected {
                     sid,
                     pid: self.pid.clone(),
@@ -248,6 +255,8 @@ impl Receiver {
                 out
             }
             SocketPacket::Event { name, args, id, .. } if self.connected => vec![self.event(name, args, id)],
+            // Not connected yet: kept until the CONNECT reply, as socket.io-client keeps them (see
+            // the module doc), and bounded in count and bytes, since the reply may never come.
             SocketPacket::Event { name, args, id, .. } => {
                 self.before_connect_bytes += size;
                 if self.before_connect.len() >= MAX_BUFFERED_BEFORE_CONNECT {
@@ -286,218 +295,4 @@ impl Receiver {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn text(s: &str) -> Frame {
-        Frame::Text(s.to_owned())
-    }
-
-    fn event(name: &str, args: Vec<Value>) -> Output {
-        Output::Event {
-            name: name.into(),
-            args,
-            ack: None,
-        }
-    }
-
-    #[test]
-    fn events_before_the_connect_reply_come_right_after_it_in_order() {
-        let mut r = Receiver::new("/");
-        assert_eq!(
-            r.receive(&text(r#"42["welcome","a"]"#)).unwrap(),
-            vec![Output::Nothing]
-        );
-        assert_eq!(r.receive(&text("2")).unwrap(), vec![Output::Pong(String::new())]);
-        assert_eq!(
-            r.receive(&text(r#"42["welcome","b"]"#)).unwrap(),
-            vec![Output::Nothing]
-        );
-        assert_eq!(
-            r.receive(&text(r#"40{"sid":"s1"}"#)).unwrap(),
-            vec![
-                Output::Connected {
-                    sid: "s1".into(),
-                    pid: None
-                },
-                event("welcome", vec![json!("a")]),
-                event("welcome", vec![json!("b")]),
-            ]
-        );
-        assert_eq!(
-            r.receive(&text(r#"42["later"]"#)).unwrap(),
-            vec![event("later", vec![])]
-        );
-    }
-
-    #[test]
-    fn an_event_that_asks_for_an_answer_keeps_its_ack_id() {
-        let mut r = Receiver::new("/");
-        // Asked before the CONNECT reply: the id travels with the buffered event.
-        r.receive(&text(r#"420["early"]"#)).unwrap();
-        let out = r.receive(&text(r#"40{"sid":"s"}"#)).unwrap();
-        assert_eq!(
-            out[1],
-            Output::Event {
-                name: "early".into(),
-                args: vec![],
-                ack: Some(0)
-            }
-        );
-        assert_eq!(
-            r.receive(&text(r#"4217["question","ready?"]"#)).unwrap(),
-            vec![Output::Event {
-                name: "question".into(),
-                args: vec![json!("ready?")],
-                ack: Some(17)
-            }]
-        );
-        assert_eq!(
-            r.receive(&text(r#"42["plain"]"#)).unwrap(),
-            vec![event("plain", vec![])],
-            "no id: nothing to answer"
-        );
-    }
-
-    #[test]
-    fn too_many_events_before_connect_is_a_violation() {
-        let mut r = Receiver::new("/");
-        for _ in 0..MAX_BUFFERED_BEFORE_CONNECT {
-            r.receive(&text(r#"42["x"]"#)).unwrap();
-        }
-        assert!(r.receive(&text(r#"42["x"]"#)).is_err());
-        let mut r = Receiver::new("/");
-        let big = format!(r#"42["x","{}"]"#, "y".repeat(INCOMING_BYTES / 2));
-        r.receive(&text(&big)).unwrap();
-        assert!(r.receive(&text(&big)).is_err(), "bounded in bytes too");
-    }
-
-    #[test]
-    fn the_recovery_offset_is_kept_apart_only_with_a_pid() {
-        let mut plain = Receiver::new("/");
-        plain.receive(&text(r#"40{"sid":"s"}"#)).unwrap();
-        assert_eq!(
-            plain.receive(&text(r#"42["hello","world","Q8mepPP"]"#)).unwrap(),
-            vec![event("hello", vec![json!("world"), json!("Q8mepPP")])]
-        );
-        assert_eq!(plain.last_offset(), None);
-
-        let mut recovering = Receiver::new("/");
-        let out = recovering.receive(&text(r#"40{"sid":"s","pid":"p1"}"#)).unwrap();
-        assert_eq!(
-            out,
-            vec![Output::Connected {
-                sid: "s".into(),
-                pid: Some("p1".into())
-            }]
-        );
-        assert_eq!(
-            recovering
-                .receive(&text(r#"42["hello","world","Q8mepPP"]"#))
-                .unwrap(),
-            vec![event("hello", vec![json!("world")])]
-        );
-        assert_eq!(recovering.last_offset(), Some("Q8mepPP"));
-        // A last argument that is not a string is no offset (socket.io-client checks the type).
-        assert_eq!(
-            recovering.receive(&text(r#"42["n",1]"#)).unwrap(),
-            vec![event("n", vec![json!(1)])]
-        );
-        assert_eq!(recovering.last_offset(), Some("Q8mepPP"));
-        assert_eq!(recovering.pid(), Some("p1"));
-    }
-
-    #[test]
-    fn a_binary_event_completes_with_its_last_attachment() {
-        let mut r = Receiver::new("/");
-        r.receive(&text(r#"40{"sid":"s"}"#)).unwrap();
-        let header = r#"452-["file",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
-        assert_eq!(r.receive(&text(header)).unwrap(), vec![Output::Nothing]);
-        assert_eq!(r.awaiting_attachments(), Some((0, 2)));
-        assert_eq!(
-            r.receive(&text("2")).unwrap(),
-            vec![Output::Pong(String::new())],
-            "pings may interleave"
-        );
-        assert_eq!(
-            r.receive(&Frame::Binary(b"hi".to_vec())).unwrap(),
-            vec![Output::Nothing]
-        );
-        let out = r.receive(&Frame::Binary(vec![7])).unwrap();
-        assert_eq!(
-            out,
-            vec![event(
-                "file",
-                vec![
-                    json!({"binary": {"length": 2, "hex": "6869", "utf8": "hi"}}),
-                    json!({"binary": {"length": 1, "hex": "07", "utf8": "\u{7}"}}),
-                ]
-            )]
-        );
-        assert_eq!(r.awaiting_attachments(), None);
-    }
-
-    #[test]
-    fn binary_frames_out_of_place_are_violations() {
-        let mut r = Receiver::new("/");
-        assert!(
-            r.receive(&Frame::Binary(vec![1])).is_err(),
-            "no packet announced it"
-        );
-        let mut r = Receiver::new("/");
-        r.receive(&text(r#"451-["f",{"_placeholder":true,"num":0}]"#))
-            .unwrap();
-        assert!(
-            r.receive(&text(r#"42["x"]"#)).is_err(),
-            "a packet before the attachment"
-        );
-        let mut r = Receiver::new("/");
-        let many = format!(r#"45{}-["f"]"#, MAX_ATTACHMENTS + 1);
-        assert!(r.receive(&text(&many)).is_err());
-        let mut r = Receiver::new("/");
-        r.receive(&text(r#"452-["f"]"#)).unwrap();
-        assert!(
-            r.receive(&Frame::Binary(vec![0; MAX_ATTACHMENT_BYTES + 1]))
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn other_namespaces_are_passed_over_even_binary_ones() {
-        let mut r = Receiver::new("/");
-        r.receive(&text(r#"40{"sid":"s"}"#)).unwrap();
-        assert_eq!(
-            r.receive(&text(r#"42/admin,["x"]"#)).unwrap(),
-            vec![Output::Nothing]
-        );
-        assert_eq!(r.receive(&text(r#"41/admin,"#)).unwrap(), vec![Output::Nothing]);
-        assert_eq!(
-            r.receive(&text(r#"44/nope,{"message":"Invalid namespace"}"#))
-                .unwrap(),
-            vec![Output::Answered {
-                nsp: "/nope".into(),
-                accepted: false
-            }]
-        );
-        r.receive(&text(r#"451-/admin,["f",{"_placeholder":true,"num":0}]"#))
-            .unwrap();
-        assert_eq!(r.receive(&Frame::Binary(vec![1])).unwrap(), vec![Output::Nothing]);
-        assert_eq!(r.receive(&text("41")).unwrap(), vec![Output::Disconnected]);
-    }
-
-    #[test]
-    fn refusals_and_v2_replies_are_named() {
-        let mut r = Receiver::new("/");
-        assert_eq!(
-            r.receive(&text(r#"44{"message":"not authorized"}"#)).unwrap(),
-            vec![Output::Refused("not authorized".into())]
-        );
-        assert!(Receiver::new("/").receive(&text("40")).is_err());
-        assert!(Receiver::new("/").receive(&text("hello")).is_err());
-        assert_eq!(
-            Receiver::new("/").receive(&text("1")).unwrap(),
-            vec![Output::Closed]
-        );
-    }
-}
+mod tests;

@@ -12,7 +12,7 @@
 //! limits, and a binary packet's pending attachments in count, bytes and time.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{SplitSink, SplitStream};
@@ -23,15 +23,13 @@ use tokio::time::{Duration, Instant, timeout_at};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::connection::Incoming;
-use super::limits::{
-    ATTACHMENTS_WITHIN, INCOMING_BYTES, MAX_BYTES_PER_RUN, MAX_BYTES_PER_STEP, MAX_FRAMES_PER_STEP,
-    long_poll_bound,
-};
+use super::limits::{ATTACHMENTS_WITHIN, INCOMING_BYTES, long_poll_bound};
 use super::link::{WsStream, frame_text, payload_frames, poll, post};
 use super::payload::Frame;
 use super::polling::PollingLink;
 use super::protocol::{EnginePacket, OpenInfo, SocketPacket};
 use super::receiver::{Output, Receiver};
+use super::usage::{Usage, decoded_size};
 use super::wire::{WireDirection, WireLog};
 
 /// What the owner (or the reader, for pongs) queues for the writer.
@@ -53,104 +51,6 @@ pub type Acks = Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>>;
 /// Each is told how many events the reader had handed to the owner when the answer came.
 pub type RoundTrips = Arc<Mutex<HashMap<String, oneshot::Sender<u64>>>>;
 
-/// What the reader has read in the current step, and whether the per-step limits apply.
-///
-/// The runner arms the limits against someone else's server and starts a new step after each
-/// one; a bot in `serve` never arms them and is bounded by its queue alone.
-#[derive(Debug, Default)]
-pub struct Usage {
-    frames: AtomicU64,
-    bytes: AtomicU64,
-    /// Bytes since the limits were armed, across steps: the runner keeps every step's events
-    /// until the stage ends.
-    run_bytes: AtomicU64,
-    armed: AtomicBool,
-    flood: Mutex<Option<String>>,
-}
-
-impl Usage {
-    /// Applies [`MAX_FRAMES_PER_STEP`] and [`MAX_BYTES_PER_STEP`] from now on.
-    pub fn arm(&self) {
-        if !self.armed.swap(true, Ordering::Relaxed) {
-            self.run_bytes.store(0, Ordering::Relaxed);
-        }
-    }
-
-    /// Starts counting a new step.
-    pub fn new_step(&self) {
-        self.frames.store(0, Ordering::Relaxed);
-        self.bytes.store(0, Ordering::Relaxed);
-    }
-
-    /// Frames and bytes read in this step so far.
-    pub fn read(&self) -> (u64, u64) {
-        (
-            self.frames.load(Ordering::Relaxed),
-            self.bytes.load(Ordering::Relaxed),
-        )
-    }
-
-    /// The flood that stopped the reader, if one did.
-    pub fn flood(&self) -> Option<String> {
-        self.flood.lock().ok().and_then(|f| f.clone())
-    }
-
-    /// Counts one frame of the handshake, where no step has begun yet.
-    pub fn count_handshake(&self, bytes: usize) {
-        let _ = self.count(bytes);
-    }
-
-    /// Counts one frame; past an armed limit, says which flood it is.
-    fn count(&self, bytes: usize) -> Result<(), String> {
-        self.frames.fetch_add(1, Ordering::Relaxed);
-        self.add(bytes)
-    }
-
-    /// Adds bytes to the step and the run (a frame's, or what an event takes once decoded).
-    fn add(&self, bytes: usize) -> Result<(), String> {
-        let frames = self.frames.load(Ordering::Relaxed);
-        let step = self.bytes.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
-        let run = self.run_bytes.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
-        if !self.armed.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let flood = if frames > MAX_FRAMES_PER_STEP {
-            format!(
-                "more than {MAX_FRAMES_PER_STEP} frames in one step \
-                 (heartbeats, packets for other namespaces and binary attachments count too)"
-            )
-        } else if step > MAX_BYTES_PER_STEP {
-            format!(
-                "more than {} MiB in one step (frames, and events at their decoded size)",
-                MAX_BYTES_PER_STEP >> 20
-            )
-        } else if run > MAX_BYTES_PER_RUN {
-            format!(
-                "more than {} MiB over the steps so far (frames, and events at their decoded size)",
-                MAX_BYTES_PER_RUN >> 20
-            )
-        } else {
-            return Ok(());
-        };
-        if let Ok(mut slot) = self.flood.lock() {
-            *slot = Some(flood.clone());
-        }
-        Err(format!("the tutor stopped reading a flood of {flood}"))
-    }
-}
-
-/// Roughly what decoded JSON takes in memory: 32 bytes per value (the size of a
-/// `serde_json::Value`) plus the text of strings and keys. `[0,0,0]` is 7 bytes on the wire and
-/// about 100 here, which is why events are counted again once decoded.
-pub fn decoded_size(value: &Value) -> usize {
-    32 + match value {
-        Value::String(text) => text.len(),
-        Value::Array(items) => items.iter().map(decoded_size).sum(),
-        Value::Object(fields) => fields.iter().map(|(k, v)| k.len() + decoded_size(v)).sum(),
-        _ => 0,
-    }
-}
-
 /// The reader's side of the bargain: one frame in, its meaning out to the owner.
 #[derive(Debug)]
 pub struct Inbound {
@@ -165,7 +65,7 @@ pub struct Inbound {
     /// When the pending binary packet must be complete.
     pub attachments_due: Option<Instant>,
     /// What this client answers when the server asks for an acknowledgement, per event (see
-    /// [`super::connection::ConnectOptions::answers`]).
+    /// [`super::options::ConnectOptions::answers`]).
     pub answers: BTreeMap<String, Vec<Value>>,
     pub round_trips: RoundTrips,
     /// Events handed to the owner so far. Read when a round trip's answer arrives: every event
@@ -177,7 +77,11 @@ pub struct Inbound {
 impl Inbound {
     /// Handles one frame. `Err` carries the reason the reader stops.
     pub async fn frame(&mut self, frame: Frame, logged: bool) -> Result<(), String> {
+        // Counted before it is understood: heartbeats, other namespaces' packets and
+        // attachments mean nothing to the owner, and a flood of them must still stop the reader.
         self.usage.count(frame.len())?;
+        // Logged before it is decoded, so `--wire` also shows the frame that breaks the
+        // protocol. (A polling payload's frames were logged as it was split.)
         if !logged {
             self.wire.push(WireDirection::Received, &frame_text(&frame));
         }
@@ -189,6 +93,8 @@ impl Inbound {
         for output in outputs {
             self.output(output, cost).await?;
         }
+        // The deadline starts with the binary packet and no attachment moves it, so a server
+        // that trickles attachments one by one cannot keep a partial packet alive for ever.
         self.attachments_due = match (self.receiver.awaiting_attachments(), self.attachments_due) {
             (None, _) => None,
             (Some(_), None) => Some(Instant::now() + ATTACHMENTS_WITHIN),
@@ -201,6 +107,10 @@ impl Inbound {
     pub async fn output(&mut self, output: Output, cost: usize) -> Result<(), String> {
         match output {
             Output::Pong(data) => {
+                // The reader answers, not the owner: the owner may not look at this client for
+                // a long while (a step that drives other clients, an idle bot), and a server
+                // drops a client whose pong comes later than its `pingTimeout`.
+                //
                 // A full queue means the server is not reading what we send; a pong it would
                 // not read either is no loss.
                 let _ = self.out.try_send(Out::Text(EnginePacket::Pong(data).encode()));
@@ -239,6 +149,8 @@ impl Inbound {
                     .send((Incoming::Event { name, args }, Some(permit)))
                     .await
                     .map_err(|_| "nobody reads this client any more".to_owned())?;
+                // Counted once it is in the owner's queue, never before: a round trip's answer
+                // reads this count as "everything the server sent ahead of me".
                 self.delivered.fetch_add(1, Ordering::Relaxed);
             }
             Output::Answered { nsp, accepted } => {
@@ -287,6 +199,10 @@ impl Inbound {
 /// The WebSocket reader: one frame per message.
 pub async fn read_websocket(mut stream: SplitStream<WsStream>, mut inbound: Inbound) {
     let reason = loop {
+        // Only a binary packet still waiting for attachments puts a deadline on the next frame.
+        // Otherwise the reader waits as long as the connection lasts: a quiet server is no
+        // fault (its pings keep the session alive), and the owner bounds each of its own waits
+        // ([`super::SimClient::next`]).
         let next = match inbound.attachments_due {
             Some(due) => match timeout_at(due, stream.next()).await {
                 Ok(next) => next,
@@ -339,12 +255,16 @@ pub async fn write_websocket(
 pub async fn read_polling(mut link: PollingLink, open: OpenInfo, mut inbound: Inbound) {
     let bound = long_poll_bound(open.ping_interval, open.ping_timeout);
     let reason = loop {
+        // A held GET is answered by the server's next ping at the latest, so a GET open for
+        // longer than `bound` waits on a dead session; pending attachments shorten the wait.
         let limit = match inbound.attachments_due {
             Some(due) => due.saturating_duration_since(Instant::now()).min(bound),
             None => bound,
         };
         let answer = match poll(&mut link, limit.max(Duration::from_millis(1)), &inbound.wire).await {
             Ok(answer) => answer,
+            // Checked first: a GET cut short by the attachments' deadline failed because the
+            // attachments are late, and the error should name that cause, not the GET.
             Err(_) if inbound.attachments_due.is_some_and(|due| due <= Instant::now()) => {
                 break inbound.overdue();
             }
@@ -364,6 +284,9 @@ pub async fn read_polling(mut link: PollingLink, open: OpenInfo, mut inbound: In
             Ok(frames) => frames,
             Err(e) => break e.to_string(),
         };
+        // The next GET goes out only once this payload is handled: two GETs at once end the
+        // session (see `polling`), and a full queue to the owner then delays the next GET, which
+        // is how backpressure reaches a polling server.
         let mut stop = None;
         for frame in frames {
             if let Err(reason) = inbound.frame(frame, true).await {
@@ -430,54 +353,5 @@ pub async fn write_polling(
         if post(&mut link, &packets, limit, &wire).await.is_err() || closing {
             break;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn decoded_json_is_counted_by_its_values() {
-        assert_eq!(decoded_size(&json!(0)), 32);
-        assert_eq!(decoded_size(&json!("hi")), 34);
-        assert_eq!(decoded_size(&json!([0, 0, 0])), 128);
-        assert_eq!(decoded_size(&json!({"ab": 1})), 32 + 2 + 32);
-    }
-
-    #[test]
-    fn limits_apply_only_once_armed_and_name_the_flood() {
-        let usage = Usage::default();
-        for _ in 0..MAX_FRAMES_PER_STEP + 10 {
-            usage.count(1).unwrap();
-        }
-        usage.arm();
-        usage.new_step();
-        for _ in 0..MAX_FRAMES_PER_STEP {
-            usage.count(1).unwrap();
-        }
-        let flood = usage.count(1).unwrap_err();
-        assert!(
-            flood.contains(&format!("more than {MAX_FRAMES_PER_STEP} frames")),
-            "{flood}"
-        );
-        assert_eq!(
-            usage.flood().as_deref(),
-            flood.strip_prefix("the tutor stopped reading a flood of ")
-        );
-
-        let usage = Usage::default();
-        usage.arm();
-        usage.add(MAX_BYTES_PER_STEP as usize).unwrap();
-        assert!(usage.add(1).unwrap_err().contains("MiB in one step"));
-
-        let usage = Usage::default();
-        usage.arm();
-        for _ in 0..(MAX_BYTES_PER_RUN / MAX_BYTES_PER_STEP) {
-            usage.add(MAX_BYTES_PER_STEP as usize).unwrap();
-            usage.new_step();
-        }
-        assert!(usage.add(1).unwrap_err().contains("over the steps so far"));
     }
 }

@@ -1,0 +1,36 @@
+//! Why a connection did not become a Socket.IO socket, one variant per step that can fail.
+
+use std::time::Duration;
+
+/// Why a connection did not become a Socket.IO socket. Each variant says which step failed, so
+/// a lesson can show the exact point where "nothing listens" differs from "nothing speaks
+/// Socket.IO here".
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The TCP connection was refused: no process listens on that port.
+    #[error("connection refused: nothing is listening on {addr}")]
+    Refused { addr: String },
+    /// The server answered the handshake with an ordinary HTTP response: not `101 Switching
+    /// Protocols` to a WebSocket request, or not `200` with an OPEN packet to a polling GET.
+    #[error("the server answered {status} to the Engine.IO handshake request")]
+    HttpStatus { status: String, body: String },
+    /// The server closed the connection without answering the WebSocket request at all. A Node
+    /// server does that when it handles WebSocket upgrades, but not at this path: Socket.IO
+    /// attached with another `path` option, for example, drops upgrades meant for other paths.
+    #[error("the server closed the connection without answering the WebSocket request")]
+    ClosedUnanswered,
+    /// The transport opened (a WebSocket, or a polling GET answered `200`), but what came first
+    /// was not an Engine.IO OPEN packet. A valid Engine.IO server never does this: its first
+    /// packet on a new session is always the OPEN.
+    #[error("the server did not speak Engine.IO: its first frame was {0:?}, not an OPEN packet")]
+    NotEngineIo(String),
+    /// The server refused the Socket.IO CONNECT (`44…`).
+    #[error("the server refused the Socket.IO connection: {0}")]
+    Refused44(String),
+    /// A step did not complete in time.
+    #[error("timed out after {after:?} waiting for {what}")]
+    Timeout { what: String, after: Duration },
+    /// Anything else on the way (a reset connection, a bad URL).
+    #[error("{0}")]
+    Other(String),
+}
