@@ -48,13 +48,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::lesson::Lesson;
+use crate::parts::state;
 
 mod files;
 
 use files::LOCK_WAIT;
 
 /// The environment variable that names the folder holding the progress file.
-pub const HOME_ENV: &str = "REALTIME_TUTOR_HOME";
+pub use crate::parts::state::HOME_ENV;
 
 /// The file's name inside that folder.
 pub const FILE_NAME: &str = "progress.json";
@@ -81,7 +82,7 @@ const OTHER_FOLDER: &str =
 #[derive(Debug, thiserror::Error)]
 pub enum ProgressError {
     /// Neither `REALTIME_TUTOR_HOME` nor a home directory is known.
-    #[error("there is no folder to keep your progress in: set {HOME_ENV} to one")]
+    #[error("{}", state::NoHome)]
     NoHome,
     /// The file exists but cannot be read (permissions, a folder in its place, …).
     #[error("cannot read your progress file {}: {error}\n{OTHER_FOLDER}", path.display())]
@@ -231,13 +232,8 @@ pub struct Store {
 impl Store {
     /// The store in `REALTIME_TUTOR_HOME` if it is set, else in the platform's state directory.
     pub fn locate() -> Result<Store, ProgressError> {
-        if let Some(dir) = std::env::var_os(HOME_ENV).filter(|d| !d.is_empty()) {
-            return Ok(Store::in_dir(Path::new(&dir)));
-        }
-        // The qualifier and organisation only shape the folder name on macOS and Windows.
-        let dirs = directories::ProjectDirs::from("", "", "realtime-tutor").ok_or(ProgressError::NoHome)?;
-        let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
-        Ok(Store::in_dir(dir))
+        let dir = state::dir().map_err(|state::NoHome| ProgressError::NoHome)?;
+        Ok(Store::in_dir(&dir))
     }
 
     /// The store whose file is `dir/progress.json`.
