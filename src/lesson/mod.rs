@@ -14,9 +14,15 @@
 mod anchor;
 mod answers;
 mod model;
+mod parse;
+mod raw;
+mod scope;
+mod step;
 
 pub use anchor::{AnchorError, anchor};
 pub use model::*;
+pub use raw::FORMAT_VERSION;
+pub use scope::own_room;
 
 use std::sync::OnceLock;
 
