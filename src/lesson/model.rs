@@ -319,7 +319,6 @@ pub struct Step {
     pub why: Option<String>,
 }
 
-
 impl Lesson {
     /// The stage `check` plays.
     pub fn check(&self) -> &Stage {

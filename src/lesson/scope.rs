@@ -42,7 +42,12 @@ impl Scope<'_> {
     /// What the stage's server declares for `event` sent with `args`, refused with a clear
     /// reason when no handler of the stage answers it, when the handler does not accept these
     /// arguments, or when it would use a room the stage does not declare.
-    pub(super) fn effect_of(&self, event: &str, args: &[Value], connected: &[String]) -> Result<Effect, String> {
+    pub(super) fn effect_of(
+        &self,
+        event: &str,
+        args: &[Value],
+        connected: &[String],
+    ) -> Result<Effect, String> {
         let trigger = Trigger::Event(event.to_owned());
         let effect = match self.behaviour.effect(&trigger, args) {
             Ok(Some(effect)) => effect,

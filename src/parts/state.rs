@@ -27,5 +27,8 @@ pub fn dir() -> Result<PathBuf, NoHome> {
     }
     // The qualifier and organisation only shape the folder name on macOS and Windows.
     let dirs = directories::ProjectDirs::from("", "", "realtime-tutor").ok_or(NoHome)?;
-    Ok(dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).to_path_buf())
+    Ok(dirs
+        .state_dir()
+        .unwrap_or_else(|| dirs.data_local_dir())
+        .to_path_buf())
 }
