@@ -97,8 +97,9 @@ impl Outbox {
     }
 
     /// Sends the head once, and does not wait for its answer: the caller is about to lose the
-    /// connection (see [`crate::lesson::Queued::DropsBeforeAnswer`]). The packet stays at the
-    /// head, counted as tried, as socket.io-client keeps a packet whose ACK has not come.
+    /// connection before the acknowledgement can be read (a step whose connection drops before
+    /// the answer). The packet stays at the head, counted as tried, as socket.io-client keeps a
+    /// packet whose ACK has not come.
     pub fn send_head_unanswered(&mut self, client: &mut SimClient) -> Result<(), ConnectError> {
         let Some(head) = self.queue.front_mut() else {
             return Ok(());

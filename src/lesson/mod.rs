@@ -14,9 +14,15 @@
 mod anchor;
 mod answers;
 mod model;
+mod parse;
+mod raw;
+mod scope;
+mod step;
 
 pub use anchor::{AnchorError, anchor};
 pub use model::*;
+pub use raw::FORMAT_VERSION;
+pub use scope::own_room;
 
 use std::sync::OnceLock;
 
@@ -71,4 +77,28 @@ fn parse_all() -> Result<Vec<Lesson>, LessonError> {
 pub fn server_source(path: &str) -> Option<&'static str> {
     let relative = path.strip_prefix("src/server/")?;
     SERVER_SOURCES.get_file(relative)?.contents_utf8()
+}
+
+#[cfg(test)]
+mod tests {
+    use socketioxide::adapter::LocalAdapter;
+
+    use crate::server::handlers::all;
+
+    /// Every handler the registry lists, used by a lesson or not yet, has a name of its own and
+    /// a region of real code a lesson can show. (Here, not beside the registry: cutting code is
+    /// the lessons' job, and the server does not depend on them.)
+    #[test]
+    fn every_handler_has_a_unique_name_and_its_code() {
+        let all = all::<LocalAdapter>();
+        for (i, h) in all.iter().enumerate() {
+            assert!(
+                all[..i].iter().all(|other| other.name != h.name),
+                "two handlers are called {}",
+                h.name
+            );
+            let source = super::server_source(h.file).unwrap_or_else(|| panic!("{}: no {}", h.name, h.file));
+            super::anchor(source, h.anchor).unwrap_or_else(|e| panic!("{}: {e}", h.name));
+        }
+    }
 }

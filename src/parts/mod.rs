@@ -11,9 +11,11 @@
 //! * [`redis_server`]: a private `redis-server` on a Unix socket that never outlives the tutor.
 //! * [`node`]: one Socket.IO server of several, generic over its adapter.
 //! * [`sticky`]: a polling session opened on one node and polled on another.
+//! * [`state`]: the folder where the tutor keeps its files between runs (progress, messages).
 
 pub mod node;
 pub mod redis;
 pub mod redis_server;
+pub mod state;
 pub mod sticky;
 pub mod store;

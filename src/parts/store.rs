@@ -165,9 +165,11 @@ impl Store {
 
     /// Where `serve` keeps its history: next to the progress file, in the tutor's state folder.
     pub fn default_path() -> Result<PathBuf, StoreError> {
-        let progress = crate::progress::Store::locate().map_err(|e| StoreError::NoHome(e.to_string()))?;
-        let dir = progress
-            .path()
+        let state = super::state::dir().map_err(|e| StoreError::NoHome(e.to_string()))?;
+        // The folder as `Path::parent` spells it (`home/` and `home/.` both become `home`), the
+        // way the progress file's folder is spelt, so the path printed is the same either way.
+        let dir = state
+            .join(FILE_NAME)
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
@@ -218,22 +220,5 @@ impl Store {
             })
             .map_err(fail)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(fail)
-    }
-}
-
-/// The store is what the delivery handlers write to and replay from: the two statements of
-/// [`crate::server::handlers::delivery::MessageLog`], and nothing else.
-impl crate::server::handlers::delivery::MessageLog for Store {
-    fn insert(&self, content: &str, client_offset: Option<&str>) -> Result<Option<i64>, String> {
-        match Store::insert(self, content, client_offset) {
-            Ok(Inserted::New(id)) => Ok(Some(id)),
-            Ok(Inserted::Duplicate) => Ok(None),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-
-    fn after(&self, offset: i64) -> Result<Vec<(i64, String)>, String> {
-        let rows = Store::after(self, offset).map_err(|e| e.to_string())?;
-        Ok(rows.into_iter().map(|row| (row.id, row.content)).collect())
     }
 }

@@ -30,6 +30,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
 
 use super::{Failed, Handler, boxed};
+use crate::parts::store::{Inserted, Store};
 use crate::vocab::{Audience, Effect, Emit};
 
 /// The two statements the delivery handlers need from a database.
@@ -43,6 +44,23 @@ pub trait MessageLog: Send + Sync + fmt::Debug {
 
 /// A shared handle on the stage's message log.
 pub type Log = Arc<dyn MessageLog>;
+
+/// The tutor's SQLite store is what the delivery handlers write to and replay from: the two
+/// statements of [`MessageLog`], and nothing else.
+impl MessageLog for Store {
+    fn insert(&self, content: &str, client_offset: Option<&str>) -> Result<Option<i64>, String> {
+        match Store::insert(self, content, client_offset) {
+            Ok(Inserted::New(id)) => Ok(Some(id)),
+            Ok(Inserted::Duplicate) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn after(&self, offset: i64) -> Result<Vec<(i64, String)>, String> {
+        let rows = Store::after(self, offset).map_err(|e| e.to_string())?;
+        Ok(rows.into_iter().map(|row| (row.id, row.content)).collect())
+    }
+}
 
 /// `callback()`: an acknowledgement with no arguments (`43N[]`). An empty array is what serde
 /// calls a tuple of length zero, which socketioxide spreads into zero arguments; `()` would

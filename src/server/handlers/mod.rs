@@ -252,23 +252,3 @@ pub fn room_arg(args: &[Value], i: usize) -> Result<String, String> {
         )),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_handler_has_a_unique_name_and_its_code() {
-        let all = all::<LocalAdapter>();
-        for (i, h) in all.iter().enumerate() {
-            assert!(
-                all[..i].iter().all(|other| other.name != h.name),
-                "two handlers are called {}",
-                h.name
-            );
-            let source =
-                crate::lesson::server_source(h.file).unwrap_or_else(|| panic!("{}: no {}", h.name, h.file));
-            crate::lesson::anchor(source, h.anchor).unwrap_or_else(|e| panic!("{}: {e}", h.name));
-        }
-    }
-}
