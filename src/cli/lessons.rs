@@ -3,7 +3,8 @@
 use anyhow::Context;
 
 use super::diagram::{Pending, SvgTarget};
-use super::{Display, Format, NeedsRedis, UsageError, load_lessons};
+use super::lookup::{load_lessons, pick};
+use super::{Display, Format, NeedsRedis};
 use crate::lesson::{Lesson, Stage};
 use crate::parts::redis_server::Redis;
 use crate::progress::{Score, Store};
@@ -129,38 +130,6 @@ pub async fn lesson(
         diagram.write(&played.traces)?;
     }
     Ok(0)
-}
-
-/// Finds lesson `number` and either all its stages or stage `stage`; a usage error otherwise.
-pub(super) fn pick(
-    lessons: &[Lesson],
-    number: u32,
-    stage: Option<u32>,
-) -> Result<(&Lesson, Vec<&Stage>), UsageError> {
-    let lesson = lessons.iter().find(|l| l.number == number).ok_or_else(|| {
-        UsageError(format!(
-            "there is no lesson {number}; the lessons are {}",
-            super::lesson_menu()
-        ))
-    })?;
-    let stages: Vec<&Stage> = match stage {
-        None => lesson.stages.iter().collect(),
-        Some(k) => {
-            let found = lesson.stages.iter().find(|s| s.number == k).ok_or_else(|| {
-                let menu: Vec<String> = lesson
-                    .stages
-                    .iter()
-                    .map(|s| format!("{} ({})", s.number, s.title))
-                    .collect();
-                UsageError(format!(
-                    "lesson {number} has no stage {k}; its stages are {}",
-                    menu.join(", ")
-                ))
-            })?;
-            vec![found]
-        }
-    };
-    Ok((lesson, stages))
 }
 
 /// `realtime-tutor tour`.

@@ -53,7 +53,7 @@ pub async fn lesson(number: u32, stage: Option<u32>, display: &Display) -> anyho
         &format!("To watch the lesson without questions: realtime-tutor lesson {number} --no-pause"),
     )?;
     let lessons = load_lessons()?;
-    let (lesson, stages) = super::lessons::pick(&lessons, number, stage)?;
+    let (lesson, stages) = super::lookup::pick(&lessons, number, stage)?;
     let store = Store::locate()?;
     // Read it now: a damaged file is reported before the lesson starts, not after the first answer.
     store.load()?;
