@@ -15,6 +15,7 @@ mod lessons;
 mod lookup;
 mod predict;
 mod serve;
+mod shared_redis;
 
 use std::io::IsTerminal;
 

@@ -137,24 +137,6 @@ pub fn reset(yes: bool) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// Records that the learner watched a stage without predicting (`lesson`, `tour`).
-///
-/// Only a stage shown as text on a terminal counts: a person saw it. JSON and output sent to a
-/// pipe or a file do not, so scripts and tests leave progress alone. The lesson itself does not
-/// need the file, so a problem with it is a warning (once), not a failure.
-pub fn note_seen(lesson: u32, stage: u32) {
-    static WARNED: AtomicBool = AtomicBool::new(false);
-    if !std::io::stdout().is_terminal() {
-        return;
-    }
-    let saved = Store::locate().and_then(|store| store.update(|p| p.mark_done(lesson, stage)));
-    if let Err(error) = saved
-        && !WARNED.swap(true, Ordering::Relaxed)
-    {
-        super::warn(format_args!("warning: progress not recorded: {error}"));
-    }
-}
-
 /// Predict mode needs someone at the keyboard and a screen: a clear refusal otherwise.
 fn require_terminal(what: &str, instead: &str) -> Result<(), UsageError> {
     let missing: Vec<&str> = [
@@ -203,7 +185,7 @@ async fn play(
     let theme = theme();
     // The stages that need Redis share one, as in `lesson N` (`--redis URL`, or a private one
     // started when the first such stage comes and stopped when predict mode ends).
-    let mut redis = super::lessons::SharedRedis::default();
+    let mut redis = super::shared_redis::SharedRedis::default();
     for (p, part) in plan.iter().enumerate() {
         let lesson = part.lesson;
         outln!("{}", text::lesson_intro(lesson))?;
@@ -228,7 +210,9 @@ async fn play(
                     outln!("{}", stopped(store, lessons)?)?;
                     return Ok(0);
                 }
-                Err(RunError::Redis(e)) => return Err(super::lessons::redis_lost(lesson, stage, &e).into()),
+                Err(RunError::Redis(e)) => {
+                    return Err(super::shared_redis::redis_lost(lesson, stage, &e).into());
+                }
                 Err(error) => {
                     return Err(anyhow::Error::new(error).context(format!(
                         "lesson {} stage {} ({}) did not complete",
