@@ -14,8 +14,10 @@ mod diagram;
 mod lessons;
 mod lookup;
 mod predict;
+mod reset;
 mod serve;
 mod shared_redis;
+mod terminal;
 
 use std::io::IsTerminal;
 
@@ -265,7 +267,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             display.color.write_global();
             lessons::tour(pausing(no_pause, &display), &display).await
         }
-        Command::Reset { yes } => predict::reset(yes),
+        Command::Reset { yes } => reset::reset(yes),
         Command::Check {
             lesson,
             url,
