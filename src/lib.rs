@@ -12,6 +12,7 @@
 //! * [`runner`]: plays a stage: starts its server, connects clients, performs the steps, and
 //!   records what each client observed.
 //! * [`trace`]: the observed trace as plain data, and its text and JSON renderings.
+//! * [`quiz`]: predict mode's questions, answers and verdicts, judged against the trace.
 //! * [`ui`]: pictures of a trace for people: the sequence diagram (SVG) of who received what.
 //! * [`progress`]: finished stages and prediction scores, kept in a small file between runs.
 //! * [`check`]: judges someone else's server from a lesson's scenario played against it.
@@ -25,6 +26,7 @@ pub mod lesson;
 pub mod live;
 pub mod parts;
 pub mod progress;
+pub mod quiz;
 pub mod runner;
 pub mod server;
 pub mod trace;

@@ -16,12 +16,7 @@ pub async fn check(
     transports: Vec<crate::client::Transport>,
 ) -> anyhow::Result<i32> {
     let lessons = load_lessons()?;
-    let lesson = lessons.iter().find(|l| l.number == number).ok_or_else(|| {
-        UsageError(format!(
-            "there is no lesson {number}; the lessons are {}",
-            super::lesson_menu()
-        ))
-    })?;
+    let lesson = super::lookup::lesson(&lessons, number)?;
     let stage = lesson.check();
     let wanted = stage.nodes.len().max(1);
     if urls.len() != wanted {

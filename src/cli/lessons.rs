@@ -1,15 +1,18 @@
 //! `list`, `lesson` and `tour`: play lessons and print their traces.
 
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use anyhow::Context;
 
 use super::diagram::{Pending, SvgTarget};
-use super::{Display, Format, NeedsRedis, UsageError, load_lessons};
+use super::lookup::{load_lessons, pick};
+use super::shared_redis::{SharedRedis, redis_lost};
+use super::{Display, Format};
 use crate::lesson::{Lesson, Stage};
-use crate::parts::redis_server::Redis;
 use crate::progress::{Score, Store};
 use crate::runner::{self, RunOptions, Target};
 use crate::trace::{StageTrace, json, text};
-use std::sync::Arc;
 
 /// `realtime-tutor list`: the lessons, and for each stage whether it is done and how the
 /// learner's predictions went (see [`crate::progress`]).
@@ -131,38 +134,6 @@ pub async fn lesson(
     Ok(0)
 }
 
-/// Finds lesson `number` and either all its stages or stage `stage`; a usage error otherwise.
-pub(super) fn pick(
-    lessons: &[Lesson],
-    number: u32,
-    stage: Option<u32>,
-) -> Result<(&Lesson, Vec<&Stage>), UsageError> {
-    let lesson = lessons.iter().find(|l| l.number == number).ok_or_else(|| {
-        UsageError(format!(
-            "there is no lesson {number}; the lessons are {}",
-            super::lesson_menu()
-        ))
-    })?;
-    let stages: Vec<&Stage> = match stage {
-        None => lesson.stages.iter().collect(),
-        Some(k) => {
-            let found = lesson.stages.iter().find(|s| s.number == k).ok_or_else(|| {
-                let menu: Vec<String> = lesson
-                    .stages
-                    .iter()
-                    .map(|s| format!("{} ({})", s.number, s.title))
-                    .collect();
-                UsageError(format!(
-                    "lesson {number} has no stage {k}; its stages are {}",
-                    menu.join(", ")
-                ))
-            })?;
-            vec![found]
-        }
-    };
-    Ok((lesson, stages))
-}
-
 /// `realtime-tutor tour`.
 pub async fn tour(pause: bool, display: &Display) -> anyhow::Result<i32> {
     let lessons = load_lessons()?;
@@ -178,51 +149,6 @@ pub async fn tour(pause: bool, display: &Display) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// The Redis the stages of one command share: started (or reached, with `--redis`) when the
-/// first stage that needs it comes, and stopped when the command ends.
-#[derive(Debug, Default)]
-pub struct SharedRedis {
-    redis: Option<Arc<Redis>>,
-}
-
-impl SharedRedis {
-    pub(super) async fn for_stage(
-        &mut self,
-        lesson: &Lesson,
-        stage: &Stage,
-        url: Option<&str>,
-    ) -> anyhow::Result<Option<Arc<Redis>>> {
-        if !stage.needs_redis() {
-            return Ok(None);
-        }
-        if self.redis.is_none() {
-            let redis = Redis::start_or_connect(url).await.map_err(|e| NeedsRedis {
-                message: format!(
-                    "lesson {} stage {} ({}) did not run: {}",
-                    lesson.number,
-                    stage.number,
-                    stage.title,
-                    runner::redis_hint(&e, lesson.number, stage.number)
-                ),
-                status: e.exit_status(),
-            })?;
-            self.redis = Some(Arc::new(redis));
-        }
-        Ok(self.redis.clone())
-    }
-}
-
-/// A stage's Redis went away while it played: what to say, and the exit status for it.
-pub(super) fn redis_lost(lesson: &Lesson, stage: &Stage, e: &crate::parts::redis::RedisError) -> NeedsRedis {
-    NeedsRedis {
-        message: format!(
-            "lesson {} stage {} ({}) did not complete: {e}",
-            lesson.number, stage.number, stage.title
-        ),
-        status: e.exit_status(),
-    }
-}
-
 /// What the stages of one command share as they play: their traces so far, and the Redis.
 #[derive(Debug, Default)]
 struct Played {
@@ -231,7 +157,7 @@ struct Played {
 }
 
 /// Runs a stage against its own local server(s), with the Redis a stage may need.
-pub async fn run_local(
+async fn run_local(
     lesson: &Lesson,
     stage: &Stage,
     display: &Display,
@@ -286,7 +212,7 @@ async fn play(
             Format::Text => {
                 out!("{}", text::stage_intro(lesson, stage))?;
                 outln!("{}", text::stage_trace(&trace))?;
-                super::predict::note_seen(lesson.number, stage.number);
+                note_seen(lesson.number, stage.number);
             }
         }
         traces.push(trace);
@@ -303,6 +229,24 @@ async fn play(
         }
     }
     Ok(true)
+}
+
+/// Records that the learner watched a stage without predicting (`lesson`, `tour`).
+///
+/// Only a stage shown as text on a terminal counts: a person saw it. JSON and output sent to a
+/// pipe or a file do not, so scripts and tests leave progress alone. The lesson itself does not
+/// need the file, so a problem with it is a warning (once), not a failure.
+fn note_seen(lesson: u32, stage: u32) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !std::io::stdout().is_terminal() {
+        return;
+    }
+    let saved = Store::locate().and_then(|store| store.update(|p| p.mark_done(lesson, stage)));
+    if let Err(error) = saved
+        && !WARNED.swap(true, Ordering::Relaxed)
+    {
+        super::warn(format_args!("warning: progress not recorded: {error}"));
+    }
 }
 
 /// Waits for a key between stages when a person is reading: Enter (or space) goes on, q or Esc

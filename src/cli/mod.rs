@@ -12,14 +12,19 @@ mod check;
 mod check_args;
 mod diagram;
 mod lessons;
+mod lookup;
 mod predict;
+mod reset;
 mod serve;
+mod shared_redis;
+mod terminal;
 
 use std::io::IsTerminal;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::lesson::Lesson;
+// The commands reach these as `super::…`, and clap's attributes name the two parsers.
+use lookup::{load_lessons, parse_lesson, parse_stage};
 
 /// See how real-time web servers deliver messages.
 ///
@@ -262,7 +267,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             display.color.write_global();
             lessons::tour(pausing(no_pause, &display), &display).await
         }
-        Command::Reset { yes } => predict::reset(yes),
+        Command::Reset { yes } => reset::reset(yes),
         Command::Check {
             lesson,
             url,
@@ -285,41 +290,6 @@ fn pausing(no_pause: bool, display: &Display) -> bool {
         && display.format == Format::Text
         && std::io::stdin().is_terminal()
         && std::io::stdout().is_terminal()
-}
-
-/// Loads the embedded lessons. They are validated by the test suite, so a failure here means a
-/// broken build, reported rather than panicked on.
-pub fn load_lessons() -> anyhow::Result<Vec<Lesson>> {
-    Ok(crate::lesson::all()?)
-}
-
-/// A one-line list of the lessons, for error messages.
-pub fn lesson_menu() -> String {
-    match crate::lesson::all() {
-        Ok(lessons) => lessons
-            .iter()
-            .map(|l| format!("{} ({})", l.number, l.title))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Err(e) => format!("<lessons failed to load: {e}>"),
-    }
-}
-
-/// Stages are checked against their lesson later; here only the form is.
-fn parse_stage(text: &str) -> Result<u32, String> {
-    text.parse::<u32>()
-        .map_err(|_| format!("a stage is a number, like 1 or 2 (see `realtime-tutor list`), not {text:?}"))
-}
-
-fn parse_lesson(text: &str) -> Result<u32, String> {
-    let lessons = crate::lesson::all().map_err(|e| e.to_string())?;
-    match text.parse::<u32>() {
-        Ok(n) if lessons.iter().any(|l| l.number == n) => Ok(n),
-        _ => Err(format!(
-            "there is no lesson {text:?}; the lessons are {}",
-            lesson_menu()
-        )),
-    }
 }
 
 #[cfg(test)]

@@ -183,9 +183,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     let ctrl_c = catch_ctrl_c().map_err(|e| anyhow::anyhow!("cannot catch Ctrl-C: {e}"))?;
     let lessons = load_lessons()?;
     // clap's `parse_lesson` has accepted N, so lesson N exists.
-    let Some(lesson) = lessons.iter().find(|l| l.number == args.lesson) else {
-        return Err(UsageError(format!("there is no lesson {}", args.lesson)).into());
-    };
+    let lesson = super::lookup::lesson(&lessons, args.lesson)?;
     let stage = lesson.check();
     if !stage.nodes.is_empty() {
         if args.bots > 0 || args.broadcast {

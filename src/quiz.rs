@@ -1,0 +1,259 @@
+//! The quiz of predict mode as plain data: the question a step asks, the learner's answer, and
+//! the verdict that sets the answer against what was observed, judged without any I/O.
+//!
+//! The verdict compares the answer with the observed records (`received_by`, the probe's
+//! outcome), never with the lesson's expectations: if the server ever behaved differently from
+//! what the lesson says, the learner would be scored against what really happened. Asking and
+//! printing are the command line's job (`cli::predict`); nothing here needs a terminal.
+
+use crate::lesson::{Step, StepKind};
+use crate::trace::{Ack, ProbeRecord, StepRecord};
+
+/// What the learner is asked before a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    /// A probe: will it connect (or answer)?
+    YesNo,
+    /// A delivery: which of `options` (the clients connected when the event goes out) receive
+    /// it. `subject` is the client the server acts for, in the part `role` names.
+    Who {
+        options: Vec<String>,
+        subject: String,
+        role: Role,
+    },
+}
+
+/// The part the subject of a delivery question plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// It has just connected, and the connection handler emits.
+    Newcomer,
+    /// It sent the event the server answers.
+    Sender,
+}
+
+impl Ask {
+    /// The question that fits `step`, with `connected` the clients connected as it starts (in
+    /// the order they joined), or none (a burst is several deliveries at once).
+    pub fn for_step(step: &Step, connected: &[String]) -> Option<Ask> {
+        match &step.kind {
+            StepKind::Probe { .. } => Some(Ask::YesNo),
+            // By the time the connection handler emits, the newcomer is connected too.
+            StepKind::Connect { client, .. } => {
+                let mut options = connected.to_vec();
+                options.push(client.clone());
+                Some(Ask::Who {
+                    options,
+                    subject: client.clone(),
+                    role: Role::Newcomer,
+                })
+            }
+            StepKind::Emit { client, .. } | StepKind::QueuedEmit { client, .. } => Some(Ask::Who {
+                options: connected.to_vec(),
+                subject: client.clone(),
+                role: Role::Sender,
+            }),
+            StepKind::Burst { .. } | StepKind::Disconnect { .. } | StepKind::RestartServer => None,
+        }
+    }
+}
+
+/// The learner's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    YesNo(bool),
+    /// Everyone who was offered, and who was chosen.
+    Who {
+        options: Vec<String>,
+        chosen: Vec<String>,
+    },
+}
+
+/// One client's line of a verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientVerdict {
+    pub name: String,
+    pub predicted: bool,
+    pub received: bool,
+}
+
+/// The answer set against what was observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    YesNo {
+        predicted: bool,
+        observed: bool,
+        /// The first thing the probe observed, e.g. `connection refused: …`.
+        detail: String,
+    },
+    Who(Vec<ClientVerdict>),
+}
+
+impl Verdict {
+    /// Right when every part of the prediction matches the observation.
+    pub fn is_right(&self) -> bool {
+        match self {
+            Verdict::YesNo {
+                predicted, observed, ..
+            } => predicted == observed,
+            Verdict::Who(rows) => rows.iter().all(|r| r.predicted == r.received),
+        }
+    }
+}
+
+/// Compares an answer with the records the step produced.
+pub fn judge(answer: &Answer, records: &[StepRecord]) -> Verdict {
+    match answer {
+        Answer::YesNo(predicted) => {
+            let probe = records.iter().find_map(|r| r.probe.as_ref());
+            // The same reading as the trace's ✓: a Socket.IO connection, or an HTTP answer
+            // below 400.
+            let observed = probe.is_some_and(ProbeRecord::succeeded);
+            let detail = probe
+                .and_then(|p| p.outcome_line().map(str::to_owned))
+                .unwrap_or_else(|| "no probe result was recorded".into());
+            Verdict::YesNo {
+                predicted: *predicted,
+                observed,
+                detail,
+            }
+        }
+        Answer::Who { options, chosen } => Verdict::Who(
+            options
+                .iter()
+                .map(|name| ClientVerdict {
+                    name: name.clone(),
+                    predicted: chosen.contains(name),
+                    // An answer to a callback reaches its client like a delivery, though it is
+                    // an acknowledgement, not an emit.
+                    received: !records.is_empty()
+                        && records.iter().all(|r| {
+                            r.received_by.contains(name) || matches!(r.acks.get(name), Some(Ack::Answered(_)))
+                        }),
+                })
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+
+    use super::*;
+    use crate::lesson::ProbeKind;
+    use crate::trace::{Kind, ProbeOutcome};
+
+    /// dave connects, and the connection handler's `hi` reaches `received_by`.
+    pub(crate) fn record(received_by: &[&str], not_received_by: &[&str]) -> StepRecord {
+        StepRecord {
+            sender: Some("dave".into()),
+            event: Some("hi".into()),
+            received_by: received_by.iter().map(|s| s.to_string()).collect(),
+            not_received_by: not_received_by.iter().map(|s| s.to_string()).collect(),
+            ..StepRecord::new(2, 2, 4, Kind::Connect, "dave connects".into())
+        }
+    }
+
+    /// alice, bob and dave were offered; `chosen` were picked.
+    pub(crate) fn who(chosen: &[&str]) -> Answer {
+        Answer::Who {
+            options: ["alice", "bob", "dave"].map(String::from).to_vec(),
+            chosen: chosen.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// A WebSocket probe that the server answered with 404.
+    pub(crate) fn refused_probe() -> StepRecord {
+        let mut refused = record(&[], &[]);
+        refused.kind = Kind::Probe;
+        refused.probe = Some(ProbeRecord {
+            method: ProbeKind::Websocket,
+            url: "ws://127.0.0.1:<port>/socket.io/".into(),
+            outcome: ProbeOutcome::Http,
+            status: Some(404),
+            observed: vec!["404 Not Found: the upgrade was not accepted".into()],
+        });
+        refused
+    }
+
+    #[test]
+    fn each_client_is_judged_against_what_it_received() {
+        let observed = [record(&["alice", "bob"], &["dave"])];
+        let right = judge(&who(&["bob", "alice"]), &observed);
+        assert!(right.is_right());
+        let wrong = judge(&who(&["alice", "bob", "dave"]), &observed);
+        assert!(!wrong.is_right());
+        let Verdict::Who(rows) = &wrong else { panic!() };
+        let dave = rows.iter().find(|r| r.name == "dave").unwrap();
+        assert!(dave.predicted && !dave.received);
+        assert_eq!(rows.iter().filter(|r| r.predicted == r.received).count(), 2);
+    }
+
+    #[test]
+    fn an_answered_callback_counts_as_received() {
+        let mut observed = record(&["alice"], &["bob", "dave"]);
+        observed
+            .acks
+            .insert("bob".into(), Ack::Answered(vec![serde_json::json!("ok")]));
+        let Verdict::Who(rows) = judge(&who(&["alice", "bob"]), &[observed]) else {
+            panic!()
+        };
+        let received: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.received)
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(received, ["alice", "bob"]);
+    }
+
+    #[test]
+    fn nobody_is_a_prediction_too() {
+        let observed = [record(&[], &["alice"])];
+        let answer = Answer::Who {
+            options: vec!["alice".into()],
+            chosen: vec![],
+        };
+        assert!(judge(&answer, &observed).is_right());
+        // A step that produced no records delivered nothing: "nobody" is right there too.
+        assert!(judge(&answer, &[]).is_right());
+    }
+
+    #[test]
+    fn a_probe_is_judged_by_its_outcome() {
+        let refused = refused_probe();
+        let verdict = judge(&Answer::YesNo(true), std::slice::from_ref(&refused));
+        assert!(!verdict.is_right());
+        let Verdict::YesNo { observed, detail, .. } = &verdict else {
+            panic!("a yes/no answer gets a yes/no verdict")
+        };
+        assert!(!observed);
+        assert!(detail.starts_with("404 Not Found"), "{detail}");
+        assert!(judge(&Answer::YesNo(false), &[refused]).is_right());
+    }
+
+    #[test]
+    fn the_newcomer_is_offered_when_a_connect_step_is_asked() {
+        let step = Step {
+            kind: StepKind::Connect {
+                client: "dave".into(),
+                node: 0,
+                transports: None,
+            },
+            expect_received_by: None,
+            question: Some("who?".into()),
+            why: Some("because".into()),
+        };
+        let connected = ["alice".to_owned(), "bob".to_owned()];
+        let Some(Ask::Who {
+            options,
+            subject,
+            role,
+        }) = Ask::for_step(&step, &connected)
+        else {
+            panic!("a connect step asks who")
+        };
+        assert_eq!(options, ["alice", "bob", "dave"]);
+        assert_eq!(subject, "dave");
+        assert_eq!(role, Role::Newcomer);
+    }
+}
