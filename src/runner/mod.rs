@@ -12,9 +12,12 @@
 //!   fences from round trips through it; otherwise it waits, bounded, for the deliveries the
 //!   lesson expects, then listens for a short quiet window for anything unexpected.
 //!
+//! A stage that stops part-way still returns what it observed ([`run_stage_observed`]).
+//!
 //! Where things are:
 //!
-//! * this file: the entry points and the hook a caller acts through around each step;
+//! * this file: the entry points, what a run returns ([`Observed`]) and the hook a caller acts
+//!   through around each step;
 //! * `options.rs`: how to play a stage (options, target, bounds) and why it could not be played;
 //! * `session.rs`: the session itself: open, play each step, close;
 //! * `connect.rs`: the steps where a client connects, reconnects or goes away;
@@ -90,6 +93,8 @@ pub struct NoHook;
 impl StepHook for NoHook {}
 
 /// Plays `stage` of `lesson` against `target`, calling `hook` around every step.
+///
+/// All or nothing: a step that fails loses the trace (see [`run_stage_observed`] to keep it).
 pub async fn run_stage_with(
     lesson: &Lesson,
     stage: &Stage,
@@ -97,18 +102,73 @@ pub async fn run_stage_with(
     options: &RunOptions,
     hook: &mut dyn StepHook,
 ) -> Result<StageTrace, RunError> {
-    let mut session = Session::open(lesson, stage, target, options).await?;
-    let outcome = session.play(hook).await;
-    let clients = session.joined.clone();
-    session.close().await;
-    let steps = outcome?;
-    Ok(StageTrace {
+    run_stage_observed(lesson, stage, target, options, hook)
+        .await
+        .into_result()
+}
+
+/// What playing a stage observed: the trace of every step that ran to its end and, when the
+/// stage stopped before its last step, why.
+///
+/// A stage that fails part-way has still observed something real: the steps before the failure
+/// were played against a real server, and `check` shows them next to its verdict. So the run
+/// hands back both, rather than an error that throws the records away. (An error type that
+/// carried the partial trace would say the same, but then every caller that wants all or nothing,
+/// the lessons and the tests, would dig the trace out of its error; here
+/// [`Observed::into_result`] is that view, and [`run_stage`] is built on it.)
+#[derive(Debug)]
+pub struct Observed {
+    /// The trace so far: complete when `error` is `None`. The step that failed left no record;
+    /// a step after which the hook stopped the stage left its records. `clients` names every
+    /// client that connected in a connect step, also one whose step then failed (a probe's
+    /// client is not among them).
+    pub trace: StageTrace,
+    /// Why the stage stopped before its end, if it did (a hook's own stop included).
+    pub error: Option<RunError>,
+}
+
+impl Observed {
+    /// The whole trace, or the error that stopped the stage (the steps before it are dropped).
+    pub fn into_result(self) -> Result<StageTrace, RunError> {
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.trace),
+        }
+    }
+}
+
+/// Plays `stage` of `lesson` against `target`, calling `hook` around every step, and returns
+/// what it observed, also when a step fails (see [`Observed`]).
+pub async fn run_stage_observed(
+    lesson: &Lesson,
+    stage: &Stage,
+    target: &Target,
+    options: &RunOptions,
+    hook: &mut dyn StepHook,
+) -> Observed {
+    let mut trace = StageTrace {
         lesson: lesson.number,
         stage: stage.number,
         title: stage.title.clone(),
-        clients,
-        steps,
-    })
+        clients: Vec::new(),
+        steps: Vec::new(),
+    };
+    let mut session = match Session::open(lesson, stage, target, options).await {
+        Ok(session) => session,
+        Err(error) => {
+            return Observed {
+                trace,
+                error: Some(error),
+            };
+        }
+    };
+    let outcome = session.play(hook, &mut trace.steps).await;
+    trace.clients = session.joined.clone();
+    session.close().await;
+    Observed {
+        trace,
+        error: outcome.err(),
+    }
 }
 
 /// Shortens text to one line of at most `max` characters.

@@ -165,8 +165,13 @@ impl<'a> Session<'a> {
         })
     }
 
-    pub(super) async fn play(&mut self, hook: &mut dyn StepHook) -> Result<Vec<StepRecord>, RunError> {
-        let mut records = Vec::new();
+    /// Plays every step in order, appending each one's records to `records` as it ends, so that
+    /// when a step fails (or the hook stops the stage) the steps before it are still there.
+    pub(super) async fn play(
+        &mut self,
+        hook: &mut dyn StepHook,
+        records: &mut Vec<StepRecord>,
+    ) -> Result<(), RunError> {
         // A Redis that goes away mid-stage ends the step at once, with what it said last,
         // instead of a fence that never comes.
         let redis = self.server.as_ref().and_then(Ours::redis);
@@ -195,10 +200,13 @@ impl<'a> Session<'a> {
             {
                 last.wire = Some(self.take_wire());
             }
-            run_hook(|| hook.after(&context, &produced))?;
+            let after = run_hook(|| hook.after(&context, &produced));
+            // The step ran to its end, so its records stay even when the hook stops the stage
+            // here (`check` stops once a probe finds nothing to talk to).
             records.append(&mut produced);
+            after?;
         }
-        Ok(records)
+        Ok(())
     }
 
     /// Plays one step.
