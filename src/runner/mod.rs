@@ -180,3 +180,75 @@ pub fn one_line(text: &str, max: usize) -> String {
         flat
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stops the stage at step `at`: before it runs, or after it has run.
+    struct StopAt {
+        at: u32,
+        after: bool,
+    }
+
+    impl StepHook for StopAt {
+        fn before(&mut self, step: &BeforeStep<'_>) -> Result<(), RunError> {
+            match !self.after && step.number == self.at {
+                true => Err(RunError::Stopped),
+                false => Ok(()),
+            }
+        }
+        fn after(&mut self, step: &BeforeStep<'_>, _records: &[StepRecord]) -> Result<(), RunError> {
+            match self.after && step.number == self.at {
+                true => Err(RunError::Stopped),
+                false => Ok(()),
+            }
+        }
+    }
+
+    /// Lesson 3's first stage connects alice, bob and carol, then alice emits: a stage stopped
+    /// part-way keeps the records of the steps that ran, and `into_result` drops them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stage_that_stops_part_way_returns_the_steps_before_the_stop() {
+        let lessons = crate::lesson::all().expect("the embedded lessons load");
+        let lesson = lessons.iter().find(|l| l.number == 3).expect("lesson 3");
+        let stage = &lesson.stages[0];
+        let options = RunOptions::default();
+        let triggers = |observed: &Observed| -> Vec<String> {
+            observed.trace.steps.iter().map(|s| s.trigger.clone()).collect()
+        };
+
+        let mut before_third = StopAt { at: 3, after: false };
+        let observed = run_stage_observed(lesson, stage, &Target::Local, &options, &mut before_third).await;
+        assert!(
+            matches!(observed.error, Some(RunError::Stopped)),
+            "{:?}",
+            observed.error
+        );
+        assert_eq!(triggers(&observed), ["alice connects", "bob connects"]);
+        assert_eq!(observed.trace.clients, ["alice", "bob"]);
+        assert!(matches!(observed.into_result(), Err(RunError::Stopped)));
+
+        // A hook that stops the stage after a step has run keeps that step's record.
+        let mut after_third = StopAt { at: 3, after: true };
+        let observed = run_stage_observed(lesson, stage, &Target::Local, &options, &mut after_third).await;
+        assert!(
+            matches!(observed.error, Some(RunError::Stopped)),
+            "{:?}",
+            observed.error
+        );
+        assert_eq!(
+            triggers(&observed),
+            ["alice connects", "bob connects", "carol connects"]
+        );
+
+        let whole = run_stage(lesson, stage, &Target::Local, &options)
+            .await
+            .expect("the stage plays");
+        assert_eq!(
+            whole.steps.len(),
+            stage.steps.len() + 2,
+            "the burst of three makes three records"
+        );
+    }
+}
