@@ -59,19 +59,14 @@ pub async fn check(
         transports,
         ..RunOptions::default()
     };
-    let mut recorder = Recorder::default();
-    let outcome = runner::run_stage_with(lesson, stage, &target, &options, &mut recorder).await;
-    // The recorder holds every step that ran, also when the run stopped early.
-    let error = match outcome {
-        Ok(_) | Err(RunError::Stopped) => None,
-        Err(error) => Some(error),
-    };
+    let observed =
+        runner::run_stage_observed(lesson, stage, &target, &options, &mut StopWhenUnreachable).await;
+    // The run returns every step that ran, also when it stopped early; a stop this command asked
+    // for is not the server's failure, the probe's record says what it found.
+    let error = observed.error.filter(|error| !matches!(error, RunError::Stopped));
     let trace = StageTrace {
-        lesson: lesson.number,
-        stage: stage.number,
-        title: stage.title.clone(),
-        clients: recorder.joined,
-        steps: recorder.records,
+        clients: clients_shown(&observed.trace.steps),
+        ..observed.trace
     };
     let place = Where {
         addr,
@@ -104,32 +99,37 @@ pub async fn check(
     Ok(if verdict.passed() { 0 } else { 1 })
 }
 
-/// Keeps the records as the steps run, and stops the scenario once a probe finds nothing to talk
-/// to: the later steps would only wait for the same silence.
-#[derive(Debug, Default)]
-struct Recorder {
-    records: Vec<StepRecord>,
-    /// The clients in the order they joined.
-    joined: Vec<String>,
-}
+/// Stops the scenario once a probe finds nothing to talk to: the later steps would only wait for
+/// the same silence.
+#[derive(Debug)]
+struct StopWhenUnreachable;
 
-impl StepHook for Recorder {
+impl StepHook for StopWhenUnreachable {
     fn after(&mut self, _step: &BeforeStep<'_>, records: &[StepRecord]) -> Result<(), RunError> {
-        self.records.extend_from_slice(records);
-        for record in records {
-            let joined = match &record.probe {
-                Some(probe) => probe.outcome == ProbeOutcome::SocketIo,
-                None => record.kind == crate::trace::Kind::Connect,
-            };
-            if let Some(who) = record.sender.as_ref().filter(|_| joined)
-                && !self.joined.contains(who)
-            {
-                self.joined.push(who.clone());
-            }
-        }
         if records.iter().any(check::unreachable) {
             return Err(RunError::Stopped);
         }
         Ok(())
     }
+}
+
+/// The clients check's trace names (their names set the width of its columns), in the order
+/// they joined, read from the records: a connect step's client, or a probe's that reached
+/// Socket.IO. The runner's own list differs in two ways: it leaves out a probe's client, as the
+/// lessons' traces do, and it names a client that connected in a step that then failed, which no
+/// record shows. Check's trace keeps to what its records show.
+fn clients_shown(records: &[StepRecord]) -> Vec<String> {
+    let mut joined: Vec<String> = Vec::new();
+    for record in records {
+        let connected = match &record.probe {
+            Some(probe) => probe.outcome == ProbeOutcome::SocketIo,
+            None => record.kind == crate::trace::Kind::Connect,
+        };
+        if let Some(who) = record.sender.as_ref().filter(|_| connected)
+            && !joined.contains(who)
+        {
+            joined.push(who.clone());
+        }
+    }
+    joined
 }

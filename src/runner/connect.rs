@@ -1,0 +1,163 @@
+//! The steps where a client connects (or reconnects) or goes away, politely or by dropping its
+//! connection, and the record of what that made the server send.
+
+use serde_json::Value;
+
+use super::{LEAVE_WITHIN, Named, RunError, Session, merge};
+use crate::client::{SimClient, Transport};
+use crate::server::ServerEvent;
+use crate::trace::{Kind, StepRecord};
+
+impl Session<'_> {
+    pub(super) async fn connect(
+        &mut self,
+        number: u32,
+        name: &str,
+        node: usize,
+        transports: Option<&[Transport]>,
+    ) -> Result<StepRecord, RunError> {
+        self.acting_node = node;
+        let mut options = self.options_for(name);
+        // A step that names its client's transports overrides the run's (see `RunOptions`).
+        if let Some(transports) = transports {
+            options.transports = transports.to_vec();
+        }
+        // A client that keeps a server offset sends it as its auth (see `delivery.rs`).
+        let kept = self.auth_for(name);
+        if kept.is_some() {
+            options.auth = kept.clone();
+        }
+        let auth = options.auth.clone();
+        let connected = SimClient::connect(&self.bases[node], &options)
+            .await
+            .map_err(|source| RunError::Connect {
+                client: name.to_owned(),
+                source,
+            })?;
+        if self.server.is_some() {
+            let sid = connected.sid.clone();
+            self.await_server(&sid, name, |e| matches!(e, ServerEvent::Connected { .. }))
+                .await?;
+        }
+        self.clients.push(Named {
+            name: name.to_owned(),
+            client: connected,
+            node,
+        });
+        let again = self.joined.iter().any(|j| j == name);
+        if !again {
+            self.joined.push(name.to_owned());
+        }
+        let mut trigger = if again {
+            format!("{name} reconnects")
+        } else {
+            format!("{name} connects")
+        };
+        if let Some(server) = self.stage.node_name(node) {
+            trigger.push_str(&format!(" to server {server}"));
+        }
+        if let Some(transports) = transports {
+            let names: Vec<&str> = transports.iter().map(|t| t.name()).collect();
+            trigger.push_str(&format!(" (transports: {})", names.join(", ")));
+        }
+        if let Some(kept) = &kept {
+            trigger = format!("{trigger} with auth {kept}");
+        }
+        // socket.io-client sends what its queue holds as soon as it is connected again.
+        let waiting = self.outboxes.get(name).map_or(0, |o| o.waiting().count());
+        // Our server has finished its connection handler (its replay) by now: it reported so.
+        // Someone else's server cannot say; read its replay for the quiet window first, so the
+        // queue's emits come after it there too (with Node's tutorial server they could
+        // otherwise race the replay's SELECT).
+        let early = if waiting > 0 && self.server.is_none() {
+            Some(self.settle(&[(None, Vec::new())]).await?)
+        } else {
+            None
+        };
+        let settled = self.drain(name).await?;
+        if waiting > 0 {
+            let emits = if waiting == 1 { "emit" } else { "emits" };
+            trigger = format!("{trigger}; its queue sends the {emits} waiting");
+        }
+        let mut step = self.blank(number, Kind::Connect, trigger);
+        step.sender = Some(name.to_owned());
+        self.acting = Some(name.to_owned());
+        let expected = self.expected_receivers(number);
+        // The connection handler sees the client's handshake auth (`socket.handshake.auth`).
+        let effect = self.stage.effect(
+            &crate::vocab::Trigger::Connection,
+            &[auth.clone().unwrap_or(Value::Null)],
+        );
+        let replays = effect.as_ref().is_some_and(|e| e.offset);
+        if let Some(effect) = effect {
+            step.action = self.ours(effect.js.to_owned());
+            if let Some(emit) = effect.emit {
+                step.event = Some(emit.event);
+                step.args = emit.args;
+                step.audience = self.ours(emit.to);
+            }
+        }
+        let (mut received, mut ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
+        if let Some((got, skipped)) = early {
+            let later = std::mem::replace(&mut received, got);
+            merge(&mut received, later);
+            let later = std::mem::replace(&mut ignored, skipped);
+            merge(&mut ignored, later);
+        }
+        self.learn_offsets(&received);
+        self.record_settled(&mut step, name, &settled);
+        self.fill_receivers(&mut step, received, ignored);
+        if replays {
+            self.why_nothing_replayed(&mut step, name, kept.as_ref());
+        }
+        Ok(step)
+    }
+
+    /// A client goes away, politely or by dropping its connection, and (against our server) the
+    /// tutor waits until the server has seen the socket go: its disconnect handler reports it.
+    pub(super) async fn disconnect(
+        &mut self,
+        number: u32,
+        name: &str,
+        drop: bool,
+    ) -> Result<StepRecord, RunError> {
+        let index = self
+            .clients
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or_else(|| RunError::Other(format!("{name} is not connected")))?;
+        let named = self.clients.remove(index);
+        self.acting_node = named.node;
+        let sid = named.client.sid.clone();
+        let trigger = if drop {
+            // Dropping the client aborts its tasks: the TCP connection closes with no goodbye,
+            // as when a laptop's lid shuts or its network goes.
+            std::mem::drop(named);
+            format!("{name}'s connection drops")
+        } else {
+            // A goodbye that times out still closes the client; the server's report decides.
+            let _ = named.client.leave(self.options.timeout.min(LEAVE_WITHIN)).await;
+            format!("{name} disconnects (socket.disconnect())")
+        };
+        if self.server.is_some() {
+            self.await_server(&sid, name, |e| matches!(e, ServerEvent::Disconnected { .. }))
+                .await?;
+        }
+        let mut step = self.blank(number, Kind::Disconnect, trigger);
+        step.sender = Some(name.to_owned());
+        // The client that acted is gone: nobody can fence its leaving (see `settle.rs`).
+        self.acting = None;
+        if let Some(effect) = self.stage.effect(&crate::vocab::Trigger::Disconnect, &[]) {
+            step.action = self.ours(effect.js.to_owned());
+            if let Some(emit) = effect.emit {
+                step.event = Some(emit.event);
+                step.args = emit.args;
+                step.audience = self.ours(emit.to);
+            }
+        }
+        let expected = self.expected_receivers(number);
+        let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
+        self.fill_receivers(&mut step, received, ignored);
+        Ok(step)
+    }
+}

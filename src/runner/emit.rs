@@ -1,0 +1,194 @@
+//! The steps where a client emits: one message, with or without an acknowledgement callback, or
+//! several back to back (a burst), and the record of who received each.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{RunError, Session, merge};
+use crate::lesson::Step;
+use crate::server::ServerEvent;
+use crate::trace::{Delivery, Kind, StepRecord};
+
+impl Session<'_> {
+    pub(super) async fn emit(
+        &mut self,
+        number: u32,
+        name: &str,
+        event: &str,
+        args: &[Value],
+        ack: Option<Option<u64>>,
+    ) -> Result<StepRecord, RunError> {
+        let answer = self.send(name, event, args, ack.is_some()).await?;
+        let mut step = self.blank(number, Kind::Emit, format!("{name} emits '{event}'"));
+        step.sender = Some(name.to_owned());
+        self.describe_emit(&mut step, event, args);
+        let expected = self.expected_receivers(number);
+        let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
+        self.learn_offsets(&received);
+        if let Some(answer) = answer {
+            let within = ack.flatten();
+            let got = self.await_ack(name, answer, within).await?;
+            step.acks.insert(name.to_owned(), got);
+        }
+        self.fill_receivers(&mut step, received, ignored);
+        Ok(step)
+    }
+
+    /// States what the stage's server does for `event` with `args`, as its handler declares it
+    /// (only for our own server, see [`Session::ours`]): the action, and the event it emits and
+    /// to whom. Against someone else's server, the event judged is the one the client sent, as
+    /// the lessons echo it. When the server's emit differs from the client's (another event, or
+    /// other arguments), the client's is kept in `client_emit`.
+    pub(super) fn describe_emit(&self, step: &mut StepRecord, event: &str, args: &[Value]) {
+        let sent = Delivery {
+            event: event.to_owned(),
+            args: args.to_vec(),
+        };
+        let effect = self
+            .stage
+            .effect(&crate::vocab::Trigger::Event(event.to_owned()), args);
+        let Some(effect) = effect else {
+            step.event = Some(sent.event);
+            step.args = sent.args;
+            return;
+        };
+        step.action = self.ours(effect.js.to_owned());
+        match effect.emit {
+            Some(emit) => {
+                let echo = Delivery {
+                    event: emit.event,
+                    args: emit.args,
+                };
+                step.audience = self.ours(emit.to);
+                if echo != sent {
+                    step.client_emit = Some(sent);
+                }
+                step.event = Some(echo.event);
+                step.args = echo.args;
+            }
+            None => step.client_emit = Some(sent),
+        }
+    }
+
+    /// Waits for the answer to `name`'s acknowledgement callback: for `within` milliseconds when
+    /// the step gives the client a timeout (`socket.timeout(ms).emit`), which is then a result
+    /// the lesson shows, or else for the bound on every wait, which is then an error.
+    ///
+    /// The ACK packet is queued before the handler reports that it has finished, so against our
+    /// own server it has arrived by the time the fence has: no timer decides an answered ack.
+    async fn await_ack(
+        &mut self,
+        name: &str,
+        answer: tokio::sync::oneshot::Receiver<Vec<Value>>,
+        within: Option<u64>,
+    ) -> Result<crate::trace::Ack, RunError> {
+        let after = within.map_or(self.options.timeout, Duration::from_millis);
+        match tokio::time::timeout(after, answer).await {
+            Ok(Ok(args)) => Ok(crate::trace::Ack::Answered(args)),
+            Ok(Err(_)) => Err(RunError::Other(format!(
+                "{name}'s connection closed before the answer came"
+            ))),
+            Err(_) => match within {
+                Some(after_ms) => Ok(crate::trace::Ack::TimedOut { after_ms }),
+                None => Err(RunError::Timeout {
+                    what: format!(
+                        "the answer to {name}'s acknowledgement callback (does the server's handler \
+                         call its callback?)"
+                    ),
+                    after,
+                }),
+            },
+        }
+    }
+
+    /// Several messages sent back to back, observed together: every client's inbox shows the
+    /// order in which the server handled them.
+    pub(super) async fn burst(
+        &mut self,
+        number: u32,
+        step: &Step,
+        event: &str,
+        sends: &[(String, Vec<Value>)],
+    ) -> Result<Vec<StepRecord>, RunError> {
+        self.bursts += 1;
+        let expected = step.expect_received_by.clone().unwrap_or_default();
+        let mut received = BTreeMap::new();
+        let mut ignored = BTreeMap::new();
+        for (i, (name, args)) in sends.iter().enumerate() {
+            self.send(name, event, args, false).await?;
+            if self.remote.is_some() || i + 1 == sends.len() {
+                // Locally the server's reports already fix the order, and one fence at the end
+                // suffices. Remotely, waiting for each message keeps the server's order the
+                // order we sent in.
+                let (got, skipped) = self.settle(&[(Some(event.to_owned()), expected.clone())]).await?;
+                merge(&mut received, got);
+                merge(&mut ignored, skipped);
+            }
+        }
+        let mut records = Vec::new();
+        for (i, (name, args)) in sends.iter().enumerate() {
+            let mut record = self.blank(number, Kind::Emit, format!("{name} emits '{event}'"));
+            record.sender = Some(name.clone());
+            record.burst = Some(self.bursts);
+            self.describe_emit(&mut record, event, args);
+            let this = Delivery {
+                event: record.event.clone().unwrap_or_default(),
+                args: record.args.clone(),
+            };
+            let mut mine = BTreeMap::new();
+            for (client, inbox) in &received {
+                let got: Vec<Delivery> = inbox.iter().filter(|d| **d == this).cloned().collect();
+                if let Some(position) = inbox.iter().position(|d| *d == this) {
+                    record.arrival.insert(client.clone(), position + 1);
+                }
+                mine.insert(client.clone(), got);
+            }
+            let skipped = if i == 0 {
+                std::mem::take(&mut ignored)
+            } else {
+                BTreeMap::new()
+            };
+            self.fill_receivers(&mut record, mine, skipped);
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    /// Emits from a client (with an acknowledgement callback when `ack`, whose answer is
+    /// returned to wait on) and, against our server, waits until the handler has finished.
+    async fn send(
+        &mut self,
+        name: &str,
+        event: &str,
+        args: &[Value],
+        ack: bool,
+    ) -> Result<Option<tokio::sync::oneshot::Receiver<Vec<Value>>>, RunError> {
+        let args = self.with_ids(args);
+        let named = self
+            .clients
+            .iter_mut()
+            .find(|c| c.name == name)
+            .ok_or_else(|| RunError::Other(format!("{name} is not connected")))?;
+        self.acting_node = named.node;
+        let failed = |e| RunError::Other(format!("{name}: {e}"));
+        let answer = if ack {
+            Some(named.client.emit_with_ack(event, args).map_err(failed)?)
+        } else {
+            named.client.emit(event, args).map_err(failed)?;
+            None
+        };
+        let sid = named.client.sid.clone();
+        self.acting = Some(name.to_owned());
+        if self.server.is_some() {
+            let wanted = event.to_owned();
+            self.await_server(&sid, name, move |e| match e {
+                ServerEvent::Handled { event, .. } | ServerEvent::Rejected { event, .. } => *event == wanted,
+                _ => false,
+            })
+            .await?;
+        }
+        Ok(answer)
+    }
+}
