@@ -13,7 +13,6 @@ pub async fn check(
     path: &str,
     display: &Display,
     svg: Option<&SvgTarget>,
-    transports: Vec<crate::client::Transport>,
 ) -> anyhow::Result<i32> {
     let lessons = load_lessons()?;
     let lesson = super::lookup::lesson(&lessons, number)?;
@@ -56,7 +55,7 @@ pub async fn check(
     let options = RunOptions {
         wire: display.wire,
         timeout: check::CONNECT_TIMEOUT,
-        transports,
+        transports: display.transports(),
         ..RunOptions::default()
     };
     let observed =

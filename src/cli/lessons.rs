@@ -167,6 +167,7 @@ async fn run_local(
         wire: display.wire,
         redis: shared.for_stage(lesson, stage, display.redis.as_deref()).await?,
         redis_url: display.redis.clone(),
+        transports: display.transports(),
         ..RunOptions::default()
     };
     match runner::run_stage(lesson, stage, &Target::Local, &options).await {

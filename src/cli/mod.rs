@@ -60,6 +60,25 @@ pub struct Display {
     /// (redis://host:port, Redis 7) instead of starting a private redis-server.
     #[arg(long, value_name = "URL", global = true)]
     pub redis: Option<String>,
+    /// How the tutor's clients connect, as socket.io-client's `transports` option: the default
+    /// is what a page's `io()` does (long-polling, then the upgrade to WebSocket); `websocket`
+    /// is `io({ transports: ['websocket'] })`, for a server that allows only WebSocket. A
+    /// lesson step that names its client's transports keeps them. [possible values: polling,
+    /// websocket]
+    #[arg(long, value_enum, value_delimiter = ',', global = true, hide_possible_values = true,
+          default_values_t = [TransportArg::Polling, TransportArg::Websocket])]
+    pub transports: Vec<TransportArg>,
+}
+
+impl Display {
+    /// The transports the clients use: `--transports`, or what `io()` does when none is named
+    /// (a `Display` made in code rather than parsed has none).
+    pub fn transports(&self) -> Vec<crate::client::Transport> {
+        if self.transports.is_empty() {
+            return crate::runner::RunOptions::default().transports;
+        }
+        self.transports.iter().map(|t| t.transport()).collect()
+    }
 }
 
 /// A stage needs Redis and there is none (or it went away): the message says what to do, and
@@ -144,11 +163,6 @@ pub enum Command {
         /// the SVG (the exit status still gives the verdict).
         #[arg(long, value_name = "FILE", value_parser = diagram::SvgTarget::parse)]
         svg: Option<diagram::SvgTarget>,
-        /// How the tutor's clients connect, as socket.io-client's `transports` option: the default
-        /// is what a page's `io()` does (long-polling, then the upgrade to WebSocket); `websocket`
-        /// is `io({ transports: ['websocket'] })`, for a server that allows only WebSocket.
-        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [TransportArg::Polling, TransportArg::Websocket])]
-        transports: Vec<TransportArg>,
         #[command(flatten)]
         display: Display,
     },
@@ -273,12 +287,10 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             url,
             path,
             svg,
-            transports,
             display,
         } => {
             display.color.write_global();
-            let transports = transports.into_iter().map(TransportArg::transport).collect();
-            check::check(lesson, &url, &path, &display, svg.as_ref(), transports).await
+            check::check(lesson, &url, &path, &display, svg.as_ref()).await
         }
         Command::Serve(args) => serve::serve(args).await,
     }

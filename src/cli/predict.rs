@@ -132,6 +132,7 @@ async fn play(
                 wire: display.wire,
                 redis: redis.for_stage(lesson, stage, display.redis.as_deref()).await?,
                 redis_url: display.redis.clone(),
+                transports: display.transports(),
                 ..RunOptions::default()
             };
             let mut hook = Predictor::new(lesson, stage, store, &*theme);

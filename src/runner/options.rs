@@ -45,10 +45,10 @@ pub struct RunOptions {
     pub wire: bool,
     /// The bound on every single wait.
     pub timeout: Duration,
-    /// How the simulated clients connect, named as socket.io-client's `transports` option.
-    /// WebSocket only by default: see [`Session::options_for`](super::Session::options_for) for
-    /// why. `check` passes what a page's `io()` does, polling then WebSocket, unless told
-    /// otherwise.
+    /// How the simulated clients connect, named as socket.io-client's `transports` option. By
+    /// default what a page's `io()` does: long-polling first, then the upgrade to WebSocket (see
+    /// [`Session::options_for`](super::Session::options_for)). A connect step that names its
+    /// client's transports overrides this for that client.
     pub transports: Vec<Transport>,
     /// A Redis the stages that need one share (the command line starts it once per run);
     /// without it, each such stage starts its own, or connects to `redis_url`.
@@ -62,7 +62,7 @@ impl Default for RunOptions {
         Self {
             wire: false,
             timeout: Duration::from_secs(5),
-            transports: vec![Transport::WebSocket],
+            transports: vec![Transport::Polling, Transport::WebSocket],
             redis: None,
             redis_url: None,
         }

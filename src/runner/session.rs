@@ -271,13 +271,13 @@ impl<'a> Session<'a> {
     /// How client `name` connects: where, how long it waits, and its handshake, if the stage
     /// gives it one.
     ///
-    /// They connect over the options' transports. `check` asks for what `io()` does
-    /// (long-polling first, then the upgrade), so a server the official client reaches (one
-    /// that allows only polling, say) is reached here too. The lessons keep the default,
-    /// WebSocket-only. What each client receives is the same over polling
-    /// and the upgrade (the suite's `transports` tests play every lesson stage both ways and
-    /// compare), but a polling client's requests interleave with its heartbeat at moments no
-    /// ordering fixes, and the `--wire` listing is a snapshot that must not change between runs.
+    /// They connect over the options' transports: by default what `io()` does (long-polling
+    /// first, then the upgrade), so the lessons show what a page's client does, and `check`
+    /// reaches every server the official client reaches (one that allows only polling, say).
+    /// What each client receives is the same over polling, the upgrade and WebSocket alone (the
+    /// suite's `transports` tests play every lesson stage each way and compare). Only `--wire`
+    /// differs from run to run over polling: socketioxide pings each new session at once, and
+    /// where that ping and its pong (a POST) fall among the handshake's requests is timing.
     pub(super) fn options_for(&self, name: &str) -> ConnectOptions {
         let handshake = self.stage.clients.get(name).cloned().unwrap_or_default();
         let answers = handshake.answers();

@@ -1,14 +1,18 @@
 //! The raw frames of one chat message, kept as a snapshot for the book's "How the tutor works".
 //!
-//! This is `realtime-tutor lesson 3 --stage 1 --wire`, cut after the first chat message (the
-//! burst that follows interleaves each client's sent and received frames by timing). Two kinds
-//! of text change from run to run and are handled by filters, never by editing the trace:
+//! This is `realtime-tutor lesson 3 --stage 1 --wire --transports websocket`, cut after the first
+//! chat message (the burst that follows interleaves each client's sent and received frames by
+//! timing). WebSocket-only clients, because the chapter reads one WebSocket session frame by
+//! frame, and because over long-polling the first ping's pong is a POST whose place among the
+//! handshake's requests is timing. Two kinds of text change from run to run and are handled by
+//! filters, never by editing the trace:
 //!
 //! * session ids (`"sid":"…"`) are masked as `<sid>`;
 //! * heartbeat frames (`2` ping, `3` pong) are taken out. socketioxide sends its first ping the
 //!   moment a session opens, from a separate task, so where it lands among the other frames is
 //!   a matter of timing. The book says so next to the capture.
 
+use realtime_tutor::client::Transport;
 use realtime_tutor::runner::{self, RunOptions, Target};
 use realtime_tutor::trace::StageTrace;
 
@@ -25,6 +29,7 @@ fn first_chat_message_with_wire() -> StageTrace {
     let stage = &lesson.stages[0];
     let options = RunOptions {
         wire: true,
+        transports: vec![Transport::WebSocket],
         ..RunOptions::default()
     };
     let mut trace = runtime()
