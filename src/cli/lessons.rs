@@ -8,7 +8,8 @@ use crate::lesson::{Lesson, Stage};
 use crate::parts::redis_server::Redis;
 use crate::progress::{Score, Store};
 use crate::runner::{self, RunOptions, Target};
-use crate::trace::{StageTrace, json, text};
+use crate::trace::{StageTrace, json};
+use crate::ui;
 use std::sync::Arc;
 
 /// `realtime-tutor list`: the lessons, and for each stage whether it is done and how the
@@ -273,7 +274,7 @@ async fn play(
     } = played;
     let first = traces.len();
     if display.format == Format::Text {
-        outln!("{}", text::lesson_intro(lesson))?;
+        outln!("{}", ui::lesson_intro(lesson))?;
     }
     for (i, stage) in stages.iter().enumerate() {
         let trace = run_local(lesson, stage, display, shared).await?;
@@ -284,8 +285,8 @@ async fn play(
                 }
             }
             Format::Text => {
-                out!("{}", text::stage_intro(lesson, stage))?;
-                outln!("{}", text::stage_trace(&trace))?;
+                out!("{}", ui::stage_intro(lesson, stage))?;
+                outln!("{}", ui::stage_trace(&trace))?;
                 super::predict::note_seen(lesson.number, stage.number);
             }
         }
@@ -296,8 +297,8 @@ async fn play(
         }
     }
     if display.format == Format::Text && whole {
-        outln!("{}", text::summary(&traces[first..]))?;
-        outln!("{}", text::exercise(lesson))?;
+        outln!("{}", ui::summary(&traces[first..]))?;
+        outln!("{}", ui::exercise(lesson))?;
         if more && !pager.next()? {
             return Ok(false);
         }

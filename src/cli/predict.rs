@@ -36,7 +36,8 @@ use super::{Display, Format, UsageError, load_lessons};
 use crate::lesson::{Lesson, Stage, StepKind};
 use crate::progress::{Progress, Score, Store};
 use crate::runner::{self, BeforeStep, RunError, RunOptions, StepHook, Target};
-use crate::trace::{ProbeRecord, StageTrace, StepRecord, text};
+use crate::trace::{ProbeRecord, StageTrace, StepRecord};
+use crate::ui;
 
 const INDENT: &str = "  ";
 
@@ -206,10 +207,10 @@ async fn play(
     let mut redis = super::lessons::SharedRedis::default();
     for (p, part) in plan.iter().enumerate() {
         let lesson = part.lesson;
-        outln!("{}", text::lesson_intro(lesson))?;
+        outln!("{}", ui::lesson_intro(lesson))?;
         let mut traces: Vec<StageTrace> = Vec::new();
         for (i, stage) in part.stages.iter().enumerate() {
-            out!("{}", text::stage_intro(lesson, stage))?;
+            out!("{}", ui::stage_intro(lesson, stage))?;
             let options = RunOptions {
                 wire: display.wire,
                 redis: redis.for_stage(lesson, stage, display.redis.as_deref()).await?,
@@ -249,9 +250,9 @@ async fn play(
             if lesson_ends {
                 outln!()?;
                 if traces.len() == lesson.stages.len() {
-                    outln!("{}", text::summary(&traces))?;
+                    outln!("{}", ui::summary(&traces))?;
                 }
-                outln!("{}", text::exercise(lesson))?;
+                outln!("{}", ui::exercise(lesson))?;
             }
             let next = if let Some(next) = part.stages.get(i + 1) {
                 Some(format!(
@@ -422,7 +423,7 @@ impl StepHook for Predictor<'_> {
             clients: self.clients.clone(),
             steps: records.to_vec(),
         };
-        self.printed(out!("{}", text::stage_trace(&observed)))?;
+        self.printed(out!("{}", ui::stage_trace(&observed)))?;
         self.spaced = false;
         let Some(answer) = self.pending.take() else {
             return Ok(());

@@ -155,9 +155,9 @@ pub fn json(t_ms: u64, live: &Live) -> String {
 }
 
 /// Text that came from a client, made safe for a terminal and cut to `SHOWN_CHARS` (see
-/// [`crate::trace::text::terminal_safe`]).
+/// [`crate::trace::safe::terminal_safe`]).
 pub fn terminal_safe(text: &str) -> String {
-    crate::trace::text::terminal_safe_within(text, SHOWN_CHARS)
+    crate::trace::safe::terminal_safe_within(text, SHOWN_CHARS)
 }
 
 /// An argument as the lesson traces show it: as JSON, so a string shows in quotes.
