@@ -38,7 +38,7 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
-    use owo_colors::OwoColorize;
+    use crate::ui::style::{self, DOT, OK};
     let width = lessons
         .iter()
         .flat_map(|l| l.stages.iter())
@@ -46,15 +46,19 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
         .max()
         .unwrap_or(0);
     let (mut done, mut stages, mut total) = (0, 0, Score::default());
-    outln!("{}", "Lessons".bold())?;
+    outln!("{}", style::strong("Lessons"))?;
     for lesson in &lessons {
-        outln!("  {}  {}", lesson.number.to_string().bold(), lesson.title.bold())?;
+        outln!(
+            "  {}  {}",
+            style::strong(lesson.number),
+            style::strong(&lesson.title)
+        )?;
         for stage in &lesson.stages {
             let mut status = if progress.is_done(lesson.number, stage.number) {
                 done += 1;
-                format!("{}", "✓ done".green())
+                style::good(format!("{OK} done"))
             } else {
-                format!("{}", "· pending".dimmed())
+                style::note(format!("{DOT} pending"))
             };
             let score = progress.score(lesson.number, stage.number);
             if score.answered > 0 {
@@ -83,7 +87,7 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
         ),
         None => format!("(kept in {})", store.path().display()),
     };
-    outln!("{}", kept.dimmed())?;
+    outln!("{}", style::note(kept))?;
     outln!()?;
     match progress.first_unfinished(&lessons) {
         Some((l, s)) => {
@@ -315,13 +319,13 @@ struct Pager {
 impl Pager {
     /// Returns false when the learner chose to stop.
     fn next(&mut self) -> anyhow::Result<bool> {
+        use crate::ui::style;
         use dialoguer::console::{Key, Term};
-        use owo_colors::OwoColorize;
         if !self.pause {
             return Ok(true);
         }
         let term = Term::stdout();
-        out!("{}", "Press Enter to continue, q to quit ".dimmed())?;
+        out!("{}", style::note("Press Enter to continue, q to quit "))?;
         super::out::flush()?;
         let go_on = loop {
             match term.read_key()? {
