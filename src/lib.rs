@@ -11,9 +11,11 @@
 //! * [`client`]: the simulated Socket.IO clients and their pure packet codec.
 //! * [`runner`]: plays a stage: starts its server, connects clients, performs the steps, and
 //!   records what each client observed.
-//! * [`trace`]: the observed trace as plain data, and its text and JSON renderings.
+//! * [`trace`]: the observed traces (a lesson's, and serve's live one) as plain data, with their
+//!   JSON, and the rule for printing text that came from someone else's program.
 //! * [`quiz`]: predict mode's questions, answers and verdicts, judged against the trace.
-//! * [`ui`]: pictures of a trace for people: the sequence diagram (SVG) of who received what.
+//! * [`ui`]: every byte printed for a person: styles, lessons, traces, summaries, `check`'s
+//!   verdicts, serve's live trace, and the sequence diagram (SVG) of who received what.
 //! * [`progress`]: finished stages and prediction scores, kept in a small file between runs.
 //! * [`check`]: judges someone else's server from a lesson's scenario played against it.
 //! * [`live`]: `serve` as a library: a lesson's server for real browsers, bots and a live trace.

@@ -207,7 +207,7 @@ pub async fn diagnose(verdict: &mut Verdict, base: &str, target: &Where) {
             let cause = Problem::Redirected {
                 path: path.clone(),
                 status: status_text(Some(reply.code)),
-                location: crate::trace::text::terminal_safe_within(&location, 200),
+                location: crate::trace::safe::terminal_safe_within(&location, 200),
             };
             *problem = Problem::Found {
                 found,

@@ -4,7 +4,8 @@ use super::diagram::{Pending, SvgTarget};
 use super::{Display, Format, UsageError, load_lessons};
 use crate::check::{self, Where};
 use crate::runner::{self, BeforeStep, RunError, RunOptions, StepHook, Target};
-use crate::trace::{ProbeOutcome, StageTrace, StepRecord, json, text};
+use crate::trace::{ProbeOutcome, StageTrace, StepRecord, json};
+use crate::ui;
 
 /// `realtime-tutor check N --url URL [--path PATH] [--svg FILE]`. Returns 0 on PASS, 1 on FAIL.
 pub async fn check(
@@ -43,7 +44,7 @@ pub async fn check(
     let quiet = SvgTarget::is_stdout(svg);
 
     if display.format == Format::Text && !quiet {
-        out!("{}", text::check_intro(lesson, stage, &base, &path))?;
+        out!("{}", ui::check_intro(lesson, stage, &base, &path))?;
     }
     let target = Target::Remote {
         url: base.clone(),
@@ -88,11 +89,11 @@ pub async fn check(
         }
         Format::Text => {
             if !trace.steps.is_empty() {
-                out!("{}", text::check_trace_heading())?;
-                out!("{}", text::stage_trace(&trace))?;
+                out!("{}", ui::check_trace_heading())?;
+                out!("{}", ui::stage_trace(&trace))?;
             }
             outln!()?;
-            out!("{}", text::verdict(&verdict))?;
+            out!("{}", ui::verdict(&verdict))?;
         }
     }
     Ok(if verdict.passed() { 0 } else { 1 })

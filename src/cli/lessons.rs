@@ -12,7 +12,8 @@ use super::{Display, Format};
 use crate::lesson::{Lesson, Stage};
 use crate::progress::{Score, Store};
 use crate::runner::{self, RunOptions, Target};
-use crate::trace::{StageTrace, json, text};
+use crate::trace::{StageTrace, json};
+use crate::ui;
 
 /// `realtime-tutor list`: the lessons, and for each stage whether it is done and how the
 /// learner's predictions went (see [`crate::progress`]).
@@ -40,7 +41,7 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
-    use owo_colors::OwoColorize;
+    use crate::ui::style::{self, DOT, OK};
     let width = lessons
         .iter()
         .flat_map(|l| l.stages.iter())
@@ -48,15 +49,19 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
         .max()
         .unwrap_or(0);
     let (mut done, mut stages, mut total) = (0, 0, Score::default());
-    outln!("{}", "Lessons".bold())?;
+    outln!("{}", style::strong("Lessons"))?;
     for lesson in &lessons {
-        outln!("  {}  {}", lesson.number.to_string().bold(), lesson.title.bold())?;
+        outln!(
+            "  {}  {}",
+            style::strong(lesson.number),
+            style::strong(&lesson.title)
+        )?;
         for stage in &lesson.stages {
             let mut status = if progress.is_done(lesson.number, stage.number) {
                 done += 1;
-                format!("{}", "✓ done".green())
+                style::good(format!("{OK} done"))
             } else {
-                format!("{}", "· pending".dimmed())
+                style::note(format!("{DOT} pending"))
             };
             let score = progress.score(lesson.number, stage.number);
             if score.answered > 0 {
@@ -85,7 +90,7 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
         ),
         None => format!("(kept in {})", store.path().display()),
     };
-    outln!("{}", kept.dimmed())?;
+    outln!("{}", style::note(kept))?;
     outln!()?;
     match progress.first_unfinished(&lessons) {
         Some((l, s)) => {
@@ -200,7 +205,7 @@ async fn play(
     } = played;
     let first = traces.len();
     if display.format == Format::Text {
-        outln!("{}", text::lesson_intro(lesson))?;
+        outln!("{}", ui::lesson_intro(lesson))?;
     }
     for (i, stage) in stages.iter().enumerate() {
         let trace = run_local(lesson, stage, display, shared).await?;
@@ -211,8 +216,8 @@ async fn play(
                 }
             }
             Format::Text => {
-                out!("{}", text::stage_intro(lesson, stage))?;
-                outln!("{}", text::stage_trace(&trace))?;
+                out!("{}", ui::stage_intro(lesson, stage))?;
+                outln!("{}", ui::stage_trace(&trace))?;
                 note_seen(lesson.number, stage.number);
             }
         }
@@ -223,8 +228,8 @@ async fn play(
         }
     }
     if display.format == Format::Text && whole {
-        outln!("{}", text::summary(&traces[first..]))?;
-        outln!("{}", text::exercise(lesson))?;
+        outln!("{}", ui::summary(&traces[first..]))?;
+        outln!("{}", ui::exercise(lesson))?;
         if more && !pager.next()? {
             return Ok(false);
         }
@@ -259,13 +264,13 @@ struct Pager {
 impl Pager {
     /// Returns false when the learner chose to stop.
     fn next(&mut self) -> anyhow::Result<bool> {
+        use crate::ui::style;
         use dialoguer::console::{Key, Term};
-        use owo_colors::OwoColorize;
         if !self.pause {
             return Ok(true);
         }
         let term = Term::stdout();
-        out!("{}", "Press Enter to continue, q to quit ".dimmed())?;
+        out!("{}", style::note("Press Enter to continue, q to quit "))?;
         super::out::flush()?;
         let go_on = loop {
             match term.read_key()? {

@@ -29,8 +29,6 @@ mod hook;
 mod prompts;
 mod render;
 
-use owo_colors::OwoColorize;
-
 use self::hook::Predictor;
 use self::prompts::carry_on;
 use self::render::{closing, stage_done, stopped};
@@ -41,7 +39,8 @@ use super::{Display, Format, UsageError};
 use crate::lesson::{Lesson, Stage};
 use crate::progress::Store;
 use crate::runner::{self, RunError, RunOptions, Target};
-use crate::trace::{StageTrace, text};
+use crate::trace::StageTrace;
+use crate::ui;
 
 /// `realtime-tutor lesson N --predict [--stage K]`.
 pub async fn lesson(number: u32, stage: Option<u32>, display: &Display) -> anyhow::Result<i32> {
@@ -99,7 +98,7 @@ pub async fn resume() -> anyhow::Result<i32> {
     } else {
         "Welcome. At each question, predict what will happen; then watch it happen live.".to_owned()
     };
-    outln!("{}", greeting.bold())?;
+    outln!("{}", ui::style::strong(greeting))?;
     outln!()?;
     play(&plan, &lessons, &store, &Display::default()).await
 }
@@ -124,10 +123,10 @@ async fn play(
     let mut redis = SharedRedis::default();
     for (p, part) in plan.iter().enumerate() {
         let lesson = part.lesson;
-        outln!("{}", text::lesson_intro(lesson))?;
+        outln!("{}", ui::lesson_intro(lesson))?;
         let mut traces: Vec<StageTrace> = Vec::new();
         for (i, stage) in part.stages.iter().enumerate() {
-            out!("{}", text::stage_intro(lesson, stage))?;
+            out!("{}", ui::stage_intro(lesson, stage))?;
             let options = RunOptions {
                 wire: display.wire,
                 redis: redis.for_stage(lesson, stage, display.redis.as_deref()).await?,
@@ -168,9 +167,9 @@ async fn play(
             if lesson_ends {
                 outln!()?;
                 if traces.len() == lesson.stages.len() {
-                    outln!("{}", text::summary(&traces))?;
+                    outln!("{}", ui::summary(&traces))?;
                 }
-                outln!("{}", text::exercise(lesson))?;
+                outln!("{}", ui::exercise(lesson))?;
             }
             let next = if let Some(next) = part.stages.get(i + 1) {
                 Some(format!(

@@ -13,10 +13,11 @@ use tokio::time::Instant;
 use super::{Format, UsageError, load_lessons};
 use crate::live::bots::{self, MAX_BOTS};
 use crate::live::printer::{Printer, Records};
-use crate::live::view::{self, Live};
 use crate::live::{Serving, Stop};
 use crate::server::origin::{Allowed, parse_origin};
 use crate::server::{Mount, http};
+use crate::trace::live::Live;
+use crate::ui;
 
 /// What `serve --help` adds under the flags: the pages on the port.
 const AFTER_HELP: &str = "\
@@ -268,7 +269,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
         }),
         Format::Text => printer.out(format!(
             "{}\n",
-            view::header(lesson, &behaviour, node, &url, &chat_lessons)
+            ui::serve::header(lesson, &behaviour, node, &url, &chat_lessons)
         )),
     }
 

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::view::{ClientKind, Live, Sending, Unread};
 use crate::server::{ServerEvent, live::Recipients};
+use crate::trace::live::{ClientKind, Live, Sending, Unread};
 use crate::vocab::Audience;
 
 /// How long a record waits for its bots to report reading it.

@@ -14,8 +14,9 @@
 //! * [`hub`] turns the server's reports and the bots' reads into live records (pure
 //!   bookkeeping, unit-tested without a network);
 //! * [`bots`] are simulated clients that keep a browser tab company;
-//! * [`view`] words the records as text or JSON; [`printer`] writes them on a thread of its own,
-//!   so a slow terminal never holds the server up;
+//! * the records are plain data with their JSON ([`crate::trace::live`]) and are worded for a
+//!   person by [`crate::ui::live`]; [`printer`] writes them on a thread of its own, so a slow
+//!   terminal never holds the server up;
 //! * [`feed`] hands the same records, as JSON Lines, to the `/tutor/` pages that draw them as a
 //!   sequence diagram ([`tutor`]), through a bounded channel a slow page cannot block.
 
@@ -25,7 +26,6 @@ pub mod hub;
 pub mod nodes;
 pub mod printer;
 pub mod tutor;
-pub mod view;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,9 +39,9 @@ use self::bots::{BotMsg, Bots, Plan, Setup};
 use self::feed::Feed;
 use self::hub::Hub;
 use self::printer::Records;
-use self::view::Live;
 use crate::server::http::Guard;
 use crate::server::{Behaviour, Mount, ServerEvent, StageServer};
+use crate::trace::live::{self as records, Live};
 
 /// How long shutting down may take, from Ctrl-C to exit, before the tutor gives up waiting.
 pub const STOP_BOUND: Duration = Duration::from_secs(5);
@@ -109,7 +109,7 @@ pub async fn run(
     let print = |live: &Live| {
         let t_ms = records.t_ms();
         records.print_at(t_ms, live);
-        feed.publish(view::json(t_ms, live));
+        feed.publish(records::json(t_ms, live));
     };
 
     let mut rng = fastrand::Rng::new();

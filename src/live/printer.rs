@@ -23,8 +23,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::view::{self, Live};
 use crate::server::http::Log;
+use crate::trace::live::{self as records, Live};
+use crate::ui;
 
 /// The most bytes of output waiting for the terminal. A chat message is at most 16 KiB
 /// (`realtime::MAX_PAYLOAD`), so this holds dozens of the largest records and thousands of
@@ -226,9 +227,9 @@ impl Records {
             return;
         }
         if self.json {
-            self.printer.out(format!("{}\n", view::json(t_ms, live)));
+            self.printer.out(format!("{}\n", records::json(t_ms, live)));
         } else {
-            self.printer.out(view::text(live));
+            self.printer.out(ui::live::text(live));
         }
     }
 }

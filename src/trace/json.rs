@@ -4,7 +4,7 @@
 //! of `serve`). JSON itself only requires escaping `"`, `\\` and `U+0000`–`U+001F`, and
 //! serde_json escapes nothing more, so a bidirectional override or a C1 control character
 //! would reach whoever prints a decoded string. [`to_string`] also escapes every character
-//! that [`super::text::is_unsafe`] names, as `\\u061c` and the like: the JSON means the same
+//! that [`super::safe::is_unsafe`] names, as `\\u061c` and the like: the JSON means the same
 //! to a parser, and its bytes carry nothing a terminal obeys.
 
 use std::io::Write;
@@ -12,7 +12,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::StepRecord;
-use super::text::is_unsafe;
+use super::safe::is_unsafe;
 
 /// One line of JSON for a step.
 pub fn step_line(step: &StepRecord) -> String {

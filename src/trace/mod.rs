@@ -2,12 +2,13 @@
 //!
 //! A trace is built only from observations (events a client read off its WebSocket, statuses a
 //! probe got back). Expectations from the lesson are never written into it; tests and `check`
-//! compare the two. Rendering lives in [`text`] (the only place that knows about colour) and
-//! [`json`].
+//! compare the two. Here are the data and its JSON ([`json`]); the words and colours a person
+//! reads are [`crate::ui`]'s. Beside the lesson trace is serve's live trace ([`live`]), and the
+//! rule for text that came from someone else's program ([`safe`]).
 
 pub mod json;
-pub mod prose;
-pub mod text;
+pub mod live;
+pub mod safe;
 
 use std::collections::BTreeMap;
 

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use realtime_tutor::lesson::{self, Lesson};
 use realtime_tutor::runner::{self, RunOptions, Target};
-use realtime_tutor::trace::{StageTrace, json, text};
+use realtime_tutor::trace::{StageTrace, json};
+use realtime_tutor::ui;
 
 /// The embedded lessons, loaded once.
 pub fn lessons() -> &'static [Lesson] {
@@ -40,7 +41,7 @@ pub async fn run_all() -> Vec<StageTrace> {
 
 /// The text trace of a stage without colours, exactly as `--color never` prints it.
 pub fn plain_trace(trace: &StageTrace) -> String {
-    anstream::adapter::strip_str(&text::stage_trace(trace)).to_string()
+    anstream::adapter::strip_str(&ui::stage_trace(trace)).to_string()
 }
 
 /// The JSON Lines of some traces.

@@ -104,7 +104,8 @@ fn is_unsafe(c: char) -> bool {
 
 #[test]
 fn text_and_json_output_escape_bidi_controls_c1_and_separators() {
-    use realtime_tutor::trace::{Delivery, Kind, StageTrace, StepRecord, json, text};
+    use realtime_tutor::trace::{Delivery, Kind, StageTrace, StepRecord, json};
+    use realtime_tutor::ui;
     let mut record = StepRecord::new(2, 1, 1, Kind::Emit, "alice emits".into());
     record.sender = Some("alice".into());
     record.event = Some(TRICKY.into());
@@ -137,7 +138,7 @@ fn text_and_json_output_escape_bidi_controls_c1_and_separators() {
         clients: vec!["alice".into(), "bob".into()],
         steps: vec![record],
     };
-    let shown = text::stage_trace(&trace);
+    let shown = ui::stage_trace(&trace);
     // The styles `text` writes are ESC sequences of its own; look at what is left without them.
     let plain = anstream::adapter::strip_str(&shown).to_string();
     let raw: Vec<String> = plain

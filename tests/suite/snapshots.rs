@@ -2,7 +2,7 @@
 //! The book includes these same files, so what it shows is what the tests check.
 
 use crate::common::{json_lines, lessons, plain_trace, run_all, runtime, snapshot_settings};
-use realtime_tutor::trace::text;
+use realtime_tutor::ui;
 
 #[test]
 fn traces_match_their_snapshots() {
@@ -18,7 +18,7 @@ fn traces_match_their_snapshots() {
             let mine: Vec<_> = traces.iter().filter(|t| t.lesson == lesson.number).collect();
             insta::assert_snapshot!(format!("lesson-{}-json", lesson.number), json_lines(&mine));
             let owned: Vec<_> = mine.iter().map(|t| (*t).clone()).collect();
-            let summary = anstream::adapter::strip_str(&text::summary(&owned)).to_string();
+            let summary = anstream::adapter::strip_str(&ui::summary(&owned)).to_string();
             insta::assert_snapshot!(format!("lesson-{}-summary", lesson.number), summary);
         }
     });

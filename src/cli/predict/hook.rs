@@ -11,7 +11,8 @@ use crate::lesson::{Lesson, Stage, StepKind};
 use crate::progress::{Score, Store};
 use crate::quiz::{Answer, Ask, judge};
 use crate::runner::{BeforeStep, RunError, StepHook};
-use crate::trace::{StageTrace, StepRecord, text};
+use crate::trace::{StageTrace, StepRecord};
+use crate::ui;
 
 /// The hook that asks before a step and judges after it.
 pub(super) struct Predictor<'a> {
@@ -98,7 +99,7 @@ impl StepHook for Predictor<'_> {
             clients: self.clients.clone(),
             steps: records.to_vec(),
         };
-        self.printed(out!("{}", text::stage_trace(&observed)))?;
+        self.printed(out!("{}", ui::stage_trace(&observed)))?;
         self.spaced = false;
         let Some(answer) = self.pending.take() else {
             return Ok(());

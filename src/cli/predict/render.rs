@@ -1,19 +1,16 @@
 //! What predict mode prints: the question and the answer given, the verdict with its why, each
-//! stage's score, and the closing words. Colour lives here and in `trace::text`.
-
-use owo_colors::OwoColorize;
+//! stage's score, and the closing words, in the styles of [`crate::ui::style`].
 
 use crate::lesson::{Lesson, Stage};
 use crate::progress::{Progress, Score, Store};
 use crate::quiz::{Answer, Ask, Role, Verdict};
-
-const INDENT: &str = "  ";
+use crate::ui::style::{INDENT, NEWCOMER, NO, OK, SENDER, bad, good, name, note, ok, strong, unsure};
 
 /// How a question names the part its subject plays.
 pub(super) fn role_words(role: Role) -> &'static str {
     match role {
-        Role::Newcomer => "the newcomer",
-        Role::Sender => "the sender",
+        Role::Newcomer => NEWCOMER,
+        Role::Sender => SENDER,
     }
 }
 
@@ -24,9 +21,9 @@ pub(super) fn render_question(question: &str, ask: &Ask) -> String {
     };
     format!(
         "{INDENT}{} {}\n{INDENT}  {}",
-        "?".yellow().bold(),
-        question.bold(),
-        keys.dimmed()
+        strong(unsure("?")),
+        strong(question),
+        note(keys)
     )
 }
 
@@ -37,7 +34,7 @@ pub(super) fn render_answer(answer: &Answer) -> String {
         Answer::Who { chosen, .. } if chosen.is_empty() => "nobody".to_owned(),
         Answer::Who { chosen, .. } => chosen.join(", "),
     };
-    format!("{INDENT}  You predicted: {}", said.bold())
+    format!("{INDENT}  You predicted: {}", strong(said))
 }
 
 /// The verdict, then the lesson's one-line explanation.
@@ -45,9 +42,9 @@ pub(super) fn render_verdict(verdict: &Verdict, why: Option<&str>) -> String {
     let mut out = String::new();
     let mark = |right: bool| {
         if right {
-            format!("{}", "✓ right".green())
+            good(format!("{OK} right"))
         } else {
-            format!("{}", "✗ wrong".red())
+            bad(format!("{NO} wrong"))
         }
     };
     match verdict {
@@ -67,7 +64,7 @@ pub(super) fn render_verdict(verdict: &Verdict, why: Option<&str>) -> String {
         Verdict::Who(rows) => {
             let right = rows.iter().filter(|r| r.predicted == r.received).count();
             let heading = format!("Your prediction: {right} of {} clients right", rows.len());
-            out.push_str(&format!("{INDENT}{}", heading.bold()));
+            out.push_str(&format!("{INDENT}{}", strong(heading)));
             let width = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(0);
             for row in rows {
                 let what = match (row.received, row.predicted) {
@@ -78,27 +75,27 @@ pub(super) fn render_verdict(verdict: &Verdict, why: Option<&str>) -> String {
                 };
                 out.push_str(&format!(
                     "\n{INDENT}{INDENT}{}  {}  {what}",
-                    format!("{:width$}", row.name).cyan(),
+                    name(format!("{:width$}", row.name)),
                     mark(row.predicted == row.received)
                 ));
             }
         }
     }
     if let Some(why) = why {
-        out.push_str(&format!("\n{INDENT}{} {why}", "Why:".bold()));
+        out.push_str(&format!("\n{INDENT}{} {why}", strong("Why:")));
     }
     out
 }
 
 pub(super) fn stage_done(lesson: &Lesson, stage: &Stage, score: Score) -> String {
-    let mut line = format!("{} Stage {}.{} done", "✓".green(), lesson.number, stage.number);
+    let mut line = format!("{} Stage {}.{} done", ok(), lesson.number, stage.number);
     if score.answered > 0 {
         line.push_str(&format!(
             " · questions answered right: {} of {}",
             score.right, score.answered
         ));
     }
-    line.bold().to_string()
+    strong(line)
 }
 
 /// What to say after a quit: everything answered is kept, and where to pick up.

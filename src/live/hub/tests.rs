@@ -2,7 +2,8 @@
 //! `now` passed in, so deadlines are tested without waiting and without a network.
 
 use super::*;
-use crate::live::view;
+use crate::trace::live as records;
+use crate::ui;
 
 const TOKEN: &str = "bot-token";
 
@@ -188,9 +189,9 @@ fn a_socket_whose_buffer_was_full_is_reported_lost_not_sent_to() {
     assert_eq!(sent.sent_to, ["alice", "tab"]);
     assert_eq!(sent.dropped, ["bob"]);
     assert!(sent.unread.is_empty());
-    let text = view::text(&ready[0]);
+    let text = ui::live::text(&ready[0]);
     assert!(text.contains("lost") && text.contains("bob"), "{text}");
-    assert!(view::json(0, &ready[0]).contains(r#""dropped":["bob"]"#));
+    assert!(records::json(0, &ready[0]).contains(r#""dropped":["bob"]"#));
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{Lanes, NOTE_WIDTH, ROW, action_box, arrow, caller, caption, cross, describe, shorten, x_mark};
 use crate::trace::{Ack, Delivery, Kind, ProbeOutcome, StepRecord, format_args};
+use crate::ui::style::{DOT, NO, OK};
 use crate::ui::svg::{Anchor, Scene, text_width};
 
 pub(super) fn draw_step(
@@ -241,7 +242,7 @@ pub(super) fn draw_probe(
     if probe.status.is_some() {
         y += ROW;
         let class = if probe.succeeded() { "rtd-ok" } else { "rtd-no" };
-        let mark = if probe.succeeded() { "✓ " } else { "✗ " };
+        let mark = format!("{} ", if probe.succeeded() { OK } else { NO });
         arrow(
             scene,
             server,
@@ -249,7 +250,7 @@ pub(super) fn draw_probe(
             y,
             "reply",
             x,
-            &[(Some(class), mark), (None, first)],
+            &[(Some(class), &mark), (None, first)],
         );
     } else {
         // Nothing answered: the request ends in a ✗ where it was going.
@@ -273,9 +274,9 @@ fn note(scene: &mut Scene, x: i32, y: i32, text: &str, class: &str) -> i32 {
     let mut y = y;
     for (i, line) in textwrap::wrap(text, NOTE_WIDTH).iter().enumerate() {
         let (at, line) = if i == 0 {
-            (x + 10, format!("· {line}"))
+            (x + 10, format!("{DOT} {line}"))
         } else {
-            (x + 10 + text_width("· "), line.to_string())
+            (x + 10 + text_width(&format!("{DOT} ")), line.to_string())
         };
         scene.text(
             (at, y + 4),

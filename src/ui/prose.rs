@@ -4,7 +4,7 @@
 //! text is reflowed here: paragraphs are joined and wrapped again, code blocks are kept line for
 //! line, `**bold**` becomes bold, and backticks stay (they read well as they are).
 
-use owo_colors::OwoColorize;
+use super::style;
 
 /// The widest a paragraph gets, even on a wide terminal: long lines are hard to read.
 const MAX_WIDTH: usize = 100;
@@ -74,7 +74,7 @@ fn bold(line: &str) -> String {
     let mut out = String::new();
     for (i, part) in line.split("**").enumerate() {
         if i % 2 == 1 {
-            out.push_str(&part.bold().to_string());
+            out.push_str(&style::strong(part));
         } else {
             out.push_str(part);
         }

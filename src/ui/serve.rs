@@ -2,9 +2,8 @@
 
 use std::fmt::Write;
 
-use owo_colors::OwoColorize;
-
-use super::INDENT;
+use super::lesson::js_block;
+use super::style::{self, INDENT};
 use crate::lesson::Lesson;
 use crate::server::Behaviour;
 use crate::vocab::Audience;
@@ -18,41 +17,33 @@ pub fn header(
     chat_lessons: &[u32],
 ) -> String {
     let mut out = String::new();
-    let rule = "━".repeat(3);
-    let heading = format!(
-        "{rule} Serving lesson {} · {} {rule}",
-        lesson.number, lesson.title
-    );
-    let _ = writeln!(out, "{}", heading.bold().magenta());
+    let heading = format!("Serving lesson {} · {}", lesson.number, lesson.title);
+    let _ = writeln!(out, "{}", style::ruled(heading));
     let _ = writeln!(out);
-    let _ = writeln!(out, "{INDENT}{}", "Node.js, the server running now".underline());
+    let _ = writeln!(out, "{INDENT}{}", style::title("Node.js, the server running now"));
     match node {
-        Some(code) => {
-            for line in code.trim_end().lines() {
-                let _ = writeln!(out, "{INDENT}{INDENT}{}", line.yellow());
-            }
-        }
+        Some(code) => js_block(&mut out, code),
         None => {
             let _ = writeln!(
                 out,
                 "{INDENT}{INDENT}{}",
-                "io.on('connection', (socket) => {".yellow()
+                style::js("io.on('connection', (socket) => {")
             );
             if let Some(js) = behaviour.on_connection().map(|e| e.js) {
-                let _ = writeln!(out, "{INDENT}{INDENT}{INDENT}{}", format!("{js};").yellow());
+                let _ = writeln!(out, "{INDENT}{INDENT}{INDENT}{}", style::js(format!("{js};")));
             }
             if let Some(on_chat) = behaviour.answering("chat message") {
                 let line = format!("socket.on('chat message', (msg) => {{ {}; }});", on_chat.js);
-                let _ = writeln!(out, "{INDENT}{INDENT}{INDENT}{}", line.yellow());
+                let _ = writeln!(out, "{INDENT}{INDENT}{INDENT}{}", style::js(line));
             }
-            let _ = writeln!(out, "{INDENT}{INDENT}{}", "});".yellow());
+            let _ = writeln!(out, "{INDENT}{INDENT}{}", style::js("});"));
         }
     }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
         "{INDENT}Open {} in two browser tabs. The page and its Socket.IO connection",
-        url.bold().cyan()
+        style::name(style::strong(url))
     );
     let _ = writeln!(out, "{INDENT}come from this one server, on this one port.");
     match behaviour.answering("chat message") {
@@ -60,7 +51,7 @@ pub fn header(
             let _ = writeln!(
                 out,
                 "{INDENT}Type in one tab and watch both; the server answers with {}.",
-                on_chat.js.yellow()
+                style::js(on_chat.js)
             );
             if on_chat.emit.is_some_and(|e| e.to == Audience::Everyone) {
                 let _ = writeln!(
@@ -83,14 +74,16 @@ pub fn header(
     let _ = writeln!(
         out,
         "{INDENT}{}",
-        "Reading the trace: \"sent to\" lists the sockets the server queued the event for. Bots".dimmed()
+        style::note("Reading the trace: \"sent to\" lists the sockets the server queued the event for. Bots")
     );
     let _ = writeln!(
         out,
         "{INDENT}{}",
-        "also report what they read off their socket; a browser tab shows what it got on its page.".dimmed()
+        style::note(
+            "also report what they read off their socket; a browser tab shows what it got on its page."
+        )
     );
     let _ = writeln!(out);
-    let _ = write!(out, "{INDENT}{}", "Live trace".underline());
+    let _ = write!(out, "{INDENT}{}", style::title("Live trace"));
     out
 }

@@ -1,0 +1,91 @@
+//! A burst (messages sent one after another) as text: the emits in the order sent, then each
+//! client's arrivals in the order that client saw them.
+
+use std::fmt::Write;
+
+use super::style::{self, INDENT};
+use super::trace::{describe, not_judged, pad, shown_args};
+use super::wire;
+use crate::trace::{Delivery, StepRecord};
+
+/// Writes the steps of one burst (they share a burst number, and come in the order sent).
+pub(super) fn render(out: &mut String, steps: &[StepRecord], width: usize) {
+    match &steps[0].action {
+        Some(action) => {
+            let _ = writeln!(
+                out,
+                "{INDENT}{} {} messages, one after another → server runs {} for each",
+                style::arrow(),
+                steps.len(),
+                style::js(action)
+            );
+        }
+        // Someone else's server (`check`): what it runs is not known, only what arrived.
+        None => {
+            let _ = writeln!(
+                out,
+                "{INDENT}{} {} messages, one after another",
+                style::arrow(),
+                steps.len()
+            );
+        }
+    }
+    for (i, step) in steps.iter().enumerate() {
+        let sent = Delivery {
+            event: step.event.clone().unwrap_or_default(),
+            args: step.args.clone(),
+        };
+        let sender = step.sender.as_deref().unwrap_or("?");
+        let _ = writeln!(
+            out,
+            "{INDENT}{INDENT}{}. {} emits {}",
+            i + 1,
+            style::name(pad(sender, width)),
+            describe(&sent)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{INDENT}{INDENT}{}",
+        style::note("what each client received, in arrival order:")
+    );
+    let names: Vec<&String> = steps[0].received.keys().collect();
+    for name in names {
+        let mut arrivals: Vec<(usize, usize)> = steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.arrival.get(name).map(|p| (*p, i + 1)))
+            .collect();
+        arrivals.sort();
+        let order: Vec<String> = arrivals
+            .iter()
+            .map(|(_, message)| shown_args(&steps[message - 1].args))
+            .collect();
+        let missing: Vec<String> = steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.arrival.contains_key(name))
+            .map(|(i, _)| format!("#{}", i + 1))
+            .collect();
+        let mut line = if order.is_empty() {
+            format!("{} nothing", style::no())
+        } else {
+            format!("{} {}", style::ok(), order.join(" → "))
+        };
+        if !missing.is_empty() && !order.is_empty() {
+            let _ = write!(
+                line,
+                "   {} {}",
+                style::bad(format!("{} not", style::NO)),
+                missing.join(" ")
+            );
+        }
+        if let Some(set_aside) = steps.iter().find_map(|s| s.ignored.get(name.as_str())) {
+            let _ = write!(line, "  {}", not_judged(set_aside));
+        }
+        let _ = writeln!(out, "{INDENT}{INDENT}{}  {line}", style::name(pad(name, width)));
+    }
+    if let Some(frames) = steps.last().and_then(|s| s.wire.as_ref()) {
+        wire::render(out, frames);
+    }
+}
