@@ -11,6 +11,7 @@ mod determinism;
 mod diagrams;
 mod flood;
 mod hardening;
+mod layers;
 mod leave;
 mod lessons;
 mod node;
