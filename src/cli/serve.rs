@@ -178,6 +178,20 @@ fn open_database(
     Ok(Some(std::sync::Arc::new(store)))
 }
 
+/// The limits and the allowed origins of the server listening on `addr`: what strangers'
+/// programs meet (see [`http::Guard`]).
+fn guard(args: &ServeArgs, addr: std::net::SocketAddr, printer: &Printer) -> http::Guard {
+    http::Guard {
+        header_timeout: HEADER_TIMEOUT,
+        max_connections: args
+            .max_connections
+            .map_or_else(|| http::connection_limit(MAX_CONNECTIONS), usize::from),
+        shutdown_grace: SHUTDOWN_GRACE,
+        origins: Allowed::for_address(addr, &args.allow_origin),
+        log: printer.log(),
+    }
+}
+
 /// Runs the command; returns the exit status.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     args.color.write_global();
@@ -279,15 +293,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
         mount: stage.mount,
         behaviour,
         bots: args.bots,
-        guard: http::Guard {
-            header_timeout: HEADER_TIMEOUT,
-            max_connections: args
-                .max_connections
-                .map_or_else(|| http::connection_limit(MAX_CONNECTIONS), usize::from),
-            shutdown_grace: SHUTDOWN_GRACE,
-            origins: Allowed::for_address(addr, &args.allow_origin),
-            log: printer.log(),
-        },
+        guard: guard(&args, addr, &printer),
         log,
     };
     // Stop on Ctrl-C, or when stdout is gone (`serve | head` after head has exited).
@@ -350,15 +356,7 @@ async fn serve_nodes(
         };
         let listener = bind(args.host, port).await?;
         let addr = listener.local_addr()?;
-        guards.push(http::Guard {
-            header_timeout: HEADER_TIMEOUT,
-            max_connections: args
-                .max_connections
-                .map_or_else(|| http::connection_limit(MAX_CONNECTIONS), usize::from),
-            shutdown_grace: SHUTDOWN_GRACE,
-            origins: Allowed::for_address(addr, &args.allow_origin),
-            log: printer.log(),
-        });
+        guards.push(guard(args, addr, &printer));
         listeners.push(listener);
     }
     for (name, listener) in stage.nodes.iter().zip(&listeners) {

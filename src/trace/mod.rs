@@ -220,6 +220,15 @@ pub struct StageTrace {
     pub steps: Vec<StepRecord>,
 }
 
+impl StageTrace {
+    /// The steps as they are shown: one at a time, except the messages of a burst, which were
+    /// sent back to back and observed together, and so come as one group.
+    pub fn groups(&self) -> impl Iterator<Item = &[StepRecord]> {
+        self.steps
+            .chunk_by(|a, b| a.burst.is_some() && a.burst == b.burst)
+    }
+}
+
 /// Formats arguments the way they appear in JavaScript source: `"world"`, `1, {"a":2}`.
 pub fn format_args(args: &[Value]) -> String {
     args.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")

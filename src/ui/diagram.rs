@@ -193,17 +193,11 @@ fn draw_stage(scene: &mut Scene, trace: &StageTrace, top: i32) -> i32 {
     let mut joined: BTreeMap<String, i32> = BTreeMap::new();
     let mut rules = Vec::new();
     let mut y = head_top + HEAD_H + 8;
-    let mut i = 0;
-    while i < trace.steps.len() {
-        let step = &trace.steps[i];
-        if let Some(burst) = step.burst {
-            let len = trace.steps[i..]
-                .iter()
-                .take_while(|s| s.burst == Some(burst))
-                .count();
+    for group in trace.groups() {
+        let step = &group[0];
+        if step.burst.is_some() {
             rules.push(y);
-            y = draw_burst(&mut rows, &lanes, &trace.steps[i..i + len], y);
-            i += len;
+            y = draw_burst(&mut rows, &lanes, group, y);
             continue;
         }
         rules.push(y);
@@ -214,7 +208,6 @@ fn draw_stage(scene: &mut Scene, trace: &StageTrace, top: i32) -> i32 {
                 draw_step(&mut rows, &lanes, step, y, &mut joined)
             }
         };
-        i += 1;
     }
     if trace.steps.is_empty() {
         // A run that stopped before its first step (`check` against a server that is not

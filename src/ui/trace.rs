@@ -19,17 +19,10 @@ use crate::trace::{Ack, Delivery, Kind, StageTrace, StepRecord, format_args};
 pub fn stage_trace(trace: &StageTrace) -> String {
     let mut out = String::new();
     let width = trace.clients.iter().map(String::len).max().unwrap_or(0);
-    let mut i = 0;
-    while i < trace.steps.len() {
-        let step = &trace.steps[i];
-        if let Some(burst) = step.burst {
-            let end = trace.steps[i..]
-                .iter()
-                .take_while(|s| s.burst == Some(burst))
-                .count()
-                + i;
-            burst::render(&mut out, &trace.steps[i..end], width);
-            i = end;
+    for group in trace.groups() {
+        let step = &group[0];
+        if step.burst.is_some() {
+            burst::render(&mut out, group, width);
             continue;
         }
         match step.kind {
@@ -39,7 +32,6 @@ pub fn stage_trace(trace: &StageTrace) -> String {
         if let Some(frames) = &step.wire {
             wire::render(&mut out, frames);
         }
-        i += 1;
     }
     out
 }
