@@ -37,7 +37,8 @@
 //! Each socket has a bounded outgoing queue in socketioxide. When a client does not read fast
 //! enough, the queue fills and the emit fails for that socket with `InternalChannelFull`: the
 //! packet is dropped. The error socketioxide returns lists one error per failed socket but not
-//! which socket it was, so [`Recipients::full`] counts them, and the caller can say "lost for N"
+//! which socket it was, so [`Recipients::full`] counts them, and the stage servers' adapter
+//! ([`super::tally`]) names them in [`Recipients::dropped`]: the live trace says "lost for bob"
 //! instead of "sent".
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,10 +68,10 @@ pub struct Recipients {
     pub full: usize,
     /// Selected, but the packet was *not* queued: the socket's outgoing buffer was full
     /// (socketioxide's `SocketError::InternalChannelFull`, `max_buffer_size` packets waiting for
-    /// a client that does not read). The live trace lists these apart from "sent to". Today it
-    /// is always empty: socketioxide 0.18's errors say *that* a socket's buffer was full, not
-    /// *which* socket, so only [`Recipients::full`] (the count) is known. It stays so that the
-    /// trace can name them once the server can.
+    /// a client that does not read). The live trace lists these apart from "sent to".
+    /// socketioxide's errors say *that* a socket's buffer was full, not *which*; the stage
+    /// servers' adapter ([`super::tally`]) names them. On another adapter (lesson 7's Redis
+    /// nodes) this stays empty and only [`Recipients::full`], the count, is known.
     pub dropped: Vec<String>,
 }
 

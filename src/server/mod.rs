@@ -15,6 +15,7 @@
 //! | `express()`          | an [`axum::Router`]                           | [`app`]          |
 //! | `createServer(app)`  | a [`tokio::net::TcpListener`] + [`axum::serve`] | [`http`]       |
 //! | `new Server(server)` | socketioxide's layer wrapped around the router | [`realtime`]    |
+//! | `io.of('/').adapter` | the in-memory adapter, naming lost packets    | [`tally`]        |
 //!
 //! What the realtime server *does* (the `io.on('connection', …)` and `socket.on(…)` bodies) is a
 //! [`Behaviour`]: one named handler per trigger, chosen from the registry in [`handlers`]. The
@@ -46,6 +47,7 @@ pub mod nodes;
 pub mod order;
 pub mod origin;
 pub mod realtime;
+pub mod tally;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -129,6 +131,9 @@ pub struct Reporter {
     events: mpsc::UnboundedSender<ServerEvent>,
     /// Handlers take it to read, [`StageServer::stop`] to write; see [`Reporter::hold_open`].
     closing: Arc<RwLock<()>>,
+    /// The sockets whose full buffer lost them a broadcast, as the adapter noted them (see
+    /// [`tally`]).
+    pub(crate) losses: tally::Losses,
 }
 
 impl Reporter {
@@ -136,7 +141,15 @@ impl Reporter {
     pub(crate) fn new() -> (Self, mpsc::UnboundedReceiver<ServerEvent>) {
         let (events, receiver) = mpsc::unbounded_channel();
         let closing = Arc::new(RwLock::new(()));
-        (Self { events, closing }, receiver)
+        let losses = tally::Losses::default();
+        (
+            Self {
+                events,
+                closing,
+                losses,
+            },
+            receiver,
+        )
     }
 
     /// Reports to the tutor. Returns false when nobody listens any more (the tutor has moved
@@ -156,13 +169,17 @@ impl Reporter {
     }
 }
 
+/// How long [`StageServer::stop`] waits for the sockets to close before it closes the
+/// connections under them: a client on this machine that still reads answers in microseconds.
+const CLOSE_WITHIN: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// A running stage server.
 #[derive(Debug)]
 pub struct StageServer {
     /// Where it listens, for the stages that listen at all.
     addr: Option<SocketAddr>,
     /// The realtime server's handle, for the stage that has one.
-    io: Option<SocketIo>,
+    io: Option<SocketIo<tally::Tally>>,
     /// Handler reports, see [`ServerEvent`].
     events: mpsc::UnboundedReceiver<ServerEvent>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -302,7 +319,12 @@ impl StageServer {
             // between its check and its emit, and keeps new ones waiting until the close is
             // done; they then find the server closed and leave the message unanswered.
             let _closing = self.closing.write().await;
-            io.close().await;
+            // The close sends each socket its goodbye and waits for its transport to end. A
+            // client that stopped reading (its buffer full, its TCP window shut) never lets that
+            // end, so the wait is bounded; the HTTP server's shutdown below then cuts the
+            // connection. socketioxide takes the namespaces away before it waits, so no handler
+            // finds "/" after this, whether the wait ended or was cut short.
+            let _ = tokio::time::timeout(CLOSE_WITHIN, io.close()).await;
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

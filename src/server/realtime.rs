@@ -27,6 +27,7 @@ use super::handlers::delivery::Log;
 use super::handlers::{Call, CameBack, Failed, Handler};
 use super::message::AnyArgs;
 use super::order::{Turn, Turnstile};
+use super::tally::Tally;
 use super::{Behaviour, Reporter, ServerEvent, live};
 use crate::vocab::Trigger;
 
@@ -49,10 +50,18 @@ pub const ATTACHMENTS_WITHIN: std::time::Duration = std::time::Duration::from_se
 // ANCHOR: realtime
 /// `const io = new Server(server);`: build the Socket.IO server and attach it to the app that
 /// the HTTP server feeds, so both share one port.
-pub fn attach(app: Router, behaviour: Behaviour, report: Reporter, log: Option<Log>) -> (SocketIo, Router) {
+pub fn attach(
+    app: Router,
+    behaviour: Behaviour,
+    report: Reporter,
+    log: Option<Log>,
+) -> (SocketIo<Tally>, Router) {
     // The layer and the `io` handle, built with our limits and one worker
-    // that runs the handlers in arrival order (see `builder` below).
-    let (layer, io) = builder().build_layer();
+    // that runs the handlers in arrival order (see `builder` below), on the
+    // in-memory adapter that names the sockets a full buffer lost (tally.rs).
+    let (layer, io) = builder()
+        .with_adapter::<Tally>(report.losses.clone())
+        .build_layer();
     // io.on('connection', (socket) => { ... })
     on_main_namespace(&io, behaviour, report, log);
     // `.layer` wraps the routes that exist so far. The client script route is
@@ -284,7 +293,12 @@ async fn run<A: Adapter>(
     let (io, socket) = (call.io.clone(), call.socket.clone());
     let came_back = call.came_back.clone();
     let full = |outcome: &Result<(), Failed>| outcome.as_ref().err().map_or(0, |f| f.full_buffers);
-    let (outcome, recipients) = live::observe(&io, &socket, &emit.to, (handler.run)(call), full).await;
+    // Losses noted before this emit are not its own (a fence of the tutor's, say).
+    report.losses.take();
+    let (outcome, mut recipients) = live::observe(&io, &socket, &emit.to, (handler.run)(call), full).await;
+    // The sockets whose full buffer dropped this emit's packet, by name (see tally.rs). The
+    // in-memory adapter of the lesson servers notes them; another adapter leaves only the count.
+    recipients.dropped = report.losses.take();
     let sid = socket.id.to_string();
     let _ = report.send(ServerEvent::Sent {
         sid: sid.clone(),
@@ -321,7 +335,7 @@ mod tests {
     const WAIT: Duration = Duration::from_secs(10);
 
     /// A stage server with a chat, one client connected to it, and that client's socket.
-    async fn chat_server_with_a_client() -> (StageServer, SocketIo, SocketRef, SimClient) {
+    async fn chat_server_with_a_client() -> (StageServer, SocketIo<Tally>, SocketRef<Tally>, SimClient) {
         let behaviour = Behaviour::default()
             .with("chat message", "io-emit-chat")
             .expect("a handler");

@@ -382,13 +382,11 @@ fn eight_bots_under_thousands_of_large_messages_stay_within_a_few_mb() {
 /// A client that never reads fills its socket's buffer on the server; from then on an emit loses
 /// the packet for that socket, and the live trace must say so instead of "sent to".
 ///
-/// Ignored until the server reports which sockets an emit could not queue for: socketioxide's
-/// broadcast error counts full buffers but does not name them (`BroadcastError::Socket` holds a
-/// `Vec<SocketError>` without socket ids), so `Recipients::dropped` is filled by the handlers'
-/// per-socket emits (the engine's side of this change). The hub's half is tested in
-/// src/live/hub/tests.rs (`a_socket_whose_buffer_was_full_is_reported_lost_not_sent_to`).
+/// socketioxide's broadcast error counts full buffers but does not name them; the stage
+/// servers' adapter (`src/server/tally.rs`) queues each socket's packet on its own and names
+/// the full ones. The hub's half is tested in src/live/hub/tests.rs
+/// (`a_socket_whose_buffer_was_full_is_reported_lost_not_sent_to`).
 #[test]
-#[ignore = "needs the handlers' per-socket emit results in Recipients::dropped"]
 fn a_client_that_never_reads_is_reported_lost_not_sent_to() {
     runtime().block_on(async {
         let mut serve = Serve::start(&["3"]).await;
