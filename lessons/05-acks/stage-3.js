@@ -1,7 +1,7 @@
 io.on('connection', async (socket) => {
   try {
-    const answer = await socket.timeout(100).emitWithAck('question', 'ready?');
+    const answer = await socket.timeout(300).emitWithAck('question', 'ready?');
   } catch (err) {
-    // no answer within 100 ms
+    // no answer within 300 ms
   }
 });

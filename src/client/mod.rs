@@ -34,7 +34,7 @@
 //! * **The client asks** (`socket.emit('question', q, (answer) => …)`): the client sends
 //!   `420["question",…]`, keeps a waiter under id `0`, and the server's `callback({ got: q })`
 //!   comes back as `430[{"got":…}]` ([`SimClient::emit_with_ack`]).
-//! * **The server asks** (`socket.timeout(100).emitWithAck('question', 'ready?')`): the client
+//! * **The server asks** (`socket.timeout(300).emitWithAck('question', 'ready?')`): the client
 //!   receives `421["question","ready?"]`; its listener's `callback('yes')` sends `431["yes"]`.
 //!   Which events a client answers, and with what, is part of its options
 //!   ([`ConnectOptions::answers`]); the reader task answers as soon as the event arrives. An event

@@ -30,7 +30,7 @@ pub struct ConnectOptions {
     pub record_wire: bool,
     /// How the client answers when the *server* asks for an acknowledgement, per event name.
     ///
-    /// The round trip, when the server runs `socket.timeout(100).emitWithAck('question', 'ready?')`:
+    /// The round trip, when the server runs `socket.timeout(300).emitWithAck('question', 'ready?')`:
     ///
     /// 1. The server sends the event with an ack id after the packet type: `421["question","ready?"]`
     ///    (`42` is an EVENT, `1` the id the server will recognise the answer by).
