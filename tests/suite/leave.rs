@@ -16,7 +16,7 @@ use socketioxide::socket::DisconnectReason;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::common::runtime;
+use crate::common::{COMMAND_LIMIT, run_bounded, runtime};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -102,10 +102,11 @@ fn a_client_that_leaves_is_a_namespace_disconnect_for_the_server() {
 fn check_leaves_the_learners_server_politely() {
     let rt = runtime();
     let (base, mut reported, connections) = rt.block_on(reporting_server(true));
-    let out = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
-        .args(["check", "2", "--url", &base, "--color", "never"])
-        .output()
-        .expect("the binary runs");
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+            .args(["check", "2", "--url", &base, "--color", "never"]),
+        COMMAND_LIMIT,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let connected = connections.load(Ordering::SeqCst);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use realtime_tutor::client::{ConnectOptions, Incoming, SimClient, http};
 use realtime_tutor::runner::MAX_EVENTS_PER_STEP;
 use socketioxide::SocketIo;
@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::check::BAD_TARGET_BOUND;
-use crate::common::runtime;
+use crate::common::{COMMAND_LIMIT, raw_peer, run_bounded, runtime};
 
 /// An OSC sequence that renames the terminal window, then a colour code that turns it red.
 const EVIL: &str = "\u{1b}]0;pwned\u{7}\u{1b}[31m";
@@ -30,14 +30,15 @@ const SHOWN: &str = "\\u{1b}]0;pwned\\u{7}\\u{1b}[31m";
 /// the exit code.
 fn check(args: &[&str], color: &str) -> (String, Option<i32>, Duration) {
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
-        .arg("check")
-        .args(args)
-        .args(["--color", color])
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("the binary runs");
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+            .arg("check")
+            .args(args)
+            .args(["--color", color])
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("NO_COLOR"),
+        COMMAND_LIMIT,
+    );
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -107,53 +108,40 @@ enum Raw {
     Huge,
 }
 
-/// A WebSocket server written by hand (tokio-tungstenite, no Socket.IO library), so it can
-/// break the protocol in exactly one way.
+/// A raw peer (see [`raw_peer`]) that breaks the protocol as `mode` says.
 async fn raw_server(mode: Raw) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                    return;
-                };
-                let open = r#"0{"sid":"raw","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#;
-                if let Raw::Greet(text) = mode {
-                    let _ = ws.send(Message::text(text)).await;
-                    std::future::pending::<()>().await;
-                }
-                if ws.send(Message::text(open)).await.is_err() {
-                    return;
-                }
-                // The client's CONNECT (`40`).
-                let _ = ws.next().await;
-                match mode {
-                    Raw::Greet(_) => {}
-                    Raw::Refuse => {
-                        let refusal = serde_json::json!({ "message": EVIL });
-                        let _ = ws.send(Message::text(format!("44{refusal}"))).await;
-                        std::future::pending::<()>().await;
-                    }
-                    Raw::Flood => {
-                        let _ = ws.send(Message::text(r#"40{"sid":"raw"}"#)).await;
-                        // Endless, but yielding now and then: a loop that never yields would take
-                        // a whole core from the tutor it floods (and from the tests next to it).
-                        while ws.send(Message::text(r#"42["hi"]"#)).await.is_ok() {
-                            tokio::task::yield_now().await;
-                        }
-                    }
-                    Raw::Huge => {
-                        let _ = ws.send(Message::text(r#"40{"sid":"raw"}"#)).await;
-                        let big = format!(r#"42["hi","{}"]"#, "x".repeat(2 << 20));
-                        let _ = ws.send(Message::text(big)).await;
-                        std::future::pending::<()>().await;
-                    }
-                }
-            });
+    raw_peer::serve(move |mut ws| async move {
+        if let Raw::Greet(text) = mode {
+            let _ = ws.send(Message::text(text)).await;
+            std::future::pending::<()>().await;
         }
-    });
-    format!("http://{addr}")
+        if !raw_peer::open_session(&mut ws).await {
+            return;
+        }
+        match mode {
+            Raw::Greet(_) => {}
+            Raw::Refuse => {
+                let refusal = serde_json::json!({ "message": EVIL });
+                let _ = ws.send(Message::text(format!("44{refusal}"))).await;
+                std::future::pending::<()>().await;
+            }
+            Raw::Flood => {
+                let _ = ws.send(Message::text(raw_peer::CONNECTED)).await;
+                // Endless, but yielding now and then: a loop that never yields would take
+                // a whole core from the tutor it floods (and from the tests next to it).
+                while ws.send(Message::text(r#"42["hi"]"#)).await.is_ok() {
+                    tokio::task::yield_now().await;
+                }
+            }
+            Raw::Huge => {
+                let _ = ws.send(Message::text(raw_peer::CONNECTED)).await;
+                let big = format!(r#"42["hi","{}"]"#, "x".repeat(2 << 20));
+                let _ = ws.send(Message::text(big)).await;
+                std::future::pending::<()>().await;
+            }
+        }
+    })
+    .await
 }
 
 #[test]
