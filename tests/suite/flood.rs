@@ -216,9 +216,9 @@ fn every_kind_of_flood_stays_bounded_and_is_named() {
     println!("{}", figures.join("\n"));
 }
 
-/// The lessons' runner (and so `check`) connects with WebSocket only; the same flood over
-/// long-polling is met by the client itself, with the per-step limits armed as the runner arms
-/// them.
+/// The checks above are told `--transports websocket` (the raw peers speak WebSocket only); the
+/// same flood over long-polling is met by the client itself, with the per-step limits armed as
+/// the runner arms them.
 #[test]
 fn a_flood_over_long_polling_is_named_too() {
     runtime().block_on(async {

@@ -12,7 +12,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use realtime_tutor::client::ConnectOptions;
 use realtime_tutor::runner::RunOptions;
 
 use crate::check::{BAD_TARGET_BOUND, check};
@@ -223,19 +222,15 @@ fn rust_traces_match_node_socket_io_for_every_delivery_stage() {
             let variant = format!("{}.{}", lesson.number, stage.number);
             // 5.2 teaches the client's own timeout; both servers are silent by design.
             let node = node_server(&variant);
-            // The Node side is played the way a page's io() connects: polling, then the
-            // upgrade; ours over WebSocket. The traces must agree all the same.
-            let options = RunOptions {
-                transports: ConnectOptions::default().transports,
-                ..remote_options()
-            };
+            // Both sides are played the way a page's io() connects (the runner's default):
+            // polling, then the upgrade.
             let (ours, theirs) = rt.block_on(ours_and_theirs(
                 lesson,
                 stage,
                 &variant,
                 &RunOptions::default(),
                 (&node.url, Vec::new()),
-                &options,
+                &remote_options(),
             ));
             assert_eq!(ours.clients, theirs.clients, "{variant}");
             assert_steps_agree(

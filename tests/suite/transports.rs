@@ -230,7 +230,8 @@ fn python_socketio_greets_before_its_connect_reply_and_is_understood() {
 /// Every stage of every lesson gives the same trace whichever way its clients connect: over
 /// HTTP long-polling and then the upgrade (what `io()` does), over polling alone, or over a
 /// WebSocket from the start. What a client receives does not depend on the transport, which is
-/// why the lessons may show the WebSocket-only run (see `runner::Session::options_for`).
+/// why the lessons may play the way `io()` connects and still show what any client receives
+/// (see `runner::session::Session::options_for`).
 #[test]
 fn every_lesson_stage_traces_the_same_over_every_transport() {
     use realtime_tutor::runner::{self, RunOptions, Target};

@@ -186,7 +186,7 @@ fn a_first_frame_and_a_refusal_cannot_drive_the_terminal() {
 fn a_flood_of_events_fails_the_step_instead_of_reading_forever() {
     let rt = runtime();
     let url = rt.block_on(raw_server(Raw::Flood));
-    // The raw peers speak WebSocket only (see `raw_server`).
+    // The raw peers speak WebSocket only (see `common::raw_peer`).
     let (plain, code, took) = check(&["2", "--url", &url, "--transports", "websocket"], "never");
     assert_eq!(code, Some(1), "{plain}");
     assert!(
