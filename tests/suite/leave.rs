@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
+use realtime_tutor::client::{ConnectOptions, SimClient};
 use realtime_tutor::server::handlers::broadcast::NO_ARGS;
 use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
@@ -58,11 +58,7 @@ async fn connect_when_ready(base: &str) -> SimClient {
         timeout: WAIT,
         ..ConnectOptions::default()
     };
-    let mut client = SimClient::connect(base, &options).await.unwrap();
-    match client.next(WAIT).await {
-        Some(Incoming::Event { name, .. }) if name == "ready" => client,
-        other => panic!("expected the ready event, got {other:?}"),
-    }
+    crate::common::connect_when_ready(base, &options).await
 }
 
 async fn next_reason(reported: &mut mpsc::UnboundedReceiver<DisconnectReason>) -> DisconnectReason {

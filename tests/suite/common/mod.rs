@@ -65,6 +65,27 @@ pub fn snapshot_settings() -> insta::Settings {
     settings
 }
 
+/// How long [`connect_when_ready`] waits for the `ready` event.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Connects to a test server whose connection handler emits `ready` as its last act, and waits
+/// (bounded) for that event. socketioxide answers CONNECT before its connection handler has
+/// registered `socket.on(…)` (the connect race: see "How the tutor knows what the server did"
+/// in src/server/mod.rs), so a client that emitted at once could be ignored.
+pub async fn connect_when_ready(
+    base: &str,
+    options: &realtime_tutor::client::ConnectOptions,
+) -> realtime_tutor::client::SimClient {
+    use realtime_tutor::client::{Incoming, SimClient};
+    let mut client = SimClient::connect(base, options)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {base}: {e}"));
+    match client.next(READY_WITHIN).await {
+        Some(Incoming::Event { name, .. }) if name == "ready" => client,
+        other => panic!("expected the ready event within {READY_WITHIN:?}, got {other:?}"),
+    }
+}
+
 /// Runs browser tests in `tests/browser` (`node --test FILES…` with headless Chromium, against
 /// this build of the tutor; no files: every `*.test.mjs`), bounded by `limit`, and requires that
 /// tests ran and all of them passed. Needs what `bash scripts/test.sh` installs (node, chromium,

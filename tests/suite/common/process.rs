@@ -84,12 +84,20 @@ fn drain(mut pipe: impl Read + Send + 'static, is_stdout: bool, tx: mpsc::Sender
 
 /// Waits at most `limit` for `child` to exit. A child still running then is killed, and the test
 /// panics saying what it waited for (`what`).
+pub fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let pid = child.id();
+    reap_within(pid, limit, what, || child.wait()).unwrap_or_else(|e| panic!("cannot wait for {what}: {e}"))
+}
+
+/// Runs `wait`, a blocking wait for process `pid` (a [`Child`]'s, or a pseudo-terminal
+/// session's), for at most `limit`: a process still running then is killed, and the test panics
+/// saying what it waited for (`what`).
 ///
 /// This thread blocks in `wait`; a watchdog thread waits on a channel for at most `limit` and,
-/// only if the child has not been reaped by then, kills it by its process id. No polling: the
+/// only if the process has not been reaped by then, kills it by its process id. No polling: the
 /// exit or the deadline decides.
-pub fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
-    let pid = child.id().to_string();
+pub fn reap_within<T>(pid: u32, limit: Duration, what: &str, wait: impl FnOnce() -> T) -> T {
+    let pid = pid.to_string();
     let (exited, watched) = mpsc::channel::<()>();
     let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watchdog = {
@@ -101,13 +109,13 @@ pub fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> ExitStatu
             }
         })
     };
-    let status = child.wait();
+    let status = wait();
     let _ = exited.send(());
     let _ = watchdog.join();
     if fired.load(std::sync::atomic::Ordering::SeqCst) {
         panic!("{what} did not exit within {limit:?}, so it was killed");
     }
-    status.unwrap_or_else(|e| panic!("cannot wait for {what}: {e}"))
+    status
 }
 
 /// Sends `signal` (`-INT`, `-KILL`, `-STOP`, …) to process `pid` with `kill`, bounded, and
