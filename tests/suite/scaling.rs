@@ -114,7 +114,15 @@ fn check_7_passes_two_joined_node_servers_and_names_the_two_common_mistakes() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("PASS"), "{stdout}");
+    // The verdict line itself: PASS, and which lesson the pair of servers does.
+    let headline = stdout
+        .lines()
+        .find(|l| l.starts_with("PASS  "))
+        .unwrap_or_default();
+    assert!(
+        headline.contains("does what lesson 7 teaches"),
+        "{headline}\n{stdout}"
+    );
 
     // The same code without the adapter: alice's message never reaches B.
     let (a, b) = node_pair("none", "7.2");

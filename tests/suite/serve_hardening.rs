@@ -5,7 +5,7 @@
 //! a hang), far outside the margin allowed here.
 
 use std::io::BufReader;
-use std::process::{Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use realtime_tutor::client::{self, ConnectOptions, Incoming, SimClient};
@@ -192,24 +192,36 @@ fn partial_binary_packets_are_bounded_in_count_and_bytes() {
     });
 }
 
+/// `serve 3 --format json` as a bare child whose stdout the test reads itself, so that it can
+/// close it or stop reading: the process (killed when dropped), its stdout after the listening
+/// line, and its URL.
+fn serve_3_piped(stderr: Stdio) -> (KillOnDrop, BufReader<ChildStdout>, String) {
+    let mut child = KillOnDrop(
+        tutor()
+            .args(["serve", "3", "--port", "0", "--format", "json"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("serve starts"),
+    );
+    let stdout = BufReader::new(child.0.stdout.take().expect("stdout"));
+    let (first, stdout) = read_line_within(stdout, WAIT, "the listening line");
+    let listening: serde_json::Value = serde_json::from_str(&first).expect("JSON");
+    let url = listening["url"]
+        .as_str()
+        .expect("url")
+        .trim_end_matches('/')
+        .to_owned();
+    (child, stdout, url)
+}
+
 /// `serve | head -1`: once the reader has gone, the next line cannot be written, and serve
 /// stops with a message instead of serving on unseen (or panicking).
 #[test]
 fn a_closed_stdout_stops_serve_with_a_message() {
     runtime().block_on(async {
-        let mut child = KillOnDrop(
-            tutor()
-                .args(["serve", "3", "--port", "0", "--format", "json"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("serve starts"),
-        );
-        let stdout = BufReader::new(child.0.stdout.take().expect("stdout"));
-        let (first, stdout) = read_line_within(stdout, WAIT, "the listening line");
-        let url: serde_json::Value = serde_json::from_str(&first).expect("JSON");
-        let url = url["url"].as_str().expect("url").trim_end_matches('/').to_owned();
+        let (mut child, stdout, url) = serve_3_piped(Stdio::piped());
         drop(stdout);
         // Something to print: a client joins (and stays, so serve has a socket to close).
         let client = SimClient::connect_with_query(&url, &ConnectOptions::default(), &[("name", "x")]).await;
@@ -260,21 +272,9 @@ async fn flood(client: &mut SimClient, count: usize, bytes: usize) {
 #[test]
 fn ctrl_c_with_a_paused_pager_is_clean_and_quick() {
     runtime().block_on(async {
-        let mut child = KillOnDrop(
-            tutor()
-                .args(["serve", "3", "--port", "0", "--format", "json"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("serve starts"),
-        );
         // Read up to the flooding client's connection line, then never again (the pipe stays
         // open): from then on nobody reads, like a pager paused by the learner.
-        let stdout = BufReader::new(child.0.stdout.take().expect("stdout"));
-        let (line, mut stdout) = read_line_within(stdout, WAIT, "the listening line");
-        let url: serde_json::Value = serde_json::from_str(&line).expect("JSON");
-        let url = url["url"].as_str().expect("url").trim_end_matches('/').to_owned();
+        let (mut child, mut stdout, url) = serve_3_piped(Stdio::null());
         let mut client =
             SimClient::connect_with_query(&url, &ConnectOptions::default(), &[("name", "flood")])
                 .await

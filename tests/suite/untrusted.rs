@@ -2,7 +2,6 @@
 //! would drive a terminal, a body that never ends, a WebSocket message far too large, a flood of
 //! events. Each must end in a clear verdict or error, within a bound, with nothing raw printed.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -17,8 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::check::BAD_TARGET_BOUND;
-use crate::common::{COMMAND_LIMIT, raw_peer, run_bounded, runtime};
+use crate::check::{BAD_TARGET_BOUND, check_in_colour};
+use crate::common::{raw_peer, runtime};
 
 /// An OSC sequence that renames the terminal window, then a colour code that turns it red.
 const EVIL: &str = "\u{1b}]0;pwned\u{7}\u{1b}[31m";
@@ -29,22 +28,8 @@ const SHOWN: &str = "\\u{1b}]0;pwned\\u{7}\\u{1b}[31m";
 /// Runs `realtime-tutor check <args…> --color <color>`; returns stdout and stderr together and
 /// the exit code.
 fn check(args: &[&str], color: &str) -> (String, Option<i32>, Duration) {
-    let started = Instant::now();
-    let out = run_bounded(
-        Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
-            .arg("check")
-            .args(args)
-            .args(["--color", color])
-            .env_remove("CLICOLOR_FORCE")
-            .env_remove("NO_COLOR"),
-        COMMAND_LIMIT,
-    );
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (text, out.status.code(), started.elapsed())
+    let out = check_in_colour(args, color);
+    (out.stdout + &out.stderr, out.code, out.took)
 }
 
 /// True when every ESC in `text` starts a colour code (`ESC [ digits ; … m`), which is all
