@@ -8,104 +8,29 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 
-import { WAIT_MS, artifactsDir, startServe } from './serve.mjs';
+import { fence, launchChromium, messages, openTab as openChatTab, type, waitForMessage } from './helpers.mjs';
+import { artifactsDir, startServe } from './serve.mjs';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const XSS = '<img src=x onerror=alert(1)>';
 
 let browser;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (bash scripts/test.sh does)`);
-  }
-  // playwright-core starts it with a fresh, empty profile (--user-data-dir) and --headless.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30_000,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
 });
 
-/** Opens the chat in a new tab and waits until its socket is connected and handled. */
+/** Opens the chat in a new tab (see helpers.mjs); the trace names it a browser. */
 async function openTab(context, serve, name) {
-  const page = await context.newPage();
-  const dialogs = [];
-  page.on('dialog', async (dialog) => {
-    dialogs.push(dialog.message());
-    await dialog.dismiss();
-  });
-  await page.goto(serve.url, { timeout: WAIT_MS });
-  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('connected as socket'), null, {
-    timeout: WAIT_MS,
-  });
-  const sid = (await page.textContent('#status')).replace('connected as socket ', '');
-  // The tutor names tabs in the order they connect; the trace line says which socket is which.
-  const line = await serve.waitFor(`${name}'s connection`, (l) => l.kind === 'connect' && l.client === name);
-  assert.equal(line.socket, sid, `${name} is the tab whose page shows socket ${sid}`);
-  assert.equal(line.client_kind, 'browser');
-  return { name, page, dialogs };
-}
-
-/** Types a message into a tab's form and sends it, as a person would. */
-async function type(tab, text) {
-  await tab.page.fill('#input', text);
-  await tab.page.press('#input', 'Enter');
-}
-
-const messages = (tab) => tab.page.$$eval('#messages > li', (items) => items.map((li) => li.textContent));
-
-async function waitForMessage(tab, text) {
-  try {
-    await tab.page.waitForFunction(
-      (text) => [...document.querySelectorAll('#messages > li')].some((li) => li.textContent === text),
-      text,
-      { timeout: WAIT_MS },
-    );
-  } catch (e) {
-    const html = await tab.page.innerHTML('#messages');
-    throw new Error(`${tab.name} did not show ${JSON.stringify(text)} as text within ${WAIT_MS} ms; its list is ${html}`);
-  }
-}
-
-let fences = 0;
-
-/** Resolves when everything the server queued for this tab before now has arrived. */
-function fence(tab) {
-  fences += 1;
-  return tab.page.evaluate(
-    ([n, ms]) =>
-      new Promise((resolve, reject) => {
-        // `socket` is the page's own; its Manager multiplexes the new namespace over the same
-        // connection. A fresh name each time: asking io() for a namespace it already knows
-        // would open a second connection, and prove nothing about this one.
-        const probe = socket.io.socket(`/tutor-fence-${n}`);
-        const timer = setTimeout(() => reject(new Error('no answer to the fence')), ms);
-        probe.on('connect_error', (err) => {
-          clearTimeout(timer);
-          probe.disconnect();
-          resolve(err.message);
-        });
-      }),
-    [fences, WAIT_MS],
-  );
+  const tab = await openChatTab(context, serve, name);
+  assert.equal(tab.line.client_kind, 'browser');
+  return tab;
 }
 
 /** Puts two screenshots side by side, captioned, and saves the result. */

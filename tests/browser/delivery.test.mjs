@@ -5,57 +5,22 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 
+import { launchChromium, messages, openTab, type } from './helpers.mjs';
 import { WAIT_MS, startServe } from './serve.mjs';
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 let browser;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\``);
-  }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30_000,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
 });
-
-async function openTab(context, serve, name) {
-  const page = await context.newPage();
-  await page.goto(serve.url, { timeout: WAIT_MS });
-  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('connected as socket'), null, {
-    timeout: WAIT_MS,
-  });
-  await serve.waitFor(`${name}'s connection`, (l) => l.kind === 'connect' && l.client === name);
-  return { name, page };
-}
-
-async function type(tab, text) {
-  await tab.page.fill('#input', text);
-  await tab.page.press('#input', 'Enter');
-}
-
-const messages = (tab) => tab.page.$$eval('#messages > li', (items) => items.map((li) => li.textContent));
 
 async function waitForMessages(tab, wanted) {
   try {

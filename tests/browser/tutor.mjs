@@ -15,13 +15,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 
+import { fence, launchChromium, messages, openTab, type, waitForMessage, watchDialogs } from './helpers.mjs';
 import { WAIT_MS, artifactsDir, startServe } from './serve.mjs';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const XSS = '<img src=x onerror=alert(1)><script>window.pwned=1</script>';
 /** How soon a message must be on the diagram after it is sent. */
 const LIVE_MS = 1000;
@@ -29,29 +28,12 @@ const LIVE_MS = 1000;
 let browser;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (bash scripts/test.sh does)`);
-  }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
 });
-
-function watchDialogs(page) {
-  const dialogs = [];
-  page.on('dialog', async (dialog) => {
-    dialogs.push(dialog.message());
-    await dialog.dismiss();
-  });
-  return dialogs;
-}
 
 /** Opens the diagram page and waits until it follows the live records. */
 async function openViewer(context, serve) {
@@ -62,51 +44,6 @@ async function openViewer(context, serve) {
   await page.goto(new URL('/tutor/', serve.url).href, { timeout: WAIT_MS });
   await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('live'), null, { timeout: WAIT_MS });
   return { page, dialogs, errors };
-}
-
-/** Opens the chat in a new tab and waits until its socket is connected and handled. */
-async function openTab(context, serve, name) {
-  const page = await context.newPage();
-  const dialogs = watchDialogs(page);
-  await page.goto(serve.url, { timeout: WAIT_MS });
-  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('connected as socket'), null, { timeout: WAIT_MS });
-  const sid = (await page.textContent('#status')).replace('connected as socket ', '');
-  const line = await serve.waitFor(`${name}'s connection`, (l) => l.kind === 'connect' && l.client === name);
-  assert.equal(line.socket, sid, `${name} is the tab whose page shows socket ${sid}`);
-  return { name, page, dialogs };
-}
-
-async function type(tab, text) {
-  await tab.page.fill('#input', text);
-  await tab.page.press('#input', 'Enter');
-}
-
-const messages = (tab) => tab.page.$$eval('#messages > li', (items) => items.map((li) => li.textContent));
-
-async function waitForMessage(tab, text) {
-  await tab.page.waitForFunction((text) => [...document.querySelectorAll('#messages > li')].some((li) => li.textContent === text), text, {
-    timeout: WAIT_MS,
-  });
-}
-
-let fences = 0;
-
-/** Resolves when everything the server queued for this tab before now has arrived. */
-function fence(tab) {
-  fences += 1;
-  return tab.page.evaluate(
-    ([n, ms]) =>
-      new Promise((resolve, reject) => {
-        const probe = socket.io.socket(`/tutor-fence-${n}`);
-        const timer = setTimeout(() => reject(new Error('no answer to the fence')), ms);
-        probe.on('connect_error', (err) => {
-          clearTimeout(timer);
-          probe.disconnect();
-          resolve(err.message);
-        });
-      }),
-    [fences, WAIT_MS],
-  );
 }
 
 /** The diagram's label of an emit, as diagram.js's `describe` writes it. */

@@ -51,13 +51,20 @@ impl std::fmt::Display for Checked {
 
 /// Runs `realtime-tutor check <args…> --color never`.
 pub fn check(args: &[&str]) -> Checked {
+    check_in_colour(args, "never")
+}
+
+/// Runs `realtime-tutor check <args…> --color <color>`, with no colour variable set, so the flag
+/// alone decides.
+pub fn check_in_colour(args: &[&str], color: &str) -> Checked {
     let started = Instant::now();
     let out: Output = run_bounded(
         Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
             .arg("check")
             .args(args)
-            .args(["--color", "never"])
-            .env_remove("CLICOLOR_FORCE"),
+            .args(["--color", color])
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("NO_COLOR"),
         COMMAND_LIMIT,
     );
     Checked {

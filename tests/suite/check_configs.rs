@@ -7,13 +7,14 @@
 use std::time::Duration;
 
 use crate::check::check;
-use crate::transports::Peer;
+use crate::common::process::Server;
+use crate::transports::{node_peer, python_peer};
 
 /// Against a server that passes, every step of `check 3` ends at its round-trip fences: seven
 /// steps at the old quiet window of 150 ms each would take over a second.
 const FAST_PASS: Duration = Duration::from_millis(800);
 
-fn passes(peer: &Peer, what: &str) {
+fn passes(peer: &Server, what: &str) {
     for lesson in ["1", "2", "3"] {
         let out = check(&[lesson, "--url", &peer.url]);
         out.assert_passes();
@@ -28,14 +29,14 @@ fn passes(peer: &Peer, what: &str) {
 #[test]
 fn check_passes_node_with_recovery_binary_or_the_defaults() {
     for config in ["default", "recovery", "binary"] {
-        let node = Peer::node(config);
+        let node = node_peer(config);
         passes(&node, config);
     }
 }
 
 #[test]
 fn check_passes_a_polling_only_server_as_io_reaches_it() {
-    let node = Peer::node("polling");
+    let node = node_peer("polling");
     passes(&node, "polling only");
     let out = check(&["1", "--url", &node.url]);
     assert!(
@@ -52,7 +53,7 @@ fn check_passes_a_polling_only_server_as_io_reaches_it() {
 
 #[test]
 fn check_names_the_middleware_that_refuses_and_still_calls_it_socket_io() {
-    let node = Peer::node("cors");
+    let node = node_peer("cors");
     for lesson in ["1", "2", "3"] {
         let out = check(&[lesson, "--url", &node.url]);
         out.assert_fails(&[
@@ -65,7 +66,7 @@ fn check_names_the_middleware_that_refuses_and_still_calls_it_socket_io() {
 
 #[test]
 fn check_finds_socket_io_on_the_other_port_the_page_names() {
-    let node = Peer::node("other-port");
+    let node = node_peer("other-port");
     for lesson in ["1", "2", "3"] {
         let out = check(&[lesson, "--url", &node.url]);
         out.assert_fails(&[
@@ -86,7 +87,7 @@ fn check_finds_socket_io_on_the_other_port_the_page_names() {
 
 #[test]
 fn check_passes_python_socketio_which_greets_before_its_connect_reply() {
-    let python = Peer::python();
+    let python = python_peer();
     passes(&python, "python-socketio");
     // The greeting before the CONNECT reply is shown, and not judged.
     let out = check(&["3", "--url", &python.url]);
@@ -98,7 +99,7 @@ fn check_passes_python_socketio_which_greets_before_its_connect_reply() {
 
 #[test]
 fn a_passing_check_ends_its_steps_at_fences_not_windows() {
-    let node = Peer::node("default");
+    let node = node_peer("default");
     let out = check(&["3", "--url", &node.url]);
     out.assert_passes();
     assert!(out.took < FAST_PASS, "{out}");

@@ -119,8 +119,17 @@ fn wire_shows_handshake_and_labels_the_plumbing() {
 fn help_and_list_explain_themselves() {
     let out = tutor(&["--help"]);
     let help = text(&out.stdout);
-    for word in ["list", "lesson", "tour"] {
-        assert!(help.contains(word), "{help}");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Each command is listed on a line of its own, with what it does (the word alone is also in
+    // the usage and the closing paragraph, so finding it anywhere would prove nothing).
+    for line in [
+        "  list    List the lessons and their stages",
+        "  lesson  Run one lesson, stage by stage",
+        "  tour    Run all lessons in order",
+        "  check   Check your own server: play lesson N's scenario against it and judge what arrives",
+        "  serve   Run a lesson's server for your own browser, with a live trace, until Ctrl-C",
+    ] {
+        assert!(help.lines().any(|l| l == line), "{line:?} missing in:\n{help}");
     }
     let out = tutor(&["list"]);
     let list = text(&out.stdout);

@@ -14,7 +14,7 @@ use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::handler::ConnectHandler;
 use tokio::net::TcpListener;
 
-use crate::common::runtime;
+use crate::common::{connect_when_ready, runtime};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -46,17 +46,6 @@ fn options_for(transports: &[Transport]) -> ConnectOptions {
 /// The default setting, as `io()` connects.
 fn options() -> ConnectOptions {
     options_for(SETTINGS[0])
-}
-
-/// socketioxide answers CONNECT before its connection handler has registered `socket.on(…)`
-/// (the connect race: see "How the tutor knows what the server did" in src/server/mod.rs), so these servers emit `ready` at the end of the handler and
-/// the client waits for it before emitting.
-async fn connect_when_ready(base: &str, options: &ConnectOptions) -> SimClient {
-    let mut client = SimClient::connect(base, options).await.unwrap();
-    match client.next(WAIT).await {
-        Some(Incoming::Event { name, .. }) if name == "ready" => client,
-        other => panic!("expected the ready event, got {other:?}"),
-    }
 }
 
 #[test]

@@ -3,26 +3,24 @@
 //! same trace on our Rust server and on Node's socket.io with SQLite (`tests/node/server.js 6.K`,
 //! which runs the stage's own `stage-K.js`).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
-use realtime_tutor::check;
 use realtime_tutor::lesson::StepKind;
-use realtime_tutor::runner::{self, RunOptions, Target};
+use realtime_tutor::runner::RunOptions;
 
 use crate::check::check;
-use crate::common::{lessons, runtime};
+use crate::common::compare::{assert_steps_agree, ours_and_theirs, remote_options};
+use crate::common::process::Server;
+use crate::common::{COMMAND_LIMIT, lessons, run_bounded, runtime};
 
 const INSTALL: &str =
     "run `npm ci` in tests/node (it builds sqlite3 from source); `bash scripts/test.sh` does it";
 
 /// A Node process of the fixture with its own database file, killed when dropped.
 struct Node {
-    child: Child,
-    url: String,
+    server: Server,
     _dir: tempfile::TempDir,
 }
 
@@ -37,44 +35,14 @@ impl Node {
         );
         let dir = tempfile::tempdir().expect("a temporary folder");
         let db = dir.path().join("chat.db");
-        let mut child = Command::new("node")
-            .args([script, variant, "0"])
-            .arg(&db)
-            .current_dir(&fixture)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run node ({e}): {INSTALL}"));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
-        let port: u16 = match line.trim().parse() {
-            Ok(port) => port,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("node {script} {variant} did not report its port (got {line:?})");
-            }
-        };
-        Node {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let server = Server::start(
+            Command::new("node")
+                .args([script, variant, "0"])
+                .arg(&db)
+                .current_dir(&fixture),
+            INSTALL,
+        );
+        Node { server, _dir: dir }
     }
 }
 
@@ -82,7 +50,7 @@ impl Drop for Node {
 fn check_6_passes_against_the_tutorials_server_and_its_own_stage_file() {
     for (script, variant) in [("delivery.js", "server-delivery"), ("server.js", "6.2")] {
         let node = Node::start(script, variant);
-        let out = check(&["6", "--url", &node.url]);
+        let out = check(&["6", "--url", &node.server.url]);
         out.assert_passes();
         assert!(
             out.stdout
@@ -121,7 +89,7 @@ fn check_6_names_the_mistake_of_each_wrong_delivery_server() {
     ];
     for (variant, needles) in cases {
         let node = Node::start("delivery.js", variant);
-        check(&["6", "--url", &node.url]).assert_fails(needles);
+        check(&["6", "--url", &node.server.url]).assert_fails(needles);
     }
 }
 
@@ -157,35 +125,21 @@ fn lesson_6_traces_match_node_socket_io_with_sqlite() {
         }
         let variant = format!("6.{}", stage.number);
         let node = Node::start("server.js", &variant);
-        let (ours, theirs) = rt.block_on(async {
-            let ours = runner::run_stage(lesson, stage, &Target::Local, &RunOptions::default())
-                .await
-                .unwrap_or_else(|e| panic!("{variant} on our server: {e}"));
-            let remote = Target::Remote {
-                url: node.url.clone(),
-                more: Vec::new(),
-                path: "/socket.io/".into(),
-                expect_within: check::EXPECT_WITHIN,
-                quiet: check::QUIET,
-            };
-            let options = RunOptions {
-                timeout: check::CONNECT_TIMEOUT,
-                ..RunOptions::default()
-            };
-            let theirs = runner::run_stage(lesson, stage, &remote, &options)
-                .await
-                .unwrap_or_else(|e| panic!("{variant} on Node's server: {e}"));
-            (ours, theirs)
-        });
-        assert_eq!(ours.steps.len(), theirs.steps.len(), "{variant}");
-        for (a, b) in ours.steps.iter().zip(&theirs.steps) {
-            assert_eq!(
-                observed(a),
-                observed(b),
-                "lesson {variant}, step {}: our Rust server and Node's socket.io disagree",
-                a.step
-            );
-        }
+        let (ours, theirs) = rt.block_on(ours_and_theirs(
+            lesson,
+            stage,
+            &variant,
+            &RunOptions::default(),
+            (&node.server.url, Vec::new()),
+            &remote_options(),
+        ));
+        assert_steps_agree(
+            &ours,
+            &theirs,
+            &variant,
+            observed,
+            "our Rust server and Node's socket.io disagree",
+        );
         compared.push(stage.number);
     }
     assert_eq!(
@@ -195,36 +149,24 @@ fn lesson_6_traces_match_node_socket_io_with_sqlite() {
     );
 }
 
-/// `serve 6 --db PATH` on a file, as a process: its URL, from the first JSON line.
-fn serve_6(db: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
-        .args(["serve", "6", "--port", "0", "--format", "json", "--db"])
-        .arg(db)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the tutor runs");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = tx.send(line);
-        let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    });
-    let line = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
-    let listening: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-        let _ = child.kill();
-        panic!("serve 6 printed {line:?}: {e}")
-    });
-    let url = listening["url"]
+/// `serve 6 --db PATH` on a file, as a process (killed when dropped): its URL, from the first
+/// JSON line.
+fn serve_6(db: &Path) -> Server {
+    let mut serve = Server::spawn(
+        Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+            .args(["serve", "6", "--port", "0", "--format", "json", "--db"])
+            .arg(db),
+        "the tutor runs",
+    );
+    let line = serve.line("the listening line", Duration::from_secs(10));
+    let listening: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| serve.fail(&format!("printed {line:?}: {e}")));
+    serve.url = listening["url"]
         .as_str()
         .expect("a url")
         .trim_end_matches('/')
         .to_owned();
-    (child, url)
+    serve
 }
 
 /// What a client connecting with `auth` is replayed, read until `count` chat messages came.
@@ -262,16 +204,15 @@ fn serve_6_replays_from_its_file_across_a_restart() {
     }
     let rt = runtime();
     for round in 1..=2 {
-        let (mut child, url) = serve_6(&db);
+        let serve = serve_6(&db);
         let (after_one, all) = rt.block_on(async {
             (
-                replayed(&url, json!({ "serverOffset": 1 }), 1).await,
-                replayed(&url, json!({ "serverOffset": 0 }), 2).await,
+                replayed(&serve.url, json!({ "serverOffset": 1 }), 1).await,
+                replayed(&serve.url, json!({ "serverOffset": 0 }), 2).await,
             )
         });
-        // Killed, not stopped: only what is in the file can survive.
-        let _ = child.kill();
-        let _ = child.wait();
+        // Killed (by the drop), not stopped: only what is in the file can survive.
+        drop(serve);
         assert_eq!(after_one, vec![vec![json!("two"), json!(2)]], "round {round}");
         assert_eq!(
             all,
@@ -292,12 +233,12 @@ fn serve_6_refuses_a_damaged_or_unwritable_database_by_name_and_leaves_it_alone(
         (&damaged, "is not an SQLite database, or it is damaged"),
         (&nowhere, "cannot write to the message database"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
-            .args(["serve", "6", "--port", "0", "--db"])
-            .arg(db)
-            .stdin(Stdio::null())
-            .output()
-            .expect("the tutor runs");
+        let out = run_bounded(
+            Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+                .args(["serve", "6", "--port", "0", "--db"])
+                .arg(db),
+            COMMAND_LIMIT,
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains(needle), "{stderr}");

@@ -414,5 +414,5 @@ fn check_svg_draws_what_the_learners_server_did() {
 /// (`tests/browser/diagrams.mjs`). Needs what `bash scripts/test.sh` installs.
 #[test]
 fn a_real_browser_renders_the_diagrams() {
-    crate::common::run_browser_test("diagrams.mjs", Duration::from_secs(120));
+    crate::common::run_browser_test(&["diagrams.mjs"], Duration::from_secs(120));
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::RawQuery;
 use axum::routing::get;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use realtime_tutor::client::limits::{ATTACHMENTS_WITHIN, MAX_ATTACHMENTS};
 use realtime_tutor::client::payload::encode_payload;
 use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::check::BAD_TARGET_BOUND;
-use crate::common::{COMMAND_LIMIT, run_bounded, runtime};
+use crate::common::{COMMAND_LIMIT, raw_peer, run_bounded, runtime};
 
 /// The peak memory a flooded `check` may reach.
 const PEAK_LIMIT_KB: u64 = 100 * 1024;
@@ -72,39 +72,27 @@ fn round(kind: Kind) -> Vec<Message> {
 
 /// A WebSocket peer that opens the session, accepts the CONNECT, then floods with `kind`.
 async fn websocket_peer(kind: Kind) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                    return;
-                };
-                let open = r#"0{"sid":"raw","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#;
-                if ws.send(Message::text(open)).await.is_err() {
-                    return;
-                }
-                let _ = ws.next().await; // the client's CONNECT
-                if ws.send(Message::text(r#"40{"sid":"raw"}"#)).await.is_err() {
-                    return;
-                }
-                'flood: loop {
-                    for frame in round(kind) {
-                        if ws.send(frame).await.is_err() {
-                            break 'flood;
-                        }
-                    }
-                    if let Kind::PartialBinary = kind {
-                        std::future::pending::<()>().await;
-                    }
-                    // Yield now and then, so the flood does not take a whole core from the tutor
-                    // it floods (and from the tests next to it).
-                    tokio::task::yield_now().await;
-                }
-            });
+    raw_peer::serve(move |mut ws| async move {
+        if !raw_peer::open_session(&mut ws).await
+            || ws.send(Message::text(raw_peer::CONNECTED)).await.is_err()
+        {
+            return;
         }
-    });
-    format!("http://{addr}")
+        'flood: loop {
+            for frame in round(kind) {
+                if ws.send(frame).await.is_err() {
+                    break 'flood;
+                }
+            }
+            if let Kind::PartialBinary = kind {
+                std::future::pending::<()>().await;
+            }
+            // Yield now and then, so the flood does not take a whole core from the tutor
+            // it floods (and from the tests next to it).
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
 }
 
 /// A long-polling peer: each GET after the CONNECT reply is answered at once with 900 KiB of
@@ -228,9 +216,9 @@ fn every_kind_of_flood_stays_bounded_and_is_named() {
     println!("{}", figures.join("\n"));
 }
 
-/// The lessons' runner (and so `check`) connects with WebSocket only; the same flood over
-/// long-polling is met by the client itself, with the per-step limits armed as the runner arms
-/// them.
+/// The checks above are told `--transports websocket` (the raw peers speak WebSocket only); the
+/// same flood over long-polling is met by the client itself, with the per-step limits armed as
+/// the runner arms them.
 #[test]
 fn a_flood_over_long_polling_is_named_too() {
     runtime().block_on(async {

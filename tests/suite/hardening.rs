@@ -80,7 +80,11 @@ fn a_closed_pipe_ends_quietly_with_status_141() {
 fn list_refuses_a_fifo_for_a_progress_file_instead_of_hanging() {
     let home = tempfile::tempdir().unwrap();
     let fifo = home.path().join("progress.json");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        run_bounded(Command::new("mkfifo").arg(&fifo), COMMAND_LIMIT)
+            .status
+            .success()
+    );
     let out = run_bounded(
         tutor().env("REALTIME_TUTOR_HOME", home.path()).arg("list"),
         std::time::Duration::from_secs(20),
@@ -261,7 +265,6 @@ fn check_names_a_redirect_instead_of_blaming_app_listen() {
 /// (`socket.on('chat message', (msg) => io.emit('chat message', msg))`), echoes those objects.
 #[test]
 fn node_echoes_objects_whose_keys_need_escaping() {
-    use std::io::{BufRead, BufReader};
     use std::time::Duration;
 
     use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
@@ -278,34 +281,13 @@ fn node_echoes_objects_whose_keys_need_escaping() {
           socket.on('chat message', (msg) => io.emit('chat message', msg));
         });
         http.listen(0, '127.0.0.1', () => console.log(http.address().port));";
-    let mut node = Command::new("node")
-        .args(["-e", script])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node runs");
     // Killed when the test ends, also when it fails.
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let stdout = node.stdout.take().expect("piped stdout");
-    let node = Kill(node);
-    let (port_tx, port_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = port_tx.send(line);
-    });
-    let port = port_rx.recv_timeout(WAIT).expect("node printed its port");
-    let url = format!("http://127.0.0.1:{}", port.trim());
+    let node = crate::common::process::Server::start(
+        Command::new("node").args(["-e", script]).current_dir(&dir),
+        "node and `npm ci` in tests/node (`bash scripts/test.sh` does both)",
+    );
     crate::common::runtime().block_on(async {
-        let mut client = SimClient::connect(&url, &ConnectOptions::default())
+        let mut client = SimClient::connect(&node.url, &ConnectOptions::default())
             .await
             .expect("connects");
         for msg in escaped_key_messages() {

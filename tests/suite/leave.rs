@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
+use realtime_tutor::client::{ConnectOptions, SimClient};
 use realtime_tutor::server::handlers::broadcast::NO_ARGS;
 use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
@@ -16,7 +16,7 @@ use socketioxide::socket::DisconnectReason;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::common::runtime;
+use crate::common::{COMMAND_LIMIT, run_bounded, runtime};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -58,11 +58,7 @@ async fn connect_when_ready(base: &str) -> SimClient {
         timeout: WAIT,
         ..ConnectOptions::default()
     };
-    let mut client = SimClient::connect(base, &options).await.unwrap();
-    match client.next(WAIT).await {
-        Some(Incoming::Event { name, .. }) if name == "ready" => client,
-        other => panic!("expected the ready event, got {other:?}"),
-    }
+    crate::common::connect_when_ready(base, &options).await
 }
 
 async fn next_reason(reported: &mut mpsc::UnboundedReceiver<DisconnectReason>) -> DisconnectReason {
@@ -102,10 +98,11 @@ fn a_client_that_leaves_is_a_namespace_disconnect_for_the_server() {
 fn check_leaves_the_learners_server_politely() {
     let rt = runtime();
     let (base, mut reported, connections) = rt.block_on(reporting_server(true));
-    let out = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
-        .args(["check", "2", "--url", &base, "--color", "never"])
-        .output()
-        .expect("the binary runs");
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+            .args(["check", "2", "--url", &base, "--color", "never"]),
+        COMMAND_LIMIT,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let connected = connections.load(Ordering::SeqCst);

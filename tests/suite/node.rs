@@ -9,19 +9,15 @@
 //!   scenario against Node's server are identical. If they ever differ, the lesson teaches
 //!   something real Socket.IO does not do: the lesson is wrong, not the test.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
-use realtime_tutor::check;
-use realtime_tutor::client::ConnectOptions;
-use realtime_tutor::runner::{self, RunOptions, Target};
-use realtime_tutor::trace::{StageTrace, StepRecord};
+use realtime_tutor::runner::RunOptions;
 
 use crate::check::{BAD_TARGET_BOUND, check};
-use crate::common::{lessons, runtime};
+use crate::common::compare::{assert_steps_agree, observed, ours_and_theirs, remote_options};
+use crate::common::process::{Server, try_run_bounded};
+use crate::common::{COMMAND_LIMIT, lessons, runtime};
 
 const INSTALL: &str = "the Node.js fixture needs node and npm (Debian: apt-get install -y nodejs npm), \
                        then `npm ci` in tests/node; `bash scripts/test.sh` does both";
@@ -32,80 +28,25 @@ fn fixture_dir() -> PathBuf {
 
 /// One Node server variant from `tests/node/server.js`, killed when dropped (also when a test
 /// panics), so no server outlives its test.
-struct NodeServer {
-    child: Child,
-    url: String,
-    /// What the server wrote to stderr (sent when the pipe closes), for failure messages.
-    errors: mpsc::Receiver<String>,
-}
-
-impl NodeServer {
-    fn start(variant: &str) -> Self {
-        let dir = fixture_dir();
-        assert!(
-            dir.join("node_modules/socket.io/package.json").is_file(),
-            "tests/node/node_modules is missing: {INSTALL}"
-        );
-        let mut child = Command::new("node")
+fn node_server(variant: &str) -> Server {
+    let dir = fixture_dir();
+    assert!(
+        dir.join("node_modules/socket.io/package.json").is_file(),
+        "tests/node/node_modules is missing: {INSTALL}"
+    );
+    Server::start(
+        Command::new("node")
             .arg("server.js")
             .arg(variant)
             .arg("0")
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run node ({e}): {INSTALL}"));
-        // Drain both pipes on their own threads: a child blocked on a full pipe would stall.
-        let mut stderr = child.stderr.take().expect("piped stderr");
-        let (errors_tx, errors) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            let _ = errors_tx.send(text);
-        });
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (port_tx, port_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut first = String::new();
-            let _ = reader.read_line(&mut first);
-            let _ = port_tx.send(first);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let mut server = NodeServer {
-            child,
-            url: String::new(),
-            errors,
-        };
-        // Bounded: a server that cannot start must fail the test, not hang it.
-        let line = port_rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
-        let port: u16 = line.trim().parse().unwrap_or_else(|_| {
-            let _ = server.child.kill();
-            let _ = server.child.wait();
-            // The pipe closed with the process, so the stderr thread is finishing: wait for its
-            // text (bounded: a process node started could still hold the pipe open).
-            let errors = server
-                .errors
-                .recv_timeout(Duration::from_secs(5))
-                .unwrap_or_else(|_| "<still open 5 s after node exited>".to_owned());
-            panic!("node server {variant} did not report its port (got {line:?}); stderr:\n{errors}")
-        });
-        server.url = format!("http://127.0.0.1:{port}");
-        server
-    }
-}
-
-impl Drop for NodeServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+            .current_dir(&dir),
+        INSTALL,
+    )
 }
 
 #[test]
 fn node_is_installed_for_the_fixture() {
-    let out = Command::new("node").arg("--version").output();
+    let out = try_run_bounded(Command::new("node").arg("--version"), COMMAND_LIMIT);
     let version = match out {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
         _ => panic!("node is not installed: {INSTALL}"),
@@ -137,7 +78,7 @@ fn check_passes_against_each_lessons_node_server() {
         ("4", "4.2", &[]),
         ("5", "5.1", &[]),
     ] {
-        let node = NodeServer::start(variant);
+        let node = node_server(variant);
         let mut args = vec![lesson, "--url", &node.url];
         args.extend_from_slice(extra);
         let out = check(&args);
@@ -228,7 +169,7 @@ fn check_names_the_mistake_in_each_wrong_node_server() {
         ("3", "custom-path", &["Run the check again with --path /chat/"]),
     ];
     for (lesson, variant, needles) in cases {
-        let node = NodeServer::start(variant);
+        let node = node_server(variant);
         let out = check(&[lesson, "--url", &node.url]);
         out.assert_fails(needles);
         let no_server = ["app-listen", "express-only", "custom-path"].contains(&variant);
@@ -240,7 +181,7 @@ fn check_names_the_mistake_in_each_wrong_node_server() {
 
 #[test]
 fn check_speaks_json_lines_with_a_verdict_last() {
-    let node = NodeServer::start("3.2");
+    let node = node_server("3.2");
     let out = check(&["3", "--url", &node.url, "--format", "json"]);
     assert_eq!(out.code, Some(1), "{out}");
     let lines: Vec<serde_json::Value> = out
@@ -270,26 +211,6 @@ fn check_speaks_json_lines_with_a_verdict_last() {
     );
 }
 
-/// The fields that say who received what, in which order: everything the lesson teaches that a
-/// client can observe. (`server_acks`, what came back to the server's own `emitWithAck`, only
-/// our server can report; it is checked apart.)
-pub(crate) fn observed(step: &StepRecord) -> impl PartialEq + std::fmt::Debug + use<> {
-    (
-        step.step,
-        step.kind,
-        step.sender.clone(),
-        step.event.clone(),
-        step.args.clone(),
-        step.received_by.clone(),
-        step.not_received_by.clone(),
-        step.received.clone(),
-        step.burst,
-        step.arrival.clone(),
-        step.ignored.clone(),
-        (step.client_emit.clone(), step.acks.clone()),
-    )
-}
-
 #[test]
 fn rust_traces_match_node_socket_io_for_every_delivery_stage() {
     let rt = runtime();
@@ -300,40 +221,27 @@ fn rust_traces_match_node_socket_io_for_every_delivery_stage() {
         for stage in lesson.stages.iter().filter(|s| s.nodes.is_empty()) {
             let variant = format!("{}.{}", lesson.number, stage.number);
             // 5.2 teaches the client's own timeout; both servers are silent by design.
-            let node = NodeServer::start(&variant);
-            let (ours, theirs): (StageTrace, StageTrace) = rt.block_on(async {
-                let ours = runner::run_stage(lesson, stage, &Target::Local, &RunOptions::default())
-                    .await
-                    .unwrap_or_else(|e| panic!("{variant} on our server: {e}"));
-                let remote = Target::Remote {
-                    url: node.url.clone(),
-                    more: Vec::new(),
-                    path: "/socket.io/".into(),
-                    expect_within: check::EXPECT_WITHIN,
-                    quiet: check::QUIET,
-                };
-                // The Node side is played the way a page's io() connects: polling, then the
-                // upgrade; ours over WebSocket. The traces must agree all the same.
-                let options = RunOptions {
-                    timeout: check::CONNECT_TIMEOUT,
-                    transports: ConnectOptions::default().transports,
-                    ..RunOptions::default()
-                };
-                let theirs = runner::run_stage(lesson, stage, &remote, &options)
-                    .await
-                    .unwrap_or_else(|e| panic!("{variant} on Node's server: {e}"));
-                (ours, theirs)
-            });
+            let node = node_server(&variant);
+            // Both sides are played the way a page's io() connects (the runner's default):
+            // polling, then the upgrade.
+            let (ours, theirs) = rt.block_on(ours_and_theirs(
+                lesson,
+                stage,
+                &variant,
+                &RunOptions::default(),
+                (&node.url, Vec::new()),
+                &remote_options(),
+            ));
             assert_eq!(ours.clients, theirs.clients, "{variant}");
-            assert_eq!(ours.steps.len(), theirs.steps.len(), "{variant}");
+            assert_steps_agree(
+                &ours,
+                &theirs,
+                &variant,
+                observed,
+                "our Rust server and Node's socket.io disagree, so the lesson teaches something \
+                 real Socket.IO does not do",
+            );
             for (a, b) in ours.steps.iter().zip(&theirs.steps) {
-                assert_eq!(
-                    observed(a),
-                    observed(b),
-                    "lesson {variant}, step {}: our Rust server and Node's socket.io disagree, so the \
-                     lesson teaches something real Socket.IO does not do",
-                    a.step
-                );
                 assert!(a.ignored.is_empty(), "{variant}: nothing unjudged arrives here");
                 // What came back to a server's emitWithAck stays inside that server: ours reports
                 // it, Node's cannot be asked, so the remote trace must not claim any.

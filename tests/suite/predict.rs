@@ -11,6 +11,7 @@ use std::time::Duration;
 use expectrl::process::unix::WaitStatus;
 use expectrl::{Eof, Expect, Session};
 
+use crate::common::process::reap_within;
 use crate::common::run_bounded;
 
 /// The bound on every wait for the tutor's screen. Generous, because the machine may be busy;
@@ -91,7 +92,10 @@ impl Tty {
                 tail(&self.seen)
             ),
         };
-        let code = match self.session.get_process().wait() {
+        // The terminal has closed, so the tutor is exiting; reaping it is bounded all the same.
+        let process = self.session.get_process();
+        let pid = process.pid().as_raw() as u32;
+        let code = match reap_within(pid, WAIT, "the tutor to exit", || process.wait()) {
             Ok(WaitStatus::Exited(_, code)) => code,
             other => panic!("the tutor did not exit normally: {other:?}"),
         };
@@ -117,6 +121,26 @@ fn progress(home: &Path) -> serde_json::Value {
     let path = home.join("progress.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("the progress file is JSON")
+}
+
+/// Requires that the saved progress marks `stage` done, with each `(step, right)` prediction
+/// saved as judged.
+fn assert_saved(saved: &serde_json::Value, stage: &str, predictions: &[(&str, bool)]) {
+    assert_eq!(saved["stages"][stage]["done"], true, "{stage}: {saved}");
+    for (step, right) in predictions {
+        assert_eq!(
+            saved["stages"][stage]["predictions"][step]["right"], *right,
+            "{stage}, step {step}: {saved}"
+        );
+    }
+}
+
+/// The line of `list` that names `stage` (`"2.1  "` and so on).
+fn listed_line<'a>(listed: &'a str, stage: &str) -> &'a str {
+    listed
+        .lines()
+        .find(|l| l.contains(stage))
+        .unwrap_or_else(|| panic!("no line with {stage:?} in:\n{listed}"))
 }
 
 fn home() -> (tempfile::TempDir, PathBuf) {
@@ -209,16 +233,8 @@ fn a_right_and_a_wrong_prediction_are_judged_against_the_trace_and_saved() {
 
     let saved = progress(&home);
     assert_eq!(saved["format_version"], 1);
-    assert_eq!(saved["stages"]["2.2"]["done"], true, "{saved}");
-    assert_eq!(
-        saved["stages"]["2.2"]["predictions"]["2"]["right"], true,
-        "{saved}"
-    );
-    assert_eq!(
-        saved["stages"]["2.2"]["predictions"]["4"]["right"], false,
-        "{saved}"
-    );
-    assert_eq!(saved["stages"]["2.1"]["done"], true, "{saved}");
+    assert_saved(&saved, "2.2", &[("2", true), ("4", false)]);
+    assert_saved(&saved, "2.1", &[]);
     assert!(
         saved["stages"].get("1.1").is_none(),
         "only the lesson played: {saved}"
@@ -227,14 +243,11 @@ fn a_right_and_a_wrong_prediction_are_judged_against_the_trace_and_saved() {
     let list = piped(&home, &["list"]);
     let listed = text(&list.stdout);
     assert!(list.status.success(), "{}", text(&list.stderr));
-    let line = listed
-        .lines()
-        .find(|l| l.contains("2.2  socket.broadcast.emit: everyone but the newcomer"))
-        .unwrap_or_else(|| panic!("{listed}"));
+    let line = listed_line(&listed, "2.2  socket.broadcast.emit: everyone but the newcomer");
     assert!(line.ends_with("✓ done · 1 of 2 questions right"), "{line}");
-    let line = listed.lines().find(|l| l.contains("2.1  ")).unwrap();
+    let line = listed_line(&listed, "2.1  ");
     assert!(line.ends_with("✓ done · 2 of 2 questions right"), "{line}");
-    let line = listed.lines().find(|l| l.contains("1.1  ")).unwrap();
+    let line = listed_line(&listed, "1.1  ");
     assert!(line.ends_with("· pending"), "{line}");
     assert!(
         listed.contains(&format!(
@@ -271,11 +284,7 @@ fn quitting_mid_lesson_keeps_the_answers_and_the_next_run_resumes_there() {
     assert_eq!(code, 0, "quitting is the learner's choice, not a failure");
 
     let saved = progress(&home);
-    assert_eq!(saved["stages"]["1.1"]["done"], true, "{saved}");
-    assert_eq!(
-        saved["stages"]["1.1"]["predictions"]["2"]["right"], true,
-        "{saved}"
-    );
+    assert_saved(&saved, "1.1", &[("2", true)]);
     assert!(
         saved["stages"].get("1.2").is_none(),
         "1.2 was left mid-way: {saved}"
@@ -304,11 +313,7 @@ fn quitting_mid_lesson_keeps_the_answers_and_the_next_run_resumes_there() {
     let (code, _) = tty.finish();
     assert_eq!(code, 0);
     let saved = progress(&home);
-    assert_eq!(saved["stages"]["1.2"]["done"], true, "{saved}");
-    assert_eq!(
-        saved["stages"]["1.2"]["predictions"]["2"]["right"], false,
-        "{saved}"
-    );
+    assert_saved(&saved, "1.2", &[("2", false)]);
 }
 
 #[test]
@@ -335,7 +340,7 @@ fn no_pause_never_prompts_and_counts_what_a_terminal_showed() {
     assert!(!rest.contains("Your prediction"), "{rest}");
     let saved = progress(&home);
     for stage in ["3.1", "3.2"] {
-        assert_eq!(saved["stages"][stage]["done"], true, "{saved}");
+        assert_saved(&saved, stage, &[]);
         assert!(saved["stages"][stage].get("predictions").is_none(), "{saved}");
     }
 

@@ -7,14 +7,14 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use realtime_tutor::check;
 use realtime_tutor::parts::redis_server::{Redis, RedisServer};
 use realtime_tutor::runner::{self, RunOptions, Target};
 use realtime_tutor::trace::StageTrace;
 
+use crate::common::compare::{assert_steps_agree, observed, ours_and_theirs, remote_options};
+use crate::common::process::{STARTUP_LIMIT, Server, signal};
 use crate::common::{COMMAND_LIMIT, lessons, run_bounded, runtime};
-use crate::node::observed;
-use crate::parts::node::NodeProcess;
+use crate::parts::node::node_process;
 
 fn lesson_7() -> &'static realtime_tutor::lesson::Lesson {
     lessons().iter().find(|l| l.number == 7).expect("lesson 7")
@@ -22,10 +22,10 @@ fn lesson_7() -> &'static realtime_tutor::lesson::Lesson {
 
 /// Two Node servers running `lessons/07-scaling/stage-K.js` (`variant` `7.K`), on `redis` (a
 /// socket path) or on nothing (`none`).
-fn node_pair(redis: &str, variant: &str) -> (NodeProcess, NodeProcess) {
+fn node_pair(redis: &str, variant: &str) -> (Server, Server) {
     (
-        NodeProcess::start("cluster.js", &["0", redis, variant]),
-        NodeProcess::start("cluster.js", &["0", redis, variant]),
+        node_process("cluster.js", &["0", redis, variant]),
+        node_process("cluster.js", &["0", redis, variant]),
     )
 }
 
@@ -52,34 +52,25 @@ fn lesson_7_traces_match_node_socket_io_and_its_redis_adapter_stage_by_stage() {
                 redis: Some(for_us),
                 ..RunOptions::default()
             };
-            let ours = runner::run_stage(lesson, stage, &Target::Local, &options)
-                .await
-                .unwrap_or_else(|e| panic!("{variant} on our servers: {e}"));
-            let remote = Target::Remote {
-                url: a.url.clone(),
-                more: vec![b.url.clone()],
-                path: "/socket.io/".into(),
-                expect_within: check::EXPECT_WITHIN,
-                quiet: check::QUIET,
-            };
-            let options = RunOptions {
-                timeout: check::CONNECT_TIMEOUT,
-                ..RunOptions::default()
-            };
-            let theirs = runner::run_stage(lesson, stage, &remote, &options)
-                .await
-                .unwrap_or_else(|e| panic!("{variant} on Node's servers: {e}"));
-            (ours, theirs)
+            ours_and_theirs(
+                lesson,
+                stage,
+                &variant,
+                &options,
+                (&a.url, vec![b.url.clone()]),
+                &remote_options(),
+            )
+            .await
         });
         assert_eq!(ours.clients, theirs.clients, "{variant}");
-        assert_eq!(ours.steps.len(), theirs.steps.len(), "{variant}");
+        assert_steps_agree(
+            &ours,
+            &theirs,
+            &variant,
+            observed,
+            "our servers and Node's socket.io disagree",
+        );
         for (a, b) in ours.steps.iter().zip(&theirs.steps) {
-            assert_eq!(
-                observed(a),
-                observed(b),
-                "lesson {variant}, step {}: our servers and Node's socket.io disagree",
-                a.step
-            );
             // The probe: the same status, and socket.io's own words (socketioxide writes the
             // code as "1", Node as 1).
             if let (Some(p), Some(q)) = (&a.probe, &b.probe) {
@@ -123,7 +114,15 @@ fn check_7_passes_two_joined_node_servers_and_names_the_two_common_mistakes() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("PASS"), "{stdout}");
+    // The verdict line itself: PASS, and which lesson the pair of servers does.
+    let headline = stdout
+        .lines()
+        .find(|l| l.starts_with("PASS  "))
+        .unwrap_or_default();
+    assert!(
+        headline.contains("does what lesson 7 teaches"),
+        "{headline}\n{stdout}"
+    );
 
     // The same code without the adapter: alice's message never reaches B.
     let (a, b) = node_pair("none", "7.2");
@@ -262,9 +261,7 @@ fn no_redis_server_outlives_the_lesson_when_it_ends_or_is_interrupted() {
         !running.is_empty(),
         "the private Redis runs while the lesson waits"
     );
-    let pid = session.get_process().pid().to_string();
-    let status = Command::new("kill").args(["-INT", &pid]).status().expect("kill");
-    assert!(status.success());
+    signal("-INT", session.get_process().pid().as_raw() as u32);
     // The watchdog notices its tutor is gone; a bounded wait for the process table to say so.
     let deadline = Instant::now() + Duration::from_secs(10);
     while !processes_under(&tmp).is_empty() {
@@ -286,11 +283,7 @@ struct KillRedisBefore {
 impl runner::StepHook for KillRedisBefore {
     fn before(&mut self, step: &runner::BeforeStep<'_>) -> Result<(), runner::RunError> {
         if step.number == self.at {
-            let killed = Command::new("kill")
-                .args(["-KILL", &self.pid.to_string()])
-                .status()
-                .expect("kill");
-            assert!(killed.success());
+            signal("-KILL", self.pid);
         }
         Ok(())
     }
@@ -394,24 +387,17 @@ fn a_stage_with_several_servers_is_checked_at_load() {
 
 #[test]
 fn serve_7_runs_two_servers_that_chat_through_redis_and_stops_on_ctrl_c() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
     use serde_json::json;
 
     let (_dir, tmp) = own_tmp();
-    let mut child = tutor(&["serve", "7", "--port", "0"])
-        .env("TMPDIR", &tmp)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve 7 starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut child = Server::spawn(
+        tutor(&["serve", "7", "--port", "0"]).env("TMPDIR", &tmp),
+        "serve 7 needs redis-server (`bash scripts/test.sh` installs it)",
+    );
     let mut urls = Vec::new();
-    for _ in 0..2 {
-        let line = lines.next().expect("a line").expect("text");
+    for server in ["A", "B"] {
+        let line = child.line(&format!("server {server}'s address"), STARTUP_LIMIT);
         let url = line
             .split_whitespace()
             .last()
@@ -454,12 +440,8 @@ fn serve_7_runs_two_servers_that_chat_through_redis_and_stops_on_ctrl_c() {
         !processes_under(&tmp).is_empty(),
         "serve 7 runs its private Redis"
     );
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let exit = crate::common::wait_bounded(&mut child, Duration::from_secs(10), "serve 7 after Ctrl-C");
+    signal("-INT", child.pid());
+    let exit = child.wait(Duration::from_secs(10), "serve 7 after Ctrl-C");
     assert_eq!(exit.code(), Some(0));
     assert_eq!(
         processes_under(&tmp),

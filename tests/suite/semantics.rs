@@ -185,24 +185,57 @@ fn a_burst_arrives_in_one_order_at_every_client() {
 fn json_delivery_steps_carry_the_documented_fields() {
     let traces = runtime().block_on(run_all());
     for step in traces.iter().flat_map(|t| t.steps.iter()) {
-        let value = serde_json::to_value(step).unwrap();
-        for field in [
-            "lesson",
-            "stage",
-            "action",
-            "sender",
-            "event",
-            "args",
-            "received_by",
-            "not_received_by",
-        ] {
-            assert!(value.get(field).is_some(), "{field} missing in {value}");
+        // The line `--format json` prints, read back.
+        let line = realtime_tutor::trace::json::step_line(step);
+        let value: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+        // `Value::get` finds a field that is there as `null` too, so each field's type is
+        // checked: a field that is always there, but empty, would pass a presence check.
+        let has = |field: &str, is: fn(&serde_json::Value) -> bool| {
+            assert!(
+                value.get(field).is_some_and(is),
+                "{field} missing or of the wrong type in {value}"
+            );
+        };
+        has("lesson", serde_json::Value::is_u64);
+        has("stage", serde_json::Value::is_u64);
+        for field in ["args", "received_by", "not_received_by"] {
+            has(field, serde_json::Value::is_array);
+        }
+        // Fields that only some kinds fill are there all the same, as `null`.
+        for field in ["action", "sender", "event"] {
+            assert!(
+                value.as_object().is_some_and(|o| o.contains_key(field)),
+                "{field} missing in {value}"
+            );
+        }
+        if step.kind == Kind::Emit {
+            // A delivery step says who sent, which event the server delivered (or, when it
+            // delivered none, which event the client sent), and, when anyone received it, the
+            // server code that sent it.
+            has("sender", serde_json::Value::is_string);
+            if !step.received_by.is_empty() {
+                has("action", serde_json::Value::is_string);
+                has("event", serde_json::Value::is_string);
+            }
+            assert!(
+                value["event"].is_string() || value["client_emit"]["event"].is_string(),
+                "no event named in {value}"
+            );
         }
         if step.kind == Kind::Probe {
             let probe = &value["probe"];
-            for field in ["method", "url", "outcome", "observed"] {
-                assert!(probe.get(field).is_some(), "probe.{field} missing in {value}");
+            for field in ["method", "url", "outcome"] {
+                assert!(
+                    probe.get(field).is_some_and(serde_json::Value::is_string),
+                    "probe.{field} missing in {value}"
+                );
             }
+            assert!(
+                probe
+                    .get("observed")
+                    .is_some_and(|o| o.as_array().is_some_and(|a| !a.is_empty())),
+                "probe.observed missing or empty in {value}"
+            );
         }
     }
 }

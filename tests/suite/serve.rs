@@ -2,7 +2,6 @@
 //! and (through `node --test`) a real browser and the official Node client.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -11,6 +10,7 @@ use realtime_tutor::server::{self, Behaviour, Mount, StageServer, realtime};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::common::process::signal;
 use crate::common::{COMMAND_LIMIT, run_bounded, runtime, wait_bounded};
 
 /// The bound on every wait in these tests.
@@ -116,9 +116,7 @@ impl Serve {
 
     /// Ctrl-C, then the exit status and everything printed on stderr (each wait bounded).
     pub(crate) async fn interrupt(mut self) -> (Option<i32>, String) {
-        let pid = self.child.id().to_string();
-        let sent = run_bounded(Command::new("kill").args(["-INT", &pid]), WAIT);
-        assert!(sent.status.success(), "{sent:?}");
+        signal("-INT", self.child.id());
         let stopped = self
             .wait_for("the stopped line", |l| l["kind"] == "stopped")
             .await;
@@ -498,31 +496,6 @@ fn bad_clients_are_dropped_or_ignored_and_everyone_else_carries_on() {
 /// test fails and says what is missing, rather than skipping.
 #[test]
 fn a_real_browser_and_the_official_node_client() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let node = Command::new("node").arg("--version").output();
-    assert!(
-        node.as_ref().is_ok_and(|o| o.status.success()),
-        "node is not installed: run `bash scripts/test.sh`, which installs it ({node:?})"
-    );
-    assert!(
-        dir.join("node_modules/playwright-core").is_dir()
-            && dir.join("node_modules/socket.io-client").is_dir(),
-        "tests/browser/node_modules is missing: run `bash scripts/test.sh` (or `npm ci` in tests/browser)"
-    );
     // Each of its waits is bounded by itself (tests/browser/serve.mjs); this bound is the backstop.
-    let out = run_bounded(
-        Command::new("node")
-            .args(["--test", "--test-reporter=tap"])
-            .current_dir(&dir)
-            .env("REALTIME_TUTOR_BIN", env!("CARGO_BIN_EXE_realtime-tutor")),
-        Duration::from_secs(300),
-    );
-    let report = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "node --test failed:\n{report}");
-    assert!(report.contains("# fail 0"), "{report}");
-    assert!(!report.contains("# pass 0"), "no test ran:\n{report}");
+    crate::common::run_browser_test(&[], Duration::from_secs(300));
 }

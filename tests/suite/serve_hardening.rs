@@ -4,13 +4,14 @@
 //! where a test measures time, it compares with the old behaviour's figure (a full 5 s bound, or
 //! a hang), far outside the margin allowed here.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::BufReader;
+use std::process::{ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use realtime_tutor::client::{self, ConnectOptions, Incoming, SimClient};
 use serde_json::json;
 
+use crate::common::process::{KillOnDrop, read_line_within, signal};
 use crate::common::{runtime, wait_bounded};
 use crate::peer;
 use crate::serve::{Serve, WAIT, connect_line, emit_line, join, tutor, tutor_path};
@@ -191,30 +192,45 @@ fn partial_binary_packets_are_bounded_in_count_and_bytes() {
     });
 }
 
+/// `serve 3 --format json` as a bare child whose stdout the test reads itself, so that it can
+/// close it or stop reading: the process (killed when dropped), its stdout after the listening
+/// line, and its URL.
+fn serve_3_piped(stderr: Stdio) -> (KillOnDrop, BufReader<ChildStdout>, String) {
+    let mut child = KillOnDrop(
+        tutor()
+            .args(["serve", "3", "--port", "0", "--format", "json"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("serve starts"),
+    );
+    let stdout = BufReader::new(child.0.stdout.take().expect("stdout"));
+    let (first, stdout) = read_line_within(stdout, WAIT, "the listening line");
+    let listening: serde_json::Value = serde_json::from_str(&first).expect("JSON");
+    let url = listening["url"]
+        .as_str()
+        .expect("url")
+        .trim_end_matches('/')
+        .to_owned();
+    (child, stdout, url)
+}
+
 /// `serve | head -1`: once the reader has gone, the next line cannot be written, and serve
 /// stops with a message instead of serving on unseen (or panicking).
 #[test]
 fn a_closed_stdout_stops_serve_with_a_message() {
     runtime().block_on(async {
-        let mut child = tutor()
-            .args(["serve", "3", "--port", "0", "--format", "json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("serve starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        stdout.read_line(&mut first).expect("the listening line");
-        let url: serde_json::Value = serde_json::from_str(&first).expect("JSON");
-        let url = url["url"].as_str().expect("url").trim_end_matches('/').to_owned();
+        let (mut child, stdout, url) = serve_3_piped(Stdio::piped());
         drop(stdout);
         // Something to print: a client joins (and stays, so serve has a socket to close).
         let client = SimClient::connect_with_query(&url, &ConnectOptions::default(), &[("name", "x")]).await;
         let status = tokio::task::block_in_place(|| {
-            wait_bounded(&mut child, WAIT, "serve to stop once stdout is closed")
+            wait_bounded(&mut child.0, WAIT, "serve to stop once stdout is closed")
         });
+        // The process has exited, so its stderr is at its end.
         let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        std::io::Read::read_to_string(&mut child.0.stderr.take().expect("stderr"), &mut stderr)
             .expect("stderr");
         assert_eq!(status.code(), Some(1), "{stderr}");
         assert!(
@@ -256,27 +272,22 @@ async fn flood(client: &mut SimClient, count: usize, bytes: usize) {
 #[test]
 fn ctrl_c_with_a_paused_pager_is_clean_and_quick() {
     runtime().block_on(async {
-        let mut child = tutor()
-            .args(["serve", "3", "--port", "0", "--format", "json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
         // Read up to the flooding client's connection line, then never again (the pipe stays
         // open): from then on nobody reads, like a pager paused by the learner.
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("the listening line");
-        let url: serde_json::Value = serde_json::from_str(&line).expect("JSON");
-        let url = url["url"].as_str().expect("url").trim_end_matches('/').to_owned();
+        let (mut child, mut stdout, url) = serve_3_piped(Stdio::null());
         let mut client =
             SimClient::connect_with_query(&url, &ConnectOptions::default(), &[("name", "flood")])
                 .await
                 .expect("connects");
         loop {
-            line.clear();
-            let n = tokio::task::block_in_place(|| stdout.read_line(&mut line)).expect("a trace line");
-            assert!(n > 0, "serve ended before the client's connection line");
+            let (line, rest) = tokio::task::block_in_place(|| {
+                read_line_within(stdout, WAIT, "the flooding client's connection line")
+            });
+            stdout = rest;
+            assert!(
+                !line.is_empty(),
+                "serve ended before the client's connection line"
+            );
             if line.contains(r#""kind":"connect""#) && line.contains(r#""client":"flood""#) {
                 break;
             }
@@ -284,16 +295,9 @@ fn ctrl_c_with_a_paused_pager_is_clean_and_quick() {
         // 400 echoes of 2 kB each are about 1 MB of trace: far more than a pipe holds (64 kB).
         flood(&mut client, 400, 2_000).await;
         let started = Instant::now();
-        let pid = child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-INT", &pid])
-                .status()
-                .expect("kill")
-                .success()
-        );
+        signal("-INT", child.0.id());
         let status = tokio::task::block_in_place(|| {
-            wait_bounded(&mut child, WAIT, "serve to exit on Ctrl-C with a full pipe")
+            wait_bounded(&mut child.0, WAIT, "serve to exit on Ctrl-C with a full pipe")
         });
         let took = started.elapsed();
         assert_eq!(status.code(), Some(0));

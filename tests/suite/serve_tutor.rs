@@ -14,7 +14,7 @@ use crate::serve::{Serve, WAIT, join};
 /// Needs what `bash scripts/test.sh` installs; without it the test fails and says what is missing.
 #[test]
 fn a_real_browser_draws_the_live_diagram_of_tabs_and_bots() {
-    crate::common::run_browser_test("tutor.mjs", Duration::from_secs(240));
+    crate::common::run_browser_test(&["tutor.mjs"], Duration::from_secs(240));
 }
 
 /// Opens `/tutor/events` on a socket with a small receive buffer, and does not read.

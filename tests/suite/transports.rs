@@ -3,15 +3,14 @@
 //! (`tests/python/server.py`), each over the three `transports` settings of socket.io-client.
 //! A conforming server must never be judged wrong by the client.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
 
 use realtime_tutor::client::{ConnectError, ConnectOptions, Incoming, SimClient, Transport};
 use serde_json::{Value, json};
 
+use crate::common::process::Server;
 use crate::common::runtime;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -26,77 +25,32 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A server in another language, killed when dropped (also when a test panics).
-pub(crate) struct Peer {
-    child: Child,
-    pub(crate) url: String,
+/// Node's socket.io in one of the configurations of `tests/node/configs.js`, killed when dropped
+/// (also when a test panics).
+pub(crate) fn node_peer(config: &str) -> Server {
+    let dir = root().join("tests/node");
+    let install = "the Node fixture needs `npm ci` in tests/node (scripts/test.sh does it)";
+    assert!(dir.join("node_modules/socket.io").is_dir(), "{install}");
+    Server::start(
+        Command::new("node")
+            .args(["configs.js", config, "0"])
+            .current_dir(&dir),
+        install,
+    )
 }
 
-impl Peer {
-    /// Runs `program args…` in `dir`; its first line of stdout must be its port.
-    fn start(program: &Path, args: &[&str], dir: &Path, install: &str) -> Self {
-        let mut child = Command::new(program)
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}; {install}", program.display()));
-        let mut stderr = child.stderr.take().expect("piped stderr");
-        let (errors_tx, errors) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            let _ = errors_tx.send(text);
-        });
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (port_tx, port_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut first = String::new();
-            let _ = reader.read_line(&mut first);
-            let _ = port_tx.send(first);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let mut peer = Peer {
-            child,
-            url: String::new(),
-        };
-        let line = port_rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
-        let Ok(port) = line.trim().parse::<u16>() else {
-            let _ = peer.child.kill();
-            let _ = peer.child.wait();
-            let errors = errors.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
-            panic!("{args:?} did not report its port (got {line:?}); {install}\nstderr:\n{errors}");
-        };
-        peer.url = format!("http://127.0.0.1:{port}");
-        peer
-    }
-
-    pub(crate) fn node(config: &str) -> Self {
-        let dir = root().join("tests/node");
-        let install = "the Node fixture needs `npm ci` in tests/node (scripts/test.sh does it)";
-        assert!(dir.join("node_modules/socket.io").is_dir(), "{install}");
-        Self::start(Path::new("node"), &["configs.js", config, "0"], &dir, install)
-    }
-
-    pub(crate) fn python() -> Self {
-        let dir = root().join("tests/python");
-        let python = dir.join(".venv/bin/python");
-        let install = "python-socketio needs `python3 -m venv tests/python/.venv && \
-                       tests/python/.venv/bin/pip install -r tests/python/requirements.txt` \
-                       (scripts/test.sh does it)";
-        assert!(python.is_file(), "{install}");
-        Self::start(&python, &["server.py", "0"], &dir, install)
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// python-socketio's server (`tests/python/server.py`), killed when dropped.
+pub(crate) fn python_peer() -> Server {
+    let dir = root().join("tests/python");
+    let python = dir.join(".venv/bin/python");
+    let install = "python-socketio needs `python3 -m venv tests/python/.venv && \
+                   tests/python/.venv/bin/pip install -r tests/python/requirements.txt` \
+                   (scripts/test.sh does it)";
+    assert!(python.is_file(), "{install}");
+    Server::start(
+        Command::new(&python).args(["server.py", "0"]).current_dir(&dir),
+        install,
+    )
 }
 
 fn options(transports: &[Transport]) -> ConnectOptions {
@@ -141,7 +95,7 @@ fn expect_transport(client: &SimClient, setting: &[Transport], offered: bool, wh
 fn node_socket_io_in_each_configuration_over_each_transport() {
     runtime().block_on(async {
         for config in ["default", "recovery", "binary"] {
-            let node = Peer::node(config);
+            let node = node_peer(config);
             for setting in SETTINGS {
                 let what = format!("{config} over {setting:?}");
                 let mut client = SimClient::connect(&node.url, &options(setting)).await.unwrap();
@@ -190,7 +144,7 @@ fn node_socket_io_in_each_configuration_over_each_transport() {
 #[test]
 fn node_with_polling_only_is_reached_by_every_client_that_may_poll() {
     runtime().block_on(async {
-        let node = Peer::node("polling");
+        let node = node_peer("polling");
         for setting in SETTINGS {
             let what = format!("polling-only server, client {setting:?}");
             match SimClient::connect(&node.url, &options(setting)).await {
@@ -217,7 +171,7 @@ fn node_with_polling_only_is_reached_by_every_client_that_may_poll() {
 #[test]
 fn node_with_cors_and_a_middleware_takes_the_auth_and_greets_early() {
     runtime().block_on(async {
-        let node = Peer::node("cors");
+        let node = node_peer("cors");
         for setting in SETTINGS {
             let what = format!("cors + middleware over {setting:?}");
             match SimClient::connect(&node.url, &options(setting)).await {
@@ -250,7 +204,7 @@ fn node_with_cors_and_a_middleware_takes_the_auth_and_greets_early() {
 #[test]
 fn python_socketio_greets_before_its_connect_reply_and_is_understood() {
     runtime().block_on(async {
-        let python = Peer::python();
+        let python = python_peer();
         for setting in SETTINGS {
             let what = format!("python-socketio over {setting:?}");
             let mut client = SimClient::connect(&python.url, &options(setting)).await.unwrap();
@@ -276,7 +230,8 @@ fn python_socketio_greets_before_its_connect_reply_and_is_understood() {
 /// Every stage of every lesson gives the same trace whichever way its clients connect: over
 /// HTTP long-polling and then the upgrade (what `io()` does), over polling alone, or over a
 /// WebSocket from the start. What a client receives does not depend on the transport, which is
-/// why the lessons may show the WebSocket-only run (see `runner::Session::options_for`).
+/// why the lessons may play the way `io()` connects and still show what any client receives
+/// (see `runner::session::Session::options_for`).
 #[test]
 fn every_lesson_stage_traces_the_same_over_every_transport() {
     use realtime_tutor::runner::{self, RunOptions, Target};

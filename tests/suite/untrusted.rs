@@ -2,13 +2,12 @@
 //! would drive a terminal, a body that never ends, a WebSocket message far too large, a flood of
 //! events. Each must end in a clear verdict or error, within a bound, with nothing raw printed.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use realtime_tutor::client::{ConnectOptions, Incoming, SimClient, http};
 use realtime_tutor::runner::MAX_EVENTS_PER_STEP;
 use socketioxide::SocketIo;
@@ -17,8 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::check::BAD_TARGET_BOUND;
-use crate::common::runtime;
+use crate::check::{BAD_TARGET_BOUND, check_in_colour};
+use crate::common::{raw_peer, runtime};
 
 /// An OSC sequence that renames the terminal window, then a colour code that turns it red.
 const EVIL: &str = "\u{1b}]0;pwned\u{7}\u{1b}[31m";
@@ -29,21 +28,8 @@ const SHOWN: &str = "\\u{1b}]0;pwned\\u{7}\\u{1b}[31m";
 /// Runs `realtime-tutor check <args…> --color <color>`; returns stdout and stderr together and
 /// the exit code.
 fn check(args: &[&str], color: &str) -> (String, Option<i32>, Duration) {
-    let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
-        .arg("check")
-        .args(args)
-        .args(["--color", color])
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("the binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (text, out.status.code(), started.elapsed())
+    let out = check_in_colour(args, color);
+    (out.stdout + &out.stderr, out.code, out.took)
 }
 
 /// True when every ESC in `text` starts a colour code (`ESC [ digits ; … m`), which is all
@@ -107,53 +93,40 @@ enum Raw {
     Huge,
 }
 
-/// A WebSocket server written by hand (tokio-tungstenite, no Socket.IO library), so it can
-/// break the protocol in exactly one way.
+/// A raw peer (see [`raw_peer`]) that breaks the protocol as `mode` says.
 async fn raw_server(mode: Raw) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                    return;
-                };
-                let open = r#"0{"sid":"raw","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#;
-                if let Raw::Greet(text) = mode {
-                    let _ = ws.send(Message::text(text)).await;
-                    std::future::pending::<()>().await;
-                }
-                if ws.send(Message::text(open)).await.is_err() {
-                    return;
-                }
-                // The client's CONNECT (`40`).
-                let _ = ws.next().await;
-                match mode {
-                    Raw::Greet(_) => {}
-                    Raw::Refuse => {
-                        let refusal = serde_json::json!({ "message": EVIL });
-                        let _ = ws.send(Message::text(format!("44{refusal}"))).await;
-                        std::future::pending::<()>().await;
-                    }
-                    Raw::Flood => {
-                        let _ = ws.send(Message::text(r#"40{"sid":"raw"}"#)).await;
-                        // Endless, but yielding now and then: a loop that never yields would take
-                        // a whole core from the tutor it floods (and from the tests next to it).
-                        while ws.send(Message::text(r#"42["hi"]"#)).await.is_ok() {
-                            tokio::task::yield_now().await;
-                        }
-                    }
-                    Raw::Huge => {
-                        let _ = ws.send(Message::text(r#"40{"sid":"raw"}"#)).await;
-                        let big = format!(r#"42["hi","{}"]"#, "x".repeat(2 << 20));
-                        let _ = ws.send(Message::text(big)).await;
-                        std::future::pending::<()>().await;
-                    }
-                }
-            });
+    raw_peer::serve(move |mut ws| async move {
+        if let Raw::Greet(text) = mode {
+            let _ = ws.send(Message::text(text)).await;
+            std::future::pending::<()>().await;
         }
-    });
-    format!("http://{addr}")
+        if !raw_peer::open_session(&mut ws).await {
+            return;
+        }
+        match mode {
+            Raw::Greet(_) => {}
+            Raw::Refuse => {
+                let refusal = serde_json::json!({ "message": EVIL });
+                let _ = ws.send(Message::text(format!("44{refusal}"))).await;
+                std::future::pending::<()>().await;
+            }
+            Raw::Flood => {
+                let _ = ws.send(Message::text(raw_peer::CONNECTED)).await;
+                // Endless, but yielding now and then: a loop that never yields would take
+                // a whole core from the tutor it floods (and from the tests next to it).
+                while ws.send(Message::text(r#"42["hi"]"#)).await.is_ok() {
+                    tokio::task::yield_now().await;
+                }
+            }
+            Raw::Huge => {
+                let _ = ws.send(Message::text(raw_peer::CONNECTED)).await;
+                let big = format!(r#"42["hi","{}"]"#, "x".repeat(2 << 20));
+                let _ = ws.send(Message::text(big)).await;
+                std::future::pending::<()>().await;
+            }
+        }
+    })
+    .await
 }
 
 #[test]
@@ -198,7 +171,7 @@ fn a_first_frame_and_a_refusal_cannot_drive_the_terminal() {
 fn a_flood_of_events_fails_the_step_instead_of_reading_forever() {
     let rt = runtime();
     let url = rt.block_on(raw_server(Raw::Flood));
-    // The raw peers speak WebSocket only (see `raw_server`).
+    // The raw peers speak WebSocket only (see `common::raw_peer`).
     let (plain, code, took) = check(&["2", "--url", &url, "--transports", "websocket"], "never");
     assert_eq!(code, Some(1), "{plain}");
     assert!(

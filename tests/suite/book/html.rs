@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::root;
+use crate::common::process::try_run_bounded;
 use crate::common::{COMMAND_LIMIT, lessons, run_bounded};
 
 /// The mdBook to run: `$MDBOOK` if set, else `mdbook` from the `PATH`.
@@ -15,7 +16,7 @@ fn mdbook() -> String {
 
 /// Builds the book into a fresh temporary folder, so parallel runs do not share output.
 fn build() -> (tempfile::TempDir, PathBuf) {
-    let version = Command::new(mdbook()).arg("--version").output();
+    let version = try_run_bounded(Command::new(mdbook()).arg("--version"), COMMAND_LIMIT);
     if !version.is_ok_and(|v| v.status.success()) {
         panic!(
             "mdbook is not installed (or `{}` does not run). Run `bash scripts/test.sh`, which installs \

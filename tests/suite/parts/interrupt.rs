@@ -79,10 +79,7 @@ fn interrupt_and_check(signal: &str) {
     // A connection to that Redis: its end (EOF) is the event that says Redis died.
     let mut watch = std::os::unix::net::UnixStream::connect(&socket).expect("the child's Redis accepts");
     assert!(process_alive(pid));
-    Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::common::process::signal(signal, child.id());
     let status = wait_bounded(&mut child, Duration::from_secs(10), "the interrupted child");
     assert!(!status.success(), "the child was interrupted: {status:?}");
     watch.set_read_timeout(Some(Duration::from_secs(5))).unwrap();

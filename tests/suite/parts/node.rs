@@ -3,10 +3,8 @@
 //! `@socket.io/redis-adapter` on the Redis this test starts. Smoke tests: the lessons'
 //! conformance tests compare whole traces later.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
@@ -14,6 +12,7 @@ use realtime_tutor::parts::redis_server::RedisServer;
 use realtime_tutor::parts::store::Store;
 use serde_json::{Value, json};
 
+use crate::common::process::Server;
 use crate::common::runtime;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -25,70 +24,20 @@ fn fixture() -> PathBuf {
 }
 
 /// A Node process of the fixture, killed when dropped (also when the test panics).
-pub(crate) struct NodeProcess {
-    child: Child,
-    pub(crate) url: String,
-}
-
-impl NodeProcess {
-    pub(crate) fn start(script: &str, args: &[&str]) -> Self {
-        for package in [
-            "sqlite3/build/Release/node_sqlite3.node",
-            "@socket.io/redis-adapter/package.json",
-        ] {
-            assert!(
-                fixture().join("node_modules").join(package).is_file(),
-                "{package} is missing: {INSTALL}"
-            );
-        }
-        let mut child = Command::new("node")
-            .arg(script)
-            .args(args)
-            .current_dir(fixture())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run node ({e}): {INSTALL}"));
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut first = String::new();
-            let _ = reader.read_line(&mut first);
-            let _ = tx.send(first);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let (errors_tx, errors) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            let _ = errors_tx.send(text);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
-        let mut process = NodeProcess {
-            child,
-            url: String::new(),
-        };
-        match line.trim().parse::<u16>() {
-            Ok(port) => process.url = format!("http://127.0.0.1:{port}"),
-            Err(_) => {
-                let _ = process.child.kill();
-                let _ = process.child.wait();
-                let errors = errors.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
-                panic!("node {script} {args:?} did not report its port (got {line:?}); stderr:\n{errors}");
-            }
-        }
-        process
+pub(crate) fn node_process(script: &str, args: &[&str]) -> Server {
+    for package in [
+        "sqlite3/build/Release/node_sqlite3.node",
+        "@socket.io/redis-adapter/package.json",
+    ] {
+        assert!(
+            fixture().join("node_modules").join(package).is_file(),
+            "{package} is missing: {INSTALL}"
+        );
     }
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    Server::start(
+        Command::new("node").arg(script).args(args).current_dir(fixture()),
+        INSTALL,
+    )
 }
 
 async fn connect(url: &str, query: &[(&str, &str)]) -> SimClient {
@@ -177,7 +126,7 @@ fn the_tutorials_delivery_servers_store_emit_with_the_offset_and_replay() {
             // reads what rusqlite wrote.
             let db = dir.path().join(format!("{variant}.db"));
             Store::open(&db).unwrap().insert("seed", None).unwrap();
-            let server = NodeProcess::start("delivery.js", &[variant, "0", db.to_str().unwrap()]);
+            let server = node_process("delivery.js", &[variant, "0", db.to_str().unwrap()]);
             let with_offset = variant != "forgets-offset";
             let expect = |text: &str, id: u64| {
                 let mut args = vec![json!(text)];
@@ -226,7 +175,7 @@ fn the_tutorials_delivery_servers_store_emit_with_the_offset_and_replay() {
 #[test]
 fn a_server_that_stores_nothing_still_chats() {
     runtime().block_on(async {
-        let server = NodeProcess::start("delivery.js", &["stores-nothing", "0"]);
+        let server = node_process("delivery.js", &["stores-nothing", "0"]);
         let mut alice = connect(&server.url, &[]).await;
         alice.emit("chat message", vec![json!("hi")]).unwrap();
         assert_eq!(
@@ -241,8 +190,8 @@ fn two_node_servers_share_broadcasts_through_the_redis_adapter() {
     runtime().block_on(async {
         let redis = RedisServer::start().await.expect("a private Redis");
         let socket = redis.socket_path().to_str().unwrap().to_string();
-        let a = NodeProcess::start("cluster.js", &["0", &socket]);
-        let b = NodeProcess::start("cluster.js", &["0", &socket]);
+        let a = node_process("cluster.js", &["0", &socket]);
+        let b = node_process("cluster.js", &["0", &socket]);
         let mut alice = connect(&a.url, &[("room", "r")]).await;
         let mut bob = connect(&b.url, &[("room", "r")]).await;
         let mut dave = connect(&b.url, &[]).await;
@@ -287,8 +236,8 @@ fn node_answers_a_poll_for_another_nodes_session_with_session_id_unknown() {
     runtime().block_on(async {
         let redis = RedisServer::start().await.expect("a private Redis");
         let socket = redis.socket_path().to_str().unwrap().to_string();
-        let a = NodeProcess::start("cluster.js", &["0", &socket]);
-        let b = NodeProcess::start("cluster.js", &["0", &socket]);
+        let a = node_process("cluster.js", &["0", &socket]);
+        let b = node_process("cluster.js", &["0", &socket]);
         let authority = |url: &str| url.trim_start_matches("http://").to_string();
         let probe = cross_poll(&authority(&a.url), &authority(&b.url), WAIT)
             .await

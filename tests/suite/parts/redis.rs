@@ -1,7 +1,6 @@
 //! Lesson 7's parts: a private `redis-server` that never outlives the tutor, and socketioxide's
 //! Redis adapter joining two servers, with fences through it.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -17,6 +16,7 @@ use socketioxide::adapter::{Adapter, LocalAdapter};
 use socketioxide::extract::{AckSender, Data, SocketRef};
 
 use super::process_alive;
+use crate::common::process::signal;
 use crate::common::runtime;
 
 const FENCE: &str = "tutor:fence";
@@ -128,7 +128,7 @@ fn a_killed_watchdog_does_not_leave_redis_running_after_drop() {
             .nth(1)
             .unwrap()
             .to_string();
-        Command::new("kill").args(["-KILL", &watchdog]).status().unwrap();
+        signal("-KILL", watchdog.parse().expect("a pid"));
         drop(server);
         // Redis was killed, not reaped by us (its parent is gone): wait, bounded, for it to vanish.
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -274,10 +274,7 @@ fn a_redis_that_goes_away_mid_run_is_a_clear_error_in_bounded_time() {
         let Redis::Private(server) = &redis else {
             unreachable!()
         };
-        Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status()
-            .expect("kill runs");
+        signal("-KILL", pid);
         let started = Instant::now();
         let gone = tokio::time::timeout(WAIT, server.gone())
             .await
@@ -305,20 +302,14 @@ fn a_redis_that_goes_away_mid_run_is_a_clear_error_in_bounded_time() {
 fn a_redis_that_stops_answering_fails_an_emit_in_bounded_time() {
     runtime().block_on(async {
         let server = RedisServer::start().await.expect("redis-server starts");
-        let pid = server.pid().to_string();
+        let pid = server.pid();
         let redis = Redis::Private(server);
         let a = redis_node(&redis).await;
-        Command::new("kill")
-            .args(["-STOP", &pid])
-            .status()
-            .expect("kill runs");
+        signal("-STOP", pid);
         let started = Instant::now();
         let emitted = tokio::time::timeout(WAIT, a.io.emit("chat message", "stalled")).await;
         let waited = started.elapsed();
-        Command::new("kill")
-            .args(["-CONT", &pid])
-            .status()
-            .expect("kill runs");
+        signal("-CONT", pid);
         let error = emitted
             .expect("the emit ends in time")
             .expect_err("a stalled Redis fails the emit");
