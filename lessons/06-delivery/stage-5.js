@@ -19,6 +19,6 @@ io.on('connection', async (socket) => {
     });
 });
 
-// client: const socket = io({ auth: { serverOffset: 0 }, ackTimeout: 100, retries: 1 });
+// client: const socket = io({ auth: { serverOffset: 0 }, ackTimeout: 500, retries: 1 });
 //         let counter = 0;
 //         socket.emit('chat message', text, `${name}-${++counter}`);
