@@ -2,7 +2,6 @@
 //! ([`super::handshake`]) has connected it. Its options are in [`super::options`], its errors in
 //! [`super::error`].
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ pub use super::address::{authority, engine_target, websocket_url};
 pub use super::error::ConnectError;
 use super::handshake::Session;
 pub use super::limits::MAX_MESSAGE_SIZE;
-use super::limits::{INCOMING_BYTES, INCOMING_ITEMS, OUTGOING_FRAMES};
+use super::limits::{INCOMING_ITEMS, OUTGOING_FRAMES};
 use super::link::Link;
 pub use super::link::Transport;
 pub use super::options::ConnectOptions;
@@ -81,7 +80,7 @@ impl SimClient {
     /// namespace, over the transports `options` names (see [`super::handshake`] for the steps).
     pub async fn connect(base: &str, options: &ConnectOptions) -> Result<Self, ConnectError> {
         let (link, session) = super::handshake::handshake(base, options).await?;
-        Ok(Self::spawn_tasks(link, session, options.answers.clone()))
+        Ok(Self::spawn_tasks(link, session, options))
     }
 
     /// Like [`SimClient::connect`], with extra query parameters on the handshake request, as a
@@ -102,7 +101,7 @@ impl SimClient {
     }
 
     /// Splits the connected transport into a reader task and a writer task (see [`tasks`]).
-    fn spawn_tasks(link: Link, session: Session, answers: BTreeMap<String, Vec<Value>>) -> Self {
+    fn spawn_tasks(link: Link, session: Session, options: &ConnectOptions) -> Self {
         let Session {
             sid,
             pid,
@@ -122,6 +121,8 @@ impl SimClient {
         // hundred large events wait. When either is full the reader waits, and the server's
         // frames wait in TCP's buffers instead of in our memory (see `limits`).
         let (deliver, incoming) = mpsc::channel::<Item>(INCOMING_ITEMS);
+        // At least one byte: a semaphore with no permits would never let an event through.
+        let budget = options.incoming_bytes.clamp(1, Semaphore::MAX_PERMITS);
         let acks: Acks = Arc::default();
         let round_trips: RoundTrips = Arc::default();
         // The receiver moves into the reader task, out of the owner's reach; the owner reads the
@@ -130,14 +131,15 @@ impl SimClient {
         let mut inbound = Inbound {
             receiver,
             deliver,
-            room: Arc::new(Semaphore::new(INCOMING_BYTES)),
+            room: Arc::new(Semaphore::new(budget)),
+            room_bytes: budget,
             acks: acks.clone(),
             out: outgoing.clone(),
             wire: wire.clone(),
             usage: usage.clone(),
             offset: offset.clone(),
             attachments_due: None,
-            answers,
+            answers: options.answers.clone(),
             round_trips: round_trips.clone(),
             delivered: Arc::default(),
         };

@@ -50,12 +50,24 @@ impl std::fmt::Display for Transport {
     }
 }
 
-/// The WebSocket limits: no message or frame past [`MAX_MESSAGE_SIZE`].
+/// The WebSocket limits: no message or frame past [`MAX_MESSAGE_SIZE`], and small buffers.
+///
+/// tungstenite reads in chunks of 128 KiB by default and keeps that buffer for the life of the
+/// connection; it also gathers outgoing frames in a 128 KiB buffer. Both suit a server that
+/// streams. Our client reads a few small frames per step and sends one frame at a time, and
+/// `serve --bots 8` keeps eight of them open: 16 KiB chunks (the read buffer still grows to
+/// hold one whole frame when a larger one arrives) and no write buffering, so each frame goes
+/// out as it is sent.
 pub fn websocket_config() -> tungstenite::protocol::WebSocketConfig {
     tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_SIZE))
         .max_frame_size(Some(MAX_MESSAGE_SIZE))
+        .read_buffer_size(READ_CHUNK)
+        .write_buffer_size(0)
 }
+
+/// How much the client reads from a WebSocket at a time (see [`websocket_config`]).
+const READ_CHUNK: usize = 16 * 1024;
 
 /// The text `--wire` shows for a frame.
 pub fn frame_text(frame: &Frame) -> String {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::limits::INCOMING_BYTES;
 use super::link::Transport;
 
 /// How to reach the server, and how to speak to it: the options of `io(url, options)` that the
@@ -44,6 +45,12 @@ pub struct ConnectOptions {
     /// at once, with those arguments; an event not listed is never answered. The client still
     /// delivers the event to its owner either way. Empty by default: no answers.
     pub answers: BTreeMap<String, Vec<Value>>,
+    /// How many bytes of events may wait for the owner to read them, each counted at its wire
+    /// size plus its decoded size; the reader stops reading the connection while they are full.
+    /// [`INCOMING_BYTES`] (2 MiB) by default. An owner that reads each event at once and keeps
+    /// nothing of it, as a `serve` bot does, can ask for less: what it does not hold waits in
+    /// TCP's buffers instead. An event larger than the whole budget is still delivered, alone.
+    pub incoming_bytes: usize,
 }
 
 impl Default for ConnectOptions {
@@ -56,6 +63,7 @@ impl Default for ConnectOptions {
             transports: vec![Transport::Polling, Transport::WebSocket],
             record_wire: false,
             answers: BTreeMap::new(),
+            incoming_bytes: INCOMING_BYTES,
         }
     }
 }

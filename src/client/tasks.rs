@@ -23,7 +23,7 @@ use tokio::time::{Duration, Instant, timeout_at};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::connection::Incoming;
-use super::limits::{ATTACHMENTS_WITHIN, INCOMING_BYTES, long_poll_bound};
+use super::limits::{ATTACHMENTS_WITHIN, long_poll_bound};
 use super::link::{WsStream, frame_text, payload_frames, poll, post};
 use super::payload::Frame;
 use super::polling::PollingLink;
@@ -57,6 +57,8 @@ pub struct Inbound {
     pub receiver: Receiver,
     pub deliver: mpsc::Sender<Item>,
     pub room: Arc<Semaphore>,
+    /// The permits `room` started with ([`super::ConnectOptions::incoming_bytes`]).
+    pub room_bytes: usize,
     pub acks: Acks,
     pub out: mpsc::Sender<Out>,
     pub wire: WireLog,
@@ -138,7 +140,7 @@ impl Inbound {
                 if let Ok(mut offset) = self.offset.lock() {
                     offset.clone_from(&self.receiver.last_offset().map(str::to_owned));
                 }
-                let share = (cost + decoded).clamp(1, INCOMING_BYTES) as u32;
+                let share = (cost + decoded).clamp(1, self.room_bytes) as u32;
                 let permit = self
                     .room
                     .clone()

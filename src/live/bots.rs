@@ -103,6 +103,17 @@ pub struct Setup {
 /// How many reports the bots may have waiting for the live trace, all together.
 pub const REPORTS: usize = 256;
 
+/// How many bytes of events may wait in one bot's client for the bot to read them: 256 KiB,
+/// eight of the largest chat messages (16 KiB on the wire, about as much again decoded), and
+/// hundreds of ordinary ones.
+///
+/// A bot reads each event as soon as it arrives and keeps only its report, so its queue only
+/// fills when the machine is too busy to run the bot. The client's default (2 MiB, for a lesson
+/// step that is judged later) would then let eight bots hold 16 MiB of a flood between them;
+/// with this, what a busy bot has not read waits in TCP's buffers and, past those, in the
+/// server's per-socket buffer, where a full buffer is reported as a loss for that bot.
+pub const QUEUE_BYTES: usize = 256 * 1024;
+
 /// How long a leaving bot waits for the server to close its connection. Leaving is sending `41`
 /// and a WebSocket close; the wait only lets the server's answer arrive before the connection is
 /// dropped, and a server under load that answers later has lost nothing.
@@ -174,7 +185,10 @@ async fn run(index: u64, name: &'static str, setup: Setup, mut stop: watch::Rece
     if pause_or_stop(&mut stop, Duration::from_millis(250 * index + rng.u64(0..250))).await {
         return;
     }
-    let options = ConnectOptions::default();
+    let options = ConnectOptions {
+        incoming_bytes: QUEUE_BYTES,
+        ..ConnectOptions::default()
+    };
     loop {
         let query = [("name", name), ("bot", setup.token.as_str())];
         let mut client = match SimClient::connect_with_query(&setup.base, &options, &query).await {

@@ -290,6 +290,7 @@ impl<'a> Session<'a> {
             auth: handshake.auth,
             transports,
             answers,
+            ..ConnectOptions::default()
         }
     }
 
