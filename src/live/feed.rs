@@ -15,7 +15,8 @@
 //!
 //! Memory: a record holds at most one message (16 KiB, at most six times that once escaped as
 //! JSON) and its names, so the ring holds at most about 6 MiB under a flood of the largest
-//! messages, and a few dozen KiB for ordinary chat; the backlog at most 1 MiB.
+//! messages while a page watches and does not read (a record sent while no page watches is not
+//! kept), and a few dozen KiB for ordinary chat; the backlog at most 256 KiB.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,8 +30,9 @@ pub const RING: usize = 64;
 /// How many of the latest records a newly opened page gets first.
 pub const BACKLOG: usize = 200;
 
-/// The most bytes of records the backlog keeps, whatever their number.
-pub const BACKLOG_BYTES: usize = 1 << 20;
+/// The most bytes of records the backlog keeps, whatever their number: 256 KiB, the last 200
+/// records of an ordinary chat (a few hundred bytes each) and still a dozen of the largest.
+pub const BACKLOG_BYTES: usize = 256 * 1024;
 
 /// One JSON line, newline included. `Bytes` clones share the buffer: every page reads the same one.
 pub type Record = Bytes;
@@ -84,13 +86,13 @@ impl Feed {
 
     /// Sets the line every page gets first (what is served).
     pub fn about(&self, line: String) {
-        self.lock().about = Some(Record::from(line + "\n"));
+        self.lock().about = Some(record(line));
     }
 
     /// Hands one JSON line to every page watching, and keeps it for pages opened later. Never
     /// waits.
     pub fn publish(&self, line: String) {
-        let record = Record::from(line + "\n");
+        let record = record(line);
         let mut shared = self.lock();
         shared.backlog_bytes += record.len();
         shared.backlog.push_back(record.clone());
@@ -118,6 +120,15 @@ impl Feed {
     pub fn close(&self) {
         self.lock().sender = None;
     }
+}
+
+/// One line as a record. A `String` built by serde grows by doubling, so it may hold twice its
+/// length; `Bytes` keeps whatever it is given. The record is cut to its length, so that the
+/// backlog's byte count is what it really holds.
+fn record(mut line: String) -> Record {
+    line.push('\n');
+    line.shrink_to_fit();
+    Record::from(line)
 }
 
 /// The line a page reads when it fell behind and missed records.
