@@ -43,6 +43,18 @@ pub const MAX_PAYLOAD: u64 = 16 * 1024;
 /// within `MAX_PAYLOAD`. No lesson sends binary data; a few attachments are plenty.
 pub const MAX_ATTACHMENTS: usize = 4;
 
+/// How many packets may wait in one socket's outgoing buffer: 128, socketioxide's own default,
+/// stated here because it is the largest part of a stage server's memory budget.
+///
+/// A broadcast queues one encoded copy of its packet per socket (see tally.rs); a socket's
+/// writer takes them out as fast as the connection carries them. A client that reads slowly
+/// lets its buffer fill; a packet that finds it full is lost for that socket, and reported so.
+/// The worst case is every socket full of the largest messages: 128 × `MAX_PAYLOAD` = 2 MiB per
+/// socket. Node has no such bound (it keeps writing into the socket's memory); a smaller one
+/// loses packets in bursts Node delivers: with 32, a client keeping 64 large messages in flight
+/// lost some of its own echoes on this machine.
+pub const SOCKET_BUFFER: usize = 128;
+
 /// How long socketioxide waits for the rest of a binary packet before it drops the packet and
 /// closes the connection. A client on this machine sends its attachments right behind the packet.
 pub const ATTACHMENTS_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
@@ -87,6 +99,7 @@ pub(crate) fn builder() -> SocketIoBuilder {
     SocketIo::builder()
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
+        .max_buffer_size(SOCKET_BUFFER)
         .with_state(Turnstile::start())
         .with_parser(parser)
 }
@@ -154,6 +167,15 @@ async fn on_connection<A: Adapter>(
                                 io: SocketIo<A>,
                                 ack: AckSender<A>,
                                 AnyArgs(args): AnyArgs| {
+                        // Past the line's bound (see order.rs): reported, never run.
+                        if let Some(busy) = turn.refused() {
+                            let _ = report.send(ServerEvent::Rejected {
+                                sid: socket.id.to_string(),
+                                event,
+                                reason: busy.to_owned(),
+                            });
+                            return;
+                        }
                         let call = args.map(|args| Call {
                             socket: socket.clone(),
                             io,
