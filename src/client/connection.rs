@@ -121,8 +121,11 @@ impl SimClient {
         // hundred large events wait. When either is full the reader waits, and the server's
         // frames wait in TCP's buffers instead of in our memory (see `limits`).
         let (deliver, incoming) = mpsc::channel::<Item>(INCOMING_ITEMS);
-        // At least one byte: a semaphore with no permits would never let an event through.
-        let budget = options.incoming_bytes.clamp(1, Semaphore::MAX_PERMITS);
+        // At least one byte: a semaphore with no permits would never let an event through. At
+        // most what one `acquire_many` can ask for (a `u32`), so an event's share always fits.
+        let budget = options
+            .incoming_bytes
+            .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
         let acks: Acks = Arc::default();
         let round_trips: RoundTrips = Arc::default();
         // The receiver moves into the reader task, out of the owner's reach; the owner reads the

@@ -112,7 +112,7 @@ pub const REPORTS: usize = 256;
 /// step that is judged later) would then let eight bots hold 16 MiB of a flood between them;
 /// with this, what a busy bot has not read waits in TCP's buffers and, past those, in the
 /// server's per-socket buffer, where a full buffer is reported as a loss for that bot.
-pub const QUEUE_BYTES: usize = 256 * 1024;
+pub const INCOMING_BYTES: usize = 256 * 1024;
 
 /// How long a leaving bot waits for the server to close its connection. Leaving is sending `41`
 /// and a WebSocket close; the wait only lets the server's answer arrive before the connection is
@@ -186,7 +186,7 @@ async fn run(index: u64, name: &'static str, setup: Setup, mut stop: watch::Rece
         return;
     }
     let options = ConnectOptions {
-        incoming_bytes: QUEUE_BYTES,
+        incoming_bytes: INCOMING_BYTES,
         ..ConnectOptions::default()
     };
     loop {

@@ -48,8 +48,8 @@
 //! the handler reports it instead of running. Connections and disconnections always get their
 //! turn: they carry no payload, and a socket's own bookkeeping depends on them.
 //!
-//! A lesson's largest burst is 100 small messages from one client, a few kilobytes; only a
-//! flood of large packets reaches the bounds.
+//! A lesson's burst is a few small messages, and the suite's order test sends 100 from one
+//! client back to back: a few kilobytes. Only a flood of large packets reaches the bounds.
 //!
 //! A ticket whose work never comes (an extractor after it refused the packet, a task dropped at
 //! shutdown) is given up when the ticket is dropped, and the worker skips it, so one lost ticket
