@@ -11,6 +11,7 @@ mod determinism;
 mod diagrams;
 mod flood;
 mod hardening;
+mod json_schema;
 mod layers;
 mod leave;
 mod lessons;
