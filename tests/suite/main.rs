@@ -9,6 +9,7 @@ mod common;
 mod delivery;
 mod determinism;
 mod diagrams;
+mod docs;
 mod flood;
 mod hardening;
 mod json_schema;
