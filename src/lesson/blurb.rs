@@ -38,4 +38,28 @@ mod tests {
             assert!(check(bad).is_err(), "{bad:?} was accepted");
         }
     }
+
+    #[test]
+    fn a_lesson_without_its_sentences_or_with_a_broken_one_does_not_load() {
+        use crate::lesson::Lesson;
+        let good = "format_version = 2\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\nsummary = \"s\"\n\
+                    check_asks = \"c\"\nserve_runs = \"r\"\ncheck_stage = 1\n[[stage]]\ntitle = \"s\"\n\
+                    mount = \"realtime\"\nrust = []\n[[stage.step]]\nconnect = \"alice\"\n";
+        let read = |name: &str| Ok(format!("text of {name}"));
+        assert!(Lesson::parse("09-x", good, &read).is_ok());
+        for (toml, needle) in [
+            (good.replace("summary = \"s\"\n", ""), "missing field `summary`"),
+            (
+                good.replace("check_asks = \"c\"", "check_asks = \"a | b\""),
+                "check_asks: must not contain `|`",
+            ),
+            (
+                good.replace("serve_runs = \"r\"", "serve_runs = \"\""),
+                "serve_runs: must say something",
+            ),
+        ] {
+            let err = Lesson::parse("09-x", &toml, &read).expect_err(needle).to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
 }
