@@ -146,3 +146,31 @@ pub async fn hoard_attachments(
         }
     }
 }
+
+/// Opens a Socket.IO socket over a raw WebSocket, then starts a frame whose header announces
+/// `announced` bytes and sends only `sent` of them. Reports whether the server closed the
+/// connection within `within` (true), or kept reading, waiting to buffer the whole frame (false).
+pub async fn announce_a_large_frame(authority: &str, announced: u64, sent: usize, within: Duration) -> bool {
+    let ws = raw_socket(authority, "large-frame").await;
+    let tokio_tungstenite::MaybeTlsStream::Plain(mut tcp) = ws.into_inner() else {
+        panic!("a plain TCP connection to {authority}");
+    };
+    // A client's frame: FIN and opcode 2 (binary), then "masked" with a 64-bit length, the
+    // length, and a mask key of zeros (so the payload goes as it is).
+    let mut header = vec![0x82, 0x80 | 127];
+    header.extend_from_slice(&announced.to_be_bytes());
+    header.extend_from_slice(&[0, 0, 0, 0]);
+    if tcp.write_all(&header).await.is_err() {
+        return true;
+    }
+    let chunk = vec![b'x'; 16 * 1024];
+    let mut written = 0;
+    while written < sent {
+        let n = chunk.len().min(sent - written);
+        if tcp.write_all(&chunk[..n]).await.is_err() {
+            return true;
+        }
+        written += n;
+    }
+    closed_by_server(&mut tcp, within).await.is_ok()
+}

@@ -192,6 +192,32 @@ fn partial_binary_packets_are_bounded_in_count_and_bytes() {
     });
 }
 
+#[test]
+fn a_frame_larger_than_a_message_is_refused_by_its_header() {
+    runtime().block_on(async {
+        let mut serve = Serve::start(&["3"]).await;
+        let authority = peer::authority(&serve.url);
+        // 1 MiB announced, 64 KiB sent: far over the 16 KiB message limit, far under the WebSocket
+        // library's own 16 MiB frame limit, which used to decide alone (the server then waited
+        // for the whole frame, buffering it).
+        assert!(
+            peer::announce_a_large_frame(&authority, 1 << 20, 64 * 1024, WAIT).await,
+            "a frame announcing 1 MiB gets the connection closed without waiting for the rest"
+        );
+        // Everyone else carries on.
+        let mut alice = join(&mut serve, "alice").await;
+        alice
+            .emit("chat message", vec![json!("still fine")])
+            .expect("emit");
+        serve
+            .wait_for("alice's message", emit_line("alice", "still fine"))
+            .await;
+        drop(alice.next(WAIT).await);
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+    });
+}
+
 /// `serve 3 --format json` as a bare child whose stdout the test reads itself, so that it can
 /// close it or stop reading: the process (killed when dropped), its stdout after the listening
 /// line, and its URL.
