@@ -218,6 +218,56 @@ fn a_frame_larger_than_a_message_is_refused_by_its_header() {
     });
 }
 
+#[test]
+fn joining_rooms_is_bounded_in_count_and_name_length() {
+    runtime().block_on(async {
+        let mut serve = Serve::start(&["4"]).await;
+        let roomer = join(&mut serve, "roomer").await;
+        let rejected = |needle: &'static str| {
+            move |l: &serde_json::Value| {
+                l["kind"] == "rejected"
+                    && l["client"] == "roomer"
+                    && l["event"] == "join"
+                    && l["reason"].as_str().is_some_and(|r| r.contains(needle))
+            }
+        };
+        // A name longer than any label: refused, and said so.
+        roomer.emit("join", vec![json!("r".repeat(4096))]).expect("emit");
+        serve
+            .wait_for("the long name's refusal", rejected("longer than the 128"))
+            .await;
+        // One room after another: the socket's own room and 31 more are the most.
+        for n in 0..40 {
+            roomer
+                .emit("join", vec![json!(format!("room-{n}"))])
+                .expect("emit");
+        }
+        let line = serve
+            .wait_for(
+                "a refusal once the socket is in 32 rooms",
+                rejected("in 32 rooms already"),
+            )
+            .await;
+        assert!(
+            line["reason"].as_str().is_some_and(|r| r.contains("the most")),
+            "{line}"
+        );
+        // A room it is in already is no new room: joining it again is fine, and a message to a
+        // room it joined still reaches it.
+        roomer.emit("join", vec![json!("room-0")]).expect("emit");
+        roomer
+            .emit("room message", vec![json!("room-0"), json!("still here")])
+            .expect("emit");
+        serve
+            .wait_for("the room message", |l| {
+                l["kind"] == "emit" && l["client"] == "roomer" && l["event"] == "room message"
+            })
+            .await;
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+    });
+}
+
 /// `serve 3 --format json` as a bare child whose stdout the test reads itself, so that it can
 /// close it or stop reading: the process (killed when dropped), its stdout after the listening
 /// line, and its URL.
