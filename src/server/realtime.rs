@@ -64,6 +64,12 @@ pub const SOCKET_BUFFER: usize = 128;
 /// closes the connection. A client on this machine sends its attachments right behind the packet.
 pub const ATTACHMENTS_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long an Engine.IO session may stay open without a Socket.IO `CONNECT` before the server
+/// gives it up (socketioxide's `connect_timeout`; Node's `connectTimeout` is 45 s). A client sends
+/// its `CONNECT` as soon as the `OPEN` packet arrives; a session that never does is a client that
+/// went away, or a flood of bare handshakes (see [`super::handshakes`]).
+pub const CONNECT_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 // ANCHOR: realtime
 /// `const io = new Server(server);`: build the Socket.IO server and attach it to the app that
 /// the HTTP server feeds, so both share one port.
@@ -106,6 +112,7 @@ pub(crate) fn builder() -> SocketIoBuilder {
         .ws_max_message_size(MAX_PAYLOAD as usize)
         .ws_max_frame_size(MAX_PAYLOAD as usize)
         .max_buffer_size(SOCKET_BUFFER)
+        .connect_timeout(CONNECT_WITHIN)
         .with_state(Turnstile::start())
         .with_parser(parser)
 }

@@ -43,6 +43,12 @@ pub async fn closed_by_server(tcp: &mut TcpStream, within: Duration) -> Result<D
 /// Sends a Socket.IO handshake (a WebSocket upgrade, or the first polling request) with the
 /// given `Origin` header, and returns the HTTP status of the answer.
 pub async fn handshake_status(authority: &str, websocket: bool, origin: Option<&str>) -> u16 {
+    let origin: Vec<(&str, &str)> = origin.map(|o| ("Origin", o)).into_iter().collect();
+    handshake_status_with(authority, websocket, &origin).await
+}
+
+/// [`handshake_status`] with any extra headers, e.g. the `Sec-Fetch-*` marks a browser adds.
+pub async fn handshake_status_with(authority: &str, websocket: bool, headers: &[(&str, &str)]) -> u16 {
     let mut tcp = TcpStream::connect(authority)
         .await
         .unwrap_or_else(|e| panic!("connect to {authority}: {e}"));
@@ -55,8 +61,8 @@ pub async fn handshake_status(authority: &str, websocket: bool, origin: Option<&
     } else {
         format!("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {authority}\r\n")
     };
-    if let Some(origin) = origin {
-        request.push_str(&format!("Origin: {origin}\r\n"));
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
     tcp.write_all(request.as_bytes())
