@@ -94,6 +94,17 @@ impl Pending {
             SvgTarget::Stdout => return Ok(Self::Stdout),
             SvgTarget::File(path) => path.clone(),
         };
+        if path
+            .as_os_str()
+            .to_string_lossy()
+            .ends_with(std::path::is_separator)
+            && !path.is_dir()
+        {
+            bail!(
+                "cannot write the diagram to {}: a file name cannot end in a slash",
+                shown(&path)
+            );
+        }
         match place(&path)? {
             Place::Replace(at, _) => {
                 // A file that can be made in the folder now can be made there after the run.
@@ -337,6 +348,18 @@ mod tests {
         assert_eq!(
             odd,
             "wrote the diagram of 1 stage to a\\u{1b}[31m\\u{202e}.svg (10 bytes)"
+        );
+    }
+
+    #[test]
+    fn a_name_ending_in_a_slash_is_refused_before_the_run() {
+        let message = format!(
+            "{:#}",
+            Pending::open(&SvgTarget::File("no-such-dir/".into())).unwrap_err()
+        );
+        assert_eq!(
+            message,
+            "cannot write the diagram to no-such-dir/: a file name cannot end in a slash"
         );
     }
 
