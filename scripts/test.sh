@@ -28,6 +28,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
+# The sequence diagrams are drawn by rsvg-convert too, a renderer that is not a browser.
+command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
 if ((${#missing[@]})); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         say "installing ${missing[*]} (apt-get)"

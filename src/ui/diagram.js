@@ -284,7 +284,7 @@ function succeeded(probe) {
 }
 
 function note(scene, x, y, text, cls) {
-  // SVG collapses leading spaces, so the lines after the first are indented by position.
+  // The lines after the first are indented by position, which every renderer agrees on.
   wrap(text, NOTE_WIDTH).forEach((line, i) => {
     const [at, shown] = i === 0 ? [x + 10, '· ' + line] : [x + 10 + textWidth('· '), line];
     scene.text([at, y + 4], false, `${cls} rtd-label`, [[null, shown]], null);
@@ -437,6 +437,7 @@ export class SequenceDiagram {
     for (const [k, v] of [['class', 'rt-diagram'], ['width', w], ['height', h], ['viewBox', `0 0 ${w} ${h}`], ['role', 'img'], ['style', 'max-width:100%;height:auto']]) {
       svg.setAttribute(k, String(v));
     }
+    svg.setAttributeNS('http://www.w3.org/XML/1998/namespace', 'xml:space', 'preserve'); // see svg.rs
     const title = doc.createElementNS(SVG_NS, 'title');
     const one = stages.length === 1 ? stages[0] : null;
     title.textContent = visible(

@@ -16,72 +16,85 @@ export function textWidth(text) {
   return Math.ceil((count(text) * CHAR_TENTHS) / 10);
 }
 
+// A stage's heading (rtd-title, 13px bold) is measured wider (svg.rs's TITLE_TENTHS).
+const TITLE_TENTHS = 82;
+const widthIn = (cls, text) => Math.ceil((count(text) * (cls.split(' ').includes('rtd-title') ? TITLE_TENTHS : CHAR_TENTHS)) / 10);
+
 /**
- * Characters that XML cannot hold, and the bidirectional overrides, written as visible escapes
- * (`\u{1b}`), as svg.rs does. Markup characters need nothing here: textContent keeps them text.
+ * Characters that XML cannot hold, and everything the terminal and JSON outputs escape (the
+ * bidirectional marks, overrides and isolates, the line and paragraph separators), written as
+ * visible escapes (`\u{1b}`), as svg.rs does. Markup characters need nothing here: textContent
+ * keeps them text.
  */
 export function visible(text) {
   let out = '';
   for (const c of text) {
     const n = c.codePointAt(0);
     const control = n < 0x20 || (n >= 0x7f && n <= 0x9f);
-    const bidi = n === 0x200e || n === 0x200f || (n >= 0x202a && n <= 0x202e) || (n >= 0x2066 && n <= 0x2069);
-    out += control || bidi || n === 0xfffe || n === 0xffff ? `\\u{${n.toString(16)}}` : c;
+    const bidi = n === 0x061c || n === 0x200e || n === 0x200f || (n >= 0x202a && n <= 0x202e) || (n >= 0x2066 && n <= 0x2069);
+    const separator = n === 0x2028 || n === 0x2029;
+    out += control || bidi || separator || n === 0xfffe || n === 0xffff ? `\\u{${n.toString(16)}}` : c;
   }
   return out;
 }
 
-const PALETTE = [
-  ['bg', '#ffffff', '#1e2227'],
-  ['fg', '#1f2328', '#e6edf3'],
-  ['dim', '#57606a', '#9da7b3'],
-  ['lane', '#8c959f', '#6e7681'],
-  ['head', '#eaeef2', '#2d333b'],
-  ['send', '#0550ae', '#79c0ff'],
-  ['ok', '#1a7f37', '#56d364'],
-  ['no', '#cf222e', '#ff7b72'],
-  ['code-bg', '#fff8c5', '#3b3520'],
-  ['code', '#6e4a00', '#e3b341'],
-];
+// The colours and the rules, as svg.rs has them (PALETTE, RULES): plain colours, no var(), so
+// that renderers other than browsers paint them too.
+const PALETTE = {
+  bg: ['#ffffff', '#1e2227'],
+  fg: ['#1f2328', '#e6edf3'],
+  dim: ['#57606a', '#9da7b3'],
+  lane: ['#8c959f', '#6e7681'],
+  head: ['#eaeef2', '#2d333b'],
+  send: ['#0550ae', '#79c0ff'],
+  ok: ['#1a7f37', '#56d364'],
+  no: ['#cf222e', '#ff7b72'],
+  'code-bg': ['#fff8c5', '#3b3520'],
+  code: ['#6e4a00', '#e3b341'],
+};
 const RULES = [
-  'text{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12px;fill:var(--rtd-fg)}',
-  '.rtd-bg{fill:var(--rtd-bg)}',
-  '.rtd-title{font-weight:bold;font-size:13px}',
-  '.rtd-caption{fill:var(--rtd-dim)}',
-  '.rtd-rule{stroke:var(--rtd-head);stroke-width:1}',
-  '.rtd-head{fill:var(--rtd-head);stroke:var(--rtd-lane)}',
-  '.rtd-name{font-weight:bold}',
-  '.rtd-life{stroke:var(--rtd-lane);stroke-width:1.5}',
-  '.rtd-absent{stroke:var(--rtd-lane);stroke-width:1;stroke-dasharray:2 4}',
-  '.rtd-joined{fill:var(--rtd-lane)}',
-  '.rtd-label{paint-order:stroke;stroke:var(--rtd-bg);stroke-width:4px;stroke-linejoin:round}',
-  '.rtd-send{stroke:var(--rtd-send);stroke-width:1.5}',
-  '.rtd-send-head{fill:var(--rtd-send)}',
-  '.rtd-deliver{stroke:var(--rtd-ok);stroke-width:1.5}',
-  '.rtd-deliver-head{fill:var(--rtd-ok)}',
-  '.rtd-reply{stroke:var(--rtd-dim);stroke-width:1.5;stroke-dasharray:5 3}',
-  '.rtd-reply-head{fill:var(--rtd-dim)}',
-  '.rtd-ignored{stroke:var(--rtd-dim);stroke-width:1;stroke-dasharray:1 3}',
-  '.rtd-ignored-head{fill:var(--rtd-dim)}',
-  '.rtd-cross{stroke:var(--rtd-no);stroke-width:2.5}',
-  '.rtd-no{fill:var(--rtd-no)}',
-  '.rtd-ok{fill:var(--rtd-ok)}',
-  '.rtd-dim{fill:var(--rtd-dim)}',
-  '.rtd-code-box{fill:var(--rtd-code-bg);stroke:var(--rtd-code)}',
-  '.rtd-code{fill:var(--rtd-code)}',
+  ['text', 'font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12px;white-space:pre', [['fill', 'fg']]],
+  ['.rtd-bg', '', [['fill', 'bg']]],
+  ['.rtd-title', 'font-weight:bold;font-size:13px', []],
+  ['.rtd-caption', '', [['fill', 'dim']]],
+  ['.rtd-rule', 'stroke-width:1', [['stroke', 'head']]],
+  ['.rtd-head', '', [['fill', 'head'], ['stroke', 'lane']]],
+  ['.rtd-name', 'font-weight:bold', []],
+  ['.rtd-life', 'stroke-width:1.5', [['stroke', 'lane']]],
+  ['.rtd-absent', 'stroke-width:1;stroke-dasharray:2 4', [['stroke', 'lane']]],
+  ['.rtd-joined', '', [['fill', 'lane']]],
+  ['.rtd-label', 'paint-order:stroke;stroke-width:4px;stroke-linejoin:round', [['stroke', 'bg']]],
+  ['.rtd-send', 'stroke-width:1.5', [['stroke', 'send']]],
+  ['.rtd-send-head', '', [['fill', 'send']]],
+  ['.rtd-deliver', 'stroke-width:1.5', [['stroke', 'ok']]],
+  ['.rtd-deliver-head', '', [['fill', 'ok']]],
+  ['.rtd-reply', 'stroke-width:1.5;stroke-dasharray:5 3', [['stroke', 'dim']]],
+  ['.rtd-reply-head', '', [['fill', 'dim']]],
+  ['.rtd-ignored', 'stroke-width:1;stroke-dasharray:1 3', [['stroke', 'dim']]],
+  ['.rtd-ignored-head', '', [['fill', 'dim']]],
+  ['.rtd-cross', 'stroke-width:2.5', [['stroke', 'no']]],
+  ['.rtd-no', '', [['fill', 'no']]],
+  ['.rtd-ok', '', [['fill', 'ok']]],
+  ['.rtd-dim', '', [['fill', 'dim']]],
+  ['.rtd-code-box', '', [['fill', 'code-bg'], ['stroke', 'code']]],
+  ['.rtd-code', '', [['fill', 'code']]],
 ];
 
 /** The style sheet svg.rs writes, character for character. */
 export function styleSheet() {
   const r = 'svg.rt-diagram';
-  const palette = (dark) => PALETTE.map(([n, l, d]) => `--rtd-${n}:${dark ? d : l};`).join('');
-  const book = (themes) => themes.map((t) => `html.${t} ${r}`).join(',');
+  const paints = (paint, dark) => paint.map(([property, name]) => `${property}:${PALETTE[name][dark ? 1 : 0]}`).join(';');
+  const painted = RULES.filter(([, , paint]) => paint.length > 0);
   const lines = [
-    `${r}{${palette(false)}}`,
-    `@media (prefers-color-scheme: dark){${r}{${palette(true)}}}`,
-    `${book(['light', 'rust'])}{${palette(false)}}`,
-    `${book(['coal', 'navy', 'ayu'])}{${palette(true)}}`,
-    ...RULES.map((rule) => `${r} ${rule}`),
+    ...RULES.map(([selector, fixed, paint]) => {
+      const colours = paints(paint, false);
+      return `${r} ${selector}{${fixed}${fixed && colours ? ';' : ''}${colours}}`;
+    }),
+    '@media (prefers-color-scheme: dark){',
+    ...painted.map(([selector, , paint]) => `${r} ${selector}{${paints(paint, true)}}`),
+    '}',
+    ...painted.map(([selector, , paint]) => `:is(html.light,html.rust) ${r} ${selector}{${paints(paint, false)}}`),
+    ...painted.map(([selector, , paint]) => `:is(html.coal,html.navy,html.ayu) ${r} ${selector}{${paints(paint, true)}}`),
   ];
   return '\n' + lines.join('\n') + '\n';
 }
@@ -121,7 +134,7 @@ export class Scene {
     this.element('circle', [['class', cls], ['cx', x], ['cy', y], ['r', r]]);
   }
   text([x, y], middle, cls, pieces, full) {
-    const width = pieces.reduce((sum, [, t]) => sum + textWidth(t), 0);
+    const width = pieces.reduce((sum, [, t]) => sum + widthIn(cls, t), 0);
     this.reach(middle ? x + Math.trunc(width / 2) : x + width, y + 4);
     const attrs = [['class', cls], ['x', x], ['y', y]];
     if (middle) attrs.push(['text-anchor', 'middle']);

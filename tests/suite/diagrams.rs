@@ -236,6 +236,7 @@ fn markup_in_a_trace_stays_text_and_a_reason_is_drawn_only_when_held() {
         "]]><b>bold</b><![CDATA[",
         "\"double\" 'single' & {{#include x}}",
         "bell\u{7} esc\u{1b}[31m rtl\u{202e}",
+        "ls\u{2028}ps\u{2029}alm\u{61c}",
     ];
     let name = "<i>eve</i>\"";
     let mut steps = Vec::new();
@@ -252,7 +253,7 @@ fn markup_in_a_trace_stays_text_and_a_reason_is_drawn_only_when_held() {
     let trace = StageTrace {
         lesson: 3,
         stage: 2,
-        title: "</title><script>\u{1b}".into(),
+        title: "</title><script>\u{1b}\u{2028}".into(),
         clients: vec!["alice".into(), name.into()],
         steps,
     };
@@ -273,15 +274,21 @@ fn markup_in_a_trace_stays_text_and_a_reason_is_drawn_only_when_held() {
         );
     }
     // JSON already escapes control characters in arguments; what it leaves (a bidirectional
-    // override) and raw text elsewhere (the title) are written as visible escapes.
+    // override or mark, the line and paragraph separators) and raw text elsewhere (the title)
+    // are written as visible escapes, as the terminal output writes them.
     assert!(all.contains(r#""bell\u0007 esc\u001b[31m rtl\u{202e}""#), "{all}");
-    assert!(all.contains("</title><script>\\u{1b}"), "{all}");
+    assert!(all.contains(r#""ls\u{2028}ps\u{2029}alm\u{61c}""#), "{all}");
+    assert!(all.contains("</title><script>\\u{1b}\\u{2028}"), "{all}");
+    for raw in ['\u{61c}', '\u{202e}', '\u{2028}', '\u{2029}'] {
+        assert!(!svg.contains(raw), "U+{:04X} is written raw", u32::from(raw));
+    }
     assert!(all.contains(name), "{all}");
     let crosses: Vec<&str> = all.lines().filter(|l| l.starts_with("not delivered")).collect();
     assert_eq!(
         crosses,
         [
             "not delivered: 'chat <message>' (the sender <u>)",
+            "not delivered: 'chat <message>'",
             "not delivered: 'chat <message>'",
             "not delivered: 'chat <message>'",
             "not delivered: 'chat <message>'",

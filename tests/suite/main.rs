@@ -8,6 +8,8 @@ mod client;
 mod common;
 mod delivery;
 mod determinism;
+mod diagram_files;
+mod diagram_render;
 mod diagrams;
 mod docs;
 mod flood;

@@ -270,7 +270,7 @@ pub(super) fn draw_probe(
 
 /// A wrapped line of observation beside lane `x`; returns the y under it.
 fn note(scene: &mut Scene, x: i32, y: i32, text: &str, class: &str) -> i32 {
-    // SVG collapses leading spaces, so the lines after the first are indented by position.
+    // The lines after the first are indented by position, which every renderer agrees on.
     let mut y = y;
     for (i, line) in textwrap::wrap(text, NOTE_WIDTH).iter().enumerate() {
         let (at, line) = if i == 0 {
