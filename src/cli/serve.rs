@@ -85,8 +85,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub color: colorchoice_clap::Color,
     /// For a lesson whose servers are joined through Redis (lesson 7): use this Redis
-    /// (redis://host:port) instead of starting a private redis-server.
-    #[arg(long, value_name = "URL")]
+    /// (redis://host:port, Redis 6 or later) instead of starting a private redis-server.
+    #[arg(long, value_name = "URL", value_parser = super::usage::parse_redis)]
     pub redis: Option<String>,
 }
 
