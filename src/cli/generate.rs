@@ -38,7 +38,16 @@ Install it:   realtime-tutor man > ~/.local/share/man/man1/realtime-tutor.1";
 pub fn completions(shell: Shell) -> anyhow::Result<i32> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), BIN, &mut script);
-    out!("{}", String::from_utf8_lossy(&script))?;
+    let mut script = String::from_utf8_lossy(&script).into_owned();
+    if shell == Shell::Bash {
+        // clap_complete 4.6's bash script names the state after `realtime-tutor lesson` two
+        // ways when the binary's name has a hyphen: the loop that reads the words arrives at
+        // `realtime__tutor__subcmd__lesson`, the case that completes it is labelled
+        // `realtime__subcmd__tutor__subcmd__lesson`, so nothing after a command ever completed
+        // (clap issue 6421). One spelling makes them meet; once fixed upstream this finds nothing.
+        script = script.replace("realtime__subcmd__tutor", "realtime__tutor");
+    }
+    out!("{script}")?;
     Ok(0)
 }
 

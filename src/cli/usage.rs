@@ -85,9 +85,7 @@ pub fn check(cli: &Cli) -> Result<(), Error> {
             return Err(error(
                 "check",
                 ErrorKind::ArgumentConflict,
-                "check does not use --redis: it plays against your own servers, and they \
-                 reach their Redis themselves"
-                    .to_owned(),
+                "check does not use --redis: your own servers reach their own Redis".to_owned(),
             ));
         }
         Command::Serve(args) if args.redis.is_some() => {
