@@ -21,6 +21,7 @@ mod order;
 mod parts;
 mod peer;
 mod predict;
+mod project_files;
 mod redis_flag;
 mod scaling;
 mod semantics;
