@@ -245,39 +245,31 @@ async fn play(
         outln!("{}", ui::lesson_intro(lesson))?;
     }
     for (i, stage) in stages.iter().enumerate() {
-        let trace = match run_local(lesson, stage, display, shared).await {
-            Ok(trace) => Some(trace),
-            // A missing part: the stage is shown as not run, and the others go on.
-            Err(error) => {
+        match (run_local(lesson, stage, display, shared).await, display.format) {
+            (Ok(trace), Format::Json) => {
+                for step in &trace.steps {
+                    outln!("{}", json::step_line(step))?;
+                }
+                traces.push(trace);
+            }
+            (Ok(trace), Format::Text) => {
+                out!("{}", ui::stage_intro(lesson, stage))?;
+                outln!("{}", ui::stage_trace(&trace))?;
+                note_seen(lesson.number, stage.number);
+                traces.push(trace);
+            }
+            // A missing part: the stage is shown as not run, with what to install, and the
+            // others go on. Any other error ends the command, as before.
+            (Err(error), format) => {
                 let notice = missing.record(lesson, stage, error)?;
-                if display.format == Format::Text {
+                if format == Format::Text {
                     out!("{}", ui::stage_intro(lesson, stage))?;
                     outln!("{notice}")?;
                     outln!()?;
                 }
-                None
-            }
-        };
-        let another_stage = i + 1 < stages.len();
-        let Some(trace) = trace else {
-            if display.format == Format::Text && another_stage && !pager.next()? {
-                return Ok(false);
-            }
-            continue;
-        };
-        match display.format {
-            Format::Json => {
-                for step in &trace.steps {
-                    outln!("{}", json::step_line(step))?;
-                }
-            }
-            Format::Text => {
-                out!("{}", ui::stage_intro(lesson, stage))?;
-                outln!("{}", ui::stage_trace(&trace))?;
-                note_seen(lesson.number, stage.number);
             }
         }
-        traces.push(trace);
+        let another_stage = i + 1 < stages.len();
         if display.format == Format::Text && another_stage && !pager.next()? {
             return Ok(false);
         }

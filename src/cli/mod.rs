@@ -24,7 +24,7 @@ use std::io::IsTerminal;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-// The commands reach these as `super::…`, and clap's attributes name the two parsers.
+// The commands reach these as `super::…`, and clap's attributes name the parsers.
 use lookup::{Place, load_lessons, parse_lesson, parse_place, parse_stage};
 
 /// See how real-time web servers deliver messages.
