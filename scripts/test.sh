@@ -22,9 +22,11 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 # Lessons 6 and 7: a private redis-server (the scaling-out tests start one), and the tools npm
 # needs to build sqlite3 from source for tests/node (its prebuilt binaries come from GitHub,
-# which may be out of reach): python3, make and a C++ compiler.
+# which may be out of reach): python3, make and a C++ compiler. man-db: the man page test reads
+# `realtime-tutor man` through `man -l -`.
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v man >/dev/null 2>&1 || missing+=(man-db)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
@@ -43,8 +45,10 @@ fi
 
 # npm ci when node_modules is missing or was installed from another package-lock.json.
 stamp=tests/node/node_modules/.installed-from-package-lock.json
+# sqlite3's install script builds it (about a minute); package.json's allowScripts approves it by
+# name, so npm runs it without warning that it is unreviewed.
 if ! cmp -s tests/node/package-lock.json "$stamp"; then
-    say "npm ci (the Node.js fixture in tests/node)"
+    say "npm ci (the Node.js fixture in tests/node; sqlite3 is compiled, which takes a while)"
     (cd tests/node && npm ci --no-audit --no-fund)
     cp tests/node/package-lock.json "$stamp"
 fi

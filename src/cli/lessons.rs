@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 
 use super::diagram::{Pending, SvgTarget};
-use super::lookup::{load_lessons, pick};
+use super::lookup::{Place, load_lessons, pick};
+use super::missing::{EXIT_MISSING_PART, Missing};
 use super::shared_redis::{SharedRedis, redis_lost};
 use super::{Display, Format};
 use crate::lesson::{Lesson, Stage};
@@ -114,11 +115,16 @@ pub async fn lesson(
     let (lesson, stages) = pick(&lessons, number, stage)?;
     let diagram = svg.map(Pending::open).transpose()?;
     let mut played = Played::default();
-    if SvgTarget::is_stdout(svg) {
+    let svg_only = SvgTarget::is_stdout(svg);
+    if svg_only {
         // The SVG is the whole output: run the stages without printing anything else.
         for stage in &stages {
-            let trace = run_local(lesson, stage, display, &mut played.redis).await?;
-            played.traces.push(trace);
+            match run_local(lesson, stage, display, &mut played.redis).await {
+                Ok(trace) => played.traces.push(trace),
+                Err(error) => {
+                    played.missing.record(lesson, stage, error)?;
+                }
+            }
         }
     } else {
         let mut pager = Pager { pause };
@@ -136,29 +142,59 @@ pub async fn lesson(
     if let Some(diagram) = diagram {
         diagram.write(&played.traces)?;
     }
-    Ok(0)
+    finish(&played.missing, display.format == Format::Text && !svg_only)
 }
 
-/// `realtime-tutor tour`.
-pub async fn tour(pause: bool, display: &Display) -> anyhow::Result<i32> {
+/// `realtime-tutor tour [--from N[.K]]`: every lesson in order, or from lesson N (stage K) on.
+pub async fn tour(from: Option<Place>, pause: bool, display: &Display) -> anyhow::Result<i32> {
     let lessons = load_lessons()?;
     let mut pager = Pager { pause };
     let mut played = Played::default();
-    for lesson in &lessons {
-        let stages: Vec<&Stage> = lesson.stages.iter().collect();
+    // clap has checked that the place exists (`lookup::Place::find`).
+    let start = lessons
+        .iter()
+        .position(|l| from.is_none_or(|from| from.lesson == l.number))
+        .unwrap_or(0);
+    for lesson in &lessons[start..] {
+        let first_stage = match from {
+            Some(Place {
+                lesson: n,
+                stage: Some(k),
+            }) if n == lesson.number => k,
+            _ => 0,
+        };
+        let stages: Vec<&Stage> = lesson.stages.iter().filter(|s| s.number >= first_stage).collect();
         let more = Some(lesson.number) != lessons.last().map(|l| l.number);
         if !play(lesson, &stages, true, more, &mut pager, display, &mut played).await? {
-            break;
+            // The learner chose to stop: what was not shown is not news to them.
+            return Ok(0);
         }
     }
-    Ok(0)
+    finish(&played.missing, display.format == Format::Text)
 }
 
-/// What the stages of one command share as they play: their traces so far, and the Redis.
+/// Ends a run: names the stages that did not run (on standard output after a text run, where
+/// the reader is; on standard error when standard output is JSON or an SVG), and returns the
+/// exit status, [`EXIT_MISSING_PART`] if any did not.
+fn finish(missing: &Missing, text: bool) -> anyhow::Result<i32> {
+    let Some(closing) = missing.closing() else {
+        return Ok(0);
+    };
+    if text {
+        outln!("{closing}")?;
+    } else {
+        super::warn(format_args!("{closing}"));
+    }
+    Ok(EXIT_MISSING_PART)
+}
+
+/// What the stages of one command share as they play: their traces so far, the Redis, and the
+/// stages that could not run.
 #[derive(Debug, Default)]
 struct Played {
     traces: Vec<StageTrace>,
     redis: SharedRedis,
+    missing: Missing,
 }
 
 /// Runs a stage against its own local server(s), with the Redis a stage may need.
@@ -202,33 +238,51 @@ async fn play(
     let Played {
         traces,
         redis: shared,
+        missing,
     } = played;
     let first = traces.len();
     if display.format == Format::Text {
         outln!("{}", ui::lesson_intro(lesson))?;
     }
     for (i, stage) in stages.iter().enumerate() {
-        let trace = run_local(lesson, stage, display, shared).await?;
-        match display.format {
-            Format::Json => {
+        match (run_local(lesson, stage, display, shared).await, display.format) {
+            (Ok(trace), Format::Json) => {
                 for step in &trace.steps {
                     outln!("{}", json::step_line(step))?;
                 }
+                traces.push(trace);
             }
-            Format::Text => {
+            (Ok(trace), Format::Text) => {
                 out!("{}", ui::stage_intro(lesson, stage))?;
                 outln!("{}", ui::stage_trace(&trace))?;
                 note_seen(lesson.number, stage.number);
+                traces.push(trace);
+            }
+            // A missing part: the stage is shown as not run, with what to install, and the
+            // others go on. Any other error ends the command, as before.
+            (Err(error), format) => {
+                let notice = missing.record(lesson, stage, error)?;
+                if format == Format::Text {
+                    out!("{}", ui::stage_intro(lesson, stage))?;
+                    outln!("{notice}")?;
+                    outln!()?;
+                }
             }
         }
-        traces.push(trace);
         let another_stage = i + 1 < stages.len();
         if display.format == Format::Text && another_stage && !pager.next()? {
             return Ok(false);
         }
     }
     if display.format == Format::Text && whole {
-        outln!("{}", ui::summary(&traces[first..]))?;
+        // A summary of the stages that ran, and which it leaves out; none if none ran.
+        if traces.len() > first {
+            outln!("{}", ui::summary(&traces[first..]))?;
+            if let Some(left_out) = missing.in_lesson(lesson.number) {
+                outln!("{}", ui::style::note(left_out))?;
+                outln!()?;
+            }
+        }
         outln!("{}", ui::exercise(lesson))?;
         if more && !pager.next()? {
             return Ok(false);

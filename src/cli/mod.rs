@@ -1,8 +1,6 @@
 //! The command line: definitions (clap derive) and dispatch. Each command lives in its own file.
 //!
-//! Exit statuses: 0 success; 1 an error (the message says which) or a failed `check`; 2 a usage
-//! error; 130 Ctrl-C in predict mode (128 + SIGINT); 141 standard output closed by its reader
-//! (128 + SIGPIPE, see [`out`]).
+//! Exit statuses: see [`EXIT_STATUSES`], which the man page prints and the help sums up.
 
 // First, so that its macros (`outln!`, `out!`) are in scope in the modules below.
 #[macro_use]
@@ -11,37 +9,89 @@ mod out;
 mod check;
 mod check_args;
 mod diagram;
+mod generate;
 mod lessons;
 mod lookup;
+mod missing;
 mod predict;
 mod reset;
 mod serve;
 mod shared_redis;
 mod terminal;
+mod usage;
 
 use std::io::IsTerminal;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-// The commands reach these as `super::…`, and clap's attributes name the two parsers.
-use lookup::{load_lessons, parse_lesson, parse_stage};
+// The commands reach these as `super::…`, and clap's attributes name the parsers.
+use lookup::{Place, load_lessons, parse_lesson, parse_place, parse_stage};
 
 /// See how real-time web servers deliver messages.
 ///
 /// realtime-tutor runs Socket.IO lessons live: each stage starts a real server on 127.0.0.1,
 /// connects simulated clients that speak the real protocol, and prints who received what, next
 /// to the Node.js code being taught and the Rust code that is running.
+///
+/// Help is wrapped to the terminal, and to 80 columns at most, like everything the tutor prints.
 #[derive(Debug, Parser)]
-#[command(name = "realtime-tutor", version, about, long_about = None, after_help = AFTER_HELP)]
+#[command(name = "realtime-tutor", version, about, long_about = None, after_help = AFTER_HELP,
+          max_term_width = 80)]
 pub struct Cli {
     /// Without a command, on a terminal: predict mode, continuing at the first unfinished stage.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
-const AFTER_HELP: &str = "Start with `realtime-tutor` alone: predict what each key step does, watch it run, and \
-pick up where you left off next time.\n`realtime-tutor tour` shows everything without questions; \
-`realtime-tutor list` shows the lessons and your progress.";
+// The paragraphs after the list of options are printed as they are, not wrapped: they are
+// written to fit 80 columns.
+const AFTER_HELP: &str = "\
+Start with `realtime-tutor` alone: predict what each key step does, watch it
+run, and pick up where you left off next time. `realtime-tutor tour` shows
+everything without questions; `realtime-tutor list` shows the lessons.
+
+Exit status: 0 done; 1 an error, or a failed check; 2 a usage error; 3 some
+stages could not run because a part is missing (the tutor says what to add).
+Shell completions and a man page: `realtime-tutor completions SHELL`, and
+`realtime-tutor man` (see `realtime-tutor help completions`).";
+
+/// What `lesson` and `tour` end their help with.
+const RUN_EXIT_STATUS: &str = "\
+Exit status: 0 every stage ran; 1 an error (the message says which); 2 a
+usage error; 3 some stages could not run because a part is missing: they are
+named at the end, with what to install (redis-server, for 7.2 and 7.3).";
+
+/// What `check` ends its help with.
+const CHECK_EXIT_STATUS: &str = "\
+Exit status: 0 your server behaves as the lesson teaches; 1 it does not, or it
+cannot be reached; 2 a usage error.";
+
+/// Every exit status, for the man page (and for whoever reads this code).
+pub(crate) const EXIT_STATUSES: &[(i32, &str)] = &[
+    (0, "The command ran to its end; for check, your server passed."),
+    (
+        1,
+        "Something went wrong while running, and the message says what; for check, your \
+         server failed the check or could not be reached.",
+    ),
+    (
+        2,
+        "A usage error: an unknown command, flag, lesson or stage, a flag the command cannot \
+         use, or predict mode (or reset without --yes) without a terminal.",
+    ),
+    (
+        missing::EXIT_MISSING_PART,
+        "Some stages could not run because a part is missing (redis-server, for lesson 7's \
+         Redis stages). The others ran; the missing ones are named at the end, with what to \
+         install.",
+    ),
+    (130, "Predict mode was stopped with Ctrl-C (128 + SIGINT)."),
+    (
+        141,
+        "Standard output was closed by its reader, as in realtime-tutor tour | head \
+         (128 + SIGPIPE).",
+    ),
+];
 
 /// Options every lesson-running command shares.
 #[derive(Debug, Clone, Default, Args)]
@@ -57,8 +107,8 @@ pub struct Display {
     #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
     pub format: Format,
     /// For the stages that join two servers through Redis: use this Redis
-    /// (redis://host:port, Redis 7) instead of starting a private redis-server.
-    #[arg(long, value_name = "URL", global = true)]
+    /// (redis://host:port, Redis 6 or later) instead of starting a private redis-server.
+    #[arg(long, value_name = "URL", global = true, value_parser = usage::parse_redis)]
     pub redis: Option<String>,
     /// How the tutor's clients connect, as socket.io-client's `transports` option: the default
     /// is what a page's `io()` does (long-polling, then the upgrade to WebSocket); `websocket`
@@ -110,11 +160,12 @@ pub enum Command {
         format: Format,
     },
     /// Run one lesson, stage by stage.
+    #[command(after_help = RUN_EXIT_STATUS)]
     Lesson {
-        /// The lesson number (see `realtime-tutor list`).
-        #[arg(value_parser = parse_lesson)]
-        lesson: u32,
-        /// Run only this stage of the lesson.
+        /// The lesson, or one of its stages: 2 or 2.2 (see `realtime-tutor list`).
+        #[arg(value_name = "N[.K]", value_parser = parse_place)]
+        lesson: Place,
+        /// Run only stage K of the lesson (`lesson 2 --stage 2` is `lesson 2.2`).
         #[arg(long, value_name = "K", value_parser = parse_stage)]
         stage: Option<u32>,
         /// Do not pause between stages (the default when not on a terminal).
@@ -131,7 +182,11 @@ pub enum Command {
         display: Display,
     },
     /// Run all lessons in order.
+    #[command(after_help = RUN_EXIT_STATUS)]
     Tour {
+        /// Start at lesson N, or at stage N.K, and go on from there.
+        #[arg(long, value_name = "N[.K]", value_parser = parse_place)]
+        from: Option<Place>,
         /// Do not pause between stages (the default when not on a terminal).
         #[arg(long)]
         no_pause: bool,
@@ -145,9 +200,9 @@ pub enum Command {
         yes: bool,
     },
     /// Check your own server: play lesson N's scenario against it and judge what arrives.
-    ///
-    /// Exit status: 0 when it behaves as the lesson teaches, 1 when it does not (or cannot be
-    /// reached), 2 for a usage error.
+    // The exit statuses follow the options, as for the other commands; `--redis` is hidden
+    // (and refused): a check plays against your servers, which bring their own Redis.
+    #[command(after_help = CHECK_EXIT_STATUS, mut_arg("redis", |a| a.hide(true)))]
     Check {
         /// The lesson whose exercise your server solves (see `realtime-tutor list`).
         #[arg(value_parser = parse_lesson)]
@@ -168,6 +223,16 @@ pub enum Command {
     },
     /// Run a lesson's server for your own browser, with a live trace, until Ctrl-C.
     Serve(serve::ServeArgs),
+    /// Print a completion script for your shell: bash, zsh, fish, powershell or elvish.
+    #[command(hide = true, after_help = generate::INSTALL_COMPLETIONS)]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output.
+    #[command(hide = true, after_help = generate::INSTALL_MAN)]
+    Man,
 }
 
 /// A transport, as `--transports` names it.
@@ -196,6 +261,12 @@ pub struct UsageError(pub String);
 /// Runs the command line and returns the process exit status.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    // What clap cannot see alone (is there such a stage? does it use --redis?), checked before
+    // anything runs, and told the way clap tells its own usage errors.
+    if let Err(error) = usage::check(&cli) {
+        let _ = error.print();
+        return error.exit_code();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -263,7 +334,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             display,
         } => {
             display.color.write_global();
-            predict::lesson(lesson, stage, &display).await
+            // `usage::check` has made sure the stage is given at most once.
+            predict::lesson(lesson.lesson, lesson.stage.or(stage), &display).await
         }
         Command::Lesson {
             lesson,
@@ -275,11 +347,16 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         } => {
             display.color.write_global();
             let pause = pausing(no_pause, &display) && svg.is_none();
-            lessons::lesson(lesson, stage, pause, &display, svg.as_ref()).await
+            let stage = lesson.stage.or(stage);
+            lessons::lesson(lesson.lesson, stage, pause, &display, svg.as_ref()).await
         }
-        Command::Tour { no_pause, display } => {
+        Command::Tour {
+            from,
+            no_pause,
+            display,
+        } => {
             display.color.write_global();
-            lessons::tour(pausing(no_pause, &display), &display).await
+            lessons::tour(from, pausing(no_pause, &display), &display).await
         }
         Command::Reset { yes } => reset::reset(yes),
         Command::Check {
@@ -293,6 +370,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             check::check(lesson, &url, &path, &display, svg.as_ref()).await
         }
         Command::Serve(args) => serve::serve(args).await,
+        Command::Completions { shell } => generate::completions(shell),
+        Command::Man => generate::man(),
     }
 }
 

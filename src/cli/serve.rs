@@ -22,14 +22,17 @@ use crate::ui;
 /// What `serve --help` adds under the flags: the pages on the port.
 const AFTER_HELP: &str = "\
 Pages on the same port:
-  /          the chat page, as a learner's own would be; when the lesson's server answers other
-             events (rooms, acknowledgements), it gains a strip of controls for them
-  /tutor/    who received what, drawn live as a sequence diagram for tabs and bots alike
-             (dashed arrow: the server sent it; solid: a bot reported reading it)
-The live records behind /tutor/ follow Socket.IO's Origin rule: this server's own pages only,
-unless --allow-origin.
-Lesson 7 runs its two servers on --port and the port after it, joined through Redis (started for
-you, or --redis URL); each has the chat page, and the terminal shows which server ran what.";
+  /          the chat page, as a learner's own would be; when the lesson's
+             server answers other events (rooms, acknowledgements), it gains
+             a strip of controls for them
+  /tutor/    who received what, drawn live as a sequence diagram for tabs and
+             bots alike (dashed arrow: the server sent it; solid: a bot
+             reported reading it)
+The live records behind /tutor/ follow Socket.IO's Origin rule: this server's
+own pages only, unless --allow-origin.
+Lesson 7 runs its two servers on --port and the port after it, joined through
+Redis (started for you, or --redis URL); each has the chat page, and the
+terminal shows which server ran what.";
 
 /// How long a client may take to send a request's headers before it is disconnected.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -85,8 +88,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub color: colorchoice_clap::Color,
     /// For a lesson whose servers are joined through Redis (lesson 7): use this Redis
-    /// (redis://host:port) instead of starting a private redis-server.
-    #[arg(long, value_name = "URL")]
+    /// (redis://host:port, Redis 6 or later) instead of starting a private redis-server.
+    #[arg(long, value_name = "URL", value_parser = super::usage::parse_redis)]
     pub redis: Option<String>,
 }
 

@@ -14,7 +14,7 @@ use socketioxide_redis::drivers::redis::redis_client as redis;
 
 /// What to run when there is no `redis-server`, as the last line of the error.
 pub const INSTALL_HINT: &str = "install it (Debian/Ubuntu: `sudo apt-get install redis-server`), or point the tutor at a \
-     Redis 7 you run yourself with `--redis redis://127.0.0.1:6379`";
+     Redis 6 or later you run yourself with `--redis redis://127.0.0.1:6379`";
 
 /// The exit status the command line should give when a stage needs Redis and there is none:
 /// distinct from 1 (a failure) and 2 (a usage error), so scripts can tell "install something".
