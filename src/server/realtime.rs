@@ -129,10 +129,16 @@ pub(crate) fn on_main_namespace<A>(
 where
     A: Adapter + socketioxide_core::adapter::DefinedAdapter,
 {
-    // Tutor plumbing: report who each socket says it is before it joins (see live::identify).
-    let handshake = report.clone();
-    let identify = async move |socket: SocketRef<A>| {
+    // Before socketioxide sends the CONNECT reply it runs the namespace's middleware: the one
+    // moment at which a handler can be registered before the client can send an event. (See
+    // `register_events` for why that matters.) Tutor plumbing rides along: who each socket says
+    // it is, reported before it joins (see live::identify).
+    let (early, events) = (report.clone(), behaviour.clone());
+    let (events_log, handshake) = (log.clone(), report.clone());
+    let before_connect = async move |socket: SocketRef<A>, TryData(auth): TryData<Value>| {
         handshake.send(live::identify(&socket));
+        let auth = auth.unwrap_or(Value::Null);
+        register_events(&socket, &events, &early, &auth, &events_log);
         Ok::<(), std::convert::Infallible>(())
     };
     // `auth` is the CONNECT packet's payload: `socket.handshake.auth` in Node.
@@ -141,33 +147,27 @@ where
             let auth = auth.unwrap_or(Value::Null);
             turn.run(on_connection(socket, io, auth, behaviour, report, log));
         };
-    io.ns("/", handler.with(identify))
+    io.ns("/", handler.with(before_connect))
 }
 
-// ANCHOR: report_when_done
-/// The connection handler: registers the socket's own handlers first, then runs the stage's
-/// `io.on('connection')` body, then tells the tutor it has finished. Every emit is reported with
-/// the sockets it was queued for ([`ServerEvent::Sent`], see [`super::live`]).
+/// `socket.on(event, …)` for every event the stage answers, registered from the connect
+/// middleware, before socketioxide sends the CONNECT reply.
 ///
-/// The order matters. socketioxide has already sent the client its CONNECT reply when this runs,
-/// so a fast client may emit before `socket.on('chat message')` exists, and such an event is
-/// dropped. The tutor's clients wait for the [`ServerEvent::Connected`] report before they emit;
-/// reporting last guarantees that the handlers exist by then.
-///
-/// Every handler takes a [`Turn`] while socketioxide reads its packet and runs its work in that
-/// turn, so the server handles one thing at a time in arrival order (see [`super::order`]).
-async fn on_connection<A: Adapter>(
-    socket: SocketRef<A>,
-    io: SocketIo<A>,
-    auth: Value,
-    behaviour: Behaviour,
-    report: Reporter,
-    log: Option<Log>,
+/// Why not in the connection handler, as Node code does? In Node the handler runs right after
+/// the reply is queued, on the one thread, so nothing the client sends can be read in between.
+/// socketioxide spawns the handler as a task instead, and on this server it runs in its turn
+/// (see [`super::order`]): a client that emits the moment the reply arrives (socket.io-client
+/// sends what it buffered at once) could reach a socket with no handler yet, and socketioxide
+/// drops such an event without a word. Registered before the reply, a handler is there for the
+/// first event that can come. Each handler still runs in its turn, and the connection handler's
+/// turn is taken before the reply can reach the client, so the connection body runs first.
+fn register_events<A: Adapter>(
+    socket: &SocketRef<A>,
+    behaviour: &Behaviour,
+    report: &Reporter,
+    auth: &Value,
+    log: &Option<Log>,
 ) {
-    let sid = socket.id.to_string();
-    // Node's socket.io puts every new socket in a room named by its own id, which is how one
-    // socket reaches exactly one other (`socket.to(id)`). socketioxide does not, so we do.
-    socket.join(socket.id);
     for (trigger, handler) in behaviour.handlers::<A>() {
         match trigger {
             Trigger::Event(event) => {
@@ -205,6 +205,32 @@ async fn on_connection<A: Adapter>(
             Trigger::Disconnect | Trigger::Connection => {}
         }
     }
+}
+
+// ANCHOR: report_when_done
+/// The connection handler: puts the socket in its own room, registers its disconnect handler,
+/// then runs the stage's `io.on('connection')` body, then tells the tutor it has finished. Every
+/// emit is reported with the sockets it was queued for ([`ServerEvent::Sent`], see
+/// [`super::live`]).
+///
+/// The socket's event handlers exist already when this runs: they were registered before the
+/// CONNECT reply left (see [`register_events`]). Reporting [`ServerEvent::Connected`] last tells
+/// the tutor that the `io.on('connection')` body has run.
+///
+/// Every handler takes a [`Turn`] while socketioxide reads its packet and runs its work in that
+/// turn, so the server handles one thing at a time in arrival order (see [`super::order`]).
+async fn on_connection<A: Adapter>(
+    socket: SocketRef<A>,
+    io: SocketIo<A>,
+    auth: Value,
+    behaviour: Behaviour,
+    report: Reporter,
+    log: Option<Log>,
+) {
+    let sid = socket.id.to_string();
+    // Node's socket.io puts every new socket in a room named by its own id, which is how one
+    // socket reaches exactly one other (`socket.to(id)`). socketioxide does not, so we do.
+    socket.join(socket.id);
     // socket.on('disconnect', () => { ... }): the stage's handler, if it has one, then the
     // report that the socket is gone, in the socket's turn like every other handler.
     let gone = report.clone();

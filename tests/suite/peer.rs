@@ -180,3 +180,30 @@ pub async fn announce_a_large_frame(authority: &str, announced: u64, sent: usize
     }
     closed_by_server(&mut tcp, within).await.is_ok()
 }
+
+/// Opens a Socket.IO socket over a raw WebSocket and, the moment the CONNECT reply has arrived,
+/// sends `count` chat messages and then a last one, `"last"`, as socket.io-client sends what it
+/// buffered before it was connected. Returns how many of the `count` came back (serve's chat
+/// echoes every message with `io.emit`) by the time `"last"` did: the server handles one
+/// socket's events in order, so whatever has not come back by then was never handled.
+pub async fn emit_at_once(authority: &str, name: &str, count: usize) -> usize {
+    let mut ws = raw_socket(authority, name).await;
+    for n in 0..count {
+        ws.send(Message::text(format!(r#"42["chat message","{name}-{n}"]"#)))
+            .await
+            .expect("send an event");
+    }
+    ws.send(Message::text(format!(r#"42["chat message","{name}-last"]"#)))
+        .await
+        .expect("send the last event");
+    let mut echoed = 0;
+    loop {
+        let text = next_text(&mut ws).await;
+        if text == format!(r#"42["chat message","{name}-last"]"#) {
+            return echoed;
+        }
+        if text.starts_with(&format!(r#"42["chat message","{name}-"#)) {
+            echoed += 1;
+        }
+    }
+}

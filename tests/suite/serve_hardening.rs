@@ -350,6 +350,24 @@ fn a_flood_of_bare_handshakes_is_bounded() {
     });
 }
 
+#[test]
+fn events_sent_the_moment_the_connect_reply_arrives_are_all_handled() {
+    runtime().block_on(async {
+        let serve = Serve::start(&["3"]).await;
+        let authority = peer::authority(&serve.url);
+        // A dropped event is a race, so several clients try; each must get every echo.
+        for round in 0..10 {
+            let echoed = peer::emit_at_once(&authority, &format!("fast-{round}"), 40).await;
+            assert_eq!(
+                echoed, 40,
+                "client {round}: events sent right after CONNECT were dropped"
+            );
+        }
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+    });
+}
+
 /// `serve 3 --format json` as a bare child whose stdout the test reads itself, so that it can
 /// close it or stop reading: the process (killed when dropped), its stdout after the listening
 /// line, and its URL.
