@@ -20,7 +20,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::server::{ServerEvent, live::Recipients};
-use crate::trace::live::{ClientKind, Live, Sending, Unread};
+use crate::trace::live::{ClientKind, Live, Relayed, Sending, Unread};
 use crate::vocab::Audience;
 
 /// How long a record waits for its bots to report reading it.
@@ -39,6 +39,15 @@ pub const QUEUE_CAP: usize = 1024;
 /// The most bytes of messages (as JSON) the waiting records may hold together: a flood of the
 /// largest chat messages (16 KiB) reaches this long before [`QUEUE_CAP`].
 pub const QUEUE_BYTES: usize = 2 << 20;
+
+/// Another server's part of a broadcast (lesson 7), by socket id: the sockets that server holds
+/// and the broadcast selects there, and those it leaves out, with why (see [`Relayed`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Relay {
+    pub node: String,
+    pub to: Vec<String>,
+    pub skipped: Vec<(String, String)>,
+}
 
 #[derive(Debug)]
 struct Person {
@@ -144,8 +153,16 @@ impl Hub {
         args: Vec<Value>,
         audience: Option<Audience>,
         recipients: &Recipients,
+        relays: &[Relay],
     ) -> (Sending, BTreeMap<String, String>) {
         let mut waiting = BTreeMap::new();
+        // Bots on another server read what the adapter carried there: wait for them too.
+        for sid in relays.iter().flat_map(|r| &r.to) {
+            let (name, kind) = self.who(sid);
+            if kind == ClientKind::Bot {
+                waiting.insert(sid.clone(), name);
+            }
+        }
         // A socket whose buffer was full was not sent the packet: nothing to wait for.
         for sid in recipients
             .to
@@ -157,6 +174,23 @@ impl Hub {
                 waiting.insert(sid.clone(), name);
             }
         }
+        let mut not_sent_to = self.sorted_names(&recipients.skipped);
+        let mut why_not: BTreeMap<String, String> = (recipients.why_not.iter())
+            .map(|(sid, why)| (self.who(sid).0, why.to_string()))
+            .collect();
+        let mut relayed = Vec::new();
+        for relay in relays {
+            for (sid, why) in &relay.skipped {
+                let name = self.who(sid).0;
+                why_not.insert(name.clone(), why.clone());
+                not_sent_to.push(name);
+            }
+            relayed.push(Relayed {
+                node: relay.node.clone(),
+                sent_to: self.sorted_names(&relay.to),
+            });
+        }
+        not_sent_to.sort();
         let sending = Sending {
             action,
             event,
@@ -170,14 +204,13 @@ impl Hub {
                 self.sorted_names(&to)
             },
             dropped: self.sorted_names(&recipients.dropped),
-            not_sent_to: self.sorted_names(&recipients.skipped),
-            why_not: (recipients.why_not.iter())
-                .map(|(sid, why)| (self.who(sid).0, why.to_string()))
-                .collect(),
+            not_sent_to,
+            why_not,
             unsure: self.sorted_names(&recipients.unsure),
             read_by: Vec::new(),
             unread: Vec::new(),
             error: None,
+            relayed,
         };
         (sending, waiting)
     }
@@ -214,6 +247,13 @@ impl Hub {
 
     /// Takes one report from the server.
     pub fn server_event(&mut self, event: ServerEvent, now: Instant) {
+        self.server_report(event, None, &[], now);
+    }
+
+    /// Takes one report from server `node` of several (lesson 7; `None`: the one server), with
+    /// what the other servers deliver of it (`relays`, only for an emit).
+    pub fn server_report(&mut self, event: ServerEvent, node: Option<&str>, relays: &[Relay], now: Instant) {
+        let node = node.map(str::to_owned);
         match event {
             ServerEvent::Handshake {
                 sid,
@@ -231,15 +271,16 @@ impl Hub {
             } => {
                 let audience = Some(audience);
                 if trigger == "connection" {
-                    let built = self.sending(action, event, args, audience, &recipients);
+                    let built = self.sending(action, event, args, audience, &recipients, relays);
                     self.stash.entry(sid).or_default().sending = Some(built);
                 } else {
-                    let (sending, waiting) = self.sending(action, event, args, audience, &recipients);
+                    let (sending, waiting) = self.sending(action, event, args, audience, &recipients, relays);
                     let (client, client_kind) = self.who(&sid);
                     let live = Live::Emit {
                         client,
                         client_kind,
                         trigger,
+                        node,
                         sending,
                     };
                     self.push(live, waiting, now);
@@ -255,6 +296,7 @@ impl Hub {
                         client,
                         event,
                         reason,
+                        node,
                     },
                     BTreeMap::new(),
                     now,
@@ -281,6 +323,7 @@ impl Hub {
                     client_kind,
                     socket: sid,
                     already_left,
+                    node,
                     sending,
                 };
                 self.push(live, waiting, now);
@@ -296,6 +339,7 @@ impl Hub {
                         event,
                         action,
                         answers,
+                        node,
                     };
                     self.push(live, BTreeMap::new(), now);
                 }
@@ -323,7 +367,15 @@ impl Hub {
                     person.connected = false;
                 }
                 self.taken.remove(&client);
-                self.push(Live::Disconnect { client, client_kind }, BTreeMap::new(), now);
+                self.push(
+                    Live::Disconnect {
+                        client,
+                        client_kind,
+                        node,
+                    },
+                    BTreeMap::new(),
+                    now,
+                );
             }
         }
     }
