@@ -102,17 +102,20 @@ export function toStep(rec, about) {
 
 /**
  * The steps that another server's part of an emit adds (`serve 7`): one per server in
- * `rec.relayed`, drawn from that server's lane, its deliveries read like the emit's own.
+ * `rec.relayed` that reached someone, drawn from that server's lane, its deliveries read like
+ * the emit's own.
  */
 export function relaySteps(rec, about) {
-  return (rec.relayed ?? []).map((part) => {
+  // A part that reached nobody draws nothing (the terminal's trace says "via B nobody").
+  return (rec.relayed ?? []).filter((part) => (part.sent_to ?? []).length > 0).map((part) => {
     const step = {
       lesson: about.lesson,
       stage: about.stage,
       step: seconds(rec.t_ms ?? 0),
-      kind: 'emit',
+      // No client sends anything in this step: a 'note' step has no caller's lane.
+      kind: 'note',
       node: part.node,
-      trigger: `server ${part.node} delivers server ${rec.node}'s broadcast (through Redis)`,
+      trigger: `via Redis: server ${part.node} delivers ${rec.node}'s emit`,
       args: [],
     };
     deliveries(rec, step, part.sent_to ?? []);
@@ -120,7 +123,7 @@ export function relaySteps(rec, about) {
     step.not_received_by = [];
     step.why_not = {};
     step.action = null;
-    step.notes = [`from Redis: server ${rec.node} ran ${rec.action}`];
+    step.notes = [];
     return step;
   });
 }
