@@ -20,7 +20,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::server::{ServerEvent, live::Recipients};
-use crate::trace::live::{ClientKind, Live, Relayed, Sending, Unread};
+use crate::trace::live::{ClientKind, Live, Sending, Unread};
 use crate::vocab::Audience;
 
 /// How long a record waits for its bots to report reading it.
@@ -39,15 +39,6 @@ pub const QUEUE_CAP: usize = 1024;
 /// The most bytes of messages (as JSON) the waiting records may hold together: a flood of the
 /// largest chat messages (16 KiB) reaches this long before [`QUEUE_CAP`].
 pub const QUEUE_BYTES: usize = 2 << 20;
-
-/// Another server's part of a broadcast (lesson 7), by socket id: the sockets that server holds
-/// and the broadcast selects there, and those it leaves out, with why (see [`Relayed`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Relay {
-    pub node: String,
-    pub to: Vec<String>,
-    pub skipped: Vec<(String, String)>,
-}
 
 #[derive(Debug)]
 struct Person {
@@ -174,23 +165,7 @@ impl Hub {
                 waiting.insert(sid.clone(), name);
             }
         }
-        let mut not_sent_to = self.sorted_names(&recipients.skipped);
-        let mut why_not: BTreeMap<String, String> = (recipients.why_not.iter())
-            .map(|(sid, why)| (self.who(sid).0, why.to_string()))
-            .collect();
-        let mut relayed = Vec::new();
-        for relay in relays {
-            for (sid, why) in &relay.skipped {
-                let name = self.who(sid).0;
-                why_not.insert(name.clone(), why.clone());
-                not_sent_to.push(name);
-            }
-            relayed.push(Relayed {
-                node: relay.node.clone(),
-                sent_to: self.sorted_names(&relay.to),
-            });
-        }
-        not_sent_to.sort();
+        let (not_sent_to, why_not, relayed) = self.left_out(recipients, relays);
         let sending = Sending {
             action,
             event,
@@ -459,6 +434,7 @@ impl Hub {
 }
 
 mod names;
+pub use names::Relay;
 mod read;
 use read::fingerprint_and_size;
 pub use read::{Read, fingerprint};
