@@ -10,6 +10,7 @@ io.on('connection', async (socket) => {
     }
     io.emit('chat message', msg, result.lastID);
   });
+  // The tutorial's query has no ORDER BY; add `ORDER BY id` to be sure of the order.
   await db.each('SELECT id, content FROM messages WHERE id > ?',
     [socket.handshake.auth.serverOffset || 0],
     (_err, row) => {

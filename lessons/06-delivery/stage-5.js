@@ -21,4 +21,5 @@ io.on('connection', async (socket) => {
 
 // client: const socket = io({ auth: { serverOffset: 0 }, ackTimeout: 500, retries: 1 });
 //         let counter = 0;
+//         // not `${socket.id}-...`: socket.id is undefined while offline, when messages queue
 //         socket.emit('chat message', text, `${name}-${++counter}`);

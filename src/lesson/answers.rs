@@ -101,6 +101,9 @@ format_version = 2
 number = 9
 slug = "x"
 title = "t"
+summary = "s"
+check_asks = "c"
+serve_runs = "r"
 check_stage = 1
 
 [[stage]]

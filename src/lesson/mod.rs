@@ -3,7 +3,9 @@
 //! Each lesson is a folder `lessons/NN-slug/` holding:
 //!
 //! * `lesson.toml`: the structure (format version, title, stages, each stage's server and
-//!   scenario, and the expectations that tests and `check` compare against what was observed);
+//!   scenario, and the expectations that tests and `check` compare against what was observed),
+//!   and three one-line sentences about the lesson (`summary`, `check_asks`, `serve_runs`) from
+//!   which the README's and the book's lesson lists are generated;
 //! * `intro.md`, `stage-K.md`, `exercise.md`: the prose, in Markdown, shared with the book;
 //! * `stage-K.js`: the Node.js code each stage mirrors.
 //!
@@ -13,6 +15,7 @@
 
 mod anchor;
 mod answers;
+mod blurb;
 mod model;
 mod parse;
 mod raw;

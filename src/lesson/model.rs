@@ -42,6 +42,12 @@ pub struct Lesson {
     pub exercise: String,
     /// The stage whose server the exercise asks for, and that `check` plays.
     pub check_stage: u32,
+    /// What the lesson teaches, in one line: the README's and the book's lesson lists.
+    pub summary: String,
+    /// What `check N` asks of your server, in one line: the README's `check` table.
+    pub check_asks: String,
+    /// What `serve N` runs, in one line: the README's `serve` table.
+    pub serve_runs: String,
     pub stages: Vec<Stage>,
 }
 

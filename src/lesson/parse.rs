@@ -22,6 +22,13 @@ impl Lesson {
                 raw.format_version
             )));
         }
+        for (field, text) in [
+            ("summary", &raw.summary),
+            ("check_asks", &raw.check_asks),
+            ("serve_runs", &raw.serve_runs),
+        ] {
+            super::blurb::check(text).map_err(|m| err(format!("{field}: {m}")))?;
+        }
         let expected_folder = format!("{:02}-{}", raw.number, raw.slug);
         if folder != expected_folder {
             return Err(err(format!("the folder should be named {expected_folder}")));
@@ -133,6 +140,9 @@ impl Lesson {
             intro: read("intro.md")?,
             exercise: read("exercise.md")?,
             check_stage: raw.check_stage,
+            summary: raw.summary,
+            check_asks: raw.check_asks,
+            serve_runs: raw.serve_runs,
             stages,
         })
     }

@@ -23,6 +23,12 @@ pub(super) struct RawLesson {
     pub(super) number: u32,
     pub(super) slug: String,
     pub(super) title: String,
+    /// What the lesson teaches, in one line (see `blurb`).
+    pub(super) summary: String,
+    /// What `check N` asks of the learner's server, in one line.
+    pub(super) check_asks: String,
+    /// What `serve N` runs, in one line.
+    pub(super) serve_runs: String,
     pub(super) check_stage: u32,
     #[serde(rename = "stage")]
     pub(super) stages: Vec<RawStage>,

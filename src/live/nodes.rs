@@ -5,8 +5,8 @@
 //! Each server is the lesson's stage server (the handlers of [`crate::server::realtime`], on
 //! the Redis adapter as [`crate::server::nodes`] builds it) with the chat page and the `/tutor/`
 //! pages in front, and the same guards as a one-server `serve`: a time limit on request
-//! headers, a bound on open connections, and an `Origin` check that lets in the server's own
-//! pages. Both servers' `/tutor/` pages read one [`Feed`]: either draws both servers' lanes.
+//! headers, a bound on open connections and on new sessions, and an `Origin` check that lets in
+//! the server's own pages. Both servers' `/tutor/` pages read one [`Feed`]: either draws both servers' lanes.
 //!
 //! # Who received it on the other server
 //!
@@ -38,6 +38,7 @@ use super::printer::Records;
 use super::{Ended, Serving, Stop};
 use crate::parts::node::{NAMESPACE_LIMIT, NamespaceReady, RedisAdapter, redis_adapter};
 use crate::parts::redis_server::Redis;
+use crate::server::handshakes::HandshakeLayer;
 use crate::server::http::{self, Guard};
 use crate::server::origin::OriginLayer;
 use crate::server::realtime::{builder, on_main_namespace};
@@ -262,6 +263,8 @@ async fn start(
     let router = super::tutor::app(feed.clone(), guard.origins.clone(), &serving.about)
         .layer(layer)
         .route("/socket.io/socket.io.js", get(app::client_script))
+        // As on one server: the Origin check first (outermost), then the bound on new sessions.
+        .layer(HandshakeLayer::new(guard.log.clone()))
         .layer(OriginLayer::new(guard.origins.clone(), guard.log.clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(http::serve_guarded(listener, router, guard, async move {

@@ -6,7 +6,9 @@
 //!   connection to that file, so a restarted server finds the history only because it is in the
 //!   file: the replay it sends comes from a real `SELECT`.
 //! * **The restart.** The server stops (every connection closes with it), and a new one starts
-//!   on the same port and the same file.
+//!   on the same port and the same file. It serves the very listening socket the first one did,
+//!   which the session kept open: a Node server restarted by hand binds the port again, but here
+//!   another program could take the port in that moment, and a lesson must not depend on luck.
 //! * **The server offset, on the client.** The tutorial's client connects with
 //!   `io({ auth: { serverOffset: 0 } })` and runs `socket.auth.serverOffset = serverOffset` on
 //!   every `'chat message'`. socket.io-client sends the `auth` object again with each
@@ -116,16 +118,21 @@ impl Session<'_> {
                     .into(),
             ));
         };
-        let addr = old.addr();
         // Bounded, like every wait.
         let _ = tokio::time::timeout(self.options.timeout, old.stop()).await;
         // The clients' connections closed with the server; what each had read is read.
         self.clients.clear();
         let log = self.connect_database()?;
-        let listener = match addr {
-            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-                RunError::Other(format!("cannot listen on {addr} again after the restart: {e}"))
-            })?),
+        // The same listening socket, through the session's second handle on it (see
+        // `session::keep_for_restart`): the port was never free, so nothing can have taken it.
+        let listener = match &self.listening {
+            Some(kept) => {
+                let fail = |e: std::io::Error| {
+                    RunError::Other(format!("cannot listen again after the restart: {e}"))
+                };
+                let again = kept.try_clone().map_err(fail)?;
+                Some(tokio::net::TcpListener::from_std(again).map_err(fail)?)
+            }
             None => None,
         };
         self.server = Some(Ours::One(start_local(self.stage, listener, log)?));

@@ -53,15 +53,6 @@ impl Ours {
         }
     }
 
-    /// Where the one server of a one-server stage listens (a stage with several has no one
-    /// address, and cannot be restarted as one).
-    pub(super) fn addr(&self) -> Option<std::net::SocketAddr> {
-        match self {
-            Ours::One(server) => server.addr(),
-            Ours::Nodes(_) => None,
-        }
-    }
-
     /// Fences the step that node `acting` handled (see [`crate::server::nodes`]).
     pub(super) async fn fence(&self, n: u64, acting: usize) -> Result<(), String> {
         match self {

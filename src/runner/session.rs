@@ -49,6 +49,10 @@ pub(super) struct Session<'a> {
     pub(super) relevant: BTreeSet<String>,
     /// For an app-only stage: the port clients knock on, held so nobody else can take it.
     pub(super) silent_port_held: Option<tokio::net::TcpSocket>,
+    /// A second handle on our one server's listening socket, for a stage that restarts its
+    /// server (lesson 6): the restarted server serves the very socket the first one did, so
+    /// the port is never free for another program to take in between (see `delivery.rs`).
+    pub(super) listening: Option<std::net::TcpListener>,
     /// What our server reported sending during the current step ([`ServerEvent::Sent`]), for
     /// the why-not of each client that did not receive it, and what came back to the emits
     /// that asked for answers ([`ServerEvent::Acked`]).
@@ -80,6 +84,7 @@ impl<'a> Session<'a> {
     ) -> Result<Session<'a>, RunError> {
         let relevant: BTreeSet<String> = stage.events().into_iter().collect();
         let mut silent_port = None;
+        let mut listening = None;
         let database = match target {
             Target::Local => delivery::open_database(stage)?,
             Target::Remote { .. } => None,
@@ -98,7 +103,9 @@ impl<'a> Session<'a> {
                     ) as crate::server::handlers::delivery::Log),
                     None => None,
                 };
-                let server = start_local(stage, bind_for(stage).await?, log)?;
+                let (listener, kept) = keep_for_restart(stage, bind_for(stage).await?)?;
+                listening = kept;
+                let server = start_local(stage, listener, log)?;
                 let base = match server.addr() {
                     Some(addr) => format!("http://{addr}"),
                     // Only the app exists: point the clients at a port where nothing listens.
@@ -154,6 +161,7 @@ impl<'a> Session<'a> {
             bursts: 0,
             relevant,
             silent_port_held: silent_port,
+            listening,
             sent: Vec::new(),
             acting: None,
             probe_wire: None,
@@ -371,6 +379,37 @@ async fn bind_for(stage: &Stage) -> Result<Option<tokio::net::TcpListener>, RunE
     })
 }
 
+/// For a stage with a server restart: `listener`, and a second handle on the same socket that
+/// the session keeps (a duplicated descriptor). The server owns and drops its handle when it
+/// stops; the socket stays open, bound and listening through the session's, and a connection
+/// that arrives meanwhile waits in its backlog instead of being refused.
+///
+/// Binding the port again after the stop would be a race: between the old server letting go
+/// and the new one binding, any program on the machine (a busy test run has many) can be given
+/// that port, and the restart would fail with "address already in use".
+fn keep_for_restart(
+    stage: &Stage,
+    listener: Option<tokio::net::TcpListener>,
+) -> Result<(Option<tokio::net::TcpListener>, Option<std::net::TcpListener>), RunError> {
+    let restarts = stage
+        .steps
+        .iter()
+        .any(|step| matches!(step.kind, StepKind::RestartServer));
+    let Some(listener) = listener else {
+        return Ok((None, None));
+    };
+    if !restarts {
+        return Ok((Some(listener), None));
+    }
+    let fail = |e: std::io::Error| RunError::Other(format!("cannot keep the listening socket: {e}"));
+    // Out of tokio's hands, duplicated, and back: both handles are the one socket, already in
+    // non-blocking mode (a flag the duplicate shares), as `from_std` requires.
+    let listener = listener.into_std().map_err(fail)?;
+    let kept = listener.try_clone().map_err(fail)?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(fail)?;
+    Ok((Some(listener), Some(kept)))
+}
+
 /// Starts the server a stage asks for on `listener`, with its message database if it has one.
 pub(super) fn start_local(
     stage: &Stage,
@@ -390,4 +429,53 @@ fn silent_port_on_loopback() -> Result<(tokio::net::TcpSocket, std::net::SocketA
     socket.bind(([127, 0, 0, 1], 0).into()).map_err(fail)?;
     let addr = socket.local_addr().map_err(fail)?;
     Ok((socket, addr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lesson 6 stage 3 restarts its server. While the first server's handle is gone and the
+    /// second not yet made, the port must stay ours: nobody can bind it, and a client that
+    /// knocks waits in the backlog and is accepted by the restarted server.
+    #[tokio::test]
+    async fn a_restarting_stage_keeps_its_port_while_no_server_holds_it() {
+        let lessons = crate::lesson::all().expect("the embedded lessons load");
+        let lesson = lessons.iter().find(|l| l.number == 6).expect("lesson 6");
+        let stage = &lesson.stages[2];
+        let bound = bind_for(stage).await.expect("a port on loopback");
+        let (served, kept) = keep_for_restart(stage, bound).expect("a second handle");
+        let served = served.expect("the stage listens");
+        let kept = kept.expect("a restarting stage keeps a handle");
+        let addr = served.local_addr().expect("an address");
+        // The first server stops: its handle is dropped.
+        drop(served);
+
+        let taken = std::net::TcpListener::bind(addr);
+        assert!(
+            taken.is_err(),
+            "another program could bind {addr} during the restart"
+        );
+        let knock = tokio::spawn(tokio::net::TcpStream::connect(addr));
+
+        let again = tokio::net::TcpListener::from_std(kept.try_clone().expect("dup"))
+            .expect("the kept socket serves again");
+        let accepted = tokio::time::timeout(Duration::from_secs(2), again.accept()).await;
+        assert!(
+            matches!(accepted, Ok(Ok(_))),
+            "the restarted server accepts the client that knocked: {accepted:?}"
+        );
+        assert!(knock.await.expect("joins").is_ok());
+    }
+
+    /// A stage without a restart keeps no second handle: its port goes when its server does.
+    #[tokio::test]
+    async fn a_stage_without_a_restart_keeps_no_second_handle() {
+        let lessons = crate::lesson::all().expect("the embedded lessons load");
+        let stage = &lessons[2].stages[0];
+        let bound = bind_for(stage).await.expect("a port on loopback");
+        let (served, kept) = keep_for_restart(stage, bound).expect("no error");
+        assert!(served.is_some());
+        assert!(kept.is_none());
+    }
 }

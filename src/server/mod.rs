@@ -40,6 +40,7 @@
 pub mod app;
 pub mod behaviour;
 pub mod handlers;
+pub mod handshakes;
 pub mod http;
 pub mod live;
 pub mod message;
@@ -243,8 +244,11 @@ impl StageServer {
                 let task = match guard {
                     None => tokio::spawn(http::serve(listener, router, stop)),
                     Some(guard) => {
-                        let router =
-                            router.layer(origin::OriginLayer::new(guard.origins.clone(), guard.log.clone()));
+                        // The Origin check first (outermost), then the bound on new sessions: a
+                        // refused page's handshakes do not count against the others'.
+                        let router = router
+                            .layer(handshakes::HandshakeLayer::new(guard.log.clone()))
+                            .layer(origin::OriginLayer::new(guard.origins.clone(), guard.log.clone()));
                         tokio::spawn(http::serve_guarded(listener, router, guard, stop))
                     }
                 };

@@ -13,6 +13,14 @@
 //! the tutor's bots) and pass: a program can write any header it likes, so refusing them would
 //! protect nothing. A learner whose page lives elsewhere opens the door with `--allow-origin`.
 //!
+//! One kind of page request carries no `Origin`: a "no-cors" request, such as an `<img src>` or a
+//! `fetch(url, { mode: 'no-cors' })` from another site. The page cannot read the answer, but the
+//! server still does the work: each bare handshake opens a session. Browsers mark every request
+//! with where it comes from (`Sec-Fetch-Site`: `same-origin`, `same-site`, `cross-site`, or
+//! `none` for one the user typed), so a Socket.IO request without `Origin` that a browser marks
+//! as coming from another site is refused too. socket.io-client's own requests from a page always
+//! carry `Origin` when they cross origins, so no real client is refused by this.
+//!
 //! Why not compare `Origin` with the `Host` the request names? A page on a domain that resolves
 //! to 127.0.0.1 (DNS rebinding) would send matching ones. A fixed list cannot be fooled that way.
 //!
@@ -123,6 +131,25 @@ fn printable(origin: &str) -> String {
     shown
 }
 
+/// For a request without `Origin`: if a browser marked it as coming from a page on another site
+/// (`Sec-Fetch-Site: cross-site` or `same-site`), a name for that page in the log: its `Referer`
+/// origin when the browser sent one, else the mark itself.
+fn from_another_site(headers: &axum::http::HeaderMap) -> Option<String> {
+    let site = headers.get("sec-fetch-site")?.to_str().ok()?;
+    if !matches!(site, "cross-site" | "same-site") {
+        return None;
+    }
+    let referer = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| {
+            let (scheme, rest) = r.split_once("://")?;
+            let host = rest.split(['/', '?', '#']).next()?;
+            Some(format!("{scheme}://{host}"))
+        });
+    Some(referer.unwrap_or_else(|| format!("(a {site} page, no-cors)")))
+}
+
 /// Wraps a service with the check; see the module documentation.
 #[derive(Clone)]
 pub struct OriginLayer {
@@ -228,13 +255,16 @@ where
         // The browser client script is a plain file, like the page: any page may load it.
         let script = path == "/socket.io/socket.io.js";
         if socket_io && !script {
-            // No Origin: a program, not a page (see the module documentation).
             if let Some(origin) = request.headers().get(header::ORIGIN) {
                 let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
                 if !self.layer.allowed.allows(&origin) {
                     return Either::Left(std::future::ready(Ok(self.layer.refuse(&origin))));
                 }
+            } else if let Some(site) = from_another_site(request.headers()) {
+                // A page's no-cors request (see the module documentation).
+                return Either::Left(std::future::ready(Ok(self.layer.refuse(&site))));
             }
+            // No Origin and no browser's mark: a program, not a page.
         }
         Either::Right(self.inner.call(request))
     }

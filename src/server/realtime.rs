@@ -34,6 +34,11 @@ use crate::vocab::Trigger;
 /// The largest message a client may send, in bytes. Socket.IO's own default is 1 MB (Node) or
 /// 100 kB (socketioxide); a chat needs far less, and a small bound keeps a misbehaving client
 /// from making the server hold large buffers. A larger frame closes that client's connection.
+///
+/// It bounds a single WebSocket *frame* too. The WebSocket library reads a whole frame into
+/// memory before it adds the frame to a message and checks the message's size, and its own frame
+/// limit is 16 MiB: without this, a client that announces a 16 MiB frame makes the server buffer
+/// it all before being refused. With it, the frame's header alone is enough to refuse it.
 pub const MAX_PAYLOAD: u64 = 16 * 1024;
 
 /// The most binary attachments one packet may announce. A binary event (`451-[…]`) says how many
@@ -58,6 +63,12 @@ pub const SOCKET_BUFFER: usize = 128;
 /// How long socketioxide waits for the rest of a binary packet before it drops the packet and
 /// closes the connection. A client on this machine sends its attachments right behind the packet.
 pub const ATTACHMENTS_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long an Engine.IO session may stay open without a Socket.IO `CONNECT` before the server
+/// gives it up (socketioxide's `connect_timeout`; Node's `connectTimeout` is 45 s). A client sends
+/// its `CONNECT` as soon as the `OPEN` packet arrives; a session that never does is a client that
+/// went away, or a flood of bare handshakes (see [`super::handshakes`]).
+pub const CONNECT_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 // ANCHOR: realtime
 /// `const io = new Server(server);`: build the Socket.IO server and attach it to the app that
@@ -99,7 +110,9 @@ pub(crate) fn builder() -> SocketIoBuilder {
     SocketIo::builder()
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
+        .ws_max_frame_size(MAX_PAYLOAD as usize)
         .max_buffer_size(SOCKET_BUFFER)
+        .connect_timeout(CONNECT_WITHIN)
         .with_state(Turnstile::start())
         .with_parser(parser)
 }

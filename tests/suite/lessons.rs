@@ -47,7 +47,7 @@ fn every_stage_has_its_snapshot() {
 fn broken_lesson_data_is_refused_with_a_reason() {
     use realtime_tutor::lesson::{Lesson, LessonError};
     let read = |name: &str| -> Result<String, LessonError> { Ok(format!("text of {name}")) };
-    let good = "format_version = 2\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
+    let good = "format_version = 2\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\nsummary = \"s\"\ncheck_asks = \"c\"\nserve_runs = \"r\"\ncheck_stage = 1\n\
                 [[stage]]\ntitle = \"s\"\nmount = \"realtime\"\nrust = []\n\
                 [[stage.step]]\nconnect = \"alice\"\n";
     assert!(Lesson::parse("09-x", good, &read).is_ok());

@@ -43,6 +43,12 @@ pub async fn closed_by_server(tcp: &mut TcpStream, within: Duration) -> Result<D
 /// Sends a Socket.IO handshake (a WebSocket upgrade, or the first polling request) with the
 /// given `Origin` header, and returns the HTTP status of the answer.
 pub async fn handshake_status(authority: &str, websocket: bool, origin: Option<&str>) -> u16 {
+    let origin: Vec<(&str, &str)> = origin.map(|o| ("Origin", o)).into_iter().collect();
+    handshake_status_with(authority, websocket, &origin).await
+}
+
+/// [`handshake_status`] with any extra headers, e.g. the `Sec-Fetch-*` marks a browser adds.
+pub async fn handshake_status_with(authority: &str, websocket: bool, headers: &[(&str, &str)]) -> u16 {
     let mut tcp = TcpStream::connect(authority)
         .await
         .unwrap_or_else(|e| panic!("connect to {authority}: {e}"));
@@ -55,8 +61,8 @@ pub async fn handshake_status(authority: &str, websocket: bool, origin: Option<&
     } else {
         format!("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {authority}\r\n")
     };
-    if let Some(origin) = origin {
-        request.push_str(&format!("Origin: {origin}\r\n"));
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
     tcp.write_all(request.as_bytes())
@@ -145,4 +151,32 @@ pub async fn hoard_attachments(
             Ok(Some(Ok(_))) => continue,
         }
     }
+}
+
+/// Opens a Socket.IO socket over a raw WebSocket, then starts a frame whose header announces
+/// `announced` bytes and sends only `sent` of them. Reports whether the server closed the
+/// connection within `within` (true), or kept reading, waiting to buffer the whole frame (false).
+pub async fn announce_a_large_frame(authority: &str, announced: u64, sent: usize, within: Duration) -> bool {
+    let ws = raw_socket(authority, "large-frame").await;
+    let tokio_tungstenite::MaybeTlsStream::Plain(mut tcp) = ws.into_inner() else {
+        panic!("a plain TCP connection to {authority}");
+    };
+    // A client's frame: FIN and opcode 2 (binary), then "masked" with a 64-bit length, the
+    // length, and a mask key of zeros (so the payload goes as it is).
+    let mut header = vec![0x82, 0x80 | 127];
+    header.extend_from_slice(&announced.to_be_bytes());
+    header.extend_from_slice(&[0, 0, 0, 0]);
+    if tcp.write_all(&header).await.is_err() {
+        return true;
+    }
+    let chunk = vec![b'x'; 16 * 1024];
+    let mut written = 0;
+    while written < sent {
+        let n = chunk.len().min(sent - written);
+        if tcp.write_all(&chunk[..n]).await.is_err() {
+            return true;
+        }
+        written += n;
+    }
+    closed_by_server(&mut tcp, within).await.is_ok()
 }

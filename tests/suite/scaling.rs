@@ -323,7 +323,7 @@ fn a_redis_that_goes_away_mid_stage_ends_it_with_a_clear_error_in_bounded_time()
 fn a_stage_with_several_servers_is_checked_at_load() {
     use realtime_tutor::lesson::{Lesson, LessonError};
     let read = |name: &str| -> Result<String, LessonError> { Ok(format!("text of {name}")) };
-    let head = "format_version = 2\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
+    let head = "format_version = 2\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\nsummary = \"s\"\ncheck_asks = \"c\"\nserve_runs = \"r\"\ncheck_stage = 1\n\
                 [[stage]]\ntitle = \"s\"\nmount = \"realtime\"\nrust = []\n";
     let two = format!("{head}nodes = [\"A\", \"B\"]\n");
     let good =

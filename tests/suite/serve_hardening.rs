@@ -192,6 +192,164 @@ fn partial_binary_packets_are_bounded_in_count_and_bytes() {
     });
 }
 
+#[test]
+fn a_frame_larger_than_a_message_is_refused_by_its_header() {
+    runtime().block_on(async {
+        let mut serve = Serve::start(&["3"]).await;
+        let authority = peer::authority(&serve.url);
+        // 1 MiB announced, 64 KiB sent: far over the 16 KiB message limit, far under the WebSocket
+        // library's own 16 MiB frame limit, which used to decide alone (the server then waited
+        // for the whole frame, buffering it).
+        assert!(
+            peer::announce_a_large_frame(&authority, 1 << 20, 64 * 1024, WAIT).await,
+            "a frame announcing 1 MiB gets the connection closed without waiting for the rest"
+        );
+        // Everyone else carries on.
+        let mut alice = join(&mut serve, "alice").await;
+        alice
+            .emit("chat message", vec![json!("still fine")])
+            .expect("emit");
+        serve
+            .wait_for("alice's message", emit_line("alice", "still fine"))
+            .await;
+        drop(alice.next(WAIT).await);
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+    });
+}
+
+#[test]
+fn joining_rooms_is_bounded_in_count_and_name_length() {
+    runtime().block_on(async {
+        let mut serve = Serve::start(&["4"]).await;
+        let roomer = join(&mut serve, "roomer").await;
+        let rejected = |needle: &'static str| {
+            move |l: &serde_json::Value| {
+                l["kind"] == "rejected"
+                    && l["client"] == "roomer"
+                    && l["event"] == "join"
+                    && l["reason"].as_str().is_some_and(|r| r.contains(needle))
+            }
+        };
+        // A name longer than any label: refused, and said so.
+        roomer.emit("join", vec![json!("r".repeat(4096))]).expect("emit");
+        serve
+            .wait_for("the long name's refusal", rejected("longer than the 128"))
+            .await;
+        // One room after another: the socket's own room and 31 more are the most.
+        for n in 0..40 {
+            roomer
+                .emit("join", vec![json!(format!("room-{n}"))])
+                .expect("emit");
+        }
+        let line = serve
+            .wait_for(
+                "a refusal once the socket is in 32 rooms",
+                rejected("in 32 rooms already"),
+            )
+            .await;
+        assert!(
+            line["reason"].as_str().is_some_and(|r| r.contains("the most")),
+            "{line}"
+        );
+        // A room it is in already is no new room: joining it again is fine, and a message to a
+        // room it joined still reaches it.
+        roomer.emit("join", vec![json!("room-0")]).expect("emit");
+        roomer
+            .emit("room message", vec![json!("room-0"), json!("still here")])
+            .expect("emit");
+        serve
+            .wait_for("the room message", |l| {
+                l["kind"] == "emit" && l["client"] == "roomer" && l["event"] == "room message"
+            })
+            .await;
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+    });
+}
+
+#[test]
+fn a_page_on_another_site_cannot_open_sessions_without_an_origin() {
+    runtime().block_on(async {
+        let serve = Serve::start(&["3"]).await;
+        let authority = peer::authority(&serve.url);
+        // An <img> or a no-cors fetch from another site: no Origin, but the browser's marks.
+        let no_cors = [
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Sec-Fetch-Mode", "no-cors"),
+            ("Referer", "http://127.0.0.1:8080/page.html"),
+        ];
+        assert_eq!(
+            peer::handshake_status_with(&authority, false, &no_cors).await,
+            403
+        );
+        let same_site = [("Sec-Fetch-Site", "same-site"), ("Sec-Fetch-Mode", "no-cors")];
+        assert_eq!(
+            peer::handshake_status_with(&authority, false, &same_site).await,
+            403
+        );
+        // The page's own requests, a URL typed by hand, and programs pass.
+        let own = [("Sec-Fetch-Site", "same-origin"), ("Sec-Fetch-Mode", "cors")];
+        assert_eq!(peer::handshake_status_with(&authority, false, &own).await, 200);
+        let typed = [("Sec-Fetch-Site", "none"), ("Sec-Fetch-Mode", "navigate")];
+        assert_eq!(peer::handshake_status_with(&authority, false, &typed).await, 200);
+        assert_eq!(peer::handshake_status_with(&authority, false, &[]).await, 200);
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(
+            stderr.contains("http://127.0.0.1:8080"),
+            "the refusal names the page: {stderr}"
+        );
+    });
+}
+
+#[test]
+fn a_flood_of_bare_handshakes_is_bounded() {
+    runtime().block_on(async {
+        let mut serve = Serve::start(&["3"]).await;
+        let mut alice = join(&mut serve, "alice").await;
+        let authority = peer::authority(&serve.url);
+        let pid = serve.child.id();
+        let before = rss_kb(pid);
+        let started = Instant::now();
+        let (mut opened, mut refused) = (0u32, 0u32);
+        for _ in 0..3000 {
+            let reply = client::http::get(&authority, "/socket.io/?EIO=4&transport=polling", WAIT)
+                .await
+                .expect("an answer");
+            match reply.code {
+                200 => opened += 1,
+                503 => refused += 1,
+                other => panic!("a handshake answered {other}: {}", reply.body),
+            }
+        }
+        let windows = u32::try_from(started.elapsed().as_secs() / 5 + 1).unwrap_or(u32::MAX);
+        assert!(
+            refused > 0,
+            "3,000 handshakes in {:?}, none refused",
+            started.elapsed()
+        );
+        assert!(
+            opened <= 1000 * windows,
+            "{opened} sessions opened in {:?}: more than 1,000 per 5 s",
+            started.elapsed()
+        );
+        let grown = rss_kb(pid).saturating_sub(before);
+        assert!(grown < 40_000, "serve grew by {grown} kB");
+        // A client that connected before the flood carries on: the bound is on new sessions.
+        alice
+            .emit("chat message", vec![json!("after the flood")])
+            .expect("emit");
+        serve
+            .wait_for("alice's message", emit_line("alice", "after the flood"))
+            .await;
+        drop(alice.next(WAIT).await);
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stderr.contains("refused"), "the flood is in the log: {stderr}");
+    });
+}
+
 /// `serve 3 --format json` as a bare child whose stdout the test reads itself, so that it can
 /// close it or stop reading: the process (killed when dropped), its stdout after the listening
 /// line, and its URL.

@@ -238,9 +238,21 @@ pub fn names() -> Vec<&'static str> {
     all::<LocalAdapter>().iter().map(|h| h.name).collect()
 }
 
-/// The argument `i` as a room name: rooms are strings in Socket.IO.
+/// The longest room name a handler accepts, in bytes. Socket.IO sets no limit: a room is a key
+/// in the server's table, kept as long as a socket is in it, so a client that may name rooms
+/// could otherwise make the server keep whatever it sends. A name is a label, and short.
+pub const MAX_ROOM_NAME: usize = 128;
+
+/// The argument `i` as a room name: rooms are strings in Socket.IO (at most [`MAX_ROOM_NAME`]
+/// bytes here).
 pub fn room_arg(args: &[Value], i: usize) -> Result<String, String> {
     match args.get(i) {
+        Some(Value::String(room)) if room.len() > MAX_ROOM_NAME => Err(format!(
+            "argument {} is a room name of {} bytes, longer than the {MAX_ROOM_NAME} this server \
+             accepts",
+            i + 1,
+            room.len()
+        )),
         Some(Value::String(room)) if !room.is_empty() => Ok(room.clone()),
         Some(other) => Err(format!(
             "argument {} should be a room name (a string), not {other}",

@@ -45,6 +45,7 @@ pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
             run: |call| {
                 boxed(async move {
                     let room = room_arg(&call.args, 0)?;
+                    room_to_spare(&call.socket, &room)?;
                     join(&call.socket, room);
                     Ok(())
                 })
@@ -148,6 +149,25 @@ pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
             },
         },
     ]
+}
+
+/// The most rooms one socket may be in, counting the room of its own id. Node sets no limit,
+/// and every room a socket joins is an entry the server keeps until the socket leaves: without a
+/// bound, one client joining names in a loop grew the server by hundreds of MB. A chat's socket
+/// is in a handful of rooms.
+pub const MAX_ROOMS_PER_SOCKET: usize = 32;
+
+/// Whether `socket` may join `room`: always when it is a member already (joining twice changes
+/// nothing), otherwise while it is in fewer than [`MAX_ROOMS_PER_SOCKET`] rooms.
+fn room_to_spare<A: Adapter>(socket: &SocketRef<A>, room: &str) -> Result<(), String> {
+    let rooms = socket.rooms();
+    if rooms.len() < MAX_ROOMS_PER_SOCKET || rooms.iter().any(|r| r == room) {
+        return Ok(());
+    }
+    Err(format!(
+        "refused: this socket is in {} rooms already, the most this server allows",
+        rooms.len()
+    ))
 }
 
 fn first(args: &[Value]) -> Vec<Value> {

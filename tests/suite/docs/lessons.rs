@@ -1,0 +1,173 @@
+//! What the README and the book say about the course, rendered from the lessons themselves:
+//! the lesson lists, the book's table of contents, and the `check` and `serve` tables. Pure
+//! functions of the lesson data, so a new lesson folder is a new line everywhere.
+
+use realtime_tutor::lesson::Lesson;
+
+use super::regions::Region;
+
+/// Where the sentences come from, as the markers say.
+const SOURCE: &str = "lessons/*/lesson.toml";
+
+fn region(name: &'static str, body: String) -> Region {
+    Region {
+        name,
+        source: SOURCE,
+        body,
+    }
+}
+
+/// A lesson's chapter in the book, relative to `book/src`.
+fn chapter(lesson: &Lesson) -> String {
+    format!("lessons/{}.md", lesson.folder)
+}
+
+/// The README's opening list: one line per lesson, linked to its chapter.
+pub fn readme_list(lessons: &[Lesson]) -> Region {
+    let body = lessons
+        .iter()
+        .map(|l| {
+            format!(
+                "{}. **[{}](book/src/{})**: {}.\n",
+                l.number,
+                l.title,
+                chapter(l),
+                l.summary
+            )
+        })
+        .collect();
+    region("lessons", body)
+}
+
+/// The introduction's list, with links relative to the book.
+pub fn introduction_list(lessons: &[Lesson]) -> Region {
+    let body = lessons
+        .iter()
+        .map(|l| format!("{}. [{}]({}): {}.\n", l.number, l.title, chapter(l), l.summary))
+        .collect();
+    region("lessons", body)
+}
+
+/// `SUMMARY.md`'s lesson chapters, in the form the book's tests and mdBook expect.
+pub fn summary_entries(lessons: &[Lesson]) -> Region {
+    let body = lessons
+        .iter()
+        .map(|l| format!("- [Lesson {}: {}]({})\n", l.number, l.title, chapter(l)))
+        .collect();
+    region("lessons", body)
+}
+
+/// The README's `check` table: the stage each check plays, and what it asks of your server.
+pub fn check_table(lessons: &[Lesson]) -> Region {
+    let mut body = String::from("| lesson | plays stage | what your server must do |\n|---|---|---|\n");
+    for l in lessons {
+        body.push_str(&format!(
+            "| {} | {}.{} | {} |\n",
+            l.number, l.number, l.check_stage, l.check_asks
+        ));
+    }
+    region("check-table", body)
+}
+
+/// The README's `serve` table: the stage `serve N` runs (the same one `check` plays), and what
+/// that is.
+pub fn serve_table(lessons: &[Lesson]) -> Region {
+    let mut body = String::from("| lesson | runs stage | what `serve N` runs |\n|---|---|---|\n");
+    for l in lessons {
+        body.push_str(&format!(
+            "| {} | {}.{} | {} |\n",
+            l.number, l.number, l.check_stage, l.serve_runs
+        ));
+    }
+    region("serve-table", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use realtime_tutor::lesson::{Lesson, LessonError};
+
+    use super::*;
+    use crate::common::lessons;
+
+    /// A copy of lesson 3's folder as lesson `number` with `slug`, parsed as the tutor parses
+    /// an embedded lesson: what someone adding a lesson starts from.
+    fn copy_of_lesson_3(number: u32, slug: &str) -> Lesson {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons/03-chat");
+        let read = |name: &str| -> Result<String, LessonError> {
+            Ok(std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("03-chat/{name}: {e}")))
+        };
+        let toml = read("lesson.toml")
+            .unwrap()
+            .replace("number = 3", &format!("number = {number}"))
+            .replace("slug = \"chat\"", &format!("slug = \"{slug}\""))
+            .replace(
+                "title = \"The chat broadcast\"",
+                "title = \"The chat, once more\"",
+            );
+        Lesson::parse(&format!("{number:02}-{slug}"), &toml, &read).expect("the copy parses")
+    }
+
+    #[test]
+    fn a_copied_lesson_appears_in_every_list_and_table() {
+        let mut course = lessons().to_vec();
+        let before: Vec<Region> = [
+            readme_list,
+            introduction_list,
+            summary_entries,
+            check_table,
+            serve_table,
+        ]
+        .iter()
+        .map(|render| render(&course))
+        .collect();
+        let copy = copy_of_lesson_3(8, "chat-again");
+        let (summary, asks, runs) = (
+            copy.summary.clone(),
+            copy.check_asks.clone(),
+            copy.serve_runs.clone(),
+        );
+        course.push(copy);
+        let after: Vec<Region> = [
+            readme_list,
+            introduction_list,
+            summary_entries,
+            check_table,
+            serve_table,
+        ]
+        .iter()
+        .map(|render| render(&course))
+        .collect();
+        let expected_new_lines = [
+            format!("8. **[The chat, once more](book/src/lessons/08-chat-again.md)**: {summary}.\n"),
+            format!("8. [The chat, once more](lessons/08-chat-again.md): {summary}.\n"),
+            "- [Lesson 8: The chat, once more](lessons/08-chat-again.md)\n".to_owned(),
+            format!("| 8 | 8.1 | {asks} |\n"),
+            format!("| 8 | 8.1 | {runs} |\n"),
+        ];
+        for ((old, new), line) in before.iter().zip(&after).zip(expected_new_lines) {
+            assert!(
+                new.body.starts_with(&old.body),
+                "{}: the old lines stay first",
+                new.name
+            );
+            assert_eq!(&new.body[old.body.len()..], line, "{}: one new line", new.name);
+        }
+    }
+
+    #[test]
+    fn every_lesson_has_one_line_in_each_list() {
+        let course = lessons();
+        for region in [
+            readme_list(course),
+            introduction_list(course),
+            summary_entries(course),
+        ] {
+            assert_eq!(region.body.lines().count(), course.len(), "{}", region.body);
+        }
+        for region in [check_table(course), serve_table(course)] {
+            assert_eq!(region.body.lines().count(), course.len() + 2, "{}", region.body);
+        }
+    }
+}

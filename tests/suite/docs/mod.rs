@@ -1,0 +1,77 @@
+//! Everything a reader learns about the course from the README and the book (which lessons
+//! there are, what `check N` asks, what `serve N` runs) is generated from `lessons/`, and the
+//! committed files must hold exactly what the generator writes now.
+//!
+//! Each output is a file and the generated regions in it (`regions`); what goes in them is
+//! rendered from the lessons (`lessons`). Stale text fails with the command that rewrites it:
+//! `REALTIME_TUTOR_UPDATE_DOCS=1 cargo test --test suite docs`, then review the diff, as with
+//! the diagrams. A whole generated file (a book chapter per lesson, say) fits the same loop:
+//! render its text, compare it with the committed file, write it when updating.
+
+mod lessons;
+mod regions;
+
+use std::path::Path;
+
+use regions::{Region, UPDATE_COMMAND, replace};
+
+fn updating() -> bool {
+    std::env::var("REALTIME_TUTOR_UPDATE_DOCS").is_ok_and(|v| v == "1")
+}
+
+/// Every generated region, by the file it lives in (relative to the repository root).
+fn outputs() -> Vec<(&'static str, Vec<Region>)> {
+    let course = crate::common::lessons();
+    vec![
+        (
+            "README.md",
+            vec![
+                lessons::readme_list(course),
+                lessons::check_table(course),
+                lessons::serve_table(course),
+            ],
+        ),
+        (
+            "book/src/introduction.md",
+            vec![lessons::introduction_list(course)],
+        ),
+        ("book/src/SUMMARY.md", vec![lessons::summary_entries(course)]),
+    ]
+}
+
+#[test]
+fn generated_docs_match_the_lessons() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let update = updating();
+    let mut problems = Vec::new();
+    for (file, regions) in outputs() {
+        let path = root.join(file);
+        let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let mut text = committed.clone();
+        for region in &regions {
+            match replace(&text, region) {
+                Ok(new) => text = new,
+                Err(e) => problems.push(format!("{file}, region `{}`: {e}", region.name)),
+            }
+        }
+        if text == committed {
+            continue;
+        }
+        if update {
+            std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        } else {
+            let stale: Vec<&str> = regions
+                .iter()
+                .filter(|r| replace(&committed, r).is_ok_and(|one| one != committed))
+                .map(|r| r.name)
+                .collect();
+            problems.push(format!("{file}: stale generated region(s) {}", stale.join(", ")));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\nThe lists and tables are generated from lessons/*/lesson.toml: rewrite them with\n  \
+         {UPDATE_COMMAND}\nand review the diff.",
+        problems.join("\n")
+    );
+}
