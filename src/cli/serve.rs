@@ -27,12 +27,17 @@ Pages on the same port:
              a strip of controls for them
   /tutor/    who received what, drawn live as a sequence diagram for tabs and
              bots alike (dashed arrow: the server sent it; solid: a bot
-             reported reading it)
+             reported reading it); the banner prints its address
 The live records behind /tutor/ follow Socket.IO's Origin rule: this server's
 own pages only, unless --allow-origin.
-Lesson 7 runs its two servers on --port and the port after it, joined through
-Redis (started for you, or --redis URL); each has the chat page, and the
-terminal shows which server ran what.";
+
+Lesson 7 runs two servers, A on --port and B on the port after it, joined by
+the Redis adapter (a private redis-server the tutor starts and stops, or
+--redis). Each has the chat page and /tutor/ (one feed, one lane per server),
+and --bots spreads the bots over both. What differs: a server's \"sent to\"
+lists its own sockets, and \"via B\" the sockets B's part of the broadcast
+selects, read from B's own tables when A reports (B runs no handler for it);
+--db does not apply.";
 
 /// How long a client may take to send a request's headers before it is disconnected.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -61,7 +66,8 @@ pub struct ServeArgs {
     /// reachable from other machines on your network.
     #[arg(long, default_value = "127.0.0.1", value_parser = parse_host)]
     pub host: IpAddr,
-    /// Add K simulated clients (at most 8) that join and talk now and then.
+    /// Add K simulated clients (at most 8) that join and talk now and then (lesson 7: spread
+    /// over its two servers).
     #[arg(long, value_name = "K", default_value_t = 0,
           value_parser = clap::value_parser!(u8).range(0..=MAX_BOTS as i64))]
     pub bots: u8,
@@ -203,23 +209,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     // clap's `parse_lesson` has accepted N, so lesson N exists.
     let lesson = super::lookup::lesson(&lessons, args.lesson)?;
     let stage = lesson.check();
-    if !stage.nodes.is_empty() {
-        if args.bots > 0 || args.broadcast {
-            return Err(UsageError(format!(
-                "--bots and --broadcast are for the one-server lessons; lesson {} runs {} servers",
-                lesson.number,
-                stage.nodes.len()
-            ))
-            .into());
-        }
-        if args.db.is_some() {
-            return Err(UsageError(format!(
-                "--db is for a storing server (lesson 6); lesson {}'s servers store nothing",
-                lesson.number
-            ))
-            .into());
-        }
-        return serve_nodes(&args, lesson, stage, ctrl_c).await;
+    if !stage.nodes.is_empty() && args.db.is_some() {
+        return Err(UsageError(format!(
+            "--db is for a storing server (lesson 6); lesson {}'s servers store nothing",
+            lesson.number
+        ))
+        .into());
     }
     let mut behaviour = stage.behaviour.clone();
     let chat_lessons: Vec<u32> = lessons
@@ -254,14 +249,88 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     let node = lesson
         .stages
         .iter()
-        .find(|s| s.mount == stage.mount && s.behaviour == behaviour)
+        .find(|s| s.mount == stage.mount && s.nodes == stage.nodes && s.behaviour == behaviour)
         .map(|s| s.node.as_str());
+    let told = Told {
+        lesson,
+        stage,
+        behaviour: &behaviour,
+        node,
+        chat_lessons: &chat_lessons,
+    };
+    if !stage.nodes.is_empty() {
+        return serve_nodes(&args, &told, ctrl_c).await;
+    }
 
     let log = open_database(stage, args.db.as_deref())?;
     let listener = bind(args.host, args.port).await?;
     let addr = listener.local_addr()?;
     let url = format!("http://{}/", crate::live::local_address(addr));
 
+    let (printer, records) = start_printing(&args)?;
+    told.announce(
+        &args,
+        &records,
+        &ui::serve::Servers {
+            urls: vec![(None, url)],
+            redis: None,
+        },
+    );
+
+    let about = crate::live::tutor::About::of(lesson, stage.number, &behaviour);
+    let serving = Serving {
+        about,
+        mount: stage.mount,
+        behaviour: behaviour.clone(),
+        bots: args.bots,
+        guard: guard(&args, addr, &printer),
+        log,
+    };
+    let ended = crate::live::run(listener, serving, &records, stopping(ctrl_c, &printer)).await?;
+    Ok(finish(&printer, ended, "the server has stopped").await)
+}
+
+/// What the banner and the listening records say about the lesson served.
+struct Told<'a> {
+    lesson: &'a crate::lesson::Lesson,
+    stage: &'a crate::lesson::Stage,
+    behaviour: &'a crate::server::Behaviour,
+    node: Option<&'a str>,
+    chat_lessons: &'a [u32],
+}
+
+impl Told<'_> {
+    /// Prints the banner (text), or one listening record per server (JSON Lines).
+    fn announce(&self, args: &ServeArgs, records: &Records, servers: &ui::serve::Servers<'_>) {
+        let bot_names: Vec<String> = bots::NAMES
+            .iter()
+            .take(args.bots as usize)
+            .map(|n| n.to_string())
+            .collect();
+        match args.format {
+            Format::Json => {
+                for (node, url) in &servers.urls {
+                    records.print(&Live::Listening {
+                        url: url.clone(),
+                        lesson: self.lesson.number,
+                        stage: self.stage.number,
+                        title: self.lesson.title.clone(),
+                        on_connection: self.behaviour.on_connection().map(|e| e.js),
+                        on_chat: self.behaviour.answering("chat message").map(|e| e.js),
+                        bots: bot_names.clone(),
+                        node: node.map(str::to_owned),
+                    });
+                }
+            }
+            Format::Text => records.printer.out(format!(
+                "{}\n",
+                ui::serve::header(self.lesson, self.behaviour, self.node, servers, self.chat_lessons)
+            )),
+        }
+    }
+}
+
+fn start_printing(args: &ServeArgs) -> anyhow::Result<(Printer, Records)> {
     let printer = Printer::start(args.format == Format::Json)
         .map_err(|e| anyhow::anyhow!("cannot start printing: {e}"))?;
     let records = Records {
@@ -269,65 +338,46 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<i32> {
         json: args.format == Format::Json,
         started: Instant::now(),
     };
-    let bot_names: Vec<String> = bots::NAMES
-        .iter()
-        .take(args.bots as usize)
-        .map(|n| n.to_string())
-        .collect();
-    match args.format {
-        Format::Json => records.print(&Live::Listening {
-            url: url.clone(),
-            lesson: lesson.number,
-            stage: stage.number,
-            title: lesson.title.clone(),
-            on_connection: behaviour.on_connection().map(|e| e.js),
-            on_chat: behaviour.answering("chat message").map(|e| e.js),
-            bots: bot_names,
-        }),
-        Format::Text => printer.out(format!(
-            "{}\n",
-            ui::serve::header(lesson, &behaviour, node, &url, &chat_lessons)
-        )),
-    }
+    Ok((printer, records))
+}
 
-    let about = crate::live::tutor::About::of(lesson, stage.number, &behaviour);
-    let serving = Serving {
-        about,
-        mount: stage.mount,
-        behaviour,
-        bots: args.bots,
-        guard: guard(&args, addr, &printer),
-        log,
-    };
-    // Stop on Ctrl-C, or when stdout is gone (`serve | head` after head has exited).
-    let shutdown = async {
-        tokio::select! {
-            () = ctrl_c => Stop::Asked,
-            why = printer.failed() => Stop::Failed(why),
-        }
-    };
-    let ended = crate::live::run(listener, serving, &records, shutdown).await?;
-    // The last lines, if the terminal takes them in time; a paused pager does not hold the exit.
+/// Stop on Ctrl-C, or when stdout is gone (`serve | head` after head has exited).
+async fn stopping(ctrl_c: impl Future<Output = ()>, printer: &Printer) -> Stop {
+    tokio::select! {
+        () = ctrl_c => Stop::Asked,
+        why = printer.failed() => Stop::Failed(why),
+    }
+}
+
+/// The last lines, if the terminal takes them in time (a paused pager does not hold the exit),
+/// and the exit status.
+async fn finish(printer: &Printer, ended: crate::live::Ended, stopped: &str) -> i32 {
     printer.flush(LAST_LINES).await;
     match ended.why {
         Stop::Failed(why) => {
-            anstream::eprintln!("serve: {why}; the server has stopped.");
-            Ok(1)
+            anstream::eprintln!("serve: {why}; {stopped}.");
+            1
         }
-        Stop::Asked => Ok(if ended.clean { 0 } else { 1 }),
+        Stop::Asked => {
+            if ended.clean {
+                0
+            } else {
+                1
+            }
+        }
     }
 }
 
 /// `serve` for a stage with several servers (lesson 7): Redis first (a private one, or
 /// `--redis`), then one port per server (`--port` and the ones after it), each with the guards of
-/// a one-server `serve`.
+/// a one-server `serve`, the chat page and the `/tutor/` pages; the bots spread over them.
 async fn serve_nodes(
     args: &ServeArgs,
-    lesson: &crate::lesson::Lesson,
-    stage: &crate::lesson::Stage,
+    told: &Told<'_>,
     ctrl_c: impl Future<Output = ()>,
 ) -> anyhow::Result<i32> {
     use crate::parts::redis_server::Redis;
+    let (lesson, stage) = (told.lesson, told.stage);
     let redis = Redis::start_or_connect(args.redis.as_deref())
         .await
         .map_err(|e| super::NeedsRedis {
@@ -339,8 +389,7 @@ async fn serve_nodes(
             status: e.exit_status(),
         })?;
     let redis = std::sync::Arc::new(redis);
-    let printer = Printer::start(args.format == Format::Json)
-        .map_err(|e| anyhow::anyhow!("cannot start printing: {e}"))?;
+    let (printer, records) = start_printing(args)?;
     let mut listeners = Vec::new();
     let mut guards = Vec::new();
     for i in 0..stage.nodes.len() {
@@ -362,29 +411,38 @@ async fn serve_nodes(
         guards.push(guard(args, addr, &printer));
         listeners.push(listener);
     }
+    let mut urls = Vec::new();
     for (name, listener) in stage.nodes.iter().zip(&listeners) {
         let url = format!("http://{}/", crate::live::local_address(listener.local_addr()?));
-        printer.out(format!("server {name} listening on {url}\n"));
+        urls.push((Some(name.as_str()), url));
     }
-    printer.out(format!(
-        "Both servers use the Redis adapter on {}. Open one tab on each: a message sent on one \
-         reaches the other through Redis. Press Ctrl-C to stop.\n",
-        redis.url()
-    ));
-    let shutdown = async {
-        tokio::select! {
-            () = ctrl_c => Stop::Asked,
-            why = printer.failed() => Stop::Failed(why),
-        }
+    let private = matches!(redis.as_ref(), Redis::Private(_));
+    told.announce(
+        args,
+        &records,
+        &ui::serve::Servers {
+            urls,
+            redis: Some((redis.url(), private)),
+        },
+    );
+    let serving = Serving {
+        about: crate::live::tutor::About::of(lesson, stage.number, told.behaviour),
+        mount: stage.mount,
+        behaviour: told.behaviour.clone(),
+        bots: args.bots,
+        guard: guards[0].clone(),
+        log: None,
     };
-    let (why, clean) = crate::live::nodes::run(listeners, guards, stage, redis, &printer, shutdown).await?;
-    printer.out("stopped\n".to_owned());
-    printer.flush(LAST_LINES).await;
-    match why {
-        Stop::Failed(why) => {
-            anstream::eprintln!("serve: {why}; the servers have stopped.");
-            Ok(1)
-        }
-        Stop::Asked => Ok(if clean { 0 } else { 1 }),
-    }
+    let shutdown = stopping(ctrl_c, &printer);
+    let ended = crate::live::nodes::run(
+        listeners,
+        guards,
+        &stage.nodes,
+        serving,
+        redis,
+        &records,
+        shutdown,
+    )
+    .await?;
+    Ok(finish(&printer, ended, "the servers have stopped").await)
 }

@@ -86,8 +86,9 @@ impl Plan {
 /// Where the bots connect and whom they report to.
 #[derive(Debug, Clone)]
 pub struct Setup {
-    /// `http://127.0.0.1:PORT`.
-    pub base: String,
+    /// Where bot `i` connects: `bases[i % bases.len()]`, each an `http://127.0.0.1:PORT`. With
+    /// several servers (lesson 7) the bots spread over them: alice on A, bob on B, ….
+    pub bases: Vec<String>,
     /// Marks the bots' handshakes, so the trace can tell them from other clients.
     pub token: String,
     pub plan: Plan,
@@ -185,13 +186,16 @@ async fn run(index: u64, name: &'static str, setup: Setup, mut stop: watch::Rece
     if pause_or_stop(&mut stop, Duration::from_millis(250 * index + rng.u64(0..250))).await {
         return;
     }
+    let Some(base) = setup.bases.get(index as usize % setup.bases.len().max(1)) else {
+        return;
+    };
     let options = ConnectOptions {
         incoming_bytes: INCOMING_BYTES,
         ..ConnectOptions::default()
     };
     loop {
         let query = [("name", name), ("bot", setup.token.as_str())];
-        let mut client = match SimClient::connect_with_query(&setup.base, &options, &query).await {
+        let mut client = match SimClient::connect_with_query(base, &options, &query).await {
             Ok(client) => client,
             Err(e) => {
                 note(format!("could not connect ({e}); this bot stops"));

@@ -144,8 +144,16 @@ impl Hub {
         args: Vec<Value>,
         audience: Option<Audience>,
         recipients: &Recipients,
+        relays: &[Relay],
     ) -> (Sending, BTreeMap<String, String>) {
         let mut waiting = BTreeMap::new();
+        // Bots on another server read what the adapter carried there: wait for them too.
+        for sid in relays.iter().flat_map(|r| &r.to) {
+            let (name, kind) = self.who(sid);
+            if kind == ClientKind::Bot {
+                waiting.insert(sid.clone(), name);
+            }
+        }
         // A socket whose buffer was full was not sent the packet: nothing to wait for.
         for sid in recipients
             .to
@@ -157,6 +165,7 @@ impl Hub {
                 waiting.insert(sid.clone(), name);
             }
         }
+        let (not_sent_to, why_not, relayed) = self.left_out(recipients, relays);
         let sending = Sending {
             action,
             event,
@@ -170,14 +179,13 @@ impl Hub {
                 self.sorted_names(&to)
             },
             dropped: self.sorted_names(&recipients.dropped),
-            not_sent_to: self.sorted_names(&recipients.skipped),
-            why_not: (recipients.why_not.iter())
-                .map(|(sid, why)| (self.who(sid).0, why.to_string()))
-                .collect(),
+            not_sent_to,
+            why_not,
             unsure: self.sorted_names(&recipients.unsure),
             read_by: Vec::new(),
             unread: Vec::new(),
             error: None,
+            relayed,
         };
         (sending, waiting)
     }
@@ -214,6 +222,13 @@ impl Hub {
 
     /// Takes one report from the server.
     pub fn server_event(&mut self, event: ServerEvent, now: Instant) {
+        self.server_report(event, None, &[], now);
+    }
+
+    /// Takes one report from server `node` of several (lesson 7; `None`: the one server), with
+    /// what the other servers deliver of it (`relays`, only for an emit).
+    pub fn server_report(&mut self, event: ServerEvent, node: Option<&str>, relays: &[Relay], now: Instant) {
+        let node = node.map(str::to_owned);
         match event {
             ServerEvent::Handshake {
                 sid,
@@ -231,15 +246,16 @@ impl Hub {
             } => {
                 let audience = Some(audience);
                 if trigger == "connection" {
-                    let built = self.sending(action, event, args, audience, &recipients);
+                    let built = self.sending(action, event, args, audience, &recipients, relays);
                     self.stash.entry(sid).or_default().sending = Some(built);
                 } else {
-                    let (sending, waiting) = self.sending(action, event, args, audience, &recipients);
+                    let (sending, waiting) = self.sending(action, event, args, audience, &recipients, relays);
                     let (client, client_kind) = self.who(&sid);
                     let live = Live::Emit {
                         client,
                         client_kind,
                         trigger,
+                        node,
                         sending,
                     };
                     self.push(live, waiting, now);
@@ -255,6 +271,7 @@ impl Hub {
                         client,
                         event,
                         reason,
+                        node,
                     },
                     BTreeMap::new(),
                     now,
@@ -281,6 +298,7 @@ impl Hub {
                     client_kind,
                     socket: sid,
                     already_left,
+                    node,
                     sending,
                 };
                 self.push(live, waiting, now);
@@ -296,6 +314,7 @@ impl Hub {
                         event,
                         action,
                         answers,
+                        node,
                     };
                     self.push(live, BTreeMap::new(), now);
                 }
@@ -323,7 +342,15 @@ impl Hub {
                     person.connected = false;
                 }
                 self.taken.remove(&client);
-                self.push(Live::Disconnect { client, client_kind }, BTreeMap::new(), now);
+                self.push(
+                    Live::Disconnect {
+                        client,
+                        client_kind,
+                        node,
+                    },
+                    BTreeMap::new(),
+                    now,
+                );
             }
         }
     }
@@ -407,6 +434,7 @@ impl Hub {
 }
 
 mod names;
+pub use names::Relay;
 mod read;
 use read::fingerprint_and_size;
 pub use read::{Read, fingerprint};

@@ -22,6 +22,7 @@
 
 pub mod bots;
 pub mod feed;
+pub mod follow;
 pub mod hub;
 pub mod nodes;
 pub mod printer;
@@ -35,12 +36,12 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use self::bots::{BotMsg, Bots, Plan, Setup};
+use self::bots::{Bots, Plan, Setup};
 use self::feed::Feed;
 use self::hub::Hub;
 use self::printer::Records;
 use crate::server::http::Guard;
-use crate::server::{Behaviour, Mount, ServerEvent, StageServer};
+use crate::server::{Behaviour, Mount, StageServer};
 use crate::trace::live::{self as records, Live};
 
 /// How long shutting down may take, from Ctrl-C to exit, before the tutor gives up waiting.
@@ -121,7 +122,7 @@ pub async fn run(
         Bots::start(
             serving.bots,
             &Setup {
-                base: format!("http://{local}"),
+                bases: vec![format!("http://{local}")],
                 token,
                 plan,
                 ready: hub.ready.subscribe(),
@@ -131,52 +132,7 @@ pub async fn run(
     });
 
     tokio::pin!(shutdown);
-    let mut skipped = 0u64;
-    let why = loop {
-        let deadline = hub.next_deadline();
-        tokio::select! {
-            // `biased` polls the branches in the order written: the shutdown first, then the
-            // bots' reports, so that a bot's read is counted before the server's later reports.
-            biased;
-            why = &mut shutdown => break why,
-            Some(msg) = reports.recv() => take_bot_msg(&mut hub, msg),
-            event = server.next_event() => {
-                let Some(event) = event else { break Stop::Asked };
-                // Under a flood, handlers report faster than a trace line can be written.
-                // Reports wait in the server's channel, and each holds its message: far behind,
-                // the loop skips what it cannot show, and says how much.
-                if server.pending_events() > BEHIND && skippable(&event) {
-                    skipped += 1;
-                    continue;
-                }
-                if skipped > 0 {
-                    print(&Live::Note {
-                        client: "serve".to_owned(),
-                        text: format!(
-                            "the live trace fell behind a flood of messages: {skipped} handler report(s) \
-                             were not shown"
-                        ),
-                    });
-                    skipped = 0;
-                }
-                // A bot reports a read before it does anything that makes the server report
-                // (leaving, say); take every such read before the server's report.
-                while let Ok(msg) = reports.try_recv() {
-                    take_bot_msg(&mut hub, msg);
-                }
-                hub.server_event(event, std::time::Instant::now());
-            }
-            // Wakes the loop when the oldest trace line's wait for its bots' read reports runs
-            // out (hub::READ_BOUND). Live browsers give no fences, so this is the bounded
-            // fallback: the line is printed then, a silent bot listed as "did not report reading
-            // it within 2s", never as "did not receive".
-            _ = tokio::time::sleep_until(deadline.map(Instant::from_std).unwrap_or_else(Instant::now)),
-                if deadline.is_some() => {}
-        }
-        for live in hub.take_ready(std::time::Instant::now()) {
-            print(&live);
-        }
-    };
+    let why = follow::follow(&mut server, &mut hub, &mut reports, &print, shutdown).await;
 
     // Shutting down: the bots leave first, then the server closes every socket and stops
     // accepting connections. One deadline bounds the whole: the bots get at most BOTS_BOUND of
@@ -209,30 +165,4 @@ pub fn local_address(addr: SocketAddr) -> SocketAddr {
         ip => ip,
     };
     SocketAddr::new(ip, addr.port())
-}
-
-/// How many server reports may wait before the loop starts skipping emits. Each holds at most
-/// one message (16 KiB), so this bounds what a flood makes the tutor hold to about 2 MiB.
-const BEHIND: usize = 128;
-
-/// Reports that the loop may leave out when it is behind: those about one message (what it
-/// sent, that it was handled). Who joined and who left are always taken: the names, and which
-/// sockets bots may talk to, depend on them.
-fn skippable(event: &ServerEvent) -> bool {
-    match event {
-        ServerEvent::Sent { trigger, .. } => trigger != "connection",
-        // What came back to a server's `emitWithAck`: the live trace does not show it yet.
-        ServerEvent::Handled { .. } | ServerEvent::Acked { .. } => true,
-        ServerEvent::Rejected { event, .. } => event != "connection",
-        ServerEvent::Handshake { .. } | ServerEvent::Connected { .. } | ServerEvent::Disconnected { .. } => {
-            false
-        }
-    }
-}
-
-fn take_bot_msg(hub: &mut Hub, msg: BotMsg) {
-    match msg {
-        BotMsg::Read(read) => hub.bot_read(read),
-        BotMsg::Note { client, text } => hub.note(Live::Note { client, text }, std::time::Instant::now()),
-    }
 }

@@ -57,6 +57,20 @@ pub struct Sending {
     pub unread: Vec<Unread>,
     /// The emit failed (for some sockets), as the server reported it.
     pub error: Option<String>,
+    /// With several servers joined by an adapter (lesson 7): the sockets of each *other* server
+    /// that the broadcast selects there, read from that server's own tables when the tutor took
+    /// the report. `sent_to` is then the emitting server's own sockets. Absent when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub relayed: Vec<Relayed>,
+}
+
+/// The part of a broadcast that another server delivers, through the adapter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Relayed {
+    /// The server that holds these sockets (`B`).
+    pub node: String,
+    /// Its sockets the broadcast selects (names, sorted).
+    pub sent_to: Vec<String>,
 }
 
 /// One line of the live trace.
@@ -72,6 +86,9 @@ pub enum Live {
         on_connection: Option<&'static str>,
         on_chat: Option<&'static str>,
         bots: Vec<String>,
+        /// The server that listening at `url`, when serve runs several (lesson 7). Absent otherwise.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
     },
     /// A socket connected and its `io.on('connection')` handler ran.
     Connect {
@@ -81,6 +98,9 @@ pub enum Live {
         /// The socket was gone by the time the tutor looked at its handshake: it connected and
         /// dropped its connection at once (its `leaves` line may never come).
         already_left: bool,
+        /// The server that reported it, when serve runs several (lesson 7). Absent otherwise.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
         #[serde(flatten)]
         sending: Option<Sending>,
     },
@@ -90,6 +110,9 @@ pub enum Live {
         client_kind: ClientKind,
         /// The event the socket sent, whose handler made the emit.
         trigger: String,
+        /// The server that reported it, when serve runs several (lesson 7). Absent otherwise.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
         #[serde(flatten)]
         sending: Sending,
     },
@@ -104,15 +127,27 @@ pub enum Live {
         /// The handler declares that it answers the client's acknowledgement callback (only
         /// the sender hears that answer).
         answers: bool,
+        /// The server that reported it, when serve runs several (lesson 7). Absent otherwise.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
     },
     /// A handler refused a socket's input; the server carried on.
     Rejected {
         client: String,
         event: String,
         reason: String,
+        /// The server that reported it, when serve runs several (lesson 7). Absent otherwise.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
     },
     /// A socket left.
-    Disconnect { client: String, client_kind: ClientKind },
+    Disconnect {
+        client: String,
+        client_kind: ClientKind,
+        /// The server that reported it, when serve runs several (lesson 7). Absent otherwise.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
+    },
     /// Something a bot wants to say about itself (e.g. it could not connect).
     Note { client: String, text: String },
     /// Ctrl-C: the server is shutting down.
@@ -146,6 +181,7 @@ mod tests {
             &Live::Disconnect {
                 client: "tab-1".into(),
                 client_kind: ClientKind::Browser,
+                node: None,
             },
         );
         assert_eq!(

@@ -9,6 +9,10 @@
 // one). Browser tabs never report reading, so their arrows stay "sent": the server cannot know
 // more, and the page does not pretend to.
 //
+// With several servers (`serve 7`), a record names the server it happened on (`node`), which
+// picks the server's lane; an emit's `relayed` parts (what another server delivers of the
+// broadcast, through Redis) become steps of their own on that server's lane.
+//
 // Every string from a record reaches the page through textContent (see diagram.js): a chat
 // message that reads `<script>` stays those characters.
 
@@ -20,11 +24,12 @@ export const KEEP = 300;
 
 const seconds = (ms) => `${(ms / 1000).toFixed(3)} s`;
 
-/** The deliveries of one emit, by recipient: sent to, read or not, and why not. */
-function deliveries(rec, step) {
+/** The deliveries of one emit, by recipient: sent to (`to`, by default the record's own),
+ * read or not, and why not. */
+function deliveries(rec, step, to = rec.sent_to ?? []) {
   const sent = {};
   const unread = new Map((rec.unread ?? []).map((u) => [u.client, u.why]));
-  for (const name of rec.sent_to ?? []) {
+  for (const name of to) {
     const d = { event: rec.event, args: rec.args ?? [], read: (rec.read_by ?? []).includes(name) };
     if (unread.has(name)) d.unread = unread.get(name);
     sent[name] = [d];
@@ -51,6 +56,7 @@ function deliveries(rec, step) {
  */
 export function toStep(rec, about) {
   const base = { lesson: about.lesson, stage: about.stage, step: seconds(rec.t_ms ?? 0) };
+  if (rec.node != null) base.node = rec.node;
   switch (rec.kind) {
     case 'connect': {
       const step = { ...base, kind: 'connect', sender: rec.client, trigger: "io.on('connection')" };
@@ -94,6 +100,34 @@ export function toStep(rec, about) {
   }
 }
 
+/**
+ * The steps that another server's part of an emit adds (`serve 7`): one per server in
+ * `rec.relayed` that reached someone, drawn from that server's lane, its deliveries read like
+ * the emit's own.
+ */
+export function relaySteps(rec, about) {
+  // A part that reached nobody draws nothing (the terminal's trace says "via B nobody").
+  return (rec.relayed ?? []).filter((part) => (part.sent_to ?? []).length > 0).map((part) => {
+    const step = {
+      lesson: about.lesson,
+      stage: about.stage,
+      step: seconds(rec.t_ms ?? 0),
+      // No client sends anything in this step: a 'note' step has no caller's lane.
+      kind: 'note',
+      node: part.node,
+      trigger: `via Redis: server ${part.node} delivers ${rec.node}'s emit`,
+      args: [],
+    };
+    deliveries(rec, step, part.sent_to ?? []);
+    step.event = rec.event;
+    step.not_received_by = [];
+    step.why_not = {};
+    step.action = null;
+    step.notes = [];
+    return step;
+  });
+}
+
 /** A diagram fed with serve's live records; redraws at most once per animation frame. */
 export class LiveDiagram {
   constructor(doc, { keep = KEEP, onStatus = () => {} } = {}) {
@@ -131,7 +165,7 @@ export class LiveDiagram {
     }
     if (rec.t_ms == null) step.step = '…';
     const records = this.diagram.records;
-    records.push(step);
+    records.push(step, ...relaySteps(rec, this.about));
     if (records.length > this.keep) {
       this.dropped += records.length - this.keep;
       records.splice(0, records.length - this.keep);

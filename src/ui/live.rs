@@ -37,11 +37,24 @@ fn names(list: &[String]) -> String {
     list.iter().map(style::name).collect::<Vec<_>>().join(", ")
 }
 
-/// The lines that follow an emit: whom it was sent to, and what the bots reported.
-fn render_sending(out: &mut String, sending: &Sending, sender: &str, who: &str) {
+/// The server a record happened on: "server", or "server A" when serve runs several.
+fn server(node: Option<&String>) -> String {
+    node.map_or_else(|| "server".to_owned(), |n| format!("server {n}"))
+}
+
+/// The lines that follow an emit: whom it was sent to, and what the bots reported. `node`: the
+/// server that emitted, when serve runs several.
+fn render_sending(out: &mut String, sending: &Sending, sender: &str, who: &str, node: Option<&String>) {
     let label = |text: &str| format!("{INDENT}{INDENT}{text:<9}");
+    // With several servers, "sent to" is the emitting server's own sockets; say so.
+    let own = match node {
+        Some(node) if !sending.relayed.is_empty() => {
+            format!("   {}", style::note(format!("(on server {node})")))
+        }
+        _ => String::new(),
+    };
     if sending.sent_to.is_empty() {
-        let _ = writeln!(out, "{}{}", label("sent to"), style::note("nobody"));
+        let _ = writeln!(out, "{}{}{own}", label("sent to"), style::note("nobody"));
     } else {
         let mut line = names(&sending.sent_to);
         if sending.sent_to.iter().any(|n| n == sender) && sending.audience == Some(Audience::Everyone) {
@@ -51,7 +64,20 @@ fn render_sending(out: &mut String, sending: &Sending, sender: &str, who: &str) 
                 style::note(format!("← {who} too: io.emit includes it"))
             );
         }
-        let _ = writeln!(out, "{}{line}", label("sent to"));
+        let _ = writeln!(out, "{}{line}{own}", label("sent to"));
+    }
+    for relay in &sending.relayed {
+        let names = if relay.sent_to.is_empty() {
+            style::note("nobody")
+        } else {
+            names(&relay.sent_to)
+        };
+        let _ = writeln!(
+            out,
+            "{}{names}   {}",
+            label(&format!("via {}", relay.node)),
+            style::note(format!("(on server {}, through Redis)", relay.node))
+        );
     }
     if !sending.dropped.is_empty() {
         let _ = writeln!(
@@ -112,8 +138,48 @@ fn render_sending(out: &mut String, sending: &Sending, sender: &str, who: &str) 
     }
 }
 
-/// The record as text lines for the terminal (ending with a newline).
+/// The widest line serve prints.
+pub const COLUMNS: usize = 80;
+
+/// `text` with every line wider than [`COLUMNS`] wrapped at spaces (colour codes take no
+/// room), its next lines indented four more than its own: a chat message or a list of names can
+/// be long, and a terminal of 80 columns would otherwise fold it anywhere.
+pub fn fit(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if textwrap::core::display_width(line) <= COLUMNS {
+            out.push_str(line);
+            continue;
+        }
+        let indent = " ".repeat(line.len() - line.trim_start().len() + 4);
+        let options = textwrap::Options::new(COLUMNS)
+            .subsequent_indent(&indent)
+            .break_words(true);
+        out.push_str(&textwrap::wrap(line, options).join("\n"));
+    }
+    out
+}
+
+/// `head`, then `tail` on the same line when both fit in [`COLUMNS`], else on a line of its
+/// own, indented under the head: the JavaScript the server ran stays whole.
+fn head_and_tail(out: &mut String, head: &str, tail: &str) {
+    use textwrap::core::display_width;
+    if display_width(head) + 1 + display_width(tail) <= COLUMNS {
+        let _ = writeln!(out, "{head} {tail}");
+    } else {
+        let _ = writeln!(out, "{head}\n{INDENT}{INDENT}{INDENT}{tail}");
+    }
+}
+
+/// The record as text lines for the terminal (ending with a newline), within [`COLUMNS`].
 pub fn text(live: &Live) -> String {
+    fit(&unwrapped(live))
+}
+
+fn unwrapped(live: &Live) -> String {
     let mut out = String::new();
     match live {
         Live::Listening { .. } => {}
@@ -122,6 +188,7 @@ pub fn text(live: &Live) -> String {
             client_kind,
             socket,
             already_left,
+            node,
             sending,
         } => {
             // A browser tab shows its socket id on the page; this lets you tell the tabs apart.
@@ -135,20 +202,23 @@ pub fn text(live: &Live) -> String {
             let about = format!("({about})");
             match sending {
                 Some(sending) => {
-                    let _ = writeln!(
-                        out,
-                        "{INDENT}{} {} connects → server runs {}   {}",
-                        style::arrow(),
-                        style::name(client),
+                    let head = format!("{INDENT}{} {} connects", style::arrow(), style::name(client));
+                    let tail = format!(
+                        "→ {} runs {}   {}",
+                        server(node.as_ref()),
                         style::js(sending.action),
                         style::note(&about)
                     );
-                    render_sending(&mut out, sending, client, NEWCOMER);
+                    head_and_tail(&mut out, &head, &tail);
+                    render_sending(&mut out, sending, client, NEWCOMER, node.as_ref());
                 }
                 None => {
+                    let to = node
+                        .as_ref()
+                        .map_or_else(String::new, |n| format!(" to server {n}"));
                     let _ = writeln!(
                         out,
-                        "{INDENT}{} {} connects   {}",
+                        "{INDENT}{} {} connects{to}   {}",
                         style::arrow(),
                         style::name(client),
                         style::note(&about)
@@ -156,32 +226,41 @@ pub fn text(live: &Live) -> String {
                 }
             }
         }
-        Live::Emit { client, sending, .. } => {
+        Live::Emit {
+            client,
+            sending,
+            node,
+            ..
+        } => {
             let args: Vec<String> = sending.args.iter().map(shown).collect();
-            let _ = writeln!(
-                out,
-                "{INDENT}{} {} emits '{}' {} → server runs {}",
+            let head = format!(
+                "{INDENT}{} {} emits '{}' {}",
                 style::arrow(),
                 style::name(client),
                 sending.event,
                 args.join(", "),
-                style::js(sending.action)
             );
-            render_sending(&mut out, sending, client, SENDER);
+            let tail = format!("→ {} runs {}", server(node.as_ref()), style::js(sending.action));
+            head_and_tail(&mut out, &head, &tail);
+            render_sending(&mut out, sending, client, SENDER, node.as_ref());
         }
         Live::Handled {
             client,
             event,
             action,
             answers,
+            node,
             ..
         } => {
-            let _ = writeln!(
-                out,
-                "{INDENT}{} {} emits '{}' → server runs {}{}",
+            let head = format!(
+                "{INDENT}{} {} emits '{}'",
                 style::arrow(),
                 style::name(client),
-                terminal_safe(event),
+                terminal_safe(event)
+            );
+            let tail = format!(
+                "→ {} runs {}{}",
+                server(node.as_ref()),
                 style::js(action),
                 if *answers {
                     format!(
@@ -192,24 +271,33 @@ pub fn text(live: &Live) -> String {
                     String::new()
                 }
             );
+            head_and_tail(&mut out, &head, &tail);
         }
         Live::Rejected {
             client,
             event,
             reason,
+            node,
         } => {
             let _ = writeln!(
                 out,
-                "{INDENT}{} the server ignored {}'s '{}': {}   {}",
+                "{INDENT}{} the {} ignored {}'s '{}': {}   {}",
                 style::bad("!"),
+                server(node.as_ref()),
                 style::name(client),
                 terminal_safe(event),
                 terminal_safe(reason),
                 style::note("(it carries on)")
             );
         }
-        Live::Disconnect { client, .. } => {
-            let _ = writeln!(out, "{INDENT}{} {} leaves", style::arrow(), style::name(client));
+        Live::Disconnect { client, node, .. } => {
+            let from = node.as_ref().map_or_else(String::new, |n| format!(" server {n}"));
+            let _ = writeln!(
+                out,
+                "{INDENT}{} {} leaves{from}",
+                style::arrow(),
+                style::name(client)
+            );
         }
         Live::Note { client, text } => {
             let _ = writeln!(
@@ -249,6 +337,21 @@ mod tests {
         assert_eq!(terminal_safe("hi\u{1b}[31mred"), "hi\\u{1b}[31mred");
         assert_eq!(terminal_safe("a\u{202e}b\nc"), "a\\u{202e}b\\u{a}c");
         let long = "x".repeat(200);
+        let wrapped = fit(&format!(
+            "  → bob emits 'chat message' \"{}\" → server A runs io.emit\nnext",
+            "y ".repeat(60)
+        ));
+        assert!(
+            wrapped
+                .lines()
+                .all(|l| textwrap::core::display_width(l) <= COLUMNS),
+            "{wrapped}"
+        );
+        assert!(
+            wrapped.starts_with("  → bob") && wrapped.ends_with("\nnext"),
+            "{wrapped}"
+        );
+        assert!(wrapped.lines().nth(1).unwrap().starts_with("      "), "{wrapped}");
         assert_eq!(terminal_safe(&long).chars().count(), SHOWN_CHARS + 1);
         assert_eq!(shown(&Value::from("<img src=x>")), "\"<img src=x>\"");
     }

@@ -10,6 +10,10 @@
 //   a room; a room emit then reaches only it. serve 5: a tab asks with an acknowledgement and
 //   shows the answer. serve 3's chat page has no strip.
 //
+// * serve 7 --bots 2: two servers joined by Redis, one lane each; a message is drawn from its
+//   server's lane to that server's own sockets, and from the other server's lane to the sockets
+//   that server's part of the broadcast reached (its "relayed" list).
+//
 // "Did not receive" is decided by ordering (the page's socket is asked for a namespace that does
 // not exist; the refusal comes after everything queued before it), never by waiting.
 
@@ -278,5 +282,64 @@ test('serve 5: a tab asks with an acknowledgement and shows the answer; serve 3 
     assert.ok(!(await response.text()).includes('controls.js'), "lesson 3's chat page is the lesson's own");
   } finally {
     await chat.stop();
+  }
+});
+
+/** Where the arrows of one record start and end, as {from, to, read}, sorted by recipient. */
+function arrowsFrom(viewer, record) {
+  return viewer.page.$$eval(
+    'svg.rt-diagram line[data-to]',
+    (lines, [step, text]) =>
+      lines
+        .filter((l) => l.dataset.step === step && l.dataset.label === text)
+        .map((l) => ({ from: Number(l.getAttribute('x1')), to: l.dataset.to, read: l.dataset.read === 'true' }))
+        .sort((a, b) => a.to.localeCompare(b.to)),
+    [stepOf(record), label(record.event, record.args)],
+  );
+}
+
+test('serve 7 --bots 2: a lane per server, each message drawn from the server that delivered it', { timeout: 90_000 }, async () => {
+  const serve = await startServe(['7', '--bots', '2']);
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  try {
+    const viewer = await openViewer(context, serve);
+    const across = (from, node, to) => (l) =>
+      l.kind === 'emit' && l.client === from && l.node === node && (l.relayed ?? []).some((r) => r.sent_to.includes(to)) && l.read_by.includes(to);
+    const fromB = await serve.waitFor("bob's message (on B) read by alice on A", across('bob', 'B', 'alice'));
+    const fromA = await serve.waitFor("alice's message (on A) read by bob on B", across('alice', 'A', 'bob'));
+    const xs = {};
+    for (const record of [fromB, fromA]) {
+      await viewer.page.waitForFunction(
+        ([step, text]) =>
+          [...document.querySelectorAll('svg.rt-diagram line[data-to]')].filter((l) => l.dataset.step === step && l.dataset.label === text).length >= 2,
+        [stepOf(record), label(record.event, record.args)],
+        { timeout: WAIT_MS, polling: 'raf' },
+      );
+      const arrows = await arrowsFrom(viewer, record);
+      assert.deepEqual(
+        arrows.map((a) => ({ to: a.to, read: a.read })),
+        [
+          { to: 'alice', read: true },
+          { to: 'bob', read: true },
+        ],
+        `arrows of ${JSON.stringify(record)}`,
+      );
+      // Each arrow leaves the lane of the server that delivered it: the sender's server for its
+      // own sockets, the other server (in a step of its own) for what Redis carried there.
+      for (const a of arrows) {
+        xs[a.to] ??= a.from;
+        assert.equal(a.from, xs[a.to], `${a.to}'s arrows of ${JSON.stringify(record)} leave its server's lane`);
+      }
+    }
+    assert.notEqual(xs.alice, xs.bob, 'alice (on A) and bob (on B) are served from different lanes');
+    const names = await viewer.page.$$eval('svg.rt-diagram text.rtd-name', (texts) => texts.map((t) => t.textContent));
+    assert.deepEqual(names.slice(0, 2), ['server A', 'server B'], `lanes: ${names}`);
+    assert.ok(!names.includes('HTTP client'), `no lane for a client that is not there: ${names}`);
+    assert.deepEqual(viewer.errors, [], 'no errors on the page');
+    writeFileSync(join(artifactsDir(), 'tutor-live-serve-7.png'), await viewer.page.screenshot({ fullPage: true }));
+  } finally {
+    await context.close();
+    const stopped = await serve.stop();
+    assert.equal(stopped.code, 0, stopped.stderr);
   }
 });

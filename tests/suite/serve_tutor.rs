@@ -101,3 +101,258 @@ fn a_viewer_that_stops_reading_is_told_what_it_missed_and_never_holds_serve_up()
         draining.abort();
     });
 }
+
+/// `GET path` on `url` (`http://HOST:PORT`): the status code and the body (bounded).
+async fn get(url: &str, path: &str) -> (u16, String) {
+    let authority = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mut stream = tokio::time::timeout(WAIT, tokio::net::TcpStream::connect(&authority))
+        .await
+        .expect("connects in time")
+        .expect("connects");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("sends");
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("answers in time")
+        .expect("reads");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {text:?}"));
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (code, body)
+}
+
+/// Reads `/tutor/events` on `url` until every one of `wanted` matches one of its records
+/// (bounded); returns the records read.
+async fn feed_until(url: &str, wanted: &[&dyn Fn(&serde_json::Value) -> bool]) -> Vec<serde_json::Value> {
+    let authority = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mut stream = tokio::time::timeout(WAIT, tokio::net::TcpStream::connect(&authority))
+        .await
+        .expect("connects in time")
+        .expect("connects");
+    let request = format!("GET /tutor/events HTTP/1.1\r\nHost: {authority}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("sends");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut text = String::new();
+    let mut chunk = vec![0; 16 * 1024];
+    loop {
+        // Chunked encoding puts sizes between the lines; a record is a line that parses as JSON.
+        let records: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l.trim()).ok())
+            .collect();
+        if wanted.iter().all(|w| records.iter().any(w)) {
+            return records;
+        }
+        let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
+            .await
+            .unwrap_or_else(|_| panic!("the feed did not carry every wanted record within {WAIT:?}:\n{text}"))
+            .expect("reads");
+        assert!(n > 0, "the feed ended early:\n{text}");
+        text.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+}
+
+/// `serve 7 --format json`, with server B's address (A's is `serve.url`).
+async fn serve_7(args: &[&str]) -> (Serve, String) {
+    let mut command = crate::serve::tutor();
+    command.args(["serve", "7"]).args(args);
+    let mut serve = Serve::spawn(command).await;
+    let b = serve
+        .wait_for("server B's listening line", |l| {
+            l["kind"] == "listening" && l["node"] == "B"
+        })
+        .await;
+    let b = b["url"].as_str().expect("a url").trim_end_matches('/').to_owned();
+    assert_ne!(b, serve.url, "two servers, two addresses");
+    (serve, b)
+}
+
+/// Connects `name` to `url` and waits for the trace to say it connected to server `node`.
+async fn join_on(serve: &mut Serve, url: &str, name: &str, node: &str) -> realtime_tutor::client::SimClient {
+    use realtime_tutor::client::{ConnectOptions, SimClient};
+    let client = SimClient::connect_with_query(url, &ConnectOptions::default(), &[("name", name)])
+        .await
+        .unwrap_or_else(|e| panic!("{name} connects to {url}: {e}"));
+    serve
+        .wait_for(&format!("{name}'s connection to server {node}"), |l| {
+            l["kind"] == "connect" && l["client"] == name && l["node"] == node
+        })
+        .await;
+    client
+}
+
+/// serve 7's `/tutor/` page answers on both servers, and its feed (one for both) carries what
+/// happened on A and on B, each record naming its server.
+#[test]
+fn serve_7_has_the_tutor_page_on_both_servers_with_records_from_both() {
+    runtime().block_on(async {
+        let (mut serve, b) = serve_7(&[]).await;
+        for url in [&serve.url, &b] {
+            let (code, page) = get(url, "/tutor/").await;
+            assert_eq!(code, 200, "{url}/tutor/: {page}");
+            assert!(page.contains("/tutor/tutor.js"), "the live page: {page}");
+        }
+        let a = serve.url.clone();
+        let _nina = join_on(&mut serve, &a, "nina", "A").await;
+        let _omar = join_on(&mut serve, &b, "omar", "B").await;
+        let on = |name: &'static str, node: &'static str| {
+            move |r: &serde_json::Value| r["kind"] == "connect" && r["client"] == name && r["node"] == node
+        };
+        let (nina, omar) = (on("nina", "A"), on("omar", "B"));
+        let records = feed_until(&b, &[&nina, &omar]).await;
+        assert_eq!(records[0]["kind"], "serving", "{records:?}");
+        assert_eq!(records[0]["lesson"], 7);
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+    });
+}
+
+/// `serve 7 --bots 2`: alice joins A, bob joins B, and each one's chat message reaches the
+/// other through Redis: the record says whom the other server selected ("relayed") and that
+/// bot's read is reported.
+#[test]
+fn serve_7_bots_join_both_servers_and_read_each_others_messages() {
+    runtime().block_on(async {
+        let (mut serve, _b) = serve_7(&["--bots", "2"]).await;
+        for (bot, node) in [("alice", "A"), ("bob", "B")] {
+            serve
+                .wait_for(&format!("{bot} on server {node}"), |l| {
+                    l["kind"] == "connect" && l["client"] == bot && l["node"] == node
+                })
+                .await;
+        }
+        for (from, node, other, to) in [("bob", "B", "A", "alice"), ("alice", "A", "B", "bob")] {
+            let line = serve
+                .wait_for(&format!("{from}'s message read by {to} on server {other}"), |l| {
+                    l["kind"] == "emit"
+                        && l["client"] == from
+                        && l["read_by"].as_array().is_some_and(|r| r.contains(&json!(to)))
+                })
+                .await;
+            assert_eq!(line["node"], node, "{line}");
+            assert_eq!(
+                line["relayed"],
+                json!([{"node": other, "sent_to": [to]}]),
+                "{line}"
+            );
+            assert_eq!(line["sent_to"], json!([from]), "{line}");
+        }
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+    });
+}
+
+/// The text trace of serve 7, as a learner reads it: a Socket.IO client that connects to A is
+/// printed, and its chat message says who received it on A and, through Redis, on B; every
+/// line fits 80 columns.
+#[test]
+fn serve_7_prints_a_client_on_a_and_who_received_its_message_on_b() {
+    use crate::common::process::{STARTUP_LIMIT, Server, signal};
+    let mut child = Server::spawn(
+        crate::serve::tutor().args(["serve", "7", "--port", "0"]),
+        "serve 7 needs redis-server (`bash scripts/test.sh` installs it)",
+    );
+    let mut printed = Vec::new();
+    let mut urls = Vec::new();
+    loop {
+        let line = child.line("the banner", STARTUP_LIMIT);
+        if let Some(url) = line
+            .trim()
+            .strip_prefix("Server ")
+            .and_then(|l| l.split_whitespace().nth(1))
+        {
+            urls.push(url.trim_end_matches('/').to_owned());
+        }
+        let done = line.trim() == "Live trace";
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(urls.len(), 2, "{printed:#?}");
+    runtime().block_on(async {
+        use realtime_tutor::client::{ConnectOptions, SimClient};
+        let options = ConnectOptions::default();
+        let mut omar = SimClient::connect_with_query(&urls[1], &options, &[("name", "omar")])
+            .await
+            .expect("omar on B");
+        let mut nina = SimClient::connect_with_query(&urls[0], &options, &[("name", "nina")])
+            .await
+            .expect("nina on A");
+        let mut until = |what: &str, wanted: &dyn Fn(&str) -> bool| loop {
+            let line = child.line(what, WAIT);
+            let found = wanted(&line);
+            printed.push(line);
+            if found {
+                break;
+            }
+        };
+        until("nina's connection", &|l| l.contains("nina connects to server A"));
+        // Sent until it comes back (the connection handler may not have run yet): bounded.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "nina's message never came back"
+            );
+            nina.emit("chat message", vec![json!("across")]).expect("sends");
+            if let Some(Incoming::Event { .. }) = nina.next(Duration::from_millis(300)).await {
+                break;
+            }
+        }
+        assert!(
+            matches!(omar.next(WAIT).await, Some(Incoming::Event { .. })),
+            "omar got it"
+        );
+        until("nina's message", &|l| {
+            l.contains("nina emits 'chat message' \"across\"")
+        });
+        until("who received it on B", &|l| {
+            l.trim_start().starts_with("via B") && l.contains("omar")
+        });
+    });
+    signal("-INT", child.pid());
+    let exit = child.wait(Duration::from_secs(10), "serve 7 after Ctrl-C");
+    assert_eq!(exit.code(), Some(0));
+    let wide: Vec<&String> = printed.iter().filter(|l| l.chars().count() > 80).collect();
+    assert!(wide.is_empty(), "lines wider than 80 columns: {wide:#?}");
+}
+
+/// Every lesson's serve banner names the `/tutor/` page by its address.
+#[test]
+fn every_serve_banner_names_the_tutor_page() {
+    use crate::common::process::{STARTUP_LIMIT, Server, signal};
+    for lesson in crate::common::lessons() {
+        let number = lesson.number.to_string();
+        let mut child = Server::spawn(
+            crate::serve::tutor().args(["serve", &number, "--port", "0"]),
+            "serve 7 needs redis-server (`bash scripts/test.sh` installs it)",
+        );
+        let mut banner = Vec::new();
+        loop {
+            let line = child.line(&format!("serve {number}'s banner"), STARTUP_LIMIT);
+            let done = line.trim() == "Live trace";
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+        let url = banner
+            .iter()
+            .find_map(|l| l.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")))
+            .unwrap_or_else(|| panic!("serve {number} prints no address: {banner:#?}"));
+        let tutor = format!("{url}tutor/");
+        assert!(
+            banner.iter().any(|l| l.contains(&tutor)),
+            "serve {number}'s banner does not name {tutor}: {banner:#?}"
+        );
+        signal("-INT", child.pid());
+        let exit = child.wait(Duration::from_secs(10), "serve after Ctrl-C");
+        assert_eq!(exit.code(), Some(0), "serve {number}");
+    }
+}

@@ -1,6 +1,19 @@
 //! How the hub names sockets: from what each one's handshake says.
 
+use std::collections::BTreeMap;
+
 use super::{ClientKind, Hub, PEOPLE_CAP, Person};
+use crate::server::live::Recipients;
+use crate::trace::live::Relayed;
+
+/// Another server's part of a broadcast (lesson 7), by socket id: the sockets that server holds
+/// and the broadcast selects there, and those it leaves out, with why (see [`Relayed`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Relay {
+    pub node: String,
+    pub to: Vec<String>,
+    pub skipped: Vec<(String, String)>,
+}
 
 fn plain_name(name: &str) -> bool {
     (1..=20).contains(&name.len())
@@ -68,5 +81,32 @@ impl Hub {
                 connected,
             },
         );
+    }
+
+    /// The names an emit left out (those of the emitting server, then those of the other
+    /// servers' parts, `relays`), why, and each other server's part by name.
+    pub(super) fn left_out(
+        &mut self,
+        recipients: &Recipients,
+        relays: &[Relay],
+    ) -> (Vec<String>, BTreeMap<String, String>, Vec<Relayed>) {
+        let mut not_sent_to = self.sorted_names(&recipients.skipped);
+        let mut why_not: BTreeMap<String, String> = (recipients.why_not.iter())
+            .map(|(sid, why)| (self.who(sid).0, why.to_string()))
+            .collect();
+        let mut relayed = Vec::new();
+        for relay in relays {
+            for (sid, why) in &relay.skipped {
+                let name = self.who(sid).0;
+                why_not.insert(name.clone(), why.clone());
+                not_sent_to.push(name);
+            }
+            relayed.push(Relayed {
+                node: relay.node.clone(),
+                sent_to: self.sorted_names(&relay.to),
+            });
+        }
+        not_sent_to.sort();
+        (not_sent_to, why_not, relayed)
     }
 }

@@ -301,3 +301,45 @@ fn a_handler_that_emits_nothing_shows_as_handled_and_one_that_emits_never_does()
         "the chat's Handled report is not a record: its Sent report is"
     );
 }
+
+/// Lesson 7: tab on A sends; A queues it for its own sockets, and server B's part of the
+/// broadcast reaches bob (a bot, who reads it) but not carol (in an excepted room, say). The
+/// record waits for bob, names the emitting server, and lists B's part apart.
+#[test]
+fn another_servers_part_of_a_broadcast_is_listed_apart_and_its_bots_are_waited_for() {
+    let now = Instant::now();
+    let mut hub = room(now);
+    join(&mut hub, "s4", "carol", false, now);
+    let _ = hub.take_ready(now);
+    let relays = [Relay {
+        node: "B".to_owned(),
+        to: vec!["s2".to_owned()],
+        skipped: vec![(
+            "s4".to_owned(),
+            "in room 'quiet', which io.except skips".to_owned(),
+        )],
+    }];
+    hub.server_report(chat("s3", "across", &["s1", "s3"], &[]), Some("A"), &relays, now);
+    hub.bot_read(read("s1", "across"));
+    assert!(hub.take_ready(now).is_empty(), "waits for bob, on B");
+    hub.bot_read(read("s2", "across"));
+    let ready = hub.take_ready(now);
+    let Live::Emit { node, sending, .. } = &ready[0] else {
+        panic!("not an emit: {ready:?}")
+    };
+    assert_eq!(node.as_deref(), Some("A"));
+    assert_eq!(sending.sent_to, ["alice", "tab"]);
+    assert_eq!(
+        sending.relayed,
+        [records::Relayed {
+            node: "B".to_owned(),
+            sent_to: vec!["bob".to_owned()]
+        }]
+    );
+    assert_eq!(sending.read_by, ["alice", "bob"]);
+    assert_eq!(sending.not_sent_to, ["carol"]);
+    assert!(sending.why_not["carol"].contains("quiet"));
+    let text = anstream::adapter::strip_str(&ui::live::text(&ready[0])).to_string();
+    assert!(text.contains("→ server A runs io.emit"), "{text}");
+    assert!(text.contains("via B    bob"), "{text}");
+}
