@@ -72,6 +72,11 @@ pub struct Hub {
     bot_token: String,
     people: HashMap<String, Person>,
     taken: HashSet<String>,
+    /// For each name asked for, the suffix its last search for a free name stopped at (see
+    /// `names.rs`).
+    suffixes: HashMap<String, u32>,
+    /// How many of `people` have left since they were last swept out.
+    departed: usize,
     tabs: u32,
     others: u32,
     stash: HashMap<String, Stashed>,
@@ -100,6 +105,8 @@ impl Hub {
             bot_token,
             people: HashMap::new(),
             taken: HashSet::new(),
+            suffixes: HashMap::new(),
+            departed: 0,
             tabs: 0,
             others: 0,
             stash: HashMap::new(),
@@ -340,6 +347,7 @@ impl Hub {
                 }
                 if let Some(person) = self.people.get_mut(&sid) {
                     person.connected = false;
+                    self.departed += 1;
                 }
                 self.taken.remove(&client);
                 self.push(

@@ -59,19 +59,38 @@ impl Hub {
                 format!("client-{}", self.others)
             }
         };
-        let mut name = base.clone();
+        // `base` itself when it is free (a bot that left and comes back gets its name back),
+        // else the next free one of `base-2`, `base-3`, …, looked for from where the last
+        // search for this base stopped. Starting from `-2` every time made sixteen thousand
+        // sockets asking for one name cost over a hundred million look-ups. (A suffix freed
+        // below that point is not handed out again: names stay unique, which is all the trace
+        // needs.)
         let mut n = 1;
+        let mut name = base.clone();
+        if self.taken.contains(&name) {
+            n = self.suffixes.get(&base).copied().unwrap_or(1);
+        }
         while self.taken.contains(&name) {
             n += 1;
             name = format!("{base}-{n}");
+        }
+        if n > 1 {
+            if self.suffixes.len() >= PEOPLE_CAP {
+                // Bases are what clients ask for: forget them rather than grow without bound.
+                self.suffixes.clear();
+            }
+            self.suffixes.insert(base, n);
         }
         self.taken.insert(name.clone());
         self.remember(sid, &name, kind, true);
     }
 
     fn remember(&mut self, sid: &str, name: &str, kind: ClientKind, connected: bool) {
-        if self.people.len() >= PEOPLE_CAP {
+        // Forget the people who left, once there are many of them: sweeping on every new
+        // socket while thousands stay connected would cost the whole table each time.
+        if self.people.len() >= PEOPLE_CAP && self.departed >= PEOPLE_CAP / 2 {
             self.people.retain(|_, p| p.connected);
+            self.departed = 0;
         }
         self.people.insert(
             sid.to_owned(),
