@@ -79,6 +79,15 @@ pub(super) fn headline(
     }
 }
 
+/// `in each of 3 steps`, or `in its one step`: never "each of 1 steps".
+fn in_each(steps: usize) -> String {
+    if steps == 1 {
+        "in its one step".to_owned()
+    } else {
+        format!("in each of {steps} steps")
+    }
+}
+
 pub(super) fn pass_summary(
     lesson: &Lesson,
     stage: &Stage,
@@ -88,27 +97,27 @@ pub(super) fn pass_summary(
     let deliveries: Vec<&StepRecord> = records.iter().filter(|r| r.is_delivery()).collect();
     if let (Some(taught), Some(first)) = (taught, deliveries.first()) {
         return format!(
-            "your server does what lesson {} teaches: {} reached {}, in each of {} steps",
+            "your server does what lesson {} teaches: {} reached {}, {}",
             lesson.number,
             taught.js,
             taught.reach.who(role(first.kind)),
-            deliveries.len()
+            in_each(deliveries.len())
         );
     }
     if let (Some(js), false) = (taught_js(stage), deliveries.is_empty()) {
         return format!(
-            "your server does what lesson {} teaches: {js} reached exactly the clients it should, \
-             in each of {} steps",
+            "your server does what lesson {} teaches: {js} reached exactly the clients it should, {}",
             lesson.number,
-            deliveries.len()
+            in_each(deliveries.len())
         );
     }
     let answered = records.iter().filter(|r| !r.acks.is_empty()).count();
     if answered > 0 {
         return format!(
             "your server does what lesson {} teaches: each callback got its answer, back to the \
-             one client that asked, in each of {answered} steps",
-            lesson.number
+             one client that asked, {}",
+            lesson.number,
+            in_each(answered)
         );
     }
     let probes: Vec<String> = records

@@ -65,24 +65,25 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
                 style::note(format!("{DOT} pending"))
             };
             let score = progress.score(lesson.number, stage.number);
-            if score.answered > 0 {
-                status.push_str(&format!(
-                    " · {} of {} questions right",
-                    score.right, score.answered
-                ));
+            if let Some(right) = style::questions_right(score.right, score.answered) {
+                status.push_str(&format!(" · {right}"));
             }
             total += score;
             stages += 1;
             let title = format!("{:width$}", stage.title);
-            outln!("       {}.{}  {title}  {status}", lesson.number, stage.number)?;
+            // The status moves under the title when the line would be too wide.
+            let lead = format!("       {}.{}  ", lesson.number, stage.number);
+            let pieces = [("", title), ("  ", status)];
+            out!("{}", ui::layout::flow(&lead, pieces, lead.len(), ui::width()))?;
         }
     }
     outln!()?;
-    outln!(
-        "Done: {done} of {stages} stages · questions answered right: {} of {}",
-        total.right,
-        total.answered
-    )?;
+    let mut summary = format!("Done: {done} of {stages} stages");
+    if total.answered > 0 {
+        let (right, answered) = (total.right, total.answered);
+        summary.push_str(&format!(" · questions answered right: {right} of {answered}"));
+    }
+    outln!("{summary}")?;
     let kept = match store.link_target() {
         Some(target) => format!(
             "(kept in {}, a link: saved to {})",
@@ -99,7 +100,8 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
         }
         None => outln!("Every stage is done. Start over with `realtime-tutor reset`.")?,
     }
-    outln!("Run one with `realtime-tutor lesson N`, or all of them with `realtime-tutor tour`.")?;
+    let run = "Play one lesson: `realtime-tutor lesson N`; all of them: `realtime-tutor tour`.";
+    out!("{}", ui::layout::wrapped(run, "", "", ui::width()))?;
     Ok(0)
 }
 

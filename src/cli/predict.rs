@@ -28,10 +28,12 @@
 mod hook;
 mod prompts;
 mod render;
+mod screen;
 
 use self::hook::Predictor;
 use self::prompts::carry_on;
 use self::render::{closing, stage_done, stopped};
+use self::screen::{Flow, Screen};
 use super::lookup::{load_lessons, pick};
 use super::shared_redis::{SharedRedis, redis_lost};
 use super::terminal::{require_terminal, restore_cursor_on_ctrl_c, theme};
@@ -60,7 +62,7 @@ pub async fn lesson(number: u32, stage: Option<u32>, display: &Display) -> anyho
     // Read it now: a damaged file is reported before the lesson starts, not after the first answer.
     store.load()?;
     let plan = [Part { lesson, stages }];
-    play(&plan, &lessons, &store, display).await
+    play(&plan, &lessons, &store, display, Screen::new()).await
 }
 
 /// `realtime-tutor` with no command: predict mode from the first unfinished stage on.
@@ -74,7 +76,7 @@ pub async fn resume() -> anyhow::Result<i32> {
     let store = Store::locate()?;
     let progress = store.load()?;
     let Some((first_lesson, first_stage)) = progress.first_unfinished(&lessons) else {
-        outln!("{}", closing(&progress, &lessons))?;
+        outln!("{}", closing(&progress, &lessons, ui::width()))?;
         return Ok(0);
     };
     let plan: Vec<Part<'_>> = lessons
@@ -98,9 +100,14 @@ pub async fn resume() -> anyhow::Result<i32> {
     } else {
         "Welcome. At each question, predict what will happen; then watch it happen live.".to_owned()
     };
-    outln!("{}", ui::style::strong(greeting))?;
-    outln!()?;
-    play(&plan, &lessons, &store, &Display::default()).await
+    // The greeting goes through the screen too, so the lesson under it cannot push it away.
+    let mut screen = Screen::new();
+    let mut said = String::new();
+    for line in ui::layout::wrap(&greeting, "", "", screen.width()) {
+        said.push_str(&format!("{}\n", ui::style::strong(line)));
+    }
+    screen.print(&format!("{said}\n"))?;
+    play(&plan, &lessons, &store, &Display::default(), screen).await
 }
 
 /// Some stages of one lesson, played in order.
@@ -115,18 +122,30 @@ async fn play(
     lessons: &[Lesson],
     store: &Store,
     display: &Display,
+    mut screen: Screen,
 ) -> anyhow::Result<i32> {
     restore_cursor_on_ctrl_c();
     let theme = theme();
+    let width = screen.width();
+    // Everything goes through the screen, which may pause; a quit there stops like a quit at
+    // a question.
+    macro_rules! show {
+        ($($arg:tt)*) => {
+            if screen.print(&format!($($arg)*))? == Flow::Quit {
+                outln!("{}", stopped(store, lessons, width)?)?;
+                return Ok(0);
+            }
+        };
+    }
     // The stages that need Redis share one, as in `lesson N` (`--redis URL`, or a private one
     // started when the first such stage comes and stopped when predict mode ends).
     let mut redis = SharedRedis::default();
     for (p, part) in plan.iter().enumerate() {
         let lesson = part.lesson;
-        outln!("{}", ui::lesson_intro(lesson))?;
+        show!("{}\n", ui::lesson_intro(lesson));
         let mut traces: Vec<StageTrace> = Vec::new();
         for (i, stage) in part.stages.iter().enumerate() {
-            out!("{}", ui::stage_intro(lesson, stage))?;
+            show!("{}", ui::stage_intro(lesson, stage));
             let options = RunOptions {
                 wire: display.wire,
                 redis: redis.for_stage(lesson, stage, display.redis.as_deref()).await?,
@@ -134,16 +153,17 @@ async fn play(
                 transports: display.transports(),
                 ..RunOptions::default()
             };
-            let mut hook = Predictor::new(lesson, stage, store, &*theme);
-            let trace = match runner::run_stage_with(lesson, stage, &Target::Local, &options, &mut hook).await
-            {
+            let mut hook = Predictor::new(lesson, stage, store, &*theme, &mut screen);
+            let run = runner::run_stage_with(lesson, stage, &Target::Local, &options, &mut hook).await;
+            let (spaced, score, output_error) = (hook.spaced, hook.score, hook.output_error.take());
+            let trace = match run {
                 Ok(trace) => trace,
                 Err(RunError::Stopped) => {
-                    if let Some(error) = hook.output_error.take() {
+                    if let Some(error) = output_error {
                         return Err(error.into());
                     }
                     outln!()?;
-                    outln!("{}", stopped(store, lessons)?)?;
+                    outln!("{}", stopped(store, lessons, width)?)?;
                     return Ok(0);
                 }
                 Err(RunError::Redis(e)) => return Err(redis_lost(lesson, stage, &e).into()),
@@ -155,21 +175,21 @@ async fn play(
                 }
             };
             store.update(|p| p.mark_done(lesson.number, stage.number))?;
-            if !hook.spaced {
-                outln!()?;
+            if !spaced {
+                show!("\n");
             }
-            outln!("{}", stage_done(lesson, stage, hook.score))?;
+            show!("{}\n", stage_done(lesson, stage, score));
             traces.push(trace);
             let lesson_ends = lesson
                 .stages
                 .last()
                 .is_some_and(|last| last.number == stage.number);
             if lesson_ends {
-                outln!()?;
+                show!("\n");
                 if traces.len() == lesson.stages.len() {
-                    outln!("{}", ui::summary(&traces))?;
+                    show!("{}\n", ui::summary_at(&traces, width));
                 }
-                outln!("{}", ui::exercise(lesson))?;
+                show!("{}\n", ui::exercise(lesson));
             }
             let next = if let Some(next) = part.stages.get(i + 1) {
                 Some(format!(
@@ -181,12 +201,12 @@ async fn play(
                     .map(|n| format!("lesson {} · {}", n.lesson.number, n.lesson.title))
             };
             match next {
-                Some(next) if !carry_on(&*theme, &next)? => {
-                    outln!("{}", stopped(store, lessons)?)?;
+                Some(next) if !carry_on(&*theme, &next, &mut screen)? => {
+                    outln!("{}", stopped(store, lessons, width)?)?;
                     return Ok(0);
                 }
-                Some(_) => outln!()?,
-                None => outln!("{}", closing(&store.load()?, lessons))?,
+                Some(_) => show!("\n"),
+                None => show!("{}\n", closing(&store.load()?, lessons, width)),
             }
         }
     }

@@ -66,7 +66,7 @@ pub fn restore_cursor_on_ctrl_c() {
 
 /// Shows the cursor, says what was kept, and exits with the conventional status 130. Both
 /// paths of Ctrl-C may get here at once: the first one exits, the other waits for it.
-fn stop_on_ctrl_c() -> ! {
+pub(crate) fn stop_on_ctrl_c() -> ! {
     static STOPPING: AtomicBool = AtomicBool::new(false);
     if !STOPPING.swap(true, Ordering::SeqCst) {
         let _ = dialoguer::console::Term::stderr().show_cursor();
@@ -88,4 +88,86 @@ pub fn asked<T>(result: dialoguer::Result<T>) -> std::io::Result<T> {
         }
         e
     })
+}
+
+/// A theme drawn `indent` in from the left: predict mode's prompts and their choices sit under
+/// the question they answer, as the rest of a step's lines do, instead of at column 0.
+pub struct Indented<'a> {
+    pub inner: &'a dyn Theme,
+    pub indent: &'a str,
+}
+
+impl std::fmt::Debug for Indented<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Indented")
+            .field("indent", &self.indent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Indented<'_> {
+    /// What the inner theme writes, after the indent.
+    fn indented(
+        &self,
+        f: &mut dyn std::fmt::Write,
+        draw: impl FnOnce(&mut dyn std::fmt::Write) -> std::fmt::Result,
+    ) -> std::fmt::Result {
+        f.write_str(self.indent)?;
+        draw(f)
+    }
+}
+
+impl Theme for Indented<'_> {
+    fn format_prompt(&self, f: &mut dyn std::fmt::Write, prompt: &str) -> std::fmt::Result {
+        self.indented(f, |f| self.inner.format_prompt(f, prompt))
+    }
+
+    fn format_confirm_prompt(
+        &self,
+        f: &mut dyn std::fmt::Write,
+        prompt: &str,
+        default: Option<bool>,
+    ) -> std::fmt::Result {
+        self.indented(f, |f| self.inner.format_confirm_prompt(f, prompt, default))
+    }
+
+    fn format_confirm_prompt_selection(
+        &self,
+        f: &mut dyn std::fmt::Write,
+        prompt: &str,
+        selection: Option<bool>,
+    ) -> std::fmt::Result {
+        self.indented(f, |f| {
+            self.inner.format_confirm_prompt_selection(f, prompt, selection)
+        })
+    }
+
+    fn format_multi_select_prompt(&self, f: &mut dyn std::fmt::Write, prompt: &str) -> std::fmt::Result {
+        self.indented(f, |f| self.inner.format_multi_select_prompt(f, prompt))
+    }
+
+    fn format_multi_select_prompt_selection(
+        &self,
+        f: &mut dyn std::fmt::Write,
+        prompt: &str,
+        selections: &[&str],
+    ) -> std::fmt::Result {
+        self.indented(f, |f| {
+            self.inner
+                .format_multi_select_prompt_selection(f, prompt, selections)
+        })
+    }
+
+    fn format_multi_select_prompt_item(
+        &self,
+        f: &mut dyn std::fmt::Write,
+        text: &str,
+        checked: bool,
+        active: bool,
+    ) -> std::fmt::Result {
+        self.indented(f, |f| {
+            self.inner
+                .format_multi_select_prompt_item(f, text, checked, active)
+        })
+    }
 }

@@ -202,9 +202,12 @@ pub async fn serve_guarded(
     })
     .await;
     if drained.is_err() {
+        let open = match connections.len() {
+            1 => "1 connection".to_owned(),
+            n => format!("{n} connections"),
+        };
         (guard.log)(format!(
-            "closed {} connection(s) that had not finished within {:?} of the shutdown",
-            connections.len(),
+            "closed {open} that had not finished within {:?} of the shutdown",
             guard.shutdown_grace
         ));
         connections.shutdown().await;

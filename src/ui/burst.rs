@@ -3,32 +3,29 @@
 
 use std::fmt::Write;
 
+use super::layout;
 use super::style::{self, INDENT};
-use super::trace::{describe, not_judged, pad, shown_args};
+use super::trace::{Columns, describe, not_judged, pad, shown_args};
 use super::wire;
 use crate::trace::{Delivery, StepRecord};
 
 /// Writes the steps of one burst (they share a burst number, and come in the order sent).
-pub(super) fn render(out: &mut String, steps: &[StepRecord], width: usize) {
+pub(super) fn render(out: &mut String, steps: &[StepRecord], columns: Columns) {
+    let width = columns.width;
+    let lead = format!("{INDENT}{} ", style::arrow());
+    let sent = format!("{} messages, one after another", steps.len());
     match &steps[0].action {
         Some(action) => {
-            let _ = writeln!(
-                out,
-                "{INDENT}{} {} messages, one after another → server runs {} for each",
-                style::arrow(),
-                steps.len(),
-                style::js(action)
-            );
+            let ran = format!("→ server runs {} for each", style::js(action));
+            out.push_str(&layout::flow(
+                &lead,
+                [("", sent), (" ", ran)],
+                2 * INDENT.len(),
+                width,
+            ));
         }
         // Someone else's server (`check`): what it runs is not known, only what arrived.
-        None => {
-            let _ = writeln!(
-                out,
-                "{INDENT}{} {} messages, one after another",
-                style::arrow(),
-                steps.len()
-            );
-        }
+        None => out.push_str(&layout::flow(&lead, [("", sent)], 2 * INDENT.len(), width)),
     }
     for (i, step) in steps.iter().enumerate() {
         let sent = Delivery {
@@ -36,13 +33,18 @@ pub(super) fn render(out: &mut String, steps: &[StepRecord], width: usize) {
             args: step.args.clone(),
         };
         let sender = step.sender.as_deref().unwrap_or("?");
-        let _ = writeln!(
-            out,
-            "{INDENT}{INDENT}{}. {} emits {}",
+        let lead = format!(
+            "{INDENT}{INDENT}{}. {} ",
             i + 1,
-            style::name(pad(sender, width)),
-            describe(&sent)
+            style::name(pad(sender, columns.name))
         );
+        let hang = layout::columns(&lead);
+        out.push_str(&layout::flow(
+            &lead,
+            [("", format!("emits {}", describe(&sent)))],
+            hang,
+            width,
+        ));
     }
     let _ = writeln!(
         out,
@@ -57,9 +59,18 @@ pub(super) fn render(out: &mut String, steps: &[StepRecord], width: usize) {
             .filter_map(|(i, s)| s.arrival.get(name).map(|p| (*p, i + 1)))
             .collect();
         arrivals.sort();
-        let order: Vec<String> = arrivals
+        // Each arrival is a piece, so a long order breaks before an arrow, never inside a value.
+        let mut pieces: Vec<(&str, String)> = arrivals
             .iter()
-            .map(|(_, message)| shown_args(&steps[message - 1].args))
+            .enumerate()
+            .map(|(i, (_, message))| {
+                let args = shown_args(&steps[message - 1].args);
+                if i == 0 {
+                    ("", format!("{} {args}", style::ok()))
+                } else {
+                    (" ", format!("→ {args}"))
+                }
+            })
             .collect();
         let missing: Vec<String> = steps
             .iter()
@@ -67,25 +78,18 @@ pub(super) fn render(out: &mut String, steps: &[StepRecord], width: usize) {
             .filter(|(_, s)| !s.arrival.contains_key(name))
             .map(|(i, _)| format!("#{}", i + 1))
             .collect();
-        let mut line = if order.is_empty() {
-            format!("{} nothing", style::no())
-        } else {
-            format!("{} {}", style::ok(), order.join(" → "))
-        };
-        if !missing.is_empty() && !order.is_empty() {
-            let _ = write!(
-                line,
-                "   {} {}",
-                style::bad(format!("{} not", style::NO)),
-                missing.join(" ")
-            );
+        if pieces.is_empty() {
+            pieces.push(("", format!("{} nothing", style::no())));
+        } else if !missing.is_empty() {
+            let not = style::bad(format!("{} not", style::NO));
+            pieces.push(("   ", format!("{not} {}", missing.join(" "))));
         }
         if let Some(set_aside) = steps.iter().find_map(|s| s.ignored.get(name.as_str())) {
-            let _ = write!(line, "  {}", not_judged(set_aside));
+            pieces.push(("  ", not_judged(set_aside)));
         }
-        let _ = writeln!(out, "{INDENT}{INDENT}{}  {line}", style::name(pad(name, width)));
+        out.push_str(&columns.client_line(name, pieces));
     }
     if let Some(frames) = steps.last().and_then(|s| s.wire.as_ref()) {
-        wire::render(out, frames);
+        wire::render(out, frames, width);
     }
 }

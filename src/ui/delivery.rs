@@ -1,18 +1,21 @@
 //! A delivery step's lines: for every connected client, what it received (✓) or not (✗), and
 //! why not, as the server's own tables said at emit time.
 
-use std::fmt::Write;
-
+use super::layout;
 use super::style::{self, DOT, INDENT, SENDER};
-use super::trace::{ack_line, describe, header, not_judged, pad, server_ack_line};
+use super::trace::{Columns, ack_line, describe, header, not_judged, server_ack_line};
 use crate::trace::safe::terminal_safe;
 use crate::trace::{Audience, StepRecord};
 
 /// Writes a connect, emit or disconnect step: its header, then one line per client.
-pub(super) fn render(out: &mut String, step: &StepRecord, width: usize) {
-    let _ = writeln!(out, "{}", header(step));
+///
+/// A client's line is its mark and what it received, then what else arrived, what was set
+/// aside, why it did not receive, and what came back to a callback: each a piece that moves to
+/// a line of its own, under the first, when the line would be too wide (see [`Columns`]).
+pub(super) fn render(out: &mut String, step: &StepRecord, columns: Columns) {
+    out.push_str(&header(step, columns.width));
     if step.event.is_none() {
-        nothing_emitted(out, step, width);
+        nothing_emitted(out, step, columns);
         return;
     }
     let event = step.event.as_deref().unwrap_or_default();
@@ -21,19 +24,25 @@ pub(super) fn render(out: &mut String, step: &StepRecord, width: usize) {
         let matching: Vec<_> = inbox.iter().filter(|d| d.event == event).map(describe).collect();
         let others: Vec<_> = inbox.iter().filter(|d| d.event != event).map(describe).collect();
         let set_aside = step.ignored.get(name).is_some_and(|v| !v.is_empty());
-        let mut line = if matching.is_empty() && (inbox.is_empty() && !set_aside) {
-            format!("{} nothing", style::no())
+        // Each delivery its own piece, so a long list breaks between deliveries.
+        let mut pieces: Vec<(&str, String)> = if matching.is_empty() && (inbox.is_empty() && !set_aside) {
+            vec![("", format!("{} nothing", style::no()))]
         } else if matching.is_empty() {
             // Something else arrived (shown next): say precisely what did not.
-            format!("{} no '{}'", style::no(), terminal_safe(event))
+            vec![("", format!("{} no '{}'", style::no(), terminal_safe(event)))]
         } else {
-            format!("{} {}", style::ok(), matching.join(", "))
+            listed(&matching, &format!("{} ", style::ok()))
         };
         if !others.is_empty() {
-            let _ = write!(line, "  (also: {})", others.join(", "));
+            let mut also = listed(&others, "(also: ");
+            if let Some((_, last)) = also.last_mut() {
+                last.push(')');
+            }
+            also[0].0 = "  ";
+            pieces.extend(also);
         }
         if let Some(set_aside) = step.ignored.get(name) {
-            let _ = write!(line, "  {}", not_judged(set_aside));
+            pieces.push(("  ", not_judged(set_aside)));
         }
         // The why-not column: the server's own reason, read at emit time.
         let why_not = step.why_not.get(name).filter(|_| matching.is_empty());
@@ -48,7 +57,7 @@ pub(super) fn render(out: &mut String, step: &StepRecord, width: usize) {
                     _ => who.to_owned(),
                 },
             };
-            let _ = write!(line, "   {}", style::note(format!("← {note}")));
+            pieces.push(("   ", style::note(format!("← {note}"))));
         } else if let Some(why) = why_not {
             // A connection handler's socket is the newcomer, whom `socket.emit` alone reaches.
             let why = match why.as_str() {
@@ -57,63 +66,75 @@ pub(super) fn render(out: &mut String, step: &StepRecord, width: usize) {
                 }
                 why => why.to_owned(),
             };
-            let _ = write!(line, "   {}", style::note(format!("← {}", terminal_safe(&why))));
+            pieces.push(("   ", style::note(format!("← {}", terminal_safe(&why)))));
         }
         if let Some(ack) = step.acks.get(name) {
-            let _ = write!(line, "   {}", ack_line(ack));
+            pieces.push(("   ", ack_line(ack)));
         }
         if let Some(ack) = step.server_acks.get(name) {
-            let _ = write!(line, "   {}", server_ack_line(ack));
+            pieces.push(("   ", server_ack_line(ack)));
         }
-        let _ = writeln!(out, "{INDENT}{INDENT}{}  {line}", style::name(pad(name, width)));
+        out.push_str(&columns.client_line(name, pieces));
     }
     // Clients that are disconnected: nothing reaches them, and the server keeps nothing for them.
     for name in &step.away {
-        let _ = writeln!(
-            out,
-            "{INDENT}{INDENT}{}  {} nothing   {}",
-            style::name(pad(name, width)),
-            style::no(),
-            style::note("← disconnected: no socket on the server to send to")
-        );
+        let pieces = [
+            ("", format!("{} nothing", style::no())),
+            (
+                "   ",
+                style::note("← disconnected: no socket on the server to send to"),
+            ),
+        ];
+        out.push_str(&columns.client_line(name, pieces));
     }
+}
+
+/// A list of deliveries as pieces for [`Columns::client_line`]: `first` before the first item,
+/// a comma after every item but the last, so the list breaks only between items.
+fn listed(items: &[String], first: &str) -> Vec<(&'static str, String)> {
+    let last = items.len().saturating_sub(1);
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let comma = if i < last { "," } else { "" };
+            if i == 0 {
+                ("", format!("{first}{item}{comma}"))
+            } else {
+                (" ", format!("{item}{comma}"))
+            }
+        })
+        .collect()
 }
 
 /// A step whose handler emitted nothing: say so, but still show anything that arrived
 /// regardless, the acknowledgements, and what was set aside.
-fn nothing_emitted(out: &mut String, step: &StepRecord, width: usize) {
+fn nothing_emitted(out: &mut String, step: &StepRecord, columns: Columns) {
     let strays: Vec<_> = step.received.iter().filter(|(_, v)| !v.is_empty()).collect();
-    if strays.is_empty() && step.ignored.is_empty() && !step.acks.is_empty() {
-        let _ = writeln!(
-            out,
-            "{INDENT}{INDENT}{}",
-            style::note("(no event: an answer to a callback is an acknowledgement, not an emit)")
-        );
-    } else if strays.is_empty() && step.ignored.is_empty() {
-        let _ = writeln!(
-            out,
-            "{INDENT}{INDENT}{}",
-            style::note("(no event: nothing arrived at any client)")
-        );
+    let said = if !strays.is_empty() || !step.ignored.is_empty() {
+        None
+    } else if !step.acks.is_empty() {
+        Some("(no event: an answer to a callback is an acknowledgement, not an emit)")
+    } else {
+        Some("(no event: nothing arrived at any client)")
+    };
+    if let Some(said) = said {
+        let indent = format!("{INDENT}{INDENT}");
+        out.push_str(&layout::flow(
+            &indent,
+            [("", style::note(said))],
+            indent.len() + 1,
+            columns.width,
+        ));
     }
     for (name, inbox) in strays {
         let items: Vec<_> = inbox.iter().map(describe).collect();
-        let _ = writeln!(out, "{INDENT}{INDENT}{name:<width$}  ! {}", items.join(", "));
+        out.push_str(&columns.client_line(name, listed(&items, "! ")));
     }
     for (name, ack) in &step.acks {
-        let _ = writeln!(
-            out,
-            "{INDENT}{INDENT}{}  {}",
-            style::name(pad(name, width)),
-            ack_line(ack)
-        );
+        out.push_str(&columns.client_line(name, [("", ack_line(ack))]));
     }
     for (name, inbox) in &step.ignored {
-        let _ = writeln!(
-            out,
-            "{INDENT}{INDENT}{}  {DOT} {}",
-            style::name(pad(name, width)),
-            not_judged(inbox)
-        );
+        out.push_str(&columns.client_line(name, [("", format!("{DOT} {}", not_judged(inbox)))]));
     }
 }

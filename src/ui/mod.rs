@@ -9,6 +9,7 @@
 //! * text for a terminal: [`lesson`] and its [`prose`], a stage's [`trace`] (with its
 //!   deliveries, bursts and `--wire` frames), the [`summary`] table, `check`'s [`verdict`],
 //!   serve's heading ([`serve`]) and its [`live`] trace;
+//! * the width every line fits in, and how a long line is laid out to fit ([`layout`]);
 //! * pictures: the sequence [`diagram`] and the small [`svg`] writer it draws with. Beside the
 //!   Rust files are their browser-side twins (`diagram.js`, `svg.js`, and `follow.js` to feed them
 //!   a stream), which draw the same picture from JSON Lines records as they arrive, for a live
@@ -17,6 +18,7 @@
 mod burst;
 mod delivery;
 pub mod diagram;
+pub mod layout;
 mod lesson;
 pub mod live;
 mod prose;
@@ -28,7 +30,8 @@ mod trace;
 mod verdict;
 mod wire;
 
+pub use layout::{PIPED_WIDTH, width};
 pub use lesson::{exercise, lesson_intro, stage_intro};
-pub use summary::summary;
-pub use trace::stage_trace;
+pub use summary::{summary, summary_at};
+pub use trace::{stage_trace, stage_trace_at};
 pub use verdict::{check_intro, check_trace_heading, verdict};

@@ -4,21 +4,14 @@
 //! text is reflowed here: paragraphs are joined and wrapped again, code blocks are kept line for
 //! line, `**bold**` becomes bold, and backticks stay (they read well as they are).
 
-use super::style;
+use super::{layout, style};
 
 /// The widest a paragraph gets, even on a wide terminal: long lines are hard to read.
 const MAX_WIDTH: usize = 100;
 
-/// The width used when the output is not a terminal (a pipe, a file), so such output does not
-/// depend on the terminal the command happened to be started from.
-const DEFAULT_WIDTH: usize = 80;
-
-/// The width to wrap prose at: the terminal's, within limits.
-pub fn width() -> usize {
-    match dialoguer::console::Term::stdout().size_checked() {
-        Some((_rows, columns)) => usize::from(columns).clamp(40, MAX_WIDTH),
-        None => DEFAULT_WIDTH,
-    }
+/// The width to wrap prose at, for output `width` columns wide (see [`super::layout::width`]).
+pub fn width(width: usize) -> usize {
+    width.min(MAX_WIDTH)
 }
 
 /// Renders Markdown prose, every line starting with `indent`, wrapped to `width` columns.
@@ -32,9 +25,13 @@ pub fn render(text: &str, indent: &str, width: usize) -> String {
             return;
         }
         let joined = paragraph.join(" ");
-        let options = textwrap::Options::new(width.saturating_sub(indent.len()).max(20));
-        for line in textwrap::wrap(&joined, options) {
-            out.push_str(indent);
+        // A list item's later lines hang under its text, not under its dash.
+        let hang = if joined.starts_with("- ") || joined.starts_with("* ") {
+            format!("{indent}  ")
+        } else {
+            indent.to_owned()
+        };
+        for line in layout::wrap(&joined, indent, &hang, width) {
             out.push_str(&bold(&line));
             out.push('\n');
         }
@@ -47,10 +44,10 @@ pub fn render(text: &str, indent: &str, width: usize) -> String {
             continue;
         }
         if in_code {
-            out.push_str(indent);
-            out.push_str(indent);
-            out.push_str(line);
-            out.push('\n');
+            for line in layout::code_line(line, &format!("{indent}{indent}"), width) {
+                out.push_str(&line);
+                out.push('\n');
+            }
         } else if line.trim().is_empty() {
             flush(&mut paragraph, &mut out);
             out.push('\n');

@@ -24,7 +24,7 @@ pub const NO: &str = "✗";
 pub const DOT: &str = "·";
 
 /// The drawn rule on either side of a banner (`━━━ Lesson 1 · … ━━━`).
-const RULE: &str = "━━━";
+pub const RULE: &str = "━━━";
 
 /// The socket a connection handler acts for.
 pub const NEWCOMER: &str = "the newcomer";
@@ -55,6 +55,21 @@ pub fn no() -> String {
 /// [`DOT`] in its colour.
 pub fn dot() -> String {
     note(DOT)
+}
+
+/// A count and its noun, agreeing: `1 question`, `2 questions`, `0 questions`.
+pub fn counted(n: u32, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// How a learner's predictions went, `2 of 3 questions right`; nothing when none was answered,
+/// so no line ever says "0 of 0".
+pub fn questions_right(right: u32, answered: u32) -> Option<String> {
+    (answered > 0).then(|| format!("{right} of {} right", counted(answered, "question", "questions")))
 }
 
 /// A lesson's banner: `━━━ text ━━━`, bold.

@@ -7,54 +7,99 @@
 //! Text from the other side of a socket (a page title, a frame, an event name) is kept as it
 //! came in the trace, and passes through [`terminal_safe`] on its way to the terminal.
 
-use std::fmt::Write;
-
 use super::style::{self, INDENT};
-use super::{burst, delivery, wire};
+use super::{burst, delivery, layout, wire};
 use crate::lesson::ProbeKind;
 use crate::trace::safe::terminal_safe;
 use crate::trace::{Ack, Delivery, Kind, StageTrace, StepRecord, format_args};
 
-/// The trace lines of one stage. This is exactly what the snapshots and the book keep.
+/// The trace lines of one stage, for this terminal (see [`layout::width`]).
 pub fn stage_trace(trace: &StageTrace) -> String {
+    stage_trace_at(trace, layout::width())
+}
+
+/// The trace lines of one stage, every line at most `width` columns. At
+/// [`layout::PIPED_WIDTH`], this is exactly what the snapshots and the book keep.
+pub fn stage_trace_at(trace: &StageTrace, width: usize) -> String {
     let mut out = String::new();
-    let width = trace.clients.iter().map(String::len).max().unwrap_or(0);
+    let columns = Columns {
+        name: trace
+            .clients
+            .iter()
+            .map(|c| layout::columns(c))
+            .max()
+            .unwrap_or(0),
+        width,
+    };
     for group in trace.groups() {
         let step = &group[0];
         if step.burst.is_some() {
-            burst::render(&mut out, group, width);
+            burst::render(&mut out, group, columns);
             continue;
         }
         match step.kind {
-            Kind::Probe => render_probe(&mut out, step),
-            Kind::Connect | Kind::Emit | Kind::Disconnect => delivery::render(&mut out, step, width),
+            Kind::Probe => render_probe(&mut out, step, width),
+            Kind::Connect | Kind::Emit | Kind::Disconnect => delivery::render(&mut out, step, columns),
         }
         if let Some(frames) = &step.wire {
-            wire::render(&mut out, frames);
+            wire::render(&mut out, frames, width);
         }
     }
     out
 }
 
-fn render_probe(out: &mut String, step: &StepRecord) {
+/// The shape of a trace's lines: how wide the client-name column is, and the whole line.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Columns {
+    /// The longest client name, which every name is padded to.
+    pub name: usize,
+    /// The width every line fits in.
+    pub width: usize,
+}
+
+impl Columns {
+    /// Lays out a client's line: its name padded in the first column, then `pieces` (see
+    /// [`layout::flow`]). Lines that continue it start under the text after its mark, so the
+    /// names stay a clean column.
+    pub(super) fn client_line<'a>(
+        &self,
+        name: &str,
+        pieces: impl IntoIterator<Item = (&'a str, String)>,
+    ) -> String {
+        let lead = format!("{INDENT}{INDENT}{}  ", style::name(pad(name, self.name)));
+        let hang = 2 * INDENT.len() + self.name + 2 + 2;
+        layout::flow(&lead, pieces, hang, self.width)
+    }
+}
+
+fn render_probe(out: &mut String, step: &StepRecord, width: usize) {
     let Some(probe) = &step.probe else { return };
     let url = terminal_safe(&probe.url);
-    let what = match probe.method {
-        ProbeKind::InProcess => format!("{url} (in-process, no network)"),
-        ProbeKind::HttpGet => format!("GET {url}"),
-        ProbeKind::Polling => format!("GET {url} (long-polling first)"),
-        ProbeKind::Websocket => format!("WebSocket {url}"),
-        ProbeKind::CrossPoll => format!("HTTP long-polling, {url}"),
+    // What was asked, and how, as pieces: the how moves to the next line whole, and so does
+    // a URL that follows words (a placeholder such as `<port A>` has a space in it).
+    let (what, how) = match probe.method {
+        ProbeKind::InProcess => (url, "(in-process, no network)"),
+        ProbeKind::HttpGet => (format!("GET {url}"), ""),
+        ProbeKind::Polling => (format!("GET {url}"), "(long-polling first)"),
+        ProbeKind::Websocket => (format!("WebSocket {url}"), ""),
+        ProbeKind::CrossPoll => ("HTTP long-polling,".to_owned(), url.as_str()),
     };
     let trigger = match step.sender.as_deref() {
         Some(who) => step.trigger.replacen(who, &style::name(who), 1),
         None => step.trigger.clone(),
     };
-    let _ = writeln!(out, "{INDENT}{} {trigger}: {what}", style::arrow());
+    let lead = format!("{INDENT}{} ", style::arrow());
+    let mut pieces = vec![("", format!("{trigger}:")), (" ", what)];
+    if !how.is_empty() {
+        pieces.push((" ", how.to_owned()));
+    }
+    out.push_str(&layout::flow(&lead, pieces, 2 * INDENT.len(), width));
     let ok = probe.succeeded();
     for line in &probe.observed {
         let mark = if ok { style::ok() } else { style::no() };
-        let _ = writeln!(out, "{INDENT}{INDENT}{mark} {}", terminal_safe(line));
+        let first = format!("{INDENT}{INDENT}{mark} ");
+        let rest = layout::spaces(2 * INDENT.len() + 2);
+        out.push_str(&layout::wrapped(&terminal_safe(line), &first, &rest, width));
     }
 }
 
@@ -74,8 +119,9 @@ pub(super) fn describe(delivery: &Delivery) -> String {
     }
 }
 
-/// The line that starts a step: what the client side did, and the call the server ran.
-pub(super) fn header(step: &StepRecord) -> String {
+/// The line that starts a step: what the client side did, and the call the server ran, with
+/// the call moved to a line of its own when both do not fit in `width`.
+pub(super) fn header(step: &StepRecord, width: usize) -> String {
     let cause = match step.kind {
         Kind::Emit => {
             // What the client sent: the same as what the server emits, unless the record says
@@ -101,6 +147,8 @@ pub(super) fn header(step: &StepRecord) -> String {
             &style::name(step.sender.as_deref().unwrap_or_default()),
         ),
     };
+    let lead = format!("{INDENT}{} ", style::arrow());
+    let hang = 2 * INDENT.len();
     match &step.action {
         Some(action) => {
             // On a stage with several servers, the one that ran the handler is named.
@@ -108,13 +156,10 @@ pub(super) fn header(step: &StepRecord) -> String {
                 .node
                 .as_deref()
                 .map_or("server".to_owned(), |n| format!("server {n}"));
-            format!(
-                "{INDENT}{} {cause} → {server} runs {}",
-                style::arrow(),
-                style::js(action)
-            )
+            let ran = format!("→ {server} runs {}", style::js(action));
+            layout::flow(&lead, [("", cause), (" ", ran)], hang, width)
         }
-        None => format!("{INDENT}{} {cause}", style::arrow()),
+        None => layout::flow(&lead, [("", cause)], hang, width),
     }
 }
 

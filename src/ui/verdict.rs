@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use super::lesson::js_block;
+use super::layout;
+use super::lesson::{js_block_at, styled_lines};
 use super::style::{self, DOT, INDENT};
 use crate::check::{Failure, Problem, Verdict};
 use crate::lesson::{Lesson, Stage};
@@ -11,17 +12,19 @@ use crate::trace::safe::terminal_safe;
 
 /// The heading of `check`: where it plays, and the lesson's server it compares with.
 pub fn check_intro(lesson: &Lesson, stage: &Stage, url: &str, path: &str) -> String {
+    let width = layout::width();
     let mut out = String::new();
     let heading = format!("Check · lesson {} · {}", lesson.number, lesson.title);
-    let _ = writeln!(out, "{}", style::banner(heading));
-    let _ = writeln!(out, "{INDENT}your server: {url} (Socket.IO at {path})");
+    styled_lines(&mut out, &heading, "", INDENT, width, |s| style::banner(s));
+    let server = format!("your server: {url} (Socket.IO at {path})");
+    out.push_str(&layout::wrapped(&server, INDENT, &format!("{INDENT}  "), width));
     let _ = writeln!(out);
     let label = format!(
         "What the lesson's server does (stage {}.{}: {})",
         lesson.number, stage.number, stage.title
     );
-    let _ = writeln!(out, "{INDENT}{}", style::title(label));
-    js_block(&mut out, &stage.node);
+    styled_lines(&mut out, &label, INDENT, INDENT, width, |s| style::title(s));
+    js_block_at(&mut out, &stage.node, width);
     out
 }
 
@@ -41,33 +44,35 @@ const FINDINGS_SHOWN: usize = 8;
 /// Its sentences quote the server under test (an event name, a first frame, a refusal
 /// message), so each goes through [`terminal_safe`].
 pub fn verdict(verdict: &Verdict) -> String {
+    let width = layout::width();
+    // `PASS  ` and `FAIL  ` are six columns: a long sentence continues under its own start.
+    let said = |mark: String, text: &str| layout::wrapped(text, &format!("{mark}  "), "      ", width);
     let mut out = String::new();
     match verdict {
         Verdict::Pass { summary } => {
-            let _ = writeln!(
-                out,
-                "{}  {}",
-                style::good(style::strong("PASS")),
-                terminal_safe(summary)
-            );
+            out.push_str(&said(style::good(style::strong("PASS")), &terminal_safe(summary)));
         }
         Verdict::Fail(Failure::Target(problem)) => {
-            let said = terminal_safe(&problem.to_string());
-            let _ = writeln!(out, "{}  {said}", style::bad(style::strong("FAIL")));
+            let text = terminal_safe(&problem.to_string());
+            // The problem may have lines of its own: each is wrapped, under the first.
+            for (i, line) in text.lines().enumerate() {
+                if i == 0 {
+                    out.push_str(&said(style::bad(style::strong("FAIL")), line));
+                } else {
+                    out.push_str(&layout::wrapped(line, "      ", "      ", width));
+                }
+            }
             if let Problem::Found { found, .. } = problem {
                 let _ = writeln!(out, "{INDENT}what the tutor found:");
                 for line in found {
-                    let _ = writeln!(out, "{INDENT}{DOT} {}", terminal_safe(line));
+                    let first = format!("{INDENT}{DOT} ");
+                    let rest = format!("{INDENT}  ");
+                    out.push_str(&layout::wrapped(&terminal_safe(line), &first, &rest, width));
                 }
             }
         }
         Verdict::Fail(Failure::Behaviour { headline, findings }) => {
-            let _ = writeln!(
-                out,
-                "{}  {}",
-                style::bad(style::strong("FAIL")),
-                terminal_safe(headline)
-            );
+            out.push_str(&said(style::bad(style::strong("FAIL")), &terminal_safe(headline)));
             // The likely mistake is said once, at the first finding it explains.
             let mut explained: Vec<&str> = Vec::new();
             for finding in findings.iter().take(FINDINGS_SHOWN) {
@@ -84,14 +89,14 @@ pub fn verdict(verdict: &Verdict) -> String {
                     explained.push(why);
                     let _ = write!(line, ": {}", terminal_safe(why));
                 }
-                let _ = writeln!(out, "{INDENT}{line}");
+                out.push_str(&layout::wrapped(&line, INDENT, &format!("{INDENT}  "), width));
             }
             if findings.len() > FINDINGS_SHOWN {
                 let more = format!(
                     "… and {} more like these (the trace above shows them all)",
                     findings.len() - FINDINGS_SHOWN
                 );
-                let _ = writeln!(out, "{INDENT}{}", style::note(more));
+                out.push_str(&layout::wrapped(&style::note(more), INDENT, INDENT, width));
             }
         }
     }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::layout;
 use super::style::{self, INDENT};
 use super::trace::pad;
 use crate::client::WireDirection;
@@ -10,7 +11,11 @@ use crate::trace::WireLine;
 use crate::trace::safe::terminal_safe;
 
 /// Writes a step's frames under it, or nothing when there are none.
-pub(super) fn render(out: &mut String, wire: &[WireLine]) {
+///
+/// A frame too long for the line continues under its own start: a frame is data, so it may be
+/// cut where it has no space, but its label (`(tutor plumbing: …)`) moves whole to a line of
+/// its own.
+pub(super) fn render(out: &mut String, wire: &[WireLine], width: usize) {
     if wire.is_empty() {
         return;
     }
@@ -19,7 +24,7 @@ pub(super) fn render(out: &mut String, wire: &[WireLine]) {
         "{INDENT}{INDENT}{}",
         style::note("wire (each client's own view, in the order it saw them):")
     );
-    let width = wire.iter().map(|w| w.client.len()).max().unwrap_or(0);
+    let name_width = wire.iter().map(|w| layout::columns(&w.client)).max().unwrap_or(0);
     for line in wire {
         let arrow = match line.direction {
             WireDirection::Sent => "→ server",
@@ -28,19 +33,33 @@ pub(super) fn render(out: &mut String, wire: &[WireLine]) {
         // The heartbeat comes on the server's schedule (the first ping right after OPEN), so
         // where these frames appear varies from run to run: they are named to be recognised.
         let label = if line.plumbing {
-            "  (tutor plumbing: fence, not part of the lesson)"
+            "(tutor plumbing: fence, not part of the lesson)"
         } else if line.direction == WireDirection::Received && line.frame == "2" {
-            "  (Engine.IO heartbeat: the server's ping)"
+            "(Engine.IO heartbeat: the server's ping)"
         } else if line.direction == WireDirection::Sent && line.frame == "3" {
-            "  (Engine.IO heartbeat: the client's pong)"
+            "(Engine.IO heartbeat: the client's pong)"
         } else {
             ""
         };
-        let text = format!(
-            "{INDENT}{INDENT}  {} {arrow}  {}{label}",
-            pad(&line.client, width),
-            terminal_safe(&line.frame)
-        );
-        let _ = writeln!(out, "{}", if line.plumbing { style::note(text) } else { text });
+        let lead = format!("{INDENT}{INDENT}  {} {arrow}  ", pad(&line.client, name_width));
+        let hang = layout::columns(&lead);
+        // A frame breaks after a comma, between its JSON values, when it must break.
+        let frame = terminal_safe(&line.frame);
+        let mut pieces: Vec<(&str, String)> = frame
+            .split_inclusive(',')
+            .map(|part| ("", part.to_owned()))
+            .collect();
+        if !label.is_empty() {
+            pieces.push(("  ", label.to_owned()));
+        }
+        let text = layout::flow(&lead, pieces, hang, width);
+        if line.plumbing {
+            // Dimmed line by line, so the style never spans a line break.
+            for part in text.lines() {
+                let _ = writeln!(out, "{}", style::note(part));
+            }
+        } else {
+            out.push_str(&text);
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use realtime_tutor::server::{Behaviour, Mount, StageServer};
 
-use crate::common::{COMMAND_LIMIT, run_bounded, runtime};
+use crate::common::{COMMAND_LIMIT, run_bounded, runtime, unwrapped};
 
 /// The bound the issue sets for a bad target: FAIL within 5 seconds.
 pub const BAD_TARGET_BOUND: Duration = Duration::from_secs(5);
@@ -27,8 +27,13 @@ impl Checked {
         assert_eq!(self.code, Some(1), "expected FAIL (exit 1):\n{self}");
         let verdict = self.stdout.rsplit("\n\n").next().unwrap_or_default();
         assert!(verdict.starts_with("FAIL"), "no FAIL verdict at the end:\n{self}");
+        // Long sentences are wrapped to 80 columns: a needle may span a line break.
+        let joined = unwrapped(&self.stdout);
         for needle in needles {
-            assert!(self.stdout.contains(needle), "missing {needle:?}:\n{self}");
+            assert!(
+                self.stdout.contains(needle) || joined.contains(needle),
+                "missing {needle:?}:\n{self}"
+            );
         }
         assert!(!self.stderr.contains("panicked"), "{self}");
     }

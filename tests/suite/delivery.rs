@@ -53,8 +53,7 @@ fn check_6_passes_against_the_tutorials_server_and_its_own_stage_file() {
         let out = check(&["6", "--url", &node.server.url]);
         out.assert_passes();
         assert!(
-            out.stdout
-                .contains("every chat message carried its server offset"),
+            crate::common::unwrapped(&out.stdout).contains("every chat message carried its server offset"),
             "{out}"
         );
     }

@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::process::{Command, Stdio};
 
-use crate::common::{COMMAND_LIMIT, run_bounded, wait_bounded};
+use crate::common::{COMMAND_LIMIT, run_bounded, unwrapped, wait_bounded};
 
 fn tutor() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"));
@@ -254,7 +254,7 @@ fn check_names_a_redirect_instead_of_blaming_app_listen() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "lesson {lesson}: {stdout}");
         assert!(
-            stdout.contains("the server redirected /socket.io/ to /login?next=/socket.io/?EIO=4&transport=polling (HTTP 302 Found)"),
+            unwrapped(&stdout).contains("the server redirected /socket.io/ to /login?next=/socket.io/?EIO=4&transport=polling (HTTP 302 Found)"),
             "lesson {lesson}: {stdout}"
         );
         assert!(!stdout.contains("app.listen"), "lesson {lesson}: {stdout}");

@@ -35,4 +35,5 @@ mod serve_tutor;
 mod snapshots;
 mod transports;
 mod untrusted;
+mod widths;
 mod wire;

@@ -133,11 +133,12 @@ fn check_7_passes_two_joined_node_servers_and_names_the_two_common_mistakes() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("FAIL") && stdout.contains("bob"), "{stdout}");
+    let joined = crate::common::unwrapped(&stdout);
     assert!(
-        stdout.contains("do not share broadcasts") && stdout.contains("createAdapter"),
+        joined.contains("do not share broadcasts") && joined.contains("createAdapter"),
         "{stdout}"
     );
-    let headline = stdout.lines().find(|l| l.contains("FAIL")).unwrap_or_default();
+    let headline = fail_headline(&stdout);
     assert!(
         headline.contains("io.emit('chat message', msg)"),
         "{headline}\n{stdout}"
@@ -151,9 +152,12 @@ fn check_7_passes_two_joined_node_servers_and_names_the_two_common_mistakes() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("io.local.emit keeps it on server A"), "{stdout}");
+    assert!(
+        crate::common::unwrapped(&stdout).contains("io.local.emit keeps it on server A"),
+        "{stdout}"
+    );
     // The headline names the call that went wrong, not the stage's first (right) io.emit.
-    let headline = stdout.lines().find(|l| l.contains("FAIL")).unwrap_or_default();
+    let headline = fail_headline(&stdout);
     assert!(
         headline.contains("io.local.emit('chat message', msg)"),
         "{headline}\n{stdout}"
@@ -164,6 +168,24 @@ fn check_7_passes_two_joined_node_servers_and_names_the_two_common_mistakes() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("2 --url") && stderr.contains("A, B"), "{stderr}");
+}
+
+/// The verdict's headline: the `FAIL` line and the lines it wraps onto (six columns in, under
+/// its text), read as one line.
+fn fail_headline(stdout: &str) -> String {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("FAIL"))
+        .unwrap_or_default();
+    let more = lines[at + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("      ") && !l[6..].starts_with(' '));
+    std::iter::once(&lines[at])
+        .chain(more)
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The pids of the processes whose command line mentions `dir` (the tutor's temporary folder,

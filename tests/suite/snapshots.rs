@@ -18,7 +18,7 @@ fn traces_match_their_snapshots() {
             let mine: Vec<_> = traces.iter().filter(|t| t.lesson == lesson.number).collect();
             insta::assert_snapshot!(format!("lesson-{}-json", lesson.number), json_lines(&mine));
             let owned: Vec<_> = mine.iter().map(|t| (*t).clone()).collect();
-            let summary = anstream::adapter::strip_str(&ui::summary(&owned)).to_string();
+            let summary = anstream::adapter::strip_str(&ui::summary_at(&owned, ui::PIPED_WIDTH)).to_string();
             insta::assert_snapshot!(format!("lesson-{}-summary", lesson.number), summary);
         }
     });

@@ -3,8 +3,9 @@
 
 use dialoguer::theme::Theme;
 
-use super::prompts::prompt;
+use super::prompts::{prompt, prompt_rows};
 use super::render::{render_answer, render_question, render_verdict};
+use super::screen::{Flow, Screen};
 use crate::cli::out::StdoutError;
 use crate::cli::terminal::drop_typed_ahead;
 use crate::lesson::{Lesson, Stage, StepKind};
@@ -20,6 +21,8 @@ pub(super) struct Predictor<'a> {
     stage: &'a Stage,
     store: &'a Store,
     theme: &'a dyn Theme,
+    /// Where everything is printed (see [`Screen`]).
+    screen: &'a mut Screen,
     /// Every client of the stage, so the trace columns line up from the first step on.
     clients: Vec<String>,
     /// The answer given before the step that is running.
@@ -28,12 +31,18 @@ pub(super) struct Predictor<'a> {
     pub(super) score: Score,
     /// The last thing printed ends with a blank line (a verdict does).
     pub(super) spaced: bool,
-    /// Why printing failed, if it did (see [`Predictor::printed`]).
+    /// Why printing failed, if it did (see [`Predictor::show`]).
     pub(super) output_error: Option<StdoutError>,
 }
 
 impl<'a> Predictor<'a> {
-    pub(super) fn new(lesson: &'a Lesson, stage: &'a Stage, store: &'a Store, theme: &'a dyn Theme) -> Self {
+    pub(super) fn new(
+        lesson: &'a Lesson,
+        stage: &'a Stage,
+        store: &'a Store,
+        theme: &'a dyn Theme,
+        screen: &'a mut Screen,
+    ) -> Self {
         let mut clients: Vec<String> = Vec::new();
         for step in &stage.steps {
             let name = match &step.kind {
@@ -52,6 +61,7 @@ impl<'a> Predictor<'a> {
             stage,
             store,
             theme,
+            screen,
             clients,
             pending: None,
             score: Score::default(),
@@ -60,13 +70,23 @@ impl<'a> Predictor<'a> {
         }
     }
 
-    /// A failed write cannot travel through the runner's [`RunError`] as itself, so it is kept
-    /// here and the stage stops; [`super::play`] then reports it like any other write error.
-    fn printed(&mut self, written: Result<(), StdoutError>) -> Result<(), RunError> {
-        written.map_err(|error| {
-            self.output_error = Some(error);
-            RunError::Stopped
-        })
+    /// Prints through the [`Screen`]. A failed write cannot travel through the runner's
+    /// [`RunError`] as itself, so it is kept here and the stage stops; [`super::play`] then
+    /// reports it like any other write error. A quit at a pause stops the stage too.
+    fn show(&mut self, text: &str) -> Result<(), RunError> {
+        let shown = self.screen.print(text);
+        self.checked(shown)
+    }
+
+    fn checked(&mut self, shown: Result<Flow, StdoutError>) -> Result<(), RunError> {
+        match shown {
+            Ok(Flow::Shown) => Ok(()),
+            Ok(Flow::Quit) => Err(RunError::Stopped),
+            Err(error) => {
+                self.output_error = Some(error);
+                Err(RunError::Stopped)
+            }
+        }
     }
 }
 
@@ -79,13 +99,18 @@ impl StepHook for Predictor<'_> {
         ) else {
             return Ok(());
         };
-        self.printed(outln!())?;
-        self.printed(outln!("{}", render_question(question, &ask)))?;
+        // The question, its keys and its choices appear together, on one screen.
+        let width = self.screen.width();
+        let asked = format!("\n{}\n", render_question(question, &ask, width));
+        let room = self.screen.make_room(asked.lines().count() + prompt_rows(&ask));
+        self.checked(room)?;
+        self.show(&asked)?;
         drop_typed_ahead();
         let answer =
             prompt(&ask, self.theme).map_err(|e| RunError::Other(format!("the prompt failed: {e}")))?;
         let answer = answer.ok_or(RunError::Stopped)?;
-        self.printed(outln!("{}", render_answer(&answer)))?;
+        self.screen.read();
+        self.show(&format!("{}\n", render_answer(&answer, width)))?;
         self.pending = Some(answer);
         Ok(())
     }
@@ -99,15 +124,15 @@ impl StepHook for Predictor<'_> {
             clients: self.clients.clone(),
             steps: records.to_vec(),
         };
-        self.printed(out!("{}", ui::stage_trace(&observed)))?;
+        let width = self.screen.width();
+        self.show(&ui::stage_trace_at(&observed, width))?;
         self.spaced = false;
         let Some(answer) = self.pending.take() else {
             return Ok(());
         };
         let verdict = judge(&answer, records);
-        self.printed(outln!())?;
-        self.printed(outln!("{}", render_verdict(&verdict, step.step.why.as_deref())))?;
-        self.printed(outln!())?;
+        let why = step.step.why.as_deref();
+        self.show(&format!("\n{}\n\n", render_verdict(&verdict, why, width)))?;
         self.spaced = true;
         let right = verdict.is_right();
         self.score += Score {

@@ -5,26 +5,61 @@ use anyhow::Context;
 use dialoguer::theme::Theme;
 use dialoguer::{Confirm, MultiSelect};
 
-use super::render::role_words;
-use crate::cli::terminal::{asked, drop_typed_ahead};
+use super::render::{PROMPT_INDENT, role_words};
+use super::screen::{Flow, Screen};
+use crate::cli::terminal::{Indented, asked, drop_typed_ahead};
 use crate::quiz::{Answer, Ask};
+use crate::ui::layout;
 
 /// Asks whether to go on to `next`. Enter means yes; n, q or Esc stop.
-pub(super) fn carry_on(theme: &dyn Theme, next: &str) -> anyhow::Result<bool> {
+///
+/// dialoguer redraws a prompt by counting its lines, not the rows a long one wraps into, so a
+/// prompt wider than the terminal would leave a copy of itself behind. When `Continue with
+/// <next>?` would not fit, the next stage is named on a line of its own (wrapped here) and the
+/// prompt is only `Continue?`.
+pub(super) fn carry_on(theme: &dyn Theme, next: &str, screen: &mut Screen) -> anyhow::Result<bool> {
+    let long = format!("Continue with {next}? [Y/n] ");
+    let prompt = if layout::columns(&long) < screen.width() {
+        format!("Continue with {next}?")
+    } else {
+        let named = layout::wrapped(&format!("Next: {next}"), "", "      ", screen.width());
+        if screen.print(&named)? == Flow::Quit {
+            return Ok(false);
+        }
+        "Continue?".to_owned()
+    };
+    if screen.make_room(1)? == Flow::Quit {
+        return Ok(false);
+    }
     drop_typed_ahead();
     let answer = asked(
         Confirm::with_theme(theme)
-            .with_prompt(format!("Continue with {next}?"))
+            .with_prompt(prompt)
             .default(true)
             .report(false)
             .interact_opt(),
     )
     .context("the prompt failed")?;
+    screen.read();
     Ok(answer == Some(true))
 }
 
-/// Asks on the terminal. `None` means the learner quit (q or Esc).
+/// How many rows the prompt for `ask` takes: its line, and a line for each choice.
+pub(super) fn prompt_rows(ask: &Ask) -> usize {
+    match ask {
+        Ask::YesNo => 1,
+        Ask::Who { options, .. } => 1 + options.len(),
+    }
+}
+
+/// Asks on the terminal, the prompt and its choices under the question. `None` means the
+/// learner quit (q or Esc).
 pub(super) fn prompt(ask: &Ask, theme: &dyn Theme) -> std::io::Result<Option<Answer>> {
+    let theme = Indented {
+        inner: theme,
+        indent: PROMPT_INDENT,
+    };
+    let theme = &theme;
     match ask {
         Ask::YesNo => Ok(asked(
             Confirm::with_theme(theme)

@@ -44,7 +44,18 @@ pub async fn run_all() -> Vec<StageTrace> {
 
 /// The text trace of a stage without colours, exactly as `--color never` prints it.
 pub fn plain_trace(trace: &StageTrace) -> String {
-    anstream::adapter::strip_str(&ui::stage_trace(trace)).to_string()
+    anstream::adapter::strip_str(&ui::stage_trace_at(trace, ui::PIPED_WIDTH)).to_string()
+}
+
+/// Text read as one line: every line break, with the indentation around it, becomes one
+/// space. The tutor wraps long sentences to fit 80 columns, so a test that looks for a sentence
+/// in its output reads the output this way.
+pub fn unwrapped(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The JSON Lines of some traces.

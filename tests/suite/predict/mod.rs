@@ -4,109 +4,16 @@
 //! Every run gets its own `REALTIME_TUTOR_HOME` in a temporary folder, so no test reads or
 //! writes the real progress file. No test sleeps: each step waits for text the tutor prints.
 
+mod layout;
+mod tty;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Output;
 
-use expectrl::process::unix::WaitStatus;
-use expectrl::{Eof, Expect, Session};
-
-use crate::common::process::reap_within;
+use self::tty::{Tty, command};
 use crate::common::run_bounded;
 
-/// The bound on every wait for the tutor's screen. Generous, because the machine may be busy;
-/// on the happy path each wait ends as soon as the text appears.
-const WAIT: Duration = Duration::from_secs(30);
-
-/// A tutor running in a pseudo-terminal.
-struct Tty {
-    session: expectrl::session::OsSession,
-    /// Everything read so far, for failure messages.
-    seen: String,
-}
-
-fn command(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"));
-    command
-        .args(args)
-        .env("REALTIME_TUTOR_HOME", home)
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("CLICOLOR");
-    command
-}
-
-impl Tty {
-    fn spawn(home: &Path, args: &[&str]) -> Tty {
-        let mut session = Session::spawn(command(home, args)).expect("the tutor starts in a pseudo-terminal");
-        session.set_expect_timeout(Some(WAIT));
-        Tty {
-            session,
-            seen: String::new(),
-        }
-    }
-
-    /// Waits for `text` and returns what the tutor printed up to and including it.
-    fn wait_for(&mut self, text: &str) -> String {
-        match self.session.expect(text) {
-            Ok(found) => {
-                let mut chunk = String::from_utf8_lossy(found.before()).into_owned();
-                chunk.push_str(text);
-                self.seen.push_str(&chunk);
-                chunk
-            }
-            Err(e) => panic!(
-                "waited up to {WAIT:?} for {text:?} on the tutor's terminal ({e}); the last output was:\n{}",
-                tail(&self.seen)
-            ),
-        }
-    }
-
-    fn press(&mut self, keys: &str) {
-        self.session.send(keys).expect("keys reach the tutor");
-    }
-
-    /// Answers a multi-select: walks down the list, choosing the items marked true, then Enter.
-    /// After each key it waits for the redrawn line, so no key is typed ahead of the prompt.
-    fn choose(&mut self, items: &[(&str, bool)]) {
-        for (i, (label, chosen)) in items.iter().enumerate() {
-            if *chosen {
-                self.press(" ");
-                self.wait_for(&format!("> [x] {label}"));
-            }
-            if let Some((next, _)) = items.get(i + 1) {
-                self.press("j");
-                self.wait_for(&format!("> [ ] {next}"));
-            }
-        }
-        self.press("\r");
-    }
-
-    /// Waits for the tutor to finish and returns its exit code.
-    fn finish(mut self) -> (i32, String) {
-        let rest = match self.session.expect(Eof) {
-            Ok(found) => String::from_utf8_lossy(found.before()).into_owned(),
-            Err(e) => panic!(
-                "waited up to {WAIT:?} for the tutor to exit ({e}); the last output was:\n{}",
-                tail(&self.seen)
-            ),
-        };
-        // The terminal has closed, so the tutor is exiting; reaping it is bounded all the same.
-        let process = self.session.get_process();
-        let pid = process.pid().as_raw() as u32;
-        let code = match reap_within(pid, WAIT, "the tutor to exit", || process.wait()) {
-            Ok(WaitStatus::Exited(_, code)) => code,
-            other => panic!("the tutor did not exit normally: {other:?}"),
-        };
-        (code, rest)
-    }
-}
-
-fn tail(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
-}
+use self::tty::WAIT;
 
 /// A run without a terminal: output captured, stdin empty.
 fn piped(home: &Path, args: &[&str]) -> Output {
@@ -135,12 +42,22 @@ fn assert_saved(saved: &serde_json::Value, stage: &str, predictions: &[(&str, bo
     }
 }
 
-/// The line of `list` that names `stage` (`"2.1  "` and so on).
-fn listed_line<'a>(listed: &'a str, stage: &str) -> &'a str {
-    listed
-        .lines()
-        .find(|l| l.contains(stage))
-        .unwrap_or_else(|| panic!("no line with {stage:?} in:\n{listed}"))
+/// The entry of `list` that names `stage` (`"2.1  "` and so on): its line, and the line under
+/// it that holds its status when both did not fit on one, joined.
+fn listed_line(listed: &str, stage: &str) -> String {
+    let lines: Vec<&str> = listed.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains(stage))
+        .unwrap_or_else(|| panic!("no line with {stage:?} in:\n{listed}"));
+    let mut entry = lines[at].to_owned();
+    // A status moved under its title starts deeper than the stage numbers do.
+    if let Some(next) = lines.get(at + 1)
+        && next.starts_with("            ")
+    {
+        entry = format!("{}  {}", entry.trim_end(), next.trim_start());
+    }
+    entry
 }
 
 fn home() -> (tempfile::TempDir, PathBuf) {
@@ -171,7 +88,7 @@ fn a_right_and_a_wrong_prediction_are_judged_against_the_trace_and_saved() {
         ("carol", true),
         ("dave (the newcomer)", true),
     ]);
-    tty.wait_for("Stage 2.1 done · questions answered right: 2 of 2");
+    tty.wait_for("Stage 2.1 done · 2 of 2 questions right");
     tty.wait_for("Continue with stage 2.2");
     // Enter twice, as a hurried learner might: the second one must not answer the next
     // question before it is shown.
@@ -224,7 +141,7 @@ fn a_right_and_a_wrong_prediction_are_judged_against_the_trace_and_saved() {
         verdict.contains("dave   ✗ wrong  did not receive it, but you predicted it would"),
         "{verdict}"
     );
-    tty.wait_for("Stage 2.2 done · questions answered right: 1 of 2");
+    tty.wait_for("Stage 2.2 done · 1 of 2 questions right");
     // What next: the lesson's exercise and the command that checks it.
     tty.wait_for("What next");
     tty.wait_for("realtime-tutor check 2 --url http://127.0.0.1:3000");
@@ -272,7 +189,7 @@ fn quitting_mid_lesson_keeps_the_answers_and_the_next_run_resumes_there() {
         verdict.contains("✓ right  you said no, and it did not (connection refused"),
         "{verdict}"
     );
-    tty.wait_for("Stage 1.1 done · questions answered right: 1 of 1");
+    tty.wait_for("Stage 1.1 done · 1 of 1 question right");
     tty.wait_for("Continue with stage 1.2");
     tty.press("\r");
     tty.wait_for("Stage 1.2 · The app inside an HTTP server (2 of 3)");
@@ -447,14 +364,16 @@ fn reset_asks_before_forgetting() {
     .unwrap();
 
     let mut tty = Tty::spawn(&home, &["reset"]);
-    tty.wait_for("Forget every finished stage and prediction score");
+    tty.wait_for("This forgets every finished stage and prediction score");
+    tty.wait_for("Forget your progress?");
     tty.press("n");
     tty.wait_for("Kept your progress.");
     assert_eq!(tty.finish().0, 0);
     assert!(file.exists());
 
     let mut tty = Tty::spawn(&home, &["reset"]);
-    tty.wait_for("Forget every finished stage and prediction score");
+    tty.wait_for("This forgets every finished stage and prediction score");
+    tty.wait_for("Forget your progress?");
     tty.press("y");
     tty.wait_for("Progress reset");
     assert_eq!(tty.finish().0, 0);
