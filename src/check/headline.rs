@@ -7,8 +7,9 @@ use serde_json::Value;
 use super::reach::{Reach, role};
 use super::target::url_path;
 use super::teaching::{Taught, taught_js};
-use crate::lesson::{Lesson, ProbeKind, Stage};
+use crate::lesson::{Lesson, ProbeKind, Stage, StepKind};
 use crate::trace::{ProbeOutcome, StepRecord, format_args};
+use crate::vocab::Trigger;
 
 /// `'hi'` or `'chat message' "hi everyone"`.
 pub(super) fn describe(event: &str, args: &[Value]) -> String {
@@ -86,6 +87,27 @@ pub(super) fn pass_summary(
     taught: Option<&Taught>,
 ) -> String {
     let deliveries: Vec<&StepRecord> = records.iter().filter(|r| r.is_delivery()).collect();
+    // A stage whose steps run different calls (lesson 7: io.emit, io.local.emit, socket.to)
+    // says each step's call, not the first one's for all of them.
+    let calls: Vec<(u32, &str)> = deliveries
+        .iter()
+        .filter_map(|r| step_js(stage, r).map(|js| (r.step, js)))
+        .collect();
+    if calls
+        .iter()
+        .any(|(_, js)| Some(*js) != calls.first().map(|(_, first)| *first))
+    {
+        let each: Vec<String> = calls
+            .iter()
+            .map(|(step, js)| format!("{js} in step {step}"))
+            .collect();
+        return format!(
+            "your server does what lesson {} teaches: each call reached exactly the clients it \
+             should: {}",
+            lesson.number,
+            each.join(", ")
+        );
+    }
     if let (Some(taught), Some(first)) = (taught, deliveries.first()) {
         return format!(
             "your server does what lesson {} teaches: {} reached {}, in each of {} steps",
@@ -142,6 +164,18 @@ pub(super) fn pass_summary(
         lesson.number,
         probes.join("; ")
     )
+}
+
+/// The JavaScript the lesson's server runs at a step: its connection handler for a connect,
+/// the handler of the event for an emit.
+fn step_js(stage: &Stage, record: &StepRecord) -> Option<&'static str> {
+    let step = stage.steps.get(record.step.checked_sub(1)? as usize)?;
+    let effect = match &step.kind {
+        StepKind::Emit { event, args, .. } => stage.effect(&Trigger::Event(event.clone()), args),
+        StepKind::Connect { .. } => stage.behaviour.on_connection(),
+        _ => None,
+    }?;
+    effect.emit.is_some().then_some(effect.js)
 }
 
 #[cfg(test)]
