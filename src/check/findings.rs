@@ -28,7 +28,7 @@ pub(super) fn ack_findings(stage: &Stage, step: &crate::lesson::Step, record: &S
     // `callback()` answers with no value at all, which reads as nothing after "got".
     let answer = |have: &[serde_json::Value]| {
         if have.is_empty() {
-            "called with no value (callback())".to_owned()
+            "was called with no value (callback())".to_owned()
         } else {
             format!("got {}", format_args(have))
         }
@@ -37,7 +37,7 @@ pub(super) fn ack_findings(stage: &Stage, step: &crate::lesson::Step, record: &S
         (Some(want), Some(Ack::Answered(have))) if *have == want => return Vec::new(),
         (None, Some(Ack::TimedOut { .. })) => return Vec::new(),
         (Some(want), Some(Ack::Answered(have))) => format!(
-            "{client}'s callback was {}; the lesson's server answers callback({})",
+            "{client}'s callback {}; the lesson's server answers callback({})",
             answer(have),
             format_args(&want)
         ),
@@ -55,8 +55,8 @@ pub(super) fn ack_findings(stage: &Stage, step: &crate::lesson::Step, record: &S
             ),
         },
         (None, Some(Ack::Answered(have))) => format!(
-            "{client}'s callback was {}, but the lesson's server never calls it",
-            answer(have).trim_start_matches("got ")
+            "{client}'s callback {}, but the lesson's server never calls it",
+            answer(have)
         ),
         (None, None) => return Vec::new(),
     };

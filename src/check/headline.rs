@@ -182,6 +182,35 @@ fn step_js(stage: &Stage, record: &StepRecord) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    /// Lesson 7's check runs io.emit, io.local.emit and socket.to(room).emit: a PASS says
+    /// each step's call, not the first one's for all three.
+    #[test]
+    fn a_pass_names_each_steps_call_when_the_steps_differ() {
+        let lessons = crate::lesson::all().unwrap();
+        let lesson = lessons.iter().find(|l| l.number == 7).unwrap();
+        let stage = lesson.check();
+        let records: Vec<StepRecord> = [5, 6, 9]
+            .into_iter()
+            .map(|n| {
+                let mut record =
+                    StepRecord::new(7, stage.number, n, crate::trace::Kind::Emit, format!("step {n}"));
+                record.event = Some("chat message".into());
+                record.sender = Some("alice".into());
+                record
+            })
+            .collect();
+        let taught = super::super::teaching::taught(stage);
+        let summary = pass_summary(lesson, stage, &records, taught.as_ref());
+        for call in [
+            "io.emit('chat message', msg) in step 5",
+            "io.local.emit('chat message', msg) in step 6",
+            "socket.to(room).emit('room message', msg) in step 9",
+        ] {
+            assert!(summary.contains(call), "{call:?} in {summary}");
+        }
+        assert!(!summary.contains("in each of"), "{summary}");
+    }
+
     #[test]
     fn names_read_as_a_sentence() {
         assert_eq!(names(&["alice"]), "alice");

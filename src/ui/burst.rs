@@ -57,9 +57,30 @@ pub(super) fn render(out: &mut String, steps: &[StepRecord], width: usize) {
             .filter_map(|(i, s)| s.arrival.get(name).map(|p| (*p, i + 1)))
             .collect();
         arrivals.sort();
+        // What arrived for each message: as sent, or, from a server that changed or dropped
+        // the arguments, what it sent instead.
+        let mut changed = false;
         let order: Vec<String> = arrivals
             .iter()
-            .map(|(_, message)| shown_args(&steps[message - 1].args))
+            .map(|(_, message)| {
+                let step = &steps[message - 1];
+                let event = step.event.as_deref().unwrap_or_default();
+                let got = step
+                    .received
+                    .get(name.as_str())
+                    .and_then(|inbox| inbox.iter().find(|d| d.event == event && d.args != step.args));
+                match got {
+                    Some(other) => {
+                        changed = true;
+                        if other.args.is_empty() {
+                            "(no arguments)".to_owned()
+                        } else {
+                            shown_args(&other.args)
+                        }
+                    }
+                    None => shown_args(&step.args),
+                }
+            })
             .collect();
         let missing: Vec<String> = steps
             .iter()
@@ -69,6 +90,8 @@ pub(super) fn render(out: &mut String, steps: &[StepRecord], width: usize) {
             .collect();
         let mut line = if order.is_empty() {
             format!("{} nothing", style::no())
+        } else if changed {
+            format!("{} {}", style::no(), order.join(" → "))
         } else {
             format!("{} {}", style::ok(), order.join(" → "))
         };
