@@ -54,7 +54,8 @@ pub fn judge(
             for (who, inbox) in &record.received {
                 // An event sent where a callback was asked for is named by `ack_findings`.
                 let asked = matches!(&step.kind, StepKind::Emit { client, ack: true, .. } if client == who);
-                if !inbox.is_empty() && !(asked && emitted_instead(record, who).is_some()) {
+                let explained = asked && emitted_instead(record, who).is_some();
+                if !inbox.is_empty() && !explained {
                     let items: Vec<_> = inbox.iter().map(|d| describe(&d.event, &d.args)).collect();
                     findings.push(finding(
                         record,
