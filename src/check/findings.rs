@@ -152,7 +152,7 @@ pub(super) fn argument_note(records: &[StepRecord]) -> Option<String> {
         String::new()
     };
     Some(format!(
-        "note: your server sends '{event}' with {}, where the lesson's server sends it with no \
+        "Note: your server sends '{event}' with {}, where the lesson's server sends it with no \
          arguments{origin}. This lesson teaches who receives '{event}', so that does not count",
         format_args(&args)
     ))

@@ -101,11 +101,12 @@ pub(super) fn pass_summary(
             .iter()
             .map(|(step, js)| format!("{js} in step {step}"))
             .collect();
+        let each: Vec<&str> = each.iter().map(String::as_str).collect();
         return format!(
-            "your server does what lesson {} teaches: each call reached exactly the clients it \
-             should: {}",
+            "your server does what lesson {} teaches: {} each reached exactly the clients they \
+             should",
             lesson.number,
-            each.join(", ")
+            names(&each)
         );
     }
     if let (Some(taught), Some(first)) = (taught, deliveries.first()) {
