@@ -35,8 +35,10 @@ const MAX_PLACES: usize = 4;
 /// What one handshake request got.
 #[derive(Debug, Clone)]
 enum Handshake {
-    /// An Engine.IO OPEN packet: a Socket.IO server is here.
-    Open { upgrades: Vec<String> },
+    /// An Engine.IO OPEN packet: a Socket.IO server is here. `polling` when it answered the
+    /// long-polling handshake: only there does an empty `upgrades` mean "no WebSocket" (over a
+    /// WebSocket there is nothing to upgrade to, so the list is always empty).
+    Open { upgrades: Vec<String>, polling: bool },
     /// A WebSocket opened, and then something that is not Engine.IO came.
     NotEngineIo(String),
     /// An ordinary HTTP answer.
@@ -50,9 +52,15 @@ enum Handshake {
 impl Handshake {
     fn said(&self) -> String {
         match self {
-            Handshake::Open { upgrades } if upgrades.is_empty() => {
+            Handshake::Open {
+                upgrades,
+                polling: true,
+            } if upgrades.is_empty() => {
                 "an Engine.IO OPEN packet, with no upgrade offered (the server allows only long-polling)"
                     .to_owned()
+            }
+            Handshake::Open { polling: false, .. } => {
+                "an Engine.IO OPEN packet over the WebSocket: Socket.IO answers here".to_owned()
             }
             Handshake::Open { .. } => "an Engine.IO OPEN packet: Socket.IO answers here".to_owned(),
             Handshake::NotEngineIo(first) => {
@@ -63,8 +71,8 @@ impl Handshake {
             }
             Handshake::Status { status, body } if body.trim().is_empty() => status.clone(),
             Handshake::Status { status, body } => format!("{status} ({})", one_line(body.trim(), 60)),
-            Handshake::Closed => "the connection was closed without an answer".to_owned(),
-            Handshake::Failed(why) => why.clone(),
+            Handshake::Closed => "no answer: the server closed the connection".to_owned(),
+            Handshake::Failed(why) => format!("no Socket.IO connection ({why})"),
         }
     }
 }
@@ -78,6 +86,7 @@ async fn polling(addr: &str, path: &str) -> Handshake {
         ) {
             Ok(client::protocol::EnginePacket::Open(info)) => Handshake::Open {
                 upgrades: info.upgrades,
+                polling: true,
             },
             _ => Handshake::Status {
                 status: format!(
@@ -112,10 +121,16 @@ async fn websocket(base: &str, path: &str) -> Handshake {
             // Only a test: it leaves the way a browser would, so the server logs a socket that
             // left, not a broken connection.
             let _ = client.leave(crate::runner::LEAVE_WITHIN).await;
-            Handshake::Open { upgrades }
+            Handshake::Open {
+                upgrades,
+                polling: false,
+            }
         }
         // Refused by a middleware: still a Socket.IO server.
-        Err(ConnectError::Refused44(_)) => Handshake::Open { upgrades: Vec::new() },
+        Err(ConnectError::Refused44(_)) => Handshake::Open {
+            upgrades: Vec::new(),
+            polling: false,
+        },
         Err(ConnectError::NotEngineIo(first)) => Handshake::NotEngineIo(first),
         // The body is left out: read raw by the WebSocket client, it may still carry the
         // chunked encoding's framing.

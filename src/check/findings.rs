@@ -5,6 +5,7 @@ use super::reach::{Reach, role};
 use super::teaching::{RoomTeaching, Taught};
 use super::verdict::Finding;
 use crate::lesson::{Stage, StepKind};
+use crate::trace::Ack;
 use crate::trace::{Delivery, Kind, StepRecord, format_args};
 use crate::vocab::Trigger;
 
@@ -24,25 +25,57 @@ pub(super) fn ack_findings(stage: &Stage, step: &crate::lesson::Step, record: &S
         .effect(&Trigger::Event(event.clone()), args)
         .and_then(|e| e.answers);
     let got = record.acks.get(client);
+    // `callback()` answers with no value at all, which reads as nothing after "got".
+    let answer = |have: &[serde_json::Value]| {
+        if have.is_empty() {
+            "was called with no value (callback())".to_owned()
+        } else {
+            format!("got {}", format_args(have))
+        }
+    };
     let message = match (expected, got) {
-        (Some(want), Some(crate::trace::Ack::Answered(have))) if *have == want => return Vec::new(),
-        (None, Some(crate::trace::Ack::TimedOut { .. })) => return Vec::new(),
-        (Some(want), Some(crate::trace::Ack::Answered(have))) => format!(
-            "{client}'s callback got {}; the lesson's server answers {}",
-            format_args(have),
+        (Some(want), Some(Ack::Answered(have))) if *have == want => return Vec::new(),
+        (None, Some(Ack::TimedOut { .. })) => return Vec::new(),
+        (Some(want), Some(Ack::Answered(have))) => format!(
+            "{client}'s callback {}; the lesson's server answers callback({})",
+            answer(have),
             format_args(&want)
         ),
-        (Some(want), _) => format!(
-            "{client}'s callback got no answer; the lesson's server calls callback({})",
-            format_args(&want)
-        ),
-        (None, Some(crate::trace::Ack::Answered(have))) => format!(
-            "{client}'s callback got {}, but the lesson's server never calls it",
-            format_args(have)
+        (Some(want), _) => match emitted_instead(record, client) {
+            Some(events) => format!(
+                "{client}'s callback got no answer: the server emitted {events} to {client} instead of \
+                 calling the callback. An emit is a new event; the lesson's server calls \
+                 callback({}), whose answer goes back as the acknowledgement of this very question",
+                format_args(&want)
+            ),
+            None => format!(
+                "{client}'s callback got no answer; the lesson's server calls callback({}). Does \
+                 your handler call its callback?",
+                format_args(&want)
+            ),
+        },
+        (None, Some(Ack::Answered(have))) => format!(
+            "{client}'s callback {}, but the lesson's server never calls it",
+            answer(have)
         ),
         (None, None) => return Vec::new(),
     };
     vec![finding(record, message)]
+}
+
+/// The events `client` received in a step where it asked for an acknowledgement and got none:
+/// what the server sent instead of calling the callback (`'answer' {"got":"ready?"}`).
+pub(super) fn emitted_instead(record: &StepRecord, client: &str) -> Option<String> {
+    if matches!(record.acks.get(client), Some(Ack::Answered(_))) {
+        return None;
+    }
+    let inbox = record
+        .received
+        .get(client)
+        .into_iter()
+        .chain(record.ignored.get(client));
+    let events: Vec<String> = inbox.flatten().map(|d| describe(&d.event, &d.args)).collect();
+    (!events.is_empty()).then(|| events.join(", "))
 }
 
 pub(super) fn finding(record: &StepRecord, message: String) -> Finding {
@@ -75,6 +108,11 @@ pub(super) fn content_findings(record: &StepRecord, event: &str) -> Vec<Finding>
                 ),
             ));
         }
+        // An event the lesson sends without arguments teaches who receives it, not what it
+        // carries: other arguments are noted on the verdict ([`argument_note`]), not failed.
+        if record.args.is_empty() {
+            continue;
+        }
         if let Some(other) = copies.iter().find(|d| d.args != record.args) {
             let got = if other.args.is_empty() {
                 "no arguments".to_owned()
@@ -93,6 +131,31 @@ pub(super) fn content_findings(record: &StepRecord, event: &str) -> Vec<Finding>
         }
     }
     out
+}
+
+/// When an event the lesson sends without arguments came with some: a note for the verdict,
+/// since the lesson judges only who received it. socketioxide's `emit("hi", &())`, its natural
+/// way to send an event with nothing, puts `null` on the wire (`42["hi",null]`).
+pub(super) fn argument_note(records: &[StepRecord]) -> Option<String> {
+    let (event, args) = records.iter().find_map(|record| {
+        let event = record.event.as_deref().filter(|_| record.args.is_empty())?;
+        let other = record
+            .received
+            .values()
+            .flatten()
+            .find(|d| d.event == event && !d.args.is_empty())?;
+        Some((event.to_owned(), other.args.clone()))
+    })?;
+    let origin = if args.iter().all(serde_json::Value::is_null) {
+        format!(" (socketioxide's emit(\"{event}\", &()) sends null)")
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "Note: your server sends '{event}' with {}, where the lesson's server sends it with no \
+         arguments{origin}. This lesson teaches who receives '{event}', so that does not count",
+        format_args(&args)
+    ))
 }
 
 /// Who received what they should not have, and who missed what they should have received.
@@ -170,12 +233,13 @@ pub(super) fn delivery_findings(
     };
     let extra = others(&|who| got(who) && !wanted(who));
     if !extra.is_empty() {
-        out.push(finding(
+        out.push(explained(
             record,
             format!(
                 "{} received the {what} {cause}, which the lesson's server does not send them",
                 names(&extra)
             ),
+            rooms.and_then(|r| r.outsider_mistake(likely, record.kind)),
         ));
     }
     let missed = others(&|who| !got(who) && wanted(who));

@@ -7,8 +7,9 @@ use serde_json::Value;
 use super::reach::{Reach, role};
 use super::target::url_path;
 use super::teaching::{Taught, taught_js};
-use crate::lesson::{Lesson, ProbeKind, Stage};
+use crate::lesson::{Lesson, ProbeKind, Stage, StepKind};
 use crate::trace::{ProbeOutcome, StepRecord, format_args};
+use crate::vocab::Trigger;
 
 /// `'hi'` or `'chat message' "hi everyone"`.
 pub(super) fn describe(event: &str, args: &[Value]) -> String {
@@ -95,6 +96,28 @@ pub(super) fn pass_summary(
     taught: Option<&Taught>,
 ) -> String {
     let deliveries: Vec<&StepRecord> = records.iter().filter(|r| r.is_delivery()).collect();
+    // A stage whose steps run different calls (lesson 7: io.emit, io.local.emit, socket.to)
+    // says each step's call, not the first one's for all of them.
+    let calls: Vec<(u32, &str)> = deliveries
+        .iter()
+        .filter_map(|r| step_js(stage, r).map(|js| (r.step, js)))
+        .collect();
+    if calls
+        .iter()
+        .any(|(_, js)| Some(*js) != calls.first().map(|(_, first)| *first))
+    {
+        let each: Vec<String> = calls
+            .iter()
+            .map(|(step, js)| format!("{js} in step {step}"))
+            .collect();
+        let each: Vec<&str> = each.iter().map(String::as_str).collect();
+        return format!(
+            "your server does what lesson {} teaches: {} each reached exactly the clients they \
+             should",
+            lesson.number,
+            names(&each)
+        );
+    }
     if let (Some(taught), Some(first)) = (taught, deliveries.first()) {
         return format!(
             "your server does what lesson {} teaches: {} reached {}, {}",
@@ -153,9 +176,50 @@ pub(super) fn pass_summary(
     )
 }
 
+/// The JavaScript the lesson's server runs at a step: its connection handler for a connect,
+/// the handler of the event for an emit.
+fn step_js(stage: &Stage, record: &StepRecord) -> Option<&'static str> {
+    let step = stage.steps.get(record.step.checked_sub(1)? as usize)?;
+    let effect = match &step.kind {
+        StepKind::Emit { event, args, .. } => stage.effect(&Trigger::Event(event.clone()), args),
+        StepKind::Connect { .. } => stage.behaviour.on_connection(),
+        _ => None,
+    }?;
+    effect.emit.is_some().then_some(effect.js)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lesson 7's check runs io.emit, io.local.emit and socket.to(room).emit: a PASS says
+    /// each step's call, not the first one's for all three.
+    #[test]
+    fn a_pass_names_each_steps_call_when_the_steps_differ() {
+        let lessons = crate::lesson::all().unwrap();
+        let lesson = lessons.iter().find(|l| l.number == 7).unwrap();
+        let stage = lesson.check();
+        let records: Vec<StepRecord> = [5, 6, 9]
+            .into_iter()
+            .map(|n| {
+                let mut record =
+                    StepRecord::new(7, stage.number, n, crate::trace::Kind::Emit, format!("step {n}"));
+                record.event = Some("chat message".into());
+                record.sender = Some("alice".into());
+                record
+            })
+            .collect();
+        let taught = super::super::teaching::taught(stage);
+        let summary = pass_summary(lesson, stage, &records, taught.as_ref());
+        for call in [
+            "io.emit('chat message', msg) in step 5",
+            "io.local.emit('chat message', msg) in step 6",
+            "socket.to(room).emit('room message', msg) in step 9",
+        ] {
+            assert!(summary.contains(call), "{call:?} in {summary}");
+        }
+        assert!(!summary.contains("in each of"), "{summary}");
+    }
 
     #[test]
     fn names_read_as_a_sentence() {

@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use super::delivery;
-use super::findings::{ack_findings, content_findings, delivery_findings, finding};
+use super::findings::{
+    ack_findings, argument_note, content_findings, delivery_findings, emitted_instead, finding,
+};
 use super::headline::{describe, headline, pass_summary};
 use super::nodes;
 use super::reach::Reach;
@@ -50,7 +52,10 @@ pub fn judge(
             // The lesson's server sends nothing at this step; anything it judges that arrived
             // anyway is a difference.
             for (who, inbox) in &record.received {
-                if !inbox.is_empty() {
+                // An event sent where a callback was asked for is named by `ack_findings`.
+                let asked = matches!(&step.kind, StepKind::Emit { client, ack: true, .. } if client == who);
+                let explained = asked && emitted_instead(record, who).is_some();
+                if !inbox.is_empty() && !explained {
                     let items: Vec<_> = inbox.iter().map(|d| describe(&d.event, &d.args)).collect();
                     findings.push(finding(
                         record,
@@ -117,10 +122,13 @@ pub fn judge(
     }
 
     if findings.is_empty() {
-        let summary = match delivery::pass_summary(stage, records) {
+        let mut summary = match delivery::pass_summary(stage, records) {
             Some(done) => format!("your server does what lesson {} teaches: {done}", lesson.number),
             None => pass_summary(lesson, stage, records, taught.as_ref()),
         };
+        if let Some(note) = argument_note(records) {
+            summary = format!("{summary}. {note}");
+        }
         return Verdict::Pass { summary };
     }
     Verdict::Fail(Failure::Behaviour {

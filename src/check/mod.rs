@@ -27,6 +27,7 @@
 //! * [`discovery`]: looking for Socket.IO when the scenario could not reach it, at the places
 //!   the page names ([`page`]).
 //! * [`json`]: the verdict as JSON.
+//! * [`shown`]: the server's text cut to a readable size, in the records and the verdict.
 
 use std::time::Duration;
 
@@ -41,6 +42,7 @@ pub mod judge;
 mod nodes;
 pub mod page;
 mod reach;
+pub mod shown;
 mod target;
 mod teaching;
 pub mod verdict;

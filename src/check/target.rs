@@ -28,10 +28,45 @@ pub(super) fn probe_finding(record: &StepRecord, expect: &ProbeExpect) -> Option
         ProbeKind::CrossPoll => format!("a polling session polled on another server ({})", probe.url),
     };
     let observed = probe.outcome_line().unwrap_or_default().to_owned();
-    Some(finding(
-        record,
-        format!("{what} got {observed}; the lesson's server answers it with {wrong}"),
-    ))
+    // An HTTP answer is something the request got; anything else (a closed connection, a
+    // broken handshake) is said as what happened.
+    let message = match probe.outcome {
+        ProbeOutcome::Http => format!("{what} got {observed}; the lesson's server answers it with {wrong}"),
+        _ => format!("{what}: {observed}; the lesson's server answers it with {wrong}"),
+    };
+    Some(finding(record, message))
+}
+
+/// Engine.IO 3's framing of a polling answer, as socket.io 2.x sends it: the packets of a
+/// payload each prefixed by their length, `97:0{"sid":…}2:40`, where Engine.IO 4 sends a bare
+/// `0{"sid":…}`. The text may start with what the client said before quoting it.
+pub(super) fn engine_io_3(text: &str) -> bool {
+    text.match_indices(":0{").any(|(at, _)| {
+        let digits = text[..at].chars().rev().take_while(char::is_ascii_digit).count();
+        digits > 0 && (digits == at || !text[..at - digits].ends_with(|c: char| c.is_alphanumeric()))
+    })
+}
+
+/// The client's own words when a CONNECT reply carries no sid, which is how a socket.io 2.x
+/// server answers over a WebSocket (socket.io-client says the same).
+const NO_SID: &str = "CONNECT reply carries no sid";
+
+/// The client's words when the session ended at the CONNECT without a reply (over polling, the
+/// Engine.IO session was closed; over a WebSocket, the WebSocket).
+fn closed_at_connect(message: &str) -> bool {
+    message.contains("closed") && message.contains("the Socket.IO CONNECT reply") && !message.contains("41")
+}
+
+/// A connection that failed in a way that names the server's protocol or parser.
+fn protocol_problem(message: &str) -> Option<Problem> {
+    if message.contains(NO_SID) || engine_io_3(message) {
+        return Some(Problem::OlderProtocol {
+            detail: message.to_owned(),
+        });
+    }
+    closed_at_connect(message).then(|| Problem::OtherParser {
+        detail: message.to_owned(),
+    })
 }
 
 /// A WebSocket-only probe refused with `400 Transport unknown` while a default client (polling
@@ -71,9 +106,10 @@ pub(super) fn probe_problem(record: &StepRecord, target: &Where) -> Option<Probl
         ProbeOutcome::Error => Some(
             match first.strip_prefix("the server refused the Socket.IO connection: ") {
                 Some(message) => Problem::ConnectRefused(message.to_owned()),
-                None => Problem::Other(first),
+                None => protocol_problem(&first).unwrap_or(Problem::Other(first)),
             },
         ),
+        ProbeOutcome::NotSocketIo if engine_io_3(&first) => Some(Problem::OlderProtocol { detail: first }),
         ProbeOutcome::NotSocketIo => Some(Problem::PlainWebSocket { detail: first }),
         ProbeOutcome::Http if matches!(probe.method, ProbeKind::Websocket | ProbeKind::Polling) => {
             Some(Problem::NotSocketIo {
@@ -126,6 +162,12 @@ pub(super) fn run_problem(error: &RunError, target: &Where) -> Problem {
                 answer: Answer::Closed,
                 found_at: None,
             },
+            ConnectError::NotEngineIo(first) if engine_io_3(first) => Problem::OlderProtocol {
+                detail: format!(
+                    "the handshake was answered with {}, Engine.IO 3's length-prefixed framing",
+                    crate::runner::one_line(first, 60)
+                ),
+            },
             ConnectError::NotEngineIo(first) => Problem::PlainWebSocket {
                 detail: format!(
                     "the WebSocket opened, but the first frame was {} instead of an Engine.IO OPEN packet",
@@ -137,7 +179,8 @@ pub(super) fn run_problem(error: &RunError, target: &Where) -> Problem {
                 addr,
                 detail: source.to_string(),
             },
-            ConnectError::Other(message) => Problem::Other(format!("{client} could not connect: {message}")),
+            ConnectError::Other(message) => protocol_problem(message)
+                .unwrap_or_else(|| Problem::Other(format!("{client} could not connect: {message}"))),
         },
         RunError::Other(message) => Problem::Other(format!("the scenario stopped: {message}")),
         other => Problem::Other(other.to_string()),
@@ -147,6 +190,15 @@ pub(super) fn run_problem(error: &RunError, target: &Where) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engine_io_3_framing_is_told_from_engine_io_4() {
+        assert!(engine_io_3(r#"97:0{"sid":"x"}2:40"#));
+        assert!(engine_io_3(r#"what came first was 97:0{"sid":"x"}…"#));
+        assert!(!engine_io_3(r#"0{"sid":"x","upgrades":[]}"#));
+        assert!(!engine_io_3("hello from a plain WebSocket"));
+        assert!(!engine_io_3(r#"a9:0{"sid"}"#));
+    }
     use crate::check::{Failure, Verdict, judge};
 
     #[test]
@@ -168,6 +220,17 @@ mod tests {
             ),
             (ConnectError::ClosedUnanswered, "another `path` option"),
             (ConnectError::Refused44("not allowed".into()), "not allowed"),
+            (
+                ConnectError::NotEngineIo(r#"97:0{"sid":"abc","upgrades":["websocket"]}2:40"#.into()),
+                "an older protocol (Engine.IO 3",
+            ),
+            (
+                ConnectError::Other(
+                    "the server closed the Engine.IO session before the Socket.IO CONNECT reply (40{\"sid\":…})"
+                        .into(),
+                ),
+                "socket.io-msgpack-parser",
+            ),
         ];
         for (source, needle) in cases {
             let error = RunError::Connect {

@@ -92,6 +92,25 @@ impl RoomTeaching {
         }
     }
 
+    /// Why a client outside the room received a room emit, when every step fits one call that
+    /// ignores rooms (`socket.broadcast.emit` where `socket.to(room).emit` was asked).
+    pub(super) fn outsider_mistake(&self, likely: Option<Reach>, kind: crate::trace::Kind) -> Option<String> {
+        let likely = likely.filter(|l| matches!(l, Reach::Everyone | Reach::AllButSender))?;
+        let (asked, but) = match &self.audience {
+            Audience::Rooms(_) => ("io.to(room).emit", ""),
+            Audience::RoomsButSender(_) => ("socket.to(room).emit", ", the sender left out"),
+            _ => return None,
+        };
+        let rooms: Vec<String> = self.audience.rooms().iter().map(|r| format!("'{r}'")).collect();
+        Some(format!(
+            "that is what {} does: it reaches {}, whatever the rooms; the lesson asks for {asked}, \
+             which reaches only the members of room {}{but}",
+            likely.call(),
+            likely.who(super::reach::role(kind)),
+            rooms.join(", ")
+        ))
+    }
+
     /// Why nobody received a room emit.
     pub(super) fn nobody(&self) -> String {
         let rooms: Vec<String> = self.audience.rooms().iter().map(|r| format!("'{r}'")).collect();

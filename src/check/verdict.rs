@@ -71,6 +71,31 @@ pub enum Problem {
         "{detail}: this is a WebSocket server, but not a Socket.IO server (Socket.IO speaks Engine.IO packets over the WebSocket)."
     )]
     PlainWebSocket { detail: String },
+    /// A Socket.IO server of an older protocol: socket.io 2.x speaks Engine.IO 3 (its polling
+    /// answer is a length-prefixed payload, `97:0{"sid":…}2:40`) and Socket.IO protocol 4 (its
+    /// CONNECT reply carries no sid). socket.io-client 3 and 4, and the tutor, speak Engine.IO 4
+    /// and Socket.IO protocol 5, and cannot connect to it.
+    #[error(
+        "{detail}: this is a Socket.IO server, but of an older protocol (Engine.IO 3, as socket.io 2.x \
+         speaks it). The tutor speaks the protocol of socket.io 3 and 4 (Engine.IO 4, Socket.IO 5), \
+         as socket.io-client 3 and 4 do, and a 3.x or 4.x client cannot connect to a 2.x server. \
+         Upgrade the server to socket.io 4 (npm install socket.io@4; lessons 1-7 use the same API). \
+         Socket.IO 4's allowEIO3 option is the other way round: it lets old 2.x clients reach a new \
+         server, not new clients reach an old one."
+    )]
+    OlderProtocol { detail: String },
+    /// Engine.IO answered, then the session closed at the Socket.IO CONNECT without a reply: the
+    /// server could not read the packet, most likely because it decodes packets with another
+    /// parser (socket.io-msgpack-parser sends and expects binary MessagePack frames).
+    #[error(
+        "{detail}: the server opened an Engine.IO session, then dropped it at the tutor's Socket.IO \
+         CONNECT (40) without answering, as a server does when it cannot read the packet. The tutor, \
+         like io() by default, speaks Socket.IO's default JSON parser; your server seems to use \
+         another one (for example socket.io-msgpack-parser, `new Server(server, {{ parser }})`, whose \
+         packets are binary MessagePack frames). A client must use the server's parser: check a \
+         server with the default parser."
+    )]
+    OtherParser { detail: String },
     /// The server refused the Socket.IO CONNECT for the default namespace.
     #[error(
         "the server refused the Socket.IO connection to the default namespace: {0}. Does a middleware (io.use) reject it?"
@@ -82,10 +107,11 @@ pub enum Problem {
     /// Socket.IO answers only WebSocket requests (a server with `transports: ['websocket']`),
     /// so the default `io()`, which starts with long-polling, is turned away.
     #[error(
-        "this is a Socket.IO server that accepts only WebSocket: its long-polling handshake at {path} got \
-         {polling}. A page's io() starts with long-polling and is refused by it. Allow polling on the \
-         server (the default transports: ['polling', 'websocket']), or connect with \
-         io({{ transports: ['websocket'] }})."
+        "this is a Socket.IO server that accepts only WebSocket (transports: ['websocket']): its \
+         long-polling handshake at {path} got {polling}. A page's io() starts with long-polling and is \
+         refused by it. Allow polling on the server (the default transports: ['polling', \
+         'websocket']), or connect with io({{ transports: ['websocket'] }}); to check the server as \
+         such a client connects, run the check again with --transports websocket."
     )]
     WebSocketOnly { path: String, polling: String },
     /// The page is served here, and the page's Socket.IO answers on another port.

@@ -64,16 +64,18 @@ pub async fn check(
     // The run returns every step that ran, also when it stopped early; a stop this command asked
     // for is not the server's failure, the probe's record says what it found.
     let error = observed.error.filter(|error| !matches!(error, RunError::Stopped));
-    let trace = StageTrace {
+    // The server's text is cut once, here, so the trace, the verdict and the JSON show the same.
+    let trace = check::shown::trace(StageTrace {
         clients: clients_shown(&observed.trace.steps),
         ..observed.trace
-    };
+    });
     let place = Where {
         addr,
         path: path.clone(),
     };
     let mut verdict = check::judge(lesson, stage, &trace.steps, error.as_ref(), &place);
     check::discovery::diagnose(&mut verdict, &base, &place).await;
+    let verdict = check::shown::verdict(verdict);
     if let Some(diagram) = diagram {
         diagram.write(std::slice::from_ref(&trace))?;
     }

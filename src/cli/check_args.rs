@@ -1,41 +1,63 @@
 //! Parsing `check`'s `--url` and `--path` into the address and the Socket.IO path it plays against.
 
+/// `text` with any user name and password masked: `http://user:pass@host:3000` →
+/// `http://***@host:3000`. Every message about a `--url` quotes it through this, so a password
+/// typed into one is never echoed (the tutor sends none: credentials are refused).
+pub fn masked(text: &str) -> String {
+    let (scheme, rest) = match text.find("://") {
+        Some(at) => text.split_at(at + 3),
+        None => ("", text),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
+        None => text.to_owned(),
+    }
+}
+
 /// Checks and normalises `--url`: `http://host[:port]`, nothing after the authority.
 pub fn parse_url(text: &str) -> Result<(String, String), String> {
+    let shown = masked(text);
+    parse_masked(text, &shown)
+}
+
+/// [`parse_url`], quoting `text` as `shown` in every message.
+fn parse_masked(text: &str, shown: &str) -> Result<(String, String), String> {
     let uri: axum::http::Uri = text
         .parse()
-        .map_err(|e| format!("--url {text:?} is not a URL ({e}); write it like http://127.0.0.1:3000"))?;
+        .map_err(|e| format!("--url {shown:?} is not a URL ({e}); write it like http://127.0.0.1:3000"))?;
     match uri.scheme_str() {
         Some("http") => {}
         Some("https") => {
             return Err(format!(
-                "--url {text:?}: https is not supported; the tutor speaks plain HTTP, so use http://"
+                "--url {shown:?}: https is not supported; the tutor speaks plain HTTP, so use http://"
             ));
         }
         Some(other) => {
             return Err(format!(
-                "--url {text:?}: the scheme must be http, not {other:?} (Socket.IO's WebSocket starts as an HTTP request)"
+                "--url {shown:?}: the scheme must be http, not {other:?} (Socket.IO's WebSocket starts as an HTTP request)"
             ));
         }
         None => {
             return Err(format!(
-                "--url {text:?} needs a scheme and a host, like http://127.0.0.1:3000"
+                "--url {shown:?} needs a scheme and a host, like http://127.0.0.1:3000"
             ));
         }
     }
     let Some(authority) = uri.authority() else {
         return Err(format!(
-            "--url {text:?} has no host; write it like http://127.0.0.1:3000"
+            "--url {shown:?} has no host; write it like http://127.0.0.1:3000"
         ));
     };
     if authority.as_str().contains('@') {
         return Err(format!(
-            "--url {text:?}: user names and passwords are not supported"
+            "--url {shown:?}: user names and passwords are not supported (the tutor sends none); \
+             give only the server, like http://127.0.0.1:3000"
         ));
     }
     if uri.path() != "/" || uri.query().is_some() {
         return Err(format!(
-            "--url {text:?}: give only the server (http://host:port); the Socket.IO path goes in --path"
+            "--url {shown:?}: give only the server (http://host:port); the Socket.IO path goes in --path"
         ));
     }
     let host = authority.host();
@@ -49,7 +71,7 @@ pub fn parse_url(text: &str) -> Result<(String, String), String> {
         None => 80,
         Some(port) => match port.parse::<u16>() {
             Ok(port) if port != 0 => port,
-            _ => return Err(format!("--url {text:?}: {port:?} is not a port (1 to 65535)")),
+            _ => return Err(format!("--url {shown:?}: {port:?} is not a port (1 to 65535)")),
         },
     };
     let addr = if host.starts_with('[') {
@@ -106,6 +128,25 @@ mod tests {
             "http://x:0",
         ] {
             assert!(parse_url(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn credentials_are_never_echoed() {
+        assert_eq!(masked("http://user:pass@host:3000"), "http://***@host:3000");
+        assert_eq!(masked("user:pass@host:3000/x"), "***@host:3000/x");
+        assert_eq!(masked("http://host:3000/a@b"), "http://host:3000/a@b");
+        for url in [
+            "http://user:s3cret@127.0.0.1:3000",
+            "http://user:s3cret@127.0.0.1:3000/socket.io/",
+            "https://user:s3cret@127.0.0.1:3000",
+            "ws://user:s3cret@127.0.0.1:3000",
+            "user:s3cret@127.0.0.1:3000",
+            "http://user:s3cret@127.0.0.1:99999",
+        ] {
+            let message = parse_url(url).unwrap_err();
+            assert!(!message.contains("s3cret"), "{message}");
+            assert!(message.contains("***@127.0.0.1:"), "{message}");
         }
     }
 

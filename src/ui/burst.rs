@@ -59,17 +59,39 @@ pub(super) fn render(out: &mut String, steps: &[StepRecord], columns: Columns) {
             .filter_map(|(i, s)| s.arrival.get(name).map(|p| (*p, i + 1)))
             .collect();
         arrivals.sort();
-        // Each arrival is a piece, so a long order breaks before an arrow, never inside a value.
-        let mut pieces: Vec<(&str, String)> = arrivals
+        // What arrived for each message: as sent, or, from a server that changed or dropped
+        // the arguments, what it sent instead. Each arrival is a piece, so a long order breaks
+        // before an arrow, never inside a value.
+        let mut changed = false;
+        let order: Vec<String> = arrivals
             .iter()
-            .enumerate()
-            .map(|(i, (_, message))| {
-                let args = shown_args(&steps[message - 1].args);
-                if i == 0 {
-                    ("", format!("{} {args}", style::ok()))
-                } else {
-                    (" ", format!("→ {args}"))
+            .map(|(_, message)| {
+                let step = &steps[message - 1];
+                let event = step.event.as_deref().unwrap_or_default();
+                let got = step
+                    .received
+                    .get(name.as_str())
+                    .and_then(|inbox| inbox.iter().find(|d| d.event == event && d.args != step.args));
+                match got {
+                    Some(other) => {
+                        changed = true;
+                        if other.args.is_empty() {
+                            "(no arguments)".to_owned()
+                        } else {
+                            shown_args(&other.args)
+                        }
+                    }
+                    None => shown_args(&step.args),
                 }
+            })
+            .collect();
+        let mark = if changed { style::no() } else { style::ok() };
+        let mut pieces: Vec<(&str, String)> = order
+            .into_iter()
+            .enumerate()
+            .map(|(i, args)| match i {
+                0 => ("", format!("{mark} {args}")),
+                _ => (" ", format!("→ {args}")),
             })
             .collect();
         let missing: Vec<String> = steps

@@ -14,6 +14,8 @@
 // - recovery:  { connectionStateRecovery: {} }: a `pid` in the CONNECT reply, an offset appended
 //              to every packet io.emit sends.
 // - polling:   { transports: ['polling'] }: no WebSocket at all ("upgrades": []).
+// - websocket: { transports: ['websocket'] }: no long-polling at all, so io() with its default
+//              transports is turned away; io({ transports: ['websocket'] }) connects.
 // - cors:      CORS for another origin, and a middleware (io.use) that wants an auth token and
 //              greets from inside the middleware, before the CONNECT reply.
 // - binary:    'send file' is answered with a Buffer, which travels as a binary attachment.
@@ -27,6 +29,7 @@ const options = {
   default: {},
   recovery: { connectionStateRecovery: {} },
   polling: { transports: ['polling'] },
+  websocket: { transports: ['websocket'] },
   cors: { cors: { origin: 'http://example.com', credentials: true } },
   binary: {},
   'other-port': {},

@@ -209,6 +209,84 @@ variants['ack-never-called'] = () =>
     });
   });
 
+// Wrong for lesson 5: the handler calls back with no value, `callback()`.
+variants['ack-no-value'] = () =>
+  withIo((io) => {
+    io.on('connection', (socket) => {
+      socket.on('question', (q, callback) => {
+        callback();
+      });
+    });
+  });
+
+// Wrong for lesson 5: the handler emits an event back instead of calling the callback.
+variants['ack-as-emit'] = () =>
+  withIo((io) => {
+    io.on('connection', (socket) => {
+      socket.on('question', (q, callback) => {
+        socket.emit('answer', { got: q });
+      });
+    });
+  });
+
+// Wrong for lesson 4: socket.broadcast.emit, which forgets the room, where the lesson asks for
+// socket.to(room).emit.
+variants['broadcast-no-room'] = () =>
+  withIo((io) => {
+    io.on('connection', (socket) => {
+      socket.on('join', (room) => {
+        socket.join(room);
+      });
+      socket.on('room message', (room, msg) => {
+        socket.broadcast.emit('room message', msg);
+      });
+    });
+  });
+
+// Wrong for lesson 3: io.emit('chat message') forgets the message, so every delivery comes
+// without arguments.
+variants['chat-no-args'] = () =>
+  withIo((io) => {
+    io.on('connection', (socket) => {
+      socket.on('chat message', (msg) => {
+        io.emit('chat message');
+      });
+    });
+  });
+
+// The complete server with another parser: socket.io-msgpack-parser sends every packet as a
+// binary MessagePack frame, which a client with the default JSON parser cannot read.
+variants.msgpack = () => {
+  const app = express();
+  const server = createServer(app);
+  const io = new Server(server, { parser: require('socket.io-msgpack-parser') });
+  app.get('/', page);
+  io.on('connection', (socket) => {
+    socket.broadcast.emit('hi');
+    socket.on('chat message', (msg) => {
+      io.emit('chat message', msg);
+    });
+  });
+  return server;
+};
+
+// The complete server on socket.io 2.x (Engine.IO 3, Socket.IO protocol 4), installed under the
+// alias socket.io-v2: an older protocol, which socket.io-client 3 and 4 (and the tutor) do not
+// speak.
+variants.v2 = () => {
+  const app = express();
+  const server = createServer(app);
+  const io = require('socket.io-v2')(server);
+  app.get('/', page);
+  io.on('connection', (socket) => {
+    socket.broadcast.emit('hi');
+    socket.on('chat message', (msg) => {
+      io.emit('chat message', msg);
+    });
+  });
+  return server;
+};
+
 const [variant, portText = '0'] = process.argv.slice(2);
 const build = variants[variant] || fromLesson(variant);
 const port = Number(portText);

@@ -188,6 +188,21 @@ fn usage_mistakes_exit_2_with_a_message() {
             "/socket.io/",
         ),
         (&["9", "--url", "http://127.0.0.1:3000"], "there is no lesson"),
+        // A password in --url is never echoed.
+        (
+            &["2", "--url", "http://user:s3cret@127.0.0.1:3000"],
+            "\"http://***@127.0.0.1:3000\": user names and passwords are not supported",
+        ),
+        (
+            &[
+                "2",
+                "--url",
+                "http://user:s3cret@127.0.0.1:3000/socket.io/",
+                "--format",
+                "json",
+            ],
+            "http://***@127.0.0.1:3000/socket.io/",
+        ),
         (&["2"], "--url"),
     ] {
         let out = check(args);
@@ -197,7 +212,43 @@ fn usage_mistakes_exit_2_with_a_message() {
             "{args:?} should mention {needle:?}: {out}"
         );
         assert!(out.stdout.is_empty() && !out.stderr.contains("panicked"), "{out}");
+        assert!(!out.stderr.contains("s3cret"), "{out}");
     }
+}
+
+/// socketioxide's natural way to send an event with nothing, `emit("hi", &())`, puts `null` on
+/// the wire: `42["hi",null]`. Lesson 2 teaches who receives 'hi', not what it carries, so the
+/// check passes and notes the difference.
+#[test]
+fn an_argument_where_the_lesson_sends_none_is_noted_not_failed() {
+    use socketioxide::SocketIo;
+    use socketioxide::extract::SocketRef;
+    let rt = runtime();
+    let url = rt.block_on(async {
+        let (layer, io) = SocketIo::new_layer();
+        io.ns("/", async |socket: SocketRef| {
+            socket.broadcast().emit("hi", &()).await.ok();
+        });
+        let app = axum::Router::new().layer(layer);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    });
+    let out = check(&["2", "--url", &url]);
+    out.assert_passes();
+    assert!(
+        out.stdout.contains(
+            "Note: your server sends 'hi' with null, where the lesson's server sends it with no arguments \
+             (socketioxide's emit(\"hi\", &()) sends null). This lesson teaches who receives 'hi'"
+        ),
+        "{out}"
+    );
+    // Who receives it is still judged: the newcomer must not hear its own 'hi'.
+    let out = check(&["2", "--url", &url, "--format", "json"]);
+    let verdict: serde_json::Value =
+        serde_json::from_str(out.stdout.lines().last().unwrap_or_default()).expect("a JSON verdict");
+    assert_eq!(verdict["verdict"], "pass", "{out}");
 }
 
 /// Our own Rust servers, played as someone else's: the check must judge a Socket.IO server in

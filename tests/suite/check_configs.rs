@@ -53,6 +53,25 @@ fn check_passes_a_polling_only_server_as_io_reaches_it() {
 }
 
 #[test]
+fn check_calls_a_websocket_only_server_what_it_is_and_checks_it_as_websocket() {
+    let node = node_peer("websocket");
+    for lesson in ["1", "2", "3"] {
+        let out = check(&[lesson, "--url", &node.url]);
+        out.assert_fails(&[
+            "this is a Socket.IO server that accepts only WebSocket",
+            "run the check again with --transports websocket",
+            "got an Engine.IO OPEN packet over the WebSocket: Socket.IO answers here",
+        ]);
+        assert!(!out.stdout.contains("allows only long-polling"), "{out}");
+        assert!(!out.stdout.contains("not a Socket.IO server"), "{out}");
+    }
+    for lesson in ["2", "3"] {
+        let out = check(&[lesson, "--url", &node.url, "--transports", "websocket"]);
+        out.assert_passes();
+    }
+}
+
+#[test]
 fn check_names_the_middleware_that_refuses_and_still_calls_it_socket_io() {
     let node = node_peer("cors");
     for lesson in ["1", "2", "3"] {

@@ -120,8 +120,9 @@ fn check_names_the_mistake_in_each_wrong_node_server() {
             "5",
             "ack-never-called",
             &[
-                "the answer to alice's acknowledgement callback",
-                "call its callback",
+                "step 3 (alice emits 'question'): alice's callback got no answer",
+                "step 4 (bob emits 'question'): bob's callback got no answer",
+                "Does your handler call its callback?",
             ],
         ),
         (
@@ -177,6 +178,103 @@ fn check_names_the_mistake_in_each_wrong_node_server() {
             assert!(out.took < BAD_TARGET_BOUND, "a bad target must fail fast: {out}");
         }
     }
+}
+
+/// The classes of mistake a first round of `check` misnamed, each on a real Node server: an
+/// older protocol, another parser, an ack answered wrongly, a room left out, a closed WebSocket.
+#[test]
+fn check_names_older_protocols_other_parsers_wrong_answers_and_forgotten_rooms() {
+    let cases: [(&str, &str, &[&str], &[&str]); 9] = [
+        (
+            "3",
+            "chat-no-args",
+            &[
+                "alice  ✗ (no arguments) → (no arguments) → (no arguments)",
+                "step 5 (bob emits 'chat message'): alice received 'chat message' with no arguments; \
+                 the lesson's server sends it with \"hey alice\"",
+            ],
+            &["✗ nothing", "no client received"],
+        ),
+        (
+            "1",
+            "v2",
+            &["this is a Socket.IO server, but of an older protocol", "97:0{"],
+            &[],
+        ),
+        (
+            "2",
+            "v2",
+            &[
+                "this is a Socket.IO server, but of an older protocol (Engine.IO 3, as socket.io 2.x speaks it)",
+                "Upgrade the server to socket.io 4",
+                "allowEIO3 option is the other way round: it lets old 2.x clients reach a new server",
+            ],
+            &[],
+        ),
+        (
+            "2",
+            "msgpack",
+            &[
+                "speaks Socket.IO's default JSON parser; your server seems to use another one",
+                "socket.io-msgpack-parser",
+            ],
+            &[],
+        ),
+        (
+            "5",
+            "ack-no-value",
+            &[
+                "alice's callback was called with no value (callback()); the lesson's server answers callback({\"got\":\"ready?\"})",
+            ],
+            &["got ;"],
+        ),
+        (
+            "5",
+            "ack-as-emit",
+            &[
+                "alice's callback got no answer: the server emitted 'answer' {\"got\":\"ready?\"} to alice instead of calling the callback",
+                "bob's callback got no answer: the server emitted 'answer'",
+            ],
+            &["but the lesson's server sends nothing at this point"],
+        ),
+        (
+            "4",
+            "broadcast-no-room",
+            &[
+                "carol received the 'room message' \"psst\" alice sent",
+                "that is what socket.broadcast.emit does: it reaches every client except the sender, whatever the rooms; \
+                 the lesson asks for socket.to(room).emit, which reaches only the members of room 'a'",
+            ],
+            &[],
+        ),
+        (
+            "3",
+            "custom-path",
+            &[
+                "(how io({ transports: ['websocket'] }) starts) got no answer: the server closed the connection",
+            ],
+            &["got the connection was closed"],
+        ),
+        (
+            "1",
+            "custom-path",
+            &["Run the check again with --path /chat/"],
+            &["got the connection was closed"],
+        ),
+    ];
+    for (lesson, variant, needles, never) in cases {
+        let node = node_server(variant);
+        let out = check(&[lesson, "--url", &node.url]);
+        out.assert_fails(needles);
+        for wrong in never {
+            assert!(!out.stdout.contains(wrong), "{variant}: {wrong:?} in {out}");
+        }
+        assert!(!out.stdout.contains("not a Socket.IO server"), "{variant}: {out}");
+    }
+    // A WebSocket-only client reaches socket.io 2.x too, and gets the same diagnosis.
+    let node = node_server("v2");
+    let out = check(&["2", "--url", &node.url, "--transports", "websocket"]);
+    out.assert_fails(&["of an older protocol", "Upgrade the server to socket.io 4"]);
 }
 
 #[test]

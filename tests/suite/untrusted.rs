@@ -94,6 +94,8 @@ enum Raw {
     Flood,
     /// Opens the session, accepts the CONNECT, then sends one 2 MiB event.
     Huge,
+    /// Opens the session, then refuses the Socket.IO CONNECT with a 300 kB message.
+    RefuseHuge,
 }
 
 /// A raw peer (see [`raw_peer`]) that breaks the protocol as `mode` says.
@@ -110,6 +112,11 @@ async fn raw_server(mode: Raw) -> String {
             Raw::Greet(_) => {}
             Raw::Refuse => {
                 let refusal = serde_json::json!({ "message": EVIL });
+                let _ = ws.send(Message::text(format!("44{refusal}"))).await;
+                std::future::pending::<()>().await;
+            }
+            Raw::RefuseHuge => {
+                let refusal = serde_json::json!({ "message": "n".repeat(HUGE) });
                 let _ = ws.send(Message::text(format!("44{refusal}"))).await;
                 std::future::pending::<()>().await;
             }
@@ -150,6 +157,83 @@ fn a_page_title_and_events_cannot_drive_the_terminal() {
             &format!("(not judged by this lesson: 'hi{SHOWN}' \"\\u001b]0;pwned\\u0007"),
             &format!("It did send 'hi{SHOWN}'"),
         ],
+    );
+}
+
+/// A string far longer than any line should be (an audit saw `check` print a line of 878 KiB),
+/// yet small enough that a step stays within what the tutor reads from one client in one step
+/// (2 MiB, counting frames and decoded events): three of them still fit.
+const HUGE: usize = 300_000;
+
+/// A Socket.IO server whose every string is huge: the 'hi' it broadcasts carries a 300 kB
+/// argument, the event it greets with has a 300 kB name, and its callback answers with 300 kB.
+async fn huge_socket_io_server() -> String {
+    use socketioxide::extract::AckSender;
+    let (layer, io) = SocketIo::new_layer();
+    io.ns("/", async |socket: SocketRef| {
+        socket.emit("x".repeat(HUGE), &()).ok();
+        socket.broadcast().emit("hi", &"y".repeat(HUGE)).await.ok();
+        socket.on("question", async |ack: AckSender| {
+            ack.send(&"z".repeat(HUGE)).ok();
+        });
+    });
+    let app = Router::new().layer(layer);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// The longest line in `text`, in characters.
+fn longest_line(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+#[test]
+fn a_servers_huge_strings_are_cut_in_the_trace_the_verdict_and_the_json() {
+    let rt = runtime();
+    let url = rt.block_on(huge_socket_io_server());
+    let refusing = rt.block_on(raw_server(Raw::RefuseHuge));
+    for args in [
+        &["2", "--url", url.as_str()][..],
+        &["2", "--url", &url, "--format", "json"],
+        &["5", "--url", &url],
+        &["5", "--url", &url, "--format", "json"],
+        &["2", "--url", &refusing, "--transports", "websocket"],
+        &[
+            "2",
+            "--url",
+            &refusing,
+            "--transports",
+            "websocket",
+            "--format",
+            "json",
+        ],
+    ] {
+        let (out, code, _) = check(args, "never");
+        // A verdict either way: when socketioxide's broadcast from its connection handler
+        // arrives is its own business (see PROTOCOL.md's connect race), and not this test's.
+        assert!(
+            matches!(code, Some(0 | 1)),
+            "{args:?}: {}",
+            &out[..out.len().min(4000)]
+        );
+        // The lesson output's rule: a stranger's string shows 80 characters and a `…`; a whole
+        // sentence of the verdict stays within 1000.
+        assert!(
+            longest_line(&out) < 2000,
+            "{args:?}: a line of {} characters",
+            longest_line(&out)
+        );
+        assert!(out.len() < 64 * 1024, "{args:?}: {} bytes", out.len());
+        assert!(out.contains("…"), "{args:?}: the cut is marked: {out}");
+    }
+    let (out, _, _) = check(&["2", "--url", &url], "never");
+    assert!(out.contains(&format!("'hi' \"{}…\"", "y".repeat(80))), "{out}");
+    let (out, _, _) = check(&["5", "--url", &url], "never");
+    assert!(
+        out.contains(&format!("alice's callback got \"{}…\"", "z".repeat(80))),
+        "{out}"
     );
 }
 
