@@ -238,7 +238,7 @@ fn an_argument_where_the_lesson_sends_none_is_noted_not_failed() {
     let out = check(&["2", "--url", &url]);
     out.assert_passes();
     assert!(
-        out.stdout.contains(
+        crate::common::unwrapped(&out.stdout).contains(
             "Note: your server sends 'hi' with null, where the lesson's server sends it with no arguments \
              (socketioxide's emit(\"hi\", &()) sends null). This lesson teaches who receives 'hi'"
         ),

@@ -253,6 +253,9 @@ format_version = 2
 number = 9
 slug = "away"
 title = "t"
+summary = "s"
+check_asks = "c"
+serve_runs = "r"
 check_stage = 1
 [[stage]]
 title = "s"
@@ -335,6 +338,9 @@ format_version = 2
 number = 9
 slug = "auth"
 title = "t"
+summary = "s"
+check_asks = "c"
+serve_runs = "r"
 check_stage = 1
 [[stage]]
 title = "s"

@@ -430,7 +430,7 @@ fn questions_the_tutor_cannot_ask_are_refused_when_lessons_load() {
             )
         };
         format!(
-            "format_version = 2\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\ncheck_stage = 1\n\
+            "format_version = 2\nnumber = 9\nslug = \"x\"\ntitle = \"t\"\nsummary = \"s\"\ncheck_asks = \"c\"\nserve_runs = \"r\"\ncheck_stage = 1\n\
              [[stage]]\ntitle = \"s\"\nmount = \"realtime\"\n{on_connection}rust = []\n\
              [[stage.step]]\nconnect = \"alice\"\n{first}[[stage.step]]\nconnect = \"bob\"\n{second}{step}"
         )
