@@ -310,10 +310,19 @@ pub fn main() -> i32 {
 
 /// Writes a line to standard error. If even that fails (stderr closed or on a full disk),
 /// there is nowhere left to say so: the exit status still tells.
+/// Prints a message on standard error, each line wrapped at spaces to fit the width there (a
+/// long line continues two columns in), so an error reads whole in a narrow terminal too.
 pub(crate) fn warn(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let mut stderr = anstream::stderr().lock();
-    let _ = stderr.write_fmt(args).and_then(|()| stderr.write_all(b"\n"));
+    let width = crate::ui::layout::stderr_width();
+    let mut text = String::new();
+    for line in args.to_string().lines() {
+        for piece in crate::ui::layout::wrap(line, "", "  ", width) {
+            text.push_str(&piece);
+            text.push('\n');
+        }
+    }
+    let _ = anstream::stderr().lock().write_all(text.as_bytes());
 }
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {

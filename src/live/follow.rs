@@ -117,8 +117,9 @@ pub async fn follow(
                     print(&Live::Note {
                         client: "serve".to_owned(),
                         text: format!(
-                            "the live trace fell behind a flood of messages: {skipped} handler report(s) \
-                             were not shown"
+                            "the live trace fell behind a flood of messages: {skipped} handler {} \
+                             not shown",
+                            if skipped == 1 { "report was" } else { "reports were" }
                         ),
                     });
                     skipped = 0;

@@ -168,11 +168,11 @@ fn write_lines(
             said_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) || matches!(line, Line::Flush(_));
         if dropped_now > said_dropped && due {
             let mut err = anstream::stderr();
-            let _ = writeln!(
-                err,
-                "serve: {} line(s) of the live trace were not printed: the terminal did not keep up",
-                dropped_now - said_dropped
-            );
+            let lines = match dropped_now - said_dropped {
+                1 => "1 line of the live trace was".to_owned(),
+                n => format!("{n} lines of the live trace were"),
+            };
+            let _ = writeln!(err, "serve: {lines} not printed: the terminal did not keep up");
             said_dropped = dropped_now;
             said_at = Some(std::time::Instant::now());
         }

@@ -85,7 +85,8 @@ pub type Log = std::sync::Arc<dyn Fn(String) + Send + Sync>;
 #[derive(Clone)]
 pub struct Guard {
     /// How long a client may take to send a request's headers (hyper's `header_read_timeout`);
-    /// a connection that has not finished them by then is closed.
+    /// a connection that has not finished them by then is closed. A request's body gets as long
+    /// again, from when its headers arrived (see [`super::deadline`]).
     pub header_timeout: Duration,
     /// The most connections open at once. A further client waits in the kernel's backlog
     /// (it is not refused) until one closes.
@@ -176,7 +177,14 @@ pub async fn serve_guarded(
             },
         };
         let _ = tcp.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // The request's body gets as long as its headers did (see `super::deadline`).
+        let body_timeout = guard.header_timeout;
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            app.clone(),
+            move |request: hyper::Request<hyper::body::Incoming>| {
+                request.map(|body| axum::body::Body::new(super::deadline::Deadline::new(body, body_timeout)))
+            },
+        ));
         let header_timeout = guard.header_timeout;
         let mut closed = closed.clone();
         connections.spawn(async move {

@@ -39,6 +39,7 @@
 
 pub mod app;
 pub mod behaviour;
+pub mod deadline;
 pub mod handlers;
 pub mod handshakes;
 pub mod http;

@@ -26,6 +26,15 @@ pub fn width() -> usize {
     }
 }
 
+/// [`width`] for standard error: its terminal's width, or [`PIPED_WIDTH`] when it goes to a
+/// pipe or a file. Messages and errors are printed there.
+pub fn stderr_width() -> usize {
+    match dialoguer::console::Term::stderr().size_checked() {
+        Some((_rows, columns)) => usize::from(columns).max(NARROWEST),
+        None => PIPED_WIDTH,
+    }
+}
+
 /// How many columns `text` takes on a terminal (colour codes take none).
 pub fn columns(text: &str) -> usize {
     textwrap::core::display_width(text)

@@ -19,6 +19,9 @@
 import { SequenceDiagram } from './diagram.js';
 import { followLines } from './follow.js';
 
+// `1 record`, `2 records`: a count with its noun, singular or plural.
+const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** How many steps the page keeps drawn; older ones are dropped (and counted). */
 export const KEEP = 300;
 
@@ -155,7 +158,7 @@ export class LiveDiagram {
     }
     if (rec.kind === 'lagged') {
       this.missed += rec.missed;
-      rec = { kind: 'note', t_ms: null, client: 'this page', text: `fell behind and missed ${rec.missed} record(s)` };
+      rec = { kind: 'note', t_ms: null, client: 'this page', text: `fell behind and missed ${count(rec.missed, 'record')}` };
     }
     if (rec.kind === 'stopping') this.stopping = true;
     const step = toStep(rec, this.about);
@@ -195,9 +198,9 @@ export async function start(doc) {
     onStatus: (l) => {
       heading.textContent = l.about.lesson ? `Lesson ${l.about.lesson} · stage ${l.about.stage} · ${l.about.title}` : '';
       const parts = [l.stopping ? 'the server is stopping' : 'live'];
-      parts.push(`${l.diagram.records.length} step(s) drawn`);
-      if (l.dropped > 0) parts.push(`${l.dropped} older step(s) no longer shown`);
-      if (l.missed > 0) parts.push(`${l.missed} record(s) missed: this page fell behind`);
+      parts.push(`${count(l.diagram.records.length, 'step')} drawn`);
+      if (l.dropped > 0) parts.push(`${count(l.dropped, 'older step')} no longer shown`);
+      if (l.missed > 0) parts.push(`${count(l.missed, 'record')} missed: this page fell behind`);
       say(parts.join(' · '));
     },
   });

@@ -207,3 +207,33 @@ pub async fn emit_at_once(authority: &str, name: &str, count: usize) -> usize {
         }
     }
 }
+
+/// Opens a long-polling session, then starts a `POST` to it whose headers announce a 100-byte
+/// body and sends 10 bytes of it, then nothing: a body that trickles, or stops.
+pub async fn trickling_post(authority: &str) -> TcpStream {
+    let open = realtime_tutor::client::http::get(
+        authority,
+        "/socket.io/?EIO=4&transport=polling",
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("a polling handshake")
+    .body;
+    let sid = open
+        .split("\"sid\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("an Engine.IO OPEN packet with a sid: {open}"))
+        .to_owned();
+    let mut tcp = TcpStream::connect(authority)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {authority}: {e}"));
+    let head = format!(
+        "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: {authority}\r\n\
+         Content-Type: text/plain;charset=UTF-8\r\nContent-Length: 100\r\n\r\n40{{\"a\":\"b\""
+    );
+    tcp.write_all(head.as_bytes())
+        .await
+        .expect("write the headers and a part of the body");
+    tcp
+}

@@ -52,6 +52,24 @@ fn a_half_sent_request_is_cut_off_after_the_header_timeout() {
 }
 
 #[test]
+fn a_body_that_trickles_after_its_headers_is_cut_off_like_slow_headers() {
+    runtime().block_on(async {
+        let serve = Serve::start(&["3"]).await;
+        let authority = peer::authority(&serve.url);
+        let mut slow = peer::trickling_post(&authority).await;
+        let took = peer::closed_by_server(&mut slow, HEADER_TIMEOUT * 2)
+            .await
+            .expect("a client that never finishes its body is disconnected");
+        assert!(
+            took >= HEADER_TIMEOUT - Duration::from_millis(500),
+            "cut off after {took:?}: the timeout, not something else"
+        );
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+    });
+}
+
+#[test]
 fn ctrl_c_with_slow_connections_open_is_clean_and_quick() {
     runtime().block_on(async {
         let serve = Serve::start(&["3"]).await;
