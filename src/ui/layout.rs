@@ -162,8 +162,18 @@ pub fn code_line(line: &str, indent: &str, width: usize) -> Vec<String> {
         }
         None => (format!("{indent}{own}"), format!("{indent}{own}    "), body),
     };
-    let mut lines = wrap(text, &first, &rest, width);
-    no_orphan(&mut lines, &rest, width);
+    // A shell command (`$ realtime-tutor …`) must still run when pasted: each line it breaks
+    // onto ends with the shell's `\`, for which room is kept.
+    let shell = marker.is_none() && body.starts_with("$ ");
+    let room = if shell { width.saturating_sub(2) } else { width };
+    let mut lines = wrap(text, &first, &rest, room);
+    no_orphan(&mut lines, &rest, room);
+    if shell {
+        let last = lines.len().saturating_sub(1);
+        for line in &mut lines[..last] {
+            line.push_str(" \\");
+        }
+    }
     lines
 }
 
@@ -236,6 +246,11 @@ mod tests {
             ["// one", "// two", "// three"]
         );
         assert_eq!(code_line("short", "  ", 80), ["  short"]);
+        assert_eq!(
+            code_line("$ tutor check 7 --url A --url B", "  ", 24),
+            ["  $ tutor check 7 \\", "      --url A --url B"],
+            "a shell command goes on with a backslash, and still runs when pasted"
+        );
         // Code inside a doc comment keeps its indentation there, and continues deeper.
         assert_eq!(
             code_line("///     a b c", "", 11),
