@@ -127,6 +127,78 @@ pub fn parse_url(url: &str) -> Result<String, RedisError> {
     }
 }
 
+/// The most bytes [`first_look`] reads of a Redis's answer to `HELLO 3` and `PING`: a real one
+/// answers in about 200.
+const FIRST_LOOK_BYTES: usize = 64 * 1024;
+
+/// A first, bounded look at what listens at `host_port` before the Redis client library is
+/// trusted with it: the library reads a reply whole, however large, so a service that answers
+/// with an endless reply (something else on that port, or a hostile one) would make the tutor
+/// hold all of it. Here the tutor sends `HELLO 3` (with `AUTH` when the URL carries a user and
+/// password) and `PING` itself, reads at most [`FIRST_LOOK_BYTES`] within [`PING_LIMIT`], and
+/// requires a RESP reply to both: a map (or an error) for HELLO, then `+PONG`.
+pub async fn first_look(url: &str) -> Result<(), RedisError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let refuse = |what: &str, detail: String| RedisError::Unreachable {
+        url: url.to_string(),
+        what: what.to_string(),
+        detail,
+    };
+    let rest = url.strip_prefix("redis://").unwrap_or(url);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let (credentials, host_port) = match authority.rsplit_once('@') {
+        Some((credentials, host_port)) => (Some(credentials), host_port),
+        None => (None, authority),
+    };
+    let mut command = vec!["HELLO", "3"];
+    if let Some((user, password)) = credentials.map(|c| c.split_once(':').unwrap_or(("default", c))) {
+        command.extend(["AUTH", if user.is_empty() { "default" } else { user }, password]);
+    }
+    let mut request = format!("*{}\r\n", command.len());
+    for part in &command {
+        request.push_str(&format!("${}\r\n{part}\r\n", part.len()));
+    }
+    request.push_str("*1\r\n$4\r\nPING\r\n");
+    let look = async {
+        let mut tcp = tokio::net::TcpStream::connect(host_port)
+            .await
+            .map_err(|e| refuse("connecting", e.to_string()))?;
+        tcp.write_all(request.as_bytes())
+            .await
+            .map_err(|e| refuse("HELLO 3", e.to_string()))?;
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = tcp
+                .read(&mut buf)
+                .await
+                .map_err(|e| refuse("HELLO 3", e.to_string()))?;
+            if n == 0 {
+                return Err(refuse("HELLO 3", "the connection closed before a PONG".into()));
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if !matches!(seen[0], b'%' | b'-' | b'!') {
+                return Err(refuse(
+                    "HELLO 3",
+                    "the answer is not Redis's RESP3 (is another program on that port?)".into(),
+                ));
+            }
+            if seen.windows(7).any(|w| w == b"+PONG\r\n") {
+                return Ok(());
+            }
+            if seen.len() > FIRST_LOOK_BYTES {
+                return Err(refuse(
+                    "HELLO 3",
+                    format!("more than {} KiB came back without a PONG", FIRST_LOOK_BYTES / 1024),
+                ));
+            }
+        }
+    };
+    tokio::time::timeout(PING_LIMIT, look)
+        .await
+        .map_err(|_| refuse("HELLO 3, PING", format!("no PONG within {PING_LIMIT:?}")))?
+}
+
 /// A client for `url`, checked by one bounded PING over RESP3.
 pub async fn ping(url: &str) -> Result<redis::Client, RedisError> {
     let unreachable = |what: &str, detail: String| RedisError::Unreachable {
@@ -208,5 +280,36 @@ mod tests {
         assert!(e.to_string().contains("apt-get install redis-server"), "{e}");
         assert!(e.to_string().contains("--redis redis://"), "{e}");
         assert_eq!(e.exit_status(), EXIT_NO_REDIS);
+    }
+
+    /// A service that answers with an endless reply is refused after a bounded read, and one
+    /// that speaks another protocol at once; a real Redis's answer passes.
+    #[tokio::test]
+    async fn the_first_look_reads_a_bounded_amount_and_wants_a_pong() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        async fn serve(answer: impl Fn() -> Vec<u8> + Send + 'static, endless: bool) -> String {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                let (mut tcp, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 256];
+                let _ = tcp.read(&mut buf).await;
+                loop {
+                    if tcp.write_all(&answer()).await.is_err() || !endless {
+                        break;
+                    }
+                }
+                let _ = tcp.read(&mut buf).await;
+            });
+            format!("redis://{addr}/?protocol=resp3")
+        }
+        let endless = serve(|| b"%1\r\n+x\r\n".repeat(1024), true).await;
+        let error = first_look(&endless).await.expect_err("an endless reply");
+        assert!(error.to_string().contains("more than 64 KiB"), "{error}");
+        let http = serve(|| b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(), false).await;
+        let error = first_look(&http).await.expect_err("not RESP");
+        assert!(error.to_string().contains("not Redis's RESP3"), "{error}");
+        let redis = serve(|| b"%1\r\n+server\r\n+redis\r\n+PONG\r\n".to_vec(), false).await;
+        first_look(&redis).await.expect("a Redis's answer");
     }
 }

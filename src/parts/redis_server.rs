@@ -38,7 +38,7 @@ use std::time::Duration;
 use socketioxide_redis::drivers::redis::redis_client as redis;
 use tokio::sync::watch;
 
-use super::redis::{RedisError, find_on_path, log_tail, parse_url, ping};
+use super::redis::{RedisError, find_on_path, first_look, log_tail, parse_url, ping};
 
 /// How long the private Redis may take to say it is ready (it takes milliseconds).
 pub const START_LIMIT: Duration = Duration::from_secs(5);
@@ -317,6 +317,7 @@ impl Redis {
         match url {
             Some(url) => {
                 let url = parse_url(url)?;
+                first_look(&url).await?;
                 ping(&url).await?;
                 Ok(Redis::External { url })
             }
