@@ -189,7 +189,10 @@ pub async fn first_look(url: &str) -> Result<(), RedisError> {
             if seen.len() > FIRST_LOOK_BYTES {
                 return Err(refuse(
                     "HELLO 3",
-                    format!("more than {} KiB came back without a PONG", FIRST_LOOK_BYTES / 1024),
+                    format!(
+                        "more than {} KiB came back without a PONG",
+                        FIRST_LOOK_BYTES / 1024
+                    ),
                 ));
             }
         }

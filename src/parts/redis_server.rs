@@ -38,7 +38,7 @@ use std::time::Duration;
 use socketioxide_redis::drivers::redis::redis_client as redis;
 use tokio::sync::watch;
 
-use super::redis::{RedisError, find_on_path, first_look, log_tail, parse_url, ping};
+use super::redis::{PING_LIMIT, RedisError, find_on_path, first_look, log_tail, parse_url, ping};
 
 /// How long the private Redis may take to say it is ready (it takes milliseconds).
 pub const START_LIMIT: Duration = Duration::from_secs(5);
@@ -304,6 +304,43 @@ fn read_output(
     });
 }
 
+/// How often [`watch_external`] asks an external Redis whether it is still there.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Watches a Redis the tutor did not start, and returns once it has gone: a PING every
+/// [`WATCH_EVERY`] on a connection of its own, each bounded by [`PING_LIMIT`]. Without it, a
+/// `--redis` that stopped left serve's chat silently dead (the adapter's publishes failed, and
+/// nothing said so), and it never came back when Redis did. Now serve stops with this error, as
+/// it does when its private Redis exits.
+async fn watch_external(url: &str) -> RedisError {
+    let gone = |detail: String| RedisError::Gone {
+        url: url.to_owned(),
+        detail,
+    };
+    let client = match ping(url).await {
+        Ok(client) => client,
+        Err(e) => return gone(e.to_string()),
+    };
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(PING_LIMIT))
+        .set_response_timeout(Some(PING_LIMIT));
+    let mut conn = match client.get_multiplexed_async_connection_with_config(&config).await {
+        Ok(conn) => conn,
+        Err(e) => return gone(format!("connecting to watch it: {e}")),
+    };
+    let mut every = tokio::time::interval(WATCH_EVERY);
+    loop {
+        every.tick().await;
+        let pong =
+            tokio::time::timeout(PING_LIMIT, redis::cmd("PING").query_async::<String>(&mut conn)).await;
+        match pong {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return gone(format!("it stopped answering PING: {e}")),
+            Err(_) => return gone(format!("no answer to PING within {PING_LIMIT:?}")),
+        }
+    }
+}
+
 /// The Redis a stage uses: the tutor's own, or the one `--redis URL` names.
 #[derive(Debug)]
 pub enum Redis {
@@ -333,13 +370,13 @@ impl Redis {
         }
     }
 
-    /// Completes if a private Redis exits while in use (see [`RedisServer::gone`]). An external
-    /// Redis has no process to watch: losing it shows as failing emits (bounded by the driver's
-    /// 500 ms response timeout), so for it this never completes.
+    /// Completes if the Redis goes away while in use: a private Redis when its process exits
+    /// (see [`RedisServer::gone`]); an external one, which has no process to watch, when it stops
+    /// answering (see [`watch_external`]).
     pub async fn gone(&self) -> RedisError {
         match self {
             Redis::Private(server) => server.gone().await,
-            Redis::External { .. } => std::future::pending().await,
+            Redis::External { url } => watch_external(url).await,
         }
     }
 
@@ -351,5 +388,38 @@ impl Redis {
             what: "opening a client".into(),
             detail: e.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An external Redis that stops is noticed: the watch returns, naming it, within a few of its
+    /// PINGs. (A private Redis started by the tutor stands in for someone else's; the watch
+    /// sees only its URL.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_external_redis_that_stops_is_noticed_in_bounded_time() {
+        let server = RedisServer::start()
+            .await
+            .expect("redis-server starts (the tests install it)");
+        let url = server.url();
+        let mut watch = tokio::spawn({
+            let url = url.clone();
+            async move { watch_external(&url).await }
+        });
+        // Still there: the watch goes on, through a PING or two. (This test is about a timer,
+        // so it waits for one.)
+        let early = tokio::time::timeout(WATCH_EVERY + WATCH_EVERY / 2, &mut watch).await;
+        assert!(early.is_err(), "the watch ended while Redis was up: {early:?}");
+        drop(server);
+        let error = tokio::time::timeout(WATCH_EVERY + 2 * PING_LIMIT, watch)
+            .await
+            .expect("the watch notices within one round and one PING's limit")
+            .expect("the watch task");
+        assert!(
+            matches!(&error, RedisError::Gone { url: u, .. } if *u == url),
+            "{error}"
+        );
     }
 }
