@@ -14,7 +14,8 @@
 //! ```
 //!
 //! * `id` is the **server offset**: rows are numbered in the order they were stored, so "send me
-//!   what I missed" is "every row after the last id I saw" ([`Store::after`]).
+//!   what I missed" is "every row after the last id I saw" ([`Store::after`], read a page at a
+//!   time).
 //! * `client_offset` is chosen by the *client* for each message and is `UNIQUE`: a client that
 //!   resends a message because it never saw the acknowledgement sends the same offset, and the
 //!   second insert is refused ([`Inserted::Duplicate`]). At-least-once sending plus a unique key
@@ -39,10 +40,6 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, params};
 
 /// How long a statement waits for another connection's lock before it fails.
 pub const BUSY_LIMIT: Duration = Duration::from_millis(500);
-
-/// The most rows one replay returns: a client can fill the table in `serve`, and a replay must
-/// not read all of it into memory.
-pub const MAX_REPLAY: usize = 10_000;
 
 /// The file name in the tutor's state folder.
 pub const FILE_NAME: &str = "messages.sqlite3";
@@ -200,9 +197,14 @@ impl Store {
         }
     }
 
-    /// Every row after server offset `offset`, in the order stored (at most [`MAX_REPLAY`]):
-    /// `SELECT id, content FROM messages WHERE id > ?`.
-    pub fn after(&self, offset: i64) -> Result<Vec<Stored>, StoreError> {
+    /// The first `limit` rows after server offset `offset`, in the order stored:
+    /// `SELECT id, client_offset, content FROM messages WHERE id > ? ORDER BY id LIMIT ?`.
+    ///
+    /// A page, not the whole history: a client can fill the table in `serve`, and a replay
+    /// reads it a page at a time, from the last id it sent, so it never holds more than one
+    /// page. `ORDER BY id` is what makes the pages follow one another (without it, SQLite may
+    /// return rows in any order).
+    pub fn after(&self, offset: i64, limit: usize) -> Result<Vec<Stored>, StoreError> {
         let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let fail = |e| StoreError::from_sqlite(&self.path, e);
         let mut statement = conn
@@ -210,8 +212,9 @@ impl Store {
                 "SELECT id, client_offset, content FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
             )
             .map_err(fail)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = statement
-            .query_map(params![offset, MAX_REPLAY as i64], |row| {
+            .query_map(params![offset, limit], |row| {
                 Ok(Stored {
                     id: row.get(0)?,
                     client_offset: row.get(1)?,

@@ -24,7 +24,8 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 
 use super::handlers::delivery::Log;
-use super::handlers::{Call, CameBack, Failed, Handler};
+use super::handlers::{Call, CameBack, Failed, Handler, Reached};
+use super::live::Recipients;
 use super::message::AnyArgs;
 use super::order::{Turn, Turnstile};
 use super::tally::Tally;
@@ -184,6 +185,7 @@ async fn on_connection<A: Adapter>(
                             came_back: CameBack::default(),
                             auth,
                             log,
+                            stopping: report.stopping.clone(),
                         });
                         turn.run(on_event(handler, event, socket, call, report));
                     },
@@ -209,6 +211,7 @@ async fn on_connection<A: Adapter>(
                     came_back: CameBack::default(),
                     auth: leaving_auth,
                     log: leaving_log,
+                    stopping: gone.stopping.clone(),
                 };
                 if let Err(reason) = run(handler, "disconnect", call, &gone).await {
                     let event = "disconnect".to_owned();
@@ -235,6 +238,7 @@ async fn on_connection<A: Adapter>(
             came_back: CameBack::default(),
             auth,
             log,
+            stopping: report.stopping.clone(),
         };
         if let Err(reason) = run(handler, "connection", call, &report).await {
             let event = "connection".to_owned();
@@ -321,7 +325,17 @@ async fn run<A: Adapter>(
     // The sockets whose full buffer dropped this emit's packet, by name (see tally.rs). The
     // in-memory adapter of the lesson servers notes them; another adapter leaves only the count.
     recipients.dropped = report.losses.take();
+    // A handler that failed before its emit (its INSERT, say) sent nothing to anyone; one whose
+    // own socket stopped taking packets part-way lost the rest for it. The trace says so,
+    // never "sent to" for what was not.
     let sid = socket.id.to_string();
+    match outcome.as_ref().map_err(|f| f.reached) {
+        Err(Reached::Nobody) => recipients = Recipients::default(),
+        Err(Reached::LostForSender) if !recipients.dropped.contains(&sid) => {
+            recipients.dropped.push(sid.clone())
+        }
+        _ => {}
+    }
     let _ = report.send(ServerEvent::Sent {
         sid: sid.clone(),
         trigger: trigger.to_owned(),
@@ -407,6 +421,7 @@ mod tests {
             came_back: CameBack::default(),
             auth: Value::Null,
             log: None,
+            stopping: report.stopping.clone(),
         };
         let outcome = run(handler, "chat message", call, &report).await;
         assert_eq!(outcome, Err(SHUTTING_DOWN.to_owned()));

@@ -19,6 +19,7 @@ mod order;
 mod parts;
 mod peer;
 mod predict;
+mod replay;
 mod scaling;
 mod semantics;
 mod serve;

@@ -8,7 +8,7 @@
 //!   travels with it as a last argument: `io.emit('chat message', msg, id)`. The client keeps the
 //!   last id it saw in `socket.auth.serverOffset`, and socket.io-client sends `auth` again with
 //!   every reconnection, so the connection handler knows where the client stopped and replays
-//!   every row after it ([`replay_missed`]).
+//!   every row after it ([`replay_missed`]), however many there are (see "A long replay" below).
 //! * **The client offset.** A client that retries a message (its acknowledgement never came) sends
 //!   the same message twice. The client names each message with an offset of its own, stored
 //!   under a `UNIQUE` constraint: the second insert is refused, so the retry is stored once and
@@ -20,16 +20,40 @@
 //! statements wide. The tutor's SQLite store (`parts::store`) is one; the runner and `serve` hand
 //! it to the server ([`super::Call::log`]). A stage that lists these handlers and gets no log is
 //! refused with a reason, never silently turned into a chat that stores nothing.
+//!
+//! # A long replay
+//!
+//! Node's `socket.emit` never refuses a packet: it writes into the socket's memory, however much
+//! is waiting. socketioxide gives each socket a bounded outgoing buffer (128 packets,
+//! `realtime::SOCKET_BUFFER`), and `socket.emit` on a full one fails at once with
+//! `InternalChannelFull`: the packet is dropped. A newcomer with 300 rows to catch up on would
+//! get about 128 of them and lose the rest, through no fault of its own.
+//!
+//! So the replay reads the rows a page at a time (`LIMIT 100`, from the last id it sent, so it
+//! never holds the whole table), and when the buffer is full it waits for the client to read
+//! and tries again. socketioxide 0.18.9 has no public way to wait for room (its `reserve` is
+//! crate-private), so the wait is a retry after a short pause, doubling from 1 ms to 16 ms.
+//! The replay also yields after every few rows, which lets the socket's writer (and its
+//! heartbeat, whose ping is refused by a full buffer and then closes the connection) run before
+//! the buffer fills.
+//!
+//! The server's handlers take turns (see `server::order`), so a replay holds the others up
+//! while it waits. Its waits are bounded: a client that makes no room for [`ROOM_WITHIN`], or a
+//! replay that has run for [`REPLAY_WITHIN`], stops the replay, and the trace says how far it
+//! got and that the rest was lost for that client; a server that begins to stop ends the wait
+//! at once.
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
-use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
+use socketioxide::{SendError, SocketError, SocketIo, TransportType};
+use tokio::time::Instant;
 
-use super::{Failed, Handler, boxed};
+use super::{Failed, Handler, Reached, Stopping, boxed};
 use crate::parts::store::{Inserted, Store};
 use crate::vocab::{Audience, Effect, Emit};
 
@@ -38,8 +62,9 @@ pub trait MessageLog: Send + Sync + fmt::Debug {
     /// `INSERT INTO messages (content, client_offset) VALUES (?, ?)`: the new row's id, or `None`
     /// when a row with this client offset exists already (the `UNIQUE` constraint refused it).
     fn insert(&self, content: &str, client_offset: Option<&str>) -> Result<Option<i64>, String>;
-    /// `SELECT id, content FROM messages WHERE id > ?`, in id order.
-    fn after(&self, offset: i64) -> Result<Vec<(i64, String)>, String>;
+    /// `SELECT id, content FROM messages WHERE id > ? ORDER BY id LIMIT ?`: one page of the rows
+    /// after `offset`, in id order.
+    fn after(&self, offset: i64, limit: usize) -> Result<Vec<(i64, String)>, String>;
 }
 
 /// A shared handle on the stage's message log.
@@ -56,8 +81,8 @@ impl MessageLog for Store {
         }
     }
 
-    fn after(&self, offset: i64) -> Result<Vec<(i64, String)>, String> {
-        let rows = Store::after(self, offset).map_err(|e| e.to_string())?;
+    fn after(&self, offset: i64, limit: usize) -> Result<Vec<(i64, String)>, String> {
+        let rows = Store::after(self, offset, limit).map_err(|e| e.to_string())?;
         Ok(rows.into_iter().map(|row| (row.id, row.content)).collect())
     }
 }
@@ -69,6 +94,41 @@ const NO_ARGS: [u8; 0] = [];
 
 /// The event the delivery chat uses.
 const CHAT: &str = "chat message";
+
+/// How many rows one SELECT of a replay reads.
+pub const PAGE: usize = 100;
+
+/// How long a replay waits for its client to make room in a full buffer before it stops. A
+/// client that reads takes a full buffer in well under a millisecond over a WebSocket, and in
+/// one long-polling round trip.
+pub const ROOM_WITHIN: Duration = Duration::from_secs(2);
+
+/// How long one replay may run in all: it holds the server's other handlers up, so a client
+/// that reads just fast enough never to hit [`ROOM_WITHIN`] cannot hold them up for ever.
+pub const REPLAY_WITHIN: Duration = Duration::from_secs(10);
+
+/// The replay yields to the socket's writer after this many rows: a quarter of the buffer.
+const BURST: usize = 32;
+
+/// How many rows a replay sends to a client still on long-polling before it waits for the
+/// client's upgrade to WebSocket: half the buffer, so the upgrade finds room (see
+/// [`UPGRADE_WITHIN`]).
+const BEFORE_UPGRADE: usize = 64;
+
+/// How long a replay to a client on long-polling waits for its upgrade to WebSocket.
+///
+/// socketioxide 0.18.9 starts an upgrade by queueing a NOOP packet in the socket's buffer and
+/// waiting for room, while it answers every long-polling GET with a NOOP instead of the buffer:
+/// if the buffer is full at that moment, nothing empties it, and after its upgrade timeout
+/// (10 s) the session is closed (measured: 15 of 20 default clients lost that way). A default
+/// client (`io()`) starts its upgrade as soon as it is connected, so the replay keeps the
+/// buffer half empty until the upgrade is done. A client that stays on polling
+/// (`transports: ['polling']`) never upgrades, and gets the rest after this wait.
+pub const UPGRADE_WITHIN: Duration = Duration::from_secs(1);
+
+/// The first and the longest pause before a full buffer is tried again.
+const FIRST_PAUSE: Duration = Duration::from_millis(1);
+const LONGEST_PAUSE: Duration = Duration::from_millis(16);
 
 /// This file's handlers, as the registry lists them.
 pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
@@ -134,7 +194,7 @@ pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
             run: |call| {
                 boxed(async move {
                     let log = need_log(&call.log)?;
-                    replay_missed(&call.socket, log, &call.auth)
+                    replay_missed(&call.socket, log, &call.auth, &call.stopping).await
                 })
             },
         },
@@ -189,7 +249,9 @@ fn client_offset_arg(args: &[Value]) -> Result<String, String> {
 /// reconnecting client can be given again. The row id goes out with it, so
 /// each client knows how far it has read.
 pub async fn store_then_emit<A: Adapter>(io: &SocketIo<A>, log: Log, msg: &str) -> Result<(), Failed> {
-    let id = log.insert(msg, None)?.ok_or("no row was stored")?;
+    let Some(id) = log.insert(msg, None).map_err(Failed::sent_nothing)? else {
+        return Err(Failed::sent_nothing("no row was stored"));
+    };
     io.emit(CHAT, &(msg, id)).await?;
     Ok(())
 }
@@ -223,7 +285,10 @@ pub async fn store_once_then_emit<A: Adapter>(
     client_offset: &str,
     callback: Option<AckSender<A>>,
 ) -> Result<(), Failed> {
-    let Some(id) = log.insert(msg, Some(client_offset))? else {
+    let Some(id) = log
+        .insert(msg, Some(client_offset))
+        .map_err(Failed::sent_nothing)?
+    else {
         // A duplicate: already stored and sent; only the acknowledgement was missing.
         if let Some(callback) = callback {
             callback.send(&NO_ARGS)?;
@@ -251,11 +316,157 @@ pub async fn store_once_then_emit<A: Adapter>(
 /// `auth` is what the client sent in its CONNECT packet (`40{"serverOffset":2}`),
 /// and socket.io-client sends it again on every reconnection: the server
 /// learns where this client stopped reading, and sends it the rest, in order.
-pub fn replay_missed<A: Adapter>(socket: &SocketRef<A>, log: Log, auth: &Value) -> Result<(), Failed> {
-    let offset = auth.get("serverOffset").and_then(Value::as_i64).unwrap_or(0);
-    for (id, content) in log.after(offset)? {
-        socket.emit(CHAT, &(content, id))?;
+///
+/// Node writes every row into the socket's memory at once. socketioxide's
+/// buffer holds 128 packets, so the rows are read 100 at a time, and each
+/// one waits for room if the client has not read the ones before yet.
+pub async fn replay_missed<A: Adapter>(
+    socket: &SocketRef<A>,
+    log: Log,
+    auth: &Value,
+    stopping: &Stopping,
+) -> Result<(), Failed> {
+    let mut offset = auth.get("serverOffset").and_then(Value::as_i64).unwrap_or(0);
+    let mut room = Room::new(stopping);
+    loop {
+        let page = log.after(offset, PAGE).map_err(|e| room.stopped(e, offset))?;
+        for (id, content) in &page {
+            room.emit(socket, &(content, id))
+                .await
+                .map_err(|e| room.stopped(e, offset))?;
+            offset = *id;
+        }
+        if page.len() < PAGE {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 // ANCHOR_END: replay_missed
+
+/// Why a replay stopped before its last row.
+enum Stop {
+    /// The client's buffer stayed full for [`ROOM_WITHIN`].
+    NoRoom,
+    /// The replay has run for [`REPLAY_WITHIN`].
+    TooLong,
+    /// The server is stopping.
+    ServerStopping,
+    /// The socket has closed: nobody is left to miss the rest.
+    Gone,
+    /// Anything else: the database, or a row that could not be sent.
+    Other(String),
+}
+
+impl From<String> for Stop {
+    fn from(reason: String) -> Self {
+        Stop::Other(reason)
+    }
+}
+
+/// A replay's bounds on waiting for room in its client's buffer (see the module documentation).
+struct Room<'a> {
+    started: Instant,
+    stopping: &'a Stopping,
+    /// Rows queued so far.
+    sent: usize,
+}
+
+impl<'a> Room<'a> {
+    fn new(stopping: &'a Stopping) -> Self {
+        Self {
+            started: Instant::now(),
+            stopping,
+            sent: 0,
+        }
+    }
+
+    /// `socket.emit('chat message', content, id)`, waiting (bounded) while the buffer is full.
+    async fn emit<A: Adapter>(&mut self, socket: &SocketRef<A>, row: &(&String, &i64)) -> Result<(), Stop> {
+        if self.sent % BURST == BURST - 1 {
+            tokio::task::yield_now().await;
+        }
+        if self.stopping.now() {
+            return Err(Stop::ServerStopping);
+        }
+        if self.started.elapsed() >= REPLAY_WITHIN {
+            return Err(Stop::TooLong);
+        }
+        if self.sent >= BEFORE_UPGRADE {
+            self.upgraded(socket).await?;
+        }
+        let full_since = Instant::now();
+        let mut pause = FIRST_PAUSE;
+        loop {
+            match socket.emit(CHAT, row) {
+                Ok(()) => {
+                    self.sent += 1;
+                    return Ok(());
+                }
+                Err(SendError::Socket(SocketError::InternalChannelFull)) => {}
+                Err(SendError::Socket(SocketError::Closed)) => return Err(Stop::Gone),
+                Err(e) => return Err(Stop::Other(e.to_string())),
+            }
+            if self.stopping.now() {
+                return Err(Stop::ServerStopping);
+            }
+            if full_since.elapsed() >= ROOM_WITHIN {
+                return Err(Stop::NoRoom);
+            }
+            if self.started.elapsed() >= REPLAY_WITHIN {
+                return Err(Stop::TooLong);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(LONGEST_PAUSE);
+        }
+    }
+
+    /// Waits (at most [`UPGRADE_WITHIN`] from the start of the replay) while the socket is on
+    /// long-polling, for its upgrade to WebSocket.
+    async fn upgraded<A: Adapter>(&mut self, socket: &SocketRef<A>) -> Result<(), Stop> {
+        let mut pause = FIRST_PAUSE;
+        while socket.transport_type() == TransportType::Polling && self.started.elapsed() < UPGRADE_WITHIN {
+            if self.stopping.now() {
+                return Err(Stop::ServerStopping);
+            }
+            if !socket.connected() {
+                return Err(Stop::Gone);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(LONGEST_PAUSE);
+        }
+        Ok(())
+    }
+
+    /// What the trace says about a replay that stopped after the row with server offset
+    /// `offset` (its last one sent).
+    fn stopped(&self, why: impl Into<Stop>, offset: i64) -> Failed {
+        let rest = if self.sent == 0 {
+            "none of the rows was sent".to_owned()
+        } else {
+            format!(
+                "{} rows were sent, up to server offset {offset}; those after it were not",
+                self.sent
+            )
+        };
+        let lost = |reason: String| Failed {
+            full_buffers: 1,
+            reached: Reached::LostForSender,
+            ..Failed::from(reason)
+        };
+        match why.into() {
+            Stop::NoRoom => lost(format!(
+                "the client made no room in its buffer for {ROOM_WITHIN:?}, so the replay stopped: {rest}"
+            )),
+            Stop::TooLong => lost(format!(
+                "the client read too slowly: the replay stopped after {REPLAY_WITHIN:?}: {rest}"
+            )),
+            Stop::ServerStopping => Failed::from(format!("the server is stopping: {rest}")),
+            Stop::Gone => Failed {
+                only_closed: true,
+                ..Failed::from(format!("the client left during the replay: {rest}"))
+            },
+            Stop::Other(reason) if self.sent == 0 => Failed::sent_nothing(format!("{reason}; {rest}")),
+            Stop::Other(reason) => Failed::from(format!("{reason}; {rest}")),
+        }
+    }
+}

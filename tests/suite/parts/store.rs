@@ -8,7 +8,7 @@ use realtime_tutor::parts::store::{BUSY_LIMIT, FILE_NAME, Inserted, Store, Store
 
 fn contents(store: &Store, after: i64) -> Vec<(i64, String)> {
     store
-        .after(after)
+        .after(after, 1000)
         .expect("replay")
         .into_iter()
         .map(|row| (row.id, row.content))
@@ -43,7 +43,7 @@ fn a_client_offset_is_stored_once_however_often_it_is_sent() {
         store.insert("hi again", Some("alice-2")).unwrap(),
         Inserted::New(2)
     );
-    let rows = store.after(0).unwrap();
+    let rows = store.after(0, 10).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].client_offset.as_deref(), Some("alice-1"));
 }
@@ -168,7 +168,7 @@ fn inserting_and_replaying_takes_little_time() {
     }
     let insert = started.elapsed() / 200;
     let started = Instant::now();
-    let rows = store.after(100).unwrap();
+    let rows = store.after(100, 1000).unwrap();
     let replay = started.elapsed();
     assert_eq!(rows.len(), 100);
     assert!(rows.windows(2).all(|w| w[0].id < w[1].id));
