@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use realtime_tutor::client::link::Transport;
+use realtime_tutor::client::polling::PollingLink;
 use realtime_tutor::client::{ConnectOptions, Incoming, SimClient};
 use realtime_tutor::parts::store::Store;
 use serde_json::{Value, json};
@@ -204,5 +205,117 @@ fn memory_per_connection_stays_small_while_twenty_newcomers_are_replayed_at_once
             per_connection < 1024,
             "{per_connection} kB per connection during a replay of {ROWS} short rows"
         );
+    });
+}
+
+/// A long-polling client that connects as a newcomer and then never polls again: nothing takes
+/// the packets out of its buffer. Returns the link, to keep the session open.
+async fn newcomer_that_never_reads(url: &str) -> PollingLink {
+    let authority = url.trim_start_matches("http://").to_owned();
+    let mut link = PollingLink::new(&authority, "/socket.io/?EIO=4&transport=polling");
+    let open = link.get(Duration::from_secs(5)).await.expect("the handshake");
+    let sid = open
+        .body
+        .strip_prefix('0')
+        .and_then(|json| serde_json::from_str::<Value>(json).ok())
+        .and_then(|open| open["sid"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("an OPEN packet, not {:?}", open.body));
+    link.set_sid(&sid);
+    let sent = link
+        .post(r#"40{"serverOffset":0}"#.to_owned(), Duration::from_secs(5))
+        .await
+        .expect("the CONNECT packet");
+    assert_eq!(sent.code, 200, "{sent:?}");
+    link
+}
+
+/// A newcomer that never reads is given what fits in its buffer; the replay then stops within
+/// its bound, the trace says it was lost for that client and why (not "sent to"), and the
+/// server goes on serving the others.
+#[test]
+fn a_newcomer_that_never_reads_is_reported_and_holds_nobody_up_for_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = history(dir.path());
+    runtime().block_on(async {
+        let mut serve = serve_6(&db).await;
+        let _silent = newcomer_that_never_reads(&serve.url).await;
+        let connect = serve
+            .wait_for("the silent newcomer", |l| l["kind"] == "connect")
+            .await;
+        let name = connect["client"].clone();
+        assert_eq!(connect["sent_to"], json!([]), "not \"sent to\": {connect}");
+        assert_eq!(connect["dropped"], json!([name]), "lost for it: {connect}");
+        let error = connect["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an error: {connect}"));
+        assert!(
+            error.contains("the client made no room in its buffer for 2s, so the replay stopped")
+                && error.contains("those after it were not"),
+            "{error}"
+        );
+        // The others are served again: a client up to date chats as usual.
+        let options = ConnectOptions {
+            auth: Some(json!({ "serverOffset": ROWS })),
+            ..ConnectOptions::websocket_only()
+        };
+        let mut talker = SimClient::connect(&serve.url, &options).await.expect("connects");
+        serve
+            .wait_for("the talker's connection", |l| {
+                l["kind"] == "connect" && l["client"] != name
+            })
+            .await;
+        talker
+            .emit("chat message", vec![json!("still here")])
+            .expect("emits");
+        match talker.next(Duration::from_secs(10)).await {
+            Some(Incoming::Event { name, args }) => {
+                assert_eq!(name, "chat message");
+                assert_eq!(args, vec![json!("still here"), json!(ROWS + 1)]);
+            }
+            other => panic!("the echo, not {other:?}"),
+        }
+    });
+}
+
+/// An INSERT that fails sends nothing, and the trace says so: the message database is locked by
+/// another program, so the chat message is neither stored nor sent to anyone.
+#[test]
+fn a_message_whose_insert_fails_is_not_traced_as_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite3");
+    Store::open(&db).expect("a fresh database");
+    runtime().block_on(async {
+        let mut serve = serve_6(&db).await;
+        let mut client = SimClient::connect(&serve.url, &options(&[Transport::WebSocket]))
+            .await
+            .expect("connects");
+        serve.wait_for("the connection", |l| l["kind"] == "connect").await;
+        let other = rusqlite::Connection::open(&db).expect("another program's connection");
+        other.execute_batch("BEGIN EXCLUSIVE").expect("holds the lock");
+        client
+            .emit("chat message", vec![json!("not stored")])
+            .expect("emits");
+        let emit = serve.wait_for("the chat message", |l| l["kind"] == "emit").await;
+        assert_eq!(emit["sent_to"], json!([]), "sent to nobody: {emit}");
+        let rejected = serve.wait_for("why", |l| l["kind"] == "rejected").await;
+        let reason = rejected["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("is locked by another program"), "{rejected}");
+        other.execute_batch("ROLLBACK").expect("lets go");
+        // Events on one connection arrive in order: the next message's echo coming first proves
+        // that the refused one was never sent to this client.
+        client
+            .emit("chat message", vec![json!("stored now")])
+            .expect("emits");
+        match client.next(Duration::from_secs(10)).await {
+            Some(Incoming::Event { name, args }) => {
+                assert_eq!(name, "chat message");
+                assert_eq!(
+                    args,
+                    vec![json!("stored now"), json!(1)],
+                    "the refused one never came"
+                );
+            }
+            other => panic!("the echo, not {other:?}"),
+        }
     });
 }
