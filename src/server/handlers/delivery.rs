@@ -35,7 +35,9 @@
 //! crate-private), so the wait is a retry after a short pause, doubling from 1 ms to 16 ms.
 //! The replay also yields after every few rows, which lets the socket's writer (and its
 //! heartbeat, whose ping is refused by a full buffer and then closes the connection) run before
-//! the buffer fills.
+//! the buffer fills. A client still on long-polling is sent half a buffer, then the replay waits
+//! for its upgrade to WebSocket (bounded by [`UPGRADE_WITHIN`]): socketioxide cannot finish an
+//! upgrade that finds the buffer full (see `room.rs`).
 //!
 //! The server's handlers take turns (see `server::order`), so a replay holds the others up
 //! while it waits. Its waits are bounded: a client that makes no room for [`ROOM_WITHIN`], or a
@@ -45,15 +47,13 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
+use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
-use socketioxide::{SendError, SocketError, SocketIo, TransportType};
-use tokio::time::Instant;
 
-use super::{Failed, Handler, Reached, Stopping, boxed};
+use super::{Failed, Handler, Stopping, boxed};
 use crate::parts::store::{Inserted, Store};
 use crate::vocab::{Audience, Effect, Emit};
 
@@ -98,37 +98,9 @@ const CHAT: &str = "chat message";
 /// How many rows one SELECT of a replay reads.
 pub const PAGE: usize = 100;
 
-/// How long a replay waits for its client to make room in a full buffer before it stops. A
-/// client that reads takes a full buffer in well under a millisecond over a WebSocket, and in
-/// one long-polling round trip.
-pub const ROOM_WITHIN: Duration = Duration::from_secs(2);
-
-/// How long one replay may run in all: it holds the server's other handlers up, so a client
-/// that reads just fast enough never to hit [`ROOM_WITHIN`] cannot hold them up for ever.
-pub const REPLAY_WITHIN: Duration = Duration::from_secs(10);
-
-/// The replay yields to the socket's writer after this many rows: a quarter of the buffer.
-const BURST: usize = 32;
-
-/// How many rows a replay sends to a client still on long-polling before it waits for the
-/// client's upgrade to WebSocket: half the buffer, so the upgrade finds room (see
-/// [`UPGRADE_WITHIN`]).
-const BEFORE_UPGRADE: usize = 64;
-
-/// How long a replay to a client on long-polling waits for its upgrade to WebSocket.
-///
-/// socketioxide 0.18.9 starts an upgrade by queueing a NOOP packet in the socket's buffer and
-/// waiting for room, while it answers every long-polling GET with a NOOP instead of the buffer:
-/// if the buffer is full at that moment, nothing empties it, and after its upgrade timeout
-/// (10 s) the session is closed (measured: 15 of 20 default clients lost that way). A default
-/// client (`io()`) starts its upgrade as soon as it is connected, so the replay keeps the
-/// buffer half empty until the upgrade is done. A client that stays on polling
-/// (`transports: ['polling']`) never upgrades, and gets the rest after this wait.
-pub const UPGRADE_WITHIN: Duration = Duration::from_secs(1);
-
-/// The first and the longest pause before a full buffer is tried again.
-const FIRST_PAUSE: Duration = Duration::from_millis(1);
-const LONGEST_PAUSE: Duration = Duration::from_millis(16);
+mod room;
+use room::Room;
+pub use room::{REPLAY_WITHIN, ROOM_WITHIN, UPGRADE_WITHIN};
 
 /// This file's handlers, as the registry lists them.
 pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
@@ -342,131 +314,3 @@ pub async fn replay_missed<A: Adapter>(
     }
 }
 // ANCHOR_END: replay_missed
-
-/// Why a replay stopped before its last row.
-enum Stop {
-    /// The client's buffer stayed full for [`ROOM_WITHIN`].
-    NoRoom,
-    /// The replay has run for [`REPLAY_WITHIN`].
-    TooLong,
-    /// The server is stopping.
-    ServerStopping,
-    /// The socket has closed: nobody is left to miss the rest.
-    Gone,
-    /// Anything else: the database, or a row that could not be sent.
-    Other(String),
-}
-
-impl From<String> for Stop {
-    fn from(reason: String) -> Self {
-        Stop::Other(reason)
-    }
-}
-
-/// A replay's bounds on waiting for room in its client's buffer (see the module documentation).
-struct Room<'a> {
-    started: Instant,
-    stopping: &'a Stopping,
-    /// Rows queued so far.
-    sent: usize,
-}
-
-impl<'a> Room<'a> {
-    fn new(stopping: &'a Stopping) -> Self {
-        Self {
-            started: Instant::now(),
-            stopping,
-            sent: 0,
-        }
-    }
-
-    /// `socket.emit('chat message', content, id)`, waiting (bounded) while the buffer is full.
-    async fn emit<A: Adapter>(&mut self, socket: &SocketRef<A>, row: &(&String, &i64)) -> Result<(), Stop> {
-        if self.sent % BURST == BURST - 1 {
-            tokio::task::yield_now().await;
-        }
-        if self.stopping.now() {
-            return Err(Stop::ServerStopping);
-        }
-        if self.started.elapsed() >= REPLAY_WITHIN {
-            return Err(Stop::TooLong);
-        }
-        if self.sent >= BEFORE_UPGRADE {
-            self.upgraded(socket).await?;
-        }
-        let full_since = Instant::now();
-        let mut pause = FIRST_PAUSE;
-        loop {
-            match socket.emit(CHAT, row) {
-                Ok(()) => {
-                    self.sent += 1;
-                    return Ok(());
-                }
-                Err(SendError::Socket(SocketError::InternalChannelFull)) => {}
-                Err(SendError::Socket(SocketError::Closed)) => return Err(Stop::Gone),
-                Err(e) => return Err(Stop::Other(e.to_string())),
-            }
-            if self.stopping.now() {
-                return Err(Stop::ServerStopping);
-            }
-            if full_since.elapsed() >= ROOM_WITHIN {
-                return Err(Stop::NoRoom);
-            }
-            if self.started.elapsed() >= REPLAY_WITHIN {
-                return Err(Stop::TooLong);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(LONGEST_PAUSE);
-        }
-    }
-
-    /// Waits (at most [`UPGRADE_WITHIN`] from the start of the replay) while the socket is on
-    /// long-polling, for its upgrade to WebSocket.
-    async fn upgraded<A: Adapter>(&mut self, socket: &SocketRef<A>) -> Result<(), Stop> {
-        let mut pause = FIRST_PAUSE;
-        while socket.transport_type() == TransportType::Polling && self.started.elapsed() < UPGRADE_WITHIN {
-            if self.stopping.now() {
-                return Err(Stop::ServerStopping);
-            }
-            if !socket.connected() {
-                return Err(Stop::Gone);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(LONGEST_PAUSE);
-        }
-        Ok(())
-    }
-
-    /// What the trace says about a replay that stopped after the row with server offset
-    /// `offset` (its last one sent).
-    fn stopped(&self, why: impl Into<Stop>, offset: i64) -> Failed {
-        let rest = if self.sent == 0 {
-            "none of the rows was sent".to_owned()
-        } else {
-            format!(
-                "{} rows were sent, up to server offset {offset}; those after it were not",
-                self.sent
-            )
-        };
-        let lost = |reason: String| Failed {
-            full_buffers: 1,
-            reached: Reached::LostForSender,
-            ..Failed::from(reason)
-        };
-        match why.into() {
-            Stop::NoRoom => lost(format!(
-                "the client made no room in its buffer for {ROOM_WITHIN:?}, so the replay stopped: {rest}"
-            )),
-            Stop::TooLong => lost(format!(
-                "the client read too slowly: the replay stopped after {REPLAY_WITHIN:?}: {rest}"
-            )),
-            Stop::ServerStopping => Failed::from(format!("the server is stopping: {rest}")),
-            Stop::Gone => Failed {
-                only_closed: true,
-                ..Failed::from(format!("the client left during the replay: {rest}"))
-            },
-            Stop::Other(reason) if self.sent == 0 => Failed::sent_nothing(format!("{reason}; {rest}")),
-            Stop::Other(reason) => Failed::from(format!("{reason}; {rest}")),
-        }
-    }
-}

@@ -175,3 +175,23 @@ fn inserting_and_replaying_takes_little_time() {
     eprintln!("SQLite: {insert:?} per insert (each its own transaction), {replay:?} to replay 100 rows");
     assert!(insert < Duration::from_millis(100));
 }
+
+#[test]
+fn a_replay_reads_the_rows_a_page_at_a_time_in_id_order() {
+    let store = Store::temporary().unwrap();
+    for i in 1..=250 {
+        store.insert(&format!("m{i}"), None).unwrap();
+    }
+    let mut offset = 0;
+    let mut pages = Vec::new();
+    loop {
+        let page = store.after(offset, 100).unwrap();
+        pages.push(page.len());
+        let Some(last) = page.last() else { break };
+        assert!(page.windows(2).all(|w| w[1].id == w[0].id + 1), "in id order");
+        assert_eq!(page[0].id, offset + 1, "each page starts after the last id read");
+        offset = last.id;
+    }
+    assert_eq!(pages, [100, 100, 50, 0]);
+    assert_eq!(offset, 250);
+}
