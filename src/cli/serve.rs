@@ -87,7 +87,10 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// The SQLite file a storing server (lesson 6) keeps its messages in. By default it is
-    /// messages.sqlite3 in the tutor's state folder, so the history outlives a restart.
+    /// messages.sqlite3 in the tutor's state folder, so the history outlives a restart. It must
+    /// be a regular file or a path where one can be created (a symbolic link is followed to the
+    /// file it names); a FIFO, a device or another program's SQLite database is refused and
+    /// left as it is.
     #[arg(long, value_name = "PATH")]
     pub db: Option<std::path::PathBuf>,
     /// When to use colour (also honours NO_COLOR, CLICOLOR and CLICOLOR_FORCE).
@@ -161,7 +164,8 @@ async fn bind(host: IpAddr, port: u16) -> anyhow::Result<TcpListener> {
 }
 
 /// The message database of a storing stage: `--db PATH`, or the file in the state folder. A
-/// locked, damaged or unwritable file is refused here, with its name, before anything starts.
+/// locked, damaged or unwritable file, one that is not a regular file, or another program's
+/// database is refused here, with its name, before anything starts.
 fn open_database(
     stage: &crate::lesson::Stage,
     db: Option<&std::path::Path>,

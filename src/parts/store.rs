@@ -14,7 +14,8 @@
 //! ```
 //!
 //! * `id` is the **server offset**: rows are numbered in the order they were stored, so "send me
-//!   what I missed" is "every row after the last id I saw" ([`Store::after`]).
+//!   what I missed" is "every row after the last id I saw" ([`Store::after`], read a page at a
+//!   time).
 //! * `client_offset` is chosen by the *client* for each message and is `UNIQUE`: a client that
 //!   resends a message because it never saw the acknowledgement sends the same offset, and the
 //!   second insert is refused ([`Inserted::Duplicate`]). At-least-once sending plus a unique key
@@ -39,10 +40,6 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, params};
 
 /// How long a statement waits for another connection's lock before it fails.
 pub const BUSY_LIMIT: Duration = Duration::from_millis(500);
-
-/// The most rows one replay returns: a client can fill the table in `serve`, and a replay must
-/// not read all of it into memory.
-pub const MAX_REPLAY: usize = 10_000;
 
 /// The file name in the tutor's state folder.
 pub const FILE_NAME: &str = "messages.sqlite3";
@@ -86,6 +83,12 @@ pub enum StoreError {
     Unwritable { path: PathBuf, detail: String },
     #[error("there is no folder to keep the message database in ({0}); choose a file with --db PATH")]
     NoHome(String),
+    #[error("the message database {} is {kind}, not a regular file; it was left as it is: --db PATH \
+             takes a regular file, or a path where one can be created", path.display())]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error("the message database {} is an SQLite database of another program ({detail}); it was left as \
+             it is: choose another file with --db PATH", path.display())]
+    Foreign { path: PathBuf, detail: String },
     #[error("the message database {}: {detail}", path.display())]
     Other { path: PathBuf, detail: String },
 }
@@ -122,7 +125,16 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating it if needed) the database file at `path` and its table.
+    ///
+    /// Nothing is changed in a file that is not the tutor's. Before SQLite opens anything, the
+    /// path must be a regular file or nothing at all: SQLite would read a FIFO or a device as a
+    /// database and create its `-journal` beside it. A symbolic link is followed, as it is for
+    /// the progress file: the file it points to is the database. Then, before the journal mode
+    /// is set or the table created, the file's tables are read: an SQLite file that holds any
+    /// other table, or a `messages` table with other columns, is another program's, and is
+    /// refused as it is.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        refuse_what_is_not_a_file(path)?;
         let fail = |e| StoreError::from_sqlite(path, e);
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -130,7 +142,7 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags).map_err(fail)?;
         conn.busy_timeout(BUSY_LIMIT).map_err(fail)?;
         // The first statement reads the file's header: a file of garbage fails here, untouched.
-        //
+        check_schema(&conn, path)?;
         // Write-ahead logging: a commit appends to `FILE-wal` and, with `synchronous=NORMAL`,
         // does not wait for the disk (measured here: about 20 ms per insert with SQLite's
         // default rollback journal and full sync, tens of microseconds like this). A committed
@@ -200,9 +212,14 @@ impl Store {
         }
     }
 
-    /// Every row after server offset `offset`, in the order stored (at most [`MAX_REPLAY`]):
-    /// `SELECT id, content FROM messages WHERE id > ?`.
-    pub fn after(&self, offset: i64) -> Result<Vec<Stored>, StoreError> {
+    /// The first `limit` rows after server offset `offset`, in the order stored:
+    /// `SELECT id, client_offset, content FROM messages WHERE id > ? ORDER BY id LIMIT ?`.
+    ///
+    /// A page, not the whole history: a client can fill the table in `serve`, and a replay
+    /// reads it a page at a time, from the last id it sent, so it never holds more than one
+    /// page. `ORDER BY id` is what makes the pages follow one another (without it, SQLite may
+    /// return rows in any order).
+    pub fn after(&self, offset: i64, limit: usize) -> Result<Vec<Stored>, StoreError> {
         let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let fail = |e| StoreError::from_sqlite(&self.path, e);
         let mut statement = conn
@@ -210,8 +227,9 @@ impl Store {
                 "SELECT id, client_offset, content FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
             )
             .map_err(fail)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = statement
-            .query_map(params![offset, MAX_REPLAY as i64], |row| {
+            .query_map(params![offset, limit], |row| {
                 Ok(Stored {
                     id: row.get(0)?,
                     client_offset: row.get(1)?,
@@ -220,5 +238,98 @@ impl Store {
             })
             .map_err(fail)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(fail)
+    }
+}
+
+/// Refuses a path that exists and is not a regular file (after following symbolic links), before
+/// anything opens it. A missing path is fine: the database is created there.
+fn refuse_what_is_not_a_file(path: &Path) -> Result<(), StoreError> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(meta) => Err(StoreError::NotAFile {
+            path: path.to_path_buf(),
+            kind: kind_of(&meta.file_type()),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::Unwritable {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        }),
+    }
+}
+
+/// What a file that is not a regular one is, in words.
+fn kind_of(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    }
+}
+
+/// The columns of the tutorial's table, by name and declared type, in order.
+const COLUMNS: [(&str, &str); 3] = [("id", "INTEGER"), ("client_offset", "TEXT"), ("content", "TEXT")];
+
+/// Reads the file's tables, changing nothing, and refuses another program's database: any table
+/// but `messages` (and `sqlite_sequence`, which SQLite keeps for `AUTOINCREMENT`), or a
+/// `messages` table whose columns are not the tutorial's. An empty database, a new file, and a
+/// file written by the tutorial's own Node server (the same table) are all accepted.
+fn check_schema(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let fail = |e| StoreError::from_sqlite(path, e);
+    let foreign = |detail: String| StoreError::Foreign {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let mut tables = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .map_err(fail)?;
+    let names = tables
+        .query_map([], |row| row.get::<_, String>(0))
+        .map_err(fail)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(fail)?;
+    let others: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| *n != "messages" && *n != "sqlite_sequence")
+        .collect();
+    if !others.is_empty() {
+        let shown: Vec<String> = others.iter().take(3).map(|n| format!("{n:?}")).collect();
+        return Err(foreign(format!(
+            "it holds the table{} {}{}, and the tutor keeps only \"messages\"",
+            if others.len() == 1 { "" } else { "s" },
+            shown.join(", "),
+            if others.len() > 3 { ", …" } else { "" }
+        )));
+    }
+    if !names.iter().any(|n| n == "messages") {
+        return Ok(());
+    }
+    let mut info = conn.prepare("PRAGMA table_info(messages)").map_err(fail)?;
+    let columns = info
+        .query_map([], |row| Ok((row.get::<_, String>(1)?, row.get::<_, String>(2)?)))
+        .map_err(fail)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(fail)?;
+    let fits = columns.len() == COLUMNS.len()
+        && columns
+            .iter()
+            .zip(COLUMNS)
+            .all(|((name, kind), (want, want_kind))| name == want && kind.eq_ignore_ascii_case(want_kind));
+    if fits {
+        Ok(())
+    } else {
+        let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).take(6).collect();
+        Err(foreign(format!(
+            "its \"messages\" table has the columns ({}), not (id, client_offset, content)",
+            names.join(", ")
+        )))
     }
 }

@@ -100,7 +100,7 @@ impl Session<'_> {
             return;
         }
         let offset = auth.get("serverOffset").and_then(Value::as_i64).unwrap_or(0);
-        if store.after(offset).is_ok_and(|rows| rows.is_empty()) {
+        if store.after(offset, 1).is_ok_and(|rows| rows.is_empty()) {
             step.why_not.insert(
                 name.to_owned(),
                 format!("the database holds no message after its serverOffset {offset}"),

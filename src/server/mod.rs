@@ -136,6 +136,8 @@ pub struct Reporter {
     /// The sockets whose full buffer lost them a broadcast, as the adapter noted them (see
     /// [`tally`]).
     pub(crate) losses: tally::Losses,
+    /// Set when the server begins to stop, for handlers that wait (see [`handlers::Stopping`]).
+    pub(crate) stopping: handlers::Stopping,
 }
 
 impl Reporter {
@@ -149,6 +151,7 @@ impl Reporter {
                 events,
                 closing,
                 losses,
+                stopping: handlers::Stopping::default(),
             },
             receiver,
         )
@@ -188,6 +191,8 @@ pub struct StageServer {
     task: Option<JoinHandle<std::io::Result<()>>>,
     /// The lock its handlers hold while they emit, see [`Reporter::hold_open`].
     closing: Arc<RwLock<()>>,
+    /// Tells a handler that waits on a client to stop waiting, see [`handlers::Stopping`].
+    stopping: handlers::Stopping,
 }
 
 impl StageServer {
@@ -227,6 +232,7 @@ impl StageServer {
     ) -> std::io::Result<Self> {
         let (report, events) = Reporter::new();
         let closing = report.closing.clone();
+        let stopping = report.stopping.clone();
         let (io, router) = match mount {
             Mount::AppOnly | Mount::HttpServer => (None, app),
             Mount::Realtime => {
@@ -263,6 +269,7 @@ impl StageServer {
             shutdown,
             task,
             closing,
+            stopping,
         })
     }
 
@@ -319,6 +326,9 @@ impl StageServer {
     /// Closes every connection, stops accepting new ones and waits for the server task to end.
     pub async fn stop(mut self) {
         if let Some(io) = self.io.take() {
+            // A handler that waits for a client to read (a long replay) gives up now, so the
+            // lock below is not held for the length of its wait.
+            self.stopping.begin();
             // `io.close()` empties socketioxide's table of namespaces, and an `io.emit` that runs
             // at that moment panics. Taking this lock for writing waits until no handler is
             // between its check and its emit, and keeps new ones waiting until the close is

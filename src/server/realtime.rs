@@ -24,7 +24,8 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 
 use super::handlers::delivery::Log;
-use super::handlers::{Call, CameBack, Failed, Handler};
+use super::handlers::{Call, CameBack, Failed, Handler, Reached};
+use super::live::Recipients;
 use super::message::AnyArgs;
 use super::order::{Turn, Turnstile};
 use super::tally::Tally;
@@ -197,6 +198,7 @@ fn register_events<A: Adapter>(
                             came_back: CameBack::default(),
                             auth,
                             log,
+                            stopping: report.stopping.clone(),
                         });
                         turn.run(on_event(handler, event, socket, call, report));
                     },
@@ -248,6 +250,7 @@ async fn on_connection<A: Adapter>(
                     came_back: CameBack::default(),
                     auth: leaving_auth,
                     log: leaving_log,
+                    stopping: gone.stopping.clone(),
                 };
                 if let Err(reason) = run(handler, "disconnect", call, &gone).await {
                     let event = "disconnect".to_owned();
@@ -274,6 +277,7 @@ async fn on_connection<A: Adapter>(
             came_back: CameBack::default(),
             auth,
             log,
+            stopping: report.stopping.clone(),
         };
         if let Err(reason) = run(handler, "connection", call, &report).await {
             let event = "connection".to_owned();
@@ -360,7 +364,17 @@ async fn run<A: Adapter>(
     // The sockets whose full buffer dropped this emit's packet, by name (see tally.rs). The
     // in-memory adapter of the lesson servers notes them; another adapter leaves only the count.
     recipients.dropped = report.losses.take();
+    // A handler that failed before its emit (its INSERT, say) sent nothing to anyone; one whose
+    // own socket stopped taking packets part-way lost the rest for it. The trace says so,
+    // never "sent to" for what was not.
     let sid = socket.id.to_string();
+    match outcome.as_ref().map_err(|f| f.reached) {
+        Err(Reached::Nobody) => recipients = Recipients::default(),
+        Err(Reached::LostForSender) if !recipients.dropped.contains(&sid) => {
+            recipients.dropped.push(sid.clone())
+        }
+        _ => {}
+    }
     let _ = report.send(ServerEvent::Sent {
         sid: sid.clone(),
         trigger: trigger.to_owned(),
@@ -446,6 +460,7 @@ mod tests {
             came_back: CameBack::default(),
             auth: Value::Null,
             log: None,
+            stopping: report.stopping.clone(),
         };
         let outcome = run(handler, "chat message", call, &report).await;
         assert_eq!(outcome, Err(SHUTTING_DOWN.to_owned()));

@@ -253,3 +253,150 @@ fn serve_6_refuses_a_damaged_or_unwritable_database_by_name_and_leaves_it_alone(
         "the file is untouched"
     );
 }
+
+/// `serve 6 --db PATH`, expected to refuse: the exit status and what stderr said.
+fn serve_6_refusing(db: &Path) -> String {
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_realtime-tutor"))
+            .args(["serve", "6", "--port", "0", "--db"])
+            .arg(db),
+        COMMAND_LIMIT,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&db.display().to_string()),
+        "names the file: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// The names in a folder, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn serve_6_refuses_a_fifo_or_a_device_as_its_database_and_leaves_nothing_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    let made = run_bounded(Command::new("mkfifo").arg(&fifo), COMMAND_LIMIT);
+    assert!(made.status.success(), "mkfifo: {made:?}");
+    let stderr = serve_6_refusing(&fifo);
+    assert!(
+        stderr.contains("is a FIFO (named pipe), not a regular file"),
+        "{stderr}"
+    );
+    assert_eq!(
+        listing(dir.path()),
+        ["pipe"],
+        "no -journal or -wal beside the FIFO"
+    );
+
+    let stderr = serve_6_refusing(Path::new("/dev/null"));
+    assert!(stderr.contains("is a device, not a regular file"), "{stderr}");
+    for beside in ["/dev/null-journal", "/dev/null-wal", "/dev/null-shm"] {
+        assert!(!Path::new(beside).exists(), "{beside} was created");
+    }
+}
+
+#[test]
+fn serve_6_refuses_another_programs_sqlite_file_without_changing_it() {
+    use rusqlite::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    // Another program's table, and a `messages` table that is not the tutorial's.
+    let schemas = [
+        (
+            "users.db",
+            "CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('ada');",
+        ),
+        (
+            "mail.db",
+            "CREATE TABLE messages (id INTEGER PRIMARY KEY, sender TEXT, body BLOB); \
+             INSERT INTO messages (sender, body) VALUES ('ada', x'00ff');",
+        ),
+    ];
+    for (name, sql) in schemas {
+        let db = dir.path().join(name);
+        let dump = |conn: &Connection| -> (String, Vec<String>) {
+            let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+            let mut rows = Vec::new();
+            let mut tables = conn
+                .prepare("SELECT name, sql FROM sqlite_master ORDER BY name")
+                .unwrap();
+            for row in tables
+                .query_map([], |r| {
+                    Ok(format!("{}: {}", r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .unwrap()
+            {
+                rows.push(row.unwrap());
+            }
+            let table = if name == "users.db" { "users" } else { "messages" };
+            let mut all = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+            let width = all.column_count();
+            for row in all
+                .query_map([], |r| {
+                    Ok((0..width)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap()
+            {
+                rows.push(row.unwrap());
+            }
+            (mode, rows)
+        };
+        let before = {
+            let conn = Connection::open(&db).unwrap();
+            conn.execute_batch("PRAGMA journal_mode = DELETE;").unwrap();
+            conn.execute_batch(sql).unwrap();
+            dump(&conn)
+        };
+        assert_eq!(before.0, "delete");
+        let bytes = std::fs::read(&db).unwrap();
+        let stderr = serve_6_refusing(&db);
+        assert!(
+            stderr.contains("is an SQLite database of another program"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read(&db).unwrap(), bytes, "{name}: not a byte changed");
+        assert_eq!(
+            listing(dir.path()).iter().filter(|n| n.starts_with(name)).count(),
+            1,
+            "{name}: nothing beside it"
+        );
+        let after = dump(&Connection::open(&db).unwrap());
+        assert_eq!(after, before, "{name}: same journal mode, same tables and rows");
+    }
+}
+
+/// A symbolic link is followed, as the progress file's is: the history is the file it names.
+#[test]
+fn serve_6_follows_a_symbolic_link_to_its_database() {
+    use realtime_tutor::parts::store::Store;
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("history.sqlite3");
+    Store::open(&target)
+        .unwrap()
+        .insert("through the link", None)
+        .unwrap();
+    let link = dir.path().join("link.sqlite3");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let serve = serve_6(&link);
+    let got = runtime().block_on(replayed(&serve.url, json!({ "serverOffset": 0 }), 1));
+    drop(serve);
+    assert_eq!(got, vec![vec![json!("through the link"), json!(1)]]);
+    assert!(
+        std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
+        "the link stays a link"
+    );
+}

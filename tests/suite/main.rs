@@ -27,6 +27,7 @@ mod peer;
 mod predict;
 mod project_files;
 mod redis_flag;
+mod replay;
 mod scaling;
 mod semantics;
 mod serve;

@@ -8,7 +8,7 @@
 //!   travels with it as a last argument: `io.emit('chat message', msg, id)`. The client keeps the
 //!   last id it saw in `socket.auth.serverOffset`, and socket.io-client sends `auth` again with
 //!   every reconnection, so the connection handler knows where the client stopped and replays
-//!   every row after it ([`replay_missed`]).
+//!   every row after it ([`replay_missed`]), however many there are (see "A long replay" below).
 //! * **The client offset.** A client that retries a message (its acknowledgement never came) sends
 //!   the same message twice. The client names each message with an offset of its own, stored
 //!   under a `UNIQUE` constraint: the second insert is refused, so the retry is stored once and
@@ -20,6 +20,30 @@
 //! statements wide. The tutor's SQLite store (`parts::store`) is one; the runner and `serve` hand
 //! it to the server ([`super::Call::log`]). A stage that lists these handlers and gets no log is
 //! refused with a reason, never silently turned into a chat that stores nothing.
+//!
+//! # A long replay
+//!
+//! Node's `socket.emit` never refuses a packet: it writes into the socket's memory, however much
+//! is waiting. socketioxide gives each socket a bounded outgoing buffer (128 packets,
+//! `realtime::SOCKET_BUFFER`), and `socket.emit` on a full one fails at once with
+//! `InternalChannelFull`: the packet is dropped. A newcomer with 300 rows to catch up on would
+//! get about 128 of them and lose the rest, through no fault of its own.
+//!
+//! So the replay reads the rows a page at a time (`LIMIT 100`, from the last id it sent, so it
+//! never holds the whole table), and when the buffer is full it waits for the client to read
+//! and tries again. socketioxide 0.18.9 has no public way to wait for room (its `reserve` is
+//! crate-private), so the wait is a retry after a short pause, doubling from 1 ms to 16 ms.
+//! The replay also yields after every few rows, which lets the socket's writer (and its
+//! heartbeat, whose ping is refused by a full buffer and then closes the connection) run before
+//! the buffer fills. A client still on long-polling is sent half a buffer, then the replay waits
+//! for its upgrade to WebSocket (bounded by [`UPGRADE_WITHIN`]): socketioxide cannot finish an
+//! upgrade that finds the buffer full (see `room.rs`).
+//!
+//! The server's handlers take turns (see `server::order`), so a replay holds the others up
+//! while it waits. Its waits are bounded: a client that makes no room for [`ROOM_WITHIN`], or a
+//! replay that has run for [`REPLAY_WITHIN`], stops the replay, and the trace says how far it
+//! got and that the rest was lost for that client; a server that begins to stop ends the wait
+//! at once.
 
 use std::fmt;
 use std::sync::Arc;
@@ -29,7 +53,7 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
 
-use super::{Failed, Handler, boxed};
+use super::{Failed, Handler, Stopping, boxed};
 use crate::parts::store::{Inserted, Store};
 use crate::vocab::{Audience, Effect, Emit};
 
@@ -38,8 +62,9 @@ pub trait MessageLog: Send + Sync + fmt::Debug {
     /// `INSERT INTO messages (content, client_offset) VALUES (?, ?)`: the new row's id, or `None`
     /// when a row with this client offset exists already (the `UNIQUE` constraint refused it).
     fn insert(&self, content: &str, client_offset: Option<&str>) -> Result<Option<i64>, String>;
-    /// `SELECT id, content FROM messages WHERE id > ?`, in id order.
-    fn after(&self, offset: i64) -> Result<Vec<(i64, String)>, String>;
+    /// `SELECT id, content FROM messages WHERE id > ? ORDER BY id LIMIT ?`: one page of the rows
+    /// after `offset`, in id order.
+    fn after(&self, offset: i64, limit: usize) -> Result<Vec<(i64, String)>, String>;
 }
 
 /// A shared handle on the stage's message log.
@@ -56,8 +81,8 @@ impl MessageLog for Store {
         }
     }
 
-    fn after(&self, offset: i64) -> Result<Vec<(i64, String)>, String> {
-        let rows = Store::after(self, offset).map_err(|e| e.to_string())?;
+    fn after(&self, offset: i64, limit: usize) -> Result<Vec<(i64, String)>, String> {
+        let rows = Store::after(self, offset, limit).map_err(|e| e.to_string())?;
         Ok(rows.into_iter().map(|row| (row.id, row.content)).collect())
     }
 }
@@ -69,6 +94,13 @@ const NO_ARGS: [u8; 0] = [];
 
 /// The event the delivery chat uses.
 const CHAT: &str = "chat message";
+
+/// How many rows one SELECT of a replay reads.
+pub const PAGE: usize = 100;
+
+mod room;
+use room::Room;
+pub use room::{REPLAY_WITHIN, ROOM_WITHIN, UPGRADE_WITHIN};
 
 /// This file's handlers, as the registry lists them.
 pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
@@ -134,7 +166,7 @@ pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
             run: |call| {
                 boxed(async move {
                     let log = need_log(&call.log)?;
-                    replay_missed(&call.socket, log, &call.auth)
+                    replay_missed(&call.socket, log, &call.auth, &call.stopping).await
                 })
             },
         },
@@ -189,7 +221,9 @@ fn client_offset_arg(args: &[Value]) -> Result<String, String> {
 /// reconnecting client can be given again. The row id goes out with it, so
 /// each client knows how far it has read.
 pub async fn store_then_emit<A: Adapter>(io: &SocketIo<A>, log: Log, msg: &str) -> Result<(), Failed> {
-    let id = log.insert(msg, None)?.ok_or("no row was stored")?;
+    let Some(id) = log.insert(msg, None).map_err(Failed::sent_nothing)? else {
+        return Err(Failed::sent_nothing("no row was stored"));
+    };
     io.emit(CHAT, &(msg, id)).await?;
     Ok(())
 }
@@ -223,7 +257,10 @@ pub async fn store_once_then_emit<A: Adapter>(
     client_offset: &str,
     callback: Option<AckSender<A>>,
 ) -> Result<(), Failed> {
-    let Some(id) = log.insert(msg, Some(client_offset))? else {
+    let Some(id) = log
+        .insert(msg, Some(client_offset))
+        .map_err(Failed::sent_nothing)?
+    else {
         // A duplicate: already stored and sent; only the acknowledgement was missing.
         if let Some(callback) = callback {
             callback.send(&NO_ARGS)?;
@@ -251,11 +288,29 @@ pub async fn store_once_then_emit<A: Adapter>(
 /// `auth` is what the client sent in its CONNECT packet (`40{"serverOffset":2}`),
 /// and socket.io-client sends it again on every reconnection: the server
 /// learns where this client stopped reading, and sends it the rest, in order.
-pub fn replay_missed<A: Adapter>(socket: &SocketRef<A>, log: Log, auth: &Value) -> Result<(), Failed> {
-    let offset = auth.get("serverOffset").and_then(Value::as_i64).unwrap_or(0);
-    for (id, content) in log.after(offset)? {
-        socket.emit(CHAT, &(content, id))?;
+///
+/// Node writes every row into the socket's memory at once. socketioxide's
+/// buffer holds 128 packets, so the rows are read 100 at a time, and each
+/// one waits for room if the client has not read the ones before yet.
+pub async fn replay_missed<A: Adapter>(
+    socket: &SocketRef<A>,
+    log: Log,
+    auth: &Value,
+    stopping: &Stopping,
+) -> Result<(), Failed> {
+    let mut offset = auth.get("serverOffset").and_then(Value::as_i64).unwrap_or(0);
+    let mut room = Room::new(stopping);
+    loop {
+        let page = log.after(offset, PAGE).map_err(|e| room.stopped(e, offset))?;
+        for (id, content) in &page {
+            room.emit(socket, &(content, id))
+                .await
+                .map_err(|e| room.stopped(e, offset))?;
+            offset = *id;
+        }
+        if page.len() < PAGE {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 // ANCHOR_END: replay_missed

@@ -47,8 +47,8 @@ use crate::vocab::{Ack, Effect, Trigger};
 /// A handler's body, once called: a future that says whether it did what it declared.
 pub type Running = Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>>;
 
-/// Why a handler did not do what it declared: in words, and how many of the sockets its emit
-/// selected had a full outgoing buffer (see [`super::live`]).
+/// Why a handler did not do what it declared: in words, how many of the sockets its emit
+/// selected had a full outgoing buffer (see [`super::live`]), and how far it got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failed {
     pub reason: String,
@@ -56,6 +56,33 @@ pub struct Failed {
     /// Every socket the emit failed for had closed meanwhile: the others got it, and a socket
     /// that is gone cannot miss anything. Not a failure of the handler (see `realtime::run`).
     pub only_closed: bool,
+    /// How far the handler got before it failed: what the trace may say it sent.
+    pub reached: Reached,
+}
+
+/// How far a failed handler got, which decides whom the trace says it sent to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reached {
+    /// Its emit ran: it was sent to the sockets the server saw it select, except those the
+    /// adapter named with a full buffer.
+    #[default]
+    Emit,
+    /// It failed before it queued anything (the INSERT or the SELECT failed): it was sent to
+    /// nobody.
+    Nobody,
+    /// It sent part of what it declared to its own socket, whose buffer then stayed full (a
+    /// replay whose client did not read): the rest is lost for that socket.
+    LostForSender,
+}
+
+impl Failed {
+    /// A failure before anything was queued: see [`Reached::Nobody`].
+    pub fn sent_nothing(reason: impl Into<String>) -> Self {
+        Self {
+            reached: Reached::Nobody,
+            ..Self::from(reason.into())
+        }
+    }
 }
 
 impl From<String> for Failed {
@@ -64,6 +91,7 @@ impl From<String> for Failed {
             reason,
             full_buffers: 0,
             only_closed: false,
+            reached: Reached::Emit,
         }
     }
 }
@@ -82,6 +110,7 @@ impl From<socketioxide::BroadcastError> for Failed {
             full_buffers: super::live::full_buffers(&error),
             reason: error.to_string(),
             only_closed,
+            reached: Reached::Emit,
         }
     }
 }
@@ -96,6 +125,7 @@ impl From<socketioxide::SendError> for Failed {
             full_buffers: usize::from(full),
             reason: error.to_string(),
             only_closed: false,
+            reached: Reached::Emit,
         }
     }
 }
@@ -103,7 +133,8 @@ impl From<socketioxide::SendError> for Failed {
 /// Everything one call of a handler receives: the socket it runs for, the server, the event's
 /// arguments (empty for `connection`), the client's acknowledgement callback when it sent
 /// one, the `auth` object of the client's CONNECT packet (`socket.handshake.auth`, `null` when
-/// it sent none), and the stage's message database, for the stages that have one.
+/// it sent none), the stage's message database, for the stages that have one, and whether the
+/// server has begun to stop.
 pub struct Call<A: Adapter = LocalAdapter> {
     pub socket: SocketRef<A>,
     pub io: SocketIo<A>,
@@ -113,6 +144,27 @@ pub struct Call<A: Adapter = LocalAdapter> {
     pub came_back: CameBack,
     pub auth: Value,
     pub log: Option<delivery::Log>,
+    /// A handler that waits (a replay waiting for its client to read) stops waiting once the
+    /// server has begun to stop.
+    pub stopping: Stopping,
+}
+
+/// Whether the server has begun to stop. Set by the server before it waits for the handler
+/// under way to finish its emit, so that a handler that waits on a client gives up instead of
+/// holding the shutdown up. Cloning shares the flag.
+#[derive(Debug, Clone, Default)]
+pub struct Stopping(Arc<std::sync::atomic::AtomicBool>);
+
+impl Stopping {
+    /// Says that the server is stopping; every clone sees it from now on.
+    pub fn begin(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether [`Stopping::begin`] has been called.
+    pub fn now(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// What came back to a handler's `emitWithAck`, socket by socket, in the order it came: an

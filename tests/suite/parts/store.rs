@@ -8,7 +8,7 @@ use realtime_tutor::parts::store::{BUSY_LIMIT, FILE_NAME, Inserted, Store, Store
 
 fn contents(store: &Store, after: i64) -> Vec<(i64, String)> {
     store
-        .after(after)
+        .after(after, 1000)
         .expect("replay")
         .into_iter()
         .map(|row| (row.id, row.content))
@@ -43,7 +43,7 @@ fn a_client_offset_is_stored_once_however_often_it_is_sent() {
         store.insert("hi again", Some("alice-2")).unwrap(),
         Inserted::New(2)
     );
-    let rows = store.after(0).unwrap();
+    let rows = store.after(0, 10).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].client_offset.as_deref(), Some("alice-1"));
 }
@@ -168,10 +168,30 @@ fn inserting_and_replaying_takes_little_time() {
     }
     let insert = started.elapsed() / 200;
     let started = Instant::now();
-    let rows = store.after(100).unwrap();
+    let rows = store.after(100, 1000).unwrap();
     let replay = started.elapsed();
     assert_eq!(rows.len(), 100);
     assert!(rows.windows(2).all(|w| w[0].id < w[1].id));
     eprintln!("SQLite: {insert:?} per insert (each its own transaction), {replay:?} to replay 100 rows");
     assert!(insert < Duration::from_millis(100));
+}
+
+#[test]
+fn a_replay_reads_the_rows_a_page_at_a_time_in_id_order() {
+    let store = Store::temporary().unwrap();
+    for i in 1..=250 {
+        store.insert(&format!("m{i}"), None).unwrap();
+    }
+    let mut offset = 0;
+    let mut pages = Vec::new();
+    loop {
+        let page = store.after(offset, 100).unwrap();
+        pages.push(page.len());
+        let Some(last) = page.last() else { break };
+        assert!(page.windows(2).all(|w| w[1].id == w[0].id + 1), "in id order");
+        assert_eq!(page[0].id, offset + 1, "each page starts after the last id read");
+        offset = last.id;
+    }
+    assert_eq!(pages, [100, 100, 50, 0]);
+    assert_eq!(offset, 250);
 }
