@@ -160,9 +160,12 @@ pub async fn first_look(url: &str) -> Result<(), RedisError> {
     }
     request.push_str("*1\r\n$4\r\nPING\r\n");
     let look = async {
-        let mut tcp = tokio::net::TcpStream::connect(host_port)
-            .await
-            .map_err(|e| refuse("connecting", e.to_string()))?;
+        let mut tcp = tokio::net::TcpStream::connect(host_port).await.map_err(|e| {
+            refuse(
+                "connecting, RESP3 HELLO (Redis 6 or later is needed)",
+                e.to_string(),
+            )
+        })?;
         tcp.write_all(request.as_bytes())
             .await
             .map_err(|e| refuse("HELLO 3", e.to_string()))?;

@@ -78,14 +78,15 @@ function serverLane(node) {
 }
 
 /**
- * Servers first (one lane per server the records name, in the order they first handled a
- * step, or the one `server`), then clients in the order they first appear.
+ * Servers first (one lane per server the records name, in the order of their names, whichever
+ * handled a step first, or the one `server`), then clients in the order they first appear.
  */
 function lanesOf(steps) {
   const names = [];
   for (const step of steps) {
     if (step.node != null && !names.includes(serverLane(step.node))) names.push(serverLane(step.node));
   }
+  names.sort();
   if (names.length === 0) names.push(serverLane(null));
   const servers = names.length;
   const add = (name) => names.includes(name) || names.push(name);

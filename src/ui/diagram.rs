@@ -72,8 +72,9 @@ struct Lanes {
 
 impl Lanes {
     fn of(trace: &StageTrace) -> Self {
-        // One lane per server the records name (`server A`, `server B`, in the order they first
-        // handled a step), or the one `server` of a stage with a single server.
+        // One lane per server the records name (`server A`, `server B`, in the order of their
+        // names, whichever handled a step first), or the one `server` of a stage with a single
+        // server.
         let mut names: Vec<String> = Vec::new();
         for node in trace.steps.iter().filter_map(|s| s.node.as_deref()) {
             let lane = server_lane(Some(node));
@@ -81,6 +82,7 @@ impl Lanes {
                 names.push(lane);
             }
         }
+        names.sort();
         if names.is_empty() {
             names.push(server_lane(None));
         }

@@ -208,7 +208,7 @@ fn usage_mistakes_exit_2_with_a_message() {
         let out = check(args);
         assert_eq!(out.code, Some(2), "{args:?}: {out}");
         assert!(
-            out.stderr.contains(needle),
+            crate::common::unwrapped(&out.stderr).contains(needle),
             "{args:?} should mention {needle:?}: {out}"
         );
         assert!(out.stdout.is_empty() && !out.stderr.contains("panicked"), "{out}");

@@ -238,7 +238,8 @@ fn serve_6_refuses_a_damaged_or_unwritable_database_by_name_and_leaves_it_alone(
                 .arg(db),
             COMMAND_LIMIT,
         );
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        // Messages wrap at 80 columns: read as one line.
+        let stderr = crate::common::unwrapped(&String::from_utf8_lossy(&out.stderr));
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains(needle), "{stderr}");
         assert!(
@@ -262,7 +263,8 @@ fn serve_6_refusing(db: &Path) -> String {
             .arg(db),
         COMMAND_LIMIT,
     );
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // Messages wrap at 80 columns: read as one line.
+    let stderr = crate::common::unwrapped(&String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(&db.display().to_string()),

@@ -188,9 +188,9 @@ fn a_missing_folder_fails_before_anything_runs_and_names_no_temporary_file() {
     assert_eq!(code, Some(1), "{stderr}");
     assert_eq!(stdout, "", "nothing ran");
     assert_eq!(
-        stderr,
+        crate::common::unwrapped(&stderr),
         format!(
-            "error: cannot write the diagram to {}: its folder does not exist\n",
+            "error: cannot write the diagram to {}: its folder does not exist",
             missing.display()
         )
     );

@@ -298,7 +298,7 @@ fn without_a_terminal_predict_mode_refuses_with_a_way_forward() {
     ];
     for (args, needles) in cases {
         let out = piped(&home, args);
-        let err = text(&out.stderr);
+        let err = crate::common::unwrapped(&text(&out.stderr));
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(out.stdout.is_empty(), "{args:?} printed: {}", text(&out.stdout));
         assert!(!err.contains("panicked"), "{err}");
