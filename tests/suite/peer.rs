@@ -92,6 +92,11 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<T
 
 /// A Socket.IO socket over a raw WebSocket, joined to `/` with the name `name`.
 pub async fn raw_socket(authority: &str, name: &str) -> Ws {
+    raw_socket_and_id(authority, name).await.0
+}
+
+/// [`raw_socket`], and the socket id the server's CONNECT reply gave it (`40{"sid":…}`).
+pub async fn raw_socket_and_id(authority: &str, name: &str) -> (Ws, String) {
     let url = format!("ws://{authority}/socket.io/?EIO=4&transport=websocket&name={name}");
     let (mut ws, _) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url))
         .await
@@ -102,7 +107,9 @@ pub async fn raw_socket(authority: &str, name: &str) -> Ws {
     ws.send(Message::text("40")).await.expect("send CONNECT");
     let connect = next_text(&mut ws).await;
     assert!(connect.starts_with("40"), "a Socket.IO CONNECT reply: {connect}");
-    ws
+    let reply: serde_json::Value = serde_json::from_str(&connect[2..]).unwrap_or_default();
+    let sid = reply["sid"].as_str().unwrap_or_default().to_owned();
+    (ws, sid)
 }
 
 async fn next_text(ws: &mut Ws) -> String {

@@ -386,6 +386,25 @@ fn events_sent_the_moment_the_connect_reply_arrives_are_all_handled() {
     });
 }
 
+#[test]
+fn the_live_trace_never_publishes_a_session_id() {
+    runtime().block_on(async {
+        let mut serve = Serve::start(&["3"]).await;
+        let authority = peer::authority(&serve.url);
+        let (_ws, sid) = peer::raw_socket_and_id(&authority, "nina").await;
+        assert!(sid.len() > 8, "a session id in the CONNECT reply: {sid:?}");
+        let line = serve.wait_for("nina's connection", connect_line("nina")).await;
+        let shown: String = sid.chars().take(4).collect();
+        assert_eq!(line["socket"], format!("{shown}…"), "{line}");
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+        // Whoever reads the trace (or /tutor/events, the same records) cannot post into nina's
+        // session: her whole id is nowhere in it.
+        assert!(!line.to_string().contains(&sid), "{line}");
+        assert!(!stderr.contains(&sid), "{stderr}");
+    });
+}
+
 /// `serve 3 --format json` as a bare child whose stdout the test reads itself, so that it can
 /// close it or stop reading: the process (killed when dropped), its stdout after the listening
 /// line, and its URL.
