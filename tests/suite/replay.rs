@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::common::runtime;
 use crate::serve::{Serve, tutor};
+use crate::serve_hardening::rss_kb;
 
 /// Rows in the history: more than two socket buffers' worth.
 const ROWS: i64 = 300;
@@ -81,16 +82,6 @@ async fn replay_once(url: &str, options: &ConnectOptions) -> Result<Vec<i64>, St
     }
     let _ = client.leave(Duration::from_secs(2)).await;
     Ok(ids)
-}
-
-/// A process's resident memory, in kB, from `/proc`.
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc status")
 }
 
 #[test]

@@ -24,7 +24,7 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 const QUICK: Duration = Duration::from_millis(1500);
 
 /// A process's resident memory, in kB, from `/proc`.
-fn rss_kb(pid: u32) -> u64 {
+pub(crate) fn rss_kb(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
     status
         .lines()
