@@ -138,7 +138,13 @@ pub struct Reporter {
     pub(crate) losses: tally::Losses,
     /// Set when the server begins to stop, for handlers that wait (see [`handlers::Stopping`]).
     pub(crate) stopping: handlers::Stopping,
+    /// How many [`ServerEvent::Rejected`] reports came in a row, with nothing else between
+    /// them (see [`Reporter::send`]).
+    refusals: Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// How many refusals in a row are all reported; past it, only the 128th, 256th, 512th, …
+const REFUSALS_SHOWN: u64 = 64;
 
 impl Reporter {
     /// A reporter, and the receiving end of its reports.
@@ -152,6 +158,7 @@ impl Reporter {
                 closing,
                 losses,
                 stopping: handlers::Stopping::default(),
+                refusals: Arc::default(),
             },
             receiver,
         )
@@ -159,7 +166,32 @@ impl Reporter {
 
     /// Reports to the tutor. Returns false when nobody listens any more (the tutor has moved
     /// on), which a handler may ignore.
+    ///
+    /// The channel has no bound, because the tutor must see every delivery. Refusals are the one
+    /// report a client can make the server send as fast as it can send packets (a `join` past
+    /// the rooms bound, a message past the line's): a client doing that in a loop made them
+    /// pile up faster than serve prints, and serve grew by tens of MB. So after
+    /// [`REFUSALS_SHOWN`] refusals in a row, only the 128th, 256th, … are reported, each saying
+    /// how many there were; any other report ends the run.
     pub fn send(&self, event: ServerEvent) -> bool {
+        use std::sync::atomic::Ordering;
+        let event = match event {
+            ServerEvent::Rejected { sid, event, reason } => {
+                let run = self.refusals.fetch_add(1, Ordering::Relaxed) + 1;
+                if run > REFUSALS_SHOWN && !run.is_power_of_two() {
+                    return true;
+                }
+                let reason = match run > REFUSALS_SHOWN {
+                    true => format!("{reason} (refusal {run} in a row; only some are reported)"),
+                    false => reason,
+                };
+                ServerEvent::Rejected { sid, event, reason }
+            }
+            other => {
+                self.refusals.store(0, Ordering::Relaxed);
+                other
+            }
+        };
         self.events.send(event).is_ok()
     }
 
@@ -347,5 +379,52 @@ impl StageServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(n: u64) -> ServerEvent {
+        ServerEvent::Rejected {
+            sid: "s".into(),
+            event: "join".into(),
+            reason: format!("refused {n}"),
+        }
+    }
+
+    /// A flood of refusals reaches the tutor thinned out and counted; anything else ends the
+    /// run, and refusals are then reported one by one again.
+    #[test]
+    fn a_run_of_refusals_is_thinned_and_counted() {
+        let (report, mut events) = Reporter::new();
+        for n in 1..=1000 {
+            assert!(report.send(refusal(n)));
+        }
+        let mut got = Vec::new();
+        while let Ok(ServerEvent::Rejected { reason, .. }) = events.try_recv() {
+            got.push(reason);
+        }
+        // 64 one by one, then the 128th, 256th and 512th, each saying where in the run it is.
+        assert_eq!(got.len(), 64 + 3, "{got:?}");
+        assert_eq!(got[63], "refused 64");
+        assert_eq!(
+            got[64],
+            "refused 128 (refusal 128 in a row; only some are reported)"
+        );
+        assert!(
+            got[66].starts_with("refused 512 (refusal 512 in a row"),
+            "{got:?}"
+        );
+        report.send(ServerEvent::Handled {
+            sid: "s".into(),
+            event: "chat message".into(),
+        });
+        report.send(refusal(1001));
+        assert!(matches!(events.try_recv(), Ok(ServerEvent::Handled { .. })));
+        assert!(
+            matches!(events.try_recv(), Ok(ServerEvent::Rejected { reason, .. }) if reason == "refused 1001")
+        );
     }
 }
