@@ -31,13 +31,11 @@ Pages on the same port:
 The live records behind /tutor/ follow Socket.IO's Origin rule: this server's
 own pages only, unless --allow-origin.
 
-Lesson 7 runs two servers, A on --port and B on the port after it, joined by
-the Redis adapter (a private redis-server the tutor starts and stops, or
---redis). Each has the chat page and /tutor/ (one feed, one lane per server),
-and --bots spreads the bots over both. What differs: a server's \"sent to\"
-lists its own sockets, and \"via B\" the sockets B's part of the broadcast
-selects, read from B's own tables when A reports (B runs no handler for it);
---db does not apply.";
+Lesson 7 runs server A on --port and B on the next port, joined by the Redis
+adapter (a private redis-server, or --redis). Each has the chat page and
+/tutor/; --bots spreads the bots over both. \"via B\" lists whom B's part of
+the broadcast selects, read from B's tables when A reports (B runs no handler
+for it); --db does not apply.";
 
 /// How long a client may take to send a request's headers before it is disconnected.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);

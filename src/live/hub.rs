@@ -91,18 +91,6 @@ pub struct Hub {
     quiet: HashMap<String, (&'static str, bool)>,
 }
 
-/// How a socket's id is shown in the live trace and on `/tutor/events`: its first four
-/// characters and `…`, enough to tell the tabs apart (each page shows the same), never the whole.
-///
-/// In socketioxide a socket's id *is* its Engine.IO session id, and over long-polling whoever
-/// knows that id can post packets into the session (`POST /socket.io/?…&sid=ID`). Node keeps the
-/// two apart (`socket.id` is not the session's id). The feed is readable by every page this
-/// server answers and by any local program, so it names a socket by a part too short to use.
-pub fn shown_id(sid: &str) -> String {
-    let part: String = sid.chars().take(4).collect();
-    format!("{part}…")
-}
-
 fn sending_of(live: &mut Live) -> Option<&mut Sending> {
     match live {
         Live::Connect { sending, .. } => sending.as_mut(),
@@ -315,7 +303,7 @@ impl Hub {
                 let live = Live::Connect {
                     client,
                     client_kind,
-                    socket: shown_id(&sid),
+                    socket: names::shown_id(&sid),
                     already_left,
                     node,
                     sending,

@@ -95,7 +95,7 @@ pub enum Live {
         client: String,
         client_kind: ClientKind,
         /// The first characters of the socket's id, never the whole (see
-        /// `crate::live::hub::shown_id`: here it is also the Engine.IO session's id).
+        /// `crate::live::hub` names.rs, `shown_id`: here it is also the Engine.IO session's id).
         socket: String,
         /// The socket was gone by the time the tutor looked at its handshake: it connected and
         /// dropped its connection at once (its `leaves` line may never come).
