@@ -101,6 +101,13 @@ pub struct Setup {
     pub report: mpsc::Sender<BotMsg>,
 }
 
+/// A fresh secret for this serve: the bots send it in their handshake (`bot=TOKEN`), so the
+/// hub tells them from a stranger's client that calls itself a bot.
+pub fn token() -> String {
+    let mut rng = fastrand::Rng::new();
+    std::iter::repeat_with(|| rng.alphanumeric()).take(16).collect()
+}
+
 /// How many reports the bots may have waiting for the live trace, all together.
 pub const REPORTS: usize = 256;
 

@@ -191,8 +191,7 @@ pub async fn run(
         feed.publish(records::json(t_ms, live));
     };
 
-    let mut rng = fastrand::Rng::new();
-    let token: String = std::iter::repeat_with(|| rng.alphanumeric()).take(16).collect();
+    let token = bots::token();
     let mut hub = Hub::new(token.clone());
     hub.quiet_handlers(&serving.behaviour);
     let (report, mut reads) = mpsc::channel(bots::REPORTS);
