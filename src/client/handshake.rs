@@ -11,6 +11,14 @@
 //! 2probe → ← 3probe,  5 →   (from now on: WebSocket)
 //! ```
 //!
+//! socket.io-client asks for the WebSocket earlier, as soon as the OPEN packet offers it, even
+//! before the `GET` that brings the CONNECT reply. This client waits for the reply first, on
+//! purpose: socketioxide's Engine.IO layer starts moving a session when the WebSocket request
+//! arrives, not when the probe does, and answers every later `GET` with a no-op (`6`). Asked
+//! early, the reply would come back in the `GET` on one run and over the new WebSocket on the
+//! next, depending on which task the server ran first; asked after, every run puts the same
+//! frames on the wire, and the socket receives the same packets either way.
+//!
 //! Each step is bounded by `ConnectOptions::timeout`, and its error names what was awaited.
 
 use std::sync::Arc;
