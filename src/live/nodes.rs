@@ -66,7 +66,10 @@ impl Pair {
     /// Server `at`'s report, with the other servers' part when it is an emit.
     fn report(&self, at: usize, event: ServerEvent) -> Report {
         let relays = match &event {
-            ServerEvent::Sent { audience, .. } => self.relays(at, audience),
+            // An emit that failed before it was published reached no other server.
+            ServerEvent::Sent {
+                audience, recipients, ..
+            } if !recipients.reached_nobody => self.relays(at, audience),
             _ => Vec::new(),
         };
         Report {

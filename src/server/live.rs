@@ -73,6 +73,10 @@ pub struct Recipients {
     /// servers' adapter ([`super::tally`]) names them. On another adapter (lesson 7's Redis
     /// nodes) this stays empty and only [`Recipients::full`], the count, is known.
     pub dropped: Vec<String>,
+    /// The emit failed before it queued anything, on this server or any other (its INSERT, or
+    /// the adapter's publish to Redis): it reached nobody, and another server's part of it
+    /// (lesson 7's "via B") must not be claimed either.
+    pub reached_nobody: bool,
 }
 
 /// Who a socket says it is, read from its handshake request: its query parameters and its
@@ -225,6 +229,7 @@ pub async fn observe<A: Adapter, F: Future>(
         why_not,
         full: full(&outcome),
         dropped: Vec::new(),
+        reached_nobody: false,
     };
     (outcome, recipients)
 }

@@ -112,7 +112,8 @@ pub enum ServerEvent {
         action: &'static str,
         /// Whom the handler declares the emit is for.
         audience: crate::vocab::Audience,
-        recipients: live::Recipients,
+        /// Boxed: the largest part of a report by far, and most reports are not emits.
+        recipients: Box<live::Recipients>,
     },
     /// A handler's `emitWithAck` has finished waiting: what came back from each socket it
     /// asked, by socket id, in the order it came (an answer, or the timer that ran out).

@@ -369,7 +369,12 @@ async fn run<A: Adapter>(
     // never "sent to" for what was not.
     let sid = socket.id.to_string();
     match outcome.as_ref().map_err(|f| f.reached) {
-        Err(Reached::Nobody) => recipients = Recipients::default(),
+        Err(Reached::Nobody) => {
+            recipients = Recipients {
+                reached_nobody: true,
+                ..Recipients::default()
+            }
+        }
         Err(Reached::LostForSender) if !recipients.dropped.contains(&sid) => {
             recipients.dropped.push(sid.clone())
         }
@@ -382,7 +387,7 @@ async fn run<A: Adapter>(
         args: emit.args,
         action: effect.js,
         audience: emit.to,
-        recipients,
+        recipients: Box::new(recipients),
     });
     // An emit that asked for answers: the handler has waited for all of them (or for its
     // timer), so what came back is complete now.

@@ -114,3 +114,95 @@ fn the_help_and_the_messages_name_the_same_redis_version() {
     );
     assert!(!words.contains("Redis 7"), "{words}");
 }
+
+/// A `redis-server` of the test's own on a TCP port (what `--redis` takes), killed on drop.
+/// Its port is chosen at random and tried again when taken: a free port is never assumed to
+/// stay free.
+fn tcp_redis() -> (crate::common::process::KillOnDrop, u16) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    for _ in 0..20 {
+        let port = 20_000 + (std::process::id() as u16 ^ rand_u16()) % 40_000;
+        let mut child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "no"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("redis-server starts (`bash scripts/test.sh` installs it)");
+        let stdout = child.stdout.take().expect("stdout");
+        let child = crate::common::process::KillOnDrop(child);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("Ready to accept connections") {
+                    let _ = tx.send(true);
+                }
+            }
+            let _ = tx.send(false);
+        });
+        if rx.recv_timeout(COMMAND_LIMIT) == Ok(true) {
+            return (child, port);
+        }
+    }
+    panic!("redis-server did not start on any of 20 ports");
+}
+
+fn rand_u16() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u8(0);
+    h.finish() as u16
+}
+
+/// `serve 7 --redis URL` when that Redis goes away: a chat message sent after it went is shown
+/// as sent to nobody, on neither server, with the adapter's error (the Redis adapter publishes
+/// before it sends to its own sockets, so the sender did not get it either), and serve stops
+/// with exit status 1, naming the Redis, within the watch's bound. (The watch may notice first
+/// and stop serve before the message is handled; then there is no line for it at all.)
+#[test]
+fn serve_7_stops_and_says_so_when_its_redis_goes_away() {
+    use serde_json::json;
+    let (redis, port) = tcp_redis();
+    let url = format!("redis://127.0.0.1:{port}");
+    crate::common::runtime().block_on(async {
+        let mut command = crate::serve::tutor();
+        command.args(["serve", "7", "--redis", &url]);
+        let mut serve = crate::serve::Serve::spawn(command).await;
+        let b = serve
+            .wait_for("server B's listening line", |l| {
+                l["kind"] == "listening" && l["node"] == "B"
+            })
+            .await;
+        let b = b["url"].as_str().expect("a url").trim_end_matches('/').to_owned();
+        let options = realtime_tutor::client::ConnectOptions::default();
+        let _omar = realtime_tutor::client::SimClient::connect_with_query(&b, &options, &[("name", "omar")])
+            .await
+            .expect("omar connects to B");
+        serve
+            .wait_for("omar on B", crate::serve::connect_line("omar"))
+            .await;
+        let nina = crate::serve::join(&mut serve, "nina").await;
+        // Redis goes away (killed, as a crash would), and nina speaks at once.
+        drop(redis);
+        nina.emit("chat message", vec![json!("after redis")])
+            .expect("sends");
+        let (lines, code, stderr) = serve.until_exit(std::time::Duration::from_secs(15)).await;
+        let emitted = lines
+            .iter()
+            .find(|l| crate::serve::emit_line("nina", "after redis")(l));
+        let refused = lines
+            .iter()
+            .find(|l| l["kind"] == "rejected" && l["client"] == "nina");
+        if let Some(line) = emitted {
+            assert_eq!(line["sent_to"], json!([]), "nobody got it: {line}");
+            assert_eq!(line["relayed"], json!(null), "not relayed to B: {line}");
+            let refused = refused.unwrap_or_else(|| panic!("no reason given: {lines:#?}"));
+            let reason = refused["reason"].as_str().unwrap_or_default();
+            assert!(reason.starts_with("Adapter error"), "{refused}");
+        }
+        assert_eq!(code, Some(1), "{stderr}\n{lines:#?}");
+        let stderr = crate::common::unwrapped(&stderr);
+        assert!(stderr.contains(&url), "names the Redis: {stderr}");
+        assert!(stderr.contains("went away"), "says what happened: {stderr}");
+    });
+}

@@ -114,6 +114,25 @@ impl Serve {
         }
     }
 
+    /// Every line not yet taken until serve exits by itself, then its exit status and stderr
+    /// (each wait bounded by `limit`).
+    pub(crate) async fn until_exit(mut self, limit: Duration) -> (Vec<Value>, Option<i32>, String) {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut lines = std::mem::take(&mut self.seen);
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) => lines.push(line),
+                Ok(None) => break,
+                Err(_) => panic!("serve was still running {limit:?} later; trace: {lines:#?}"),
+            }
+        }
+        let status = tokio::task::block_in_place(|| {
+            wait_bounded(&mut self.child, WAIT, "serve to exit after its output ended")
+        });
+        let stderr = self.stderr.recv_timeout(WAIT).unwrap_or_default();
+        (lines, status.code(), stderr)
+    }
+
     /// Ctrl-C, then the exit status and everything printed on stderr (each wait bounded).
     pub(crate) async fn interrupt(mut self) -> (Option<i32>, String) {
         signal("-INT", self.child.id());

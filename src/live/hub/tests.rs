@@ -37,11 +37,11 @@ fn chat(from: &str, text: &str, to: &[&str], dropped: &[&str]) -> ServerEvent {
         args: vec![Value::from(text)],
         action: "io.emit('chat message', msg)",
         audience: crate::vocab::Audience::Everyone,
-        recipients: Recipients {
+        recipients: Box::new(Recipients {
             to: list(to),
             dropped: list(dropped),
             ..Recipients::default()
-        },
+        }),
     }
 }
 

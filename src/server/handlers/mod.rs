@@ -103,14 +103,25 @@ impl From<&str> for Failed {
 }
 
 impl From<socketioxide::BroadcastError> for Failed {
+    /// An adapter's error means the broadcast reached nobody: the Redis adapter publishes to the
+    /// other servers *before* it sends to this server's sockets, and returns at once when the
+    /// publish fails (Redis gone: "broken pipe"). A packet that cannot be serialized is sent to
+    /// nobody either. Socket errors come after the sends, from the sockets that could not take
+    /// the packet.
     fn from(error: socketioxide::BroadcastError) -> Self {
         let only_closed = matches!(&error, socketioxide::BroadcastError::Socket(errors)
             if errors.iter().all(|e| matches!(e, socketioxide::SocketError::Closed)));
+        let reached = match &error {
+            socketioxide::BroadcastError::Adapter(_) | socketioxide::BroadcastError::Serialize(_) => {
+                Reached::Nobody
+            }
+            _ => Reached::Emit,
+        };
         Self {
             full_buffers: super::live::full_buffers(&error),
             reason: error.to_string(),
             only_closed,
-            reached: Reached::Emit,
+            reached,
         }
     }
 }
