@@ -341,10 +341,14 @@ async fn run<A: Adapter>(
     call: Call<A>,
     report: &Reporter,
 ) -> Result<(), String> {
-    let effect = (handler.declare)(&call.args)?;
+    let (io, socket) = (call.io.clone(), call.socket.clone());
+    let came_back = call.came_back.clone();
+    // The arguments are read once, into the handler's fields: the effect the trace reports is
+    // the one the body runs with.
+    let (effect, running) = (handler.start)(call)?;
     // Held until the emit has returned: the server does not close meanwhile.
     let _open = report.hold_open().await;
-    if call.io.of("/").is_none() {
+    if io.of("/").is_none() {
         return Err(SHUTTING_DOWN.to_owned());
     }
     // A socket that closed while the emit ran is gone, not failed: everyone else was served.
@@ -353,14 +357,12 @@ async fn run<A: Adapter>(
         _ => Ok(()),
     };
     let Some(emit) = effect.emit else {
-        return judged((handler.run)(call).await);
+        return judged(running.await);
     };
-    let (io, socket) = (call.io.clone(), call.socket.clone());
-    let came_back = call.came_back.clone();
     let full = |outcome: &Result<(), Failed>| outcome.as_ref().err().map_or(0, |f| f.full_buffers);
     // Losses noted before this emit are not its own (a fence of the tutor's, say).
     report.losses.take();
-    let (outcome, mut recipients) = live::observe(&io, &socket, &emit.to, (handler.run)(call), full).await;
+    let (outcome, mut recipients) = live::observe(&io, &socket, &emit.to, running, full).await;
     // The sockets whose full buffer dropped this emit's packet, by name (see tally.rs). The
     // in-memory adapter of the lesson servers notes them; another adapter leaves only the count.
     recipients.dropped = report.losses.take();

@@ -21,7 +21,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
 use socketioxide::{AckError, SendError, SocketIo};
 
-use super::{CameBack, Failed, Handler, boxed};
+use super::{Call, CameBack, Failed, Handle, Handler, arg, registry};
 use crate::server::message::Args;
 use crate::vocab::{Ack, Audience, Effect};
 
@@ -34,86 +34,116 @@ pub const ASK_WITHIN: Duration = Duration::from_millis(300);
 
 /// This file's handlers, as the registry lists them.
 pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
-    let file = "src/server/handlers/acks.rs";
-    vec![
-        Handler {
-            name: "answer-question",
-            on: "question",
-            file,
-            anchor: "answer_question",
-            declare: |args| {
-                let q = args.first().cloned().unwrap_or(Value::Null);
-                Ok(Effect {
-                    answers: Some(vec![json!({ "got": q })]),
-                    ..Effect::quiet("callback({ got: q })")
-                })
-            },
-            run: |call| {
-                boxed(async move {
-                    let q = call.arg(0);
-                    match call.ack {
-                        Some(callback) => Ok(answer_question(callback, q)?),
-                        None => Err(Failed::from("the client sent no callback to answer")),
-                    }
-                })
-            },
-        },
-        Handler {
-            name: "ignore-question",
-            on: "question",
-            file,
-            anchor: "ignore_question",
-            declare: |_| Ok(Effect::quiet("nothing (callback is never called)")),
-            run: |call| {
-                boxed(async move {
-                    ignore_question(call.arg(0));
-                    Ok(())
-                })
-            },
-        },
-        Handler {
-            name: "ask-newcomer",
-            on: "connection",
-            file,
-            anchor: "ask_newcomer",
-            declare: |_| {
-                Ok(Effect {
-                    asks_within_ms: Some(ASK_WITHIN.as_millis() as u64),
-                    ..Effect::emits(
-                        "socket.timeout(300).emitWithAck('question', 'ready?')",
-                        "question",
-                        vec![json!("ready?")],
-                        Audience::OnlySender,
-                    )
-                })
-            },
-            run: |call| boxed(async move { ask_newcomer(call.socket, call.came_back).await }),
-        },
-        Handler {
-            name: "poll-everyone",
-            on: "poll",
-            file,
-            anchor: "poll_everyone",
-            declare: |args| {
-                let q = args.first().cloned().unwrap_or(Value::Null);
-                Ok(Effect {
-                    asks_within_ms: Some(ASK_WITHIN.as_millis() as u64),
-                    ..Effect::emits(
-                        "io.timeout(300).emitWithAck('question', q)",
-                        "question",
-                        vec![q],
-                        Audience::Everyone,
-                    )
-                })
-            },
-            run: |call| {
-                boxed(async move {
-                    let q = call.arg(0);
-                    poll_everyone(call.io, q, call.came_back).await
-                })
-            },
-        },
-    ]
+    registry![A; AnswerQuestion, IgnoreQuestion, AskNewcomer, PollEveryone]
+}
+
+/// `callback({ got: q })` for each `question (q, callback)`.
+#[derive(Debug)]
+pub struct AnswerQuestion {
+    q: Value,
+}
+
+impl Handle for AnswerQuestion {
+    const NAME: &'static str = "answer-question";
+    const ON: &'static str = "question";
+    const ANCHOR: &'static str = "answer_question";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        Ok(Self { q: arg(args, 0) })
+    }
+
+    fn effect(&self) -> Effect {
+        Effect {
+            answers: Some(vec![json!({ "got": self.q })]),
+            ..Effect::quiet("callback({ got: q })")
+        }
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        match call.ack {
+            Some(callback) => Ok(answer_question(callback, self.q)?),
+            None => Err(Failed::from("the client sent no callback to answer")),
+        }
+    }
+}
+
+/// A `question (q, callback)` handler that never calls `callback`.
+#[derive(Debug)]
+pub struct IgnoreQuestion {
+    q: Value,
+}
+
+impl Handle for IgnoreQuestion {
+    const NAME: &'static str = "ignore-question";
+    const ON: &'static str = "question";
+    const ANCHOR: &'static str = "ignore_question";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        Ok(Self { q: arg(args, 0) })
+    }
+
+    fn effect(&self) -> Effect {
+        Effect::quiet("nothing (callback is never called)")
+    }
+
+    async fn apply<A: Adapter>(self, _: Call<A>) -> Result<(), Failed> {
+        ignore_question(self.q);
+        Ok(())
+    }
+}
+
+/// `socket.timeout(300).emitWithAck('question', 'ready?')` when a socket connects.
+#[derive(Debug)]
+pub struct AskNewcomer;
+
+impl Handle for AskNewcomer {
+    const NAME: &'static str = "ask-newcomer";
+    const ON: &'static str = "connection";
+    const ANCHOR: &'static str = "ask_newcomer";
+
+    fn parse(_: &[Value]) -> Result<Self, String> {
+        Ok(Self)
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "socket.timeout(300).emitWithAck('question', 'ready?')";
+        Effect {
+            asks_within_ms: Some(ASK_WITHIN.as_millis() as u64),
+            ..Effect::emits(js, "question", vec![json!("ready?")], Audience::OnlySender)
+        }
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        ask_newcomer(call.socket, call.came_back).await
+    }
+}
+
+/// `io.timeout(300).emitWithAck('question', q)` for each `poll (q)`.
+#[derive(Debug)]
+pub struct PollEveryone {
+    q: Value,
+}
+
+impl Handle for PollEveryone {
+    const NAME: &'static str = "poll-everyone";
+    const ON: &'static str = "poll";
+    const ANCHOR: &'static str = "poll_everyone";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        Ok(Self { q: arg(args, 0) })
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "io.timeout(300).emitWithAck('question', q)";
+        Effect {
+            asks_within_ms: Some(ASK_WITHIN.as_millis() as u64),
+            ..Effect::emits(js, "question", vec![self.q.clone()], Audience::Everyone)
+        }
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        poll_everyone(call.io, self.q, call.came_back).await
+    }
 }
 
 /// One socket's result as the trace states it: its answer, or the timer that ran out. `None`

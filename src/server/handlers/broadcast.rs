@@ -16,7 +16,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::{BroadcastError, SocketIo};
 
-use super::{Failed, Handler, boxed};
+use super::{Call, Failed, Handle, Handler, registry};
 use crate::vocab::{Audience, Effect};
 
 /// `socket.broadcast.emit('hi')` sends the event with no arguments at all.
@@ -27,96 +27,134 @@ pub type Sent = Result<(), BroadcastError>;
 
 /// This file's handlers, as the registry lists them.
 pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
-    let file = "src/server/handlers/broadcast.rs";
-    vec![
-        Handler {
-            name: "io-emit-hello",
-            on: "connection",
-            file,
-            anchor: "io_emit_hello",
-            declare: |_| {
-                let js = "io.emit('hello', 'world')";
-                Ok(Effect::emits(
-                    js,
-                    "hello",
-                    vec![Value::from("world")],
-                    Audience::Everyone,
-                ))
-            },
-            run: |call| boxed(async move { io_emit_hello(&call.io).await.map_err(Failed::from) }),
-        },
-        Handler {
-            name: "broadcast-hi",
-            on: "connection",
-            file,
-            anchor: "broadcast_hi",
-            declare: |_| {
-                let js = "socket.broadcast.emit('hi')";
-                Ok(Effect::emits(js, "hi", vec![], Audience::EveryoneButSender))
-            },
-            run: |call| boxed(async move { broadcast_hi(&call.socket).await.map_err(Failed::from) }),
-        },
-        Handler {
-            name: "broadcast-user-left",
-            on: "disconnect",
-            file,
-            anchor: "broadcast_user_left",
-            declare: |_| {
-                let js = "socket.broadcast.emit('user left')";
-                Ok(Effect::emits(
-                    js,
-                    "user left",
-                    vec![],
-                    Audience::EveryoneButSender,
-                ))
-            },
-            run: |call| boxed(async move { broadcast_user_left(&call.socket).await.map_err(Failed::from) }),
-        },
-        Handler {
-            name: "io-emit-chat",
-            on: "chat message",
-            file,
-            anchor: "io_emit_chat",
-            declare: |args| {
-                let js = "io.emit('chat message', msg)";
-                Ok(Effect::emits(js, "chat message", msg(args)?, Audience::Everyone))
-            },
-            run: |call| {
-                boxed(async move {
-                    let msg = call.arg(0);
-                    io_emit_chat(&call.io, msg).await.map_err(Failed::from)
-                })
-            },
-        },
-        Handler {
-            name: "broadcast-chat",
-            on: "chat message",
-            file,
-            anchor: "broadcast_chat",
-            declare: |args| {
-                let js = "socket.broadcast.emit('chat message', msg)";
-                Ok(Effect::emits(
-                    js,
-                    "chat message",
-                    msg(args)?,
-                    Audience::EveryoneButSender,
-                ))
-            },
-            run: |call| {
-                boxed(async move {
-                    let msg = call.arg(0);
-                    broadcast_chat(&call.socket, msg).await.map_err(Failed::from)
-                })
-            },
-        },
-    ]
+    registry![A; IoEmitHello, BroadcastHi, BroadcastUserLeft, IoEmitChat, BroadcastChat]
+}
+
+/// `io.emit('hello', 'world')` when a socket connects.
+#[derive(Debug)]
+pub struct IoEmitHello;
+
+impl Handle for IoEmitHello {
+    const NAME: &'static str = "io-emit-hello";
+    const ON: &'static str = "connection";
+    const ANCHOR: &'static str = "io_emit_hello";
+
+    fn parse(_: &[Value]) -> Result<Self, String> {
+        Ok(Self)
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "io.emit('hello', 'world')";
+        Effect::emits(js, "hello", vec![Value::from("world")], Audience::Everyone)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        Ok(io_emit_hello(&call.io).await?)
+    }
+}
+
+/// `socket.broadcast.emit('hi')` when a socket connects.
+#[derive(Debug)]
+pub struct BroadcastHi;
+
+impl Handle for BroadcastHi {
+    const NAME: &'static str = "broadcast-hi";
+    const ON: &'static str = "connection";
+    const ANCHOR: &'static str = "broadcast_hi";
+
+    fn parse(_: &[Value]) -> Result<Self, String> {
+        Ok(Self)
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "socket.broadcast.emit('hi')";
+        Effect::emits(js, "hi", vec![], Audience::EveryoneButSender)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        Ok(broadcast_hi(&call.socket).await?)
+    }
+}
+
+/// `socket.broadcast.emit('user left')` when a socket disconnects.
+#[derive(Debug)]
+pub struct BroadcastUserLeft;
+
+impl Handle for BroadcastUserLeft {
+    const NAME: &'static str = "broadcast-user-left";
+    const ON: &'static str = "disconnect";
+    const ANCHOR: &'static str = "broadcast_user_left";
+
+    fn parse(_: &[Value]) -> Result<Self, String> {
+        Ok(Self)
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "socket.broadcast.emit('user left')";
+        Effect::emits(js, "user left", vec![], Audience::EveryoneButSender)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        Ok(broadcast_user_left(&call.socket).await?)
+    }
+}
+
+/// `io.emit('chat message', msg)` for each chat message.
+#[derive(Debug)]
+pub struct IoEmitChat {
+    msg: Value,
+}
+
+impl Handle for IoEmitChat {
+    const NAME: &'static str = "io-emit-chat";
+    const ON: &'static str = "chat message";
+    const ANCHOR: &'static str = "io_emit_chat";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        Ok(Self { msg: msg(args)? })
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "io.emit('chat message', msg)";
+        Effect::emits(js, "chat message", vec![self.msg.clone()], Audience::Everyone)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        Ok(io_emit_chat(&call.io, self.msg).await?)
+    }
+}
+
+/// `socket.broadcast.emit('chat message', msg)` for each chat message.
+#[derive(Debug)]
+pub struct BroadcastChat {
+    msg: Value,
+}
+
+impl Handle for BroadcastChat {
+    const NAME: &'static str = "broadcast-chat";
+    const ON: &'static str = "chat message";
+    const ANCHOR: &'static str = "broadcast_chat";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        Ok(Self { msg: msg(args)? })
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "socket.broadcast.emit('chat message', msg)";
+        let to = Audience::EveryoneButSender;
+        Effect::emits(js, "chat message", vec![self.msg.clone()], to)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        Ok(broadcast_chat(&call.socket, self.msg).await?)
+    }
 }
 
 /// `(msg) => …` takes the first argument: what the echo sends on. A chat message without one
 /// is refused (Node would echo `null`; a chat has nothing to show for it).
-fn msg(args: &[Value]) -> Result<Vec<Value>, String> {
+fn msg(args: &[Value]) -> Result<Value, String> {
     match args.first() {
-        Some(msg) => Ok(vec![msg.clone()]),
+        Some(msg) => Ok(msg.clone()),
         None => Err("a chat message needs its text, and this one has no argument".into()),
     }
 }

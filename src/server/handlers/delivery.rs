@@ -53,7 +53,7 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
 
-use super::{Failed, Handler, Stopping, boxed};
+use super::{Call, Failed, Handle, Handler, Stopping, registry};
 use crate::parts::store::{Inserted, Store};
 use crate::vocab::{Audience, Effect, Emit};
 
@@ -104,73 +104,100 @@ pub use room::{REPLAY_WITHIN, ROOM_WITHIN, UPGRADE_WITHIN};
 
 /// This file's handlers, as the registry lists them.
 pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
-    let file = "src/server/handlers/delivery.rs";
-    vec![
-        Handler {
-            name: "store-then-emit",
-            on: CHAT,
-            file,
-            anchor: "store_then_emit",
-            declare: |args| {
-                let js = "INSERT, then io.emit('chat message', msg, id)";
-                Ok(with_offset(js, text_arg(args)?, Audience::Everyone))
-            },
-            run: |call| {
-                boxed(async move {
-                    let log = need_log(&call.log)?;
-                    let msg = text_arg(&call.args)?;
-                    store_then_emit(&call.io, log, &msg).await
-                })
-            },
-        },
-        Handler {
-            name: "store-once-then-emit",
-            on: CHAT,
-            file,
-            anchor: "store_once_then_emit",
-            declare: |args| {
-                let js = "INSERT once per clientOffset, then io.emit('chat message', msg, id); callback()";
-                let msg = text_arg(args)?;
-                client_offset_arg(args)?;
-                Ok(Effect {
-                    answers: Some(Vec::new()),
-                    ..with_offset(js, msg, Audience::Everyone)
-                })
-            },
-            run: |call| {
-                boxed(async move {
-                    let log = need_log(&call.log)?;
-                    let msg = text_arg(&call.args)?;
-                    let client_offset = client_offset_arg(&call.args)?;
-                    store_once_then_emit(&call.io, log, &msg, &client_offset, call.ack).await
-                })
-            },
-        },
-        Handler {
-            name: "replay-missed",
-            on: "connection",
-            file,
-            anchor: "replay_missed",
-            declare: |_| {
-                let js = "socket.emit('chat message', …) for each row after auth.serverOffset";
-                Ok(Effect {
-                    emit: Some(Emit {
-                        event: CHAT.to_owned(),
-                        args: Vec::new(),
-                        to: Audience::OnlySender,
-                    }),
-                    offset: true,
-                    ..Effect::quiet(js)
-                })
-            },
-            run: |call| {
-                boxed(async move {
-                    let log = need_log(&call.log)?;
-                    replay_missed(&call.socket, log, &call.auth, &call.stopping).await
-                })
-            },
-        },
-    ]
+    registry![A; StoreThenEmit, StoreOnceThenEmit, ReplayMissed]
+}
+
+/// `INSERT`, then `io.emit('chat message', msg, id)`, for each chat message.
+#[derive(Debug)]
+pub struct StoreThenEmit {
+    msg: String,
+}
+
+impl Handle for StoreThenEmit {
+    const NAME: &'static str = "store-then-emit";
+    const ON: &'static str = CHAT;
+    const ANCHOR: &'static str = "store_then_emit";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        Ok(Self { msg: text_arg(args)? })
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "INSERT, then io.emit('chat message', msg, id)";
+        with_offset(js, self.msg.clone(), Audience::Everyone)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        let log = need_log(&call.log)?;
+        store_then_emit(&call.io, log, &self.msg).await
+    }
+}
+
+/// `INSERT` once per client offset, then `io.emit('chat message', msg, id)` and `callback()`,
+/// for each `chat message (msg, clientOffset, callback)`.
+#[derive(Debug)]
+pub struct StoreOnceThenEmit {
+    msg: String,
+    client_offset: String,
+}
+
+impl Handle for StoreOnceThenEmit {
+    const NAME: &'static str = "store-once-then-emit";
+    const ON: &'static str = CHAT;
+    const ANCHOR: &'static str = "store_once_then_emit";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        Ok(Self {
+            msg: text_arg(args)?,
+            client_offset: client_offset_arg(args)?,
+        })
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "INSERT once per clientOffset, then io.emit('chat message', msg, id); callback()";
+        Effect {
+            answers: Some(Vec::new()),
+            ..with_offset(js, self.msg.clone(), Audience::Everyone)
+        }
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        let log = need_log(&call.log)?;
+        store_once_then_emit(&call.io, log, &self.msg, &self.client_offset, call.ack).await
+    }
+}
+
+/// `socket.emit('chat message', content, id)` for each row after the client's
+/// `auth.serverOffset`, when a socket connects.
+#[derive(Debug)]
+pub struct ReplayMissed;
+
+impl Handle for ReplayMissed {
+    const NAME: &'static str = "replay-missed";
+    const ON: &'static str = "connection";
+    const ANCHOR: &'static str = "replay_missed";
+
+    fn parse(_: &[Value]) -> Result<Self, String> {
+        Ok(Self)
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "socket.emit('chat message', …) for each row after auth.serverOffset";
+        Effect {
+            emit: Some(Emit {
+                event: CHAT.to_owned(),
+                args: Vec::new(),
+                to: Audience::OnlySender,
+            }),
+            offset: true,
+            ..Effect::quiet(js)
+        }
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        let log = need_log(&call.log)?;
+        replay_missed(&call.socket, log, &call.auth, &call.stopping).await
+    }
 }
 
 /// The declared effect of a storing chat: `msg` to `to`, followed by its server offset.

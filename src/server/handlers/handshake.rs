@@ -7,28 +7,37 @@ use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
-use super::{Failed, Handler, boxed};
+use super::{Call, Failed, Handle, Handler, arg, registry};
 use crate::vocab::{Audience, Effect};
 
 /// This file's handlers, as the registry lists them.
 pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
-    vec![Handler {
-        name: "welcome-auth",
-        on: "connection",
-        file: "src/server/handlers/handshake.rs",
-        anchor: "welcome_auth",
-        declare: |args| {
-            let auth = args.first().cloned().unwrap_or(Value::Null);
-            let js = "socket.emit('welcome', socket.handshake.auth)";
-            Ok(Effect::emits(js, "welcome", vec![auth], Audience::OnlySender))
-        },
-        run: |call| {
-            boxed(async move {
-                let auth = call.arg(0);
-                welcome_auth(&call.socket, auth)
-            })
-        },
-    }]
+    registry![A; WelcomeAuth]
+}
+
+/// `socket.emit('welcome', socket.handshake.auth)` when a socket connects.
+#[derive(Debug)]
+pub struct WelcomeAuth {
+    auth: Value,
+}
+
+impl Handle for WelcomeAuth {
+    const NAME: &'static str = "welcome-auth";
+    const ON: &'static str = "connection";
+    const ANCHOR: &'static str = "welcome_auth";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        Ok(Self { auth: arg(args, 0) })
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "socket.emit('welcome', socket.handshake.auth)";
+        Effect::emits(js, "welcome", vec![self.auth.clone()], Audience::OnlySender)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        welcome_auth(&call.socket, self.auth)
+    }
 }
 
 // ANCHOR: welcome_auth

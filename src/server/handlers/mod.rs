@@ -10,13 +10,18 @@
 //! | [`delivery`]    | store before emit, server and client offsets (lesson 6)        |
 //! | [`scaling`]     | `io.local.emit`: a broadcast that stays on one server (lesson 7) |
 //!
-//! Each handler is a [`Handler`]: its name (what a lesson's `lesson.toml` lists), the trigger it
-//! answers, where its code is (an ANCHOR the lesson shows next to the JavaScript), a pure
-//! `declare` function that says what it will do with given arguments (its [`Effect`], in the
-//! words of [`crate::vocab`]), and `run`, the body that really does it with socketioxide.
+//! Each handler is a type that implements [`Handle`], the way mini-redis makes each command a
+//! type: its fields are the event's arguments, read once by [`Handle::parse`]; [`Handle::effect`]
+//! says what it will do, from those fields alone (its [`Effect`], in the words of
+//! [`crate::vocab`]); and [`Handle::apply`] does it with socketioxide, through the small function
+//! between `ANCHOR` comments that the lesson shows next to the JavaScript. Its name (what a
+//! lesson's `lesson.toml` lists), the trigger it answers and its anchor are constants of the
+//! type, written once.
 //!
-//! The engine reads only the declared effect; it never names a handler. Adding a behaviour is one
-//! function in one of these files plus its entry in that file's `handlers()` list.
+//! Each file's `handlers()` lists its types with [`registry!`], which also takes the file's path
+//! from the compiler. The engine sees them as [`Handler`] values and reads only the declared
+//! effect; it never names a handler. Adding a behaviour is one type and its body in one of these
+//! files, plus its name in that file's list.
 //!
 //! # Generic over the adapter
 //!
@@ -222,28 +227,78 @@ impl<A: Adapter> Call<A> {
     }
 }
 
-/// One named handler. See the module documentation.
-pub struct Handler<A: Adapter = LocalAdapter> {
+/// A handler whose arguments have been read: its declared effect, and its body, ready to run.
+pub type Started = (Effect, Running);
+
+/// One handler type: see the module documentation.
+pub trait Handle: Sized + Send + 'static {
     /// The name a lesson lists it by, e.g. `io-emit-chat`.
-    pub name: &'static str,
+    const NAME: &'static str;
     /// `connection`, `disconnect`, or the event it is registered for.
+    const ON: &'static str;
+    /// The ANCHOR of its body in its file, shown beside the JavaScript.
+    const ANCHOR: &'static str;
+
+    /// Reads the event's arguments (for `connection`, the client's `auth`) into the handler's
+    /// fields. An error says why they do not fit: a lesson that sends them is refused at load,
+    /// a client that sends them at run time gets that reason on the trace.
+    fn parse(args: &[Value]) -> Result<Self, String>;
+
+    /// What it will do, worked out from its fields alone: no socket, no clock.
+    fn effect(&self) -> Effect;
+
+    /// Does it, for the socket and server in `call`.
+    fn apply<A: Adapter>(self, call: Call<A>) -> impl Future<Output = Result<(), Failed>> + Send;
+}
+
+/// One handler as the engine sees it, whatever its type: what [`registry!`] makes of a
+/// [`Handle`].
+pub struct Handler<A: Adapter = LocalAdapter> {
+    /// [`Handle::NAME`].
+    pub name: &'static str,
+    /// [`Handle::ON`].
     pub on: &'static str,
-    /// The source file and ANCHOR of its code, shown beside the JavaScript.
+    /// The source file of its code, as the compiler names it, and [`Handle::ANCHOR`].
     pub file: &'static str,
     pub anchor: &'static str,
-    /// What it does with these arguments, decided from the arguments alone. An error says why the
-    /// arguments do not fit (a lesson that sends them is refused at load).
+    /// [`Handle::parse`], then [`Handle::effect`]: what it does with these arguments.
     pub declare: fn(&[Value]) -> Result<Effect, String>,
-    /// The body itself.
-    pub run: fn(Call<A>) -> Running,
+    /// Parses the call's arguments once, and hands back the declared effect and the body, ready
+    /// to run.
+    pub start: fn(Call<A>) -> Result<Started, String>,
 }
 
 impl<A: Adapter> Handler<A> {
+    /// The entry of handler type `H`, whose code is in `file`.
+    pub fn of<H: Handle>(file: &'static str) -> Self {
+        Self {
+            name: H::NAME,
+            on: H::ON,
+            file,
+            anchor: H::ANCHOR,
+            declare: |args| H::parse(args).map(|h| h.effect()),
+            start: |call| {
+                let handler = H::parse(&call.args)?;
+                let effect = handler.effect();
+                Ok((effect, Box::pin(handler.apply(call))))
+            },
+        }
+    }
+
     /// The trigger it answers.
     pub fn trigger(&self) -> Trigger {
         Trigger::from_key(self.on)
     }
 }
+
+/// `registry![A; TypeA, TypeB]`: the [`Handler`] entries of a file's handler types, for adapter
+/// `A`, each with the path of the file the macro is written in.
+macro_rules! registry {
+    ($adapter:ty; $($handler:ty),+ $(,)?) => {
+        vec![$($crate::server::handlers::Handler::<$adapter>::of::<$handler>(file!())),+]
+    };
+}
+pub(crate) use registry;
 
 impl<A: Adapter> fmt::Debug for Handler<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -288,17 +343,15 @@ pub fn find<A: Adapter>(name: &str) -> Option<Handler<A>> {
     all().into_iter().find(|h| h.name == name)
 }
 
-/// Wraps an `async` body so it fits [`Handler::run`].
-pub fn boxed<F>(body: F) -> Running
-where
-    F: Future<Output = Result<(), Failed>> + Send + 'static,
-{
-    Box::pin(body)
-}
-
 /// The names of the registry's handlers, for error messages.
 pub fn names() -> Vec<&'static str> {
     all::<LocalAdapter>().iter().map(|h| h.name).collect()
+}
+
+/// Argument `i`, or `null` when the client sent fewer (as a JavaScript parameter would be
+/// `undefined`).
+pub fn arg(args: &[Value], i: usize) -> Value {
+    args.get(i).cloned().unwrap_or(Value::Null)
 }
 
 /// The longest room name a handler accepts, in bytes. Socket.IO sets no limit: a room is a key

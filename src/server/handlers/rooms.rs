@@ -23,132 +23,188 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
 use super::broadcast::Sent;
-use super::{Failed, Handler, boxed, room_arg};
+use super::{Call, Failed, Handle, Handler, arg, registry, room_arg};
 use crate::vocab::{Audience, Effect};
 
 /// This file's handlers, as the registry lists them.
 pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
-    let file = "src/server/handlers/rooms.rs";
-    vec![
-        Handler {
-            name: "join",
-            on: "join",
-            file,
-            anchor: "join",
-            declare: |args| {
-                let room = room_arg(args, 0)?;
-                Ok(Effect {
-                    joins: vec![room],
-                    ..Effect::quiet("socket.join(room)")
-                })
-            },
-            run: |call| {
-                boxed(async move {
-                    let room = room_arg(&call.args, 0)?;
-                    room_to_spare(&call.socket, &room)?;
-                    join(&call.socket, room);
-                    Ok(())
-                })
-            },
-        },
-        Handler {
-            name: "io-to-room",
-            on: "room message",
-            file,
-            anchor: "io_to_room",
-            declare: |args| {
-                let room = room_arg(args, 0)?;
-                let js = "io.to(room).emit('room message', msg)";
-                Ok(Effect::emits(
-                    js,
-                    "room message",
-                    second(args),
-                    Audience::Rooms(vec![room]),
-                ))
-            },
-            run: |call| {
-                boxed(async move {
-                    let room = room_arg(&call.args, 0)?;
-                    let msg = call.arg(1);
-                    io_to_room(&call.io, room, msg).await.map_err(Failed::from)
-                })
-            },
-        },
-        Handler {
-            name: "socket-to-room",
-            on: "room message",
-            file,
-            anchor: "socket_to_room",
-            declare: |args| {
-                let room = room_arg(args, 0)?;
-                let js = "socket.to(room).emit('room message', msg)";
-                let to = Audience::RoomsButSender(vec![room]);
-                Ok(Effect::emits(js, "room message", second(args), to))
-            },
-            run: |call| {
-                boxed(async move {
-                    let room = room_arg(&call.args, 0)?;
-                    let msg = call.arg(1);
-                    socket_to_room(&call.socket, room, msg)
-                        .await
-                        .map_err(Failed::from)
-                })
-            },
-        },
-        Handler {
-            name: "io-to-a-and-b",
-            on: "news",
-            file,
-            anchor: "io_to_a_and_b",
-            declare: |args| {
-                let js = "io.to('a').to('b').emit('news', msg)";
-                let to = Audience::Rooms(vec!["a".into(), "b".into()]);
-                Ok(Effect::emits(js, "news", first(args), to))
-            },
-            run: |call| {
-                boxed(async move {
-                    let msg = call.arg(0);
-                    io_to_a_and_b(&call.io, msg).await.map_err(Failed::from)
-                })
-            },
-        },
-        Handler {
-            name: "io-except-a",
-            on: "news",
-            file,
-            anchor: "io_except_a",
-            declare: |args| {
-                let js = "io.except('a').emit('news', msg)";
-                let to = Audience::EveryoneExcept(vec!["a".into()]);
-                Ok(Effect::emits(js, "news", first(args), to))
-            },
-            run: |call| {
-                boxed(async move {
-                    let msg = call.arg(0);
-                    io_except_a(&call.io, msg).await.map_err(Failed::from)
-                })
-            },
-        },
-        Handler {
-            name: "private-message",
-            on: "private message",
-            file,
-            anchor: "private_message",
-            declare: |args| {
-                let to = room_arg(args, 0)?;
-                let js = "socket.to(to).emit('private message', msg)";
-                let audience = Audience::RoomsButSender(vec![to]);
-                Ok(Effect::emits(js, "private message", second(args), audience))
-            },
-            run: |call| {
-                boxed(async move {
-                    let to = room_arg(&call.args, 0)?;
-                    let msg = call.arg(1);
-                    private_message(&call.socket, to, msg).await.map_err(Failed::from)
-                })
-            },
-        },
-    ]
+    registry![A; Join, IoToRoom, SocketToRoom, IoToAAndB, IoExceptA, PrivateMessage]
+}
+
+/// `socket.join(room)` for each `join` event.
+#[derive(Debug)]
+pub struct Join {
+    room: String,
+}
+
+impl Handle for Join {
+    const NAME: &'static str = "join";
+    const ON: &'static str = "join";
+    const ANCHOR: &'static str = "join";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        Ok(Self {
+            room: room_arg(args, 0)?,
+        })
+    }
+
+    fn effect(&self) -> Effect {
+        Effect {
+            joins: vec![self.room.clone()],
+            ..Effect::quiet("socket.join(room)")
+        }
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        room_to_spare(&call.socket, &self.room)?;
+        join(&call.socket, self.room);
+        Ok(())
+    }
+}
+
+/// `io.to(room).emit('room message', msg)` for each `room message (room, msg)`.
+#[derive(Debug)]
+pub struct IoToRoom {
+    room: String,
+    msg: Value,
+}
+
+impl Handle for IoToRoom {
+    const NAME: &'static str = "io-to-room";
+    const ON: &'static str = "room message";
+    const ANCHOR: &'static str = "io_to_room";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        let room = room_arg(args, 0)?;
+        Ok(Self {
+            room,
+            msg: arg(args, 1),
+        })
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "io.to(room).emit('room message', msg)";
+        let to = Audience::Rooms(vec![self.room.clone()]);
+        Effect::emits(js, "room message", vec![self.msg.clone()], to)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        Ok(io_to_room(&call.io, self.room, self.msg).await?)
+    }
+}
+
+/// `socket.to(room).emit('room message', msg)` for each `room message (room, msg)`.
+#[derive(Debug)]
+pub struct SocketToRoom {
+    room: String,
+    msg: Value,
+}
+
+impl Handle for SocketToRoom {
+    const NAME: &'static str = "socket-to-room";
+    const ON: &'static str = "room message";
+    const ANCHOR: &'static str = "socket_to_room";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        let room = room_arg(args, 0)?;
+        Ok(Self {
+            room,
+            msg: arg(args, 1),
+        })
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "socket.to(room).emit('room message', msg)";
+        let to = Audience::RoomsButSender(vec![self.room.clone()]);
+        Effect::emits(js, "room message", vec![self.msg.clone()], to)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        Ok(socket_to_room(&call.socket, self.room, self.msg).await?)
+    }
+}
+
+/// `io.to('a').to('b').emit('news', msg)` for each `news (msg)`.
+#[derive(Debug)]
+pub struct IoToAAndB {
+    msg: Value,
+}
+
+impl Handle for IoToAAndB {
+    const NAME: &'static str = "io-to-a-and-b";
+    const ON: &'static str = "news";
+    const ANCHOR: &'static str = "io_to_a_and_b";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        Ok(Self { msg: arg(args, 0) })
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "io.to('a').to('b').emit('news', msg)";
+        let to = Audience::Rooms(vec!["a".into(), "b".into()]);
+        Effect::emits(js, "news", vec![self.msg.clone()], to)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        Ok(io_to_a_and_b(&call.io, self.msg).await?)
+    }
+}
+
+/// `io.except('a').emit('news', msg)` for each `news (msg)`.
+#[derive(Debug)]
+pub struct IoExceptA {
+    msg: Value,
+}
+
+impl Handle for IoExceptA {
+    const NAME: &'static str = "io-except-a";
+    const ON: &'static str = "news";
+    const ANCHOR: &'static str = "io_except_a";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        Ok(Self { msg: arg(args, 0) })
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "io.except('a').emit('news', msg)";
+        let to = Audience::EveryoneExcept(vec!["a".into()]);
+        Effect::emits(js, "news", vec![self.msg.clone()], to)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        Ok(io_except_a(&call.io, self.msg).await?)
+    }
+}
+
+/// `socket.to(to).emit('private message', msg)` for each `private message (to, msg)`.
+#[derive(Debug)]
+pub struct PrivateMessage {
+    to: String,
+    msg: Value,
+}
+
+impl Handle for PrivateMessage {
+    const NAME: &'static str = "private-message";
+    const ON: &'static str = "private message";
+    const ANCHOR: &'static str = "private_message";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        let to = room_arg(args, 0)?;
+        Ok(Self {
+            to,
+            msg: arg(args, 1),
+        })
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "socket.to(to).emit('private message', msg)";
+        let audience = Audience::RoomsButSender(vec![self.to.clone()]);
+        Effect::emits(js, "private message", vec![self.msg.clone()], audience)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        Ok(private_message(&call.socket, self.to, self.msg).await?)
+    }
 }
 
 /// The most rooms one socket may be in, counting the room of its own id. Node sets no limit,
@@ -168,14 +224,6 @@ fn room_to_spare<A: Adapter>(socket: &SocketRef<A>, room: &str) -> Result<(), St
         "refused: this socket is in {} rooms already, the most this server allows",
         rooms.len()
     ))
-}
-
-fn first(args: &[Value]) -> Vec<Value> {
-    vec![args.first().cloned().unwrap_or(Value::Null)]
-}
-
-fn second(args: &[Value]) -> Vec<Value> {
-    vec![args.get(1).cloned().unwrap_or(Value::Null)]
 }
 
 // ANCHOR: join

@@ -16,31 +16,39 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 
 use super::broadcast::Sent;
-use super::{Failed, Handler, boxed};
+use super::{Call, Failed, Handle, Handler, registry};
 use crate::vocab::{Audience, Effect};
 
 /// This file's handlers, as the registry lists them.
 pub fn handlers<A: Adapter>() -> Vec<Handler<A>> {
-    vec![Handler {
-        name: "io-local-emit-chat",
-        on: "local message",
-        file: "src/server/handlers/scaling.rs",
-        anchor: "io_local_emit_chat",
-        declare: |args| {
-            let js = "io.local.emit('chat message', msg)";
-            let msg = args
-                .first()
-                .cloned()
-                .ok_or("a local message needs its text, and this one has no argument")?;
-            Ok(Effect::emits(js, "chat message", vec![msg], Audience::ThisServer))
-        },
-        run: |call| {
-            boxed(async move {
-                let msg = call.arg(0);
-                io_local_emit_chat(&call.io, msg).await.map_err(Failed::from)
-            })
-        },
-    }]
+    registry![A; IoLocalEmitChat]
+}
+
+/// `io.local.emit('chat message', msg)` for each `local message (msg)`.
+#[derive(Debug)]
+pub struct IoLocalEmitChat {
+    msg: Value,
+}
+
+impl Handle for IoLocalEmitChat {
+    const NAME: &'static str = "io-local-emit-chat";
+    const ON: &'static str = "local message";
+    const ANCHOR: &'static str = "io_local_emit_chat";
+
+    fn parse(args: &[Value]) -> Result<Self, String> {
+        let msg = args.first().cloned();
+        let msg = msg.ok_or("a local message needs its text, and this one has no argument")?;
+        Ok(Self { msg })
+    }
+
+    fn effect(&self) -> Effect {
+        let js = "io.local.emit('chat message', msg)";
+        Effect::emits(js, "chat message", vec![self.msg.clone()], Audience::ThisServer)
+    }
+
+    async fn apply<A: Adapter>(self, call: Call<A>) -> Result<(), Failed> {
+        Ok(io_local_emit_chat(&call.io, self.msg).await?)
+    }
 }
 
 // ANCHOR: io_local_emit_chat
