@@ -101,7 +101,8 @@ impl Session<'_> {
             if left.is_zero() {
                 return Ok(false);
             }
-            let Some((i, item)) = super::settle::next_from_any(&mut self.clients, &waiting, left).await else {
+            let Some((i, item)) = super::settle::next_from_any(&mut self.clients, &waiting, left).await
+            else {
                 return Ok(false);
             };
             let named = &self.clients[i];
