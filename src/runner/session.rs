@@ -65,8 +65,7 @@ pub(super) struct Session<'a> {
     /// Whether someone else's server has, so far, handled each connection's packets in order
     /// (see `settle.rs`): presumed, as Node does, until a step shows otherwise.
     pub(super) ordered: bool,
-    /// The event a relay fence travels by across servers joined by an adapter (`relay.rs`),
-    /// while someone else's servers carry it to every client; `None` once they have not.
+    /// The event relay fences travel by (`relay.rs`); `None` once the servers did not carry one.
     pub(super) relay: Option<String>,
     /// The stage's message database for this run, if it has one (see `delivery.rs`).
     pub(super) database: Option<crate::parts::store::Store>,
