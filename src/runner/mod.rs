@@ -24,7 +24,8 @@
 //! * `emit.rs`: the steps where a client emits, once (with or without an acknowledgement) or in a
 //!   burst;
 //! * `receivers.rs`: who received a step's event, and the server's own why-not for the others;
-//! * `settle.rs` and `round_trip.rs`: the end of a step, in its fenced and its remote form;
+//! * `settle.rs`, `round_trip.rs` and `relay.rs`: the end of a step, in its fenced and its
+//!   remote form (round trips through one server, relay fences across servers joined by Redis);
 //! * `ids.rs`: the placeholders that keep traces the same from run to run (ports, socket ids);
 //! * `wire.rs`: the raw frames kept for `--wire`, with the tutor's plumbing labelled;
 //! * `probe.rs`: lesson 1's probes; `delivery.rs` and `queue.rs`: lesson 6's database, restart,
@@ -39,6 +40,7 @@ mod options;
 mod probe;
 mod queue;
 mod receivers;
+mod relay;
 mod round_trip;
 mod session;
 mod settle;

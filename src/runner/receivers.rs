@@ -21,6 +21,10 @@ pub(super) fn sort_in(
     event: String,
     args: Vec<Value>,
 ) {
+    // A relay fence (`relay.rs`) is the tutor's plumbing, also when it comes late.
+    if super::relay::relay_number(&args).is_some() {
+        return;
+    }
     let target = if relevant.contains(&event) {
         received
     } else {

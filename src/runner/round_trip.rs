@@ -54,7 +54,7 @@ impl Session<'_> {
 
     /// Starts a round trip on each client at `indices` (all at once), then reads each of them
     /// exactly up to its answer.
-    async fn round_trip(
+    pub(super) async fn round_trip(
         &mut self,
         indices: &[usize],
         reads: &mut Reads,

@@ -65,6 +65,8 @@ pub(super) struct Session<'a> {
     /// Whether someone else's server has, so far, handled each connection's packets in order
     /// (see `settle.rs`): presumed, as Node does, until a step shows otherwise.
     pub(super) ordered: bool,
+    /// The event relay fences travel by (`relay.rs`); `None` once the servers did not carry one.
+    pub(super) relay: Option<String>,
     /// The stage's message database for this run, if it has one (see `delivery.rs`).
     pub(super) database: Option<crate::parts::store::Store>,
     /// Each client's `socket.auth`, kept across its reconnections (see `delivery.rs`).
@@ -166,6 +168,7 @@ impl<'a> Session<'a> {
             acting: None,
             probe_wire: None,
             ordered: true,
+            relay: super::relay::relay_event(stage),
             database,
             auth: BTreeMap::new(),
             outboxes: BTreeMap::new(),

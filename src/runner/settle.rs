@@ -139,8 +139,18 @@ impl Session<'_> {
     ///   that does not keep that order shows it sooner or later by an expected delivery arriving
     ///   after its fence; from then on every step ends with the quiet window, as before. The
     ///   step that shows it also gets the window.
+    /// * **A delivery the lesson does not expect, on a stage with several servers** (lesson 7:
+    ///   `io.emit` where it asks for `io.local.emit`, so the other server's clients hear it).
+    ///   The acting server published it to Redis before the relay fence's broadcast, and Redis
+    ///   and the other server keep that order (`relay.rs`), so it has arrived before the
+    ///   marker. While every connected client is on the acting server, nothing needs to cross
+    ///   and the round trips above do. Servers that do not carry the marker everywhere (no
+    ///   adapter: then the wrong delivery cannot cross either) end the step, and every later
+    ///   one, with the bounded wait and the window, as before.
     /// * **A step whose actor is gone** (a disconnect): nobody can fence the action, so it ends
-    ///   with the window too.
+    ///   with the window too. That is also the one place left where absence across servers
+    ///   rests on a window: nothing orders another client's packets after the moment the
+    ///   server noticed the socket go.
     async fn read_remote(
         &mut self,
         expect: &[(Option<String>, Vec<String>)],
@@ -183,16 +193,32 @@ impl Session<'_> {
         // A round trip proves that the server it went through has handled what came before it.
         // On a stage with several servers, what the acting server emits may still be on its way
         // through the adapter (Redis) to the others while their clients' round trips come back,
-        // so there it proves nothing about the others' deliveries: such a stage always takes the
-        // bounded wait and the quiet window below.
-        let one_server = self.stage.nodes.is_empty();
-        if let (true, true, Some(acting)) = (one_server, self.ordered, acting) {
-            fenced = self
-                .read_to_round_trips(acting, &mut reads, expect_within.min(after))
-                .await?;
-            if !fenced {
+        // so there round trips only do while every connected client is on the acting server;
+        // otherwise the fence must travel the adapter's way too (`relay.rs`). A stage whose
+        // servers carry no relay fence takes the bounded wait and the quiet window below.
+        if let (true, Some(acting)) = (self.ordered, acting) {
+            let home = self.clients[acting].node;
+            let one_server = self.clients.iter().all(|c| c.node == home);
+            let limit = expect_within.min(after);
+            fenced = match (one_server, self.relay.clone()) {
+                (true, _) => self.read_to_round_trips(acting, &mut reads, limit).await?,
+                (false, Some(event)) => {
+                    let crossed = self
+                        .read_to_relay_fence(acting, &event, &mut reads, limit, quiet)
+                        .await?;
+                    if !crossed {
+                        // Not to every client in time: these servers do not carry it (no
+                        // adapter, another handler). Waiting for it again would only cost each
+                        // later step the same.
+                        self.relay = None;
+                    }
+                    crossed
+                }
+                (false, None) => false,
+            };
+            if !fenced && one_server {
                 self.ordered = false;
-            } else if missing(&reads.received, &self.clients).is_empty() {
+            } else if fenced && missing(&reads.received, &self.clients).is_empty() {
                 return Ok((reads.received, reads.ignored));
             }
         }
@@ -308,7 +334,7 @@ pub(super) fn closed(named: &Named, reason: String) -> RunError {
 /// Waits up to `limit` for the next item from any of the clients at `indices`, and says which
 /// client it came from. Reading all of them at once matters: a client that will never receive
 /// anything (from a wrong server) must not hold up reading the others.
-async fn next_from_any(
+pub(super) async fn next_from_any(
     clients: &mut [Named],
     indices: &[usize],
     limit: Duration,

@@ -19,7 +19,9 @@ impl Session<'_> {
             for frame in frames {
                 // Only our own server sends fences; whatever someone else's server sends is
                 // part of what is being checked, whatever its name.
-                let plumbing = (self.server.is_some() && is_fence(&frame.text)) || is_round_trip(&frame.text);
+                let plumbing = (self.server.is_some() && is_fence(&frame.text))
+                    || is_round_trip(&frame.text)
+                    || is_relay_fence(&frame.text);
                 lines.push(WireLine {
                     client: named.name.clone(),
                     direction: frame.direction,
@@ -40,6 +42,15 @@ pub(super) fn is_fence(frame: &str) -> bool {
         return false;
     };
     matches!(SocketPacket::decode(&inner), Ok(SocketPacket::Event { name, .. }) if name == FENCE_EVENT)
+}
+
+/// Is this frame a relay fence (`relay.rs`): the tutor's marker sent through the stage's
+/// `io.emit`, or one of its copies coming back from either server?
+fn is_relay_fence(frame: &str) -> bool {
+    let Ok(EnginePacket::Message(inner)) = EnginePacket::decode(frame) else {
+        return false;
+    };
+    matches!(SocketPacket::decode(&inner), Ok(SocketPacket::Event { args, .. }) if super::relay::relay_number(&args).is_some())
 }
 
 /// Is this frame part of a round-trip fence (`round_trip.rs`): our CONNECT for a fence
@@ -85,5 +96,12 @@ mod tests {
         ));
         assert!(!is_round_trip(r#"40{"sid":"x"}"#));
         assert!(!is_round_trip(r#"42["chat message","40/tutor-fence-1,"]"#));
+    }
+
+    #[test]
+    fn relay_fence_frames_are_recognised_by_their_marker() {
+        assert!(is_relay_fence(r#"42["chat message","tutor-relay-fence-4"]"#));
+        assert!(!is_relay_fence(r#"42["chat message","hello, everyone"]"#));
+        assert!(!is_relay_fence(r#"40/tutor-fence-1,"#));
     }
 }

@@ -29,8 +29,15 @@ const { createAdapter } = require('@socket.io/redis-adapter');
 const HOST = '127.0.0.1';
 
 // The handlers of lessons/NN-slug/stage-K.js, as a function of `io`. `N.K-io-emit` is the
-// stage with one mistake made: io.emit where it asks for io.local.emit.
+// stage with one mistake made: io.emit where it asks for io.local.emit. `N.K-late-io-emit`
+// makes it 40 ms after the message came, as a handler that awaits something first would.
 function fromLesson(variant) {
+  if (variant.endsWith('-late-io-emit')) {
+    const right = fromLesson(variant.slice(0, -'-late-io-emit'.length));
+    const code = right && right.toString().match(/^[^{]*\{([\s\S]*)\}$/)[1];
+    const late = code && code.replace(/io\.local\.emit\(([^;]*)\);/g, 'setTimeout(() => io.emit($1), 40);');
+    return late && new Function('io', late);
+  }
   if (variant.endsWith('-io-emit')) {
     const right = fromLesson(variant.slice(0, -'-io-emit'.length));
     const code = right && right.toString().match(/^[^{]*\{([\s\S]*)\}$/)[1];

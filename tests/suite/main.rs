@@ -29,6 +29,7 @@ mod project_files;
 mod redis_flag;
 mod replay;
 mod scaling;
+mod scaling_fences;
 mod semantics;
 mod serve;
 mod serve_hardening;

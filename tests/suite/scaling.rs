@@ -22,7 +22,7 @@ fn lesson_7() -> &'static realtime_tutor::lesson::Lesson {
 
 /// Two Node servers running `lessons/07-scaling/stage-K.js` (`variant` `7.K`), on `redis` (a
 /// socket path) or on nothing (`none`).
-fn node_pair(redis: &str, variant: &str) -> (Server, Server) {
+pub(crate) fn node_pair(redis: &str, variant: &str) -> (Server, Server) {
     (
         node_process("cluster.js", &["0", redis, variant]),
         node_process("cluster.js", &["0", redis, variant]),
@@ -90,7 +90,7 @@ fn lesson_7_traces_match_node_socket_io_and_its_redis_adapter_stage_by_stage() {
     }
 }
 
-fn tutor(args: &[&str]) -> Command {
+pub(crate) fn tutor(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_realtime-tutor"));
     command.args(args).env("NO_COLOR", "1");
     command
