@@ -90,6 +90,7 @@ mod tests {
 
     use super::*;
     use crate::common::lessons;
+    use crate::docs::chapters::{Extras, chapter, chapter_path};
 
     /// A copy of lesson 3's folder as lesson `number` with `slug`, parsed as the tutor parses
     /// an embedded lesson: what someone adding a lesson starts from.
@@ -128,6 +129,7 @@ mod tests {
             copy.check_asks.clone(),
             copy.serve_runs.clone(),
         );
+        check_copied_chapter(&copy);
         course.push(copy);
         let after: Vec<Region> = [
             readme_list,
@@ -153,6 +155,48 @@ mod tests {
                 new.name
             );
             assert_eq!(&new.body[old.body.len()..], line, "{}: one new line", new.name);
+        }
+    }
+
+    /// The copy's chapter, as the generator writes it from the copied folder (whose extras are
+    /// lesson 3's), holds everything the book shows of a lesson, and names only the copy.
+    fn check_copied_chapter(copy: &Lesson) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let extras = Extras::read(root, "03-chat").expect("lesson 3's book.toml reads");
+        let text = chapter(copy, &extras).expect("the copy's chapter renders");
+        assert_eq!(chapter_path(copy), "lessons/08-chat-again.md");
+        assert!(text.starts_with("# Lesson 8: The chat, once more\n"), "{text}");
+        let mut wanted = vec![
+            "{{#include ../../../lessons/08-chat-again/intro.md}}".to_owned(),
+            "realtime-tutor lesson 8\n".to_owned(),
+            "{{#include ../../../snapshots/lesson-8-summary.snap:4:}}".to_owned(),
+            "{{#include ../../../lessons/08-chat-again/exercise.md}}".to_owned(),
+        ];
+        for stage in &copy.stages {
+            let k = stage.number;
+            wanted.extend([
+                format!("## Stage 8.{k}: {}\n", stage.title),
+                format!("{{{{#include ../../../lessons/08-chat-again/stage-{k}.md}}}}"),
+                format!("{{{{#include ../../../lessons/08-chat-again/stage-{k}.js}}}}"),
+                format!("{{{{#include ../../../snapshots/lesson-8-stage-{k}.snap:4:}}}}"),
+                format!("{{{{#include ../diagrams/lesson-8-stage-{k}.svg}}}}"),
+                format!("(`realtime-tutor lesson 8 --stage {k} --svg FILE`)"),
+            ]);
+            wanted.extend(
+                stage
+                    .rust
+                    .iter()
+                    .map(|r| format!("{{{{#include ../../../{}:{}}}}}", r.path, r.anchor)),
+            );
+        }
+        for want in wanted {
+            assert!(text.contains(&want), "the copy's chapter lacks {want:?}:\n{text}");
+        }
+        for stale in ["03-chat", "lesson-3-", "Lesson 3", "lesson 3"] {
+            assert!(
+                !text.contains(stale),
+                "the copy's chapter names {stale:?}:\n{text}"
+            );
         }
     }
 
