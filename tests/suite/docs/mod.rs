@@ -1,6 +1,7 @@
 //! Everything a reader learns about the course from the README and the book (which lessons
-//! there are, what `check N` asks, what `serve N` runs) is generated from `lessons/`, and the
-//! committed files must hold exactly what the generator writes now.
+//! there are, what `check N` asks, what `serve N` runs, each lesson's chapter, and the examples
+//! whose output lists the lessons) is generated from `lessons/`, and the committed files must
+//! hold exactly what the generator writes now.
 //!
 //! Each output is a file and the generated regions in it (`regions`); what goes in them is
 //! rendered from the lessons (`lessons`). Stale text fails with the command that rewrites it:
@@ -35,9 +36,16 @@ fn outputs() -> Vec<(&'static str, Vec<Region>)> {
         ),
         (
             "book/src/introduction.md",
-            vec![lessons::introduction_list(course)],
+            vec![lessons::introduction_list(course), lessons::list_example()],
         ),
         ("book/src/SUMMARY.md", vec![lessons::summary_entries(course)]),
+        (
+            "book/src/reference.md",
+            vec![
+                lessons::list_json_example(),
+                lessons::missing_lesson_example(course),
+            ],
+        ),
     ]
 }
 
