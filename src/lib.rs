@@ -22,6 +22,59 @@
 //! * [`client`]: the simulated Socket.IO clients and their pure packet codec.
 //! * [`vocab`]: the words of Socket.IO the rest shares (triggers, audiences, a handler's declared
 //!   effect, why a socket did not receive), as plain data.
+//!
+//! This is the project's one file map: the README and the book link here instead of repeating
+//! it, and each module's own documentation describes its files.
+//!
+//! # Beyond `src/`
+//!
+//! * `lessons/NN-slug/`: one lesson per folder, embedded in the binary: `lesson.toml` (its
+//!   stages, the server each runs, the steps and what each should deliver), the prose
+//!   (`intro.md`, `stage-K.md`, `exercise.md`), each stage's Node.js code (`stage-K.js`), and
+//!   an optional `book.toml`, what the lesson's book chapter says beyond those files (see
+//!   [`lesson`]).
+//! * `snapshots/`: every stage's text trace, every lesson's summary and JSON, as the tests
+//!   expect them; the book shows these files.
+//! * `book/`: the mdBook. Its lesson chapters, its table of contents and the lesson lists are
+//!   generated from `lessons/`; `book/src/diagrams/` holds one sequence diagram per stage.
+//! * `tests/suite/`: the integration tests, compiled as one binary; `tests/node/`: the lessons'
+//!   servers written with the real Express and socket.io, to prove the traces match Node's;
+//!   `tests/browser/`: the browser and `socket.io-client` tests of `serve`; `tests/python/`:
+//!   python-socketio servers for `check`.
+//!
+//! # Where each idea lives
+//!
+//! * `express()`, the app: `src/server/app.rs`; `createServer(app)` and `listen`, the HTTP
+//!   server: `src/server/http.rs`; `new Server(server)`, attaching Socket.IO:
+//!   `src/server/realtime.rs`.
+//! * The words lessons and the engine share (triggers, audiences, effects, why-not):
+//!   `src/vocab.rs`.
+//! * The named handlers (`io.emit`, `socket.broadcast.emit`, rooms, acks), one file per topic:
+//!   `src/server/handlers/`; which handler a stage runs for each trigger:
+//!   `src/server/behaviour.rs`; one order per server, as Node has it: `src/server/order.rs`.
+//! * Store before emit, server and client offsets (lesson 6): `src/server/handlers/delivery.rs`,
+//!   `src/parts/store.rs`, `src/runner/delivery.rs`.
+//! * socket.io-client's `retries` / `ackTimeout` queue, buffering while disconnected:
+//!   `src/client/outbox.rs`, `src/runner/queue.rs`.
+//! * Handler reports and fences: made in `src/server/realtime.rs` (types and the fence in
+//!   `src/server/mod.rs`), read in `src/runner/`.
+//! * The Engine.IO / Socket.IO packet format: `src/client/protocol.rs`; a Socket.IO client over
+//!   long-polling or WebSocket, and the upgrade: `src/client/connection.rs`,
+//!   `src/client/handshake.rs`.
+//! * Acknowledgements both ways (a client's callback, the server's `emitWithAck` and how a
+//!   simulated client answers it): `src/server/handlers/acks.rs`; `src/client/tasks.rs`
+//!   (`ConnectOptions::answers`); `src/lesson/answers.rs`.
+//! * The observed trace as plain data, and its JSON: `src/trace/`.
+//! * Every byte printed for a person (styles, lessons, traces, summaries, verdicts, serve's live
+//!   trace): `src/ui/` (`style.rs` is the only place that knows colours); sequence diagrams
+//!   (SVG), and their browser-side twin: `src/ui/diagram.rs`, `src/ui/svg.rs`, and in the
+//!   browser `src/ui/diagram.js`, `svg.js`, `follow.js`.
+//! * Predict mode's questions and judging (no terminal needed): `src/quiz.rs`; the terminal
+//!   side in `src/cli/predict/`, `src/cli/terminal.rs`.
+//! * Judging a learner's server (`check`): `src/check/`, `src/cli/check.rs`.
+//! * Which sockets a full buffer lost a broadcast for: `src/server/tally.rs`.
+//! * The modules' order above (each uses only those below it): checked by
+//!   `tests/suite/layers.rs`.
 
 pub mod check;
 pub mod cli;

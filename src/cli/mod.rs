@@ -1,4 +1,7 @@
-//! The command line: definitions (clap derive) and dispatch. Each command lives in its own file.
+//! The command line: definitions (clap derive) and dispatch. Each command lives in its own file
+//! (`lessons.rs`, `predict.rs` with `predict/`, `reset.rs`, `check.rs` with its `--url`/`--path`
+//! parsing in `check_args.rs`, `serve.rs`), beside the one lesson look-up (`lookup.rs`) and the
+//! terminal handling (`terminal.rs`); `src/main.rs` only turns the result into an exit status.
 //!
 //! Exit statuses: see [`EXIT_STATUSES`], which the man page prints and the help sums up.
 

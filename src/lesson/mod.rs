@@ -7,7 +7,9 @@
 //!   and three one-line sentences about the lesson (`summary`, `check_asks`, `serve_runs`) from
 //!   which the README's and the book's lesson lists are generated;
 //! * `intro.md`, `stage-K.md`, `exercise.md`: the prose, in Markdown, shared with the book;
-//! * `stage-K.js`: the Node.js code each stage mirrors.
+//! * `stage-K.js`: the Node.js code each stage mirrors;
+//! * optionally `book.toml`: what the lesson's book chapter says beyond these files. The tutor
+//!   never reads it; the test suite's generator writes the chapter from the folder.
 //!
 //! The Rust code shown beside the JavaScript is not stored here: a stage names ANCHOR regions
 //! in `src/server/`, and the tutor cuts them out of the real source (also embedded), so what is

@@ -2,9 +2,8 @@
 //! Redis the tutor starts (and always stops), and Socket.IO nodes joined by the Redis adapter.
 //!
 //! Nothing here is imitated. The store runs real `INSERT`s and `SELECT`s, the Redis is a real
-//! `redis-server`, and the adapter is socketioxide's own. They are ready for the lessons on
-//! delivery (6) and scaling out (7), and proved by the suite's `parts` tests; no lesson on this
-//! branch uses them yet.
+//! `redis-server`, and the adapter is socketioxide's own. The lessons on delivery (6) and
+//! scaling out (7) use them, and the suite's `parts` tests prove them.
 //!
 //! * [`store`]: the tutorial's `messages` table, with server and client offsets.
 //! * [`redis`]: errors, `--redis URL`s and a bounded PING.
