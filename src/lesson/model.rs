@@ -330,4 +330,24 @@ impl Lesson {
     pub fn check(&self) -> &Stage {
         &self.stages[self.check_stage as usize - 1]
     }
+
+    /// The command the exercise ends with: `check` for this lesson, with one `--url` per server
+    /// its check stage runs (ports 3000, 3001, …). Made from the lesson's data, not written in
+    /// `exercise.md`, so a lesson folder copied under another number names itself.
+    pub fn check_command(&self) -> String {
+        let servers = self.check().nodes.len().max(1);
+        let urls: Vec<String> = (0..servers)
+            .map(|i| format!("--url http://127.0.0.1:{}", 3000 + i))
+            .collect();
+        format!("realtime-tutor check {} {}", self.number, urls.join(" "))
+    }
+
+    /// `exercise.md`, then [`Lesson::check_command`] as a console block.
+    pub fn exercise_with_command(&self) -> String {
+        format!(
+            "{}\n\n```console\n$ {}\n```\n",
+            self.exercise.trim_end(),
+            self.check_command()
+        )
+    }
 }

@@ -102,6 +102,7 @@ pub fn exercise(lesson: &Lesson) -> String {
     let width = layout::width();
     let mut out = String::new();
     let _ = writeln!(out, "{}", style::strong("What next"));
-    out.push_str(&prose::render(&lesson.exercise, INDENT, prose::width(width)));
+    let text = lesson.exercise_with_command();
+    out.push_str(&prose::render(&text, INDENT, prose::width(width)));
     out
 }

@@ -14,11 +14,17 @@ fn lessons_load_and_are_numbered_in_order() {
     for (i, lesson) in lessons.iter().enumerate() {
         assert_eq!(lesson.number as usize, i + 1);
         assert!(!lesson.intro.trim().is_empty() && !lesson.exercise.trim().is_empty());
+        // The command is made from the lesson's data, so a copied folder names itself.
         assert!(
-            lesson
-                .exercise
-                .contains(&format!("realtime-tutor check {}", lesson.number))
+            !lesson.exercise.contains("realtime-tutor check"),
+            "{}: exercise.md names a check command; the tutor adds it",
+            lesson.folder
         );
+        let command = format!(
+            "realtime-tutor check {} --url http://127.0.0.1:3000",
+            lesson.number
+        );
+        assert!(lesson.exercise_with_command().contains(&command));
         for stage in &lesson.stages {
             assert!(!stage.text.trim().is_empty() && !stage.node.trim().is_empty());
             for rust in &stage.rust {

@@ -117,7 +117,8 @@ pub fn chapter(lesson: &Lesson, extras: &Extras) -> Result<String, String> {
         out.push_str(&paragraph(end));
     }
     out.push_str(&format!(
-        "## What next\n\n{{{{#include ../../../lessons/{folder}/exercise.md}}}}\n"
+        "## What next\n\n{{{{#include ../../../lessons/{folder}/exercise.md}}}}\n\n```console\n$ {}\n```\n",
+        lesson.check_command()
     ));
     Ok(out)
 }
