@@ -126,7 +126,7 @@ pub(super) async fn handshake(base: &str, options: &ConnectOptions) -> Result<(L
                         }
                         break 'connected (sid, pid, early);
                     }
-                    Output::Refused(message) => return Err(ConnectError::Refused44(message)),
+                    Output::Refused { message, .. } => return Err(ConnectError::Refused44(message)),
                     Output::Closed => {
                         return Err(ConnectError::Other(format!(
                             "the server closed the Engine.IO session before {waiting}"

@@ -64,18 +64,23 @@ pub mod connection;
 pub mod error;
 pub mod handshake;
 pub mod http;
+pub mod inbound;
 pub mod limits;
 pub mod link;
+pub mod namespaces;
 pub mod options;
 pub mod outbox;
 pub mod payload;
 pub mod polling;
 pub mod protocol;
 pub mod receiver;
+pub mod socket;
 pub mod tasks;
 pub mod usage;
 pub mod wire;
 
 pub use connection::{
-    ConnectError, ConnectOptions, Incoming, SimClient, Transport, WireDirection, WireFrame,
+    ConnectError, ConnectOptions, Incoming, Received, SimClient, Transport, WireDirection, WireFrame,
 };
+pub use error::JoinError;
+pub use namespaces::Joined;

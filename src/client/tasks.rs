@@ -1,5 +1,6 @@
-//! A connected client's two tasks: a reader that turns the server's frames into [`Incoming`]
-//! items, and a writer that sends what the owner queues. One pair per transport.
+//! A connected client's two tasks: a reader that turns the server's frames into
+//! [`super::Incoming`] items (with [`Inbound`]), and a writer that sends what the owner queues.
+//! One pair per transport.
 //!
 //! Over WebSocket the reader owns the receiving half of the socket and the writer the sending
 //! half. Over long-polling the reader sends one GET after another (never two at once) and the
@@ -11,25 +12,18 @@
 //! delivered items in count and bytes, the frames it reads per step once its owner arms the
 //! limits, and a binary packet's pending attachments in count, bytes and time.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant, timeout_at};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::connection::Incoming;
-use super::limits::{ATTACHMENTS_WITHIN, long_poll_bound};
-use super::link::{WsStream, frame_text, payload_frames, poll, post};
+pub use super::inbound::{Acks, Inbound, Item, RoundTrips};
+use super::limits::long_poll_bound;
+use super::link::{WsStream, payload_frames, poll, post};
 use super::payload::Frame;
 use super::polling::PollingLink;
-use super::protocol::{EnginePacket, OpenInfo, SocketPacket};
-use super::receiver::{Output, Receiver};
-use super::usage::{Usage, decoded_size};
+use super::protocol::{EnginePacket, OpenInfo};
 use super::wire::{WireDirection, WireLog};
 
 /// What the owner (or the reader, for pongs) queues for the writer.
@@ -39,163 +33,6 @@ pub enum Out {
     Text(String),
     /// End the transport: a WebSocket Close frame, or an Engine.IO close (`1`) over polling.
     Close,
-}
-
-/// One delivered item and the share of the byte budget it holds until the owner takes it.
-pub type Item = (Incoming, Option<OwnedSemaphorePermit>);
-
-/// Waiters for acknowledgements, by ack id.
-pub type Acks = Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>>;
-
-/// Waiters for the answers to round trips (see [`super::SimClient::round_trip`]), by namespace.
-/// Each is told how many events the reader had handed to the owner when the answer came.
-pub type RoundTrips = Arc<Mutex<HashMap<String, oneshot::Sender<u64>>>>;
-
-/// The reader's side of the bargain: one frame in, its meaning out to the owner.
-#[derive(Debug)]
-pub struct Inbound {
-    pub receiver: Receiver,
-    pub deliver: mpsc::Sender<Item>,
-    pub room: Arc<Semaphore>,
-    /// The permits `room` started with ([`super::ConnectOptions::incoming_bytes`]).
-    pub room_bytes: usize,
-    pub acks: Acks,
-    pub out: mpsc::Sender<Out>,
-    pub wire: WireLog,
-    pub usage: Arc<Usage>,
-    pub offset: Arc<Mutex<Option<String>>>,
-    /// When the pending binary packet must be complete.
-    pub attachments_due: Option<Instant>,
-    /// What this client answers when the server asks for an acknowledgement, per event (see
-    /// [`super::options::ConnectOptions::answers`]).
-    pub answers: BTreeMap<String, Vec<Value>>,
-    pub round_trips: RoundTrips,
-    /// Events handed to the owner so far. Read when a round trip's answer arrives: every event
-    /// the server sent before its answer is among them, because one session's packets arrive
-    /// in order and the reader delivers each before it reads the next.
-    pub delivered: Arc<AtomicU64>,
-}
-
-impl Inbound {
-    /// Handles one frame. `Err` carries the reason the reader stops.
-    pub async fn frame(&mut self, frame: Frame, logged: bool) -> Result<(), String> {
-        // Counted before it is understood: heartbeats, other namespaces' packets and
-        // attachments mean nothing to the owner, and a flood of them must still stop the reader.
-        self.usage.count(frame.len())?;
-        // Logged before it is decoded, so `--wire` also shows the frame that breaks the
-        // protocol. (A polling payload's frames were logged as it was split.)
-        if !logged {
-            self.wire.push(WireDirection::Received, &frame_text(&frame));
-        }
-        let cost = frame.len();
-        let outputs = self
-            .receiver
-            .receive(&frame)
-            .map_err(|v| format!("the server broke the Socket.IO protocol: {v}"))?;
-        for output in outputs {
-            self.output(output, cost).await?;
-        }
-        // The deadline starts with the binary packet and no attachment moves it, so a server
-        // that trickles attachments one by one cannot keep a partial packet alive for ever.
-        self.attachments_due = match (self.receiver.awaiting_attachments(), self.attachments_due) {
-            (None, _) => None,
-            (Some(_), None) => Some(Instant::now() + ATTACHMENTS_WITHIN),
-            (Some(_), due) => due,
-        };
-        Ok(())
-    }
-
-    /// Acts on one output of the receiver.
-    pub async fn output(&mut self, output: Output, cost: usize) -> Result<(), String> {
-        match output {
-            Output::Pong(data) => {
-                // The reader answers, not the owner: the owner may not look at this client for
-                // a long while (a step that drives other clients, an idle bot), and a server
-                // drops a client whose pong comes later than its `pingTimeout`.
-                //
-                // A full queue means the server is not reading what we send; a pong it would
-                // not read either is no loss.
-                let _ = self.out.try_send(Out::Text(EnginePacket::Pong(data).encode()));
-            }
-            Output::Event { name, args, ack } => {
-                // The server asked for an answer (`421[…]`) and this client's listener gives
-                // one: the ACK goes out with the same id (`431[…]`) straight away, as the
-                // listener's `callback(…)` would send it. An event the client does not answer
-                // gets nothing back; the server's own timeout is all that ends its wait. A full
-                // outgoing queue means the server is not reading; the answer is then lost, as
-                // it would be on a broken connection, and the server's timeout decides.
-                if let Some(id) = ack
-                    && let Some(answer) = self.answers.get(&name)
-                {
-                    let packet = SocketPacket::Ack {
-                        nsp: "/".to_owned(),
-                        id,
-                        args: answer.clone(),
-                    };
-                    let _ = self.out.try_send(Out::Text(packet.to_frame()));
-                }
-                // What the event will take once its owner holds it, decoded.
-                let decoded: usize = args.iter().map(decoded_size).sum::<usize>() + name.len();
-                self.usage.add(decoded)?;
-                if let Ok(mut offset) = self.offset.lock() {
-                    offset.clone_from(&self.receiver.last_offset().map(str::to_owned));
-                }
-                let share = (cost + decoded).clamp(1, self.room_bytes) as u32;
-                let permit = self
-                    .room
-                    .clone()
-                    .acquire_many_owned(share)
-                    .await
-                    .map_err(|_| "the client's queue closed".to_owned())?;
-                self.deliver
-                    .send((Incoming::Event { name, args }, Some(permit)))
-                    .await
-                    .map_err(|_| "nobody reads this client any more".to_owned())?;
-                // Counted once it is in the owner's queue, never before: a round trip's answer
-                // reads this count as "everything the server sent ahead of me".
-                self.delivered.fetch_add(1, Ordering::Relaxed);
-            }
-            Output::Answered { nsp, accepted } => {
-                let waiter = self.round_trips.lock().ok().and_then(|mut m| m.remove(&nsp));
-                if let Some(waiter) = waiter {
-                    let _ = waiter.send(self.delivered.load(Ordering::Relaxed));
-                    if accepted {
-                        // A server that accepts any namespace let us in: leave it again.
-                        let leave = super::protocol::SocketPacket::Disconnect { nsp }.to_frame();
-                        let _ = self.out.try_send(Out::Text(leave));
-                    }
-                }
-            }
-            Output::Ack { id, args } => {
-                let waiter = self.acks.lock().ok().and_then(|mut m| m.remove(&id));
-                if let Some(waiter) = waiter {
-                    let _ = waiter.send(args);
-                }
-            }
-            Output::Disconnected => return Err("the server disconnected the socket".into()),
-            Output::Closed => return Err("the server closed the Engine.IO session".into()),
-            Output::Refused(message) => {
-                return Err(format!(
-                    "the server refused the socket after accepting it: {message}"
-                ));
-            }
-            Output::Connected { .. } | Output::Open(_) | Output::Nothing => {}
-        }
-        Ok(())
-    }
-
-    /// The error once a binary packet's attachments are overdue.
-    fn overdue(&self) -> String {
-        let (got, want) = self.receiver.awaiting_attachments().unwrap_or_default();
-        format!(
-            "a binary packet announced {want} attachments and only {got} arrived within {ATTACHMENTS_WITHIN:?}"
-        )
-    }
-
-    /// The reader's last word: why it stopped.
-    pub async fn closed(self, reason: String) {
-        let _ = self.deliver.send((Incoming::Closed { reason }, None)).await;
-    }
 }
 
 /// The WebSocket reader: one frame per message.
