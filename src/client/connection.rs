@@ -1,5 +1,5 @@
 //! One simulated client: the [`SimClient`] its owner talks to once the handshake
-//! ([`super::handshake`]) has connected it. Its options are in [`super::options`], its errors in
+//! ([`super::engine::handshake`]) has connected it. Its options are in [`super::options`], its errors in
 //! [`super::error`].
 
 use std::collections::BTreeMap;
@@ -13,16 +13,16 @@ use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
 pub use super::address::{authority, engine_target, websocket_url};
+use super::engine::handshake::Session;
+use super::engine::link::Link;
+pub use super::engine::link::Transport;
+use super::engine::tasks::{self, Acks, Inbound, Item, Out, RoundTrips};
 pub use super::error::ConnectError;
-use super::handshake::Session;
 pub use super::limits::MAX_MESSAGE_SIZE;
 use super::limits::{INCOMING_ITEMS, OUTGOING_FRAMES};
-use super::link::Link;
-pub use super::link::Transport;
 use super::namespaces::Namespaces;
 pub use super::options::ConnectOptions;
 use super::protocol::{OpenInfo, SocketPacket};
-use super::tasks::{self, Acks, Inbound, Item, Out, RoundTrips};
 use super::usage::Usage;
 use super::wire::WireLog;
 pub use super::wire::{WireDirection, WireFrame};
@@ -96,9 +96,9 @@ pub const ROUND_TRIP_NAMESPACE: &str = "/tutor-fence-";
 
 impl SimClient {
     /// Connects to the Socket.IO server at `base` (`http://127.0.0.1:3000`) and joins the default
-    /// namespace, over the transports `options` names (see [`super::handshake`] for the steps).
+    /// namespace, over the transports `options` names (see [`super::engine::handshake`] for the steps).
     pub async fn connect(base: &str, options: &ConnectOptions) -> Result<Self, ConnectError> {
-        let (link, session) = super::handshake::handshake(base, options).await?;
+        let (link, session) = super::engine::handshake::handshake(base, options).await?;
         Ok(Self::spawn_tasks(link, session, options))
     }
 

@@ -1,7 +1,7 @@
 //! The reader's side of a connected client: what each frame the server sends does, once the
 //! [`Receiver`] has said what it means. Pings are answered, events handed to the owner (and
 //! answered when the server asks), acks and CONNECT replies given to whoever waits for them.
-//! The loops that read the transport and call it are in [`super::tasks`].
+//! The loops that read the transport and call it are in [`super::engine::tasks`].
 //!
 //! One session carries the sockets of several namespaces ([`super::namespaces`]); this is where
 //! an item learns which socket it belongs to ([`Received::nsp`]).
@@ -15,13 +15,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::connection::{Incoming, Received};
+use super::engine::link::frame_text;
+use super::engine::tasks::Out;
 use super::limits::ATTACHMENTS_WITHIN;
-use super::link::frame_text;
 use super::namespaces::{JoinAnswer, Namespaces};
 use super::payload::Frame;
 use super::protocol::{EnginePacket, SocketPacket};
 use super::receiver::{Output, Receiver};
-use super::tasks::Out;
 use super::usage::{Usage, decoded_size};
 use super::wire::{WireDirection, WireLog};
 

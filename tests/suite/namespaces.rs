@@ -72,7 +72,10 @@ fn event(nsp: &str, name: &str, args: Vec<Value>) -> Received {
 /// the server sent it before.
 async fn nothing_more(client: &mut SimClient, what: &str) {
     let fence = client.round_trip().unwrap();
-    tokio::time::timeout(WAIT, fence).await.expect("the round trip").unwrap();
+    tokio::time::timeout(WAIT, fence)
+        .await
+        .expect("the round trip")
+        .unwrap();
     assert_eq!(client.try_next_received(), None, "{what}");
 }
 
@@ -85,7 +88,11 @@ async fn exercise(base: &str, setting: &[Transport], expect: &Expect) {
     // Refused by the middleware, then by the server itself: only that socket is refused.
     match alice.join_namespace("/admin", None).await {
         Err(JoinError::Refused { nsp, message, data }) => {
-            assert_eq!((nsp.as_str(), message.as_str()), ("/admin", "not authorized"), "{what}");
+            assert_eq!(
+                (nsp.as_str(), message.as_str()),
+                ("/admin", "not authorized"),
+                "{what}"
+            );
             assert_eq!(data, expect.refusal_data, "{what}");
         }
         other => panic!("{what}: expected the middleware's refusal, got {other:?}"),
@@ -101,7 +108,12 @@ async fn exercise(base: &str, setting: &[Transport], expect: &Expect) {
         .await
         .unwrap_or_else(|e| panic!("{what}: {e}"));
     assert_eq!(joined.nsp, "/admin");
-    assert_eq!(joined.sid != alice.sid, expect.distinct_ids, "{what}: {joined:?} / {}", alice.sid);
+    assert_eq!(
+        joined.sid != alice.sid,
+        expect.distinct_ids,
+        "{what}: {joined:?} / {}",
+        alice.sid
+    );
     assert_eq!(
         received(&mut alice, &what).await,
         event("/admin", "welcome admin", vec![json!(joined.sid)]),
@@ -128,7 +140,10 @@ async fn exercise(base: &str, setting: &[Transport], expect: &Expect) {
         event("/", "news", vec![json!("news!")]),
         "{what}"
     );
-    assert_eq!(received(&mut bob, &what).await, event("/", "news", vec![json!("news!")]));
+    assert_eq!(
+        received(&mut bob, &what).await,
+        event("/", "news", vec![json!("news!")])
+    );
 
     // Leaving /admin keeps `/`: it still answers, and the server has no /admin socket left.
     alice.leave_namespace("/admin").unwrap();
@@ -158,7 +173,10 @@ async fn exercise(base: &str, setting: &[Transport], expect: &Expect) {
         ["40", "40/admin,", "40/nobody,", r#"40/admin,{"token":"s3cret"}"#],
         "{what}"
     );
-    let sent = |text: &str| wire.iter().any(|f| f.direction == WireDirection::Sent && f.text == text);
+    let sent = |text: &str| {
+        wire.iter()
+            .any(|f| f.direction == WireDirection::Sent && f.text == text)
+    };
     assert!(sent("41/admin,"), "{what}: {wire:?}");
     if std::env::var_os("SHOW_NAMESPACE_FRAMES").is_some() {
         for frame in &wire {
@@ -173,7 +191,9 @@ fn node_multiplexes_namespaces_over_one_session() {
     let install = "the Node fixture needs `npm ci` in tests/node (scripts/test.sh does it)";
     assert!(dir.join("node_modules/socket.io").is_dir(), "{install}");
     let node = Server::start(
-        Command::new("node").args(["namespaces.js", "0"]).current_dir(&dir),
+        Command::new("node")
+            .args(["namespaces.js", "0"])
+            .current_dir(&dir),
         install,
     );
     let expect = Expect {
@@ -236,7 +256,8 @@ fn socketioxide_server() -> Router {
         async move {
             socket.emit("welcome admin", &socket.id.to_string()).ok();
             socket.on("whoami", async |socket: SocketRef, ack: AckSender| {
-                ack.send(&json!({"id": socket.id.to_string(), "nsp": socket.ns()})).ok();
+                ack.send(&json!({"id": socket.id.to_string(), "nsp": socket.ns()}))
+                    .ok();
             });
             socket.on("announce", move |Data(msg): Data<Value>| {
                 let io = io.clone();

@@ -1,5 +1,5 @@
 //! A connected client's two tasks: a reader that turns the server's frames into
-//! [`super::Incoming`] items (with [`Inbound`]), and a writer that sends what the owner queues.
+//! [`crate::client::Incoming`] items (with [`Inbound`]), and a writer that sends what the owner queues.
 //! One pair per transport.
 //!
 //! Over WebSocket the reader owns the receiving half of the socket and the writer the sending
@@ -8,7 +8,7 @@
 //! reader answers pings by queueing a pong for the writer, so nobody holds a lock while waiting
 //! for the network.
 //!
-//! Everything the reader can be made to hold is bounded (see [`super::limits`]): the queue of
+//! Everything the reader can be made to hold is bounded (see [`crate::client::limits`]): the queue of
 //! delivered items in count and bytes, the frames it reads per step once its owner arms the
 //! limits, and a binary packet's pending attachments in count, bytes and time.
 
@@ -18,13 +18,13 @@ use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant, timeout_at};
 use tokio_tungstenite::tungstenite::Message;
 
-pub use super::inbound::{Acks, Inbound, Item, RoundTrips};
-use super::limits::long_poll_bound;
 use super::link::{WsStream, payload_frames, poll, post};
-use super::payload::Frame;
 use super::polling::PollingLink;
-use super::protocol::{EnginePacket, OpenInfo};
-use super::wire::{WireDirection, WireLog};
+pub use crate::client::inbound::{Acks, Inbound, Item, RoundTrips};
+use crate::client::limits::long_poll_bound;
+use crate::client::payload::Frame;
+use crate::client::protocol::{EnginePacket, OpenInfo};
+use crate::client::wire::{WireDirection, WireLog};
 
 /// What the owner (or the reader, for pongs) queues for the writer.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ pub async fn read_websocket(mut stream: SplitStream<WsStream>, mut inbound: Inbo
         // Only a binary packet still waiting for attachments puts a deadline on the next frame.
         // Otherwise the reader waits as long as the connection lasts: a quiet server is no
         // fault (its pings keep the session alive), and the owner bounds each of its own waits
-        // ([`super::SimClient::next`]).
+        // ([`crate::client::SimClient::next`]).
         let next = match inbound.attachments_due {
             Some(due) => match timeout_at(due, stream.next()).await {
                 Ok(next) => next,
