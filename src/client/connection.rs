@@ -380,6 +380,11 @@ impl SimClient {
     /// whether they were sent: dropping the client right after may abort the writer before it
     /// sends them. Prefer [`SimClient::leave`] where the caller can wait.
     pub fn disconnect(&self) {
+        // The sockets joined later leave first, each with its own DISCONNECT, so the server
+        // hears every socket go, not a session that broke under some of them.
+        for nsp in self.namespaces() {
+            let _ = self.send_frame(SocketPacket::Disconnect { nsp }.to_frame());
+        }
         let _ = self.send_frame(SocketPacket::Disconnect { nsp: "/".into() }.to_frame());
         let _ = self.outgoing.try_send(Out::Close);
     }
@@ -391,7 +396,8 @@ impl SimClient {
     ///
     /// 1. `41`, a Socket.IO DISCONNECT for the default namespace: "this socket is leaving". The
     ///    server removes the socket and runs its `socket.on('disconnect')` handlers with the
-    ///    reason `client namespace disconnect` (socketioxide: `ClientNSDisconnect`).
+    ///    reason `client namespace disconnect` (socketioxide: `ClientNSDisconnect`). Sockets on
+    ///    other namespaces ([`SimClient::join_namespace`]) send theirs first (`41/admin,`).
     /// 2. The end of the transport: over WebSocket a Close frame, which the server answers with
     ///    its own before it closes the TCP connection; over polling an Engine.IO close packet
     ///    (`1`) in the same POST, which the server answers `ok`.

@@ -127,11 +127,17 @@ impl NamespaceSocket {
             SocketPacket::Ack { id, args, .. } => vec![Output::Ack { id, args }],
             SocketPacket::Disconnect { .. } => vec![Output::Disconnected],
             // Node writes `{"message": err.message, "data": err.data}`, the data only when the
-            // middleware's error carries some; socketioxide writes the message alone.
+            // middleware's error carries some; socketioxide writes the message alone;
+            // python-socketio refuses a namespace it does not serve with a bare string
+            // (`44/nobody,"Unable to connect"`), which is the message too.
             SocketPacket::ConnectError { data, .. } => {
-                let message = data.get("message").and_then(Value::as_str).map(str::to_owned);
+                let message = data
+                    .get("message")
+                    .unwrap_or(&data)
+                    .as_str()
+                    .map_or_else(|| data.to_string(), str::to_owned);
                 vec![Output::Refused {
-                    message: message.unwrap_or_else(|| data.to_string()),
+                    message,
                     data: data.get("data").cloned(),
                 }]
             }

@@ -48,6 +48,8 @@ struct Expect {
     refusal_data: Option<Value>,
     /// Node gives the `/admin` socket an id of its own; socketioxide reuses the session's.
     distinct_ids: bool,
+    /// What a namespace nobody serves is refused with.
+    unserved: &'static str,
 }
 
 /// The next item and its namespace, or a panic that says what came instead.
@@ -99,9 +101,9 @@ async fn exercise(base: &str, setting: &[Transport], expect: &Expect) {
     }
     match alice.join_namespace("/nobody", None).await {
         Err(JoinError::Refused { message, data, .. }) => {
-            assert_eq!((message.as_str(), data), ("Invalid namespace", None), "{what}");
+            assert_eq!((message.as_str(), data), (expect.unserved, None), "{what}");
         }
-        other => panic!("{what}: expected Invalid namespace, got {other:?}"),
+        other => panic!("{what}: expected {:?}, got {other:?}", expect.unserved),
     }
     let joined = alice
         .join_namespace("/admin", Some(json!({"token": "s3cret"})))
@@ -199,6 +201,7 @@ fn node_multiplexes_namespaces_over_one_session() {
     let expect = Expect {
         refusal_data: Some(json!({"reason": "no token"})),
         distinct_ids: true,
+        unserved: "Invalid namespace",
     };
     runtime().block_on(async {
         for setting in SETTINGS {
@@ -278,6 +281,7 @@ fn socketioxide_multiplexes_namespaces_over_one_session() {
     let expect = Expect {
         refusal_data: None,
         distinct_ids: false,
+        unserved: "Invalid namespace",
     };
     runtime().block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -285,6 +289,67 @@ fn socketioxide_multiplexes_namespaces_over_one_session() {
         tokio::spawn(async move { axum::serve(listener, socketioxide_server()).await });
         for setting in SETTINGS {
             exercise(&base, setting, &expect).await;
+        }
+    });
+}
+
+/// python-socketio greets on /admin from its `connect` handler, before the CONNECT reply: the
+/// greeting is kept until the reply and then delivered on /admin, as on `/`.
+#[test]
+fn python_socketio_multiplexes_namespaces_over_one_session() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python");
+    let python = dir.join(".venv/bin/python");
+    let install = "python-socketio needs `python3 -m venv tests/python/.venv && \
+                   tests/python/.venv/bin/pip install -r tests/python/requirements.txt` \
+                   (scripts/test.sh does it)";
+    assert!(python.is_file(), "{install}");
+    let server = Server::start(
+        Command::new(&python)
+            .args(["namespaces.py", "0"])
+            .current_dir(&dir),
+        install,
+    );
+    let expect = Expect {
+        refusal_data: Some(json!({"reason": "no token"})),
+        distinct_ids: true,
+        unserved: "Unable to connect",
+    };
+    runtime().block_on(async {
+        for setting in SETTINGS {
+            exercise(&server.url, setting, &expect).await;
+        }
+    });
+}
+
+/// `leave` says goodbye on every socket: the server hears `/admin` leave on its own
+/// (`41/admin,`, "client namespace disconnect"), not a session that broke under it.
+#[test]
+fn leaving_says_goodbye_on_every_namespace() {
+    use socketioxide::socket::DisconnectReason;
+    runtime().block_on(async {
+        for setting in SETTINGS {
+            let (layer, io) = SocketIo::new_layer();
+            let (told, mut reasons) = tokio::sync::mpsc::unbounded_channel::<DisconnectReason>();
+            io.ns("/", async |_socket: SocketRef| {});
+            io.ns("/admin", move |socket: SocketRef| {
+                let told = told.clone();
+                async move {
+                    socket.on_disconnect(move |reason: DisconnectReason| {
+                        let told = told.clone();
+                        async move {
+                            told.send(reason).ok();
+                        }
+                    });
+                }
+            });
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, Router::new().layer(layer)).await });
+            let mut client = SimClient::connect(&base, &options(setting)).await.unwrap();
+            client.join_namespace("/admin", None).await.unwrap();
+            client.leave(WAIT).await.unwrap();
+            let reason = tokio::time::timeout(WAIT, reasons.recv()).await.unwrap();
+            assert_eq!(reason, Some(DisconnectReason::ClientNSDisconnect), "{setting:?}");
         }
     });
 }

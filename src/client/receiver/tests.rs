@@ -297,3 +297,21 @@ fn a_refusal_carries_the_middlewares_data() {
         )]
     );
 }
+
+#[test]
+fn a_refusal_that_is_a_bare_string_is_its_message() {
+    // python-socketio, for a namespace it does not serve.
+    let mut r = Receiver::new("/");
+    r.receive(&text(r#"40{"sid":"a"}"#)).unwrap();
+    r.join("/nobody");
+    assert_eq!(
+        r.receive(&text(r#"44/nobody,"Unable to connect""#)).unwrap(),
+        vec![on(
+            "/nobody",
+            Output::Refused {
+                message: "Unable to connect".into(),
+                data: None
+            }
+        )]
+    );
+}
