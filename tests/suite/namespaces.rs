@@ -353,3 +353,45 @@ fn leaving_says_goodbye_on_every_namespace() {
         }
     });
 }
+
+/// The server disconnects the `/admin` socket (`41/admin,`): that socket ends, with its
+/// namespace on the item, and `/` goes on.
+#[test]
+fn a_server_side_disconnect_ends_only_that_namespace() {
+    runtime().block_on(async {
+        let (layer, io) = SocketIo::new_layer();
+        io.ns("/", async |socket: SocketRef| {
+            socket.on("still there?", async |ack: AckSender| {
+                ack.send("yes").ok();
+            });
+        });
+        io.ns("/admin", async |socket: SocketRef| {
+            socket.on("kick me", async |socket: SocketRef| {
+                socket.disconnect().ok();
+            });
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, Router::new().layer(layer)).await });
+        for setting in SETTINGS {
+            let mut client = SimClient::connect(&base, &options(setting)).await.unwrap();
+            client.join_namespace("/admin", None).await.unwrap();
+            client.emit_on("/admin", "kick me", vec![]).unwrap();
+            match received(&mut client, "the kick").await {
+                Received {
+                    nsp,
+                    item: Incoming::Closed { reason },
+                } => {
+                    assert_eq!(nsp, "/admin");
+                    assert!(reason.contains("disconnected the socket"), "{reason}");
+                }
+                other => panic!("{setting:?}: expected /admin to close, got {other:?}"),
+            }
+            assert!(client.namespaces().is_empty(), "{setting:?}");
+            assert!(client.emit_on("/admin", "kick me", vec![]).is_err());
+            let answer = client.emit_with_ack("still there?", vec![]).unwrap();
+            let answer = tokio::time::timeout(WAIT, answer).await.unwrap().unwrap();
+            assert_eq!(answer, vec![json!("yes")], "{setting:?}");
+        }
+    });
+}
