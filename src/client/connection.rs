@@ -1,6 +1,6 @@
 //! One simulated client: the [`SimClient`] its owner talks to once the handshake
-//! ([`super::engine::handshake`]) has connected it. Its options are in [`super::options`], its errors in
-//! [`super::error`].
+//! ([`super::engine::handshake`]) has connected it. Its options are in [`super::options`], its
+//! errors in [`super::error`].
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -96,7 +96,8 @@ pub const ROUND_TRIP_NAMESPACE: &str = "/tutor-fence-";
 
 impl SimClient {
     /// Connects to the Socket.IO server at `base` (`http://127.0.0.1:3000`) and joins the default
-    /// namespace, over the transports `options` names (see [`super::engine::handshake`] for the steps).
+    /// namespace, over the transports `options` names (see [`super::engine::handshake`] for the
+    /// steps).
     pub async fn connect(base: &str, options: &ConnectOptions) -> Result<Self, ConnectError> {
         let (link, session) = super::engine::handshake::handshake(base, options).await?;
         Ok(Self::spawn_tasks(link, session, options))

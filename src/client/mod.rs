@@ -5,9 +5,9 @@
 //! /socket.io/?EIO=4&transport=polling` answers with the Engine.IO OPEN packet
 //! (`0{"sid":…,"upgrades":["websocket"],…}`) as an ordinary HTTP body, because plain requests get
 //! through proxies that would block a WebSocket. The client then sends with POSTs and receives
-//! with held GETs ([`engine::polling`]). Once its socket is connected it tries a **WebSocket** for the
-//! same session and *upgrades*: `2probe` over the new WebSocket, `3probe` back, then `5`, and from
-//! then on every packet travels over the WebSocket ([`engine::handshake`] shows the steps).
+//! with held GETs ([`engine::polling`]). Once its socket is connected it tries a **WebSocket** for
+//! the same session and *upgrades*: `2probe` over the new WebSocket, `3probe` back, then `5`, and
+//! from then on every packet travels over the WebSocket ([`engine::handshake`] shows the steps).
 //! `io({ transports: ['websocket'] })` skips the polling phase and starts with the WebSocket.
 //! [`ConnectOptions::transports`] chooses, with the same names.
 //!
@@ -24,7 +24,8 @@
 //! it was waiting for. After that, a reader task keeps the connection alive (answering the
 //! server's pings) and hands every event to the owner in arrival order, which is the order the
 //! server sent them in: one session's packets travel in order on either transport, and the
-//! upgrade is made so that none overtakes another ([`engine::tasks`]). The trace relies on that fact.
+//! upgrade is made so that none overtakes another ([`engine::tasks`]). The trace relies on that
+//! fact.
 //!
 //! # Acknowledgements, both ways round
 //!

@@ -7,7 +7,8 @@
 //! binary attachments ([`super::receiver`] reads its frames). On top of it live *sockets*, one
 //! per namespace: `io('/')` and `io('/admin')` in a page share one session, and each gets its own
 //! CONNECT, its own reply, its own events, acks and DISCONNECT, told apart by the namespace
-//! written in every packet (`42/admin,["ev"]`; the default namespace `/` is not written: `42["ev"]`).
+//! written in every packet (`42/admin,["ev"]`; the default namespace `/` is not written:
+//! `42["ev"]`).
 //!
 //! A [`NamespaceSocket`] is that upper layer for one namespace:
 //!

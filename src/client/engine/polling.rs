@@ -17,8 +17,8 @@
 //! *lane*), so a GET the server is holding never delays a POST, which is also how a browser
 //! spreads them over its connection pool.
 //!
-//! hyper's low-level `client::conn` API is used, as in [`crate::client::http`]: it shows the two steps a
-//! high-level client hides (open a TCP connection, then speak HTTP over it).
+//! hyper's low-level `client::conn` API is used, as in [`crate::client::http`]: it shows the two
+//! steps a high-level client hides (open a TCP connection, then speak HTTP over it).
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! A connected client's two tasks: a reader that turns the server's frames into
-//! [`crate::client::Incoming`] items (with [`Inbound`]), and a writer that sends what the owner queues.
-//! One pair per transport.
+//! [`crate::client::Incoming`] items (with [`Inbound`]), and a writer that sends what the owner
+//! queues. One pair per transport.
 //!
 //! Over WebSocket the reader owns the receiving half of the socket and the writer the sending
 //! half. Over long-polling the reader sends one GET after another (never two at once) and the
@@ -8,8 +8,8 @@
 //! reader answers pings by queueing a pong for the writer, so nobody holds a lock while waiting
 //! for the network.
 //!
-//! Everything the reader can be made to hold is bounded (see [`crate::client::limits`]): the queue of
-//! delivered items in count and bytes, the frames it reads per step once its owner arms the
+//! Everything the reader can be made to hold is bounded (see [`crate::client::limits`]): the queue
+//! of delivered items in count and bytes, the frames it reads per step once its owner arms the
 //! limits, and a binary packet's pending attachments in count, bytes and time.
 
 use futures_util::stream::{SplitSink, SplitStream};
