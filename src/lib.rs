@@ -60,9 +60,11 @@
 //!   `src/server/mod.rs`), read in `src/runner/`.
 //! * The Engine.IO / Socket.IO packet format: `src/client/protocol.rs`; a Socket.IO client over
 //!   long-polling or WebSocket, and the upgrade: `src/client/connection.rs`,
-//!   `src/client/handshake.rs`.
+//!   `src/client/engine/handshake.rs`; one socket per namespace over that one session, as
+//!   socket.io-client's Manager multiplexes them: `src/client/socket.rs`,
+//!   `src/client/namespaces.rs`.
 //! * Acknowledgements both ways (a client's callback, the server's `emitWithAck` and how a
-//!   simulated client answers it): `src/server/handlers/acks.rs`; `src/client/tasks.rs`
+//!   simulated client answers it): `src/server/handlers/acks.rs`; `src/client/inbound.rs`
 //!   (`ConnectOptions::answers`); `src/lesson/answers.rs`.
 //! * The observed trace as plain data, and its JSON: `src/trace/`.
 //! * Every byte printed for a person (styles, lessons, traces, summaries, verdicts, serve's live

@@ -1,7 +1,8 @@
 //! One simulated client: the [`SimClient`] its owner talks to once the handshake
-//! ([`super::handshake`]) has connected it. Its options are in [`super::options`], its errors in
-//! [`super::error`].
+//! ([`super::engine::handshake`]) has connected it. Its options are in [`super::options`], its
+//! errors in [`super::error`].
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,15 +13,16 @@ use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
 pub use super::address::{authority, engine_target, websocket_url};
+use super::engine::handshake::Session;
+use super::engine::link::Link;
+pub use super::engine::link::Transport;
+use super::engine::tasks::{self, Acks, Inbound, Item, Out, RoundTrips};
 pub use super::error::ConnectError;
-use super::handshake::Session;
 pub use super::limits::MAX_MESSAGE_SIZE;
 use super::limits::{INCOMING_ITEMS, OUTGOING_FRAMES};
-use super::link::Link;
-pub use super::link::Transport;
+use super::namespaces::Namespaces;
 pub use super::options::ConnectOptions;
 use super::protocol::{OpenInfo, SocketPacket};
-use super::tasks::{self, Acks, Inbound, Item, Out, RoundTrips};
 use super::usage::Usage;
 use super::wire::WireLog;
 pub use super::wire::{WireDirection, WireFrame};
@@ -34,7 +36,19 @@ pub enum Incoming {
     Closed { reason: String },
 }
 
-/// A connected Socket.IO client on the default namespace.
+/// One item and the namespace of the socket that got it: `"/"` for the default one, which also
+/// stands for the whole session when the item says it closed. Only a client that joined other
+/// namespaces ([`SimClient::join_namespace`]) needs to read this; [`SimClient::next`] gives the
+/// item alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    /// The namespace of the socket that got the item (`"/"`, `"/admin"`).
+    pub nsp: String,
+    pub item: Incoming,
+}
+
+/// A connected Socket.IO client on the default namespace, and on any other namespace it joins
+/// over the same session ([`SimClient::join_namespace`]).
 ///
 /// Dropping it aborts its tasks at once, which to the server looks like a cable pulled out.
 /// [`SimClient::leave`] says goodbye first and waits, bounded, until the goodbye is on its way.
@@ -49,10 +63,15 @@ pub struct SimClient {
     transport: Transport,
     pid: Option<String>,
     offset: Arc<Mutex<Option<String>>>,
-    outgoing: mpsc::Sender<Out>,
+    pub(super) outgoing: mpsc::Sender<Out>,
     incoming: mpsc::Receiver<Item>,
-    acks: Acks,
-    next_ack: u64,
+    pub(super) acks: Acks,
+    /// The next ack id, per namespace: each socket numbers its own emits.
+    pub(super) next_ack: BTreeMap<String, u64>,
+    /// The namespaces joined (or being joined) besides `/`, shared with the reader.
+    pub(super) namespaces: Namespaces,
+    /// How long each network wait may take ([`ConnectOptions::timeout`]).
+    pub(super) after: Duration,
     round_trips: RoundTrips,
     next_round_trip: u64,
     /// Events the owner has taken ([`SimClient::next`], [`SimClient::try_next`]).
@@ -77,9 +96,10 @@ pub const ROUND_TRIP_NAMESPACE: &str = "/tutor-fence-";
 
 impl SimClient {
     /// Connects to the Socket.IO server at `base` (`http://127.0.0.1:3000`) and joins the default
-    /// namespace, over the transports `options` names (see [`super::handshake`] for the steps).
+    /// namespace, over the transports `options` names (see [`super::engine::handshake`] for the
+    /// steps).
     pub async fn connect(base: &str, options: &ConnectOptions) -> Result<Self, ConnectError> {
-        let (link, session) = super::handshake::handshake(base, options).await?;
+        let (link, session) = super::engine::handshake::handshake(base, options).await?;
         Ok(Self::spawn_tasks(link, session, options))
     }
 
@@ -128,6 +148,7 @@ impl SimClient {
             .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
         let acks: Acks = Arc::default();
         let round_trips: RoundTrips = Arc::default();
+        let namespaces: Namespaces = Arc::default();
         // The receiver moves into the reader task, out of the owner's reach; the owner reads the
         // recovery offset from this copy, which the reader updates before it hands over each event.
         let offset = Arc::new(Mutex::new(receiver.last_offset().map(str::to_owned)));
@@ -144,6 +165,7 @@ impl SimClient {
             attachments_due: None,
             answers: options.answers.clone(),
             round_trips: round_trips.clone(),
+            namespaces: namespaces.clone(),
             delivered: Arc::default(),
         };
         let (writer, reader) = match link {
@@ -199,7 +221,9 @@ impl SimClient {
             outgoing,
             incoming,
             acks,
-            next_ack: 0,
+            next_ack: BTreeMap::new(),
+            namespaces,
+            after,
             round_trips,
             next_round_trip: 0,
             taken: 0,
@@ -238,20 +262,7 @@ impl SimClient {
         name: &str,
         args: Vec<Value>,
     ) -> Result<oneshot::Receiver<Vec<Value>>, ConnectError> {
-        let id = self.next_ack;
-        self.next_ack += 1;
-        let (tx, rx) = oneshot::channel();
-        if let Ok(mut waiting) = self.acks.lock() {
-            waiting.insert(id, tx);
-        }
-        let packet = SocketPacket::Event {
-            nsp: "/".into(),
-            id: Some(id),
-            name: name.into(),
-            args,
-        };
-        self.send_frame(packet.to_frame())?;
-        Ok(rx)
+        self.emit_with_ack_on("/", name, args)
     }
 
     /// Starts a round trip through the server: a CONNECT for a namespace nobody serves
@@ -295,29 +306,46 @@ impl SimClient {
     }
 
     /// Waits for the next item from the server, at most `limit`. `None` means the time ran out.
+    ///
+    /// The item does not say which namespace's socket got it: a client that joined other
+    /// namespaces reads with [`SimClient::next_received`] instead.
     pub async fn next(&mut self, limit: Duration) -> Option<Incoming> {
+        self.next_received(limit).await.map(|r| r.item)
+    }
+
+    /// Takes whatever has already arrived, without waiting.
+    pub fn try_next(&mut self) -> Option<Incoming> {
+        self.try_next_received().map(|r| r.item)
+    }
+
+    /// Like [`SimClient::next`], with the namespace of the socket that got the item.
+    pub async fn next_received(&mut self, limit: Duration) -> Option<Received> {
         match timeout(limit, self.incoming.recv()).await {
             // The permit, dropped here, gives the item's bytes back to the queue's budget.
-            Ok(Some((item, _permit))) => {
-                if matches!(item, Incoming::Event { .. }) {
-                    self.taken += 1;
-                }
-                Some(item)
-            }
-            Ok(None) => Some(Incoming::Closed {
-                reason: "the client's reader stopped".into(),
+            Ok(Some((received, _permit))) => Some(self.took(received)),
+            Ok(None) => Some(Received {
+                nsp: "/".into(),
+                item: Incoming::Closed {
+                    reason: "the client's reader stopped".into(),
+                },
             }),
             Err(_) => None,
         }
     }
 
-    /// Takes whatever has already arrived, without waiting.
-    pub fn try_next(&mut self) -> Option<Incoming> {
-        let (item, _permit) = self.incoming.try_recv().ok()?;
-        if matches!(item, Incoming::Event { .. }) {
+    /// Like [`SimClient::try_next`], with the namespace of the socket that got the item.
+    pub fn try_next_received(&mut self) -> Option<Received> {
+        let (received, _permit) = self.incoming.try_recv().ok()?;
+        Some(self.took(received))
+    }
+
+    /// Counts an event the owner takes, on any namespace: the reader counts the same ones as
+    /// it delivers them, and a round trip compares the two.
+    fn took(&mut self, received: Received) -> Received {
+        if matches!(received.item, Incoming::Event { .. }) {
             self.taken += 1;
         }
-        Some(item)
+        received
     }
 
     /// Takes the frames logged since the last call, for `--wire` (empty unless the client was
@@ -353,6 +381,11 @@ impl SimClient {
     /// whether they were sent: dropping the client right after may abort the writer before it
     /// sends them. Prefer [`SimClient::leave`] where the caller can wait.
     pub fn disconnect(&self) {
+        // The sockets joined later leave first, each with its own DISCONNECT, so the server
+        // hears every socket go, not a session that broke under some of them.
+        for nsp in self.namespaces() {
+            let _ = self.send_frame(SocketPacket::Disconnect { nsp }.to_frame());
+        }
         let _ = self.send_frame(SocketPacket::Disconnect { nsp: "/".into() }.to_frame());
         let _ = self.outgoing.try_send(Out::Close);
     }
@@ -364,7 +397,8 @@ impl SimClient {
     ///
     /// 1. `41`, a Socket.IO DISCONNECT for the default namespace: "this socket is leaving". The
     ///    server removes the socket and runs its `socket.on('disconnect')` handlers with the
-    ///    reason `client namespace disconnect` (socketioxide: `ClientNSDisconnect`).
+    ///    reason `client namespace disconnect` (socketioxide: `ClientNSDisconnect`). Sockets on
+    ///    other namespaces ([`SimClient::join_namespace`]) send theirs first (`41/admin,`).
     /// 2. The end of the transport: over WebSocket a Close frame, which the server answers with
     ///    its own before it closes the TCP connection; over polling an Engine.IO close packet
     ///    (`1`) in the same POST, which the server answers `ok`.

@@ -34,3 +34,21 @@ pub enum ConnectError {
     #[error("{0}")]
     Other(String),
 }
+
+/// Why joining one more namespace over a connected session ([`super::SimClient::join_namespace`])
+/// did not give a socket there. The session and the sockets it already has go on either way.
+#[derive(Debug, thiserror::Error)]
+pub enum JoinError {
+    /// The server answered CONNECT_ERROR (`44/admin,{"message":…,"data":…}`): a middleware of
+    /// that namespace said no, or nobody serves it (`Invalid namespace`). `data` is what Node
+    /// sends along from the middleware's `err.data`; socketioxide sends a message only.
+    #[error("the server refused the socket on {nsp}: {message}")]
+    Refused {
+        nsp: String,
+        message: String,
+        data: Option<serde_json::Value>,
+    },
+    /// No answer in time, a closed session, or a namespace this client cannot join.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+}

@@ -5,9 +5,9 @@
 //! /socket.io/?EIO=4&transport=polling` answers with the Engine.IO OPEN packet
 //! (`0{"sid":…,"upgrades":["websocket"],…}`) as an ordinary HTTP body, because plain requests get
 //! through proxies that would block a WebSocket. The client then sends with POSTs and receives
-//! with held GETs ([`polling`]). Once its socket is connected it tries a **WebSocket** for the
-//! same session and *upgrades*: `2probe` over the new WebSocket, `3probe` back, then `5`, and from
-//! then on every packet travels over the WebSocket ([`handshake`] shows the steps).
+//! with held GETs ([`engine::polling`]). Once its socket is connected it tries a **WebSocket** for
+//! the same session and *upgrades*: `2probe` over the new WebSocket, `3probe` back, then `5`, and
+//! from then on every packet travels over the WebSocket ([`engine::handshake`] shows the steps).
 //! `io({ transports: ['websocket'] })` skips the polling phase and starts with the WebSocket.
 //! [`ConnectOptions::transports`] chooses, with the same names.
 //!
@@ -24,7 +24,8 @@
 //! it was waiting for. After that, a reader task keeps the connection alive (answering the
 //! server's pings) and hands every event to the owner in arrival order, which is the order the
 //! server sent them in: one session's packets travel in order on either transport, and the
-//! upgrade is made so that none overtakes another ([`tasks`]). The trace relies on that fact.
+//! upgrade is made so that none overtakes another ([`engine::tasks`]). The trace relies on that
+//! fact.
 //!
 //! # Acknowledgements, both ways round
 //!
@@ -41,41 +42,56 @@
 //!   it does not answer gets nothing back, and only the asker's timer ends the wait: there is no
 //!   "I will not answer" packet.
 //!
+//! # One session, a socket per namespace
+//!
+//! Like socket.io-client's `Manager`, one client can hold sockets on several namespaces over
+//! its one session: `/` from the start, `/admin` once joined ([`SimClient::join_namespace`]).
+//! Each socket has its own CONNECT, reply, events, acks and DISCONNECT; the session under them
+//! is shared. The code is split the same way: [`engine`] is the session, [`socket`] one
+//! namespace's socket.
+//!
 //! The files, from the wire up:
 //!
 //! * [`protocol`]: Engine.IO and Socket.IO packets, as pure functions.
 //! * [`payload`]: several packets in one polling body (`\x1e`), binary as base64.
 //! * [`binary`]: binary attachments and their placeholders.
-//! * [`receiver`]: what each frame means, given what came before (pure).
+//! * [`receiver`]: what each frame of the session means, given what came before (pure); it
+//!   hands each Socket.IO packet to the [`socket`] of its namespace (pure too).
 //! * [`address`]: the URL and request target of a server's Engine.IO endpoint (pure).
 //! * [`limits`]: every bound a server can push the client against, and why; [`usage`]: the
 //!   counters that apply the per-step ones.
 //! * [`wire`]: the bounded frame log behind `--wire`.
 //! * [`outbox`]: the queue of emits `retries` and `ackTimeout` keep (socket.io-client's options).
-//! * [`options`], [`error`]: what the owner chooses when it connects, and why a connection can
-//!   fail.
-//! * [`polling`], [`link`], [`handshake`], [`tasks`]: the I/O, from one HTTP request to the
-//!   connected tasks; [`connection`]: the [`SimClient`] its owner talks to.
+//! * [`options`], [`error`]: what the owner chooses when it connects, and why a connection (or
+//!   a namespace) can fail.
+//! * [`engine`]: the I/O of the session, from one HTTP request to the connected reader and
+//!   writer tasks; [`inbound`]: what the reader does with each frame.
+//! * [`connection`]: the [`SimClient`] its owner talks to; [`namespaces`]: its sockets beyond
+//!   `/`.
 //! * [`http`]: a plain GET, the way a browser fetches the page.
 
 pub mod address;
 pub mod binary;
 pub mod connection;
+pub mod engine;
 pub mod error;
-pub mod handshake;
 pub mod http;
+pub mod inbound;
 pub mod limits;
-pub mod link;
+pub mod namespaces;
 pub mod options;
 pub mod outbox;
 pub mod payload;
-pub mod polling;
 pub mod protocol;
 pub mod receiver;
-pub mod tasks;
+pub mod socket;
 pub mod usage;
 pub mod wire;
 
 pub use connection::{
-    ConnectError, ConnectOptions, Incoming, SimClient, Transport, WireDirection, WireFrame,
+    ConnectError, ConnectOptions, Incoming, Received, SimClient, Transport, WireDirection, WireFrame,
 };
+// The transports keep their old paths (`client::link::Transport`), for the code that names them.
+pub use engine::{link, polling};
+pub use error::JoinError;
+pub use namespaces::Joined;

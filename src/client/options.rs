@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::engine::link::Transport;
 use super::limits::INCOMING_BYTES;
-use super::link::Transport;
 
 /// How to reach the server, and how to speak to it: the options of `io(url, options)` that the
 /// lessons and `check` need.

@@ -4,32 +4,25 @@
 //! top of that, because a conforming server may legally send things whose meaning depends on
 //! what came before:
 //!
-//! * **Events before the CONNECT reply.** python-socketio runs its `connect` handler *before* it
-//!   answers `40{"sid":…}`, so a greeting emitted there arrives first. socket.io-client keeps such
-//!   events in a `receiveBuffer` and, the moment the CONNECT reply arrives, delivers them in order
-//!   (`onconnect` → `emitBuffered`) before anything that comes after. So does this receiver.
-//! * **Connection state recovery.** A Node server with `connectionStateRecovery` puts a `pid` in
-//!   its CONNECT reply and appends an *offset* string to every packet it could replay later:
-//!   `io.emit('hello', 'world')` arrives as `42["hello","world","Q8mepPP"]`. socket.io-client
-//!   remembers the last argument as `_lastOffset` whenever it has a `pid` and that argument is a
-//!   string, and sends both back when it reconnects. The receiver does the same and keeps the
-//!   offset apart from the arguments the trace shows. The wire cannot tell an offset from a
-//!   string the application sent last (`socket.emit('hello', 'world')`, which Node does not
-//!   mark): socket.io-client takes `"world"` as its offset there too, and so does this receiver.
+//! * **Several sockets, one session.** Each namespace the client joined has its own socket
+//!   ([`super::socket`]): the CONNECT reply, the events kept until it, the recovery offset. The
+//!   receiver reads the namespace written in each packet and hands the packet to its socket.
 //! * **Binary packets** (`45x-` / `46x-`) are followed by `x` binary frames; the packet is complete
 //!   only with the last one (see [`super::binary`]).
-//! * **Other namespaces** share the connection: their packets are not for this socket, and are
-//!   passed over (the I/O side still counts them toward its limits).
+//! * **Namespaces nobody joined** share the connection too: their packets are passed over (the
+//!   I/O side still counts them toward its limits), except the answer to a CONNECT, which a round
+//!   trip waits for.
 //! * **Heartbeats** can come at any moment, even in the middle of a handshake.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::binary::fill_placeholders;
-use super::limits::{
-    INCOMING_BYTES, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_BUFFERED_BEFORE_CONNECT, MAX_PING_DATA,
-};
+use super::limits::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_PING_DATA};
 use super::payload::Frame;
 use super::protocol::{EnginePacket, OpenInfo, SocketPacket};
+use super::socket::NamespaceSocket;
 
 /// What one frame means to the owner of the connection, in arrival order.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,8 +32,9 @@ pub enum Output {
     /// The server accepted our CONNECT: the socket exists. `pid` is set when the server offers
     /// connection state recovery.
     Connected { sid: String, pid: Option<String> },
-    /// The server refused our CONNECT (`44{"message":…}`).
-    Refused(String),
+    /// The server refused our CONNECT (`44{"message":…}`, Node adds `"data"` when the
+    /// middleware's error carries some).
+    Refused { message: String, data: Option<Value> },
     /// An event for our namespace, arguments without any recovery offset. `ack` is the id the
     /// server attached when it asked for an answer (`421[…]`, from `emitWithAck`): the client
     /// answers with an ACK packet carrying the same id (`431[…]`), or never.
@@ -61,6 +55,9 @@ pub enum Output {
     /// answer for a namespace nobody serves) or `40/nsp,{…}` (accepted). A round trip like this
     /// is what [`super::SimClient::round_trip`] waits for.
     Answered { nsp: String, accepted: bool },
+    /// What the socket of another namespace the client joined ([`Receiver::join`]) got: one of
+    /// `Connected`, `Refused`, `Event`, `Ack`, `Disconnected`, meaning what it means on `/`.
+    On { nsp: String, output: Box<Output> },
     /// Nothing for the owner: a no-op, a pong, a packet for another namespace, an attachment that
     /// does not complete its packet yet.
     Nothing,
@@ -80,41 +77,56 @@ struct Partial {
     bytes: usize,
 }
 
-/// The receiving half of one Socket.IO client on one namespace.
+/// The receiving half of one Socket.IO client: the Engine.IO frames of its session, and the
+/// socket of each namespace it joined.
 #[derive(Debug)]
 pub struct Receiver {
-    nsp: String,
-    connected: bool,
-    pid: Option<String>,
-    last_offset: Option<String>,
-    before_connect: Vec<(String, Vec<Value>, Option<u64>)>,
-    /// Wire bytes of the events in `before_connect`.
-    before_connect_bytes: usize,
+    /// The socket the client connected first (`/` for every client the tutor makes).
+    main: NamespaceSocket,
+    /// Sockets joined later over the same session, by namespace.
+    joined: BTreeMap<String, NamespaceSocket>,
     partial: Option<Partial>,
 }
 
 impl Receiver {
-    /// A receiver for the socket of namespace `nsp` (`"/"` for the default one).
+    /// A receiver whose first socket is on namespace `nsp` (`"/"` for the default one).
     pub fn new(nsp: &str) -> Self {
         Self {
-            nsp: nsp.to_owned(),
-            connected: false,
-            pid: None,
-            last_offset: None,
-            before_connect: Vec::new(),
-            before_connect_bytes: 0,
+            main: NamespaceSocket::new(nsp),
+            joined: BTreeMap::new(),
             partial: None,
         }
     }
 
-    /// The recovery session id from the CONNECT reply, when the server offered recovery.
-    pub fn pid(&self) -> Option<&str> {
-        self.pid.as_deref()
+    /// Expects a socket on `nsp` from now on: its packets go to its own socket, and its
+    /// outputs come wrapped in [`Output::On`]. Called before the CONNECT is sent, so no answer
+    /// can overtake it. Joining the main namespace, or one already joined, changes nothing.
+    pub fn join(&mut self, nsp: &str) {
+        if nsp != self.main.nsp() && !self.joined.contains_key(nsp) {
+            self.joined.insert(nsp.to_owned(), NamespaceSocket::new(nsp));
+        }
     }
 
-    /// The last recovery offset received (what a reconnect would send back).
+    /// Stops expecting a socket on `nsp` (it left, or was refused): its packets are passed
+    /// over again, as for any namespace nobody joined.
+    pub fn forget(&mut self, nsp: &str) {
+        self.joined.remove(nsp);
+    }
+
+    /// The namespaces joined besides the main one.
+    pub fn joined(&self) -> impl Iterator<Item = &str> {
+        self.joined.keys().map(String::as_str)
+    }
+
+    /// The recovery session id from the main socket's CONNECT reply, when the server offered
+    /// recovery.
+    pub fn pid(&self) -> Option<&str> {
+        self.main.pid()
+    }
+
+    /// The last recovery offset the main socket received (what a reconnect would send back).
     pub fn last_offset(&self) -> Option<&str> {
-        self.last_offset.as_deref()
+        self.main.last_offset()
     }
 
     /// True while a binary packet waits for attachments; the I/O side bounds how long.
@@ -211,86 +223,37 @@ impl Receiver {
         self.packet(packet, bytes)
     }
 
-    /// A complete Socket.IO packet that took `size` bytes on the wire.
+    /// A complete Socket.IO packet that took `size` bytes on the wire: to the socket of its
+    /// namespace, if the client has one there.
     fn packet(&mut self, packet: SocketPacket, size: usize) -> Result<Vec<Output>, Violation> {
-        let ours = match &packet {
+        let nsp = match &packet {
             SocketPacket::Connect { nsp, .. }
             | SocketPacket::Disconnect { nsp }
             | SocketPacket::Event { nsp, .. }
             | SocketPacket::Ack { nsp, .. }
-            | SocketPacket::ConnectError { nsp, .. } => *nsp == self.nsp,
+            | SocketPacket::ConnectError { nsp, .. } => nsp.clone(),
         };
-        if !ours {
-            return Ok(vec![match packet {
-                SocketPacket::Connect { nsp, .. } => Output::Answered { nsp, accepted: true },
-                SocketPacket::ConnectError { nsp, .. } => Output::Answered { nsp, accepted: false },
-                _ => Output::Nothing,
-            }]);
+        if nsp == self.main.nsp() {
+            return self.main.packet(packet, size);
         }
-        Ok(match packet {
-            SocketPacket::Connect { data, .. } => {
-                let field = |name: &str| {
-                    data.as_ref()
-                        .and_then(|d| d.get(name))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                };
-                let Some(sid) = field("sid") else {
-                    // socket.io-client says the same: a CONNECT without sid is a v2 server.
-                    return Err(Violation(
-                        "the CONNECT reply carries no sid (a Socket.IO v2 server answers like that; this client speaks v5)".into(),
-                    ));
-                };
-                self.connected = true;
-                self.pid = field("pid");
-                // Connected first, then the events kept until now, in arrival order: the owner
-                // learns the socket exists before it hears what was said on it.
-                let mut out = vec![Output::Connected {
-                    sid,
-                    pid: self.pid.clone(),
-                }];
-                for (name, args, ack) in std::mem::take(&mut self.before_connect) {
-                    out.push(self.event(name, args, ack));
-                }
-                out
-            }
-            SocketPacket::Event { name, args, id, .. } if self.connected => vec![self.event(name, args, id)],
-            // Not connected yet: kept until the CONNECT reply, as socket.io-client keeps them (see
-            // the module doc), and bounded in count and bytes, since the reply may never come.
-            SocketPacket::Event { name, args, id, .. } => {
-                self.before_connect_bytes += size;
-                if self.before_connect.len() >= MAX_BUFFERED_BEFORE_CONNECT {
-                    return Err(Violation(format!(
-                        "the server sent more than {MAX_BUFFERED_BEFORE_CONNECT} events before its CONNECT reply"
-                    )));
-                }
-                if self.before_connect_bytes > INCOMING_BYTES {
-                    return Err(Violation(format!(
-                        "the server sent more than {} MiB of events before its CONNECT reply",
-                        INCOMING_BYTES >> 20
-                    )));
-                }
-                self.before_connect.push((name, args, id));
-                vec![Output::Nothing]
-            }
-            SocketPacket::Ack { id, args, .. } => vec![Output::Ack { id, args }],
-            SocketPacket::Disconnect { .. } => vec![Output::Disconnected],
-            SocketPacket::ConnectError { data, .. } => {
-                let message = data.get("message").and_then(Value::as_str).map(str::to_owned);
-                vec![Output::Refused(message.unwrap_or_else(|| data.to_string()))]
-            }
-        })
-    }
-
-    /// Delivers an event, taking off the recovery offset exactly when socket.io-client does.
-    fn event(&mut self, name: String, mut args: Vec<Value>, ack: Option<u64>) -> Output {
-        if self.pid.is_some()
-            && let Some(Value::String(_)) = args.last()
-            && let Some(Value::String(offset)) = args.pop()
-        {
-            self.last_offset = Some(offset);
+        if let Some(socket) = self.joined.get_mut(&nsp) {
+            let outputs = socket.packet(packet, size)?;
+            return Ok(outputs
+                .into_iter()
+                .map(|output| match output {
+                    Output::Nothing => Output::Nothing,
+                    output => Output::On {
+                        nsp: nsp.clone(),
+                        output: Box::new(output),
+                    },
+                })
+                .collect());
         }
-        Output::Event { name, args, ack }
+        Ok(vec![match packet {
+            SocketPacket::Connect { nsp, .. } => Output::Answered { nsp, accepted: true },
+            SocketPacket::ConnectError { nsp, .. } => Output::Answered { nsp, accepted: false },
+            _ => Output::Nothing,
+        }])
     }
 }
 

@@ -20,6 +20,7 @@ mod layers;
 mod leave;
 mod lessons;
 mod missing_parts;
+mod namespaces;
 mod node;
 mod order;
 mod parts;

@@ -1,6 +1,7 @@
 //! The receiver against literal frame sequences: what each one means, given what came before.
 
 use super::*;
+use crate::client::limits::{INCOMING_BYTES, MAX_BUFFERED_BEFORE_CONNECT};
 use serde_json::json;
 
 fn text(s: &str) -> Frame {
@@ -204,12 +205,113 @@ fn refusals_and_v2_replies_are_named() {
     let mut r = Receiver::new("/");
     assert_eq!(
         r.receive(&text(r#"44{"message":"not authorized"}"#)).unwrap(),
-        vec![Output::Refused("not authorized".into())]
+        vec![Output::Refused {
+            message: "not authorized".into(),
+            data: None
+        }]
     );
     assert!(Receiver::new("/").receive(&text("40")).is_err());
     assert!(Receiver::new("/").receive(&text("hello")).is_err());
     assert_eq!(
         Receiver::new("/").receive(&text("1")).unwrap(),
         vec![Output::Closed]
+    );
+}
+
+fn on(nsp: &str, output: Output) -> Output {
+    Output::On {
+        nsp: nsp.into(),
+        output: Box::new(output),
+    }
+}
+
+#[test]
+fn a_joined_namespace_has_a_socket_of_its_own() {
+    let mut r = Receiver::new("/");
+    r.receive(&text(r#"40{"sid":"a"}"#)).unwrap();
+    r.join("/admin");
+    // Kept until its own CONNECT reply, as on `/`; `/` meanwhile is unaffected.
+    assert_eq!(
+        r.receive(&text(r#"42/admin,["early"]"#)).unwrap(),
+        vec![Output::Nothing]
+    );
+    assert_eq!(r.receive(&text(r#"42["x"]"#)).unwrap(), vec![event("x", vec![])]);
+    assert_eq!(
+        r.receive(&text(r#"40/admin,{"sid":"b"}"#)).unwrap(),
+        vec![
+            on(
+                "/admin",
+                Output::Connected {
+                    sid: "b".into(),
+                    pid: None
+                }
+            ),
+            on("/admin", event("early", vec![])),
+        ]
+    );
+    assert_eq!(
+        r.receive(&text(r#"43/admin,0["ok"]"#)).unwrap(),
+        vec![on(
+            "/admin",
+            Output::Ack {
+                id: 0,
+                args: vec![json!("ok")]
+            }
+        )]
+    );
+    // Binary events reach their namespace complete.
+    r.receive(&text(r#"451-/admin,["f",{"_placeholder":true,"num":0}]"#))
+        .unwrap();
+    assert!(matches!(
+        &r.receive(&Frame::Binary(vec![1])).unwrap()[..],
+        [Output::On { nsp, output }] if nsp == "/admin" && matches!(**output, Output::Event { .. })
+    ));
+    assert_eq!(
+        r.receive(&text("41/admin,")).unwrap(),
+        vec![on("/admin", Output::Disconnected)]
+    );
+    // Forgotten, /admin is a namespace like any other nobody joined.
+    r.forget("/admin");
+    assert_eq!(
+        r.receive(&text(r#"42/admin,["late"]"#)).unwrap(),
+        vec![Output::Nothing]
+    );
+}
+
+#[test]
+fn a_refusal_carries_the_middlewares_data() {
+    let mut r = Receiver::new("/");
+    r.receive(&text(r#"40{"sid":"a"}"#)).unwrap();
+    r.join("/admin");
+    assert_eq!(
+        r.receive(&text(
+            r#"44/admin,{"message":"not authorized","data":{"reason":"no token"}}"#
+        ))
+        .unwrap(),
+        vec![on(
+            "/admin",
+            Output::Refused {
+                message: "not authorized".into(),
+                data: Some(json!({"reason": "no token"}))
+            }
+        )]
+    );
+}
+
+#[test]
+fn a_refusal_that_is_a_bare_string_is_its_message() {
+    // python-socketio, for a namespace it does not serve.
+    let mut r = Receiver::new("/");
+    r.receive(&text(r#"40{"sid":"a"}"#)).unwrap();
+    r.join("/nobody");
+    assert_eq!(
+        r.receive(&text(r#"44/nobody,"Unable to connect""#)).unwrap(),
+        vec![on(
+            "/nobody",
+            Output::Refused {
+                message: "Unable to connect".into(),
+                data: None
+            }
+        )]
     );
 }

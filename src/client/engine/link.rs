@@ -14,11 +14,11 @@ use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::error::ConnectError;
-use super::limits::MAX_MESSAGE_SIZE;
-use super::payload::{Frame, decode_payload, encode_payload};
 use super::polling::{PollError, PollingLink};
-use super::wire::{WireDirection, WireLog};
+use crate::client::error::ConnectError;
+use crate::client::limits::MAX_MESSAGE_SIZE;
+use crate::client::payload::{Frame, decode_payload, encode_payload};
+use crate::client::wire::{WireDirection, WireLog};
 
 /// A WebSocket over a plain TCP connection.
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;

@@ -27,20 +27,23 @@ use std::time::Duration;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite;
 
-use super::address::{authority, engine_target, websocket_url};
-use super::error::ConnectError;
 use super::link::{Link, Transport, WsStream, websocket_config};
-use super::options::ConnectOptions;
-use super::payload::Frame;
 use super::polling::{PollError, PollingLink};
-use super::protocol::{EnginePacket, OpenInfo, SocketPacket};
-use super::receiver::{Output, Receiver};
-use super::usage::Usage;
-use super::wire::{WireDirection, WireLog};
+use crate::client::address::{authority, engine_target, websocket_url};
+use crate::client::error::ConnectError;
+use crate::client::options::ConnectOptions;
+use crate::client::payload::Frame;
+use crate::client::protocol::{EnginePacket, OpenInfo, SocketPacket};
+use crate::client::receiver::{Output, Receiver};
+use crate::client::usage::Usage;
+use crate::client::wire::{WireDirection, WireLog};
 
 /// Performs the handshake at `base` (`http://127.0.0.1:3000`) over the transports `options`
 /// names, and hands back the transport to keep and what the tasks need.
-pub(super) async fn handshake(base: &str, options: &ConnectOptions) -> Result<(Link, Session), ConnectError> {
+pub(in crate::client) async fn handshake(
+    base: &str,
+    options: &ConnectOptions,
+) -> Result<(Link, Session), ConnectError> {
     let wire = WireLog::new(options.record_wire);
     let usage = Arc::new(Usage::default());
     let base = base.trim_end_matches('/');
@@ -126,7 +129,7 @@ pub(super) async fn handshake(base: &str, options: &ConnectOptions) -> Result<(L
                         }
                         break 'connected (sid, pid, early);
                     }
-                    Output::Refused(message) => return Err(ConnectError::Refused44(message)),
+                    Output::Refused { message, .. } => return Err(ConnectError::Refused44(message)),
                     Output::Closed => {
                         return Err(ConnectError::Other(format!(
                             "the server closed the Engine.IO session before {waiting}"
@@ -205,15 +208,15 @@ fn query_string(query: &[(String, String)]) -> String {
 }
 
 /// What the handshake hands to the tasks.
-pub(super) struct Session {
-    pub(super) sid: String,
-    pub(super) pid: Option<String>,
-    pub(super) open: OpenInfo,
-    pub(super) receiver: Receiver,
-    pub(super) early: Vec<Output>,
-    pub(super) wire: WireLog,
-    pub(super) usage: Arc<Usage>,
-    pub(super) after: Duration,
+pub(in crate::client) struct Session {
+    pub(in crate::client) sid: String,
+    pub(in crate::client) pid: Option<String>,
+    pub(in crate::client) open: OpenInfo,
+    pub(in crate::client) receiver: Receiver,
+    pub(in crate::client) early: Vec<Output>,
+    pub(in crate::client) wire: WireLog,
+    pub(in crate::client) usage: Arc<Usage>,
+    pub(in crate::client) after: Duration,
 }
 
 /// `http://127.0.0.1:3000` → `127.0.0.1:3000`; long-polling here speaks plain HTTP only.

@@ -10,15 +10,15 @@
 //!   as the previous one is answered, so the server always has one to write into. There must never
 //!   be two GETs at once: both servers end the session when that happens.
 //! * **POST** carries what the client sends, several packets joined by `\x1e` (see
-//!   [`super::payload`]). The server answers `ok`.
+//!   [`crate::client::payload`]). The server answers `ok`.
 //!
 //! The very first GET has no `sid`: it is the handshake, and its answer is the OPEN packet that
 //! names the session. Each kind of request gets its own keep-alive HTTP/1.1 connection here (a
 //! *lane*), so a GET the server is holding never delays a POST, which is also how a browser
 //! spreads them over its connection pool.
 //!
-//! hyper's low-level `client::conn` API is used, as in [`super::http`]: it shows the two steps a
-//! high-level client hides (open a TCP connection, then speak HTTP over it).
+//! hyper's low-level `client::conn` API is used, as in [`crate::client::http`]: it shows the two
+//! steps a high-level client hides (open a TCP connection, then speak HTTP over it).
 
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
-use super::limits::{ERROR_BODY_EXCERPT, MAX_MESSAGE_SIZE};
+use crate::client::limits::{ERROR_BODY_EXCERPT, MAX_MESSAGE_SIZE};
 
 /// Why a polling request produced no usable answer.
 #[derive(Debug, thiserror::Error)]
