@@ -15,12 +15,12 @@ pub fn table(all: &[Figures]) -> String {
     for f in all {
         let _ = writeln!(
             out,
-            "| {:>7} | {:<7} | {:>12} | {:>6.1} | {:>6.1} | {:>8.1} | {:>8.0} |",
+            "| {:>7} | {:<7} | {:>12} | {:>6} | {:>6} | {:>8.1} | {:>8.0} |",
             thousands(f.clients as u64),
             label(f.kind),
             thousands(f.per_second.round() as u64),
-            f.p50_ms,
-            f.p99_ms,
+            ms(f.p50_ms),
+            ms(f.p99_ms),
             f.kib_per_connection,
             f.peak_mib
         );
@@ -65,6 +65,7 @@ pub fn table(all: &[Figures]) -> String {
         let threads: Vec<String> = f
             .server_threads
             .iter()
+            .filter(|(_, t)| t.as_millis() >= 50)
             .take(3)
             .map(|(name, t)| format!("{name} {:.2} s", t.as_secs_f64()))
             .collect();
@@ -77,6 +78,15 @@ pub fn table(all: &[Figures]) -> String {
 /// depend on how much of the machine other programs left to the server.
 fn cpu_per_delivery_us(f: &Figures) -> f64 {
     f.server_cpu.as_secs_f64() * 1e6 / f.delivered.max(1) as f64
+}
+
+/// A latency in milliseconds: one decimal below 100 ms, whole milliseconds above.
+fn ms(value: f64) -> String {
+    if value < 100.0 {
+        format!("{value:.1}")
+    } else {
+        thousands(value.round() as u64)
+    }
 }
 
 fn label(kind: Kind) -> &'static str {
