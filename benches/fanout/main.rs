@@ -106,12 +106,13 @@ fn parse(args: &[String]) -> Result<Plan, String> {
 /// Runs every measurement of the plan and prints the table; returns the exit status.
 async fn bench(plan: Plan) -> i32 {
     let limit = proc::raise_open_files();
-    // Each receiver is a descriptor here and one in the server; both processes inherit `limit`.
-    let most = plan.clients.iter().max().copied().unwrap_or(0) / plan.processes;
+    // Every client is a descriptor in the server (all N of them) and one in a receivers
+    // process; both inherit `limit`. A few dozen more go to the listener, pipes and runtime.
+    let most = plan.clients.iter().max().copied().unwrap_or(0);
     if (most as u64) + 64 > limit {
         eprintln!(
-            "fanout: {most} clients in one process need more open files than the hard limit \
-             allows ({limit}); raise it (`ulimit -Hn`, as root) or use --client-processes"
+            "fanout: {most} clients need {most} open files in the server, and the hard limit\n\
+             on open files is {limit}: raise it (`ulimit -Hn`, as root) or measure fewer."
         );
         return 1;
     }

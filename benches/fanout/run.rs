@@ -89,12 +89,16 @@ pub async fn measure(
     let (server_cpu, own_cpu) = (cpu(server.pid), cpu(std::process::id()));
     let threads_before = proc::thread_times(server.pid);
     let first_us = client::now_us();
-    for _ in 0..messages {
-        write
-            .send(client::chat_frame(client::now_us()))
-            .await
-            .map_err(|e| format!("the sender could not emit: {e}"))?;
-    }
+    let sending = async {
+        for _ in 0..messages {
+            write.send(client::chat_frame(client::now_us())).await?;
+        }
+        Ok::<_, tokio_tungstenite::tungstenite::Error>(())
+    };
+    tokio::time::timeout(READ_WITHIN, sending)
+        .await
+        .map_err(|_| format!("the sender could not emit {messages} messages within {READ_WITHIN:?}"))?
+        .map_err(|e| format!("the sender could not emit: {e}"))?;
 
     // The reports.
     let (mut delivered, mut last_us, mut client_ms) = (0usize, first_us, 0u64);
