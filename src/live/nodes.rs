@@ -266,7 +266,7 @@ async fn start(
         .layer(layer)
         .route("/socket.io/socket.io.js", get(app::client_script))
         // As on one server: the Origin check first (outermost), then the bound on new sessions.
-        .layer(HandshakeLayer::new(guard.log.clone()))
+        .layer(HandshakeLayer::new(guard.max_handshakes, guard.log.clone()))
         .layer(OriginLayer::new(guard.origins.clone(), guard.log.clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(http::serve_guarded(listener, router, guard, async move {

@@ -91,12 +91,11 @@ impl std::fmt::Debug for HandshakeLayer {
 }
 
 impl HandshakeLayer {
-    pub fn new(log: Log) -> Self {
+    /// At most `most` handshakes within [`super::realtime::CONNECT_WITHIN`] ([`HANDSHAKES`] for
+    /// `serve`; a benchmark that connects thousands of clients at once asks for more).
+    pub fn new(most: usize, log: Log) -> Self {
         Self {
-            window: Arc::new(Mutex::new(Window::new(
-                HANDSHAKES,
-                super::realtime::CONNECT_WITHIN,
-            ))),
+            window: Arc::new(Mutex::new(Window::new(most, super::realtime::CONNECT_WITHIN))),
             log,
         }
     }
@@ -110,9 +109,9 @@ impl HandshakeLayer {
         // Said on the first refusal of a flood, then at 2, 4, 8, … so the log stays short.
         if window.refused.is_power_of_two() {
             (self.log)(format!(
-                "refused {} Socket.IO handshakes (503): {HANDSHAKES} sessions were opened within \
+                "refused {} Socket.IO handshakes (503): {} sessions were opened within \
                  {:?}, the most this server opens before they connect",
-                window.refused, window.within
+                window.refused, window.most, window.within
             ));
         }
         let mut response = Response::new(Body::from("too many new sessions; try again shortly\n"));

@@ -91,6 +91,9 @@ pub struct Guard {
     /// The most connections open at once. A further client waits in the kernel's backlog
     /// (it is not refused) until one closes.
     pub max_connections: usize,
+    /// The most Engine.IO sessions opened within [`super::realtime::CONNECT_WITHIN`] (see
+    /// [`super::handshakes`]); `serve` uses [`super::handshakes::HANDSHAKES`].
+    pub max_handshakes: usize,
     /// At shutdown, how long open connections get to finish before they are cut.
     pub shutdown_grace: Duration,
     /// The page origins Socket.IO requests may come from (see [`super::origin`]).
@@ -103,6 +106,7 @@ impl std::fmt::Debug for Guard {
         f.debug_struct("Guard")
             .field("header_timeout", &self.header_timeout)
             .field("max_connections", &self.max_connections)
+            .field("max_handshakes", &self.max_handshakes)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("origins", &self.origins)
             .finish_non_exhaustive()

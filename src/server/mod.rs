@@ -287,7 +287,10 @@ impl StageServer {
                         // The Origin check first (outermost), then the bound on new sessions: a
                         // refused page's handshakes do not count against the others'.
                         let router = router
-                            .layer(handshakes::HandshakeLayer::new(guard.log.clone()))
+                            .layer(handshakes::HandshakeLayer::new(
+                                guard.max_handshakes,
+                                guard.log.clone(),
+                            ))
                             .layer(origin::OriginLayer::new(guard.origins.clone(), guard.log.clone()));
                         tokio::spawn(http::serve_guarded(listener, router, guard, stop))
                     }

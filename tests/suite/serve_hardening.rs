@@ -368,6 +368,27 @@ fn a_flood_of_bare_handshakes_is_bounded() {
     });
 }
 
+/// `--max-handshakes N` (hidden; `benches/fanout` connects thousands of clients at once) moves
+/// the bound on new sessions: with 3, a fourth handshake within the 5 s window gets 503.
+#[test]
+fn max_handshakes_moves_the_bound_on_new_sessions() {
+    runtime().block_on(async {
+        let serve = Serve::start(&["3", "--max-handshakes", "3"]).await;
+        let authority = peer::authority(&serve.url);
+        let mut codes = Vec::new();
+        for _ in 0..4 {
+            codes.push(peer::handshake_status(&authority, false, None).await);
+        }
+        assert_eq!(codes, [200, 200, 200, 503], "three sessions, then the bound");
+        let (code, stderr) = serve.interrupt().await;
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(
+            stderr.contains("3 sessions were opened"),
+            "the log names the bound: {stderr}"
+        );
+    });
+}
+
 #[test]
 fn events_sent_the_moment_the_connect_reply_arrives_are_all_handled() {
     runtime().block_on(async {
@@ -660,6 +681,7 @@ fn the_live_server_runs_in_process_until_its_shutdown_future() {
             guard: http::Guard {
                 header_timeout: HEADER_TIMEOUT,
                 max_connections: 16,
+                max_handshakes: realtime_tutor::server::handshakes::HANDSHAKES,
                 shutdown_grace: Duration::from_millis(250),
                 origins: Allowed::for_address(addr, &[]),
                 log: printer.log(),
