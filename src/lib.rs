@@ -9,6 +9,8 @@
 //! * [`ui`]: every byte printed for a person: styles, lessons, traces, summaries, `check`'s
 //!   verdicts, serve's live trace, and the sequence diagram (SVG) of who received what.
 //! * [`check`]: judges someone else's server from a lesson's scenario played against it.
+//! * [`doctor`]: probes someone else's Socket.IO deployment the way a page's `io()` reaches it,
+//!   and names what is wrong (CORS, path, protocol, upgrade, sticky sessions, namespace).
 //! * [`runner`]: plays a stage: starts its server, connects clients, performs the steps, and
 //!   records what each client observed.
 //! * [`quiz`]: predict mode's questions, answers and verdicts, judged against the trace.
@@ -26,6 +28,7 @@
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod doctor;
 pub mod lesson;
 pub mod live;
 pub mod parts;

@@ -9,6 +9,7 @@ mod out;
 mod check;
 mod check_args;
 mod diagram;
+mod doctor;
 mod generate;
 mod lessons;
 mod lookup;
@@ -68,11 +69,16 @@ cannot be reached; 2 a usage error.";
 
 /// Every exit status, for the man page (and for whoever reads this code).
 pub(crate) const EXIT_STATUSES: &[(i32, &str)] = &[
-    (0, "The command ran to its end; for check, your server passed."),
+    (
+        0,
+        "The command ran to its end; for check, your server passed; for doctor, nothing is \
+         in the way of io().",
+    ),
     (
         1,
         "Something went wrong while running, and the message says what; for check, your \
-         server failed the check or could not be reached.",
+         server failed the check or could not be reached; for doctor, a problem was found or \
+         the server could not be reached.",
     ),
     (
         2,
@@ -223,6 +229,10 @@ pub enum Command {
     },
     /// Run a lesson's server for your own browser, with a live trace, until Ctrl-C.
     Serve(serve::ServeArgs),
+    /// Diagnose a real Socket.IO deployment: probe URL as a page's io() would, and list what is
+    /// in the way (path, protocol, CORS, WebSocket, sticky sessions, namespace).
+    #[command(after_help = doctor::DOCTOR_AFTER_HELP)]
+    Doctor(doctor::DoctorArgs),
     /// Print a completion script for your shell: bash, zsh, fish, powershell or elvish.
     #[command(hide = true, after_help = generate::INSTALL_COMPLETIONS)]
     Completions {
@@ -379,6 +389,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             check::check(lesson, &url, &path, &display, svg.as_ref()).await
         }
         Command::Serve(args) => serve::serve(args).await,
+        Command::Doctor(args) => doctor::doctor(args).await,
         Command::Completions { shell } => generate::completions(shell),
         Command::Man => generate::man(),
     }
