@@ -35,8 +35,8 @@ pub struct DoctorArgs {
 
 /// What `doctor` ends its help with: what it sends, its bounds, and its exit statuses.
 pub const DOCTOR_AFTER_HELP: &str = "\
-It sends only to URL: about fifteen requests (handshakes, a CORS preflight,
-two WebSockets, and 3 polling sessions of 4 requests each), no scanning. Each
+It sends only to URL, about twenty requests: handshakes, a CORS preflight, two
+WebSockets, and 3 polling sessions of 4 or 5 requests each; no scanning. Each
 request is bounded to 2 s and 64 KiB of body, the whole run to 10 s.
 
 Exit status: 0 nothing in the way of io() (warnings may be listed); 1 a

@@ -229,8 +229,11 @@ pub enum Command {
     },
     /// Run a lesson's server for your own browser, with a live trace, until Ctrl-C.
     Serve(serve::ServeArgs),
-    /// Diagnose a real Socket.IO deployment: probe URL as a page's io() would, and list what is
-    /// in the way (path, protocol, CORS, WebSocket, sticky sessions, namespace).
+    /// Diagnose a Socket.IO deployment: probe URL as a page's io() would.
+    ///
+    /// Prints a checklist (reachable, Socket.IO at the path, protocol and handshake, CORS, the
+    /// WebSocket and the upgrade, sticky sessions, the namespace, round-trip times); each
+    /// failing line names its cause, its fix, and the lesson stage that shows it live.
     #[command(after_help = doctor::DOCTOR_AFTER_HELP)]
     Doctor(doctor::DoctorArgs),
     /// Print a completion script for your shell: bash, zsh, fish, powershell or elvish.

@@ -155,12 +155,31 @@ fn is_engine_io_3(body: &str) -> bool {
 
 /// Engine.IO's error body, `{"code":1,"message":"Session ID unknown"}`.
 /// A body still in its chunked framing (a refused WebSocket's, read raw) is searched for the
-/// JSON object inside.
+/// JSON object inside. A refused WebSocket *upgrade* of a known session gets the message alone,
+/// as plain text (`Session ID unknown`): it is looked up in [`ENGINE_ERRORS`].
 pub(super) fn engine_error(body: &str) -> Option<(i64, String)> {
-    let json = &body[body.find('{')?..=body.rfind('}')?];
-    let value: serde_json::Value = serde_json::from_str(json).ok()?;
-    Some((value["code"].as_i64()?, value["message"].as_str()?.to_owned()))
+    let json = body
+        .find('{')
+        .zip(body.rfind('}'))
+        .and_then(|(start, end)| body.get(start..=end))
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok());
+    if let Some(value) = json {
+        return Some((value["code"].as_i64()?, value["message"].as_str()?.to_owned()));
+    }
+    let text = body.trim();
+    let code = ENGINE_ERRORS.iter().position(|m| text.ends_with(m))?;
+    Some((code as i64, ENGINE_ERRORS[code].to_owned()))
 }
+
+/// Engine.IO's error messages, by code (0 to 5), as Node's server words them.
+const ENGINE_ERRORS: [&str; 6] = [
+    "Transport unknown",
+    "Session ID unknown",
+    "Bad handshake method",
+    "Bad request",
+    "Forbidden",
+    "Unsupported protocol version",
+];
 
 /// The handshake's values, as the OPEN packet gave them.
 fn values(open: &OpenInfo) -> String {
@@ -227,9 +246,9 @@ async fn plain_websocket(probe: &Probe<'_>, path: &str) -> Option<String> {
 /// The first characters of something the server sent, quoted as they came (the renderers make
 /// them safe to print); an Engine.IO error body read raw is shown as its JSON alone.
 pub(super) fn excerpt(text: &str) -> String {
-    let text = match engine_error(text) {
-        Some(_) => &text[text.find('{').unwrap_or(0)..=text.rfind('}').unwrap_or(0)],
-        None => text.trim(),
+    let text = match (text.find('{'), text.rfind('}'), engine_error(text)) {
+        (Some(start), Some(end), Some(_)) if start < end => &text[start..=end],
+        _ => text.trim(),
     };
     let cut: String = text.chars().take(80).collect();
     if cut.len() < text.len() {
@@ -256,6 +275,11 @@ mod tests {
             engine_error(r#"{"code":1,"message":"Session ID unknown"}"#),
             Some((1, "Session ID unknown".to_owned()))
         );
+        assert_eq!(
+            engine_error("Session ID unknown"),
+            Some((1, "Session ID unknown".to_owned()))
+        );
+        assert_eq!(engine_error("Not Found"), None);
         assert_eq!(title("<html><TITLE> Hi </TITLE>"), Some("Hi".to_owned()));
     }
 }

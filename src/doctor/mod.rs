@@ -10,7 +10,7 @@
 //! middleware that refuses. The doctor performs the same steps itself, one request at a time, and
 //! keeps what each answer really was (status, headers, body), so each failure gets its cause.
 //!
-//! What it sends is fixed and small: only to the URL it was given, about fifteen requests, no
+//! What it sends is fixed and small: only to the URL it was given, about twenty requests, no
 //! scanning. Every request is bounded ([`REQUEST_LIMIT`], [`probe::BODY_LIMIT`]) and so is the
 //! whole run ([`RUN_LIMIT`]).
 

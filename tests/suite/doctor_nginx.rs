@@ -127,6 +127,7 @@ fn two_servers_in_round_robin_without_sticky_sessions_are_named() {
         "enable sticky sessions in the load balancer",
         "see it live: realtime-tutor lesson 7.3",
         "- namespace: not known",
+        "✗ upgrade: the WebSocket for the session was refused: HTTP 400 \"Session ID unknown\"",
         // A WebSocket alone needs no stickiness.
         "✓ WebSocket: opens",
     ]);
@@ -134,4 +135,16 @@ fn two_servers_in_round_robin_without_sticky_sessions_are_named() {
         serde_json::from_str(doctor(&[&nginx.url, "--format", "json"]).stdout.trim())
             .expect("one JSON object");
     crate::json_schema::assert_doctor_fits(&value);
+    // The upgrade's WebSocket also reached the other server: the same cause, named.
+    let ids: Vec<(&str, &str)> = value["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c["check"].as_str()?, c["finding"]["id"].as_str()?)))
+        .collect();
+    assert_eq!(
+        ids,
+        [("upgrade", "not-sticky"), ("sticky", "not-sticky")],
+        "{value}"
+    );
 }
