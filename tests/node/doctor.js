@@ -12,6 +12,8 @@
 // - polling:  socket.io 4.8.4 with `transports: ['polling']`: WebSocket is switched off.
 // - auth:     socket.io 4.8.4 with a middleware that refuses every connection without a token.
 // - v2:       socket.io 2.5.1 (Engine.IO 3), installed under the alias socket.io-v2.
+// - ws:       a plain WebSocket server (the `ws` package socket.io itself is built on), which
+//             greets each connection with a text frame: no Socket.IO at all.
 
 const { createServer } = require('node:http');
 
@@ -25,9 +27,18 @@ const configs = {
 };
 
 const [config, portText = '0'] = process.argv.slice(2);
-if (!(config in configs) && config !== 'v2') {
-  console.error(`unknown config ${config}; one of: ${Object.keys(configs).join(', ')}, v2`);
+if (!(config in configs) && config !== 'v2' && config !== 'ws') {
+  console.error(`unknown config ${config}; one of: ${Object.keys(configs).join(', ')}, v2, ws`);
   process.exit(2);
+}
+
+if (config === 'ws') {
+  // Standalone, as its README starts: it answers a plain GET with 426 Upgrade Required.
+  const { WebSocketServer } = require('ws');
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: Number(portText) });
+  wss.on('connection', (ws) => ws.send('hello from ws'));
+  wss.on('listening', () => console.log(wss.address().port));
+  return;
 }
 
 const server = createServer((req, res) => {

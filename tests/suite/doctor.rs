@@ -1,7 +1,8 @@
 //! `realtime-tutor doctor URL` against real deployments started here: Node's socket.io 4.8.4 in
 //! the configurations of `tests/node/doctor.js` (healthy, no CORS, another path, WebSocket off,
-//! an auth middleware), socket.io 2.x, python-socketio, a silent and a hostile server. Each must
-//! get its own cause named, and the healthy ones no alarm. nginx in front: `doctor_nginx.rs`.
+//! an auth middleware), socket.io 2.x, a plain WebSocket server, python-socketio, a silent and
+//! a hostile server. Each must get its own cause named, and the healthy ones no alarm. nginx in
+//! front: `doctor_nginx.rs`.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -169,6 +170,15 @@ fn socket_io_2_answers_in_engine_io_3_framing_and_is_named() {
         "✗ protocol: Engine.IO 3 (socket.io 2.x): asked for EIO=4, it answered in the old framing: \"",
         "socket.io-client 3 and 4 speak Engine.IO 4 and cannot connect to it",
         "upgrade the server to socket.io 4 (with allowEIO3: true",
+    ]);
+}
+
+#[test]
+fn a_plain_websocket_server_is_named_for_what_it_is() {
+    let ws = node_deployment("ws");
+    doctor(&[&ws.url]).assert_problem(&[
+        "✗ Socket.IO at the path: a plain WebSocket server at /socket.io/: its first frame is \"hello from ws\", not Engine.IO's OPEN",
+        "run a Socket.IO server there (socket.io, not ws)",
     ]);
 }
 
