@@ -110,12 +110,19 @@ pub(super) async fn handshake(probe: &Probe<'_>, report: &mut Report) -> Option<
             Status::Pass,
             format!("an Engine.IO server answers at {path}"),
         ));
-        lines.push(Line::found(
-            Check::Handshake,
-            Status::Fail,
-            format!("refused: HTTP 400, Engine.IO error {code} {message:?}"),
-            Finding::HandshakeRefused,
-        ));
+        let refused = format!("the polling handshake got HTTP 400, Engine.IO error {code} {message:?}");
+        // "Transport unknown" for polling: perhaps a server that allows only WebSocket.
+        let line = if code == 0 && websocket_only(probe).await {
+            Line::found(
+                Check::Handshake,
+                Status::Fail,
+                format!("{refused}, and a WebSocket opens: the server allows only WebSocket"),
+                Finding::PollingOff,
+            )
+        } else {
+            Line::found(Check::Handshake, Status::Fail, refused, Finding::HandshakeRefused)
+        };
+        lines.push(line);
         return None;
     }
     let there = if reply.code == 426 {
@@ -241,6 +248,18 @@ async fn plain_websocket(probe: &Probe<'_>, path: &str) -> Option<String> {
             "a plain WebSocket server at {path}: it opens a WebSocket but sends no Engine.IO OPEN"
         )),
     }
+}
+
+/// Does a WebSocket straight away (`transports: ['websocket']`) get Engine.IO's OPEN packet?
+async fn websocket_only(probe: &Probe<'_>) -> bool {
+    let target = probe.target("websocket", None);
+    let origin = probe.options.origin.as_deref();
+    let Ok((mut ws, _)) = socket::open(&probe.endpoint, &target, origin, probe.limit()).await else {
+        return false;
+    };
+    let first = socket::next_text(&mut ws, probe.limit()).await;
+    socket::close(ws).await;
+    first.is_ok_and(|text| text.starts_with("0{"))
 }
 
 /// The first characters of something the server sent, quoted as they came (the renderers make

@@ -24,6 +24,9 @@ pub enum Finding {
     PlainWebSocket,
     /// Engine.IO answers, but refuses the handshake (an error code and message).
     HandshakeRefused,
+    /// The server allows only WebSocket (`transports: ['websocket']`): a default `io()`, which
+    /// starts with long-polling, is turned away.
+    PollingOff,
     /// socket.io 2.x: Engine.IO 3, which socket.io-client 3 and 4 cannot talk to.
     #[serde(rename = "engine-io-3")]
     EngineIo3,
@@ -95,6 +98,10 @@ impl Finding {
                 "the server refused the polling handshake itself (allowRequest, or an Engine.IO \
                  option such as transports)"
             }
+            Finding::PollingOff => {
+                "the server allows only WebSocket (transports: ['websocket']), and a default \
+                 io() starts with long-polling, which it refuses (\"Transport unknown\")"
+            }
             Finding::EngineIo3 => {
                 "the server is socket.io 2.x (Engine.IO 3): socket.io-client 3 and 4 speak \
                  Engine.IO 4 and cannot connect to it"
@@ -150,6 +157,10 @@ impl Finding {
             }
             Finding::HandshakeRefused => {
                 "look at io.engine.on('connection_error', …) on the server: it names the request and the code"
+            }
+            Finding::PollingOff => {
+                "connect with io(url, { transports: ['websocket'] }), or allow polling on the \
+                 server (the default transports)"
             }
             Finding::EngineIo3 => {
                 "upgrade the server to socket.io 4 (with allowEIO3: true it still accepts the old \

@@ -10,6 +10,7 @@
 // - nocors:   socket.io 4.8.4 with no `cors` option: a page on another origin cannot read it.
 // - path:     socket.io 4.8.4 mounted at `path: '/chat/'` instead of /socket.io/.
 // - polling:  socket.io 4.8.4 with `transports: ['polling']`: WebSocket is switched off.
+// - websocket: socket.io 4.8.4 with `transports: ['websocket']`: long-polling is switched off.
 // - auth:     socket.io 4.8.4 with a middleware that refuses every connection without a token.
 // - v2:       socket.io 2.5.1 (Engine.IO 3), installed under the alias socket.io-v2.
 // - ws:       a plain WebSocket server (the `ws` package socket.io itself is built on), which
@@ -23,6 +24,7 @@ const configs = {
   nocors: {},
   path: { path: '/chat/', cors: { origin, credentials: true } },
   polling: { transports: ['polling'], cors: { origin, credentials: true } },
+  websocket: { transports: ['websocket'] },
   auth: { cors: { origin, credentials: true } },
 };
 

@@ -199,6 +199,16 @@ fn websocket_switched_off_on_the_server_is_told_apart_from_a_proxy() {
 }
 
 #[test]
+fn a_websocket_only_server_turns_a_default_io_away_and_says_how_to_connect() {
+    let node = node_deployment("websocket");
+    doctor(&[&node.url]).assert_problem(&[
+        "✓ Socket.IO at the path: an Engine.IO server answers at /socket.io/",
+        "✗ handshake: the polling handshake got HTTP 400, Engine.IO error 0 \"Transport unknown\", and a WebSocket opens: the server allows only WebSocket",
+        "fix: connect with io(url, { transports: ['websocket'] })",
+    ]);
+}
+
+#[test]
 fn an_auth_middleware_that_refuses_is_named_with_its_message_and_data() {
     let node = node_deployment("auth");
     let out = doctor(&[&node.url]);
