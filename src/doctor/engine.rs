@@ -100,6 +100,7 @@ pub(super) async fn handshake(probe: &Probe<'_>, report: &mut Report) -> Option<
         ));
         lines.push(Line::new(Check::Handshake, Status::Pass, values(&open)));
         report.figures.handshake = Some(reply.took);
+        super::close(probe, &reply).await;
         return Some(open);
     }
     if reply.code == 400

@@ -29,6 +29,7 @@ use tokio::time::Instant;
 pub use findings::{Finding, SHOWN_IN};
 pub use report::{Check, Line, Report, Status};
 
+use crate::client;
 use probe::{Endpoint, ProbeError, Reply};
 
 /// How long one request may take, from its TCP connect to its last byte: 2 s. A healthy server
@@ -148,11 +149,22 @@ async fn run(options: &Options, deadline: Instant, report: &mut Report) {
     let Some(open) = engine::handshake(&probe, report).await else {
         return;
     };
-    transport::cors(&probe, &open, &mut report.lines).await;
+    transport::cors(&probe, &mut report.lines).await;
     let websocket = transport::websocket(&probe, &open, &mut report.lines).await;
     transport::upgrade(&probe, websocket, report).await;
     sessions::sticky_and_namespace(&probe, report).await;
     report.lines.push(timing(&report.figures));
+}
+
+/// Closes the polling session a handshake `reply` opened (`POST 1`), so the probe leaves no
+/// session waiting for its ping timeout on someone else's server. Its answer does not matter.
+pub(crate) async fn close(probe: &Probe<'_>, reply: &Reply) {
+    if let Ok(client::protocol::EnginePacket::Open(open)) =
+        client::protocol::EnginePacket::decode(&reply.body)
+    {
+        let target = probe.target("polling", Some(&open.sid));
+        let _ = probe.send("POST", &target, Some("1"), &[]).await;
+    }
 }
 
 /// The round-trip figures, as one line.

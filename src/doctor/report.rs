@@ -65,14 +65,13 @@ pub enum Status {
 }
 
 /// One line of the checklist.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Line {
     pub check: Check,
     pub status: Status,
     /// What was observed, in one sentence (may quote the server).
     pub said: String,
     /// For a failing or warning line: the cause, named.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub finding: Option<Finding>,
 }
 
@@ -96,7 +95,7 @@ impl Line {
 }
 
 /// How long the steps a page waits for took.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Figures {
     /// The polling handshake: GET to the OPEN packet.
     pub handshake: Option<Duration>,
@@ -106,8 +105,8 @@ pub struct Figures {
     pub connect: Option<Duration>,
 }
 
-/// The whole checklist.
-#[derive(Debug, Clone, Serialize)]
+/// The whole checklist; [`Report::json`] is its JSON.
+#[derive(Debug, Clone)]
 pub struct Report {
     /// The URL probed, without credentials or query.
     pub url: String,
@@ -115,10 +114,8 @@ pub struct Report {
     pub namespace: String,
     pub origin: Option<String>,
     pub lines: Vec<Line>,
-    #[serde(skip)]
     pub figures: Figures,
     /// How long the whole run took.
-    #[serde(skip)]
     pub took: Duration,
 }
 

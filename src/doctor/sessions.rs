@@ -40,35 +40,44 @@ enum Answer {
 pub(super) async fn sticky_and_namespace(probe: &Probe<'_>, report: &mut Report) {
     let mut first: Option<(Answer, Duration)> = None;
     let mut unknown: Option<String> = None;
-    let mut done = 0;
+    let mut broken: Option<String> = None;
+    let mut whole = 0;
     for n in 1..=super::STICKY_SESSIONS {
         if probe.out_of_time() {
             break;
         }
         match session(probe).await {
             Ok(answer) => {
-                done += 1;
+                whole += 1;
                 first.get_or_insert(answer);
             }
             Err(Broken::Unknown(which)) => {
                 unknown = Some(format!("session {n}: {which}"));
                 break;
             }
+            // A session that broke for another reason says nothing about stickiness; the next
+            // one would most likely break the same way, and take as long.
             Err(Broken::Other(said)) => {
-                first.get_or_insert((Answer::Other(said), Duration::ZERO));
-                done += 1;
+                first.get_or_insert((Answer::Other(said.clone()), Duration::ZERO));
+                broken = Some(said);
+                break;
             }
         }
     }
-    report.lines.push(match (&unknown, done) {
-        (Some(which), _) => Line::found(
+    report.lines.push(match (&unknown, whole, &broken) {
+        (Some(which), _, _) => Line::found(
             Check::Sticky,
             Status::Fail,
             format!("{which} got 400 \"Session ID unknown\": requests reach different servers"),
             Finding::NotSticky,
         ),
-        (None, 0) => super::out_of_time(Check::Sticky),
-        (None, n) => Line::new(
+        (None, 0, Some(said)) => Line::new(
+            Check::Sticky,
+            Status::Skip,
+            format!("not known: a session broke off ({said})"),
+        ),
+        (None, 0, None) => super::out_of_time(Check::Sticky),
+        (None, n, _) => Line::new(
             Check::Sticky,
             Status::Pass,
             format!("{n} sessions, each with 3 follow-up requests, all reached the server that knew them"),

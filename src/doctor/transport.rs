@@ -29,7 +29,7 @@ use crate::client::protocol::{EnginePacket, OpenInfo};
 
 /// The CORS lines, for `--origin`: the simple request (the handshake again, as a page sends it),
 /// credentials, and the preflight a client with `extraHeaders` causes.
-pub(super) async fn cors(probe: &Probe<'_>, _open: &OpenInfo, lines: &mut Vec<Line>) {
+pub(super) async fn cors(probe: &Probe<'_>, lines: &mut Vec<Line>) {
     let Some(origin) = &probe.options.origin else {
         lines.push(Line::new(
             Check::Cors,
@@ -54,6 +54,7 @@ pub(super) async fn cors(probe: &Probe<'_>, _open: &OpenInfo, lines: &mut Vec<Li
             return;
         }
     };
+    super::close(probe, &reply).await;
     let allowed = reply.header("access-control-allow-origin");
     let credentials = reply.header("access-control-allow-credentials") == Some("true");
     match allowed {
