@@ -161,22 +161,23 @@ fn is_engine_io_3(body: &str) -> bool {
     })
 }
 
-/// Engine.IO's error body, `{"code":1,"message":"Session ID unknown"}`.
-/// A body still in its chunked framing (a refused WebSocket's, read raw) is searched for the
-/// JSON object inside. A refused WebSocket *upgrade* of a known session gets the message alone,
-/// as plain text (`Session ID unknown`): it is looked up in [`ENGINE_ERRORS`].
+/// Engine.IO's error body, `{"code":1,"message":"Session ID unknown"}`. A body still in its
+/// chunked framing (a refused WebSocket's, read raw) is searched for the JSON object inside.
 pub(super) fn engine_error(body: &str) -> Option<(i64, String)> {
-    let json = body
-        .find('{')
-        .zip(body.rfind('}'))
-        .and_then(|(start, end)| body.get(start..=end))
-        .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok());
-    if let Some(value) = json {
-        return Some((value["code"].as_i64()?, value["message"].as_str()?.to_owned()));
-    }
-    let text = body.trim();
-    let code = ENGINE_ERRORS.iter().position(|m| text.ends_with(m))?;
-    Some((code as i64, ENGINE_ERRORS[code].to_owned()))
+    let json = body.get(body.find('{')?..=body.rfind('}')?)?;
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    Some((value["code"].as_i64()?, value["message"].as_str()?.to_owned()))
+}
+
+/// [`engine_error`] for a refused WebSocket request: Node's engine.io refuses the upgrade of a
+/// session it does not know with the message alone, as plain text (`Session ID unknown`), which
+/// is looked up in [`ENGINE_ERRORS`]. Only here: as the answer to a polling request, a bare
+/// "Bad request" could come from any server.
+pub(super) fn websocket_error(body: &str) -> Option<(i64, String)> {
+    engine_error(body).or_else(|| {
+        let code = ENGINE_ERRORS.iter().position(|m| body.trim() == *m)?;
+        Some((code as i64, ENGINE_ERRORS[code].to_owned()))
+    })
 }
 
 /// Engine.IO's error messages, by code (0 to 5), as Node's server words them.
@@ -296,10 +297,12 @@ mod tests {
             Some((1, "Session ID unknown".to_owned()))
         );
         assert_eq!(
-            engine_error("Session ID unknown"),
+            websocket_error("Session ID unknown"),
             Some((1, "Session ID unknown".to_owned()))
         );
-        assert_eq!(engine_error("Not Found"), None);
+        assert_eq!(engine_error("Session ID unknown"), None);
+        assert_eq!(engine_error("} {"), None);
+        assert_eq!(websocket_error("Not Found"), None);
         assert_eq!(title("<html><TITLE> Hi </TITLE>"), Some("Hi".to_owned()));
     }
 }

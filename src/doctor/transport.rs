@@ -21,7 +21,7 @@
 
 use tokio::time::Instant;
 
-use super::engine::{engine_error, excerpt, millis};
+use super::engine::{engine_error, excerpt, millis, websocket_error};
 use super::report::{Check, Line, Report, Status};
 use super::socket::{self, WsRefusal};
 use super::{Finding, Probe};
@@ -189,7 +189,7 @@ pub(super) async fn websocket(probe: &Probe<'_>, open: &OpenInfo, lines: &mut Ve
 /// A WebSocket request answered with HTTP: which of the two known causes, if either.
 fn refused(code: u16, body: &str, offered: bool) -> Line {
     let said = format!("refused: HTTP {code} {}", excerpt(body));
-    match engine_error(body) {
+    match websocket_error(body) {
         Some((0, _)) if !offered => Line::found(
             Check::Websocket,
             Status::Warn,
@@ -254,7 +254,7 @@ pub(super) async fn upgrade(probe: &Probe<'_>, websocket_opens: bool, report: &m
                 excerpt(&body)
             );
             // The session's own server would know it: this request reached another one.
-            report.lines.push(match engine_error(&body) {
+            report.lines.push(match websocket_error(&body) {
                 Some((1, _)) => Line::found(Check::Upgrade, Status::Fail, said, Finding::NotSticky),
                 _ => failed(said),
             });
