@@ -33,12 +33,9 @@ pub struct DoctorArgs {
     pub color: colorchoice_clap::Color,
 }
 
-/// What `doctor` ends its help with: what it sends, its bounds, and its exit statuses.
+/// What `doctor` ends its help with: its exit statuses. (Its bounds are in its description,
+/// which the man page shows too; a test holds them to [`crate::doctor`]'s constants.)
 pub const DOCTOR_AFTER_HELP: &str = "\
-It sends only to URL, about twenty requests: handshakes, a CORS preflight, two
-WebSockets, and 3 polling sessions of 4 or 5 requests each; no scanning. Each
-request is bounded to 2 s and 64 KiB of body, the whole run to 10 s.
-
 Exit status: 0 nothing in the way of io() (warnings may be listed); 1 a
 problem was found, or the server cannot be reached; 2 a usage error.";
 
@@ -152,6 +149,26 @@ fn options(args: &DoctorArgs) -> Result<Options, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_help_states_the_bounds_the_doctor_keeps() {
+        use clap::CommandFactory;
+        let mut cli = super::super::Cli::command();
+        let help = cli
+            .find_subcommand_mut("doctor")
+            .expect("the doctor command")
+            .render_long_help()
+            .to_string();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        for stated in [
+            format!("bounded to {} s", doctor::REQUEST_LIMIT.as_secs()),
+            format!("{} KiB of body", doctor::probe::BODY_LIMIT / 1024),
+            format!("the whole run to {} s", doctor::RUN_LIMIT.as_secs()),
+            format!("{} polling sessions", doctor::STICKY_SESSIONS),
+        ] {
+            assert!(help.contains(&stated), "{stated:?} in:\n{help}");
+        }
+    }
 
     fn args(url: &str) -> DoctorArgs {
         DoctorArgs {

@@ -234,6 +234,10 @@ pub enum Command {
     /// Prints a checklist (reachable, Socket.IO at the path, protocol and handshake, CORS, the
     /// WebSocket and the upgrade, sticky sessions, the namespace, round-trip times); each
     /// failing line names its cause, its fix, and the lesson stage that shows it live.
+    ///
+    /// It sends only to URL, about twenty requests: handshakes, a CORS preflight, two
+    /// WebSockets, and 3 polling sessions of 4 or 5 requests each; no scanning. Each request is
+    /// bounded to 2 s and 64 KiB of body, the whole run to 10 s.
     #[command(after_help = doctor::DOCTOR_AFTER_HELP)]
     Doctor(doctor::DoctorArgs),
     /// Print a completion script for your shell: bash, zsh, fish, powershell or elvish.
