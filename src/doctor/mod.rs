@@ -115,7 +115,11 @@ impl Probe<'_> {
             headers.push(("content-type", "text/plain;charset=UTF-8"));
         }
         headers.extend_from_slice(extra);
-        probe::request(&self.endpoint, method, target, &headers, body, self.limit()).await
+        match probe::request(&self.endpoint, method, target, &headers, body, self.limit()).await {
+            // A request cut short by the run's end, not by its own limit, says so.
+            Err(ProbeError::Timeout { what, .. }) if self.out_of_time() => Err(ProbeError::RunOver { what }),
+            other => other,
+        }
     }
 }
 

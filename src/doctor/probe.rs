@@ -65,6 +65,9 @@ pub enum ProbeError {
     /// The limit passed, and `what` had not come.
     #[error("no answer within {} ms (waiting for {what})", after.as_millis())]
     Timeout { what: &'static str, after: Duration },
+    /// The whole run's bound ([`super::RUN_LIMIT`]) passed while waiting.
+    #[error("the whole run's bound ({secs} s) passed while waiting for {what}", secs = super::RUN_LIMIT.as_secs())]
+    RunOver { what: &'static str },
     /// The server closed the connection or spoke something that is not HTTP.
     #[error("{0}")]
     Broken(String),

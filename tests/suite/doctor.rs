@@ -302,6 +302,41 @@ fn a_silent_server_ends_within_the_stated_bound_with_a_clear_message() {
     assert!(out.took < Duration::from_secs(5), "{out}");
 }
 
+/// A server that answers every request as Engine.IO would, but each after 1.5 s: every request
+/// is within its own limit, and the run as a whole is not.
+fn slow(mut stream: std::net::TcpStream) {
+    let mut buf = [0u8; 4096];
+    let n = stream.read(&mut buf).unwrap_or(0);
+    let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+    std::thread::sleep(Duration::from_millis(1500));
+    let body = if request.starts_with("POST") {
+        "ok"
+    } else if request.contains("sid=") {
+        r#"40{"sid":"socket"}"#
+    } else {
+        r#"0{"sid":"slow","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+#[test]
+fn a_slow_server_ends_at_the_whole_runs_bound() {
+    let out = doctor(&[&stranger(slow)]);
+    // Its WebSocket request gets a polling answer: that is its problem.
+    out.assert_problem(&[
+        "✓ protocol: Engine.IO 4",
+        "✗ WebSocket: refused: HTTP 200",
+        "✓ namespace: CONNECT to / answered with a sid",
+        "✓ sticky sessions: 1 session, each with 3 follow-up requests, all reached the server \
+         that knew them (the whole run's bound left no time for more)",
+    ]);
+    assert!(out.took < Duration::from_secs(13), "{out}");
+}
+
 #[test]
 fn a_hostile_server_with_an_endless_body_is_cut_off() {
     let url = stranger(|mut stream| {
