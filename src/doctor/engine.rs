@@ -47,17 +47,45 @@ pub(super) async fn resolve(options: &Options, deadline: Instant, lines: &mut Ve
 }
 
 /// The polling handshake, and the lines it answers: reachable, Socket.IO at the path, the
-/// protocol, the handshake's values. Returns the OPEN packet when Engine.IO 4 answered.
-pub(super) async fn handshake(probe: &Probe<'_>, report: &mut Report) -> Option<OpenInfo> {
+/// protocol, the handshake's values. Returns the OPEN packet when Engine.IO 4 answered, and
+/// whether it answered only without the page's `Origin` (the server turns that origin away
+/// itself, as python-socketio does for an origin outside `cors_allowed_origins`).
+pub(super) async fn handshake(probe: &Probe<'_>, report: &mut Report) -> Option<(OpenInfo, bool)> {
     let lines = &mut report.lines;
     let target = probe.target("polling", None);
-    let reply = match probe.send("GET", &target, None, &[]).await {
+    let mut reply = match probe.send("GET", &target, None, &[]).await {
         Ok(reply) => reply,
         Err(error) => {
             lines.push(unreachable(&probe.endpoint, &error));
             return None;
         }
     };
+    let mut origin_refused = None;
+    if let Some(origin) = probe.origin
+        && !opens(&reply)
+    {
+        let bare = Probe {
+            origin: None,
+            endpoint: probe.endpoint.clone(),
+            ..*probe
+        };
+        if let Ok(again) = bare.send("GET", &target, None, &[]).await
+            && opens(&again)
+        {
+            origin_refused = Some(Line::found(
+                Check::Cors,
+                Status::Fail,
+                format!(
+                    "the handshake with Origin: {origin} got HTTP {} {}; without Origin it opens \
+                     (the other checks go on without it)",
+                    reply.code,
+                    excerpt(&reply.body)
+                ),
+                Finding::OriginRefused,
+            ));
+            reply = again;
+        }
+    }
     lines.push(Line::new(
         Check::Reachable,
         Status::Pass,
@@ -101,7 +129,9 @@ pub(super) async fn handshake(probe: &Probe<'_>, report: &mut Report) -> Option<
         lines.push(Line::new(Check::Handshake, Status::Pass, values(&open)));
         report.figures.handshake = Some(reply.took);
         super::close(probe, &reply).await;
-        return Some(open);
+        let refused = origin_refused.is_some();
+        lines.extend(origin_refused);
+        return Some((open, refused));
     }
     if reply.code == 400
         && let Some((code, message)) = engine_error(&reply.body)
@@ -137,6 +167,11 @@ pub(super) async fn handshake(probe: &Probe<'_>, report: &mut Report) -> Option<
     };
     lines.push(Line::found(Check::SocketIo, Status::Fail, said, finding));
     None
+}
+
+/// Is this the OPEN packet of Engine.IO 4?
+fn opens(reply: &Reply) -> bool {
+    reply.code == 200 && matches!(EnginePacket::decode(&reply.body), Ok(EnginePacket::Open(_)))
 }
 
 /// The line for a handshake that got no HTTP answer.
@@ -255,7 +290,7 @@ async fn plain_websocket(probe: &Probe<'_>, path: &str) -> Option<String> {
 /// Does a WebSocket straight away (`transports: ['websocket']`) get Engine.IO's OPEN packet?
 async fn websocket_only(probe: &Probe<'_>) -> bool {
     let target = probe.target("websocket", None);
-    let origin = probe.options.origin.as_deref();
+    let origin = probe.origin;
     let Ok((mut ws, _)) = socket::open(&probe.endpoint, &target, origin, probe.limit()).await else {
         return false;
     };

@@ -32,6 +32,8 @@ pub enum Finding {
     EngineIo3,
     /// The response has no `Access-Control-Allow-Origin` for the page's origin.
     NoCors,
+    /// The server refuses requests from this origin outright (not only the CORS headers).
+    OriginRefused,
     /// CORS allows the origin, but not with credentials (`withCredentials: true`).
     NoCredentials,
     /// The CORS preflight a page with `extraHeaders` sends is refused.
@@ -110,6 +112,11 @@ impl Finding {
                 "the answer has no Access-Control-Allow-Origin for this origin, so a page there \
                  cannot read it (io() reports \"xhr poll error\")"
             }
+            Finding::OriginRefused => {
+                "the server turns requests from this origin away itself (python-socketio's \
+                 cors_allowed_origins, or an allowRequest check in Node), so a page there cannot \
+                 connect"
+            }
             Finding::NoCredentials => {
                 "the answer does not allow credentials for this origin, so a page using \
                  withCredentials: true cannot read it"
@@ -167,6 +174,10 @@ impl Finding {
                  clients), or use socket.io-client 2.x"
             }
             Finding::NoCors => "allow the origin on the server: new Server(httpServer, { cors: { origin } })",
+            Finding::OriginRefused => {
+                "allow the origin on the server: python-socketio's cors_allowed_origins=[origin], \
+                 Node's cors: { origin }"
+            }
             Finding::NoCredentials => {
                 "add credentials: true to the cors option, with the origin named (not '*')"
             }

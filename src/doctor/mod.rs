@@ -68,6 +68,9 @@ pub struct Options {
 pub(crate) struct Probe<'a> {
     pub(crate) options: &'a Options,
     pub(crate) endpoint: Endpoint,
+    /// The `Origin` header sent: `--origin`, until the server turns that origin away outright
+    /// (then the other checks go on without it, as a page on the server's own origin would).
+    pub(crate) origin: Option<&'a str>,
     deadline: Instant,
 }
 
@@ -106,7 +109,7 @@ impl Probe<'_> {
         extra: &[(&str, &str)],
     ) -> Result<Reply, ProbeError> {
         let mut headers: Vec<(&str, &str)> = Vec::new();
-        if let Some(origin) = &self.options.origin {
+        if let Some(origin) = self.origin {
             headers.push(("origin", origin));
         }
         if body.is_some() {
@@ -145,15 +148,20 @@ async fn run(options: &Options, deadline: Instant, report: &mut Report) {
     let Some(endpoint) = engine::resolve(options, deadline, &mut report.lines).await else {
         return;
     };
-    let probe = Probe {
+    let mut probe = Probe {
         options,
         endpoint,
+        origin: options.origin.as_deref(),
         deadline,
     };
-    let Some(open) = engine::handshake(&probe, report).await else {
+    let Some((open, origin_refused)) = engine::handshake(&probe, report).await else {
         return;
     };
-    transport::cors(&probe, &mut report.lines).await;
+    if origin_refused {
+        probe.origin = None;
+    } else {
+        transport::cors(&probe, &mut report.lines).await;
+    }
     let websocket = transport::websocket(&probe, &open, &mut report.lines).await;
     transport::upgrade(&probe, websocket, report).await;
     sessions::sticky_and_namespace(&probe, report).await;

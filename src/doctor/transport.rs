@@ -30,7 +30,7 @@ use crate::client::protocol::{EnginePacket, OpenInfo};
 /// The CORS lines, for `--origin`: the simple request (the handshake again, as a page sends it),
 /// credentials, and the preflight a client with `extraHeaders` causes.
 pub(super) async fn cors(probe: &Probe<'_>, lines: &mut Vec<Line>) {
-    let Some(origin) = &probe.options.origin else {
+    let Some(origin) = probe.origin else {
         lines.push(Line::new(
             Check::Cors,
             Status::Skip,
@@ -75,7 +75,7 @@ pub(super) async fn cors(probe: &Probe<'_>, lines: &mut Vec<Line>) {
             ));
         }
     }
-    if credentials && allowed == Some(origin.as_str()) {
+    if credentials && allowed == Some(origin) {
         lines.push(Line::new(
             Check::Credentials,
             Status::Pass,
@@ -140,7 +140,7 @@ pub(super) async fn websocket(probe: &Probe<'_>, open: &OpenInfo, lines: &mut Ve
         return false;
     }
     let target = probe.target("websocket", None);
-    let origin = probe.options.origin.as_deref();
+    let origin = probe.origin;
     let offered = open.upgrades.iter().any(|u| u == "websocket");
     let line = match socket::open(&probe.endpoint, &target, origin, probe.limit()).await {
         Ok((mut ws, took)) => {
@@ -245,7 +245,7 @@ pub(super) async fn upgrade(probe: &Probe<'_>, websocket_opens: bool, report: &m
     };
     let started = Instant::now();
     let target = probe.target("websocket", Some(&sid));
-    let origin = probe.options.origin.as_deref();
+    let origin = probe.origin;
     let mut ws = match socket::open(&probe.endpoint, &target, origin, probe.limit()).await {
         Ok((ws, _)) => ws,
         Err(WsRefusal::Http { code, body }) => {

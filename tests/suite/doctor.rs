@@ -241,6 +241,17 @@ fn python_socketio_is_healthy_too() {
         "✓ upgrade: 2probe answered 3probe",
         "✓ namespace: CONNECT to / answered with a sid",
     ]);
+    // Its default allows only its own origin, and it refuses another one outright (HTTP 400),
+    // where Node's socket.io answers without CORS headers: the cause is still CORS.
+    doctor(&[&python.url, "--origin", ORIGIN]).assert_problem(&[
+        "✓ protocol: Engine.IO 4",
+        "✗ CORS: the handshake with Origin: http://example.com got HTTP 400",
+        "is not an accepted origin.",
+        "without Origin it opens",
+        "cors_allowed_origins=[origin]",
+        "✓ upgrade: 2probe answered 3probe",
+        "PROBLEMS: 1 problem",
+    ]);
 }
 
 #[test]
