@@ -365,6 +365,31 @@ fn a_hostile_server_with_an_endless_body_is_cut_off() {
 }
 
 #[test]
+fn the_servers_text_cannot_drive_the_terminal() {
+    let url = stranger(|mut stream| {
+        let mut buf = [0u8; 1024];
+        let _ = stream.read(&mut buf);
+        let body = "\u{1b}[31mred\u{1b}]0;pwned\u{7}\u{202e}";
+        let _ = write!(
+            stream,
+            "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    let out = doctor(&[&url]);
+    out.assert_problem(&["\\u{1b}[31mred\\u{1b}]0;pwned\\u{7}\\u{202e}"]);
+    assert!(!out.stdout.contains(['\u{1b}', '\u{7}', '\u{202e}']), "{out}");
+    let json = doctor(&[&url, "--format", "json"]);
+    assert!(!json.stdout.contains(['\u{1b}', '\u{7}', '\u{202e}']), "{json}");
+    let value: serde_json::Value = serde_json::from_str(json.stdout.trim()).expect("one JSON object");
+    let said = value["checks"][1]["said"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("\u{1b}[31mred"),
+        "the JSON keeps the text, escaped: {value}"
+    );
+}
+
+#[test]
 fn nothing_listening_and_credentials_in_the_url_are_said_plainly() {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
