@@ -27,8 +27,9 @@ impl Drop for Nginx {
     }
 }
 
-/// nginx's configuration: one process in the foreground, every file in `prefix`, and `location`
-/// proxying to the upstream servers, in round robin.
+/// nginx's configuration: one process in the foreground, every file in `prefix` (its temporary
+/// folders too, so it needs no write access to the system's), and `location` proxying to the
+/// upstream servers, in round robin.
 fn config(prefix: &Path, port: u16, upstreams: &[&Server], location: &str) -> String {
     let servers: String = upstreams
         .iter()
@@ -39,6 +40,7 @@ fn config(prefix: &Path, port: u16, upstreams: &[&Server], location: &str) -> St
         "daemon off;\nmaster_process off;\nworker_processes 1;\npid {p}/nginx.pid;\n\
          error_log stderr warn;\nevents {{ worker_connections 64; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n\
+         fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
          upstream app {{\n{servers}  }}\n\
          server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://app;\n{location}    }}\n  }}\n}}\n"
     )
