@@ -32,6 +32,8 @@ command -v make >/dev/null 2>&1 || missing+=(make)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 # The sequence diagrams are drawn by rsvg-convert too, a renderer that is not a browser.
 command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
+# `doctor`'s tests put a real nginx in front of Node servers (tests/suite/doctor_nginx.rs).
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 if ((${#missing[@]})); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         say "installing ${missing[*]} (apt-get)"

@@ -9,6 +9,8 @@
 //! * [`ui`]: every byte printed for a person: styles, lessons, traces, summaries, `check`'s
 //!   verdicts, serve's live trace, and the sequence diagram (SVG) of who received what.
 //! * [`check`]: judges someone else's server from a lesson's scenario played against it.
+//! * [`doctor`]: probes someone else's Socket.IO deployment the way a page's `io()` reaches it,
+//!   and names what is wrong (CORS, path, protocol, upgrade, sticky sessions, namespace).
 //! * [`runner`]: plays a stage: starts its server, connects clients, performs the steps, and
 //!   records what each client observed.
 //! * [`quiz`]: predict mode's questions, answers and verdicts, judged against the trace.
@@ -74,6 +76,9 @@
 //! * Predict mode's questions and judging (no terminal needed): `src/quiz.rs`; the terminal
 //!   side in `src/cli/predict/`, `src/cli/terminal.rs`.
 //! * Judging a learner's server (`check`): `src/check/`, `src/cli/check.rs`.
+//! * Diagnosing a real deployment (`doctor`): the raw probes, each check, and the one table from
+//!   a finding to the lesson stages that show it: `src/doctor/` (`findings.rs` holds the table),
+//!   `src/ui/doctor.rs`, `src/cli/doctor.rs`.
 //! * Which sockets a full buffer lost a broadcast for: `src/server/tally.rs`.
 //! * The modules' order above (each uses only those below it): checked by
 //!   `tests/suite/layers.rs`.
@@ -81,6 +86,7 @@
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod doctor;
 pub mod lesson;
 pub mod live;
 pub mod parts;

@@ -12,6 +12,7 @@ mod out;
 mod check;
 mod check_args;
 mod diagram;
+mod doctor;
 mod generate;
 mod lessons;
 mod lookup;
@@ -71,11 +72,16 @@ cannot be reached; 2 a usage error.";
 
 /// Every exit status, for the man page (and for whoever reads this code).
 pub(crate) const EXIT_STATUSES: &[(i32, &str)] = &[
-    (0, "The command ran to its end; for check, your server passed."),
+    (
+        0,
+        "The command ran to its end; for check, your server passed; for doctor, nothing is \
+         in the way of io().",
+    ),
     (
         1,
         "Something went wrong while running, and the message says what; for check, your \
-         server failed the check or could not be reached.",
+         server failed the check or could not be reached; for doctor, a problem was found or \
+         the server could not be reached.",
     ),
     (
         2,
@@ -226,6 +232,17 @@ pub enum Command {
     },
     /// Run a lesson's server for your own browser, with a live trace, until Ctrl-C.
     Serve(serve::ServeArgs),
+    /// Diagnose a Socket.IO deployment: probe URL as a page's io() would.
+    ///
+    /// Prints a checklist (reachable, Socket.IO at the path, protocol and handshake, CORS, the
+    /// WebSocket and the upgrade, sticky sessions, the namespace, round-trip times); each
+    /// failing line names its cause, its fix, and the lesson stage that shows it live.
+    ///
+    /// It sends only to URL, about twenty requests: handshakes, a CORS preflight, two
+    /// WebSockets, and 3 polling sessions of 4 or 5 requests each; no scanning. Each request is
+    /// bounded to 2 s and 64 KiB of body, the whole run to 10 s.
+    #[command(after_help = doctor::DOCTOR_AFTER_HELP)]
+    Doctor(doctor::DoctorArgs),
     /// Print a completion script for your shell: bash, zsh, fish, powershell or elvish.
     #[command(hide = true, after_help = generate::INSTALL_COMPLETIONS)]
     Completions {
@@ -382,6 +399,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             check::check(lesson, &url, &path, &display, svg.as_ref()).await
         }
         Command::Serve(args) => serve::serve(args).await,
+        Command::Doctor(args) => doctor::doctor(args).await,
         Command::Completions { shell } => generate::completions(shell),
         Command::Man => generate::man(),
     }

@@ -8,7 +8,7 @@
 //!
 //! * text for a terminal: [`lesson`] and its [`prose`], a stage's [`trace`] (with its
 //!   deliveries, bursts and `--wire` frames), the [`summary`] table, `check`'s [`verdict`],
-//!   serve's heading ([`serve`]) and its [`live`] trace;
+//!   serve's heading ([`serve`]) and its [`live`] trace, and `doctor`'s checklist ([`doctor`]);
 //! * the width every line fits in, and how a long line is laid out to fit ([`layout`]);
 //! * pictures: the sequence [`diagram`] and the small [`svg`] writer it draws with. Beside the
 //!   Rust files are their browser-side twins (`diagram.js`, `svg.js`, and `follow.js` to feed them
@@ -18,6 +18,7 @@
 mod burst;
 mod delivery;
 pub mod diagram;
+mod doctor;
 pub mod layout;
 mod lesson;
 pub mod live;
@@ -30,6 +31,7 @@ mod trace;
 mod verdict;
 mod wire;
 
+pub use doctor::{doctor_intro, doctor_report, doctor_report_at};
 pub use layout::{PIPED_WIDTH, width};
 pub use lesson::{exercise, lesson_intro, stage_intro};
 pub use summary::{summary, summary_at};

@@ -46,6 +46,7 @@ fn problems(validator: &jsonschema::Validator, line: &Value) -> Vec<String> {
     let def = match line {
         l if l.get("verdict").is_some() => "verdict",
         l if l.get("stages").is_some() => "list_lesson",
+        l if l.get("doctor").is_some() => "doctor",
         _ => "step",
     };
     let mut found: Vec<String> = kind_validator(def)
@@ -360,7 +361,19 @@ fn names_within(schema: &Value, def: &Value, top: &mut BTreeSet<String>, nested:
     walk(schema, &def["properties"], nested, &mut seen);
 }
 
-/// Each kind of line has its table in the README, in the schema's order: step, verdict, list.
+/// `doctor --format json`'s object fits the schema (its tests run real deployments:
+/// `doctor.rs`, `doctor_nginx.rs`).
+pub fn assert_doctor_fits(line: &Value) {
+    let found = problems(&validator(), line);
+    assert!(
+        found.is_empty(),
+        "doctor's JSON does not fit book/src/trace.schema.json:\n{}\n{line}",
+        found.join("\n")
+    );
+}
+
+/// Each kind of line has its table in the README, in the schema's order: step, verdict, list,
+/// doctor.
 /// A table's first column names exactly the line's fields, and every nested field and every
 /// fixed string value the schema allows appears in that table, in backticks.
 #[test]
@@ -368,7 +381,7 @@ fn the_readme_tables_name_exactly_the_schema_fields() {
     let schema = schema();
     let section = readme_json_section();
     let tables = tables(&section);
-    let defs = ["step", "verdict", "list_lesson"];
+    let defs = ["step", "verdict", "list_lesson", "doctor"];
     let mut problems = Vec::new();
     if tables.len() != defs.len() {
         problems.push(format!(

@@ -13,6 +13,8 @@ mod diagram_files;
 mod diagram_render;
 mod diagrams;
 mod docs;
+mod doctor;
+mod doctor_nginx;
 mod flood;
 mod hardening;
 mod json_schema;
