@@ -157,11 +157,11 @@ pub fn why_not_here<A: Adapter>(io: &SocketIo<A>, sid: &str, audience: &Audience
 
 /// The room-based half of [`why_not`], from the rooms `sid` is in on `io`.
 fn by_rooms<A: Adapter>(io: &SocketIo<A>, is_sender: bool, sid: &str, audience: &Audience) -> Option<WhyNot> {
+    // Looked up by id, not by a scan of every socket: called once per socket left out, a scan
+    // made an emit to a small room among thousands of sockets quadratic.
     let rooms: BTreeSet<String> = io
         .of("/")?
-        .sockets()
-        .into_iter()
-        .find(|s| s.id.to_string() == sid)?
+        .get_socket(sid.parse().ok()?)?
         .rooms()
         .into_iter()
         .map(|r| r.to_string())
@@ -203,13 +203,21 @@ pub async fn observe<A: Adapter, F: Future>(
     emit: F,
     full: impl Fn(&F::Output) -> usize,
 ) -> (F::Output, Recipients) {
-    let (all_before, before) = (connected(io), selected(io, socket, audience));
+    // `io.emit` selects every connected socket: the list read once serves both (at 10,000
+    // sockets, each read is a set of 10,000 ids).
+    let chosen = |all: &BTreeSet<String>| match audience {
+        Audience::Everyone => all.clone(),
+        _ => selected(io, socket, audience),
+    };
+    let all_before = connected(io);
+    let before = chosen(&all_before);
     let reasons: BTreeMap<String, WhyNot> = all_before
         .difference(&before)
         .filter_map(|sid| why_not(io, socket, sid, audience).map(|w| (sid.clone(), w)))
         .collect();
     let outcome = emit.await;
-    let (all_after, after) = (connected(io), selected(io, socket, audience));
+    let all_after = connected(io);
+    let after = chosen(&all_after);
 
     let to: BTreeSet<&String> = before.intersection(&after).collect();
     let unsure: BTreeSet<&String> = before.symmetric_difference(&after).collect();
