@@ -54,6 +54,10 @@
 //! * The named handlers (`io.emit`, `socket.broadcast.emit`, rooms, acks), one file per topic:
 //!   `src/server/handlers/`; which handler a stage runs for each trigger:
 //!   `src/server/behaviour.rs`; one order per server, as Node has it: `src/server/order.rs`.
+//! * What the lessons do not teach, kept apart from what they do: how the tutor reads whom an
+//!   emit reached from the server's own state, `src/server/observe/`; what keeps `serve` safe
+//!   for real browsers (the Origin rule, the bound on unused sessions, body deadlines),
+//!   `src/server/guard/`.
 //! * Store before emit, server and client offsets (lesson 6): `src/server/handlers/delivery.rs`,
 //!   `src/parts/store.rs`, `src/runner/delivery.rs`.
 //! * socket.io-client's `retries` / `ackTimeout` queue, buffering while disconnected:
@@ -79,7 +83,7 @@
 //! * Diagnosing a real deployment (`doctor`): the raw probes, each check, and the one table from
 //!   a finding to the lesson stages that show it: `src/doctor/` (`findings.rs` holds the table),
 //!   `src/ui/doctor.rs`, `src/cli/doctor.rs`.
-//! * Which sockets a full buffer lost a broadcast for: `src/server/tally.rs`.
+//! * Which sockets a full buffer lost a broadcast for: `src/server/observe/tally.rs`.
 //! * The modules' order above (each uses only those below it): checked by
 //!   `tests/suite/layers.rs`.
 

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::server::{ServerEvent, live::Recipients};
+use crate::server::ServerEvent;
+use crate::server::observe::live::Recipients;
 use crate::trace::live::{ClientKind, Live, Sending, Unread};
 use crate::vocab::Audience;
 

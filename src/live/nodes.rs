@@ -14,7 +14,7 @@
 //! only its own sockets. The rest of a broadcast travels through Redis, and the other server
 //! delivers it to its own sockets from its own tables, running no handler of ours, so it
 //! reports nothing. When the tutor takes server A's report, it therefore reads server B's
-//! tables the way B's part of the broadcast does ([`crate::server::live::why_not_here`]: its
+//! tables the way B's part of the broadcast does ([`crate::server::observe::live::why_not_here`]: its
 //! sockets, the rooms they are in) and records those sockets as "via B". That is B's account at
 //! that moment, a few microseconds after the emit; the bots on B then report what they really
 //! read, as bots do on one server.
@@ -38,11 +38,12 @@ use super::printer::Records;
 use super::{Ended, Serving, Stop};
 use crate::parts::node::{NAMESPACE_LIMIT, NamespaceReady, RedisAdapter, redis_adapter};
 use crate::parts::redis_server::Redis;
-use crate::server::handshakes::HandshakeLayer;
+use crate::server::guard::handshakes::HandshakeLayer;
+use crate::server::guard::origin::OriginLayer;
 use crate::server::http::{self, Guard};
-use crate::server::origin::OriginLayer;
+use crate::server::observe::live;
 use crate::server::realtime::{builder, on_main_namespace};
-use crate::server::{Reporter, ServerEvent, app, live};
+use crate::server::{Reporter, ServerEvent, app};
 use crate::trace::live::{self as records, Live};
 use crate::vocab::{Audience, WhyNot};
 

@@ -7,7 +7,7 @@
 //! [`Feed`]. It never touches the learner's chat page at `/` (whose socket the page would
 //! otherwise show in its own picture).
 //!
-//! `/tutor/events` follows serve's `Origin` rule (see [`crate::server::origin`]): a request that
+//! `/tutor/events` follows serve's `Origin` rule (see [`crate::server::guard::origin`]): a request that
 //! carries an `Origin` must come from an allowed page. A browser sends none with a same-origin
 //! `GET`, so the `Host` the request names must also be one of the server's own addresses (or an
 //! `--allow-origin`): a page on a foreign domain that resolves to 127.0.0.1 (DNS rebinding)
@@ -35,7 +35,7 @@ use super::feed::{self, Feed};
 use crate::lesson::{Lesson, StepKind};
 use crate::server::Behaviour;
 use crate::server::app::PAGE;
-use crate::server::origin::Allowed;
+use crate::server::guard::origin::Allowed;
 use crate::vocab::Trigger;
 
 const TUTOR_PAGE: &str = include_str!("../ui/tutor.html");

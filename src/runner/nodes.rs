@@ -33,7 +33,8 @@ use crate::parts::redis_server::Redis;
 use crate::parts::sticky;
 use crate::server::FENCE_EVENT;
 use crate::server::nodes::{self, RedisNode, StartError};
-use crate::server::{Reporter, ServerEvent, StageServer, live};
+use crate::server::observe::live;
+use crate::server::{Reporter, ServerEvent, StageServer};
 use crate::trace::{ProbeOutcome, ProbeRecord};
 use crate::vocab::{Audience, WhyNot};
 

@@ -101,7 +101,7 @@ impl Session<'_> {
             }
         }
         // Why each non-receiver did not receive: the server's own account, from the table it
-        // read at emit time (see `server::live`), for the emit this record describes.
+        // read at emit time (see `server::observe::live`), for the emit this record describes.
         for sent in &self.sent {
             let ServerEvent::Sent {
                 event,

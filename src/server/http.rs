@@ -86,18 +86,18 @@ pub type Log = std::sync::Arc<dyn Fn(String) + Send + Sync>;
 pub struct Guard {
     /// How long a client may take to send a request's headers (hyper's `header_read_timeout`);
     /// a connection that has not finished them by then is closed. A request's body gets as long
-    /// again, from when its headers arrived (see [`super::deadline`]).
+    /// again, from when its headers arrived (see [`super::guard::deadline`]).
     pub header_timeout: Duration,
     /// The most connections open at once. A further client waits in the kernel's backlog
     /// (it is not refused) until one closes.
     pub max_connections: usize,
     /// The most Engine.IO sessions opened within [`super::realtime::CONNECT_WITHIN`] (see
-    /// [`super::handshakes`]); `serve` uses [`super::handshakes::HANDSHAKES`].
+    /// [`super::guard::handshakes`]); `serve` uses [`super::guard::handshakes::HANDSHAKES`].
     pub max_handshakes: usize,
     /// At shutdown, how long open connections get to finish before they are cut.
     pub shutdown_grace: Duration,
-    /// The page origins Socket.IO requests may come from (see [`super::origin`]).
-    pub origins: super::origin::Allowed,
+    /// The page origins Socket.IO requests may come from (see [`super::guard::origin`]).
+    pub origins: super::guard::origin::Allowed,
     pub log: Log,
 }
 
@@ -181,12 +181,14 @@ pub async fn serve_guarded(
             },
         };
         let _ = tcp.set_nodelay(true);
-        // The request's body gets as long as its headers did (see `super::deadline`).
+        // The request's body gets as long as its headers did (see `super::guard::deadline`).
         let body_timeout = guard.header_timeout;
         let service = TowerToHyperService::new(tower::ServiceExt::map_request(
             app.clone(),
             move |request: hyper::Request<hyper::body::Incoming>| {
-                request.map(|body| axum::body::Body::new(super::deadline::Deadline::new(body, body_timeout)))
+                request.map(|body| {
+                    axum::body::Body::new(super::guard::deadline::Deadline::new(body, body_timeout))
+                })
             },
         ));
         let header_timeout = guard.header_timeout;

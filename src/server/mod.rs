@@ -15,7 +15,7 @@
 //! | `express()`          | an [`axum::Router`]                           | [`app`]          |
 //! | `createServer(app)`  | a [`tokio::net::TcpListener`] + [`axum::serve`] | [`http`]       |
 //! | `new Server(server)` | socketioxide's layer wrapped around the router | [`realtime`]    |
-//! | `io.of('/').adapter` | the in-memory adapter, naming lost packets    | [`tally`]        |
+//! | `io.of('/').adapter` | the in-memory adapter, naming lost packets    | [`observe::tally`] |
 //!
 //! What the realtime server *does* (the `io.on('connection', …)` and `socket.on(…)` bodies) is a
 //! [`Behaviour`]: one named handler per trigger, chosen from the registry in [`handlers`]. The
@@ -39,17 +39,14 @@
 
 pub mod app;
 pub mod behaviour;
-pub mod deadline;
+pub mod guard;
 pub mod handlers;
-pub mod handshakes;
 pub mod http;
-pub mod live;
 pub mod message;
 pub mod nodes;
+pub mod observe;
 pub mod order;
-pub mod origin;
 pub mod realtime;
-pub mod tally;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,7 +78,7 @@ pub enum Mount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerEvent {
     /// A socket asked to join: who it says it is, from its handshake. Reported before the socket
-    /// enters the namespace, so before any emit can select it (see [`live::identify`]).
+    /// enters the namespace, so before any emit can select it (see [`observe::live::identify`]).
     Handshake {
         sid: String,
         /// The handshake's query parameters, decoded, in the order sent.
@@ -102,7 +99,7 @@ pub enum ServerEvent {
     /// The socket left.
     Disconnected { sid: String },
     /// A handler emitted: what it sent, the JavaScript it mirrors, and the sockets it queued
-    /// the packet for (see [`live`]). Reported before that handler's `Connected` or `Handled`.
+    /// the packet for (see [`observe::live`]). Reported before that handler's `Connected` or `Handled`.
     Sent {
         sid: String,
         /// `"connection"` for the `io.on('connection')` body, else the event being handled.
@@ -113,7 +110,7 @@ pub enum ServerEvent {
         /// Whom the handler declares the emit is for.
         audience: crate::vocab::Audience,
         /// Boxed: the largest part of a report by far, and most reports are not emits.
-        recipients: Box<live::Recipients>,
+        recipients: Box<observe::live::Recipients>,
     },
     /// A handler's `emitWithAck` has finished waiting: what came back from each socket it
     /// asked, by socket id, in the order it came (an answer, or the timer that ran out).
@@ -135,8 +132,8 @@ pub struct Reporter {
     /// Handlers take it to read, [`StageServer::stop`] to write; see [`Reporter::hold_open`].
     closing: Arc<RwLock<()>>,
     /// The sockets whose full buffer lost them a broadcast, as the adapter noted them (see
-    /// [`tally`]).
-    pub(crate) losses: tally::Losses,
+    /// [`observe::tally`]).
+    pub(crate) losses: observe::tally::Losses,
     /// Set when the server begins to stop, for handlers that wait (see [`handlers::Stopping`]).
     pub(crate) stopping: handlers::Stopping,
     /// How many [`ServerEvent::Rejected`] reports came in a row, with nothing else between
@@ -152,7 +149,7 @@ impl Reporter {
     pub(crate) fn new() -> (Self, mpsc::UnboundedReceiver<ServerEvent>) {
         let (events, receiver) = mpsc::unbounded_channel();
         let closing = Arc::new(RwLock::new(()));
-        let losses = tally::Losses::default();
+        let losses = observe::tally::Losses::default();
         (
             Self {
                 events,
@@ -217,7 +214,7 @@ pub struct StageServer {
     /// Where it listens, for the stages that listen at all.
     addr: Option<SocketAddr>,
     /// The realtime server's handle, for the stage that has one.
-    io: Option<SocketIo<tally::Tally>>,
+    io: Option<SocketIo<observe::tally::Tally>>,
     /// Handler reports, see [`ServerEvent`].
     events: mpsc::UnboundedReceiver<ServerEvent>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -250,7 +247,7 @@ impl StageServer {
     ///
     /// With `guard`, for a server that strangers' programs can reach, the listener is served by
     /// [`http::serve_guarded`] (a time limit on request headers, a bound on open connections)
-    /// and every Socket.IO request has its `Origin` checked ([`origin`]). Lessons and `check`
+    /// and every Socket.IO request has its `Origin` checked ([`guard::origin`]). Lessons and `check`
     /// talk only to their own clients and need neither. With `log`, the delivery handlers keep
     /// their messages in that database (see [`handlers::delivery`]). `app` takes the place of
     /// the stage's own [`app::app`]: `serve` adds its live diagram page (`/tutor/`) to it, on
@@ -287,11 +284,14 @@ impl StageServer {
                         // The Origin check first (outermost), then the bound on new sessions: a
                         // refused page's handshakes do not count against the others'.
                         let router = router
-                            .layer(handshakes::HandshakeLayer::new(
+                            .layer(guard::handshakes::HandshakeLayer::new(
                                 guard.max_handshakes,
                                 guard.log.clone(),
                             ))
-                            .layer(origin::OriginLayer::new(guard.origins.clone(), guard.log.clone()));
+                            .layer(guard::origin::OriginLayer::new(
+                                guard.origins.clone(),
+                                guard.log.clone(),
+                            ));
                         tokio::spawn(http::serve_guarded(listener, router, guard, stop))
                     }
                 };

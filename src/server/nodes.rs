@@ -40,7 +40,7 @@
 //! A node's tables hold only its own sockets. A socket the emitting node does not hold, but
 //! another node does, was out of reach when nothing carries the emit there (no adapter, or
 //! `io.local`); with the adapter, the node that holds it says from its own rooms why its part of
-//! the broadcast left it out ([`super::live::why_not_here`]).
+//! the broadcast left it out ([`super::observe::live::why_not_here`]).
 
 use axum::Router;
 use socketioxide::SocketIo;

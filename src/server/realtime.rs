@@ -25,11 +25,12 @@ use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 
 use super::handlers::delivery::Log;
 use super::handlers::{Call, CameBack, Failed, Handler, Reached};
-use super::live::Recipients;
 use super::message::AnyArgs;
+use super::observe::live;
+use super::observe::live::Recipients;
+use super::observe::tally::Tally;
 use super::order::{Turn, Turnstile};
-use super::tally::Tally;
-use super::{Behaviour, Reporter, ServerEvent, live};
+use super::{Behaviour, Reporter, ServerEvent};
 use crate::vocab::Trigger;
 
 /// The largest message a client may send, in bytes. Socket.IO's own default is 1 MB (Node) or
@@ -77,7 +78,7 @@ pub const ATTACHMENTS_WITHIN: std::time::Duration = std::time::Duration::from_se
 /// How long an Engine.IO session may stay open without a Socket.IO `CONNECT` before the server
 /// gives it up (socketioxide's `connect_timeout`; Node's `connectTimeout` is 45 s). A client sends
 /// its `CONNECT` as soon as the `OPEN` packet arrives; a session that never does is a client that
-/// went away, or a flood of bare handshakes (see [`super::handshakes`]).
+/// went away, or a flood of bare handshakes (see [`super::guard::handshakes`]).
 pub const CONNECT_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 // ANCHOR: realtime
@@ -223,7 +224,7 @@ fn register_events<A: Adapter>(
 /// The connection handler: puts the socket in its own room, registers its disconnect handler,
 /// then runs the stage's `io.on('connection')` body, then tells the tutor it has finished. Every
 /// emit is reported with the sockets it was queued for ([`ServerEvent::Sent`], see
-/// [`super::live`]).
+/// [`super::observe::live`]).
 ///
 /// The socket's event handlers exist already when this runs: they were registered before the
 /// CONNECT reply left (see [`register_events`]). Reporting [`ServerEvent::Connected`] last tells

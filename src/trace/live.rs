@@ -40,7 +40,7 @@ pub struct Sending {
     pub sent_to: Vec<String>,
     /// Selected, but not queued: their outgoing buffer was full, so the packet was lost for
     /// them. Absent from the JSON when empty, which it is today: see
-    /// [`crate::server::live::Recipients::dropped`].
+    /// [`crate::server::observe::live::Recipients::dropped`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dropped: Vec<String>,
     /// Connected sockets the emit did not select.

@@ -624,7 +624,7 @@ fn eight_bots_under_thousands_of_large_messages_stay_within_a_few_mb() {
 /// the packet for that socket, and the live trace must say so instead of "sent to".
 ///
 /// socketioxide's broadcast error counts full buffers but does not name them; the stage
-/// servers' adapter (`src/server/tally.rs`) queues each socket's packet on its own and names
+/// servers' adapter (`src/server/observe/tally.rs`) queues each socket's packet on its own and names
 /// the full ones. The hub's half is tested in src/live/hub/tests.rs
 /// (`a_socket_whose_buffer_was_full_is_reported_lost_not_sent_to`).
 #[test]
@@ -661,7 +661,7 @@ fn a_client_that_never_reads_is_reported_lost_not_sent_to() {
 #[test]
 fn the_live_server_runs_in_process_until_its_shutdown_future() {
     use realtime_tutor::live::{self, Serving, Stop, printer};
-    use realtime_tutor::server::{Behaviour, Mount, http, origin::Allowed};
+    use realtime_tutor::server::{Behaviour, Mount, guard::origin::Allowed, http};
     runtime().block_on(async {
         let listener = http::bind("127.0.0.1", 0).await.expect("bind");
         let addr = listener.local_addr().expect("address");
@@ -681,7 +681,7 @@ fn the_live_server_runs_in_process_until_its_shutdown_future() {
             guard: http::Guard {
                 header_timeout: HEADER_TIMEOUT,
                 max_connections: 16,
-                max_handshakes: realtime_tutor::server::handshakes::HANDSHAKES,
+                max_handshakes: realtime_tutor::server::guard::handshakes::HANDSHAKES,
                 shutdown_grace: Duration::from_millis(250),
                 origins: Allowed::for_address(addr, &[]),
                 log: printer.log(),

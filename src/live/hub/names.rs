@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{ClientKind, Hub, PEOPLE_CAP, Person};
-use crate::server::live::Recipients;
+use crate::server::observe::live::Recipients;
 use crate::trace::live::Relayed;
 
 /// Another server's part of a broadcast (lesson 7), by socket id: the sockets that server holds
@@ -36,7 +36,7 @@ fn plain_name(name: &str) -> bool {
 
 impl Hub {
     /// The name and kind of socket `sid`. Every socket an emit names has had its handshake
-    /// reported first (see [`crate::server::live::identify`]); one that was forgotten since
+    /// reported first (see [`crate::server::observe::live::identify`]); one that was forgotten since
     /// (more than `PEOPLE_CAP` sockets ago) gets a fresh `client-N`.
     pub(super) fn who(&mut self, sid: &str) -> (String, ClientKind) {
         if let Some(person) = self.people.get(sid) {

@@ -53,7 +53,7 @@ use crate::vocab::{Ack, Effect, Trigger};
 pub type Running = Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>>;
 
 /// Why a handler did not do what it declared: in words, how many of the sockets its emit
-/// selected had a full outgoing buffer (see [`super::live`]), and how far it got.
+/// selected had a full outgoing buffer (see [`super::observe::live`]), and how far it got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failed {
     pub reason: String,
@@ -123,7 +123,7 @@ impl From<socketioxide::BroadcastError> for Failed {
             _ => Reached::Emit,
         };
         Self {
-            full_buffers: super::live::full_buffers(&error),
+            full_buffers: super::observe::live::full_buffers(&error),
             reason: error.to_string(),
             only_closed,
             reached,

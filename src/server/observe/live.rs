@@ -84,7 +84,7 @@ pub struct Recipients {
 /// runs *before* it adds the socket to the namespace: so the report is on the channel before any
 /// emit can select that socket, and whoever reads the reports in order knows every socket an
 /// emit names.
-pub fn identify<A: Adapter>(socket: &SocketRef<A>) -> super::ServerEvent {
+pub fn identify<A: Adapter>(socket: &SocketRef<A>) -> super::super::ServerEvent {
     let parts = socket.req_parts();
     let query = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
         .map(|q| q.0)
@@ -94,7 +94,7 @@ pub fn identify<A: Adapter>(socket: &SocketRef<A>) -> super::ServerEvent {
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    super::ServerEvent::Handshake {
+    super::super::ServerEvent::Handshake {
         sid: socket.id.to_string(),
         query,
         user_agent,

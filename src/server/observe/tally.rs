@@ -12,7 +12,7 @@
 //! So this adapter does what the in-memory one does, one selected socket at a time, and writes
 //! down the ids of the sockets whose buffer was full ([`Losses`]). The handler that emitted
 //! reads them right after its emit returns (see `realtime::run`): the stage servers run one
-//! handler at a time (see [`super::order`]), so the losses noted in between are that emit's.
+//! handler at a time (see [`super::super::order`]), so the losses noted in between are that emit's.
 //! Everything else (rooms, acknowledgements, fetching sockets) is the in-memory adapter's own.
 
 use std::future::Future;

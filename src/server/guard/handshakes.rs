@@ -10,7 +10,7 @@
 //!
 //! Two bounds together keep that small:
 //!
-//! * A session that sends no `CONNECT` is given up after [`super::realtime::CONNECT_WITHIN`]
+//! * A session that sends no `CONNECT` is given up after [`super::super::realtime::CONNECT_WITHIN`]
 //!   (Node waits 45 s, its `connectTimeout`). A real client sends its `CONNECT` right after the
 //!   `OPEN` arrives, in a few milliseconds.
 //! * This layer opens at most [`HANDSHAKES`] sessions within that time. A handshake past the
@@ -32,10 +32,10 @@ use axum::http::{Request, Response, StatusCode, header};
 use futures_util::future::Either;
 use tower::{Layer, Service};
 
-use super::http::Log;
+use super::super::http::Log;
 
 /// The most Engine.IO handshakes [`HandshakeLayer`] lets through within one
-/// [`super::realtime::CONNECT_WITHIN`]. Each waiting session costs the server about 14 KB, so this
+/// [`super::super::realtime::CONNECT_WITHIN`]. Each waiting session costs the server about 14 KB, so this
 /// many cost it about 14 MB at most.
 pub const HANDSHAKES: usize = 1000;
 
@@ -91,11 +91,14 @@ impl std::fmt::Debug for HandshakeLayer {
 }
 
 impl HandshakeLayer {
-    /// At most `most` handshakes within [`super::realtime::CONNECT_WITHIN`] ([`HANDSHAKES`] for
+    /// At most `most` handshakes within [`super::super::realtime::CONNECT_WITHIN`] ([`HANDSHAKES`] for
     /// `serve`; a benchmark that connects thousands of clients at once asks for more).
     pub fn new(most: usize, log: Log) -> Self {
         Self {
-            window: Arc::new(Mutex::new(Window::new(most, super::realtime::CONNECT_WITHIN))),
+            window: Arc::new(Mutex::new(Window::new(
+                most,
+                super::super::realtime::CONNECT_WITHIN,
+            ))),
             log,
         }
     }

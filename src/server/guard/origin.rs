@@ -37,7 +37,7 @@ use axum::http::{Request, Response, StatusCode, header};
 use futures_util::future::Either;
 use tower::{Layer, Service};
 
-use super::http::Log;
+use super::super::http::Log;
 
 /// The path under which Socket.IO answers (handshakes, polling and WebSocket upgrades).
 const SOCKET_IO_PATH: &str = "/socket.io";
