@@ -127,7 +127,7 @@ async fn websocket(base: &str, path: &str) -> Handshake {
             }
         }
         // Refused by a middleware: still a Socket.IO server.
-        Err(ConnectError::Refused44(_)) => Handshake::Open {
+        Err(ConnectError::Refused44 { .. }) => Handshake::Open {
             upgrades: Vec::new(),
             polling: false,
         },
@@ -155,7 +155,7 @@ async fn socket_io_at(base: &str, path: &str) -> bool {
             let _ = client.leave(crate::runner::LEAVE_WITHIN).await;
             true
         }
-        Err(ConnectError::Refused44(_)) => true,
+        Err(ConnectError::Refused44 { .. }) => true,
         Err(_) => false,
     }
 }

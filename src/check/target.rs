@@ -174,7 +174,7 @@ pub(super) fn run_problem(error: &RunError, target: &Where) -> Problem {
                     crate::runner::one_line(first, 60)
                 ),
             },
-            ConnectError::Refused44(message) => Problem::ConnectRefused(message.clone()),
+            ConnectError::Refused44 { message, .. } => Problem::ConnectRefused(message.clone()),
             ConnectError::Timeout { .. } => Problem::NoAnswer {
                 addr,
                 detail: source.to_string(),
@@ -219,7 +219,13 @@ mod tests {
                 "this is a WebSocket server, but not a Socket.IO server",
             ),
             (ConnectError::ClosedUnanswered, "another `path` option"),
-            (ConnectError::Refused44("not allowed".into()), "not allowed"),
+            (
+                ConnectError::Refused44 {
+                    message: "not allowed".into(),
+                    data: None,
+                },
+                "not allowed",
+            ),
             (
                 ConnectError::NotEngineIo(r#"97:0{"sid":"abc","upgrades":["websocket"]}2:40"#.into()),
                 "an older protocol (Engine.IO 3",

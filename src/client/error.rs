@@ -24,9 +24,14 @@ pub enum ConnectError {
     /// packet on a new session is always the OPEN.
     #[error("the server did not speak Engine.IO: its first frame was {0:?}, not an OPEN packet")]
     NotEngineIo(String),
-    /// The server refused the Socket.IO CONNECT (`44…`).
-    #[error("the server refused the Socket.IO connection: {0}")]
-    Refused44(String),
+    /// The server refused the Socket.IO CONNECT (`44{"message":…,"data":…}`): `connect_error`
+    /// in socket.io-client, whose `err.message` and `err.data` these are. Node sends the `data` a
+    /// middleware put on its error; socketioxide 0.18 sends a message only.
+    #[error("the server refused the Socket.IO connection: {message}")]
+    Refused44 {
+        message: String,
+        data: Option<serde_json::Value>,
+    },
     /// A step did not complete in time.
     #[error("timed out after {after:?} waiting for {what}")]
     Timeout { what: String, after: Duration },

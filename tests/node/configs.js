@@ -71,7 +71,9 @@ const io = new Server(realtime, options[config]);
 if (config === 'cors') {
   io.use((socket, next) => {
     if (socket.handshake.auth.token !== 'letmein') {
-      return next(new Error('not authorized'));
+      const err = new Error('not authorized');
+      err.data = { hint: 'send auth.token' }; // the client's connect_error gets it as err.data
+      return next(err);
     }
     // Emitted before the socket is connected: it reaches the client ahead of the CONNECT reply.
     socket.emit('early', 'from the middleware');

@@ -157,7 +157,11 @@ fn a_refused_connect_is_reported_with_the_servers_reason() {
         let base = serve(Router::new().layer(layer)).await;
         for setting in SETTINGS {
             match SimClient::connect(&base, &options_for(setting)).await {
-                Err(ConnectError::Refused44(message)) => assert_eq!(message, "not invited"),
+                // socketioxide's middleware refusal carries a message only, no `data`.
+                Err(ConnectError::Refused44 { message, data }) => {
+                    assert_eq!(message, "not invited");
+                    assert_eq!(data, None);
+                }
                 other => panic!("expected CONNECT_ERROR, got {other:?}"),
             }
         }

@@ -175,7 +175,10 @@ fn node_with_cors_and_a_middleware_takes_the_auth_and_greets_early() {
         for setting in SETTINGS {
             let what = format!("cors + middleware over {setting:?}");
             match SimClient::connect(&node.url, &options(setting)).await {
-                Err(ConnectError::Refused44(message)) => assert_eq!(message, "not authorized", "{what}"),
+                Err(ConnectError::Refused44 { message, data }) => {
+                    assert_eq!(message, "not authorized", "{what}");
+                    assert_eq!(data, Some(json!({"hint": "send auth.token"})), "{what}: err.data");
+                }
                 other => panic!("{what}: without a token the middleware refuses, got {other:?}"),
             }
             let with_token = ConnectOptions {

@@ -129,7 +129,9 @@ pub(in crate::client) async fn handshake(
                         }
                         break 'connected (sid, pid, early);
                     }
-                    Output::Refused { message, .. } => return Err(ConnectError::Refused44(message)),
+                    Output::Refused { message, data } => {
+                        return Err(ConnectError::Refused44 { message, data });
+                    }
                     Output::Closed => {
                         return Err(ConnectError::Other(format!(
                             "the server closed the Engine.IO session before {waiting}"
