@@ -54,9 +54,19 @@ pub async fn doctor(args: DoctorArgs) -> anyhow::Result<i32> {
     Ok(if report.healthy() { 0 } else { 1 })
 }
 
+/// The URL as an error message quotes it: credentials masked ([`masked`]), and the query, which
+/// may carry a token and is never printed, cut to `?…`.
+fn quoted(url: &str) -> String {
+    let shown = masked(url);
+    match shown.find('?') {
+        Some(at) => format!("{}?…", &shown[..at]),
+        None => shown,
+    }
+}
+
 /// Checks the arguments and builds the probe's options.
 fn options(args: &DoctorArgs) -> Result<Options, String> {
-    let shown = masked(&args.url);
+    let shown = quoted(&args.url);
     let uri: axum::http::Uri = args
         .url
         .parse()
@@ -191,6 +201,12 @@ mod tests {
         assert!(!o.shown.contains("s3cret"), "{}", o.shown);
         let refused = options(&args("http://user:pa55@example.com/")).expect_err("credentials");
         assert!(!refused.contains("pa55"), "{refused}");
+        // An error quotes the URL without its query, which may carry a token too.
+        let refused = options(&args("http://user:pa55@example.com/?token=s3cret")).expect_err("credentials");
+        assert!(
+            !refused.contains("pa55") && !refused.contains("s3cret"),
+            "{refused}"
+        );
         assert!(options(&args("https://example.com")).is_err());
         let v6 = options(&args("http://[::1]:4000")).expect("IPv6");
         assert_eq!(
