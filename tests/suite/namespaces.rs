@@ -228,11 +228,13 @@ async fn token(TryData(auth): TryData<Value>) -> Result<(), NotAuthorized> {
     }
 }
 
-/// The socketioxide twin of `tests/node/namespaces.js`.
+/// The socketioxide twin of `tests/node/namespaces.js`. Event handlers are registered in a
+/// connect middleware, before the CONNECT reply, so a client that emits the moment it is
+/// connected finds them (see `leaving_says_goodbye_on_every_namespace`).
 fn socketioxide_server() -> Router {
     let (layer, io) = SocketIo::new_layer();
     let main = io.clone();
-    io.ns("/", move |socket: SocketRef| {
+    let on_main = move |socket: SocketRef| {
         let io = main.clone();
         async move {
             let shout = io.clone();
@@ -251,13 +253,14 @@ fn socketioxide_server() -> Router {
                     ack.send(&count).ok();
                 }
             });
+            Ok::<(), std::convert::Infallible>(())
         }
-    });
+    };
+    io.ns("/", (async |_socket: SocketRef| {}).with(on_main));
     let admin = io.clone();
-    let handler = move |socket: SocketRef| {
+    let on_admin = move |socket: SocketRef| {
         let io = admin.clone();
         async move {
-            socket.emit("welcome admin", &socket.id.to_string()).ok();
             socket.on("whoami", async |socket: SocketRef, ack: AckSender| {
                 ack.send(&json!({"id": socket.id.to_string(), "nsp": socket.ns()}))
                     .ok();
@@ -270,9 +273,13 @@ fn socketioxide_server() -> Router {
                     }
                 }
             });
+            Ok::<(), std::convert::Infallible>(())
         }
     };
-    io.ns("/admin", handler.with(token));
+    let welcome = async |socket: SocketRef| {
+        socket.emit("welcome admin", &socket.id.to_string()).ok();
+    };
+    io.ns("/admin", welcome.with(token).with(on_admin));
     Router::new().layer(layer)
 }
 
@@ -331,7 +338,11 @@ fn leaving_says_goodbye_on_every_namespace() {
             let (layer, io) = SocketIo::new_layer();
             let (told, mut reasons) = tokio::sync::mpsc::unbounded_channel::<DisconnectReason>();
             io.ns("/", async |_socket: SocketRef| {});
-            io.ns("/admin", move |socket: SocketRef| {
+            // Registered in a connect middleware, before the CONNECT reply leaves: socketioxide
+            // runs the connection handler as a task after the reply, so a client that leaves
+            // at once could otherwise beat the registration (see `register_events` in
+            // src/server/realtime.rs).
+            let before_reply = move |socket: SocketRef| {
                 let told = told.clone();
                 async move {
                     socket.on_disconnect(move |reason: DisconnectReason| {
@@ -340,8 +351,10 @@ fn leaving_says_goodbye_on_every_namespace() {
                             told.send(reason).ok();
                         }
                     });
+                    Ok::<(), std::convert::Infallible>(())
                 }
-            });
+            };
+            io.ns("/admin", (async |_socket: SocketRef| {}).with(before_reply));
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let base = format!("http://{}", listener.local_addr().unwrap());
             tokio::spawn(async move { axum::serve(listener, Router::new().layer(layer)).await });
@@ -360,16 +373,22 @@ fn leaving_says_goodbye_on_every_namespace() {
 fn a_server_side_disconnect_ends_only_that_namespace() {
     runtime().block_on(async {
         let (layer, io) = SocketIo::new_layer();
-        io.ns("/", async |socket: SocketRef| {
+        // Each handler is registered in a connect middleware, before the CONNECT reply (see
+        // `leaving_says_goodbye_on_every_namespace`): the client emits the moment it joins.
+        let main = async |socket: SocketRef| {
             socket.on("still there?", async |ack: AckSender| {
                 ack.send("yes").ok();
             });
-        });
-        io.ns("/admin", async |socket: SocketRef| {
+            Ok::<(), std::convert::Infallible>(())
+        };
+        io.ns("/", (async |_socket: SocketRef| {}).with(main));
+        let admin = async |socket: SocketRef| {
             socket.on("kick me", async |socket: SocketRef| {
                 socket.disconnect().ok();
             });
-        });
+            Ok::<(), std::convert::Infallible>(())
+        };
+        io.ns("/admin", (async |_socket: SocketRef| {}).with(admin));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, Router::new().layer(layer)).await });
