@@ -122,7 +122,7 @@ fn tcp_redis() -> (crate::common::process::KillOnDrop, u16) {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     for _ in 0..20 {
-        let port = 20_000 + (std::process::id() as u16 ^ rand_u16()) % 40_000;
+        let port = 20_000 + fastrand::u16(..40_000);
         let mut child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
             .args(["--appendonly", "no"])
@@ -145,13 +145,6 @@ fn tcp_redis() -> (crate::common::process::KillOnDrop, u16) {
         }
     }
     panic!("redis-server did not start on any of 20 ports");
-}
-
-fn rand_u16() -> u16 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u8(0);
-    h.finish() as u16
 }
 
 /// `serve 7 --redis URL` when that Redis goes away: a chat message sent after it went is shown

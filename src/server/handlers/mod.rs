@@ -219,14 +219,6 @@ impl<A: Adapter> fmt::Debug for Call<A> {
     }
 }
 
-impl<A: Adapter> Call<A> {
-    /// Argument `i`, or `null` when the client sent fewer (as a JavaScript parameter would be
-    /// `undefined`).
-    pub fn arg(&self, i: usize) -> Value {
-        self.args.get(i).cloned().unwrap_or(Value::Null)
-    }
-}
-
 /// A handler whose arguments have been read: its declared effect, and its body, ready to run.
 pub type Started = (Effect, Running);
 
