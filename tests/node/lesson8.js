@@ -67,7 +67,9 @@ const stages = {
     io.on('connection', (socket) => {
       announce(io, socket);
     });
-    io.of('/admin').on('connection', (socket) => {});
+    io.of('/admin').on('connection', (socket) => {
+      console.log('an admin connected');
+    });
   },
 
   // stage-2.js: io.emit is io.of('/').emit, so it stays in "/".
@@ -78,7 +80,9 @@ const stages = {
         io.emit('chat message', msg);
       });
     });
-    io.of('/admin').on('connection', (socket) => {});
+    io.of('/admin').on('connection', (socket) => {
+      console.log('an admin connected');
+    });
   },
 
   // stage-3.js: a middleware guards /admin.
