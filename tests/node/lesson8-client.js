@@ -30,7 +30,10 @@ const path = require('node:path');
 // tests/node pins the server, socket.io 4.8.4; its only socket.io-client is the 2.x that comes
 // with the `socket.io-v2` alias. The 4.8 client is installed for the browser tests.
 function loadClient() {
-  const places = ['socket.io-client', path.join(__dirname, '../browser/node_modules/socket.io-client')];
+  const places = [
+    'socket.io-client',
+    path.join(__dirname, '../browser/node_modules/socket.io-client'),
+  ];
   for (const place of places) {
     try {
       const version = require(`${place}/package.json`).version;
@@ -164,7 +167,8 @@ class Play {
     const answer = new Promise((resolve) => {
       socket.once('connect', () => resolve('connected'));
       socket.once('connect_error', (err) => {
-        log.connect_error = { message: err.message, data: err.data === undefined ? null : err.data };
+        const data = err.data === undefined ? null : err.data;
+        log.connect_error = { message: err.message, data };
         resolve('refused');
       });
     });
@@ -197,7 +201,8 @@ class Play {
     });
     socket.connect();
     if (!(await within(answer, this.opts.wait))) {
-      this.problems.push(`step ${this.step}: fence #${n} to ${who} not answered within ${this.opts.wait} ms`);
+      const late = `fence #${n} to ${who} not answered within ${this.opts.wait} ms`;
+      this.problems.push(`step ${this.step}: ${late}`);
     }
   }
 
