@@ -37,7 +37,8 @@ impl Ask {
     /// the order they joined), or none (a burst is several deliveries at once).
     pub fn for_step(step: &Step, connected: &[String]) -> Option<Ask> {
         match &step.kind {
-            StepKind::Probe { .. } => Some(Ask::YesNo),
+            // "Will it connect?": a probe, or a page's io() against a configured server.
+            StepKind::Probe { .. } | StepKind::Attempt(_) => Some(Ask::YesNo),
             // By the time the connection handler emits, the newcomer is connected too.
             StepKind::Connect { client, .. } => {
                 let mut options = connected.to_vec();

@@ -26,7 +26,17 @@ pub fn judge(
     target: &Where,
 ) -> Verdict {
     // 1. Could the scenario be played at all?
-    for record in records.iter().filter(|r| !websocket_turned_away(records, r)) {
+    // A page's io() (lesson 9) is judged by what socket.io-client reports, below.
+    let attempt = |r: &StepRecord| {
+        matches!(
+            stage.steps.get(r.step as usize - 1).map(|s| &s.kind),
+            Some(StepKind::Attempt(_))
+        )
+    };
+    for record in records
+        .iter()
+        .filter(|r| !websocket_turned_away(records, r) && !attempt(r))
+    {
         if let Some(problem) = probe_problem(record, target) {
             return Verdict::Fail(Failure::Target(problem));
         }
@@ -42,6 +52,10 @@ pub fn judge(
         let Some(step) = stage.steps.get(record.step as usize - 1) else {
             continue;
         };
+        if let StepKind::Attempt(attempt) = &step.kind {
+            findings.extend(super::target::attempt_finding(record, attempt));
+            continue;
+        }
         if let StepKind::Probe { expect, .. } = &step.kind {
             if !websocket_turned_away(records, record) {
                 findings.extend(probe_finding(record, expect));

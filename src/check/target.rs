@@ -37,6 +37,25 @@ pub(super) fn probe_finding(record: &StepRecord, expect: &ProbeExpect) -> Option
     Some(finding(record, message))
 }
 
+/// What a page's `io()` was told when the lesson expects something else (lesson 9): the
+/// client's own words, and what the server answered first.
+pub(super) fn attempt_finding(record: &StepRecord, attempt: &crate::lesson::Attempt) -> Option<Finding> {
+    let probe = record.probe.as_ref()?;
+    let said = probe.observed.first().cloned().unwrap_or_default();
+    if attempt.reported(&said) {
+        return None;
+    }
+    let rest: Vec<&str> = probe.observed.iter().skip(1).map(String::as_str).collect();
+    Some(finding(
+        record,
+        format!(
+            "{said}, where the lesson's server gets {}; {}",
+            attempt.expect,
+            rest.join("; ")
+        ),
+    ))
+}
+
 /// Engine.IO 3's framing of a polling answer, as socket.io 2.x sends it: the packets of a
 /// payload each prefixed by their length, `97:0{"sid":…}2:40`, where Engine.IO 4 sends a bare
 /// `0{"sid":…}`. The text may start with what the client said before quoting it.

@@ -81,6 +81,7 @@ pub mod limits;
 pub mod namespaces;
 pub mod options;
 pub mod outbox;
+pub mod page;
 pub mod payload;
 pub mod protocol;
 pub mod receiver;

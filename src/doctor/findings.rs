@@ -63,12 +63,15 @@ pub enum Finding {
 pub const SHOWN_IN: &[(Finding, &[&str])] = &[
     // Lesson 1: `/socket.io/` answers 404 until the realtime server is attached (1.1, 1.2), and
     // what an attached one answers, the upgrade included (1.3).
-    (Finding::NotSocketIo, &["1.1", "1.3"]),
+    (Finding::NotSocketIo, &["1.1", "1.3", "9.2"]),
     (Finding::WebSocketOff, &["1.3"]),
-    (Finding::UpgradeDropped, &["1.3"]),
+    (Finding::UpgradeDropped, &["1.3", "9.4"]),
     (Finding::WebSocketBroken, &["1.3"]),
     // Lesson 7: polling needs every request of a session on one server.
     (Finding::NotSticky, &["7.3"]),
+    // Lesson 9: a page's io() turned away, and the option that lets it in.
+    (Finding::NoCors, &["9.1"]),
+    (Finding::EngineIo3, &["9.3"]),
 ];
 
 /// The stages that show `finding`, from [`SHOWN_IN`].

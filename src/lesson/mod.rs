@@ -17,6 +17,7 @@
 
 mod anchor;
 mod answers;
+mod attempt;
 mod blurb;
 mod model;
 mod parse;
@@ -25,6 +26,7 @@ mod scope;
 mod step;
 
 pub use anchor::{AnchorError, anchor};
+pub use attempt::Attempt;
 pub use model::*;
 pub use raw::FORMAT_VERSION;
 pub use scope::own_room;

@@ -306,6 +306,9 @@ pub enum StepKind {
         args: Vec<Value>,
         how: Queued,
     },
+    /// Lesson 9: a page's `io()` against a server (and proxy) configured for the step, and
+    /// what socket.io-client reports (see [`super::Attempt`]).
+    Attempt(Box<super::Attempt>),
     /// Several emits, one after another, observed together at the end.
     Burst {
         event: String,

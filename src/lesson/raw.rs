@@ -89,6 +89,8 @@ pub(super) struct RawStep {
     pub(super) ack: Option<bool>,
     pub(super) ack_timeout_ms: Option<u64>,
     pub(super) burst: Option<Vec<RawSend>>,
+    /// Lesson 9: a page's `io()` against a server configured for the step.
+    pub(super) attempt: Option<super::attempt::Attempt>,
     pub(super) expect_received_by: Option<Vec<String>>,
     pub(super) question: Option<String>,
     pub(super) why: Option<String>,

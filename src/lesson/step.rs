@@ -36,10 +36,12 @@ impl RawStep {
             self.emit.is_some(),
             self.burst.is_some(),
             self.restart_server == Some(true),
+            self.attempt.is_some(),
         ];
         if chosen.iter().filter(|c| **c).count() != 1 {
             return Err(
-                "needs exactly one of probe, connect, disconnect, emit, burst, restart_server = true".into(),
+                "needs exactly one of probe, connect, disconnect, emit, burst, restart_server = true, attempt"
+                    .into(),
             );
         }
         // Each field belongs to one kind of step; a stray one is almost always a typo'd intent.
@@ -53,6 +55,8 @@ impl RawStep {
             "emit"
         } else if self.burst.is_some() {
             "burst"
+        } else if self.attempt.is_some() {
+            "attempt"
         } else {
             "restart_server"
         };
@@ -103,7 +107,10 @@ impl RawStep {
             return Err("a burst cannot carry a question; ask on a single emit step".into());
         }
         let mut delivers = false;
-        let kind = if self.restart_server == Some(true) {
+        let kind = if let Some(attempt) = self.attempt {
+            attempt.check()?;
+            StepKind::Attempt(Box::new(attempt))
+        } else if self.restart_server == Some(true) {
             if mount != Mount::Realtime {
                 return Err("restart_server needs a realtime stage".into());
             }

@@ -29,11 +29,13 @@
 //! * `ids.rs`: the placeholders that keep traces the same from run to run (ports, socket ids);
 //! * `wire.rs`: the raw frames kept for `--wire`, with the tutor's plumbing labelled;
 //! * `probe.rs`: lesson 1's probes; `delivery.rs` and `queue.rs`: lesson 6's database, restart,
-//!   offsets and client queues; `nodes.rs`: lesson 7's several servers.
+//!   offsets and client queues; `nodes.rs`: lesson 7's several servers; `failures.rs`: lesson
+//!   9's pages that do not connect, each against a server configured for its step.
 
 mod connect;
 mod delivery;
 mod emit;
+mod failures;
 mod ids;
 mod nodes;
 mod options;

@@ -256,6 +256,7 @@ impl<'a> Session<'a> {
             }
             StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
             StepKind::RestartServer => vec![self.restart_server(number).await?],
+            StepKind::Attempt(attempt) => self.attempt(number, attempt).await?.into_iter().collect(),
             StepKind::QueuedEmit {
                 client,
                 event,

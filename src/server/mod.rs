@@ -46,7 +46,9 @@ pub mod message;
 pub mod nodes;
 pub mod observe;
 pub mod order;
+pub mod proxy;
 pub mod realtime;
+pub mod stage_config;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

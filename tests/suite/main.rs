@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod common;
 mod completions;
+mod connect_failures;
 mod delivery;
 mod determinism;
 mod diagram_files;

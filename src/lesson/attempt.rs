@@ -1,0 +1,99 @@
+//! Lesson 9's step: a page's `io()` against a server configured to turn it away, and what
+//! socket.io-client should report. The server's options, the proxy in between and the client's
+//! options are all data, so each failure (and its fix) is a step of a few lines:
+//!
+//! ```toml
+//! [[stage.step]]
+//! attempt = { client = "alice", path = "/realtime/", expect = "connect_error: xhr poll error" }
+//! ```
+
+use serde::Deserialize;
+
+use crate::client::link::Transport;
+use crate::server::proxy::Upgrades;
+use crate::server::stage_config::ServerConfig;
+
+/// One `io()` and the server it knocks on.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attempt {
+    /// The client's name in the trace.
+    pub client: String,
+    /// The page's origin, when the server did not serve the page itself.
+    pub origin: Option<String>,
+    /// `io({ path })`.
+    pub path: Option<String>,
+    /// The Engine.IO version the client speaks: 4 (socket.io-client 3, 4) or 3 (2.x).
+    #[serde(default = "four")]
+    pub eio: u8,
+    /// `io({ transports })`; polling then WebSocket when left out.
+    pub transports: Option<Vec<Transport>>,
+    /// `new Server(httpServer, { … })`.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// A reverse proxy in front of the server, and what it does with `Upgrade`.
+    pub proxy: Option<Upgrades>,
+    /// The step `check` plays against your server, which then stands for this step's server
+    /// (the others show the lesson's own servers, and `check` skips them).
+    #[serde(default)]
+    pub check: bool,
+    /// What socket.io-client should report, from the start of its line:
+    /// `connect_error: xhr poll error`, `connect (transport: polling)`.
+    pub expect: String,
+}
+
+fn four() -> u8 {
+    4
+}
+
+/// The reports a step may expect: socket.io-client's events, as [`crate::client::page::Report`]
+/// writes them.
+const REPORTS: [&str; 2] = ["connect (transport: ", "connect_error: "];
+
+impl Attempt {
+    /// Checks what serde cannot: a name, a version that exists, a report the client can make.
+    pub(super) fn check(&self) -> Result<(), String> {
+        if self.client.trim().is_empty() {
+            return Err("attempt.client: name the client".into());
+        }
+        if !matches!(self.eio, 3 | 4) {
+            return Err(format!(
+                "attempt.eio = {}: Engine.IO versions are 3 and 4",
+                self.eio
+            ));
+        }
+        if !REPORTS.iter().any(|r| self.expect.starts_with(r)) {
+            return Err(format!(
+                "attempt.expect = {:?}: start with one of {}",
+                self.expect,
+                REPORTS.join(", ")
+            ));
+        }
+        if self.transports.as_ref().is_some_and(Vec::is_empty) {
+            return Err("attempt.transports = []: a client needs at least one".into());
+        }
+        Ok(())
+    }
+
+    /// Does `line`, a trace's line from socket.io-client, say what this step expects?
+    pub fn reported(&self, line: &str) -> bool {
+        line.split_once(": ")
+            .is_some_and(|(who, said)| who.starts_with("socket.io-client") && said.starts_with(&self.expect))
+    }
+
+    /// The client's options as `io()` takes them: `io({ path: '/realtime/' })`, `io()`.
+    pub fn client_js(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(path) = &self.path {
+            parts.push(format!("path: '{path}'"));
+        }
+        if let Some(transports) = &self.transports {
+            let names: Vec<String> = transports.iter().map(|t| format!("'{t}'")).collect();
+            parts.push(format!("transports: [{}]", names.join(", ")));
+        }
+        match parts.is_empty() {
+            true => "io()".to_owned(),
+            false => format!("io({{ {} }})", parts.join(", ")),
+        }
+    }
+}
