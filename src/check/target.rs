@@ -42,7 +42,7 @@ pub(super) fn probe_finding(record: &StepRecord, expect: &ProbeExpect) -> Option
 pub(super) fn attempt_finding(record: &StepRecord, attempt: &crate::lesson::Attempt) -> Option<Finding> {
     let probe = record.probe.as_ref()?;
     let said = probe.observed.first().cloned().unwrap_or_default();
-    if attempt.reported(&said) {
+    if attempt.reported(&probe.observed) {
         return None;
     }
     let rest: Vec<&str> = probe.observed.iter().skip(1).map(String::as_str).collect();

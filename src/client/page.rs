@@ -396,6 +396,163 @@ pub async fn request(
     }
 }
 
+/// `socket.on('disconnect', (reason, details) => …)`: the reason, and what
+/// `details.description` says (a status code, or the transport's words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disconnect {
+    pub reason: String,
+    pub description: String,
+}
+
+impl Disconnect {
+    /// `disconnect: transport close (websocket connection closed)`.
+    pub fn line(&self) -> String {
+        format!("disconnect: {} ({})", self.reason, self.description)
+    }
+}
+
+impl PageSession {
+    /// `socket.emit('chat message', text)` with a text of `bytes` characters, then reads on
+    /// (answering pings) until the server's echo comes back (`None`) or the session ends;
+    /// `limit` bounds the whole wait.
+    pub async fn emit_and_wait(
+        &mut self,
+        bytes: usize,
+        limit: Duration,
+    ) -> Result<Option<Disconnect>, PageError> {
+        let packet = format!("42{}", serde_json::json!(["chat message", "x".repeat(bytes)]));
+        match self.websocket.as_mut() {
+            Some(ws) => {
+                ws.send(Message::text(packet))
+                    .await
+                    .map_err(|e| PageError(format!("sending over the WebSocket: {e}")))?;
+                websocket_end(ws, true, true, limit).await
+            }
+            None => {
+                // A failed POST is a transport error, and socket.io-client closes the
+                // transport; the server is not told.
+                let post = request(
+                    &self.authority,
+                    "POST",
+                    &self.target,
+                    self.origin.as_deref(),
+                    Some(packet),
+                    limit,
+                )
+                .await?;
+                match post.status {
+                    200 => self.poll_until(true, true, limit).await,
+                    status => Ok(Some(Disconnect {
+                        reason: "transport error".into(),
+                        description: format!("xhr post error, {status}"),
+                    })),
+                }
+            }
+        }
+    }
+
+    /// Stops answering the server's pings (a frozen tab, a client stuck in a loop) and reads
+    /// on until the session ends; `limit` bounds the wait.
+    pub async fn stop_answering_pings(&mut self, limit: Duration) -> Result<Disconnect, PageError> {
+        match self.websocket.as_mut() {
+            Some(ws) => websocket_end(ws, false, false, limit).await,
+            None => self.poll_until(false, false, limit).await,
+        }
+        .and_then(|end| end.ok_or_else(|| PageError("the session went on".into())))
+    }
+
+    /// Long-polls until the server closes the session (a CLOSE packet, or an error status),
+    /// or, when `echo`, until its echo of `'chat message'` arrives (`None`).
+    async fn poll_until(
+        &mut self,
+        pong: bool,
+        echo: bool,
+        limit: Duration,
+    ) -> Result<Option<Disconnect>, PageError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Err(PageError(format!("the session was still open after {limit:?}")));
+            }
+            let poll = request(
+                &self.authority,
+                "GET",
+                &self.target,
+                self.origin.as_deref(),
+                None,
+                left,
+            )
+            .await?;
+            if poll.status != 200 {
+                return Ok(Some(Disconnect {
+                    reason: "transport error".into(),
+                    description: format!("xhr poll error, {}", poll.status),
+                }));
+            }
+            for packet in poll.body.split('\u{1e}') {
+                if packet == "1" {
+                    return Ok(Some(Disconnect {
+                        reason: "transport close".into(),
+                        description: "transport closed by the server".into(),
+                    }));
+                }
+                if echo && packet.starts_with(ECHO) {
+                    return Ok(None);
+                }
+                if pong && let Some(data) = packet.strip_prefix('2') {
+                    let answer = Some(format!("3{data}"));
+                    request(
+                        &self.authority,
+                        "POST",
+                        &self.target,
+                        self.origin.as_deref(),
+                        answer,
+                        left,
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+}
+
+/// The start of the server's echo: `42["chat message",…`.
+const ECHO: &str = "42[\"chat message\"";
+
+/// Reads a WebSocket until it ends, answering pings when `pong`, or, when `echo`, until the
+/// echo arrives (`None`); socket.io-client calls any end of its WebSocket "transport close".
+async fn websocket_end(
+    ws: &mut WsStream,
+    pong: bool,
+    echo: bool,
+    limit: Duration,
+) -> Result<Option<Disconnect>, PageError> {
+    let read = async {
+        while let Some(frame) = ws.next().await {
+            match frame {
+                Ok(Message::Text(text)) if echo && text.as_str().starts_with(ECHO) => return true,
+                Ok(Message::Text(text)) if pong && text.as_str().starts_with('2') => {
+                    let answer = format!("3{}", &text.as_str()[1..]);
+                    if ws.send(Message::text(answer)).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(Message::Close(_)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        false
+    };
+    let echoed = tokio::time::timeout(limit, read)
+        .await
+        .map_err(|_| PageError(format!("the WebSocket was still open after {limit:?}")))?;
+    Ok((!echoed).then(|| Disconnect {
+        reason: "transport close".into(),
+        description: "websocket connection closed".into(),
+    }))
+}
+
 /// The first line of a body, at most 80 characters, for a trace line.
 pub fn excerpt(body: &str) -> String {
     let line = body.lines().next().unwrap_or("");

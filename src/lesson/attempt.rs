@@ -33,6 +33,12 @@ pub struct Attempt {
     pub server: ServerConfig,
     /// A reverse proxy in front of the server, and what it does with `Upgrade`.
     pub proxy: Option<Upgrades>,
+    /// Once connected: `socket.emit('chat message', text)` with a text this long, then wait
+    /// for the session to end.
+    pub send_bytes: Option<usize>,
+    /// Once connected: stop answering the server's pings, and wait for the session to end.
+    #[serde(default)]
+    pub stop_answering_pings: bool,
     /// The step `check` plays against your server, which then stands for this step's server
     /// (the others show the lesson's own servers, and `check` skips them).
     #[serde(default)]
@@ -48,7 +54,12 @@ fn four() -> u8 {
 
 /// The reports a step may expect: socket.io-client's events, as [`crate::client::page::Report`]
 /// writes them.
-const REPORTS: [&str; 2] = ["connect (transport: ", "connect_error: "];
+const REPORTS: [&str; 4] = [
+    "connect (transport: ",
+    "connect_error: ",
+    "disconnect: ",
+    "the echo came back",
+];
 
 impl Attempt {
     /// Checks what serde cannot: a name, a version that exists, a report the client can make.
@@ -69,16 +80,48 @@ impl Attempt {
                 REPORTS.join(", ")
             ));
         }
+        if self.send_bytes.is_some() && self.stop_answering_pings {
+            return Err("attempt: send_bytes or stop_answering_pings, one thing at a time".into());
+        }
+        let ends = self.send_bytes.is_some() || self.stop_answering_pings;
+        if !ends && self.expect.starts_with("disconnect: ") {
+            return Err(
+                "attempt: only a step that sends or stops answering pings can expect a disconnect".into(),
+            );
+        }
+        if self.send_bytes.is_some()
+            && !["disconnect: ", "the echo came back"]
+                .iter()
+                .any(|e| self.expect.starts_with(e))
+        {
+            return Err("attempt: after send_bytes, expect a disconnect or the echo".into());
+        }
+        if self.stop_answering_pings && !self.expect.starts_with("disconnect: ") {
+            return Err("attempt: a client that stops answering pings is disconnected; expect it".into());
+        }
+        if self.server.ping_interval_ms.unwrap_or(0) + self.server.ping_timeout_ms.unwrap_or(0) > 2000 {
+            return Err("attempt.server: a lesson waits at most 2 s for a ping timeout".into());
+        }
+        if self.stop_answering_pings
+            && (self.server.ping_interval_ms.is_none() || self.server.ping_timeout_ms.is_none())
+        {
+            return Err(
+                "attempt: stop_answering_pings needs small ping_interval_ms and ping_timeout_ms".into(),
+            );
+        }
         if self.transports.as_ref().is_some_and(Vec::is_empty) {
             return Err("attempt.transports = []: a client needs at least one".into());
         }
         Ok(())
     }
 
-    /// Does `line`, a trace's line from socket.io-client, say what this step expects?
-    pub fn reported(&self, line: &str) -> bool {
-        line.split_once(": ")
-            .is_some_and(|(who, said)| who.starts_with("socket.io-client") && said.starts_with(&self.expect))
+    /// Does one of `lines`, a trace's lines, say from socket.io-client what this step expects?
+    pub fn reported(&self, lines: &[String]) -> bool {
+        lines.iter().any(|line| {
+            line.split_once(": ").is_some_and(|(who, said)| {
+                who.starts_with("socket.io-client") && said.starts_with(&self.expect)
+            })
+        })
     }
 
     /// The client's options as `io()` takes them: `io({ path: '/realtime/' })`, `io()`.

@@ -73,16 +73,66 @@ impl Session<'_> {
                 }
             }
         }
-        let result = played.map_err(|e| RunError::Other(format!("{}'s io(): {e}", attempt.client)));
+        let mut result = played.map_err(|e| RunError::Other(format!("{}'s io(): {e}", attempt.client)));
+        // Then what the connected page does, and how its session ends on both sides.
+        let mut ended = None;
+        let mut echoed = false;
+        if let Ok(done) = &mut result
+            && let Some(session) = done.session.as_mut()
+        {
+            let limit = self.options.timeout;
+            let end = match (attempt.send_bytes, attempt.stop_answering_pings) {
+                (Some(bytes), _) => Some(session.emit_and_wait(bytes, limit).await),
+                (None, true) => Some(session.stop_answering_pings(limit).await.map(Some)),
+                (None, false) => None,
+            };
+            let end = end
+                .transpose()
+                .map_err(|e| RunError::Other(format!("{}: {e}", attempt.client)))?;
+            echoed = matches!(end, Some(None));
+            if let Some(Some(end)) = end {
+                ended = Some(end);
+                seen.extend(server.seen_so_far());
+                if !seen.iter().any(|s| matches!(s, Seen::Disconnected { .. })) {
+                    match server.next_seen(limit).await {
+                        Some(more) => seen.push(more),
+                        None => {
+                            return Err(RunError::Timeout {
+                                what: format!("the server's disconnect handler for {}", attempt.client),
+                                after: limit,
+                            });
+                        }
+                    }
+                }
+            }
+        }
         if let Some(proxy) = proxy {
             proxy.stop().await;
         }
         let addrs = (server.addr(), reach);
         server.stop().await;
         let done = result?;
-        Ok(Some(
-            self.attempt_record(number, attempt, &options, &done, &seen, addrs),
-        ))
+        let mut record = self.attempt_record(number, attempt, &options, &done, &seen, addrs);
+        if let (true, Some(probe), Some(bytes)) = (echoed, record.probe.as_mut(), attempt.send_bytes) {
+            let who = probe.observed[0]
+                .split_once(": ")
+                .map_or("", |(who, _)| who)
+                .to_owned();
+            probe.observed.insert(
+                1,
+                format!("{who}: the echo came back: 'chat message', {bytes} characters"),
+            );
+        }
+        if let (Some(ended), Some(probe)) = (ended, record.probe.as_mut()) {
+            let who = probe.observed[0]
+                .split_once(": ")
+                .map_or("", |(who, _)| who)
+                .to_owned();
+            probe.observed.insert(1, format!("{who}: {}", ended.line()));
+            // The connection did not last: the step's ✗.
+            probe.outcome = ProbeOutcome::Closed;
+        }
+        Ok(Some(record))
     }
 
     /// The page's `io()` against someone else's server: what the server saw is in its own log.
@@ -177,6 +227,11 @@ impl Session<'_> {
                         (status, _) => status.to_string(),
                     };
                     observed.push(mask(&format!("server: {method} {target} → {what}")));
+                }
+                Seen::Disconnected { reason, .. } => {
+                    observed.push(format!(
+                        "server: socket.on('disconnect') ran, reason \"{reason}\""
+                    ));
                 }
                 _ => {}
             }

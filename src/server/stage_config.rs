@@ -38,7 +38,7 @@ use axum::response::Response;
 use http_body_util::BodyExt;
 use serde::Deserialize;
 use socketioxide::SocketIo;
-use socketioxide::extract::SocketRef;
+use socketioxide::extract::{Data, SocketRef};
 use socketioxide::socket::DisconnectReason;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -143,6 +143,13 @@ fn attach(config: &ServerConfig, seen: mpsc::UnboundedSender<Seen>) -> (SocketIo
         let _ = on_connect.send(Seen::Connected {
             sid: socket.id.to_string(),
         });
+        // socket.on('chat message', (msg) => socket.emit('chat message', msg))
+        socket.on(
+            "chat message",
+            async |socket: SocketRef, Data(msg): Data<serde_json::Value>| {
+                let _ = socket.emit("chat message", &msg);
+            },
+        );
         let gone = on_connect.clone();
         socket.on_disconnect(async move |socket: SocketRef, reason: DisconnectReason| {
             let _ = gone.send(Seen::Disconnected {

@@ -26,19 +26,13 @@ fn each_attempt_reports_what_the_lesson_expects() {
                     continue;
                 };
                 let probe = record.probe.as_ref().expect("an attempt leaves a probe record");
-                let said: Vec<&String> = probe
-                    .observed
-                    .iter()
-                    .filter(|l| l.starts_with("socket.io-client"))
-                    .collect();
                 assert!(
-                    said.first().is_some_and(|l| l
-                        .split_once(": ")
-                        .is_some_and(|(_, r)| r.starts_with(&attempt.expect))),
-                    "9.{} {}: expected {:?}, the client said {said:?}",
+                    attempt.reported(&probe.observed),
+                    "9.{} {}: expected {:?}, the trace says {:?}",
                     stage.number,
                     attempt.client,
-                    attempt.expect
+                    attempt.expect,
+                    probe.observed
                 );
             }
         }
