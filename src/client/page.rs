@@ -451,6 +451,43 @@ impl PageSession {
         }
     }
 
+    /// `socket.emit('chat message', text)` over the session's WebSocket.
+    pub async fn emit_text(&mut self, text: &str) -> Result<(), PageError> {
+        let ws = self.websocket_or_error()?;
+        let packet = format!("42{}", serde_json::json!(["chat message", text]));
+        ws.send(Message::text(packet))
+            .await
+            .map_err(|e| PageError(format!("sending over the WebSocket: {e}")))
+    }
+
+    /// A fence made of the protocol itself: a CONNECT to a namespace no server has, which the
+    /// server refuses at once, as it reads it. Packets of one connection are read in order, so
+    /// when the refusal is back the server has read, and dealt with, every packet sent before.
+    /// Returns the texts of the `'chat message'` echoes that came back meanwhile.
+    pub async fn fence(&mut self, limit: Duration) -> Result<Vec<String>, PageError> {
+        let ws = self.websocket_or_error()?;
+        ws.send(Message::text(format!("40{FENCE_NSP},")))
+            .await
+            .map_err(|e| PageError(format!("sending over the WebSocket: {e}")))?;
+        read_echoes(ws, &format!("44{FENCE_NSP},"), limit).await
+    }
+
+    /// Reads until the echo of `text` comes back; returns every echo read on the way.
+    pub async fn wait_echo(&mut self, text: &str, limit: Duration) -> Result<Vec<String>, PageError> {
+        let ws = self.websocket_or_error()?;
+        let wanted = format!("42{}", serde_json::json!(["chat message", text]));
+        read_echoes(ws, &wanted, limit).await.map(|mut echoes| {
+            echoes.push(text.to_owned());
+            echoes
+        })
+    }
+
+    fn websocket_or_error(&mut self) -> Result<&mut WsStream, PageError> {
+        self.websocket
+            .as_mut()
+            .ok_or_else(|| PageError("this step needs the session on a WebSocket".into()))
+    }
+
     /// Stops answering the server's pings (a frozen tab, a client stuck in a loop) and reads
     /// on until the session ends; `limit` bounds the wait.
     pub async fn stop_answering_pings(&mut self, limit: Duration) -> Result<Disconnect, PageError> {
@@ -515,6 +552,45 @@ impl PageSession {
             }
         }
     }
+}
+
+/// The namespace of [`PageSession::fence`]: tutor plumbing, which no server has.
+const FENCE_NSP: &str = "/tutor-fence";
+
+/// Reads frames (answering pings) until one starts with `until`; returns the `'chat message'` texts read
+/// before it.
+async fn read_echoes(ws: &mut WsStream, until: &str, limit: Duration) -> Result<Vec<String>, PageError> {
+    let read = async {
+        let mut echoes = Vec::new();
+        while let Some(frame) = ws.next().await {
+            let Ok(Message::Text(text)) = frame else {
+                match frame {
+                    Ok(Message::Close(_)) | Err(_) => break,
+                    _ => continue,
+                }
+            };
+            let text = text.as_str();
+            if text.starts_with(until) {
+                return Ok(echoes);
+            }
+            if let Some(data) = text.strip_prefix('2') {
+                let _ = ws.send(Message::text(format!("3{data}"))).await;
+            } else if text.starts_with(ECHO)
+                && let Ok(serde_json::Value::Array(args)) = serde_json::from_str(&text[2..])
+            {
+                echoes.push(
+                    args.get(1)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
+            }
+        }
+        Err(PageError("the WebSocket closed".into()))
+    };
+    tokio::time::timeout(limit, read)
+        .await
+        .map_err(|_| PageError(format!("no {until} within {limit:?}")))?
 }
 
 /// The start of the server's echo: `42["chat message",…`.

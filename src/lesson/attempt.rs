@@ -36,6 +36,9 @@ pub struct Attempt {
     /// Once connected: `socket.emit('chat message', text)` with a text this long, then wait
     /// for the session to end.
     pub send_bytes: Option<usize>,
+    /// Once connected: `socket.emit('chat message', text)` at once, then once more after the
+    /// server's connection handler is done (lesson 9.7).
+    pub emit_on_connect: Option<String>,
     /// Once connected: stop answering the server's pings, and wait for the session to end.
     #[serde(default)]
     pub stop_answering_pings: bool,
@@ -54,11 +57,12 @@ fn four() -> u8 {
 
 /// The reports a step may expect: socket.io-client's events, as [`crate::client::page::Report`]
 /// writes them.
-const REPORTS: [&str; 4] = [
+const REPORTS: [&str; 5] = [
     "connect (transport: ",
     "connect_error: ",
     "disconnect: ",
     "the echo came back",
+    "'chat message' ",
 ];
 
 impl Attempt {
@@ -80,8 +84,21 @@ impl Attempt {
                 REPORTS.join(", ")
             ));
         }
-        if self.send_bytes.is_some() && self.stop_answering_pings {
-            return Err("attempt: send_bytes or stop_answering_pings, one thing at a time".into());
+        let actions = [
+            self.send_bytes.is_some(),
+            self.stop_answering_pings,
+            self.emit_on_connect.is_some(),
+        ];
+        if actions.iter().filter(|a| **a).count() > 1 {
+            return Err("attempt: send_bytes, stop_answering_pings or emit_on_connect, one at a time".into());
+        }
+        if self.emit_on_connect.is_some()
+            && self
+                .transports
+                .as_ref()
+                .is_some_and(|t| !t.contains(&Transport::WebSocket))
+        {
+            return Err("attempt: emit_on_connect reads its fence over a WebSocket".into());
         }
         let ends = self.send_bytes.is_some() || self.stop_answering_pings;
         if !ends && self.expect.starts_with("disconnect: ") {

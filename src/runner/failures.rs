@@ -77,10 +77,16 @@ impl Session<'_> {
         // Then what the connected page does, and how its session ends on both sides.
         let mut ended = None;
         let mut echoed = false;
+        let mut said = Vec::new();
         if let Ok(done) = &mut result
             && let Some(session) = done.session.as_mut()
         {
             let limit = self.options.timeout;
+            if let Some(text) = &attempt.emit_on_connect {
+                said = emit_on_connect(&mut server, session, &mut seen, text, limit)
+                    .await
+                    .map_err(|e| RunError::Other(format!("{}: {e}", attempt.client)))?;
+            }
             let end = match (attempt.send_bytes, attempt.stop_answering_pings) {
                 (Some(bytes), _) => Some(session.emit_and_wait(bytes, limit).await),
                 (None, true) => Some(session.stop_answering_pings(limit).await.map(Some)),
@@ -113,6 +119,19 @@ impl Session<'_> {
         server.stop().await;
         let done = result?;
         let mut record = self.attempt_record(number, attempt, &options, &done, &seen, addrs);
+        if let Some(probe) = record.probe.as_mut() {
+            if said.first().is_some_and(|l| l.contains("→ no echo")) {
+                // Connected, but what it said first got no answer: the step's ✗.
+                probe.outcome = ProbeOutcome::NoAnswer;
+            }
+            let who = probe.observed[0]
+                .split_once(": ")
+                .map_or("", |(who, _)| who)
+                .to_owned();
+            for (i, line) in said.into_iter().enumerate() {
+                probe.observed.insert(1 + i, format!("{who}: {line}"));
+            }
+        }
         if let (true, Some(probe), Some(bytes)) = (echoed, record.probe.as_mut(), attempt.send_bytes) {
             let who = probe.observed[0]
                 .split_once(": ")
@@ -228,6 +247,13 @@ impl Session<'_> {
                     };
                     observed.push(mask(&format!("server: {method} {target} → {what}")));
                 }
+                Seen::Registered { after_await } => observed.push(
+                    match after_await {
+                        true => "server: socket.on('chat message') registered after the handler's await",
+                        false => "server: socket.on('chat message') registered before the CONNECT reply",
+                    }
+                    .to_owned(),
+                ),
                 Seen::Disconnected { reason, .. } => {
                     observed.push(format!(
                         "server: socket.on('disconnect') ran, reason \"{reason}\""
@@ -330,8 +356,13 @@ fn trigger(attempt: &Attempt) -> String {
         Some(crate::server::proxy::Upgrades::Forwarded) => ", behind a proxy that forwards Upgrade",
         None => "",
     };
+    let handler = match (attempt.server.handler_after_await, &attempt.emit_on_connect) {
+        (true, _) => "; its connection handler awaits, then registers socket.on('chat message')",
+        (false, Some(_)) => "; socket.on('chat message') is registered before any await",
+        (false, None) => "",
+    };
     format!(
-        "{page} calls {client}; the server runs new Server(httpServer, {}){proxy}",
+        "{page} calls {client}; the server runs new Server(httpServer, {}){proxy}{handler}",
         attempt.server.as_js()
     )
 }
@@ -346,4 +377,44 @@ fn browser_line(origin: &str, exchanges: &[Exchange]) -> String {
         ),
         None => format!("browser: every answer says Access-Control-Allow-Origin: {origin}"),
     }
+}
+
+/// Lesson 9.7: the page emits as soon as it is connected, while the server's connection
+/// handler may still be awaiting. Whether that first event found a listener is decided by
+/// order, not time: a fence (see [`page::PageSession::fence`]) shows the server has read it,
+/// and the echo it would have sent. Then the handler's await ends, and a second emit shows the
+/// listener is there by now. Returns socket.io-client's side, one line per emit.
+async fn emit_on_connect(
+    server: &mut ConfiguredServer,
+    session: &mut page::PageSession,
+    seen: &mut Vec<Seen>,
+    text: &str,
+    limit: std::time::Duration,
+) -> Result<Vec<String>, String> {
+    let err = |e: page::PageError| e.to_string();
+    session.emit_text(text).await.map_err(err)?;
+    let mut echoes = session.fence(limit).await.map_err(err)?;
+    seen.extend(server.seen_so_far());
+    let early = seen
+        .iter()
+        .any(|s| matches!(s, Seen::Registered { after_await: false }));
+    if early && !echoes.iter().any(|e| e == text) {
+        // The listener was there: its echo is on its way (the handler runs as its own task).
+        echoes = session.wait_echo(text, limit).await.map_err(err)?;
+    }
+    let first = match echoes.iter().any(|e| e == text) {
+        true => format!("'chat message' \"{text}\" → echoed"),
+        false => format!("'chat message' \"{text}\" → no echo: it came before the listener, and was dropped"),
+    };
+    server.open_gate();
+    while !seen.iter().any(|s| matches!(s, Seen::Registered { .. })) {
+        match server.next_seen(limit).await {
+            Some(more) => seen.push(more),
+            None => return Err(format!("the server registered no listener within {limit:?}")),
+        }
+    }
+    let again = format!("{text}, again");
+    session.emit_text(&again).await.map_err(err)?;
+    session.wait_echo(&again, limit).await.map_err(err)?;
+    Ok(vec![first, format!("'chat message' \"{again}\" → echoed")])
 }

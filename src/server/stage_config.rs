@@ -27,6 +27,7 @@
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -39,9 +40,10 @@ use http_body_util::BodyExt;
 use serde::Deserialize;
 use socketioxide::SocketIo;
 use socketioxide::extract::{Data, SocketRef};
+use socketioxide::handler::ConnectHandler;
 use socketioxide::socket::DisconnectReason;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// The options a lesson 9 stage gives its server; each left out is the default.
@@ -57,6 +59,10 @@ pub struct ServerConfig {
     /// `pingInterval` and `pingTimeout`, in milliseconds.
     pub ping_interval_ms: Option<u64>,
     pub ping_timeout_ms: Option<u64>,
+    /// The connection handler awaits something before it registers its `'chat message'`
+    /// listener (lesson 9.7); otherwise the listener is there before the CONNECT reply.
+    #[serde(default)]
+    pub handler_after_await: bool,
 }
 
 impl ServerConfig {
@@ -105,6 +111,9 @@ pub enum Seen {
     },
     /// `io.on('connection')` ran for a socket.
     Connected { sid: String },
+    /// `socket.on('chat message', …)` is registered: before the CONNECT reply, or after the
+    /// connection handler's `await`.
+    Registered { after_await: bool },
     /// `socket.on('disconnect', reason)`: socketioxide's reason, as it names it.
     Disconnected { sid: String, reason: String },
 }
@@ -113,6 +122,7 @@ pub enum Seen {
 #[derive(Debug)]
 pub struct ConfiguredServer {
     addr: SocketAddr,
+    gate: Gate,
     seen: mpsc::UnboundedReceiver<Seen>,
     io: SocketIo,
     shutdown: Option<oneshot::Sender<()>>,
@@ -124,7 +134,7 @@ const BODY_KEPT: usize = 200;
 
 // ANCHOR: configured
 /// `new Server(httpServer, { path, cors, maxHttpBufferSize, pingInterval, pingTimeout })`.
-fn attach(config: &ServerConfig, seen: mpsc::UnboundedSender<Seen>) -> (SocketIo, Router) {
+fn attach(config: &ServerConfig, seen: mpsc::UnboundedSender<Seen>, gate: Gate) -> (SocketIo, Router) {
     let mut builder =
         SocketIo::builder().req_path(Cow::Owned(config.path().trim_end_matches('/').to_owned()));
     if let Some(size) = config.max_http_buffer_size {
@@ -138,26 +148,7 @@ fn attach(config: &ServerConfig, seen: mpsc::UnboundedSender<Seen>) -> (SocketIo
         builder = builder.ping_timeout(Duration::from_millis(ms));
     }
     let (layer, io) = builder.build_layer();
-    let on_connect = seen.clone();
-    io.ns("/", async move |socket: SocketRef| {
-        let _ = on_connect.send(Seen::Connected {
-            sid: socket.id.to_string(),
-        });
-        // socket.on('chat message', (msg) => socket.emit('chat message', msg))
-        socket.on(
-            "chat message",
-            async |socket: SocketRef, Data(msg): Data<serde_json::Value>| {
-                let _ = socket.emit("chat message", &msg);
-            },
-        );
-        let gone = on_connect.clone();
-        socket.on_disconnect(async move |socket: SocketRef, reason: DisconnectReason| {
-            let _ = gone.send(Seen::Disconnected {
-                sid: socket.id.to_string(),
-                reason: reason_name(reason).to_owned(),
-            });
-        });
-    });
+    on_connection(&io, config.handler_after_await, seen, gate);
     let mut app = super::app::app().layer(layer);
     // socketioxide has no `cors` option: CORS is the HTTP server's business in Rust.
     if let Some(origin) = &config.cors_origin {
@@ -169,6 +160,70 @@ fn attach(config: &ServerConfig, seen: mpsc::UnboundedSender<Seen>) -> (SocketIo
     (io, app)
 }
 // ANCHOR_END: configured
+
+/// What the connection handler awaits (lesson 9.5: `await loadUser(socket)`): a permit the
+/// tutor hands out once the client's first event has been read, so "before" is an order of
+/// packets and not a race.
+type Gate = Arc<Semaphore>;
+
+/// The longest the connection handler awaits its gate: the tutor opens it within a step.
+const GATE_WITHIN: Duration = Duration::from_secs(5);
+
+/// `io.on('connection', …)`: the echo of `'chat message'` registered before the CONNECT reply,
+/// or, with `after_await`, in the connection handler after an `await`.
+fn on_connection(io: &SocketIo, after_await: bool, seen: mpsc::UnboundedSender<Seen>, gate: Gate) {
+    let (early, late) = (seen.clone(), seen.clone());
+    let before_reply = async move |socket: SocketRef| {
+        if !after_await {
+            register_early(&socket, &early);
+        }
+        Ok::<(), std::convert::Infallible>(())
+    };
+    let handler = async move |socket: SocketRef| {
+        let _ = late.send(Seen::Connected {
+            sid: socket.id.to_string(),
+        });
+        let gone = late.clone();
+        socket.on_disconnect(async move |socket: SocketRef, reason: DisconnectReason| {
+            let _ = gone.send(Seen::Disconnected {
+                sid: socket.id.to_string(),
+                reason: reason_name(reason).to_owned(),
+            });
+        });
+        if after_await {
+            register_late(socket, gate, late).await;
+        }
+    };
+    io.ns("/", handler.with(before_reply));
+}
+
+// ANCHOR: early_handler
+/// The fix: `socket.on('chat message', (msg) => socket.emit('chat message', msg))` before any
+/// `await`. socketioxide runs the connection handler after it has sent the CONNECT reply, so
+/// "first thing in the handler" is not early enough there: a connect middleware runs before
+/// the reply, and a handler registered in it is there for the client's first event.
+fn register_early(socket: &SocketRef, seen: &mpsc::UnboundedSender<Seen>) {
+    socket.on("chat message", echo);
+    let _ = seen.send(Seen::Registered { after_await: false });
+}
+// ANCHOR_END: early_handler
+
+// ANCHOR: late_handler
+/// `io.on('connection', async (socket) => { await loadUser(socket); socket.on('chat message', …) })`:
+/// whatever the client sends while the handler awaits finds no listener, and is dropped
+/// without a word, in Node as in socketioxide.
+async fn register_late(socket: SocketRef, gate: Gate, seen: mpsc::UnboundedSender<Seen>) {
+    // await loadUser(socket)
+    let _ = tokio::time::timeout(GATE_WITHIN, gate.acquire()).await;
+    socket.on("chat message", echo);
+    let _ = seen.send(Seen::Registered { after_await: true });
+}
+// ANCHOR_END: late_handler
+
+/// `(msg) => socket.emit('chat message', msg)`.
+async fn echo(socket: SocketRef, Data(msg): Data<serde_json::Value>) {
+    let _ = socket.emit("chat message", &msg);
+}
 
 // ANCHOR: cors
 /// `cors: { origin: 'http://localhost:5173' }`: every answer says which page origin may read
@@ -248,7 +303,8 @@ impl ConfiguredServer {
     pub fn start(config: &ServerConfig, listener: TcpListener) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let (tx, seen) = mpsc::unbounded_channel();
-        let (io, app) = attach(config, tx.clone());
+        let gate: Gate = Arc::new(Semaphore::new(0));
+        let (io, app) = attach(config, tx.clone(), gate.clone());
         let app = app.layer(middleware::from_fn(move |req: Request, next: Next| {
             access_log(tx.clone(), req, next)
         }));
@@ -259,6 +315,7 @@ impl ConfiguredServer {
         let task = tokio::spawn(super::http::serve(listener, app, stop));
         Ok(Self {
             addr,
+            gate,
             seen,
             io,
             shutdown: Some(stop_tx),
@@ -288,8 +345,14 @@ impl ConfiguredServer {
         all
     }
 
+    /// Lets every connection handler's `await` finish.
+    pub fn open_gate(&self) {
+        self.gate.add_permits(Semaphore::MAX_PERMITS / 2);
+    }
+
     /// Closes every socket and stops serving, each bounded.
     pub async fn stop(mut self) {
+        self.open_gate();
         let _ = tokio::time::timeout(Duration::from_millis(300), self.io.clone().close()).await;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
