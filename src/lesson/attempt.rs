@@ -39,6 +39,12 @@ pub struct Attempt {
     /// Once connected: `socket.emit('chat message', text)` at once, then once more after the
     /// server's connection handler is done (lesson 9.7).
     pub emit_on_connect: Option<String>,
+    /// Once connected: the connection breaks, the client reconnects, and then it emits
+    /// `'chat message'` with this text, which the server echoes (lesson 9.8).
+    pub reconnect_then_emit: Option<String>,
+    /// The page's code registers `socket.on('chat message')` inside `socket.on('connect')`.
+    #[serde(default)]
+    pub listeners_in_connect: bool,
     /// Once connected: stop answering the server's pings, and wait for the session to end.
     #[serde(default)]
     pub stop_answering_pings: bool,

@@ -14,6 +14,8 @@
 
 use std::net::SocketAddr;
 
+mod then;
+
 use super::{RunError, Session};
 use crate::client::Transport;
 use crate::client::page::{self, Exchange, PageOptions, Report};
@@ -83,9 +85,24 @@ impl Session<'_> {
         {
             let limit = self.options.timeout;
             if let Some(text) = &attempt.emit_on_connect {
-                said = emit_on_connect(&mut server, session, &mut seen, text, limit)
+                said = then::emit_on_connect(&mut server, session, &mut seen, text, limit)
                     .await
                     .map_err(|e| RunError::Other(format!("{}: {e}", attempt.client)))?;
+            }
+            if let Some(text) = &attempt.reconnect_then_emit {
+                let (lines, more) = then::reconnect_and_echo(
+                    &mut server,
+                    session,
+                    &options,
+                    &mut seen,
+                    text,
+                    attempt.listeners_in_connect,
+                    limit,
+                )
+                .await
+                .map_err(|e| RunError::Other(format!("{}: {e}", attempt.client)))?;
+                said = lines;
+                done.exchanges.extend(more);
             }
             let end = match (attempt.send_bytes, attempt.stop_answering_pings) {
                 (Some(bytes), _) => Some(session.emit_and_wait(bytes, limit).await),
@@ -119,37 +136,32 @@ impl Session<'_> {
         server.stop().await;
         let done = result?;
         let mut record = self.attempt_record(number, attempt, &options, &done, &seen, addrs);
+        let mut then = said;
+        let mut outcome = None;
+        if let (true, Some(bytes)) = (echoed, attempt.send_bytes) {
+            then.push(format!("the echo came back: 'chat message', {bytes} characters"));
+        }
+        if let Some(ended) = ended {
+            then.push(ended.line());
+            // The connection did not last.
+            outcome = Some(ProbeOutcome::Closed);
+        }
+        if then.first().is_some_and(|l| l.contains("→ no echo")) {
+            // Connected, but what it said first got no answer.
+            outcome = Some(ProbeOutcome::NoAnswer);
+        }
+        if then
+            .last()
+            .is_some_and(|l| l.contains("listener ran") && !l.ends_with("ran 1 time"))
+        {
+            // One packet, handled more than once by the page's code.
+            outcome = Some(ProbeOutcome::Error);
+        }
         if let Some(probe) = record.probe.as_mut() {
-            if said.first().is_some_and(|l| l.contains("→ no echo")) {
-                // Connected, but what it said first got no answer: the step's ✗.
-                probe.outcome = ProbeOutcome::NoAnswer;
+            headline(probe, then, attempt);
+            if let Some(outcome) = outcome {
+                probe.outcome = outcome;
             }
-            let who = probe.observed[0]
-                .split_once(": ")
-                .map_or("", |(who, _)| who)
-                .to_owned();
-            for (i, line) in said.into_iter().enumerate() {
-                probe.observed.insert(1 + i, format!("{who}: {line}"));
-            }
-        }
-        if let (true, Some(probe), Some(bytes)) = (echoed, record.probe.as_mut(), attempt.send_bytes) {
-            let who = probe.observed[0]
-                .split_once(": ")
-                .map_or("", |(who, _)| who)
-                .to_owned();
-            probe.observed.insert(
-                1,
-                format!("{who}: the echo came back: 'chat message', {bytes} characters"),
-            );
-        }
-        if let (Some(ended), Some(probe)) = (ended, record.probe.as_mut()) {
-            let who = probe.observed[0]
-                .split_once(": ")
-                .map_or("", |(who, _)| who)
-                .to_owned();
-            probe.observed.insert(1, format!("{who}: {}", ended.line()));
-            // The connection did not last: the step's ✗.
-            probe.outcome = ProbeOutcome::Closed;
         }
         Ok(Some(record))
     }
@@ -197,10 +209,11 @@ impl Session<'_> {
         seen: &[Seen],
         (server, reach): (SocketAddr, SocketAddr),
     ) -> StepRecord {
-        let sid = done
+        let sids: Vec<String> = done
             .exchanges
             .iter()
-            .find_map(|e| crate::parts::sticky::open_sid(&e.body));
+            .filter_map(|e| crate::parts::sticky::open_sid(&e.body))
+            .collect();
         let mask = |text: &str| -> String {
             let mut text = match self.remote {
                 Some(_) => text.to_owned(),
@@ -209,10 +222,10 @@ impl Session<'_> {
             if reach != server {
                 text = text.replace(&reach.to_string(), "127.0.0.1:<proxy port>");
             }
-            match &sid {
-                Some(sid) => text.replace(sid.as_str(), "<sid>"),
-                None => text,
-            }
+            sids.iter().enumerate().fold(text, |text, (i, sid)| match i {
+                0 => text.replace(sid.as_str(), "<sid>"),
+                i => text.replace(sid.as_str(), &format!("<sid {}>", i + 1)),
+            })
         };
         // What the page's code is told comes first: it is the step's outcome (the summary and
         // predict mode read the first line), and all a developer sees without looking further.
@@ -340,6 +353,27 @@ impl Session<'_> {
     }
 }
 
+/// Adds what the page was told after connecting (`then`) to the client's lines, and puts first
+/// the line that says how the step ended, the one its `expect` names (or else the last): the
+/// summary and predict mode read the first line. The others keep their order.
+fn headline(probe: &mut ProbeRecord, then: Vec<String>, attempt: &Attempt) {
+    let who = probe.observed[0]
+        .split_once(": ")
+        .map_or("", |(who, _)| who)
+        .to_owned();
+    let mut lines = vec![probe.observed.remove(0)];
+    lines.extend(then.into_iter().map(|line| format!("{who}: {line}")));
+    let lead = lines
+        .iter()
+        .position(|line| attempt.reported(std::slice::from_ref(line)))
+        .unwrap_or(lines.len() - 1);
+    let first = lines.remove(lead);
+    for line in lines.into_iter().rev() {
+        probe.observed.insert(0, line);
+    }
+    probe.observed.insert(0, first);
+}
+
 /// What the page does, and to what: `alice's page calls io({ path: '/realtime/' }); the
 /// server runs new Server(httpServer, {})`.
 fn trigger(attempt: &Attempt) -> String {
@@ -359,6 +393,12 @@ fn trigger(attempt: &Attempt) -> String {
     let handler = match (attempt.server.handler_after_await, &attempt.emit_on_connect) {
         (true, _) => "; its connection handler awaits, then registers socket.on('chat message')",
         (false, Some(_)) => "; socket.on('chat message') is registered before any await",
+        (false, None) if attempt.listeners_in_connect => {
+            "; the page registers socket.on('chat message') inside socket.on('connect')"
+        }
+        (false, None) if attempt.reconnect_then_emit.is_some() => {
+            "; the page registers socket.on('chat message') once, outside socket.on('connect')"
+        }
         (false, None) => "",
     };
     format!(
@@ -377,44 +417,4 @@ fn browser_line(origin: &str, exchanges: &[Exchange]) -> String {
         ),
         None => format!("browser: every answer says Access-Control-Allow-Origin: {origin}"),
     }
-}
-
-/// Lesson 9.7: the page emits as soon as it is connected, while the server's connection
-/// handler may still be awaiting. Whether that first event found a listener is decided by
-/// order, not time: a fence (see [`page::PageSession::fence`]) shows the server has read it,
-/// and the echo it would have sent. Then the handler's await ends, and a second emit shows the
-/// listener is there by now. Returns socket.io-client's side, one line per emit.
-async fn emit_on_connect(
-    server: &mut ConfiguredServer,
-    session: &mut page::PageSession,
-    seen: &mut Vec<Seen>,
-    text: &str,
-    limit: std::time::Duration,
-) -> Result<Vec<String>, String> {
-    let err = |e: page::PageError| e.to_string();
-    session.emit_text(text).await.map_err(err)?;
-    let mut echoes = session.fence(limit).await.map_err(err)?;
-    seen.extend(server.seen_so_far());
-    let early = seen
-        .iter()
-        .any(|s| matches!(s, Seen::Registered { after_await: false }));
-    if early && !echoes.iter().any(|e| e == text) {
-        // The listener was there: its echo is on its way (the handler runs as its own task).
-        echoes = session.wait_echo(text, limit).await.map_err(err)?;
-    }
-    let first = match echoes.iter().any(|e| e == text) {
-        true => format!("'chat message' \"{text}\" → echoed"),
-        false => format!("'chat message' \"{text}\" → no echo: it came before the listener, and was dropped"),
-    };
-    server.open_gate();
-    while !seen.iter().any(|s| matches!(s, Seen::Registered { .. })) {
-        match server.next_seen(limit).await {
-            Some(more) => seen.push(more),
-            None => return Err(format!("the server registered no listener within {limit:?}")),
-        }
-    }
-    let again = format!("{text}, again");
-    session.emit_text(&again).await.map_err(err)?;
-    session.wait_echo(&again, limit).await.map_err(err)?;
-    Ok(vec![first, format!("'chat message' \"{again}\" → echoed")])
 }
