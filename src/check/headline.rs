@@ -147,6 +147,14 @@ pub(super) fn pass_summary(
         .iter()
         .filter_map(|r| r.probe.as_ref())
         .map(|p| match p.method {
+            // A page's io() of lesson 9 says first what socket.io-client told the page.
+            _ if let Some(told) = p
+                .observed
+                .first()
+                .and_then(|l| l.strip_prefix("socket.io-client: ")) =>
+            {
+                format!("a page's io() was told {told}")
+            }
             ProbeKind::Websocket if p.outcome != ProbeOutcome::SocketIo => format!(
                 "a WebSocket-only client was turned away ({}): your server allows only long-polling, \
                  which io() starts with, so its default clients connect",

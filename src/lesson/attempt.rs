@@ -94,17 +94,31 @@ impl Attempt {
             self.send_bytes.is_some(),
             self.stop_answering_pings,
             self.emit_on_connect.is_some(),
+            self.reconnect_then_emit.is_some(),
         ];
         if actions.iter().filter(|a| **a).count() > 1 {
-            return Err("attempt: send_bytes, stop_answering_pings or emit_on_connect, one at a time".into());
+            return Err("attempt: send_bytes, stop_answering_pings, emit_on_connect or \
+                        reconnect_then_emit, one at a time"
+                .into());
         }
-        if self.emit_on_connect.is_some()
+        let fenced = self.emit_on_connect.is_some() || self.reconnect_then_emit.is_some();
+        if fenced
             && self
                 .transports
                 .as_ref()
                 .is_some_and(|t| !t.contains(&Transport::WebSocket))
         {
-            return Err("attempt: emit_on_connect reads its fence over a WebSocket".into());
+            return Err("attempt: emit_on_connect and reconnect_then_emit read over a WebSocket".into());
+        }
+        if self.listeners_in_connect && self.reconnect_then_emit.is_none() {
+            return Err("attempt: listeners_in_connect shows only with reconnect_then_emit".into());
+        }
+        if self.check && (self.stop_answering_pings || fenced) {
+            return Err(
+                "attempt: `check` plays a connection, or one that sends a message, against \
+                        a server the tutor does not control"
+                    .into(),
+            );
         }
         let ends = self.send_bytes.is_some() || self.stop_answering_pings;
         if !ends && self.expect.starts_with("disconnect: ") {

@@ -136,33 +136,7 @@ impl Session<'_> {
         server.stop().await;
         let done = result?;
         let mut record = self.attempt_record(number, attempt, &options, &done, &seen, addrs);
-        let mut then = said;
-        let mut outcome = None;
-        if let (true, Some(bytes)) = (echoed, attempt.send_bytes) {
-            then.push(format!("the echo came back: 'chat message', {bytes} characters"));
-        }
-        if let Some(ended) = ended {
-            then.push(ended.line());
-            // The connection did not last.
-            outcome = Some(ProbeOutcome::Closed);
-        }
-        if then.first().is_some_and(|l| l.contains("→ no echo")) {
-            // Connected, but what it said first got no answer.
-            outcome = Some(ProbeOutcome::NoAnswer);
-        }
-        if then
-            .last()
-            .is_some_and(|l| l.contains("listener ran") && !l.ends_with("ran 1 time"))
-        {
-            // One packet, handled more than once by the page's code.
-            outcome = Some(ProbeOutcome::Error);
-        }
-        if let Some(probe) = record.probe.as_mut() {
-            headline(probe, then, attempt);
-            if let Some(outcome) = outcome {
-                probe.outcome = outcome;
-            }
-        }
+        finish(&mut record, attempt, said, echoed, ended);
         Ok(Some(record))
     }
 
@@ -179,10 +153,23 @@ impl Session<'_> {
             path: attempt.path.clone().unwrap_or_else(|| self.path.clone()),
             ..options
         };
-        let done = page::connect(&authority, &options)
-            .await
-            .map_err(|e| RunError::Other(format!("{}'s io(): {e}", attempt.client)))?;
-        Ok(self.attempt_record(number, attempt, &options, &done, &[], (reach, reach)))
+        let fail = |e: page::PageError| RunError::Other(format!("{}'s io(): {e}", attempt.client));
+        let mut done = page::connect(&authority, &options).await.map_err(fail)?;
+        // A step `check` plays sends at most a message; the server is not ours to watch.
+        let (mut echoed, mut ended) = (false, None);
+        if let (Some(bytes), Some(session)) = (attempt.send_bytes, done.session.as_mut()) {
+            match session
+                .emit_and_wait(bytes, self.options.timeout)
+                .await
+                .map_err(fail)?
+            {
+                None => echoed = true,
+                Some(end) => ended = Some(end),
+            }
+        }
+        let mut record = self.attempt_record(number, attempt, &options, &done, &[], (reach, reach));
+        finish(&mut record, attempt, Vec::new(), echoed, ended);
+        Ok(record)
     }
 
     /// The page's options for `attempt`, bounded by the run's timeout.
@@ -350,6 +337,45 @@ impl Session<'_> {
             observed,
         });
         record
+    }
+}
+
+/// Adds what the page was told after connecting to the record, and the step's ✓ or ✗: a
+/// connection that did not last, a first event with no answer, or one packet that the page's
+/// code handled more than once.
+fn finish(
+    record: &mut StepRecord,
+    attempt: &Attempt,
+    said: Vec<String>,
+    echoed: bool,
+    ended: Option<page::Disconnect>,
+) {
+    let mut then = said;
+    let mut outcome = None;
+    if let (true, Some(bytes)) = (echoed, attempt.send_bytes) {
+        then.push(format!("the echo came back: 'chat message', {bytes} characters"));
+    }
+    if let Some(ended) = ended {
+        then.push(ended.line());
+        // The connection did not last.
+        outcome = Some(ProbeOutcome::Closed);
+    }
+    if then.first().is_some_and(|l| l.contains("→ no echo")) {
+        // Connected, but what it said first got no answer.
+        outcome = Some(ProbeOutcome::NoAnswer);
+    }
+    if then
+        .last()
+        .is_some_and(|l| l.contains("listener ran") && !l.ends_with("ran 1 time"))
+    {
+        // One packet, handled more than once by the page's code.
+        outcome = Some(ProbeOutcome::Error);
+    }
+    if let Some(probe) = record.probe.as_mut() {
+        headline(probe, then, attempt);
+        if let Some(outcome) = outcome {
+            probe.outcome = outcome;
+        }
     }
 }
 
