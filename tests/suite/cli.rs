@@ -186,7 +186,10 @@ fn a_stage_is_named_the_way_list_numbers_it() {
     // A stage that does not exist, or a malformed one, is told with what exists.
     for (arg, needle) in [
         ("2.9", "lesson 2 has no stage 9\nIts stages are:\n  2.1  io.emit"),
-        ("99.1", "there is no lesson \"99\"\nThe lessons are:\n  1  One port"),
+        (
+            "99.1",
+            "there is no lesson \"99\"\nThe lessons are:\n  1  One port",
+        ),
         ("2.x", "\"2.x\" is neither a lesson nor a stage"),
     ] {
         let out = tutor(&["lesson", arg]);
