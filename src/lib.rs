@@ -84,6 +84,10 @@
 //!   a finding to the lesson stages that show it: `src/doctor/` (`findings.rs` holds the table),
 //!   `src/ui/doctor.rs`, `src/cli/doctor.rs`.
 //! * Which sockets a full buffer lost a broadcast for: `src/server/observe/tally.rs`.
+//! * Why a page does not connect (lesson 9): `new Server(httpServer, { … })`'s options and an
+//!   access log, `src/server/stage_config.rs`; a reverse proxy that drops or forwards
+//!   `Upgrade`, `src/server/proxy.rs`; a page's `io()` with its origin, the browser's CORS rule
+//!   and what socket.io-client reports, `src/client/page.rs`; the steps, `src/runner/failures.rs`.
 //! * The modules' order above (each uses only those below it): checked by
 //!   `tests/suite/layers.rs`.
 

@@ -69,6 +69,8 @@
 //! * [`connection`]: the [`SimClient`] its owner talks to; [`namespaces`]: its sockets beyond
 //!   `/`.
 //! * [`http`]: a plain GET, the way a browser fetches the page.
+//! * [`page`]: a browser page's `io()` request by request, with its origin and the CORS rule,
+//!   and what socket.io-client tells the page's code (lesson 9).
 
 pub mod address;
 pub mod binary;

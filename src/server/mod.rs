@@ -17,6 +17,9 @@
 //! | `new Server(server)` | socketioxide's layer wrapped around the router | [`realtime`]    |
 //! | `io.of('/').adapter` | the in-memory adapter, naming lost packets    | [`observe::tally`] |
 //!
+//! Lesson 9's servers take `new Server(server, { path, cors, maxHttpBufferSize, … })`'s options
+//! ([`stage_config`]) and may sit behind a reverse proxy ([`proxy`]).
+//!
 //! What the realtime server *does* (the `io.on('connection', …)` and `socket.on(…)` bodies) is a
 //! [`Behaviour`]: one named handler per trigger, chosen from the registry in [`handlers`]. The
 //! handlers run one at a time in the order their packets arrived, as Node's do ([`order`]).

@@ -21,6 +21,7 @@ mod hardening;
 mod json_schema;
 mod layers;
 mod leave;
+mod lesson9_node;
 mod lessons;
 mod missing_parts;
 mod namespaces;
