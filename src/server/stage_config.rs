@@ -7,7 +7,7 @@
 //! | Node (`new Server(server, { … })`) | socketioxide / axum                        | default    |
 //! |-------------------------------------|-------------------------------------------|------------|
 //! | `path: '/socket.io/'`               | `SocketIo::builder().req_path("/socket.io")` | same    |
-//! | `cors: { origin }`                  | no option: a layer on the router ([`cors`]) | no CORS  |
+//! | `cors: { origin }`                  | no option: a layer on the router (`cors`) | no CORS  |
 //! | `maxHttpBufferSize: 1e6`            | `.max_payload(…)` (and the WebSocket's message size) | 100 kB |
 //! | `pingInterval: 25000`               | `.ping_interval(…)`                        | same       |
 //! | `pingTimeout: 20000`                | `.ping_timeout(…)`                         | same       |
