@@ -177,3 +177,68 @@ impl Attempt {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(toml_text: &str) -> Attempt {
+        toml::from_str(toml_text).expect("an attempt")
+    }
+
+    /// Steps that cannot be played, or that expect what the client cannot report, are refused
+    /// when the lesson loads, each with its reason.
+    #[test]
+    fn an_attempt_that_cannot_happen_is_refused() {
+        let ok = attempt("client = \"a\"\nexpect = \"connect (transport: websocket)\"");
+        assert_eq!(ok.check(), Ok(()));
+        for (text, says) in [
+            (
+                "client = \"a\"\neio = 2\nexpect = \"connect_error: x\"",
+                "Engine.IO versions",
+            ),
+            ("client = \"a\"\nexpect = \"connected\"", "start with one of"),
+            (
+                "client = \"a\"\nexpect = \"disconnect: transport close\"",
+                "only a step that sends",
+            ),
+            (
+                "client = \"a\"\nsend_bytes = 10\nstop_answering_pings = true\nexpect = \"disconnect: x\"",
+                "one at a time",
+            ),
+            (
+                "client = \"a\"\nstop_answering_pings = true\nexpect = \"disconnect: x\"",
+                "small ping_interval_ms",
+            ),
+            (
+                "client = \"a\"\nemit_on_connect = \"hi\"\ntransports = [\"polling\"]\nexpect = \"'chat message' x\"",
+                "over a WebSocket",
+            ),
+            (
+                "client = \"a\"\nlisteners_in_connect = true\nexpect = \"connect (transport: polling)\"",
+                "only with",
+            ),
+            (
+                "client = \"a\"\ncheck = true\nemit_on_connect = \"hi\"\nexpect = \"'chat message' x\"",
+                "does not control",
+            ),
+        ] {
+            let refused = attempt(text).check().expect_err(text);
+            assert!(refused.contains(says), "{text}: {refused}");
+        }
+    }
+
+    #[test]
+    fn a_report_is_read_from_the_client_lines_only() {
+        let a = attempt("client = \"a\"\nexpect = \"connect_error: xhr poll error\"");
+        let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(a.reported(&lines(&[
+            "socket.io-client: connect_error: xhr poll error (description: 0)"
+        ])));
+        assert!(a.reported(&lines(&[
+            "socket.io-client 2.x: connect_error: xhr poll error (description: 400)"
+        ])));
+        assert!(!a.reported(&lines(&["server: connect_error: xhr poll error"])));
+        assert!(!a.reported(&lines(&["socket.io-client: connect (transport: polling)"])));
+    }
+}

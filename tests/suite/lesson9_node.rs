@@ -134,3 +134,27 @@ fn each_failure_reports_what_socket_io_client_reports_against_node() {
         );
     }
 }
+
+/// `check 9` passes against Node's stage 5 server with the fix (`maxHttpBufferSize: 1e5` and
+/// an echo), and fails against the one without it (1e3), naming the message that closed the
+/// connection.
+#[test]
+fn check_9_passes_against_node_with_the_fix_and_names_the_failure_without_it() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node");
+    let install = "tests/node/lesson9.js and its node_modules are needed: run `bash scripts/test.sh`";
+    let server = |fixed: bool| {
+        let mut command = Command::new("node");
+        command.arg("lesson9.js").args(["--stage", "5"]).current_dir(&dir);
+        if fixed {
+            command.arg("--fixed");
+        }
+        crate::common::process::Server::start(&mut command, install)
+    };
+    let fixed = server(true);
+    crate::check::check(&["9", "--url", &fixed.url]).assert_passes();
+    let unfixed = server(false);
+    crate::check::check(&["9", "--url", &unfixed.url]).assert_fails(&[
+        "disconnect: transport close",
+        "where the lesson's server gets the echo came back",
+    ]);
+}
