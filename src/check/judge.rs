@@ -184,6 +184,7 @@ mod tests {
             why_not: Default::default(),
             acks: Default::default(),
             away: Vec::new(),
+            refused: None,
             server_acks: Default::default(),
             wire: None,
         }
@@ -193,6 +194,7 @@ mod tests {
         Delivery {
             event: "chat message".into(),
             args: vec![Value::from(text)],
+            nsp: None,
         }
     }
 

@@ -313,6 +313,20 @@ impl Hub {
             }
             // The live trace does not show what came back to a server's `emitWithAck` (yet).
             ServerEvent::Acked { .. } => {}
+            ServerEvent::Refused { sid, nsp, message } => {
+                let client = self.who(&sid).0;
+                let (event, reason) = (format!("connect to {nsp}"), format!("refused: {message}"));
+                self.push(
+                    Live::Rejected {
+                        client,
+                        event,
+                        reason,
+                        node,
+                    },
+                    BTreeMap::new(),
+                    now,
+                );
+            }
             ServerEvent::Handled { sid, event } => {
                 if let Some(&(action, answers)) = self.quiet.get(&event) {
                     let (client, client_kind) = self.who(&sid);

@@ -16,14 +16,19 @@ impl Session<'_> {
         &mut self,
         number: u32,
         name: &str,
+        nsp: &str,
         event: &str,
         args: &[Value],
         ack: Option<Option<u64>>,
     ) -> Result<StepRecord, RunError> {
-        let answer = self.send(name, event, args, ack.is_some()).await?;
-        let mut step = self.blank(number, Kind::Emit, format!("{name} emits '{event}'"));
+        let answer = self.send(name, nsp, event, args, ack.is_some()).await?;
+        let mut trigger = format!("{name} emits '{event}'");
+        if nsp != "/" {
+            trigger.push_str(&format!(" on {nsp}"));
+        }
+        let mut step = self.blank(number, Kind::Emit, trigger);
         step.sender = Some(name.to_owned());
-        self.describe_emit(&mut step, event, args);
+        self.describe_emit_in(&mut step, nsp, event, args);
         let expected = self.expected_receivers(number);
         let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
         self.learn_offsets(&received);
@@ -42,13 +47,19 @@ impl Session<'_> {
     /// the lessons echo it. When the server's emit differs from the client's (another event, or
     /// other arguments), the client's is kept in `client_emit`.
     pub(super) fn describe_emit(&self, step: &mut StepRecord, event: &str, args: &[Value]) {
+        self.describe_emit_in(step, "/", event, args)
+    }
+
+    /// [`Session::describe_emit`] for an emit on the client's socket of namespace `nsp`.
+    pub(super) fn describe_emit_in(&self, step: &mut StepRecord, nsp: &str, event: &str, args: &[Value]) {
         let sent = Delivery {
             event: event.to_owned(),
             args: args.to_vec(),
+            nsp: None,
         };
         let effect = self
             .stage
-            .effect(&crate::vocab::Trigger::Event(event.to_owned()), args);
+            .effect_in(nsp, &crate::vocab::Trigger::Event(event.to_owned()), args);
         let Some(effect) = effect else {
             step.event = Some(sent.event);
             step.args = sent.args;
@@ -60,6 +71,7 @@ impl Session<'_> {
                 let echo = Delivery {
                     event: emit.event,
                     args: emit.args,
+                    nsp: None,
                 };
                 step.audience = self.ours(emit.to);
                 if echo != sent {
@@ -125,7 +137,7 @@ impl Session<'_> {
         // Remotely, what arrived while each message was settled, in the order sent.
         let mut windows: Vec<BTreeMap<String, Vec<Delivery>>> = Vec::new();
         for (i, (name, args)) in sends.iter().enumerate() {
-            self.send(name, event, args, false).await?;
+            self.send(name, "/", event, args, false).await?;
             if self.remote.is_some() || i + 1 == sends.len() {
                 // Locally the server's reports already fix the order, and one fence at the end
                 // suffices. Remotely, waiting for each message keeps the server's order the
@@ -151,6 +163,7 @@ impl Session<'_> {
             .map(|r| Delivery {
                 event: r.event.clone().unwrap_or_default(),
                 args: r.args.clone(),
+                nsp: None,
             })
             .collect();
         let mut filled = Vec::new();
@@ -198,6 +211,7 @@ impl Session<'_> {
     async fn send(
         &mut self,
         name: &str,
+        nsp: &str,
         event: &str,
         args: &[Value],
         ack: bool,
@@ -211,9 +225,9 @@ impl Session<'_> {
         self.acting_node = named.node;
         let failed = |e| RunError::Other(format!("{name}: {e}"));
         let answer = if ack {
-            Some(named.client.emit_with_ack(event, args).map_err(failed)?)
+            Some(named.client.emit_with_ack_on(nsp, event, args).map_err(failed)?)
         } else {
-            named.client.emit(event, args).map_err(failed)?;
+            named.client.emit_on(nsp, event, args).map_err(failed)?;
             None
         };
         let sid = named.client.sid.clone();

@@ -20,7 +20,8 @@
 //!   through around each step;
 //! * `options.rs`: how to play a stage (options, target, bounds) and why it could not be played;
 //! * `session.rs`: the session itself: open, play each step, close;
-//! * `connect.rs`: the steps where a client connects, reconnects or goes away;
+//! * `connect.rs`: the steps where a client connects, reconnects or goes away; `join.rs`: a
+//!   client joining another namespace over its session, and a CONNECT the server refuses;
 //! * `emit.rs`: the steps where a client emits, once (with or without an acknowledgement) or in a
 //!   burst;
 //! * `receivers.rs`: who received a step's event, and the server's own why-not for the others;
@@ -35,6 +36,7 @@ mod connect;
 mod delivery;
 mod emit;
 mod ids;
+mod join;
 mod nodes;
 mod options;
 mod probe;

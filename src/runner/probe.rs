@@ -129,6 +129,7 @@ impl Session<'_> {
                     name: name.to_owned(),
                     client: connected,
                     node: self.acting_node,
+                    sockets: vec!["/".to_owned()],
                 });
                 ProbeRecord {
                     method,

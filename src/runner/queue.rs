@@ -44,6 +44,7 @@ impl Session<'_> {
                 step.client_emit = Some(crate::trace::Delivery {
                     event: event.to_owned(),
                     args: args.to_vec(),
+                    nsp: None,
                 });
                 let (received, ignored) = self.settle(&[(None, Vec::new())]).await?;
                 self.fill_receivers(&mut step, received, ignored);

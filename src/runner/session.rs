@@ -19,6 +19,9 @@ pub(super) struct Named {
     pub(super) client: SimClient,
     /// The server (node) it is connected to; 0 on a stage with one.
     pub(super) node: usize,
+    /// The namespaces it has a socket on, the one its handshake joined first: one Engine.IO
+    /// session carries them all, as socket.io-client's Manager multiplexes them.
+    pub(super) sockets: Vec<String>,
 }
 
 /// One stage being played: its server (ours, or where someone else's is), its clients, and
@@ -242,17 +245,30 @@ impl<'a> Session<'a> {
                 client,
                 node,
                 transports,
-            } => vec![self.connect(number, client, *node, transports.as_deref()).await?],
+                namespace,
+                auth,
+                ..
+            } => {
+                let joins = super::connect::Joins {
+                    nsp: namespace,
+                    auth: auth.as_ref(),
+                };
+                vec![
+                    self.connect(number, client, *node, transports.as_deref(), joins)
+                        .await?,
+                ]
+            }
             StepKind::Disconnect { client, drop } => vec![self.disconnect(number, client, *drop).await?],
             StepKind::Emit {
                 client,
+                namespace,
                 event,
                 args,
                 ack,
                 ack_timeout_ms,
             } => {
                 let ack = ack.then_some(*ack_timeout_ms);
-                vec![self.emit(number, client, event, args, ack).await?]
+                vec![self.emit(number, client, namespace, event, args, ack).await?]
             }
             StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
             StepKind::RestartServer => vec![self.restart_server(number).await?],
@@ -349,6 +365,7 @@ impl<'a> Session<'a> {
                 | ServerEvent::Handled { sid, .. }
                 | ServerEvent::Rejected { sid, .. }
                 | ServerEvent::Disconnected { sid }
+                | ServerEvent::Refused { sid, .. }
                 | ServerEvent::Sent { sid, .. }
                 | ServerEvent::Acked { sid, .. } => sid,
             };

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::nodes::Ours;
 use super::round_trip::Reads;
 use super::{Inboxes, MAX_EVENTS_PER_STEP, Named, RunError, Session, sort_in};
-use crate::client::Incoming;
+use crate::client::{Incoming, Received};
 use crate::server::FENCE_EVENT;
 
 impl Session<'_> {
@@ -58,29 +58,36 @@ impl Session<'_> {
             .await
             .map_err(RunError::Other)?;
         for named in &mut self.clients {
+            let mut fenced = 0;
             loop {
-                match named.client.next(after).await {
+                match named.client.next_received(after).await.map(|r| (r.nsp, r.item)) {
                     None => {
                         return Err(RunError::Timeout {
                             what: format!("the tutor's fence #{fence} to reach {}", named.name),
                             after,
                         });
                     }
-                    Some(Incoming::Closed { reason }) => {
+                    Some((_, Incoming::Closed { reason })) => {
                         return Err(RunError::Other(format!(
                             "{} was disconnected: {reason}",
                             named.name
                         )));
                     }
-                    Some(Incoming::Event { name, args }) => {
+                    Some((nsp, Incoming::Event { name, args })) => {
+                        // The fence reaches each of the client's sockets, one per namespace.
                         if name == FENCE_EVENT && args.first() == Some(&Value::from(fence)) {
-                            break;
+                            fenced += 1;
+                            if fenced == named.sockets.len().max(1) {
+                                break;
+                            }
+                            continue;
                         }
                         sort_in(
                             &self.relevant,
                             &mut received,
                             &mut ignored,
                             &named.name,
+                            &nsp,
                             name,
                             args,
                         );
@@ -251,6 +258,7 @@ impl Session<'_> {
                 break;
             };
             let who = self.clients[i].name.clone();
+            let Received { nsp, item } = item;
             match item {
                 Incoming::Closed { reason } => return Err(closed(&self.clients[i], reason)),
                 Incoming::Event { name, args } => {
@@ -272,6 +280,7 @@ impl Session<'_> {
                         &mut reads.received,
                         &mut reads.ignored,
                         &who,
+                        &nsp,
                         name,
                         args,
                     );
@@ -283,14 +292,14 @@ impl Session<'_> {
             loop {
                 let left = quiet_end.saturating_duration_since(Instant::now());
                 let item = if left.is_zero() {
-                    named.client.try_next()
+                    named.client.try_next_received()
                 } else {
-                    named.client.next(left).await
+                    named.client.next_received(left).await
                 };
-                match item {
+                match item.map(|r| (r.nsp, r.item)) {
                     None => break,
-                    Some(Incoming::Closed { reason }) => return Err(closed(named, reason)),
-                    Some(Incoming::Event { name, args }) => {
+                    Some((_, Incoming::Closed { reason })) => return Err(closed(named, reason)),
+                    Some((nsp, Incoming::Event { name, args })) => {
                         *count += 1;
                         if *count > MAX_EVENTS_PER_STEP {
                             return Err(flooded(&named.name));
@@ -300,6 +309,7 @@ impl Session<'_> {
                             &mut reads.received,
                             &mut reads.ignored,
                             &named.name,
+                            &nsp,
                             name,
                             args,
                         );
@@ -338,12 +348,14 @@ pub(super) async fn next_from_any(
     clients: &mut [Named],
     indices: &[usize],
     limit: Duration,
-) -> Option<(usize, Incoming)> {
+) -> Option<(usize, Received)> {
     let reads: Vec<_> = clients
         .iter_mut()
         .enumerate()
         .filter(|(i, _)| indices.contains(i))
-        .map(|(i, named)| Box::pin(async move { named.client.next(limit).await.map(|item| (i, item)) }))
+        .map(|(i, named)| {
+            Box::pin(async move { named.client.next_received(limit).await.map(|item| (i, item)) })
+        })
         .collect();
     if reads.is_empty() {
         return None;

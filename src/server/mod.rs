@@ -47,6 +47,7 @@ pub mod nodes;
 pub mod observe;
 pub mod order;
 pub mod realtime;
+pub mod spaces;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -98,6 +99,13 @@ pub enum ServerEvent {
     },
     /// The socket left.
     Disconnected { sid: String },
+    /// A connect middleware refused the socket: it got a CONNECT_ERROR with `message`, and no
+    /// handler of namespace `nsp` ever runs for it. Reported before the refusal is sent.
+    Refused {
+        sid: String,
+        nsp: String,
+        message: String,
+    },
     /// A handler emitted: what it sent, the JavaScript it mirrors, and the sockets it queued
     /// the packet for (see [`observe::live`]). Reported before that handler's `Connected` or `Handled`.
     Sent {
@@ -345,17 +353,19 @@ impl StageServer {
     /// failure only for closed sockets is no failure.
     pub async fn fence(&self, n: u64) -> Result<(), String> {
         let Some(io) = &self.io else { return Ok(()) };
-        match io.emit(FENCE_EVENT, &n).await {
-            Ok(()) => Ok(()),
-            Err(socketioxide::BroadcastError::Socket(errors))
-                if errors
-                    .iter()
-                    .all(|e| matches!(e, socketioxide::SocketError::Closed)) =>
-            {
-                Ok(())
+        // One marker per namespace: a client with sockets on `/` and `/admin` reads one on
+        // each, and has then read everything sent to either before it.
+        for space in io.nsps() {
+            match space.emit(FENCE_EVENT, &n).await {
+                Ok(()) => {}
+                Err(socketioxide::BroadcastError::Socket(errors))
+                    if errors
+                        .iter()
+                        .all(|e| matches!(e, socketioxide::SocketError::Closed)) => {}
+                Err(e) => return Err(format!("could not send the fence: {e}")),
             }
-            Err(e) => Err(format!("could not send the fence: {e}")),
         }
+        Ok(())
     }
     // ANCHOR_END: fence
 

@@ -91,6 +91,7 @@ fn broadcasts_skip_the_sender_and_io_emit_reaches_everyone() {
         let sent = Delivery {
             event: step.event.clone().unwrap_or_default(),
             args: step.args.clone(),
+            nsp: None,
         };
         for who in &step.received_by {
             assert_eq!(step.received[who], vec![sent.clone()], "{who} in {step:?}");

@@ -9,6 +9,7 @@
 //! | [`handshake`]   | what a client sends when it connects (`socket.handshake`)     |
 //! | [`delivery`]    | store before emit, server and client offsets (lesson 6)        |
 //! | [`scaling`]     | `io.local.emit`: a broadcast that stays on one server (lesson 7) |
+//! | [`namespaces`]  | `io.of(nsp)`, middleware, `socket.data`, dynamic namespaces (lesson 8) |
 //!
 //! Each handler is a type that implements [`Handle`], the way mini-redis makes each command a
 //! type: its fields are the event's arguments, read once by [`Handle::parse`]; [`Handle::effect`]
@@ -34,6 +35,7 @@ pub mod acks;
 pub mod broadcast;
 pub mod delivery;
 pub mod handshake;
+pub mod namespaces;
 pub mod rooms;
 pub mod scaling;
 
@@ -236,7 +238,11 @@ pub trait Handle: Sized + Send + 'static {
     /// a client that sends them at run time gets that reason on the trace.
     fn parse(args: &[Value]) -> Result<Self, String>;
 
-    /// What it will do, worked out from its fields alone: no socket, no clock.
+    /// Reads what the handler uses from its socket beyond the event's arguments
+    /// (`socket.data`), before [`Handle::effect`] is asked at run time. Most need nothing.
+    fn read_socket<A: Adapter>(&mut self, _socket: &SocketRef<A>) {}
+
+    /// What it will do, worked out from its fields alone: no clock.
     fn effect(&self) -> Effect;
 
     /// Does it, for the socket and server in `call`.
@@ -270,7 +276,8 @@ impl<A: Adapter> Handler<A> {
             anchor: H::ANCHOR,
             declare: |args| H::parse(args).map(|h| h.effect()),
             start: |call| {
-                let handler = H::parse(&call.args)?;
+                let mut handler = H::parse(&call.args)?;
+                handler.read_socket(&call.socket);
                 let effect = handler.effect();
                 Ok((effect, Box::pin(handler.apply(call))))
             },
@@ -326,6 +333,7 @@ pub fn all<A: Adapter>() -> Vec<Handler<A>> {
         handshake::handlers(),
         delivery::handlers(),
         scaling::handlers(),
+        namespaces::handlers(),
     ]
     .concat()
 }
