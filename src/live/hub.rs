@@ -285,7 +285,24 @@ impl Hub {
                     now,
                 );
             }
-            ServerEvent::Connected { sid } => {
+            // A socket on another namespace is the same person's (socketioxide gives it the
+            // session's id): said in a note, the person stays as they were.
+            ServerEvent::Connected { sid, nsp } if nsp != "/" => {
+                let client = self.who(&sid).0;
+                let text = format!("joined namespace {nsp} on the same connection");
+                self.note(Live::Note { client, text }, now);
+            }
+            ServerEvent::Disconnected { sid, nsp } if nsp != "/" => {
+                let client = self.who(&sid).0;
+                self.note(
+                    Live::Note {
+                        client,
+                        text: format!("left namespace {nsp}"),
+                    },
+                    now,
+                );
+            }
+            ServerEvent::Connected { sid, .. } => {
                 let (client, client_kind) = self.who(&sid);
                 let already_left = !self.still_connected(&sid);
                 if !already_left {
@@ -343,8 +360,8 @@ impl Hub {
             }
             // Reported twice when the socket closed just as its connection handler ran: once is
             // enough. (A socket the hub never heard of is reported, under a fresh name.)
-            ServerEvent::Disconnected { sid } if self.people.get(&sid).is_some_and(|p| !p.connected) => {}
-            ServerEvent::Disconnected { sid } => {
+            ServerEvent::Disconnected { sid, .. } if self.people.get(&sid).is_some_and(|p| !p.connected) => {}
+            ServerEvent::Disconnected { sid, .. } => {
                 self.ready.send_modify(|ready| {
                     ready.remove(&sid);
                 });

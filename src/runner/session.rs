@@ -360,11 +360,11 @@ impl<'a> Session<'a> {
                 }
             };
             let about = match &event {
-                ServerEvent::Connected { sid }
+                ServerEvent::Connected { sid, .. }
                 | ServerEvent::Handshake { sid, .. }
                 | ServerEvent::Handled { sid, .. }
                 | ServerEvent::Rejected { sid, .. }
-                | ServerEvent::Disconnected { sid }
+                | ServerEvent::Disconnected { sid, .. }
                 | ServerEvent::Refused { sid, .. }
                 | ServerEvent::Sent { sid, .. }
                 | ServerEvent::Acked { sid, .. } => sid,

@@ -88,7 +88,10 @@ pub enum ServerEvent {
         user_agent: Option<String>,
     },
     /// The `io.on('connection')` handler for this socket has run to the end.
-    Connected { sid: String },
+    ///
+    /// `nsp` is the namespace the socket joined (`/`, `/admin`): socketioxide gives a client's
+    /// sockets on every namespace the same id, so the id alone does not say which one it is.
+    Connected { sid: String, nsp: String },
     /// A `socket.on(event)` handler has run to the end.
     Handled { sid: String, event: String },
     /// A handler refused its input (malformed data); the server carried on.
@@ -98,7 +101,7 @@ pub enum ServerEvent {
         reason: String,
     },
     /// The socket left.
-    Disconnected { sid: String },
+    Disconnected { sid: String, nsp: String },
     /// A connect middleware refused the socket: it got a CONNECT_ERROR with `message`, and no
     /// handler of namespace `nsp` ever runs for it. Reported before the refusal is sent.
     Refused {

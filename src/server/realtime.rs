@@ -230,6 +230,7 @@ pub(super) async fn on_connection<A: Adapter>(
     log: Option<Log>,
 ) {
     let sid = socket.id.to_string();
+    let nsp = socket.ns().to_owned();
     // Node's socket.io puts every new socket in a room named by its own id, which is how one
     // socket reaches exactly one other (`socket.to(id)`). socketioxide does not, so we do.
     socket.join(socket.id);
@@ -241,6 +242,7 @@ pub(super) async fn on_connection<A: Adapter>(
     socket.on_disconnect(async move |turn: Turn, socket: SocketRef<A>, io: SocketIo<A>| {
         turn.run(async move {
             let sid = socket.id.to_string();
+            let nsp = socket.ns().to_owned();
             if let Some(handler) = on_leave {
                 let call = Call {
                     socket,
@@ -258,14 +260,18 @@ pub(super) async fn on_connection<A: Adapter>(
                     let _ = gone.send(ServerEvent::Rejected { sid, event, reason });
                 }
             }
-            let _ = gone.send(ServerEvent::Disconnected { sid });
+            let _ = gone.send(ServerEvent::Disconnected { sid, nsp });
         });
     });
     // A socket that closed before this handler ran never calls a disconnect handler registered
     // now; report its leaving here. (A close racing this line may report it twice; whoever
     // reads the reports ignores a second `Disconnected`.)
     if !socket.connected() {
-        let _ = report.send(ServerEvent::Disconnected { sid: sid.clone() });
+        let nsp = nsp.clone();
+        let _ = report.send(ServerEvent::Disconnected {
+            sid: sid.clone(),
+            nsp,
+        });
     }
     if let Some(handler) = behaviour.handler::<A>(&Trigger::Connection) {
         // A connection handler's one argument is the handshake's auth (`null` without one).
@@ -288,7 +294,7 @@ pub(super) async fn on_connection<A: Adapter>(
             });
         }
     }
-    let _ = report.send(ServerEvent::Connected { sid });
+    let _ = report.send(ServerEvent::Connected { sid, nsp });
 }
 // ANCHOR_END: report_when_done
 
