@@ -170,6 +170,20 @@ impl Stage {
         self.behaviour.effect(trigger, args).ok().flatten()
     }
 
+    /// [`Stage::effect_in`] for client `client` as the stage has it connect (its `auth`).
+    pub fn effect_for(&self, client: &str, nsp: &str, trigger: &Trigger, args: &[Value]) -> Option<Effect> {
+        let auth = self
+            .clients
+            .get(client)
+            .and_then(|c| c.auth.clone())
+            .unwrap_or(Value::Null);
+        self.behaviour
+            .in_namespace(nsp)?
+            .effect_as(trigger, args, &auth)
+            .ok()
+            .flatten()
+    }
+
     /// [`Stage::effect`] for a handler of namespace `nsp`.
     pub fn effect_in(&self, nsp: &str, trigger: &Trigger, args: &[Value]) -> Option<Effect> {
         self.behaviour

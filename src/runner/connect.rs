@@ -8,11 +8,14 @@ use crate::client::{ConnectError, SimClient, Transport};
 use crate::server::ServerEvent;
 use crate::trace::{Kind, Refusal, StepRecord};
 
-/// Which namespace a connect step joins, and with which `auth`.
+/// Which namespace a connect step joins, with which `auth`, and whether the lesson expects the
+/// server to refuse it. A refusal the lesson expects is an observation the step records; one
+/// it does not expect stops the stage with the server's message, as any failed connect does.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Joins<'a> {
     pub(super) nsp: &'a str,
     pub(super) auth: Option<&'a Value>,
+    pub(super) refusal_expected: bool,
 }
 
 impl Session<'_> {
@@ -48,7 +51,7 @@ impl Session<'_> {
             Ok(connected) => connected,
             // The namespace's middleware (or the server, for a namespace it does not have)
             // said no: an observation, which the step records.
-            Err(ConnectError::Refused44 { message, data }) => {
+            Err(ConnectError::Refused44 { message, data }) if joins.refusal_expected => {
                 let refusal = Refusal {
                     nsp: joins.nsp.to_owned(),
                     message,
@@ -63,7 +66,7 @@ impl Session<'_> {
                 });
             }
         };
-        if self.server.is_some() {
+        if self.is_ours() {
             let sid = connected.sid.clone();
             self.await_server(&sid, name, |e| matches!(e, ServerEvent::Connected { .. }))
                 .await?;
@@ -104,7 +107,7 @@ impl Session<'_> {
         // Someone else's server cannot say; read its replay for the quiet window first, so the
         // queue's emits come after it there too (with Node's tutorial server they could
         // otherwise race the replay's SELECT).
-        let early = if waiting > 0 && self.server.is_none() {
+        let early = if waiting > 0 && !self.is_ours() {
             Some(self.settle(&[(None, Vec::new())]).await?)
         } else {
             None
@@ -175,7 +178,7 @@ impl Session<'_> {
             let _ = named.client.leave(self.options.timeout.min(LEAVE_WITHIN)).await;
             format!("{name} disconnects (socket.disconnect())")
         };
-        if self.server.is_some() {
+        if self.is_ours() {
             self.await_server(&sid, name, |e| matches!(e, ServerEvent::Disconnected { .. }))
                 .await?;
         }

@@ -31,8 +31,15 @@ impl Session<'_> {
             .await;
         let joined = match answer {
             Ok(joined) => joined,
-            Err(JoinError::Refused { nsp, message, data }) => {
+            Err(JoinError::Refused { nsp, message, data }) if joins.refusal_expected => {
                 return self.refused(number, name, Refusal { nsp, message, data }).await;
+            }
+            Err(JoinError::Refused { nsp, message, .. }) => {
+                return Err(RunError::JoinRefused {
+                    client: name.to_owned(),
+                    nsp,
+                    message,
+                });
             }
             Err(JoinError::Connect(source)) => {
                 return Err(RunError::Connect {
@@ -42,7 +49,7 @@ impl Session<'_> {
             }
         };
         self.clients[index].sockets.push(joins.nsp.to_owned());
-        if self.server.is_some() {
+        if self.is_ours() {
             self.await_server(&joined.sid, name, |e| matches!(e, ServerEvent::Connected { .. }))
                 .await?;
         }
@@ -114,7 +121,7 @@ impl Session<'_> {
     /// Waits for our server's report that a middleware refused a socket on `nsp`.
     async fn await_refusal(&mut self, nsp: &str, name: &str) -> Result<(), RunError> {
         let after = self.options.timeout;
-        let Some(server) = self.server.as_mut() else {
+        let Some(server) = self.our_server_mut() else {
             return Ok(());
         };
         let deadline = tokio::time::Instant::now() + after;

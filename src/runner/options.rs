@@ -17,6 +17,14 @@ pub enum RunError {
     /// A client could not connect where the lesson needs it connected.
     #[error("{client} could not connect: {source}")]
     Connect { client: String, source: ConnectError },
+    /// The server refused a CONNECT to another namespace (a middleware said no, or the server
+    /// has no such namespace) where the lesson needs the client in.
+    #[error("the server refused {client}'s CONNECT to {nsp}: {message}")]
+    JoinRefused {
+        client: String,
+        nsp: String,
+        message: String,
+    },
     /// A stage needs Redis and there is none, or the one it used went away.
     #[error("{0}")]
     Redis(RedisError),

@@ -118,7 +118,7 @@ impl Session<'_> {
                 if self.options.wire {
                     self.probe_wire = Some((name.to_owned(), frames));
                 }
-                if self.server.is_some() {
+                if self.is_ours() {
                     self.await_server(&connected.sid, name, |e| {
                         matches!(e, ServerEvent::Connected { .. })
                     })

@@ -148,7 +148,7 @@ impl Session<'_> {
             let ServerEvent::Sent { audience, .. } = sent else {
                 continue;
             };
-            if let Some(Ours::Nodes(cluster)) = &self.server {
+            if let Some(Ours::Nodes(cluster)) = self.our_server() {
                 for named in &self.clients {
                     if !step.not_received_by.contains(&named.name) || step.why_not.contains_key(&named.name) {
                         continue;

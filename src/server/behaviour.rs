@@ -202,6 +202,20 @@ impl Behaviour {
         }
     }
 
+    /// [`Behaviour::effect`] for a client that connected with `auth` (see
+    /// [`handlers::Handle::read_auth`]).
+    pub fn effect_as(
+        &self,
+        trigger: &Trigger,
+        args: &[Value],
+        auth: &Value,
+    ) -> Result<Option<Effect>, String> {
+        match self.handler::<LocalAdapter>(trigger) {
+            None => Ok(None),
+            Some(h) => (h.declare_as)(args, auth).map(Some),
+        }
+    }
+
     /// What the stage's handler for `event` does with one argument, if the stage answers
     /// `event` at all: how `serve` learns what its chat does.
     pub fn answering(&self, event: &str) -> Option<Effect> {

@@ -242,6 +242,12 @@ pub trait Handle: Sized + Send + 'static {
     /// (`socket.data`), before [`Handle::effect`] is asked at run time. Most need nothing.
     fn read_socket<A: Adapter>(&mut self, _socket: &SocketRef<A>) {}
 
+    /// The same, before the handler runs: what it will find in `socket.data`, worked out from
+    /// the `auth` the client connects with, the way the stage's middleware keeps it. The tutor
+    /// declares an effect this way where no socket is at hand (a lesson's steps, and `check`,
+    /// against a server it does not run).
+    fn read_auth(&mut self, _auth: &Value) {}
+
     /// What it will do, worked out from its fields alone: no clock.
     fn effect(&self) -> Effect;
 
@@ -261,6 +267,8 @@ pub struct Handler<A: Adapter = LocalAdapter> {
     pub anchor: &'static str,
     /// [`Handle::parse`], then [`Handle::effect`]: what it does with these arguments.
     pub declare: fn(&[Value]) -> Result<Effect, String>,
+    /// [`Handler::declare`] for a client that connected with this `auth` ([`Handle::read_auth`]).
+    pub declare_as: fn(&[Value], &Value) -> Result<Effect, String>,
     /// Parses the call's arguments once, and hands back the declared effect and the body, ready
     /// to run.
     pub start: fn(Call<A>) -> Result<Started, String>,
@@ -275,6 +283,11 @@ impl<A: Adapter> Handler<A> {
             file,
             anchor: H::ANCHOR,
             declare: |args| H::parse(args).map(|h| h.effect()),
+            declare_as: |args, auth| {
+                let mut handler = H::parse(args)?;
+                handler.read_auth(auth);
+                Ok(handler.effect())
+            },
             start: |call| {
                 let mut handler = H::parse(&call.args)?;
                 handler.read_socket(&call.socket);

@@ -142,6 +142,11 @@ impl Handle for ChatAsName {
         self.name = socket.extensions.get::<Name>().map(|n| n.0);
     }
 
+    /// [`NameFromAuth`] keeps `auth.name` as `socket.data.name`.
+    fn read_auth(&mut self, auth: &Value) {
+        self.name = auth.get("name").and_then(Value::as_str).map(str::to_owned);
+    }
+
     fn effect(&self) -> Effect {
         let js = "io.emit('chat message', `${socket.data.name}: ${msg}`)";
         let name = self.name.as_deref().unwrap_or("${socket.data.name}");
