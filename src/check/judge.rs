@@ -8,6 +8,7 @@ use super::findings::{
     ack_findings, argument_note, content_findings, delivery_findings, emitted_instead, finding,
 };
 use super::headline::{describe, headline, pass_summary};
+use super::namespaces::{self, Mistakes};
 use super::nodes;
 use super::reach::Reach;
 use super::target::{probe_finding, probe_problem, run_problem, websocket_turned_away};
@@ -32,6 +33,10 @@ pub fn judge(
         }
     }
     if let Some(error) = error {
+        // A Socket.IO server that never answered a CONNECT is there; a middleware held it.
+        if let Some(verdict) = namespaces::unanswered(lesson.number, stage, records, error) {
+            return verdict;
+        }
         return Verdict::Fail(Failure::Target(run_problem(error, target)));
     }
 
@@ -85,9 +90,12 @@ pub fn judge(
         }
     }
 
-    // 3. Who should have received what, and who did.
+    // 3. Who should have received what, and who did: on which namespace first, and whether
+    // each CONNECT was let in or refused as the lesson's middleware does.
     let likely = shapes.first().copied();
     let taught = taught(stage);
+    let mut spaces = Mistakes::default();
+    findings.extend(spaces.refusals(stage, records));
     for record in records {
         let Some(step) = stage.steps.get(record.step as usize - 1) else {
             continue;
@@ -99,12 +107,17 @@ pub fn judge(
         ) else {
             continue;
         };
+        let (named, expected) = spaces.deliveries(stage, records, record, event, sender, expected);
+        findings.extend(named);
+        let Some(expected) = expected else {
+            continue;
+        };
         let rooms = RoomTeaching::of(stage, step);
         findings.extend(delivery_findings(
             record,
             event,
             sender,
-            expected,
+            &expected,
             likely,
             taught.as_ref(),
             rooms.as_ref(),
@@ -124,6 +137,11 @@ pub fn judge(
     if findings.is_empty() {
         let mut summary = match delivery::pass_summary(stage, records) {
             Some(done) => format!("your server does what lesson {} teaches: {done}", lesson.number),
+            None if namespaces::taught(stage) => format!(
+                "your server does what lesson {} teaches: {}",
+                lesson.number,
+                namespaces::pass_summary(stage, records)
+            ),
             None => pass_summary(lesson, stage, records, taught.as_ref()),
         };
         if let Some(note) = argument_note(records) {
@@ -132,7 +150,9 @@ pub fn judge(
         return Verdict::Pass { summary };
     }
     Verdict::Fail(Failure::Behaviour {
-        headline: nodes::headline(lesson.number, stage, records, &findings)
+        headline: spaces
+            .headline(lesson.number, stage)
+            .or_else(|| nodes::headline(lesson.number, stage, records, &findings))
             .unwrap_or_else(|| headline(lesson, stage, records, likely, taught.as_ref())),
         findings,
     })

@@ -39,6 +39,7 @@ mod findings;
 mod headline;
 pub mod json;
 pub mod judge;
+mod namespaces;
 mod nodes;
 pub mod page;
 mod reach;

@@ -2,6 +2,7 @@
 
 mod book;
 mod check;
+mod check8;
 mod check_configs;
 mod cli;
 mod client;
