@@ -21,6 +21,7 @@ mod hardening;
 mod json_schema;
 mod layers;
 mod leave;
+mod lesson8_node;
 mod lessons;
 mod missing_parts;
 mod namespaces;
