@@ -13,7 +13,7 @@ use super::nodes;
 use super::reach::Reach;
 use super::target::{probe_finding, probe_problem, run_problem, websocket_turned_away};
 use super::teaching::{RoomTeaching, taught};
-use super::verdict::{Failure, Verdict, Where};
+use super::verdict::{Failure, Problem, Verdict, Where};
 use crate::lesson::{Lesson, Stage, StepKind};
 use crate::runner::RunError;
 use crate::trace::StepRecord;
@@ -32,10 +32,23 @@ pub fn judge(
             return Verdict::Fail(Failure::Target(problem));
         }
     }
+    // A CONNECT refused where the lesson needs the client in: on a stage without namespaces,
+    // nothing of the lesson could be played; on one with them, the refusal is the finding, and a
+    // later step that needed the client only stopped because of it.
+    if let Some(message) = namespaces::refused_elsewhere(stage, records) {
+        return Verdict::Fail(Failure::Target(Problem::ConnectRefused(message)));
+    }
+    let error = error.filter(|_| !namespaces::refused_unexpectedly(stage, records));
     if let Some(error) = error {
         // A Socket.IO server that never answered a CONNECT is there; a middleware held it.
         if let Some(verdict) = namespaces::unanswered(lesson.number, stage, records, error) {
             return verdict;
+        }
+        // A refused CONNECT the run stopped at is judged as the step it would have recorded.
+        if let Some(record) = namespaces::refused_record(lesson.number, stage, records, error) {
+            let mut played = records.to_vec();
+            played.push(record);
+            return judge(lesson, stage, &played, None, target);
         }
         return Verdict::Fail(Failure::Target(run_problem(error, target)));
     }
