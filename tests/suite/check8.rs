@@ -31,18 +31,17 @@ fn node(wrong: Option<&str>) -> Server {
     Server::start(&mut command, install)
 }
 
-/// Lesson 8's stage 3 in python-socketio, killed when dropped.
-fn python() -> Server {
+/// Lesson 8's stage 3 in python-socketio, or its one wrong variant, killed when dropped.
+fn python(wrong: Option<&str>) -> Server {
     let dir = root().join("tests/python");
     let python = dir.join(".venv/bin/python");
     let install = "python-socketio needs `python3 -m venv tests/python/.venv && \
                    tests/python/.venv/bin/pip install -r tests/python/requirements.txt` \
                    (scripts/test.sh does it)";
     assert!(python.is_file(), "{install}");
-    Server::start(
-        Command::new(&python).args(["lesson8.py", "0"]).current_dir(&dir),
-        install,
-    )
+    let mut command = Command::new(&python);
+    command.args(["lesson8.py", "0"]).args(wrong).current_dir(&dir);
+    Server::start(&mut command, install)
 }
 
 /// The transport settings a learner's page may use: io()'s default, and each one alone.
@@ -50,7 +49,7 @@ const TRANSPORTS: [&[&str]; 3] = [&[], &["--transports", "websocket"], &["--tran
 
 #[test]
 fn check_8_passes_the_right_node_and_python_servers_over_each_transport() {
-    for (what, server) in [("node", node(None)), ("python-socketio", python())] {
+    for (what, server) in [("node", node(None)), ("python-socketio", python(None))] {
         for transports in TRANSPORTS {
             let mut args = vec!["8", "--url", &server.url];
             args.extend_from_slice(transports);
@@ -147,6 +146,19 @@ fn check_8_names_each_mistake_of_a_wrong_node_server() {
         // The middleware that never answers is waited for within the connect bound, no longer.
         assert!(out.took < BAD_TARGET_BOUND, "{wrong}: {out}");
     }
+}
+
+/// python-socketio words a namespace it does not have differently from Node ("Unable to
+/// connect"): the missing namespace is named all the same.
+#[test]
+fn check_8_names_the_namespace_a_python_socketio_server_lacks() {
+    let server = python(Some("no-admin"));
+    let out = check(&["8", "--url", &server.url]);
+    out.assert_fails(&[
+        "FAIL  your server has no /admin namespace: it refused each CONNECT to /admin with \
+         'Unable to connect'",
+        "alice has no socket on /admin, since the CONNECT to /admin was refused in step 3",
+    ]);
 }
 
 /// The verdict as JSON names the same mistake, with its step.
