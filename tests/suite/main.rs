@@ -2,6 +2,7 @@
 
 mod book;
 mod check;
+mod check8;
 mod check_configs;
 mod cli;
 mod client;
@@ -20,6 +21,7 @@ mod hardening;
 mod json_schema;
 mod layers;
 mod leave;
+mod lesson8_node;
 mod lessons;
 mod missing_parts;
 mod namespaces;
