@@ -34,11 +34,12 @@ impl Session<'_> {
             Err(JoinError::Refused { nsp, message, data }) if joins.refusal_expected => {
                 return self.refused(number, name, Refusal { nsp, message, data }).await;
             }
-            Err(JoinError::Refused { nsp, message, .. }) => {
+            Err(JoinError::Refused { nsp, message, data }) => {
                 return Err(RunError::JoinRefused {
                     client: name.to_owned(),
                     nsp,
                     message,
+                    data,
                 });
             }
             Err(JoinError::Connect(source)) => {

@@ -24,6 +24,8 @@ pub enum RunError {
         client: String,
         nsp: String,
         message: String,
+        /// What the refusal carried beside the message (Node: the error's `data`).
+        data: Option<serde_json::Value>,
     },
     /// A stage needs Redis and there is none, or the one it used went away.
     #[error("{0}")]

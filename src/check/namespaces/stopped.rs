@@ -18,12 +18,19 @@ pub(in crate::check) fn refused_record(
     records: &[StepRecord],
     error: &RunError,
 ) -> Option<StepRecord> {
-    let RunError::Connect {
-        client,
-        source: ConnectError::Refused44 { message, data },
-    } = error
-    else {
-        return None;
+    // A first CONNECT (`io('/admin')`) or one more namespace over a session (`JoinRefused`).
+    let (client, message, data) = match error {
+        RunError::Connect {
+            client,
+            source: ConnectError::Refused44 { message, data },
+        } => (client, message, data),
+        RunError::JoinRefused {
+            client,
+            message,
+            data,
+            ..
+        } => (client, message, data),
+        _ => return None,
     };
     if !taught(stage) {
         return None;
