@@ -98,8 +98,10 @@ impl Session<'_> {
         if guard.is_some() {
             self.await_refusal(&refusal.nsp, name).await?;
         }
+        let joining = self.clients.iter().any(|c| c.name == name);
         let trigger = match refusal.nsp.as_str() {
             "/" => format!("{name} connects"),
+            nsp if joining => format!("{name} connects to {nsp} on the same connection"),
             nsp => format!("{name} connects to {nsp}"),
         };
         let trigger = match self.stage.steps[number as usize - 1].kind {
