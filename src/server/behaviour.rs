@@ -22,7 +22,8 @@ use crate::vocab::{Effect, Trigger};
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Behaviour {
     chosen: Vec<(Trigger, &'static str)>,
-    guard: Option<Middleware>,
+    /// Its connect middleware's name, if it has one (see [`Behaviour::guard`]).
+    guard: Option<&'static str>,
     namespaces: Vec<Space>,
 }
 
@@ -103,14 +104,14 @@ impl Behaviour {
 
     /// Runs middleware `name` before every CONNECT to this namespace (`io.use(fn)`).
     pub fn guarded_by(mut self, name: &str) -> Result<Self, String> {
-        let Some(guard) = find_guard(name) else {
-            let names: Vec<&str> = guards().iter().map(|g| g.name).collect();
+        let Some(guard) = find_guard::<LocalAdapter>(name) else {
+            let names: Vec<&str> = guards::<LocalAdapter>().iter().map(|g| g.name).collect();
             return Err(format!(
                 "no middleware is called {name:?} (the middlewares are: {})",
                 names.join(", ")
             ));
         };
-        self.guard = Some(guard);
+        self.guard = Some(guard.name);
         Ok(self)
     }
 
@@ -134,7 +135,12 @@ impl Behaviour {
 
     /// The middleware of this namespace, if it has one.
     pub fn guard(&self) -> Option<Middleware> {
-        self.guard
+        self.guard_for()
+    }
+
+    /// [`Behaviour::guard`], for adapter `A`: what the server runs.
+    pub fn guard_for<A: Adapter>(&self) -> Option<Middleware<A>> {
+        find_guard(self.guard?)
     }
 
     /// The namespaces besides `/`, in the lesson's order.
@@ -234,7 +240,7 @@ impl Behaviour {
     /// each middleware before the handlers of its namespace.
     pub fn code(&self) -> Vec<(&'static str, &'static str)> {
         let mut code: Vec<(&'static str, &'static str)> =
-            self.guard.iter().map(|g| (g.file, g.anchor)).collect();
+            self.guard().iter().map(|g| (g.file, g.anchor)).collect();
         code.extend(
             self.handlers::<LocalAdapter>()
                 .iter()

@@ -59,8 +59,8 @@ pub(super) fn before_connect<A: Adapter>(
         let auth = auth.unwrap_or(Value::Null);
         // The stage's own middleware (`io.use`) first: a client it refuses gets the
         // CONNECT_ERROR, and none of the namespace's handlers is ever registered or run.
-        if let Some(guard) = behaviour.guard()
-            && let Err(refusal) = guard.check(&socket, &auth)
+        if let Some(guard) = behaviour.guard_for::<A>()
+            && let Err(refusal) = (guard.check)(&socket, &auth)
         {
             report.send(ServerEvent::Refused {
                 sid: socket.id.to_string(),

@@ -24,7 +24,7 @@
 
 use serde_json::Value;
 use socketioxide::SocketIo;
-use socketioxide::adapter::Adapter;
+use socketioxide::adapter::{Adapter, LocalAdapter};
 use socketioxide::extract::SocketRef;
 
 use super::broadcast::{Sent, msg};
@@ -254,45 +254,57 @@ pub trait Guard: Send + Sync + 'static {
     fn check<A: Adapter>(socket: &SocketRef<A>, auth: &Value) -> Result<(), Refusal>;
 }
 
-/// A middleware as the engine sees it, whatever its type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Middleware {
+/// A middleware as the engine sees it, whatever its type, for adapter `A`.
+pub struct Middleware<A: Adapter = LocalAdapter> {
+    /// [`Guard::NAME`].
     pub name: &'static str,
+    /// [`Guard::JS`].
     pub js: &'static str,
+    /// The source file of its code, as the compiler names it, and [`Guard::ANCHOR`].
     pub file: &'static str,
     pub anchor: &'static str,
+    /// [`Guard::check`]: lets the socket in, or refuses it.
+    pub check: fn(&SocketRef<A>, &Value) -> Result<(), Refusal>,
 }
 
-impl Middleware {
+impl<A: Adapter> Middleware<A> {
     fn of<G: Guard>(file: &'static str) -> Self {
         Self {
             name: G::NAME,
             js: G::JS,
             file,
             anchor: G::ANCHOR,
-        }
-    }
-
-    /// Runs it for `socket`, whose CONNECT carried `auth`.
-    pub fn check<A: Adapter>(&self, socket: &SocketRef<A>, auth: &Value) -> Result<(), Refusal> {
-        match self.name {
-            RequireToken::NAME => RequireToken::check(socket, auth),
-            NameFromAuth::NAME => NameFromAuth::check(socket, auth),
-            _ => Ok(()),
+            check: G::check::<A>,
         }
     }
 }
 
-/// Every connect middleware.
-pub fn guards() -> Vec<Middleware> {
+impl<A: Adapter> Clone for Middleware<A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A: Adapter> Copy for Middleware<A> {}
+
+impl<A: Adapter> std::fmt::Debug for Middleware<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Middleware")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every connect middleware, for adapter `A`, each with the path of its file.
+pub fn guards<A: Adapter>() -> Vec<Middleware<A>> {
     vec![
         Middleware::of::<RequireToken>(file!()),
         Middleware::of::<NameFromAuth>(file!()),
     ]
 }
 
-/// The middleware called `name`.
-pub fn find_guard(name: &str) -> Option<Middleware> {
+/// The middleware called `name`, for adapter `A`.
+pub fn find_guard<A: Adapter>(name: &str) -> Option<Middleware<A>> {
     guards().into_iter().find(|m| m.name == name)
 }
 
