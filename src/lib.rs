@@ -69,6 +69,11 @@
 //!   `src/client/engine/handshake.rs`; one socket per namespace over that one session, as
 //!   socket.io-client's Manager multiplexes them: `src/client/socket.rs`,
 //!   `src/client/namespaces.rs`.
+//! * Namespaces and connect middleware (lesson 8): the handlers and middlewares,
+//!   `src/server/handlers/namespaces.rs`; registering each namespace, `src/server/spaces.rs`;
+//!   which namespace an emit is made in and the why-not "no socket in '/admin'", `src/vocab.rs`
+//!   and `src/server/observe/live.rs`; a client joining another namespace over its session, and
+//!   a refused CONNECT, `src/runner/join.rs`.
 //! * Acknowledgements both ways (a client's callback, the server's `emitWithAck` and how a
 //!   simulated client answers it): `src/server/handlers/acks.rs`; `src/client/inbound.rs`
 //!   (`ConnectOptions::answers`); `src/lesson/answers.rs`.

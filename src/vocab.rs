@@ -93,12 +93,56 @@ impl Audience {
     }
 }
 
-/// What one emit of a handler sends, and to whom.
+impl Audience {
+    /// Is this audience chosen from the server (`io.emit`, `io.to`, `io.except`, `io.local`)
+    /// rather than from the socket that runs the handler (`socket.broadcast`, `socket.to`,
+    /// `socket.emit`)? In Node `io` is the main namespace, `/`, wherever the handler runs; a
+    /// socket's operators stay in the socket's own namespace.
+    pub fn from_io(&self) -> bool {
+        matches!(
+            self,
+            Self::Everyone | Self::Rooms(_) | Self::EveryoneExcept(_) | Self::ThisServer
+        )
+    }
+}
+
+/// Which namespace an emit is made in: Socket.IO's sockets, rooms and broadcasts all live
+/// inside one namespace, and an emit never leaves the one it is made in.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Namespace {
+    /// The one the operator implies (see [`Audience::from_io`]): `io.emit` is `io.of('/')`,
+    /// `socket.broadcast.emit` stays in the socket's namespace.
+    #[default]
+    Implied,
+    /// `io.of('/admin').emit(…)`: a namespace named in the code.
+    Of(String),
+    /// `socket.nsp.emit(…)`: every socket of the namespace the handler's socket is in, the
+    /// way a handler of a dynamic namespace reaches its own namespace's sockets.
+    Senders,
+}
+
+/// What one emit of a handler sends, and to whom: the namespace and the audience in it are the
+/// selection socketioxide's broadcast operators make (its `BroadcastOptions`: the namespace,
+/// the rooms, the rooms excepted, the sender left out, this server only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emit {
     pub event: String,
     pub args: Vec<Value>,
     pub to: Audience,
+    pub nsp: Namespace,
+}
+
+impl Emit {
+    /// The namespace this emit is made in, for a handler whose socket is in `senders`.
+    pub fn namespace<'a>(&'a self, senders: &'a str) -> &'a str {
+        match &self.nsp {
+            Namespace::Of(nsp) => nsp,
+            Namespace::Senders => senders,
+            Namespace::Implied if self.to.from_io() => "/",
+            Namespace::Implied => senders,
+        }
+    }
 }
 
 /// What a handler declares it does for one call, worked out from the arguments alone (no
@@ -143,9 +187,20 @@ impl Effect {
                 event: event.to_owned(),
                 args,
                 to,
+                nsp: Namespace::Implied,
             }),
             ..Self::default()
         }
+    }
+}
+
+impl Effect {
+    /// The same effect, its emit made in namespace `nsp` (`io.of(nsp).emit`, `socket.nsp.emit`).
+    pub fn in_namespace(mut self, nsp: Namespace) -> Self {
+        if let Some(emit) = &mut self.emit {
+            emit.nsp = nsp;
+        }
+        self
     }
 }
 
@@ -175,6 +230,9 @@ pub enum WhyNot {
     NotTheSender,
     /// The handler sent nothing at all.
     NothingSent,
+    /// The emit was made in namespace `nsp`, and this client has no socket there: its sockets
+    /// are in `theirs` (a namespace's broadcast never reaches another namespace's sockets).
+    NotInNamespace { nsp: String, theirs: Vec<String> },
     /// The socket is connected to another server than the one that emitted (`server`), and
     /// nothing carried the emit there: no adapter joins the servers, or the emit was
     /// `io.local` (`local_only`).
@@ -199,6 +257,13 @@ impl fmt::Display for WhyNot {
             Self::InExceptedRoom(room) => write!(f, "in excepted room '{room}'"),
             Self::NotTheSender => f.write_str("not the sender"),
             Self::NothingSent => f.write_str("nothing was sent"),
+            Self::NotInNamespace { nsp, theirs } => {
+                let names: Vec<String> = theirs.iter().map(|n| format!("'{n}'")).collect();
+                match names.len() {
+                    0 => write!(f, "no socket in namespace '{nsp}'"),
+                    _ => write!(f, "no socket in '{nsp}', only in {}", names.join(", ")),
+                }
+            }
             Self::OnAnotherServer {
                 server,
                 emitted_on,

@@ -8,11 +8,12 @@ use super::findings::{
     ack_findings, argument_note, content_findings, delivery_findings, emitted_instead, finding,
 };
 use super::headline::{describe, headline, pass_summary};
+use super::namespaces::{self, Mistakes};
 use super::nodes;
 use super::reach::Reach;
 use super::target::{probe_finding, probe_problem, run_problem, websocket_turned_away};
 use super::teaching::{RoomTeaching, taught};
-use super::verdict::{Failure, Verdict, Where};
+use super::verdict::{Failure, Problem, Verdict, Where};
 use crate::lesson::{Lesson, Stage, StepKind};
 use crate::runner::RunError;
 use crate::trace::StepRecord;
@@ -41,7 +42,24 @@ pub fn judge(
             return Verdict::Fail(Failure::Target(problem));
         }
     }
+    // A CONNECT refused where the lesson needs the client in: on a stage without namespaces,
+    // nothing of the lesson could be played; on one with them, the refusal is the finding, and a
+    // later step that needed the client only stopped because of it.
+    if let Some(message) = namespaces::refused_elsewhere(stage, records) {
+        return Verdict::Fail(Failure::Target(Problem::ConnectRefused(message)));
+    }
+    let error = error.filter(|_| !namespaces::refused_unexpectedly(stage, records));
     if let Some(error) = error {
+        // A Socket.IO server that never answered a CONNECT is there; a middleware held it.
+        if let Some(verdict) = namespaces::unanswered(lesson.number, stage, records, error) {
+            return verdict;
+        }
+        // A refused CONNECT the run stopped at is judged as the step it would have recorded.
+        if let Some(record) = namespaces::refused_record(lesson.number, stage, records, error) {
+            let mut played = records.to_vec();
+            played.push(record);
+            return judge(lesson, stage, &played, None, target);
+        }
         return Verdict::Fail(Failure::Target(run_problem(error, target)));
     }
 
@@ -99,9 +117,12 @@ pub fn judge(
         }
     }
 
-    // 3. Who should have received what, and who did.
+    // 3. Who should have received what, and who did: on which namespace first, and whether
+    // each CONNECT was let in or refused as the lesson's middleware does.
     let likely = shapes.first().copied();
     let taught = taught(stage);
+    let mut spaces = Mistakes::default();
+    findings.extend(spaces.refusals(stage, records));
     for record in records {
         let Some(step) = stage.steps.get(record.step as usize - 1) else {
             continue;
@@ -113,12 +134,17 @@ pub fn judge(
         ) else {
             continue;
         };
+        let (named, expected) = spaces.deliveries(stage, records, record, event, sender, expected);
+        findings.extend(named);
+        let Some(expected) = expected else {
+            continue;
+        };
         let rooms = RoomTeaching::of(stage, step);
         findings.extend(delivery_findings(
             record,
             event,
             sender,
-            expected,
+            &expected,
             likely,
             taught.as_ref(),
             rooms.as_ref(),
@@ -138,6 +164,11 @@ pub fn judge(
     if findings.is_empty() {
         let mut summary = match delivery::pass_summary(stage, records) {
             Some(done) => format!("your server does what lesson {} teaches: {done}", lesson.number),
+            None if namespaces::taught(stage) => format!(
+                "your server does what lesson {} teaches: {}",
+                lesson.number,
+                namespaces::pass_summary(stage, records)
+            ),
             None => pass_summary(lesson, stage, records, taught.as_ref()),
         };
         if let Some(note) = argument_note(records) {
@@ -146,7 +177,9 @@ pub fn judge(
         return Verdict::Pass { summary };
     }
     Verdict::Fail(Failure::Behaviour {
-        headline: nodes::headline(lesson.number, stage, records, &findings)
+        headline: spaces
+            .headline(lesson.number, stage)
+            .or_else(|| nodes::headline(lesson.number, stage, records, &findings))
             .unwrap_or_else(|| headline(lesson, stage, records, likely, taught.as_ref())),
         findings,
     })
@@ -198,6 +231,7 @@ mod tests {
             why_not: Default::default(),
             acks: Default::default(),
             away: Vec::new(),
+            refused: None,
             server_acks: Default::default(),
             wire: None,
         }
@@ -207,6 +241,7 @@ mod tests {
         Delivery {
             event: "chat message".into(),
             args: vec![Value::from(text)],
+            nsp: None,
         }
     }
 

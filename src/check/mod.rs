@@ -20,6 +20,8 @@
 //! * [`teaching`]: the call the lesson's server teaches, read from the stage's data.
 //! * [`judge`](mod@judge): the records compared with the lesson, step by step.
 //! * [`findings`]: one finding per difference in a delivery step.
+//! * [`namespaces`]: a CONNECT refused or let in against the lesson's middleware, a namespace
+//!   the server lacks, a CONNECT nobody answers, an emit made in another namespace.
 //! * [`delivery`]: the offsets of a storing server, and what a reconnecting client is given back.
 //! * [`target`]: lesson 1's probes, and why a run could not be played at all.
 //! * [`nodes`]: the mistakes of a stage with two servers, from where each client connected.
@@ -39,6 +41,7 @@ mod findings;
 mod headline;
 pub mod json;
 pub mod judge;
+mod namespaces;
 mod nodes;
 pub mod page;
 mod reach;

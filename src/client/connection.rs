@@ -70,6 +70,9 @@ pub struct SimClient {
     pub(super) next_ack: BTreeMap<String, u64>,
     /// The namespaces joined (or being joined) besides `/`, shared with the reader.
     pub(super) namespaces: Namespaces,
+    /// The namespace of the first socket, joined by the handshake (`"/"` unless
+    /// [`ConnectOptions::namespace`] said otherwise).
+    pub(super) first: String,
     /// How long each network wait may take ([`ConnectOptions::timeout`]).
     pub(super) after: Duration,
     round_trips: RoundTrips,
@@ -223,6 +226,7 @@ impl SimClient {
             acks,
             next_ack: BTreeMap::new(),
             namespaces,
+            first: options.namespace.clone(),
             after,
             round_trips,
             next_round_trip: 0,
@@ -252,7 +256,13 @@ impl SimClient {
 
     /// `socket.emit(name, ...args)`: queues an event for the server.
     pub fn emit(&self, name: &str, args: Vec<Value>) -> Result<(), ConnectError> {
-        self.send_frame(SocketPacket::event(name, args).to_frame())
+        let packet = SocketPacket::Event {
+            nsp: self.first.clone(),
+            id: None,
+            name: name.into(),
+            args,
+        };
+        self.send_frame(packet.to_frame())
     }
 
     /// `socket.emit(name, ...args, callback)`: an event whose answer comes back as an ACK packet
@@ -262,7 +272,8 @@ impl SimClient {
         name: &str,
         args: Vec<Value>,
     ) -> Result<oneshot::Receiver<Vec<Value>>, ConnectError> {
-        self.emit_with_ack_on("/", name, args)
+        let first = self.first.clone();
+        self.emit_with_ack_on(&first, name, args)
     }
 
     /// Starts a round trip through the server: a CONNECT for a namespace nobody serves
@@ -324,7 +335,7 @@ impl SimClient {
             // The permit, dropped here, gives the item's bytes back to the queue's budget.
             Ok(Some((received, _permit))) => Some(self.took(received)),
             Ok(None) => Some(Received {
-                nsp: "/".into(),
+                nsp: self.first.clone(),
                 item: Incoming::Closed {
                     reason: "the client's reader stopped".into(),
                 },
@@ -386,7 +397,12 @@ impl SimClient {
         for nsp in self.namespaces() {
             let _ = self.send_frame(SocketPacket::Disconnect { nsp }.to_frame());
         }
-        let _ = self.send_frame(SocketPacket::Disconnect { nsp: "/".into() }.to_frame());
+        let _ = self.send_frame(
+            SocketPacket::Disconnect {
+                nsp: self.first.clone(),
+            }
+            .to_frame(),
+        );
         let _ = self.outgoing.try_send(Out::Close);
     }
 

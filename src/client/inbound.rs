@@ -107,7 +107,10 @@ impl Inbound {
                 // not read either is no loss.
                 let _ = self.out.try_send(Out::Text(EnginePacket::Pong(data).encode()));
             }
-            Output::Event { name, args, ack } => self.event("/", name, args, ack, cost).await?,
+            Output::Event { name, args, ack } => {
+                let first = self.receiver.first_nsp().to_owned();
+                self.event(&first, name, args, ack, cost).await?
+            }
             Output::Answered { nsp, accepted } => {
                 let waiter = self.round_trips.lock().ok().and_then(|mut m| m.remove(&nsp));
                 if let Some(waiter) = waiter {
@@ -119,7 +122,10 @@ impl Inbound {
                     }
                 }
             }
-            Output::Ack { id, args } => self.ack("/", id, args),
+            Output::Ack { id, args } => {
+                let first = self.receiver.first_nsp().to_owned();
+                self.ack(&first, id, args)
+            }
             Output::On { nsp, output } => self.on_namespace(nsp, *output, cost).await?,
             Output::Disconnected => return Err("the server disconnected the socket".into()),
             Output::Closed => return Err("the server closed the Engine.IO session".into()),
@@ -300,7 +306,7 @@ impl Inbound {
             wanted.values_mut().for_each(|waiter| drop(waiter.take()));
         }
         let received = Received {
-            nsp: "/".to_owned(),
+            nsp: self.receiver.first_nsp().to_owned(),
             item: Incoming::Closed { reason },
         };
         let _ = self.deliver.send((received, None)).await;

@@ -60,7 +60,7 @@ impl SimClient {
     /// `nsp` starts with `/`; `/` itself is joined already, and the round trips' namespaces
     /// ([`ROUND_TRIP_NAMESPACE`]) are the client's own.
     pub async fn join_namespace(&mut self, nsp: &str, auth: Option<Value>) -> Result<Joined, JoinError> {
-        check_name(nsp)?;
+        check_name(nsp, &self.first)?;
         let (tx, rx) = oneshot::channel();
         if let Ok(mut wanted) = self.namespaces.lock() {
             if wanted.contains_key(nsp) {
@@ -149,10 +149,10 @@ impl SimClient {
     /// server still sends on `nsp` is passed over. (To leave `/`, and with it the session, see
     /// [`SimClient::leave`].)
     pub fn leave_namespace(&mut self, nsp: &str) -> Result<(), ConnectError> {
-        if nsp == "/" {
-            return Err(ConnectError::Other(
-                "/ is left with the whole session (SimClient::leave)".into(),
-            ));
+        if nsp == self.first {
+            return Err(ConnectError::Other(format!(
+                "{nsp}, the first socket, is left with the whole session (SimClient::leave)"
+            )));
         }
         self.check_joined(nsp)?;
         self.forget(nsp);
@@ -175,7 +175,7 @@ impl SimClient {
 
     /// `"/"`, or a namespace whose CONNECT the server accepted.
     fn check_joined(&self, nsp: &str) -> Result<(), ConnectError> {
-        let connected = nsp == "/"
+        let connected = nsp == self.first
             || self
                 .namespaces
                 .lock()
@@ -190,11 +190,11 @@ impl SimClient {
 }
 
 /// A namespace this client may join: written the way the wire can carry it.
-fn check_name(nsp: &str) -> Result<(), ConnectError> {
+fn check_name(nsp: &str, first: &str) -> Result<(), ConnectError> {
     let problem = if !nsp.starts_with('/') {
         "a namespace starts with /"
-    } else if nsp == "/" {
-        "/ is the namespace every client joins when it connects"
+    } else if nsp == first {
+        "the handshake joined it already: it is this client's first socket"
     } else if nsp.contains(',') {
         "a comma ends the namespace on the wire (40/admin,{…}), so a name cannot hold one"
     } else if nsp.starts_with(ROUND_TRIP_NAMESPACE) {

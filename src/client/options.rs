@@ -51,6 +51,12 @@ pub struct ConnectOptions {
     /// nothing of it, as a `serve` bot does, can ask for less: what it does not hold waits in
     /// TCP's buffers instead. An event larger than the whole budget is still delivered, alone.
     pub incoming_bytes: usize,
+    /// The namespace the handshake's CONNECT joins: `"/"` for `io(url)`, `"/admin"` for
+    /// `io(url + '/admin')`. socket.io-client (v3 and later) joins only the namespace it is
+    /// given, so a client made with `io('/admin')` has no socket on `/` at all: `io.emit` on the
+    /// server does not reach it. More namespaces join the same session later
+    /// ([`SimClient::join_namespace`](super::SimClient::join_namespace)).
+    pub namespace: String,
 }
 
 impl Default for ConnectOptions {
@@ -64,6 +70,7 @@ impl Default for ConnectOptions {
             record_wire: false,
             answers: BTreeMap::new(),
             incoming_bytes: INCOMING_BYTES,
+            namespace: "/".to_owned(),
         }
     }
 }

@@ -98,6 +98,11 @@ impl Receiver {
         }
     }
 
+    /// The namespace of the first socket, the one the handshake joined.
+    pub fn first_nsp(&self) -> &str {
+        self.main.nsp()
+    }
+
     /// Expects a socket on `nsp` from now on: its packets go to its own socket, and its
     /// outputs come wrapped in [`Output::On`]. Called before the CONNECT is sent, so no answer
     /// can overtake it. Joining the main namespace, or one already joined, changes nothing.

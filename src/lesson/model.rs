@@ -170,6 +170,29 @@ impl Stage {
         self.behaviour.effect(trigger, args).ok().flatten()
     }
 
+    /// [`Stage::effect_in`] for client `client` as the stage has it connect (its `auth`).
+    pub fn effect_for(&self, client: &str, nsp: &str, trigger: &Trigger, args: &[Value]) -> Option<Effect> {
+        let auth = self
+            .clients
+            .get(client)
+            .and_then(|c| c.auth.clone())
+            .unwrap_or(Value::Null);
+        self.behaviour
+            .in_namespace(nsp)?
+            .effect_as(trigger, args, &auth)
+            .ok()
+            .flatten()
+    }
+
+    /// [`Stage::effect`] for a handler of namespace `nsp`.
+    pub fn effect_in(&self, nsp: &str, trigger: &Trigger, args: &[Value]) -> Option<Effect> {
+        self.behaviour
+            .in_namespace(nsp)?
+            .effect(trigger, args)
+            .ok()
+            .flatten()
+    }
+
     /// The events the stage's steps emit, and those its server emits: what a client should
     /// judge.
     pub fn events(&self) -> Vec<String> {
@@ -179,17 +202,31 @@ impl Stage {
                 events.push(e.to_owned());
             }
         };
-        for trigger in [Trigger::Connection, Trigger::Disconnect] {
-            if let Some(emit) = self.effect(&trigger, &[]).and_then(|e| e.emit) {
-                add(&emit.event);
+        let spaces =
+            std::iter::once(&self.behaviour).chain(self.behaviour.namespaces().iter().map(|s| &s.behaviour));
+        for behaviour in spaces {
+            for trigger in [Trigger::Connection, Trigger::Disconnect] {
+                if let Some(emit) = behaviour
+                    .effect(&trigger, &[])
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.emit)
+                {
+                    add(&emit.event);
+                }
             }
         }
         for step in &self.steps {
             match &step.kind {
-                StepKind::Emit { event, args, .. } => {
+                StepKind::Emit {
+                    event,
+                    args,
+                    namespace,
+                    ..
+                } => {
                     add(event);
                     if let Some(emit) = self
-                        .effect(&Trigger::Event(event.clone()), args)
+                        .effect_in(namespace, &Trigger::Event(event.clone()), args)
                         .and_then(|e| e.emit)
                     {
                         add(&emit.event);
@@ -276,15 +313,26 @@ pub enum StepKind {
     /// (0 on a stage with one server), over `transports` when the step names them (as
     /// socket.io-client's option does), else over the run's transports (see
     /// `runner::RunOptions::transports`).
+    ///
+    /// A client connects to namespace `namespace` (`io(url + '/admin')`, `/` by default); a
+    /// client already connected to another namespace joins this one over the same session, as
+    /// socket.io-client's Manager does. `auth` is that socket's CONNECT payload. With
+    /// `refused`, the lesson expects the server to answer CONNECT_ERROR with this message (a
+    /// middleware's refusal, or "Invalid namespace").
     Connect {
         client: String,
         node: usize,
         transports: Option<Vec<Transport>>,
+        namespace: String,
+        auth: Option<Value>,
+        refused: Option<String>,
     },
     /// A connected client emits an event; with `ack`, it passes a callback
     /// (`socket.emit(event, ...args, (answer) => { … })`) and the trace records the answer.
     Emit {
         client: String,
+        /// The namespace of the socket it emits on (`/` unless the step names another).
+        namespace: String,
         event: String,
         args: Vec<Value>,
         ack: bool,

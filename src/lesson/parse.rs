@@ -2,9 +2,10 @@
 //! handlers, code, nodes and clients), handing each step to `step` to check.
 
 use super::model::{AdapterKind, Lesson, LessonError, RustRef, Stage, Step, StepKind};
-use super::raw::{FORMAT_VERSION, RawLesson};
+use super::raw::{FORMAT_VERSION, RawLesson, RawNamespace};
 use super::scope::Scope;
 use super::step::MAX_ACK_TIMEOUT_MS;
+use crate::server::behaviour::SpacePath;
 use crate::server::{Behaviour, Mount};
 
 impl Lesson {
@@ -51,6 +52,20 @@ impl Lesson {
                     .with(trigger, name)
                     .map_err(|m| stage_err(format!("handlers: {m}")))?;
             }
+            if let Some(name) = &raw_stage.middleware {
+                behaviour = behaviour
+                    .guarded_by(name)
+                    .map_err(|m| stage_err(format!("middleware: {m}")))?;
+            }
+            for space in &raw_stage.namespaces {
+                if raw_stage.mount != Mount::Realtime || !raw_stage.nodes.is_empty() {
+                    return Err(stage_err(
+                        "namespaces need a realtime stage with one server".into(),
+                    ));
+                }
+                let (path, inside) = space.read().map_err(&stage_err)?;
+                behaviour = behaviour.with_namespace(path, inside).map_err(&stage_err)?;
+            }
             let rust_names: Vec<String> = match raw_stage.rust {
                 Some(rust) => rust,
                 None => behaviour.code().iter().map(|(f, a)| format!("{f}:{a}")).collect(),
@@ -71,6 +86,8 @@ impl Lesson {
                 .collect::<Result<Vec<_>, LessonError>>()?;
             let mut steps = Vec::new();
             let mut connected: Vec<String> = Vec::new();
+            // Each connected client's sockets, by namespace.
+            let mut sockets: Vec<(String, String)> = Vec::new();
             if let Some(queue) = raw_stage.client_queue
                 && !(1..=MAX_ACK_TIMEOUT_MS).contains(&queue.ack_timeout_ms)
             {
@@ -88,7 +105,7 @@ impl Lesson {
             };
             for (j, raw_step) in raw_stage.steps.into_iter().enumerate() {
                 let step = raw_step
-                    .into_step(&scope, &mut connected)
+                    .into_step(&scope, &mut connected, &mut sockets)
                     .map_err(|m| stage_err(format!("step {}: {m}", j + 1)))?;
                 steps.push(step);
             }
@@ -190,4 +207,40 @@ fn check_nodes(nodes: &[String], adapter: AdapterKind) -> Result<(), String> {
         return Err("an adapter joins several servers: name them with nodes = [\"A\", \"B\"]".into());
     }
     Ok(())
+}
+
+impl RawNamespace {
+    /// The namespace's name or pattern, and what it runs.
+    fn read(&self) -> Result<(SpacePath, Behaviour), String> {
+        let path = match (&self.path, &self.dynamic) {
+            (Some(path), None) => SpacePath::Fixed(path.clone()),
+            (None, Some(pattern)) => {
+                let ok = pattern.matches('{').count() == 1
+                    && pattern.matches('}').count() == 1
+                    && pattern.find('{') < pattern.find('}');
+                if !ok {
+                    return Err(format!(
+                        "namespace dynamic = {pattern:?}: write one {{name}}, e.g. \"/team-{{id}}\""
+                    ));
+                }
+                SpacePath::Dynamic(pattern.clone())
+            }
+            _ => return Err("a [[stage.namespace]] has either path or dynamic".into()),
+        };
+        let name = path.as_str().to_owned();
+        let mut behaviour = Behaviour::default();
+        let mut chosen: Vec<(&String, &String)> = self.handlers.iter().collect();
+        chosen.sort_by_key(|(t, _)| *t != "connection");
+        for (trigger, handler) in chosen {
+            behaviour = behaviour
+                .with(trigger, handler)
+                .map_err(|m| format!("namespace {name}: handlers: {m}"))?;
+        }
+        if let Some(guard) = &self.middleware {
+            behaviour = behaviour
+                .guarded_by(guard)
+                .map_err(|m| format!("namespace {name}: middleware: {m}"))?;
+        }
+        Ok((path, behaviour))
+    }
 }

@@ -59,8 +59,25 @@ pub(super) struct RawStage {
     pub(super) adapter: AdapterKind,
     /// The code shown; by default, the stage's handlers.
     pub(super) rust: Option<Vec<String>>,
+    /// The connect middleware of the main namespace (`io.use(fn)`), by name.
+    pub(super) middleware: Option<String>,
+    /// The namespaces besides `/` (`[[stage.namespace]]`).
+    #[serde(rename = "namespace", default)]
+    pub(super) namespaces: Vec<RawNamespace>,
     #[serde(rename = "step", default)]
     pub(super) steps: Vec<RawStep>,
+}
+
+/// One `[[stage.namespace]]` table: `path = "/admin"`, or `dynamic = "/team-{id}"` for a family
+/// of namespaces made on demand; its middleware and handlers, like a stage's for `/`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNamespace {
+    pub(super) path: Option<String>,
+    pub(super) dynamic: Option<String>,
+    pub(super) middleware: Option<String>,
+    #[serde(default)]
+    pub(super) handlers: BTreeMap<String, String>,
 }
 
 /// One `[[stage.step]]` table: every field any kind of step may have, all optional here.
@@ -92,6 +109,12 @@ pub(super) struct RawStep {
     /// Lesson 9: a page's `io()` against a server configured for the step.
     pub(super) attempt: Option<super::attempt::Attempt>,
     pub(super) expect_received_by: Option<Vec<String>>,
+    /// The namespace of a connect, emit step's socket (`/` when left out).
+    pub(super) namespace: Option<String>,
+    /// A connect step's CONNECT payload for that socket (`io('/admin', { auth })`).
+    pub(super) auth: Option<Value>,
+    /// A connect step the server refuses, with the message socket.io-client reports.
+    pub(super) expect_connect_error: Option<String>,
     pub(super) question: Option<String>,
     pub(super) why: Option<String>,
 }

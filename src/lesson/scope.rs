@@ -48,11 +48,26 @@ impl Scope<'_> {
         args: &[Value],
         connected: &[String],
     ) -> Result<Effect, String> {
+        self.effect_in("/", event, args, connected)
+    }
+
+    /// [`Scope::effect_of`] for an emit on a socket of namespace `nsp`.
+    pub(super) fn effect_in(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: &[Value],
+        connected: &[String],
+    ) -> Result<Effect, String> {
         let trigger = Trigger::Event(event.to_owned());
-        let effect = match self.behaviour.effect(&trigger, args) {
+        let behaviour = self
+            .behaviour
+            .in_namespace(nsp)
+            .ok_or_else(|| format!("the stage's server has no namespace {nsp}"))?;
+        let effect = match behaviour.effect(&trigger, args) {
             Ok(Some(effect)) => effect,
             Ok(None) => {
-                let answered = self.behaviour.events();
+                let answered = behaviour.events();
                 return Err(format!(
                     "no handler of this stage answers '{event}' (it answers: {})",
                     if answered.is_empty() {

@@ -5,7 +5,7 @@
 use super::model::{ProbeExpect, ProbeKind, Queued, Step, StepKind};
 use super::raw::RawStep;
 use super::scope::Scope;
-use crate::server::Mount;
+use crate::server::{Behaviour, Mount};
 use crate::vocab::Trigger;
 
 const CHAT_EVENT: &str = "chat message";
@@ -27,7 +27,12 @@ const RESERVED_EVENTS: [&str; 7] = [
 ];
 
 impl RawStep {
-    pub(super) fn into_step(self, scope: &Scope<'_>, connected: &mut Vec<String>) -> Result<Step, String> {
+    pub(super) fn into_step(
+        self,
+        scope: &Scope<'_>,
+        connected: &mut Vec<String>,
+        sockets: &mut Vec<(String, String)>,
+    ) -> Result<Step, String> {
         let mount = scope.mount;
         let chosen = [
             self.probe.is_some(),
@@ -60,7 +65,14 @@ impl RawStep {
         } else {
             "restart_server"
         };
-        let fields: [(&str, bool, &[&str]); 14] = [
+        let fields: [(&str, bool, &[&str]); 17] = [
+            ("namespace", self.namespace.is_some(), &["connect", "emit"]),
+            ("auth", self.auth.is_some(), &["connect"]),
+            (
+                "expect_connect_error",
+                self.expect_connect_error.is_some(),
+                &["connect"],
+            ),
             ("node", self.node.is_some(), &["connect", "probe"]),
             ("transports", self.transports.is_some(), &["connect"]),
             ("poll_on", self.poll_on.is_some(), &["probe"]),
@@ -116,6 +128,7 @@ impl RawStep {
             }
             // Every connection closes with the old server.
             connected.clear();
+            sockets.clear();
             StepKind::RestartServer
         } else if let Some(probe) = self.probe {
             let expect = match self.expect.as_deref() {
@@ -133,6 +146,7 @@ impl RawStep {
                 };
                 if expect == ProbeExpect::SocketIo {
                     connected.push(client.clone());
+                    sockets.push((client.clone(), "/".to_owned()));
                 }
             }
             let path = self.path.unwrap_or_else(|| "/".into());
@@ -165,11 +179,55 @@ impl RawStep {
             if mount != Mount::Realtime {
                 return Err("connect needs a realtime stage".into());
             }
-            if connected.contains(&client) {
-                return Err(format!("{client} is already connected"));
+            let namespace = self.namespace.unwrap_or_else(|| "/".into());
+            if !namespace.starts_with('/') || namespace.contains(',') {
+                return Err(format!(
+                    "namespace {namespace:?}: a namespace starts with / and has no comma"
+                ));
             }
-            connected.push(client.clone());
-            delivers = scope.behaviour.on_connection().is_some_and(|e| e.emit.is_some());
+            let joining = connected.contains(&client);
+            if sockets.iter().any(|(c, n)| *c == client && *n == namespace) {
+                return Err(match namespace.as_str() {
+                    "/" => format!("{client} is already connected"),
+                    _ => format!("{client} is already connected to {namespace}"),
+                });
+            }
+            if joining && (self.node.is_some() || self.transports.is_some()) {
+                return Err(format!(
+                    "{client} is connected already and joins {namespace} over the same session: \
+                     node and transports belong to its first connect"
+                ));
+            }
+            let served = scope.behaviour.in_namespace(&namespace);
+            match (&self.expect_connect_error, served) {
+                (None, None) => {
+                    return Err(format!(
+                        "the stage's server has no namespace {namespace} (declare it with \
+                         [[stage.namespace]], or expect_connect_error = \"Invalid namespace\")"
+                    ));
+                }
+                (Some(message), None) if message != "Invalid namespace" => {
+                    return Err(format!(
+                        "the server refuses {namespace} with \"Invalid namespace\", not {message:?}"
+                    ));
+                }
+                (Some(_), Some(served)) if served.guard().is_none() => {
+                    return Err(format!(
+                        "expect_connect_error, but namespace {namespace} has no middleware to refuse it"
+                    ));
+                }
+                _ => {}
+            }
+            let refused = self.expect_connect_error;
+            if refused.is_none() {
+                if !joining {
+                    connected.push(client.clone());
+                }
+                sockets.push((client.clone(), namespace.clone()));
+                delivers = served
+                    .and_then(Behaviour::on_connection)
+                    .is_some_and(|e| e.emit.is_some());
+            }
             let node = scope.node(self.node.as_deref(), "a connect step")?;
             let transports = self.transports;
             if transports.as_ref().is_some_and(Vec::is_empty) {
@@ -179,10 +237,14 @@ impl RawStep {
                 client,
                 node,
                 transports,
+                namespace,
+                auth: self.auth,
+                refused,
             }
         } else if let Some(client) = self.disconnect {
             known(&client, connected)?;
             connected.retain(|c| *c != client);
+            sockets.retain(|(c, _)| *c != client);
             delivers = scope
                 .behaviour
                 .effect(&Trigger::Disconnect, &[])
@@ -220,6 +282,7 @@ impl RawStep {
             delivers = effect.emit.is_some() && how != Queued::WhileDisconnected;
             if how == Queued::DropsBeforeAnswer {
                 connected.retain(|c| *c != client);
+                sockets.retain(|(c, _)| *c != client);
             }
             StepKind::QueuedEmit {
                 client,
@@ -234,9 +297,13 @@ impl RawStep {
                 );
             }
             known(&client, connected)?;
+            let namespace = self.namespace.unwrap_or_else(|| "/".into());
+            if !sockets.iter().any(|(c, n)| *c == client && *n == namespace) {
+                return Err(format!("{client} has no socket on {namespace} to emit on"));
+            }
             let event = self.event.unwrap_or_else(|| CHAT_EVENT.into());
             let args = self.args.unwrap_or_default();
-            let effect = scope.effect_of(&event, &args, connected)?;
+            let effect = scope.effect_in(&namespace, &event, &args, connected)?;
             let ack = self.ack.unwrap_or(false) || self.ack_timeout_ms.is_some();
             if let Some(ms) = self.ack_timeout_ms
                 && !(1..=MAX_ACK_TIMEOUT_MS).contains(&ms)
@@ -255,6 +322,7 @@ impl RawStep {
             delivers = effect.emit.is_some();
             StepKind::Emit {
                 client,
+                namespace,
                 event,
                 args,
                 ack,

@@ -72,9 +72,10 @@ fn skippable(event: &ServerEvent) -> bool {
         // What came back to a server's `emitWithAck`: the live trace does not show it yet.
         ServerEvent::Handled { .. } | ServerEvent::Acked { .. } => true,
         ServerEvent::Rejected { event, .. } => event != "connection",
-        ServerEvent::Handshake { .. } | ServerEvent::Connected { .. } | ServerEvent::Disconnected { .. } => {
-            false
-        }
+        ServerEvent::Handshake { .. }
+        | ServerEvent::Connected { .. }
+        | ServerEvent::Disconnected { .. }
+        | ServerEvent::Refused { .. } => false,
     }
 }
 

@@ -285,7 +285,24 @@ impl Hub {
                     now,
                 );
             }
-            ServerEvent::Connected { sid } => {
+            // A socket on another namespace is the same person's (socketioxide gives it the
+            // session's id): said in a note, the person stays as they were.
+            ServerEvent::Connected { sid, nsp } if nsp != "/" => {
+                let client = self.who(&sid).0;
+                let text = format!("joined namespace {nsp} on the same connection");
+                self.note(Live::Note { client, text }, now);
+            }
+            ServerEvent::Disconnected { sid, nsp } if nsp != "/" => {
+                let client = self.who(&sid).0;
+                self.note(
+                    Live::Note {
+                        client,
+                        text: format!("left namespace {nsp}"),
+                    },
+                    now,
+                );
+            }
+            ServerEvent::Connected { sid, .. } => {
                 let (client, client_kind) = self.who(&sid);
                 let already_left = !self.still_connected(&sid);
                 if !already_left {
@@ -313,6 +330,20 @@ impl Hub {
             }
             // The live trace does not show what came back to a server's `emitWithAck` (yet).
             ServerEvent::Acked { .. } => {}
+            ServerEvent::Refused { sid, nsp, message } => {
+                let client = self.who(&sid).0;
+                let (event, reason) = (format!("connect to {nsp}"), format!("refused: {message}"));
+                self.push(
+                    Live::Rejected {
+                        client,
+                        event,
+                        reason,
+                        node,
+                    },
+                    BTreeMap::new(),
+                    now,
+                );
+            }
             ServerEvent::Handled { sid, event } => {
                 if let Some(&(action, answers)) = self.quiet.get(&event) {
                     let (client, client_kind) = self.who(&sid);
@@ -329,8 +360,8 @@ impl Hub {
             }
             // Reported twice when the socket closed just as its connection handler ran: once is
             // enough. (A socket the hub never heard of is reported, under a fresh name.)
-            ServerEvent::Disconnected { sid } if self.people.get(&sid).is_some_and(|p| !p.connected) => {}
-            ServerEvent::Disconnected { sid } => {
+            ServerEvent::Disconnected { sid, .. } if self.people.get(&sid).is_some_and(|p| !p.connected) => {}
+            ServerEvent::Disconnected { sid, .. } => {
                 self.ready.send_modify(|ready| {
                     ready.remove(&sid);
                 });

@@ -74,6 +74,10 @@ pub struct About {
     pub rooms: Vec<String>,
     /// The stage answers the chat page's own form ('chat message').
     pub chat: bool,
+    /// The namespaces besides `/`, as the stage declares them (`/admin`, or a pattern such as
+    /// `/team-{id}`), each with the JavaScript of its middleware if it has one: the page offers
+    /// to join them over its connection.
+    pub namespaces: Vec<(String, Option<&'static str>)>,
 }
 
 impl About {
@@ -121,6 +125,11 @@ impl About {
             controls,
             rooms: stage.map(|s| s.rooms.clone()).unwrap_or_default(),
             chat: behaviour.answering(CHAT).is_some(),
+            namespaces: behaviour
+                .namespaces()
+                .iter()
+                .map(|s| (s.path.as_str().to_owned(), s.behaviour.guard().map(|g| g.js)))
+                .collect(),
         }
     }
 
@@ -149,7 +158,7 @@ struct Ctx {
 /// The app `serve` runs: the stage's own (the chat page at `/`), with a control strip on it when
 /// `about` has controls, plus the `/tutor/` pages.
 pub fn app(feed: Feed, allowed: Allowed, about: &About) -> Router {
-    let base = if about.controls.is_empty() {
+    let base = if about.controls.is_empty() && about.namespaces.is_empty() {
         crate::server::app::app()
     } else {
         // The chat page, unchanged but for one more script at its end.

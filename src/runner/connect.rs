@@ -4,9 +4,19 @@
 use serde_json::Value;
 
 use super::{LEAVE_WITHIN, Named, RunError, Session, merge};
-use crate::client::{SimClient, Transport};
+use crate::client::{ConnectError, SimClient, Transport};
 use crate::server::ServerEvent;
-use crate::trace::{Kind, StepRecord};
+use crate::trace::{Kind, Refusal, StepRecord};
+
+/// Which namespace a connect step joins, with which `auth`, and whether the lesson expects the
+/// server to refuse it. A refusal the lesson expects is an observation the step records; one
+/// it does not expect stops the stage with the server's message, as any failed connect does.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Joins<'a> {
+    pub(super) nsp: &'a str,
+    pub(super) auth: Option<&'a Value>,
+    pub(super) refusal_expected: bool,
+}
 
 impl Session<'_> {
     pub(super) async fn connect(
@@ -15,9 +25,18 @@ impl Session<'_> {
         name: &str,
         node: usize,
         transports: Option<&[Transport]>,
+        joins: Joins<'_>,
     ) -> Result<StepRecord, RunError> {
+        // A client connected already joins another namespace over its session.
+        if self.clients.iter().any(|c| c.name == name) {
+            return self.join(number, name, joins).await;
+        }
         self.acting_node = node;
         let mut options = self.options_for(name);
+        options.namespace = joins.nsp.to_owned();
+        if let Some(auth) = joins.auth {
+            options.auth = Some(auth.clone());
+        }
         // A step that names its client's transports overrides the run's (see `RunOptions`).
         if let Some(transports) = transports {
             options.transports = transports.to_vec();
@@ -28,13 +47,26 @@ impl Session<'_> {
             options.auth = kept.clone();
         }
         let auth = options.auth.clone();
-        let connected = SimClient::connect(&self.bases[node], &options)
-            .await
-            .map_err(|source| RunError::Connect {
-                client: name.to_owned(),
-                source,
-            })?;
-        if self.server.is_some() {
+        let connected = match SimClient::connect(&self.bases[node], &options).await {
+            Ok(connected) => connected,
+            // The namespace's middleware (or the server, for a namespace it does not have)
+            // said no: an observation, which the step records.
+            Err(ConnectError::Refused44 { message, data }) if joins.refusal_expected => {
+                let refusal = Refusal {
+                    nsp: joins.nsp.to_owned(),
+                    message,
+                    data,
+                };
+                return self.refused(number, name, refusal).await;
+            }
+            Err(source) => {
+                return Err(RunError::Connect {
+                    client: name.to_owned(),
+                    source,
+                });
+            }
+        };
+        if self.is_ours() {
             let sid = connected.sid.clone();
             self.await_server(&sid, name, |e| matches!(e, ServerEvent::Connected { .. }))
                 .await?;
@@ -43,6 +75,7 @@ impl Session<'_> {
             name: name.to_owned(),
             client: connected,
             node,
+            sockets: vec![joins.nsp.to_owned()],
         });
         let again = self.joined.iter().any(|j| j == name);
         if !again {
@@ -53,6 +86,9 @@ impl Session<'_> {
         } else {
             format!("{name} connects")
         };
+        if joins.nsp != "/" {
+            trigger.push_str(&format!(" to {}", joins.nsp));
+        }
         if let Some(server) = self.stage.node_name(node) {
             trigger.push_str(&format!(" to server {server}"));
         }
@@ -62,6 +98,8 @@ impl Session<'_> {
         }
         if let Some(kept) = &kept {
             trigger = format!("{trigger} with auth {kept}");
+        } else if let Some(auth) = joins.auth {
+            trigger = format!("{trigger} with auth {auth}");
         }
         // socket.io-client sends what its queue holds as soon as it is connected again.
         let waiting = self.outboxes.get(name).map_or(0, |o| o.waiting().count());
@@ -69,7 +107,7 @@ impl Session<'_> {
         // Someone else's server cannot say; read its replay for the quiet window first, so the
         // queue's emits come after it there too (with Node's tutorial server they could
         // otherwise race the replay's SELECT).
-        let early = if waiting > 0 && self.server.is_none() {
+        let early = if waiting > 0 && !self.is_ours() {
             Some(self.settle(&[(None, Vec::new())]).await?)
         } else {
             None
@@ -84,7 +122,8 @@ impl Session<'_> {
         self.acting = Some(name.to_owned());
         let expected = self.expected_receivers(number);
         // The connection handler sees the client's handshake auth (`socket.handshake.auth`).
-        let effect = self.stage.effect(
+        let effect = self.stage.effect_in(
+            joins.nsp,
             &crate::vocab::Trigger::Connection,
             &[auth.clone().unwrap_or(Value::Null)],
         );
@@ -139,7 +178,7 @@ impl Session<'_> {
             let _ = named.client.leave(self.options.timeout.min(LEAVE_WITHIN)).await;
             format!("{name} disconnects (socket.disconnect())")
         };
-        if self.server.is_some() {
+        if self.is_ours() {
             self.await_server(&sid, name, |e| matches!(e, ServerEvent::Disconnected { .. }))
                 .await?;
         }

@@ -111,7 +111,7 @@ impl Session<'_> {
     /// The server process restarts: the old one stops (closing every connection), and a new
     /// one starts on the same port, with a connection of its own to the same database file.
     pub(super) async fn restart_server(&mut self, number: u32) -> Result<StepRecord, RunError> {
-        let Some(old) = self.server.take() else {
+        let Some(old) = self.take_server() else {
             return Err(RunError::Other(
                 "a server restart needs the tutor's own server; against another server, restart it \
                  yourself"
@@ -135,7 +135,8 @@ impl Session<'_> {
             }
             None => None,
         };
-        self.server = Some(Ours::One(start_local(self.stage, listener, log)?));
+        self.ending =
+            super::session::Ending::Fenced(Some(Ours::One(start_local(self.stage, listener, log)?)));
         let step = self.blank(
             number,
             Kind::Disconnect,

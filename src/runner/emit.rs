@@ -16,14 +16,19 @@ impl Session<'_> {
         &mut self,
         number: u32,
         name: &str,
+        nsp: &str,
         event: &str,
         args: &[Value],
         ack: Option<Option<u64>>,
     ) -> Result<StepRecord, RunError> {
-        let answer = self.send(name, event, args, ack.is_some()).await?;
-        let mut step = self.blank(number, Kind::Emit, format!("{name} emits '{event}'"));
+        let answer = self.send(name, nsp, event, args, ack.is_some()).await?;
+        let mut trigger = format!("{name} emits '{event}'");
+        if nsp != "/" {
+            trigger.push_str(&format!(" on {nsp}"));
+        }
+        let mut step = self.blank(number, Kind::Emit, trigger);
         step.sender = Some(name.to_owned());
-        self.describe_emit(&mut step, event, args);
+        self.describe_emit_in(&mut step, name, nsp, event, args);
         let expected = self.expected_receivers(number);
         let (received, ignored) = self.settle(&[(step.event.clone(), expected)]).await?;
         self.learn_offsets(&received);
@@ -42,13 +47,27 @@ impl Session<'_> {
     /// the lessons echo it. When the server's emit differs from the client's (another event, or
     /// other arguments), the client's is kept in `client_emit`.
     pub(super) fn describe_emit(&self, step: &mut StepRecord, event: &str, args: &[Value]) {
+        let sender = step.sender.clone().unwrap_or_default();
+        self.describe_emit_in(step, &sender, "/", event, args)
+    }
+
+    /// [`Session::describe_emit`] for client `sender`'s emit on its socket of namespace `nsp`.
+    pub(super) fn describe_emit_in(
+        &self,
+        step: &mut StepRecord,
+        sender: &str,
+        nsp: &str,
+        event: &str,
+        args: &[Value],
+    ) {
         let sent = Delivery {
             event: event.to_owned(),
             args: args.to_vec(),
+            nsp: None,
         };
-        let effect = self
-            .stage
-            .effect(&crate::vocab::Trigger::Event(event.to_owned()), args);
+        let effect =
+            self.stage
+                .effect_for(sender, nsp, &crate::vocab::Trigger::Event(event.to_owned()), args);
         let Some(effect) = effect else {
             step.event = Some(sent.event);
             step.args = sent.args;
@@ -60,6 +79,7 @@ impl Session<'_> {
                 let echo = Delivery {
                     event: emit.event,
                     args: emit.args,
+                    nsp: None,
                 };
                 step.audience = self.ours(emit.to);
                 if echo != sent {
@@ -95,7 +115,7 @@ impl Session<'_> {
                 // Against someone else's server (`check`) no answer is an observation to judge,
                 // with what the client received instead (an emit where a callback was asked
                 // for), and the scenario goes on.
-                None if self.remote.is_some() => Ok(crate::trace::Ack::TimedOut {
+                None if !self.is_ours() => Ok(crate::trace::Ack::TimedOut {
                     after_ms: u64::try_from(after.as_millis()).unwrap_or(u64::MAX),
                 }),
                 None => Err(RunError::Timeout {
@@ -125,13 +145,13 @@ impl Session<'_> {
         // Remotely, what arrived while each message was settled, in the order sent.
         let mut windows: Vec<BTreeMap<String, Vec<Delivery>>> = Vec::new();
         for (i, (name, args)) in sends.iter().enumerate() {
-            self.send(name, event, args, false).await?;
-            if self.remote.is_some() || i + 1 == sends.len() {
+            self.send(name, "/", event, args, false).await?;
+            if !self.is_ours() || i + 1 == sends.len() {
                 // Locally the server's reports already fix the order, and one fence at the end
                 // suffices. Remotely, waiting for each message keeps the server's order the
                 // order we sent in.
                 let (got, skipped) = self.settle(&[(Some(event.to_owned()), expected.clone())]).await?;
-                if self.remote.is_some() {
+                if !self.is_ours() {
                     windows.push(got.clone());
                 }
                 merge(&mut received, got);
@@ -151,6 +171,7 @@ impl Session<'_> {
             .map(|r| Delivery {
                 event: r.event.clone().unwrap_or_default(),
                 args: r.args.clone(),
+                nsp: None,
             })
             .collect();
         let mut filled = Vec::new();
@@ -198,6 +219,7 @@ impl Session<'_> {
     async fn send(
         &mut self,
         name: &str,
+        nsp: &str,
         event: &str,
         args: &[Value],
         ack: bool,
@@ -211,14 +233,14 @@ impl Session<'_> {
         self.acting_node = named.node;
         let failed = |e| RunError::Other(format!("{name}: {e}"));
         let answer = if ack {
-            Some(named.client.emit_with_ack(event, args).map_err(failed)?)
+            Some(named.client.emit_with_ack_on(nsp, event, args).map_err(failed)?)
         } else {
-            named.client.emit(event, args).map_err(failed)?;
+            named.client.emit_on(nsp, event, args).map_err(failed)?;
             None
         };
         let sid = named.client.sid.clone();
         self.acting = Some(name.to_owned());
-        if self.server.is_some() {
+        if self.is_ours() {
             let wanted = event.to_owned();
             self.await_server(&sid, name, move |e| match e {
                 ServerEvent::Handled { event, .. } | ServerEvent::Rejected { event, .. } => *event == wanted,

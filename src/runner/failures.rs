@@ -32,7 +32,7 @@ impl Session<'_> {
         number: u32,
         attempt: &Attempt,
     ) -> Result<Option<StepRecord>, RunError> {
-        if self.remote.is_some() {
+        if !self.is_ours() {
             return match attempt.check {
                 true => self.remote_attempt(number, attempt).await.map(Some),
                 false => Ok(None),
@@ -202,9 +202,10 @@ impl Session<'_> {
             .filter_map(|e| crate::parts::sticky::open_sid(&e.body))
             .collect();
         let mask = |text: &str| -> String {
-            let mut text = match self.remote {
-                Some(_) => text.to_owned(),
-                None => text.replace(&server.to_string(), "127.0.0.1:<port>"),
+            // Someone else's address is shown as given; ours changes from run to run.
+            let mut text = match self.is_ours() {
+                true => text.replace(&server.to_string(), "127.0.0.1:<port>"),
+                false => text.to_owned(),
             };
             if reach != server {
                 text = text.replace(&reach.to_string(), "127.0.0.1:<proxy port>");
@@ -287,7 +288,7 @@ impl Session<'_> {
                 page::excerpt(&exchange.body)
             ));
         }
-        if self.remote.is_some() {
+        if !self.is_ours() {
             if let Some(ws) = done
                 .exchanges
                 .iter()
@@ -320,12 +321,12 @@ impl Session<'_> {
             }
             Report::ConnectError { description, .. } => (ProbeOutcome::Http, Some(*description)),
         };
-        let trigger = match self.remote {
-            Some(_) => format!(
+        let trigger = match self.is_ours() {
+            false => format!(
                 "{} against your server",
                 trigger(attempt).split(';').next().unwrap_or_default()
             ),
-            None => trigger(attempt),
+            true => trigger(attempt),
         };
         let mut record = self.blank(number, Kind::Probe, trigger);
         record.sender = Some(attempt.client.clone());

@@ -19,7 +19,7 @@ impl Session<'_> {
                 .fold(
                     text.to_owned(),
                     |text, (i, base)| match client::connection::authority(base).rsplit_once(':') {
-                        Some((host, port)) if self.remote.is_none() => text.replace(
+                        Some((host, port)) if self.is_ours() => text.replace(
                             &format!("{host}:{port}"),
                             &format!("{host}:<port {}>", self.node_name(i)),
                         ),
@@ -28,7 +28,7 @@ impl Session<'_> {
                 );
         }
         match client::connection::authority(&self.base).rsplit_once(':') {
-            Some((host, port)) if self.remote.is_none() => {
+            Some((host, port)) if self.is_ours() => {
                 text.replace(&format!("{host}:{port}"), &format!("{host}:<port>"))
             }
             _ => text.to_owned(),

@@ -20,12 +20,14 @@
 //!   through around each step;
 //! * `options.rs`: how to play a stage (options, target, bounds) and why it could not be played;
 //! * `session.rs`: the session itself: open, play each step, close;
-//! * `connect.rs`: the steps where a client connects, reconnects or goes away;
+//! * `connect.rs`: the steps where a client connects, reconnects or goes away; `join.rs`: a
+//!   client joining another namespace over its session, and a CONNECT the server refuses;
 //! * `emit.rs`: the steps where a client emits, once (with or without an acknowledgement) or in a
 //!   burst;
 //! * `receivers.rs`: who received a step's event, and the server's own why-not for the others;
-//! * `settle.rs`, `round_trip.rs` and `relay.rs`: the end of a step, in its fenced and its
-//!   remote form (round trips through one server, relay fences across servers joined by Redis);
+//! * `settle.rs`: the end of a step, in one of two forms (`session::Ending`): `fenced.rs`
+//!   against our own server, `remote.rs` against someone else's (with `round_trip.rs`, round
+//!   trips through one server, and `relay.rs`, relay fences across servers joined by Redis);
 //! * `ids.rs`: the placeholders that keep traces the same from run to run (ports, socket ids);
 //! * `wire.rs`: the raw frames kept for `--wire`, with the tutor's plumbing labelled;
 //! * `probe.rs`: lesson 1's probes; `delivery.rs` and `queue.rs`: lesson 6's database, restart,
@@ -36,13 +38,16 @@ mod connect;
 mod delivery;
 mod emit;
 mod failures;
+mod fenced;
 mod ids;
+mod join;
 mod nodes;
 mod options;
 mod probe;
 mod queue;
 mod receivers;
 mod relay;
+mod remote;
 mod round_trip;
 mod session;
 mod settle;

@@ -17,6 +17,16 @@ pub enum RunError {
     /// A client could not connect where the lesson needs it connected.
     #[error("{client} could not connect: {source}")]
     Connect { client: String, source: ConnectError },
+    /// The server refused a CONNECT to another namespace (a middleware said no, or the server
+    /// has no such namespace) where the lesson needs the client in.
+    #[error("the server refused {client}'s CONNECT to {nsp}: {message}")]
+    JoinRefused {
+        client: String,
+        nsp: String,
+        message: String,
+        /// What the refusal carried beside the message (Node: the error's `data`).
+        data: Option<serde_json::Value>,
+    },
     /// A stage needs Redis and there is none, or the one it used went away.
     #[error("{0}")]
     Redis(RedisError),

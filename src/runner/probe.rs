@@ -118,7 +118,7 @@ impl Session<'_> {
                 if self.options.wire {
                     self.probe_wire = Some((name.to_owned(), frames));
                 }
-                if self.server.is_some() {
+                if self.is_ours() {
                     self.await_server(&connected.sid, name, |e| {
                         matches!(e, ServerEvent::Connected { .. })
                     })
@@ -129,6 +129,7 @@ impl Session<'_> {
                     name: name.to_owned(),
                     client: connected,
                     node: self.acting_node,
+                    sockets: vec!["/".to_owned()],
                 });
                 ProbeRecord {
                     method,

@@ -44,6 +44,7 @@ impl Session<'_> {
                 step.client_emit = Some(crate::trace::Delivery {
                     event: event.to_owned(),
                     args: args.to_vec(),
+                    nsp: None,
                 });
                 let (received, ignored) = self.settle(&[(None, Vec::new())]).await?;
                 self.fill_receivers(&mut step, received, ignored);
@@ -71,7 +72,7 @@ impl Session<'_> {
                 let sid = named.client.sid.clone();
                 let outbox = self.outboxes.get_mut(name).expect("made above");
                 outbox.send_head_unanswered(&mut named.client).map_err(failed)?;
-                if self.server.is_some() {
+                if self.is_ours() {
                     self.await_server(&sid, name, |e| matches!(e, ServerEvent::Handled { .. }))
                         .await?;
                 }
@@ -82,12 +83,12 @@ impl Session<'_> {
                     self.departed_wire.push(crate::trace::WireLine {
                         client: named.name.clone(),
                         direction: frame.direction,
-                        plumbing: self.server.is_some() && super::is_fence(&frame.text),
+                        plumbing: self.is_ours() && super::is_fence(&frame.text),
                         frame: frame.text,
                     });
                 }
                 std::mem::drop(named);
-                if self.server.is_some() {
+                if self.is_ours() {
                     self.await_server(&sid, name, |e| matches!(e, ServerEvent::Disconnected { .. }))
                         .await?;
                 }
@@ -105,6 +106,7 @@ impl Session<'_> {
         let Some(mut outbox) = self.outboxes.remove(name) else {
             return Ok(Vec::new());
         };
+        let ours = self.is_ours();
         let named = self
             .clients
             .iter_mut()
@@ -112,7 +114,7 @@ impl Session<'_> {
             .ok_or_else(|| RunError::Other(format!("{name} is not connected")))?;
         let sid = named.client.sid.clone();
         // Our own server's handler says whether it calls the callback (see `Outbox::drain`).
-        let (stage, ours, bound) = (self.stage, self.server.is_some(), self.options.timeout);
+        let (stage, bound) = (self.stage, self.options.timeout);
         let answered_within = |waiting: &crate::client::outbox::Waiting| {
             let trigger = crate::vocab::Trigger::Event(waiting.event.clone());
             let answers = stage
@@ -123,7 +125,7 @@ impl Session<'_> {
         let outcome = outbox.drain(&mut named.client, answered_within).await;
         self.outboxes.insert(name.to_owned(), outbox);
         let (settled, sent) = outcome.map_err(|e| RunError::Other(format!("{name}: {e}")))?;
-        if self.server.is_some() {
+        if self.is_ours() {
             for _ in 0..sent {
                 self.await_server(&sid, name, |e| {
                     matches!(e, ServerEvent::Handled { .. } | ServerEvent::Rejected { .. })

@@ -18,6 +18,7 @@ pub(super) fn sort_in(
     received: &mut Inboxes,
     ignored: &mut Inboxes,
     who: &str,
+    nsp: &str,
     event: String,
     args: Vec<Value>,
 ) {
@@ -30,10 +31,11 @@ pub(super) fn sort_in(
     } else {
         ignored
     };
-    target
-        .entry(who.to_owned())
-        .or_default()
-        .push(Delivery { event, args });
+    target.entry(who.to_owned()).or_default().push(Delivery {
+        event,
+        args,
+        nsp: (nsp != "/").then(|| nsp.to_owned()),
+    });
 }
 
 pub(super) fn merge(into: &mut Inboxes, from: Inboxes) {
@@ -57,6 +59,23 @@ impl Session<'_> {
         received: BTreeMap<String, Vec<Delivery>>,
         ignored: BTreeMap<String, Vec<Delivery>>,
     ) {
+        // What our server reports it sent is the truth about the arguments: a handler that reads
+        // `socket.data` knows them only once it runs (lesson 8).
+        // One emit of the step's event, outside a burst (whose records each have their own).
+        let reported: Vec<&Vec<Value>> = self
+            .sent
+            .iter()
+            .filter_map(|e| match e {
+                ServerEvent::Sent { event, args, .. } if Some(event) == step.event.as_ref() => Some(args),
+                _ => None,
+            })
+            .collect();
+        if let [args] = reported[..]
+            && step.burst.is_none()
+            && *args != step.args
+        {
+            step.args = args.clone();
+        }
         for named in &self.clients {
             let inbox = received.get(&named.name).cloned().unwrap_or_default();
             let got = step
@@ -129,7 +148,7 @@ impl Session<'_> {
             let ServerEvent::Sent { audience, .. } = sent else {
                 continue;
             };
-            if let Some(Ours::Nodes(cluster)) = &self.server {
+            if let Some(Ours::Nodes(cluster)) = self.our_server() {
                 for named in &self.clients {
                     if !step.not_received_by.contains(&named.name) || step.why_not.contains_key(&named.name) {
                         continue;

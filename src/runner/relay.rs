@@ -106,6 +106,7 @@ impl Session<'_> {
                 return Ok(false);
             };
             let named = &self.clients[i];
+            let crate::client::Received { nsp, item } = item;
             let (name, args) = match item {
                 Incoming::Closed { reason } => return Err(closed(named, reason)),
                 Incoming::Event { name, args } => (name, args),
@@ -125,6 +126,7 @@ impl Session<'_> {
                 &mut reads.received,
                 &mut reads.ignored,
                 &named.name,
+                &nsp,
                 name,
                 args,
             );

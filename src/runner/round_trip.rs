@@ -76,10 +76,13 @@ impl Session<'_> {
             let named = &mut self.clients[i];
             while named.client.taken() < upto {
                 // The events before the answer are already queued: this read does not wait.
-                match named.client.next(limit).await {
+                let read = named.client.next_received(limit).await;
+                match read.map(|r| (r.nsp, r.item)) {
                     None => return Ok(false),
-                    Some(Incoming::Closed { reason }) => return Err(super::settle::closed(named, reason)),
-                    Some(Incoming::Event { name, args }) => {
+                    Some((_, Incoming::Closed { reason })) => {
+                        return Err(super::settle::closed(named, reason));
+                    }
+                    Some((nsp, Incoming::Event { name, args })) => {
                         reads.counts[i] += 1;
                         if reads.counts[i] > MAX_EVENTS_PER_STEP {
                             return Err(super::settle::flooded(&named.name));
@@ -89,6 +92,7 @@ impl Session<'_> {
                             &mut reads.received,
                             &mut reads.ignored,
                             &named.name,
+                            &nsp,
                             name,
                             args,
                         );

@@ -19,6 +19,9 @@ pub(super) struct Named {
     pub(super) client: SimClient,
     /// The server (node) it is connected to; 0 on a stage with one.
     pub(super) node: usize,
+    /// The namespaces it has a socket on, the one its handshake joined first: one Engine.IO
+    /// session carries them all, as socket.io-client's Manager multiplexes them.
+    pub(super) sockets: Vec<String>,
 }
 
 /// One stage being played: its server (ours, or where someone else's is), its clients, and
@@ -27,10 +30,8 @@ pub(super) struct Session<'a> {
     pub(super) lesson: &'a Lesson,
     pub(super) stage: &'a Stage,
     pub(super) options: &'a RunOptions,
-    /// Our own server(s), when the target is local.
-    pub(super) server: Option<Ours>,
-    /// Remote settings, when the target is someone else's server.
-    pub(super) remote: Option<(Duration, Duration)>,
+    /// How each step ends: against our own server(s), or someone else's.
+    pub(super) ending: Ending,
     /// `http://127.0.0.1:PORT`, the address clients use.
     pub(super) base: String,
     /// Every server's address, for a stage with several (the first is `base`).
@@ -77,6 +78,57 @@ pub(super) struct Session<'a> {
     pub(super) departed_wire: Vec<WireLine>,
 }
 
+/// The two ways a step ends, one per kind of target (see the module documentation of
+/// [`super`]): our own server's reports and fences (`fenced.rs`), or the bounded windows kept
+/// against someone else's server (`remote.rs`).
+pub(super) enum Ending {
+    /// Our own server(s). Empty only for the moment a stage restarts its server (lesson 6).
+    Fenced(Option<Ours>),
+    /// Someone else's server, with how long to wait for what the lesson expects and how long
+    /// to listen for anything else.
+    Remote(Windows),
+}
+
+/// How long a step against someone else's server waits (see `remote.rs`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Windows {
+    /// For each delivery the lesson expects.
+    pub(super) expect_within: Duration,
+    /// For anything else, once the expected deliveries are in.
+    pub(super) quiet: Duration,
+}
+
+impl Session<'_> {
+    /// Is the step played against our own server, which reports and fences?
+    pub(super) fn is_ours(&self) -> bool {
+        matches!(self.ending, Ending::Fenced(_))
+    }
+
+    /// Our own server(s), when the stage plays against them.
+    pub(super) fn our_server(&self) -> Option<&Ours> {
+        match &self.ending {
+            Ending::Fenced(server) => server.as_ref(),
+            Ending::Remote(_) => None,
+        }
+    }
+
+    /// [`Session::our_server`], to act on.
+    pub(super) fn our_server_mut(&mut self) -> Option<&mut Ours> {
+        match &mut self.ending {
+            Ending::Fenced(server) => server.as_mut(),
+            Ending::Remote(_) => None,
+        }
+    }
+
+    /// Takes our server out, to stop it (a restart puts the new one back, `delivery.rs`).
+    pub(super) fn take_server(&mut self) -> Option<Ours> {
+        match &mut self.ending {
+            Ending::Fenced(server) => server.take(),
+            Ending::Remote(_) => None,
+        }
+    }
+}
+
 impl<'a> Session<'a> {
     pub(super) async fn open(
         lesson: &'a Lesson,
@@ -91,11 +143,15 @@ impl<'a> Session<'a> {
             Target::Local => delivery::open_database(stage)?,
             Target::Remote { .. } => None,
         };
-        let (server, remote, base, path) = match target {
+        let (ending, base, path) = match target {
             Target::Local if !stage.nodes.is_empty() => {
                 let cluster = Cluster::start(stage, options).await?;
                 let base = cluster.urls()[0].clone();
-                (Some(Ours::Nodes(cluster)), None, base, "/socket.io/".to_owned())
+                (
+                    Ending::Fenced(Some(Ours::Nodes(cluster))),
+                    base,
+                    "/socket.io/".to_owned(),
+                )
             }
             Target::Local => {
                 let log = match &database {
@@ -117,7 +173,11 @@ impl<'a> Session<'a> {
                         format!("http://{addr}")
                     }
                 };
-                (Some(Ours::One(server)), None, base, "/socket.io/".to_owned())
+                (
+                    Ending::Fenced(Some(Ours::One(server))),
+                    base,
+                    "/socket.io/".to_owned(),
+                )
             }
             Target::Remote {
                 url,
@@ -126,14 +186,16 @@ impl<'a> Session<'a> {
                 quiet,
                 ..
             } => (
-                None,
-                Some((*expect_within, *quiet)),
+                Ending::Remote(Windows {
+                    expect_within: *expect_within,
+                    quiet: *quiet,
+                }),
                 url.trim_end_matches('/').to_owned(),
                 path.clone(),
             ),
         };
-        let bases = match (&server, target) {
-            (Some(Ours::Nodes(cluster)), _) => cluster.urls(),
+        let bases = match (&ending, target) {
+            (Ending::Fenced(Some(Ours::Nodes(cluster))), _) => cluster.urls(),
             (_, Target::Remote { more, .. }) => std::iter::once(base.clone())
                 .chain(more.iter().map(|u| u.trim_end_matches('/').to_owned()))
                 .collect(),
@@ -151,8 +213,7 @@ impl<'a> Session<'a> {
             lesson,
             stage,
             options,
-            server,
-            remote,
+            ending,
             base,
             bases,
             acting_node: 0,
@@ -185,7 +246,7 @@ impl<'a> Session<'a> {
     ) -> Result<(), RunError> {
         // A Redis that goes away mid-stage ends the step at once, with what it said last,
         // instead of a fence that never comes.
-        let redis = self.server.as_ref().and_then(Ours::redis);
+        let redis = self.our_server().and_then(Ours::redis);
         for (index, step) in self.stage.steps.iter().enumerate() {
             let number = index as u32 + 1;
             let context = BeforeStep {
@@ -242,17 +303,31 @@ impl<'a> Session<'a> {
                 client,
                 node,
                 transports,
-            } => vec![self.connect(number, client, *node, transports.as_deref()).await?],
+                namespace,
+                auth,
+                refused,
+            } => {
+                let joins = super::connect::Joins {
+                    nsp: namespace,
+                    auth: auth.as_ref(),
+                    refusal_expected: refused.is_some(),
+                };
+                vec![
+                    self.connect(number, client, *node, transports.as_deref(), joins)
+                        .await?,
+                ]
+            }
             StepKind::Disconnect { client, drop } => vec![self.disconnect(number, client, *drop).await?],
             StepKind::Emit {
                 client,
+                namespace,
                 event,
                 args,
                 ack,
                 ack_timeout_ms,
             } => {
                 let ack = ack.then_some(*ack_timeout_ms);
-                vec![self.emit(number, client, event, args, ack).await?]
+                vec![self.emit(number, client, namespace, event, args, ack).await?]
             }
             StepKind::Burst { event, sends } => self.burst(number, step, event, sends).await?,
             StepKind::RestartServer => vec![self.restart_server(number).await?],
@@ -274,7 +349,7 @@ impl<'a> Session<'a> {
         let within = self.options.timeout.min(LEAVE_WITHIN);
         let leaving = self.clients.drain(..).map(|named| named.client.leave(within));
         futures_util::future::join_all(leaving).await;
-        if let Some(server) = self.server.take() {
+        if let Some(server) = self.take_server() {
             // Bounded, like every wait: a stuck shutdown must not hang the lesson.
             let _ = tokio::time::timeout(self.options.timeout, server.stop()).await;
         }
@@ -317,7 +392,7 @@ impl<'a> Session<'a> {
     /// stage's behaviour; unknown for someone else's, whose code we only see through what its
     /// clients receive. A trace states observations, so a remote record leaves it out.
     pub(super) fn ours<T>(&self, what: T) -> Option<T> {
-        self.server.is_some().then_some(what)
+        self.is_ours().then_some(what)
     }
 
     /// Waits for the server's report about socket `sid` that matches `wanted`.
@@ -328,7 +403,8 @@ impl<'a> Session<'a> {
         wanted: impl Fn(&ServerEvent) -> bool,
     ) -> Result<(), RunError> {
         let after = self.options.timeout;
-        let Some(server) = self.server.as_mut() else {
+        // The field itself, not `our_server_mut`: the loop below also writes `self.sent`.
+        let Ending::Fenced(Some(server)) = &mut self.ending else {
             return Ok(());
         };
         let deadline = Instant::now() + after;
@@ -345,11 +421,12 @@ impl<'a> Session<'a> {
                 }
             };
             let about = match &event {
-                ServerEvent::Connected { sid }
+                ServerEvent::Connected { sid, .. }
                 | ServerEvent::Handshake { sid, .. }
                 | ServerEvent::Handled { sid, .. }
                 | ServerEvent::Rejected { sid, .. }
-                | ServerEvent::Disconnected { sid }
+                | ServerEvent::Disconnected { sid, .. }
+                | ServerEvent::Refused { sid, .. }
                 | ServerEvent::Sent { sid, .. }
                 | ServerEvent::Acked { sid, .. } => sid,
             };

@@ -19,7 +19,7 @@ impl Session<'_> {
             for frame in frames {
                 // Only our own server sends fences; whatever someone else's server sends is
                 // part of what is being checked, whatever its name.
-                let plumbing = (self.server.is_some() && is_fence(&frame.text))
+                let plumbing = (self.is_ours() && is_fence(&frame.text))
                     || is_round_trip(&frame.text)
                     || is_relay_fence(&frame.text);
                 lines.push(WireLine {

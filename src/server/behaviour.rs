@@ -12,13 +12,60 @@
 use serde_json::Value;
 use socketioxide::adapter::{Adapter, LocalAdapter};
 
+use super::handlers::namespaces::{Middleware, find_guard, guards};
 use super::handlers::{self, Handler};
 use crate::vocab::{Effect, Trigger};
 
-/// The handlers a stage's server registers, one per trigger, in the order the lesson lists them.
+/// The handlers a stage's server registers, one per trigger, in the order the lesson lists them:
+/// those of the main namespace `/`, its connect middleware if it has one (`io.use`), and the
+/// stage's other namespaces, each with handlers and a middleware of its own.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Behaviour {
     chosen: Vec<(Trigger, &'static str)>,
+    /// Its connect middleware's name, if it has one (see [`Behaviour::guard`]).
+    guard: Option<&'static str>,
+    namespaces: Vec<Space>,
+}
+
+/// One namespace besides `/`: `io.of('/admin')`, or `io.of(/^\/team-\w+$/)`, a pattern whose
+/// namespaces the server makes when a client first asks for one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Space {
+    pub path: SpacePath,
+    pub behaviour: Behaviour,
+}
+
+/// A namespace's name, or the pattern of a family of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpacePath {
+    /// `/admin`.
+    Fixed(String),
+    /// `/team-{id}`: socketioxide's pattern (a `{name}` matches up to the next `/`), the one Node
+    /// writes as the regular expression `^/team-\w+$`.
+    Dynamic(String),
+}
+
+impl SpacePath {
+    /// Is `nsp` this namespace, or one of this family?
+    pub fn matches(&self, nsp: &str) -> bool {
+        match self {
+            Self::Fixed(path) => path == nsp,
+            Self::Dynamic(pattern) => {
+                let (prefix, rest) = pattern.split_once('{').unwrap_or((pattern, ""));
+                let suffix = rest.split_once('}').map_or("", |(_, s)| s);
+                nsp.strip_prefix(prefix)
+                    .and_then(|tail| tail.strip_suffix(suffix))
+                    .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+            }
+        }
+    }
+
+    /// How a lesson and the trace write it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Fixed(path) | Self::Dynamic(path) => path,
+        }
+    }
 }
 
 impl Behaviour {
@@ -55,9 +102,67 @@ impl Behaviour {
         self.with(trigger, name)
     }
 
+    /// Runs middleware `name` before every CONNECT to this namespace (`io.use(fn)`).
+    pub fn guarded_by(mut self, name: &str) -> Result<Self, String> {
+        let Some(guard) = find_guard::<LocalAdapter>(name) else {
+            let names: Vec<&str> = guards::<LocalAdapter>().iter().map(|g| g.name).collect();
+            return Err(format!(
+                "no middleware is called {name:?} (the middlewares are: {})",
+                names.join(", ")
+            ));
+        };
+        self.guard = Some(guard.name);
+        Ok(self)
+    }
+
+    /// Adds namespace `path` with its own handlers (`io.of(path).on('connection', …)`).
+    pub fn with_namespace(mut self, path: SpacePath, behaviour: Behaviour) -> Result<Self, String> {
+        let name = path.as_str();
+        if !name.starts_with('/') || name == "/" || name.contains(',') {
+            return Err(format!(
+                "namespace {name:?}: a namespace besides / starts with / and has no comma"
+            ));
+        }
+        if self.namespaces.iter().any(|s| s.path.as_str() == name) {
+            return Err(format!("namespace {name} is declared twice"));
+        }
+        if !behaviour.namespaces.is_empty() {
+            return Err(format!("namespace {name} cannot hold namespaces of its own"));
+        }
+        self.namespaces.push(Space { path, behaviour });
+        Ok(self)
+    }
+
+    /// The middleware of this namespace, if it has one.
+    pub fn guard(&self) -> Option<Middleware> {
+        self.guard_for()
+    }
+
+    /// [`Behaviour::guard`], for adapter `A`: what the server runs.
+    pub fn guard_for<A: Adapter>(&self) -> Option<Middleware<A>> {
+        find_guard(self.guard?)
+    }
+
+    /// The namespaces besides `/`, in the lesson's order.
+    pub fn namespaces(&self) -> &[Space] {
+        &self.namespaces
+    }
+
+    /// What namespace `nsp` runs: this behaviour for `/`, a declared one's, or `None` for a
+    /// namespace the server refuses ("Invalid namespace").
+    pub fn in_namespace(&self, nsp: &str) -> Option<&Behaviour> {
+        if nsp == "/" {
+            return Some(self);
+        }
+        self.namespaces
+            .iter()
+            .find(|s| s.path.matches(nsp))
+            .map(|s| &s.behaviour)
+    }
+
     /// Does the stage have any handler at all?
     pub fn is_empty(&self) -> bool {
-        self.chosen.is_empty()
+        self.chosen.is_empty() && self.namespaces.iter().all(|s| s.behaviour.is_empty())
     }
 
     /// The handler for `trigger`, for adapter `A`.
@@ -74,15 +179,24 @@ impl Behaviour {
             .collect()
     }
 
-    /// The events some handler of this stage answers.
+    /// The events some handler of this stage answers, in any namespace.
     pub fn events(&self) -> Vec<&str> {
-        self.chosen
+        let mut events: Vec<&str> = self
+            .chosen
             .iter()
             .filter_map(|(t, _)| match t {
                 Trigger::Event(name) => Some(name.as_str()),
                 _ => None,
             })
-            .collect()
+            .collect();
+        for space in &self.namespaces {
+            for event in space.behaviour.events() {
+                if !events.contains(&event) {
+                    events.push(event);
+                }
+            }
+        }
+        events
     }
 
     /// What the stage's handler for `trigger` declares it does with `args`: `Ok(None)` when no
@@ -91,6 +205,20 @@ impl Behaviour {
         match self.handler::<LocalAdapter>(trigger) {
             None => Ok(None),
             Some(h) => (h.declare)(args).map(Some),
+        }
+    }
+
+    /// [`Behaviour::effect`] for a client that connected with `auth` (see
+    /// [`handlers::Handle::read_auth`]).
+    pub fn effect_as(
+        &self,
+        trigger: &Trigger,
+        args: &[Value],
+        auth: &Value,
+    ) -> Result<Option<Effect>, String> {
+        match self.handler::<LocalAdapter>(trigger) {
+            None => Ok(None),
+            Some(h) => (h.declare_as)(args, auth).map(Some),
         }
     }
 
@@ -108,12 +236,24 @@ impl Behaviour {
         self.effect(&Trigger::Connection, &[]).ok().flatten()
     }
 
-    /// The handler names, for the ANCHORs a stage shows by default: `(file, anchor)` pairs.
+    /// The handler names, for the ANCHORs a stage shows by default: `(file, anchor)` pairs,
+    /// each middleware before the handlers of its namespace.
     pub fn code(&self) -> Vec<(&'static str, &'static str)> {
-        self.handlers::<LocalAdapter>()
-            .iter()
-            .map(|(_, h)| (h.file, h.anchor))
-            .collect()
+        let mut code: Vec<(&'static str, &'static str)> =
+            self.guard().iter().map(|g| (g.file, g.anchor)).collect();
+        code.extend(
+            self.handlers::<LocalAdapter>()
+                .iter()
+                .map(|(_, h)| (h.file, h.anchor)),
+        );
+        for space in &self.namespaces {
+            for pair in space.behaviour.code() {
+                if !code.contains(&pair) {
+                    code.push(pair);
+                }
+            }
+        }
+        code
     }
 }
 
@@ -133,6 +273,26 @@ mod tests {
             .unwrap();
         assert_eq!(effect.emit.unwrap().to, Audience::EveryoneButSender);
         assert_eq!(b.on_connection(), None);
+        assert_eq!(b.events(), vec!["chat message"]);
+    }
+
+    #[test]
+    fn a_pattern_matches_the_namespaces_of_its_family_only() {
+        let teams = SpacePath::Dynamic("/team-{id}".into());
+        assert!(teams.matches("/team-red"));
+        assert!(!teams.matches("/team-"));
+        assert!(!teams.matches("/team-red/x"));
+        assert!(!teams.matches("/other"));
+        let b = Behaviour::default()
+            .with_namespace(
+                teams,
+                Behaviour::default()
+                    .with("chat message", "nsp-emit-chat")
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(b.in_namespace("/team-blue").is_some());
+        assert!(b.in_namespace("/other").is_none());
         assert_eq!(b.events(), vec!["chat message"]);
     }
 

@@ -51,6 +51,7 @@ pub mod observe;
 pub mod order;
 pub mod proxy;
 pub mod realtime;
+pub mod spaces;
 pub mod stage_config;
 
 use std::net::SocketAddr;
@@ -92,7 +93,10 @@ pub enum ServerEvent {
         user_agent: Option<String>,
     },
     /// The `io.on('connection')` handler for this socket has run to the end.
-    Connected { sid: String },
+    ///
+    /// `nsp` is the namespace the socket joined (`/`, `/admin`): socketioxide gives a client's
+    /// sockets on every namespace the same id, so the id alone does not say which one it is.
+    Connected { sid: String, nsp: String },
     /// A `socket.on(event)` handler has run to the end.
     Handled { sid: String, event: String },
     /// A handler refused its input (malformed data); the server carried on.
@@ -102,7 +106,14 @@ pub enum ServerEvent {
         reason: String,
     },
     /// The socket left.
-    Disconnected { sid: String },
+    Disconnected { sid: String, nsp: String },
+    /// A connect middleware refused the socket: it got a CONNECT_ERROR with `message`, and no
+    /// handler of namespace `nsp` ever runs for it. Reported before the refusal is sent.
+    Refused {
+        sid: String,
+        nsp: String,
+        message: String,
+    },
     /// A handler emitted: what it sent, the JavaScript it mirrors, and the sockets it queued
     /// the packet for (see [`observe::live`]). Reported before that handler's `Connected` or `Handled`.
     Sent {
@@ -350,17 +361,19 @@ impl StageServer {
     /// failure only for closed sockets is no failure.
     pub async fn fence(&self, n: u64) -> Result<(), String> {
         let Some(io) = &self.io else { return Ok(()) };
-        match io.emit(FENCE_EVENT, &n).await {
-            Ok(()) => Ok(()),
-            Err(socketioxide::BroadcastError::Socket(errors))
-                if errors
-                    .iter()
-                    .all(|e| matches!(e, socketioxide::SocketError::Closed)) =>
-            {
-                Ok(())
+        // One marker per namespace: a client with sockets on `/` and `/admin` reads one on
+        // each, and has then read everything sent to either before it.
+        for space in io.nsps() {
+            match space.emit(FENCE_EVENT, &n).await {
+                Ok(()) => {}
+                Err(socketioxide::BroadcastError::Socket(errors))
+                    if errors
+                        .iter()
+                        .all(|e| matches!(e, socketioxide::SocketError::Closed)) => {}
+                Err(e) => return Err(format!("could not send the fence: {e}")),
             }
-            Err(e) => Err(format!("could not send the fence: {e}")),
         }
+        Ok(())
     }
     // ANCHOR_END: fence
 

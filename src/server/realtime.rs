@@ -19,7 +19,7 @@ use axum::Router;
 use axum::routing::get;
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, SocketRef, TryData};
+use socketioxide::extract::{AckSender, SocketRef};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 
@@ -96,8 +96,10 @@ pub fn attach(
     let (layer, io) = builder()
         .with_adapter::<Tally>(report.losses.clone())
         .build_layer();
-    // io.on('connection', (socket) => { ... })
-    on_main_namespace(&io, behaviour, report, log);
+    // io.on('connection', (socket) => { ... }), then io.of('/admin').on(...)
+    // for each other namespace the stage declares.
+    on_main_namespace(&io, behaviour.clone(), report.clone(), log.clone());
+    super::spaces::on_other_namespaces(&io, &behaviour, &report, &log);
     // `.layer` wraps the routes that exist so far. The client script route is
     // added after it, so socketioxide (which answers everything under
     // /socket.io itself) never sees that one path.
@@ -145,21 +147,8 @@ where
     // moment at which a handler can be registered before the client can send an event. (See
     // `register_events` for why that matters.) Tutor plumbing rides along: who each socket says
     // it is, reported before it joins (see live::identify).
-    let (early, events) = (report.clone(), behaviour.clone());
-    let (events_log, handshake) = (log.clone(), report.clone());
-    let before_connect = async move |socket: SocketRef<A>, TryData(auth): TryData<Value>| {
-        handshake.send(live::identify(&socket));
-        let auth = auth.unwrap_or(Value::Null);
-        register_events(&socket, &events, &early, &auth, &events_log);
-        Ok::<(), std::convert::Infallible>(())
-    };
-    // `auth` is the CONNECT packet's payload: `socket.handshake.auth` in Node.
-    let handler =
-        async move |turn: Turn, socket: SocketRef<A>, io: SocketIo<A>, TryData(auth): TryData<Value>| {
-            let auth = auth.unwrap_or(Value::Null);
-            turn.run(on_connection(socket, io, auth, behaviour, report, log));
-        };
-    io.ns("/", handler.with(before_connect))
+    let first = super::spaces::before_connect(behaviour.clone(), report.clone(), log.clone());
+    io.ns("/", super::spaces::connection(behaviour, report, log).with(first))
 }
 
 /// `socket.on(event, …)` for every event the stage answers, registered from the connect
@@ -173,7 +162,7 @@ where
 /// drops such an event without a word. Registered before the reply, a handler is there for the
 /// first event that can come. Each handler still runs in its turn, and the connection handler's
 /// turn is taken before the reply can reach the client, so the connection body runs first.
-fn register_events<A: Adapter>(
+pub(super) fn register_events<A: Adapter>(
     socket: &SocketRef<A>,
     behaviour: &Behaviour,
     report: &Reporter,
@@ -232,7 +221,7 @@ fn register_events<A: Adapter>(
 ///
 /// Every handler takes a [`Turn`] while socketioxide reads its packet and runs its work in that
 /// turn, so the server handles one thing at a time in arrival order (see [`super::order`]).
-async fn on_connection<A: Adapter>(
+pub(super) async fn on_connection<A: Adapter>(
     socket: SocketRef<A>,
     io: SocketIo<A>,
     auth: Value,
@@ -241,6 +230,7 @@ async fn on_connection<A: Adapter>(
     log: Option<Log>,
 ) {
     let sid = socket.id.to_string();
+    let nsp = socket.ns().to_owned();
     // Node's socket.io puts every new socket in a room named by its own id, which is how one
     // socket reaches exactly one other (`socket.to(id)`). socketioxide does not, so we do.
     socket.join(socket.id);
@@ -252,6 +242,7 @@ async fn on_connection<A: Adapter>(
     socket.on_disconnect(async move |turn: Turn, socket: SocketRef<A>, io: SocketIo<A>| {
         turn.run(async move {
             let sid = socket.id.to_string();
+            let nsp = socket.ns().to_owned();
             if let Some(handler) = on_leave {
                 let call = Call {
                     socket,
@@ -269,14 +260,18 @@ async fn on_connection<A: Adapter>(
                     let _ = gone.send(ServerEvent::Rejected { sid, event, reason });
                 }
             }
-            let _ = gone.send(ServerEvent::Disconnected { sid });
+            let _ = gone.send(ServerEvent::Disconnected { sid, nsp });
         });
     });
     // A socket that closed before this handler ran never calls a disconnect handler registered
     // now; report its leaving here. (A close racing this line may report it twice; whoever
     // reads the reports ignores a second `Disconnected`.)
     if !socket.connected() {
-        let _ = report.send(ServerEvent::Disconnected { sid: sid.clone() });
+        let nsp = nsp.clone();
+        let _ = report.send(ServerEvent::Disconnected {
+            sid: sid.clone(),
+            nsp,
+        });
     }
     if let Some(handler) = behaviour.handler::<A>(&Trigger::Connection) {
         // A connection handler's one argument is the handshake's auth (`null` without one).
@@ -299,7 +294,7 @@ async fn on_connection<A: Adapter>(
             });
         }
     }
-    let _ = report.send(ServerEvent::Connected { sid });
+    let _ = report.send(ServerEvent::Connected { sid, nsp });
 }
 // ANCHOR_END: report_when_done
 
@@ -373,7 +368,8 @@ async fn run<A: Adapter>(
     let full = |outcome: &Result<(), Failed>| outcome.as_ref().err().map_or(0, |f| f.full_buffers);
     // Losses noted before this emit are not its own (a fence of the tutor's, say).
     report.losses.take();
-    let (outcome, mut recipients) = live::observe(&io, &socket, &emit.to, running, full).await;
+    let nsp = emit.namespace(socket.ns()).to_owned();
+    let (outcome, mut recipients) = live::observe(&io, &socket, &emit.to, &nsp, running, full).await;
     // The sockets whose full buffer dropped this emit's packet, by name (see tally.rs). The
     // in-memory adapter of the lesson servers notes them; another adapter leaves only the count.
     recipients.dropped = report.losses.take();

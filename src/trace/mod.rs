@@ -23,6 +23,20 @@ pub use crate::vocab::{Ack, Audience};
 pub struct Delivery {
     pub event: String,
     pub args: Vec<Value>,
+    /// The namespace of the socket that received it, when not `/` (lesson 8: a client with a
+    /// socket on `/` and one on `/admin` receives an admin announcement on the latter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nsp: Option<String>,
+}
+
+/// A CONNECT the server refused with a CONNECT_ERROR (`44/admin,{"message":…}`): what the
+/// client's `connect_error` listener gets as `err.message` and `err.data`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    pub nsp: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
 }
 
 /// What kind of step a record describes.
@@ -168,6 +182,9 @@ pub struct StepRecord {
     /// them, and the trace lists them so what they missed is plain (lesson 6).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub away: Vec<String>,
+    /// A connect step the server refused (see [`Refusal`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Refusal>,
     /// Raw frames, only with `--wire`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wire: Option<Vec<WireLine>>,
@@ -200,6 +217,7 @@ impl StepRecord {
             acks: BTreeMap::new(),
             server_acks: BTreeMap::new(),
             away: Vec::new(),
+            refused: None,
             wire: None,
         }
     }

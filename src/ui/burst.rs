@@ -31,6 +31,7 @@ pub(super) fn render(out: &mut String, steps: &[StepRecord], columns: Columns) {
         let sent = Delivery {
             event: step.event.clone().unwrap_or_default(),
             args: step.args.clone(),
+            nsp: None,
         };
         let sender = step.sender.as_deref().unwrap_or("?");
         let lead = format!(

@@ -72,6 +72,11 @@ async function addControls(doc) {
   const rooms = about.rooms?.length ? `; rooms it declares: ${about.rooms.map((r) => `'${r}'`).join(', ')}` : '';
   title.textContent = `This server also answers these events${rooms}:`;
   strip.append(title, ...about.controls.map((c) => control(doc, c)));
+  if (about.namespaces?.length) {
+    const more = doc.createElement('div');
+    more.textContent = 'and these namespaces, joined over the same connection:';
+    strip.append(more, ...about.namespaces.map((n) => joinNamespace(doc, n)));
+  }
   if (!about.chat) {
     const chat = doc.createElement('div');
     chat.id = 'no-chat';
@@ -83,6 +88,57 @@ async function addControls(doc) {
   socket.onAny((event, ...args) => {
     if (!SHOWN.has(event)) show(`${event}: ${shown(args)}`, 'event');
   });
+}
+
+/**
+ * A form that joins one more namespace over the page's connection, as a second `io(nsp, { auth })`
+ * in the same page does (socket.io-client's Manager multiplexes them), and shows what that socket
+ * gets: its connect, a middleware's `connect_error` (message and data), and every event.
+ */
+function joinNamespace(doc, [nsp, middleware]) {
+  const form = doc.createElement('form');
+  form.className = 'control namespace';
+  form.dataset.namespace = nsp;
+  const open = doc.createElement('code');
+  open.textContent = 'io(';
+  const path = doc.createElement('input');
+  path.name = 'nsp';
+  // A pattern's example: the part before the braces and a name.
+  path.value = JSON.stringify(nsp.replace(/\{[^}]*\}/, 'red'));
+  path.setAttribute('aria-label', 'the namespace, as JSON');
+  const mid = doc.createElement('code');
+  mid.textContent = ', { auth: ';
+  const auth = doc.createElement('input');
+  auth.name = 'auth';
+  auth.value = '{}';
+  auth.setAttribute('aria-label', 'the auth object, as JSON');
+  const close = doc.createElement('code');
+  close.textContent = ' })';
+  const button = doc.createElement('button');
+  button.textContent = 'connect';
+  const js = doc.createElement('small');
+  js.textContent = middleware ? `  its middleware: ${middleware}` : '';
+  form.append(open, path, mid, auth, close, ' ', button, js);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    let name;
+    let data;
+    try {
+      name = JSON.parse(path.value);
+      data = JSON.parse(auth.value);
+    } catch (err) {
+      show(`the namespace and the auth are JSON: ${err.message}`, 'notice');
+      return;
+    }
+    const other = io(name, { auth: data });
+    other.on('connect', () => show(`connected to ${name}`, 'notice'));
+    other.on('connect_error', (err) => {
+      const extra = err.data === undefined ? '' : ` (data: ${JSON.stringify(err.data)})`;
+      show(`connect_error on ${name}: ${err.message}${extra}`, 'notice');
+    });
+    other.onAny((event, ...args) => show(`${name} ${event}: ${shown(args)}`, 'event'));
+  });
+  return form;
 }
 
 addControls(document);

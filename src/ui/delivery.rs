@@ -14,6 +14,9 @@ use crate::trace::{Audience, StepRecord};
 /// a line of its own, under the first, when the line would be too wide (see [`Columns`]).
 pub(super) fn render(out: &mut String, step: &StepRecord, columns: Columns) {
     out.push_str(&header(step, columns.width));
+    if let Some(refusal) = &step.refused {
+        refused(out, step, refusal, columns);
+    }
     if step.event.is_none() {
         nothing_emitted(out, step, columns);
         return;
@@ -51,7 +54,7 @@ pub(super) fn render(out: &mut String, step: &StepRecord, columns: Columns) {
             let note = match (&step.audience, matching.is_empty()) {
                 (Some(Audience::EveryoneButSender), true) => format!("{who}: a broadcast skips it"),
                 (Some(Audience::RoomsButSender(_)), true) => format!("{who}: socket.to skips it"),
-                (Some(Audience::Everyone), false) => format!("{who}, included by io.emit"),
+                (Some(Audience::Everyone), false) => format!("{who}, included by {}", broadcast(step)),
                 _ => match why_not {
                     Some(why) if why != SENDER => format!("{who}: {}", terminal_safe(why)),
                     _ => who.to_owned(),
@@ -109,7 +112,47 @@ fn listed(items: &[String], first: &str) -> Vec<(&'static str, String)> {
 
 /// A step whose handler emitted nothing: say so, but still show anything that arrived
 /// regardless, the acknowledgements, and what was set aside.
+/// The broadcast a step's action makes, as the JavaScript writes it up to `.emit`:
+/// `io.emit`, `io.of('/admin').emit`, `socket.nsp.emit`.
+fn broadcast(step: &StepRecord) -> &str {
+    step.action
+        .as_deref()
+        .and_then(|a| {
+            let end = a.find(".emit(")?;
+            let start = a[..end].rfind(' ').map_or(0, |i| i + 1);
+            Some(&a[start..end + 5])
+        })
+        .unwrap_or("io.emit")
+}
+
+/// The line of a CONNECT the server refused: what the client's `connect_error` listener gets.
+fn refused(out: &mut String, step: &StepRecord, refusal: &crate::trace::Refusal, columns: Columns) {
+    let who = step.sender.as_deref().unwrap_or("?");
+    let mut pieces = vec![(
+        "",
+        format!(
+            "{} connect_error on {}: '{}'",
+            style::no(),
+            terminal_safe(&refusal.nsp),
+            terminal_safe(&refusal.message)
+        ),
+    )];
+    if let Some(data) = &refusal.data {
+        pieces.push((
+            " ",
+            format!(
+                "with data {}",
+                super::trace::shown_args(std::slice::from_ref(data))
+            ),
+        ));
+    }
+    out.push_str(&columns.client_line(who, pieces));
+}
+
 fn nothing_emitted(out: &mut String, step: &StepRecord, columns: Columns) {
+    if step.refused.is_some() && step.received.values().all(Vec::is_empty) && step.ignored.is_empty() {
+        return;
+    }
     let strays: Vec<_> = step.received.iter().filter(|(_, v)| !v.is_empty()).collect();
     let said = if !strays.is_empty() || !step.ignored.is_empty() {
         None

@@ -199,8 +199,13 @@ function drawStep(scene, lanes, step, y, joined, left) {
     }
     y += ROW;
   }
-  if (step.refused != null) y = note(scene, server, y, `the server ignored it: ${step.refused}`, 'rtd-no');
+  // A live record's `refused` is why the server ignored a message (a string); a lesson record's
+  // is a CONNECT the server refused (an object), drawn after the action as the Rust renderer does.
+  if (typeof step.refused === 'string') y = note(scene, server, y, `the server ignored it: ${step.refused}`, 'rtd-no');
   if (step.action != null) y = actionBox(scene, server, y, step.action, '');
+  if (step.refused != null && typeof step.refused === 'object') {
+    y = note(scene, server, y, `connect_error on ${step.refused.nsp}: '${step.refused.message}'`, 'rtd-no');
+  }
   if (step.answered === true && step.sender != null) {
     // An acknowledgement: an answer on the sender's own connection, not an emit.
     const x = lanes.at(step.sender);

@@ -378,6 +378,7 @@ mod tests {
             vec![Delivery {
                 event: "chat message".into(),
                 args: vec![long.clone().into()],
+                nsp: None,
             }],
         );
         let svg = stage_svg(&trace(vec![step]));

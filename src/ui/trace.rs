@@ -112,10 +112,15 @@ pub(super) fn shown_args(args: &[serde_json::Value]) -> String {
 /// off its socket, so they go through [`terminal_safe`].
 pub(super) fn describe(delivery: &Delivery) -> String {
     let event = terminal_safe(&delivery.event);
-    if delivery.args.is_empty() {
+    let what = if delivery.args.is_empty() {
         format!("'{event}'")
     } else {
         format!("'{event}' {}", shown_args(&delivery.args))
+    };
+    // On which socket, for a client with sockets on several namespaces.
+    match &delivery.nsp {
+        Some(nsp) => format!("{what} on {}", terminal_safe(nsp)),
+        None => what,
     }
 }
 
@@ -129,6 +134,7 @@ pub(super) fn header(step: &StepRecord, width: usize) -> String {
             let sent = step.client_emit.clone().unwrap_or_else(|| Delivery {
                 event: step.event.clone().unwrap_or_default(),
                 args: step.args.clone(),
+                nsp: None,
             });
             // Whatever the trigger says beyond "bob emits 'ev'" (lesson 6: "while
             // disconnected…", "(sent 2 times)").
@@ -253,6 +259,7 @@ mod tests {
             vec![Delivery {
                 event: format!("hi{evil}"),
                 args: vec![serde_json::Value::from("\u{9b}31m")],
+                nsp: None,
             }],
         );
         step.wire = None;

@@ -6,6 +6,8 @@
 //   tab, solid "read" for a bot that reported reading it), within a second; markup in a message
 //   stays text on the diagram page (no dialog, no element made from it).
 // * serve 3 --broadcast: the sender's lane gets a "not delivered" mark with the server's reason.
+// * serve 8: the control strip's namespace form joins /admin over the tab's connection, with
+//   the auth the middleware reads; a refusal shows the connect_error.
 // * serve 4: the chat page's control strip, generated from the stage's handlers, lets a tab join
 //   a room; a room emit then reaches only it. serve 5: a tab asks with an acknowledgement and
 //   shows the answer. serve 3's chat page has no strip.
@@ -243,6 +245,46 @@ test('serve 4: a tab joins a room from the control strip, and a room emit reache
     assert.ok(!(await messages(one)).some((m) => m.includes('am I alone?')), 'the sender does not get its own');
     writeFileSync(join(artifactsDir(), 'tutor-live-serve-4.png'), await viewer.page.screenshot({ fullPage: true }));
     writeFileSync(join(artifactsDir(), 'serve-4-tab-1.png'), await one.page.screenshot());
+  } finally {
+    await context.close();
+    const stopped = await serve.stop();
+    assert.equal(stopped.code, 0, stopped.stderr);
+  }
+});
+
+/** Joins namespace `nsp` (JSON) with `auth` (JSON) from the control strip's namespace form. */
+async function joinNamespace(tab, nsp, auth) {
+  const form = tab.page.locator('#controls form.namespace').first();
+  await form.locator('input[name="nsp"]').fill(nsp);
+  await form.locator('input[name="auth"]').fill(auth);
+  await form.locator('button').click();
+}
+
+test('serve 8: a tab joins /admin with the token, another is refused, and an announcement reaches only the admin', { timeout: 60_000 }, async () => {
+  const serve = await startServe(['8']);
+  const context = await browser.newContext({ viewport: { width: 900, height: 560 } });
+  try {
+    const one = await openTab(context, serve, 'tab-1');
+    const two = await openTab(context, serve, 'tab-2');
+    for (const tab of [one, two]) {
+      await tab.page.waitForSelector('#controls form.namespace[data-namespace="/admin"]', { timeout: WAIT_MS });
+      assert.match(await tab.page.textContent('#controls'), /its middleware: io\.of\('\/admin'\)\.use/);
+    }
+    await joinNamespace(one, '"/admin"', '{"token":"letmein"}');
+    await waitForMessage(one, 'connected to /admin');
+    await waitForMessage(one, '/admin welcome: "admin"');
+    await joinNamespace(two, '"/admin"', '{}');
+    await waitForMessage(two, 'connect_error on /admin: not authorized');
+    await serve.waitFor("tab-2's refusal", (l) => l.kind === 'rejected' && l.client === 'tab-2' && /refused: not authorized/.test(l.reason));
+
+    await useControl(two, 'announce', '"deploy at five"');
+    const record = await serve.waitFor("tab-2's announcement", (l) => l.kind === 'emit' && l.client === 'tab-2');
+    assert.deepEqual(record.sent_to, ['tab-1'], 'only the socket on /admin');
+    assert.match(record.why_not['tab-2'], /no socket in '\/admin'/);
+    await waitForMessage(one, '/admin announcement: "deploy at five"');
+    assert.equal(await fence(two), 'Invalid namespace');
+    assert.ok(!(await messages(two)).some((m) => m.includes('deploy at five')), 'tab-2 has no socket on /admin');
+    writeFileSync(join(artifactsDir(), 'serve-8-tab-1.png'), await one.page.screenshot());
   } finally {
     await context.close();
     const stopped = await serve.stop();

@@ -27,25 +27,22 @@
 
 const path = require('node:path');
 
-// tests/node pins the server, socket.io 4.8.4; its only socket.io-client is the 2.x that comes
-// with the `socket.io-v2` alias. The 4.8 client is installed for the browser tests.
+// The client the conformance test compares with: socket.io-client 4.8.4, pinned in this folder's
+// package.json next to the server it talks to (socket.io 4.8.4). Loaded by path, so no other
+// copy on the machine can stand in for it; anything but 4.x stops here, saying what to install.
 function loadClient() {
-  const places = [
-    'socket.io-client',
-    path.join(__dirname, '../browser/node_modules/socket.io-client'),
-  ];
-  for (const place of places) {
-    try {
-      const version = require(`${place}/package.json`).version;
-      if (version.startsWith('4.')) {
-        return { client: require(place), version };
-      }
-    } catch (e) {
-      // Not installed there: try the next place.
-    }
+  const place = path.join(__dirname, 'node_modules/socket.io-client');
+  let version;
+  try {
+    version = require(`${place}/package.json`).version;
+  } catch (e) {
+    version = null;
   }
-  console.error('socket.io-client 4.x is missing: run `npm ci` in tests/browser');
-  process.exit(2);
+  if (!version || !version.startsWith('4.')) {
+    console.error(`socket.io-client 4.x is missing (found ${version}): run \`npm ci\` in tests/node`);
+    process.exit(2);
+  }
+  return { client: require(place), version };
 }
 const { client: ioClient, version: CLIENT_VERSION } = loadClient();
 const { Manager } = ioClient;

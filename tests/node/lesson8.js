@@ -18,6 +18,7 @@
 //                 when it does not exist yet: from the first announce on, /admin exists, with
 //                 no middleware. Play this variant once per process.
 // - `refuse-all`: the middleware refuses everyone, the right token too.
+// - `no-guard`:   /admin has its connection handler but no middleware: everyone gets in.
 //
 // Stage 5 has one handler beyond stage-5.js, 'all teams', which runs `teams.emit(...)` on the
 // parent namespace: Node sends it to every child namespace the regex has created.
@@ -100,7 +101,9 @@ const stages = {
       return;
     }
     const admin = io.of('/admin');
-    admin.use(guard(mistake));
+    if (mistake !== 'no-guard') {
+      admin.use(guard(mistake));
+    }
     admin.on('connection', (socket) => {
       socket.emit('welcome', 'admin');
     });
@@ -138,7 +141,7 @@ const stages = {
   },
 };
 
-const MISTAKES = ['io-emit', 'no-next', 'no-admin', 'refuse-all'];
+const MISTAKES = ['io-emit', 'no-next', 'no-admin', 'refuse-all', 'no-guard'];
 const USAGE =
   'usage: node lesson8.js --stage <1-5> [--wrong <mistake>] [--port <port>]; ' +
   `mistakes (stage 3 only): ${MISTAKES.join(', ')}`;

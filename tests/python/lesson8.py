@@ -1,7 +1,10 @@
 # Lesson 8's stage 3 (a middleware guards /admin) written with python-socketio (aiohttp), the
 # right answer `check 8` must accept from a server that is not Node's.
 #
-#   tests/python/.venv/bin/python tests/python/lesson8.py <port>
+#   tests/python/.venv/bin/python tests/python/lesson8.py <port> [no-admin]
+#
+# With `no-admin`, the learner's mistake of never setting up /admin: python-socketio then
+# refuses a CONNECT to /admin with "Unable to connect", where Node says "Invalid namespace".
 #
 # Listens on 127.0.0.1 (port 0 lets the system pick one) and prints the port it got as the first
 # line of stdout. python-socketio has no `use()`: the `connect` handler of a namespace is its
@@ -28,7 +31,6 @@ async def announce(sid, msg):
 
 
 # io.of('/admin').use(...) and io.of('/admin').on('connection', ...) in one handler.
-@sio.on("connect", namespace="/admin")
 async def admin_connect(sid, environ, auth):
     if not isinstance(auth, dict) or auth.get("token") != "letmein":
         raise socketio.exceptions.ConnectionRefusedError(
@@ -37,7 +39,9 @@ async def admin_connect(sid, environ, auth):
     await sio.emit("welcome", "admin", to=sid, namespace="/admin")
 
 
-async def main(port):
+async def main(port, mistake):
+    if mistake != "no-admin":
+        sio.on("connect", admin_connect, namespace="/admin")
     app = web.Application()
     sio.attach(app)
     runner = web.AppRunner(app)
@@ -49,4 +53,7 @@ async def main(port):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
+    mistakes = ["no-admin"]
+    if len(sys.argv) > 3 or (len(sys.argv) == 3 and sys.argv[2] not in mistakes):
+        sys.exit(f"usage: lesson8.py <port> [{'|'.join(mistakes)}]")
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0, (sys.argv + [None, None])[2]))

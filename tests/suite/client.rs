@@ -418,7 +418,7 @@ fn the_stage_server_serves_every_transport_setting() {
                 let client = SimClient::connect(&base, &options_for(setting)).await.unwrap();
                 loop {
                     match tokio::time::timeout(WAIT, stage.next_event()).await {
-                        Ok(Some(ServerEvent::Connected { sid })) if sid == client.sid => break,
+                        Ok(Some(ServerEvent::Connected { sid, .. })) if sid == client.sid => break,
                         Ok(Some(_)) => {}
                         other => panic!("{setting:?}: the connection handler did not report: {other:?}"),
                     }

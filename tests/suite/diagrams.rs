@@ -219,6 +219,7 @@ fn emit(step: u32, sender: &str, event: &str, text: &str, received: &[(&str, boo
             vec![Delivery {
                 event: event.into(),
                 args: record.args.clone(),
+                nsp: None,
             }]
         } else {
             record.not_received_by.push((*who).into());

@@ -123,6 +123,7 @@ fn text_and_json_output_escape_bidi_controls_c1_and_separators() {
         vec![Delivery {
             event: TRICKY.into(),
             args: vec![serde_json::json!({ TRICKY: TRICKY })],
+            nsp: None,
         }],
     );
     let line = json::step_line(&record);

@@ -2,6 +2,7 @@
 
 mod book;
 mod check;
+mod check8;
 mod check_configs;
 mod cli;
 mod client;
@@ -21,6 +22,7 @@ mod hardening;
 mod json_schema;
 mod layers;
 mod leave;
+mod lesson8_node;
 mod lesson9_node;
 mod lessons;
 mod missing_parts;

@@ -26,7 +26,7 @@ async fn chat_with(n: usize) -> (StageServer, Vec<SimClient>) {
         // Its handlers exist once the connection handler has reported.
         loop {
             match tokio::time::timeout(WAIT, server.next_event()).await {
-                Ok(Some(ServerEvent::Connected { sid })) if sid == client.sid => break,
+                Ok(Some(ServerEvent::Connected { sid, .. })) if sid == client.sid => break,
                 Ok(Some(_)) => continue,
                 other => panic!("waited {WAIT:?} for the connection handler: {other:?}"),
             }

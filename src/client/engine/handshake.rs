@@ -92,10 +92,10 @@ pub(in crate::client) async fn handshake(
     // Step 3: join the default namespace and wait for the server's answer. Whatever else
     // arrives first is legal: pings (answered at once) and events, which the receiver keeps
     // until the CONNECT reply, as socket.io-client does.
-    let mut receiver = Receiver::new("/");
+    let mut receiver = Receiver::new(&options.namespace);
     let mut pending: Vec<Frame> = frames.collect();
     let connect = SocketPacket::Connect {
-        nsp: "/".into(),
+        nsp: options.namespace.clone(),
         data: options.auth.clone(),
     }
     .to_frame();

@@ -50,8 +50,14 @@ impl Hub {
 
     /// A socket's handshake: its name is the `name` query parameter if it gave a plain one (bots
     /// and test clients do), else `tab-N` for a browser and `client-N` for anything else; a name
-    /// in use gets `-2`, `-3`, ….
+    /// in use gets `-2`, `-3`, …. A connected socket's id seen again is its session joining
+    /// another namespace: nothing changes.
     pub(super) fn handshake(&mut self, sid: &str, query: &[(String, String)], user_agent: Option<&str>) {
+        // The same session joining one more namespace (socketioxide gives its sockets the
+        // session's id): the same person, already named.
+        if self.people.get(sid).is_some_and(|p| p.connected) {
+            return;
+        }
         let param = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
         let kind = if param("bot") == Some(self.bot_token.as_str()) {
             ClientKind::Bot

@@ -25,7 +25,13 @@ fn handshake(sid: &str, name: &str, bot: bool) -> ServerEvent {
 
 fn join(hub: &mut Hub, sid: &str, name: &str, bot: bool, now: Instant) {
     hub.server_event(handshake(sid, name, bot), now);
-    hub.server_event(ServerEvent::Connected { sid: sid.to_owned() }, now);
+    hub.server_event(
+        ServerEvent::Connected {
+            sid: sid.to_owned(),
+            nsp: "/".into(),
+        },
+        now,
+    );
 }
 
 fn chat(from: &str, text: &str, to: &[&str], dropped: &[&str]) -> ServerEvent {
@@ -164,7 +170,13 @@ fn a_bot_that_leaves_is_no_longer_waited_for() {
     let mut hub = room(now);
     hub.server_event(chat("s3", "hi", &["s1", "s2"], &[]), now);
     hub.bot_read(read("s1", "hi"));
-    hub.server_event(ServerEvent::Disconnected { sid: "s2".into() }, now);
+    hub.server_event(
+        ServerEvent::Disconnected {
+            sid: "s2".into(),
+            nsp: "/".into(),
+        },
+        now,
+    );
     let ready = hub.take_ready(now);
     assert_eq!(ready.len(), 2, "{ready:?}");
     assert_eq!(
@@ -173,7 +185,13 @@ fn a_bot_that_leaves_is_no_longer_waited_for() {
     );
     assert!(matches!(&ready[1], Live::Disconnect { client, .. } if client == "bob"));
     // A second report of the same leaving is not a second line.
-    hub.server_event(ServerEvent::Disconnected { sid: "s2".into() }, now);
+    hub.server_event(
+        ServerEvent::Disconnected {
+            sid: "s2".into(),
+            nsp: "/".into(),
+        },
+        now,
+    );
     assert!(hub.take_ready(now).is_empty());
 }
 
@@ -218,7 +236,13 @@ fn names_come_from_the_handshake() {
     );
     assert_eq!(hub.who("c2"), ("client-1".into(), ClientKind::Client));
     // Once alice has left, her name is free again.
-    hub.server_event(ServerEvent::Disconnected { sid: "b1".into() }, now);
+    hub.server_event(
+        ServerEvent::Disconnected {
+            sid: "b1".into(),
+            nsp: "/".into(),
+        },
+        now,
+    );
     hub.server_event(handshake("b2", "alice", true), now);
     assert_eq!(hub.who("b2").0, "alice");
 }
@@ -228,8 +252,20 @@ fn a_socket_that_left_before_its_handler_finished_is_marked_so() {
     let now = Instant::now();
     let mut hub = chat_hub();
     hub.server_event(handshake("s1", "quick", false), now);
-    hub.server_event(ServerEvent::Disconnected { sid: "s1".into() }, now);
-    hub.server_event(ServerEvent::Connected { sid: "s1".into() }, now);
+    hub.server_event(
+        ServerEvent::Disconnected {
+            sid: "s1".into(),
+            nsp: "/".into(),
+        },
+        now,
+    );
+    hub.server_event(
+        ServerEvent::Connected {
+            sid: "s1".into(),
+            nsp: "/".into(),
+        },
+        now,
+    );
     let ready = hub.take_ready(now);
     assert!(
         matches!(

@@ -152,7 +152,7 @@ impl Handle for BroadcastChat {
 
 /// `(msg) => …` takes the first argument: what the echo sends on. A chat message without one
 /// is refused (Node would echo `null`; a chat has nothing to show for it).
-fn msg(args: &[Value]) -> Result<Value, String> {
+pub(super) fn msg(args: &[Value]) -> Result<Value, String> {
     match args.first() {
         Some(msg) => Ok(msg.clone()),
         None => Err("a chat message needs its text, and this one has no argument".into()),

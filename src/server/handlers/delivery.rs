@@ -188,6 +188,7 @@ impl Handle for ReplayMissed {
                 event: CHAT.to_owned(),
                 args: Vec::new(),
                 to: Audience::OnlySender,
+                nsp: Default::default(),
             }),
             offset: true,
             ..Effect::quiet(js)

@@ -9,6 +9,7 @@
 //! | [`handshake`]   | what a client sends when it connects (`socket.handshake`)     |
 //! | [`delivery`]    | store before emit, server and client offsets (lesson 6)        |
 //! | [`scaling`]     | `io.local.emit`: a broadcast that stays on one server (lesson 7) |
+//! | [`namespaces`]  | `io.of(nsp)`, middleware, `socket.data`, dynamic namespaces (lesson 8) |
 //!
 //! Each handler is a type that implements [`Handle`], the way mini-redis makes each command a
 //! type: its fields are the event's arguments, read once by [`Handle::parse`]; [`Handle::effect`]
@@ -34,6 +35,7 @@ pub mod acks;
 pub mod broadcast;
 pub mod delivery;
 pub mod handshake;
+pub mod namespaces;
 pub mod rooms;
 pub mod scaling;
 
@@ -236,7 +238,17 @@ pub trait Handle: Sized + Send + 'static {
     /// a client that sends them at run time gets that reason on the trace.
     fn parse(args: &[Value]) -> Result<Self, String>;
 
-    /// What it will do, worked out from its fields alone: no socket, no clock.
+    /// Reads what the handler uses from its socket beyond the event's arguments
+    /// (`socket.data`), before [`Handle::effect`] is asked at run time. Most need nothing.
+    fn read_socket<A: Adapter>(&mut self, _socket: &SocketRef<A>) {}
+
+    /// The same, before the handler runs: what it will find in `socket.data`, worked out from
+    /// the `auth` the client connects with, the way the stage's middleware keeps it. The tutor
+    /// declares an effect this way where no socket is at hand (a lesson's steps, and `check`,
+    /// against a server it does not run).
+    fn read_auth(&mut self, _auth: &Value) {}
+
+    /// What it will do, worked out from its fields alone: no clock.
     fn effect(&self) -> Effect;
 
     /// Does it, for the socket and server in `call`.
@@ -255,6 +267,8 @@ pub struct Handler<A: Adapter = LocalAdapter> {
     pub anchor: &'static str,
     /// [`Handle::parse`], then [`Handle::effect`]: what it does with these arguments.
     pub declare: fn(&[Value]) -> Result<Effect, String>,
+    /// [`Handler::declare`] for a client that connected with this `auth` ([`Handle::read_auth`]).
+    pub declare_as: fn(&[Value], &Value) -> Result<Effect, String>,
     /// Parses the call's arguments once, and hands back the declared effect and the body, ready
     /// to run.
     pub start: fn(Call<A>) -> Result<Started, String>,
@@ -269,8 +283,14 @@ impl<A: Adapter> Handler<A> {
             file,
             anchor: H::ANCHOR,
             declare: |args| H::parse(args).map(|h| h.effect()),
+            declare_as: |args, auth| {
+                let mut handler = H::parse(args)?;
+                handler.read_auth(auth);
+                Ok(handler.effect())
+            },
             start: |call| {
-                let handler = H::parse(&call.args)?;
+                let mut handler = H::parse(&call.args)?;
+                handler.read_socket(&call.socket);
                 let effect = handler.effect();
                 Ok((effect, Box::pin(handler.apply(call))))
             },
@@ -326,6 +346,7 @@ pub fn all<A: Adapter>() -> Vec<Handler<A>> {
         handshake::handlers(),
         delivery::handlers(),
         scaling::handlers(),
+        namespaces::handlers(),
     ]
     .concat()
 }

@@ -101,14 +101,33 @@ pub fn identify<A: Adapter>(socket: &SocketRef<A>) -> super::super::ServerEvent 
     }
 }
 
-/// The socket ids connected to the default namespace right now.
+/// The socket ids connected to namespace `nsp` right now.
 ///
-/// `io.of("/")` rather than `io.sockets()`: the latter panics once the server has been closed,
+/// `io.of(nsp)` rather than `io.sockets()`: the latter panics once the server has been closed,
 /// and a handler may still be running while the tutor shuts down.
-fn connected<A: Adapter>(io: &SocketIo<A>) -> BTreeSet<String> {
-    io.of("/")
+fn connected<A: Adapter>(io: &SocketIo<A>, nsp: &str) -> BTreeSet<String> {
+    io.of(nsp)
         .map(|ns| ns.sockets().iter().map(|s| s.id.to_string()).collect())
         .unwrap_or_default()
+}
+
+/// Every socket id connected to some other namespace than `nsp`, with the namespaces it is in
+/// (the tutor's own round-trip namespaces aside). socketioxide gives a client's sockets on every
+/// namespace the id of its Engine.IO session, so an id here names a client.
+fn elsewhere<A: Adapter>(io: &SocketIo<A>, nsp: &str) -> BTreeMap<String, Vec<String>> {
+    let mut theirs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for space in io.nsps() {
+        for socket in space.sockets() {
+            let name = socket.ns();
+            if name != nsp {
+                theirs
+                    .entry(socket.id.to_string())
+                    .or_default()
+                    .push(name.to_owned());
+            }
+        }
+    }
+    theirs
 }
 
 fn ids<A: Adapter>(sockets: Vec<SocketRef<A>>) -> BTreeSet<String> {
@@ -117,18 +136,23 @@ fn ids<A: Adapter>(sockets: Vec<SocketRef<A>>) -> BTreeSet<String> {
 
 /// The socket ids an emit to `audience`, made on behalf of `socket`, selects right now: the
 /// same operators the handlers use, asked for their sockets instead of emitting.
-fn selected<A: Adapter>(io: &SocketIo<A>, socket: &SocketRef<A>, audience: &Audience) -> BTreeSet<String> {
-    if io.of("/").is_none() {
+fn selected<A: Adapter>(
+    io: &SocketIo<A>,
+    socket: &SocketRef<A>,
+    audience: &Audience,
+    nsp: &str,
+) -> BTreeSet<String> {
+    let Some(space) = io.of(nsp) else {
         return BTreeSet::new();
-    }
+    };
     match audience {
-        Audience::Everyone => connected(io),
+        Audience::Everyone => connected(io, nsp),
         Audience::EveryoneButSender => ids(socket.broadcast().sockets()),
         Audience::OnlySender => BTreeSet::from([socket.id.to_string()]),
-        Audience::Rooms(rooms) => ids(io.to(rooms.clone()).sockets()),
+        Audience::Rooms(rooms) => ids(space.to(rooms.clone()).sockets()),
         Audience::RoomsButSender(rooms) => ids(socket.to(rooms.clone()).sockets()),
-        Audience::EveryoneExcept(rooms) => ids(io.except(rooms.clone()).sockets()),
-        Audience::ThisServer => ids(io.local().sockets()),
+        Audience::EveryoneExcept(rooms) => ids(space.except(rooms.clone()).sockets()),
+        Audience::ThisServer => ids(space.local().sockets()),
         Audience::Nobody => BTreeSet::new(),
     }
 }
@@ -140,27 +164,34 @@ fn why_not<A: Adapter>(
     sender: &SocketRef<A>,
     sid: &str,
     audience: &Audience,
+    nsp: &str,
 ) -> Option<WhyNot> {
     let is_sender = sender.id.to_string() == sid;
     if is_sender && audience.skips_sender() {
         return Some(WhyNot::Sender);
     }
-    by_rooms(io, is_sender, sid, audience)
+    by_rooms(io, is_sender, sid, audience, nsp)
 }
 
 /// Why socket `sid`, connected to this server (`io`), was not selected by a broadcast to
 /// `audience` that another server made and the adapter carried here: the rooms it is in, as this
 /// server holds them. The sender is on the other server, so it is not this socket.
 pub fn why_not_here<A: Adapter>(io: &SocketIo<A>, sid: &str, audience: &Audience) -> Option<WhyNot> {
-    by_rooms(io, false, sid, audience)
+    by_rooms(io, false, sid, audience, "/")
 }
 
 /// The room-based half of [`why_not`], from the rooms `sid` is in on `io`.
-fn by_rooms<A: Adapter>(io: &SocketIo<A>, is_sender: bool, sid: &str, audience: &Audience) -> Option<WhyNot> {
+fn by_rooms<A: Adapter>(
+    io: &SocketIo<A>,
+    is_sender: bool,
+    sid: &str,
+    audience: &Audience,
+    nsp: &str,
+) -> Option<WhyNot> {
     // Looked up by id, not by a scan of every socket: called once per socket left out, a scan
     // made an emit to a small room among thousands of sockets quadratic.
     let rooms: BTreeSet<String> = io
-        .of("/")?
+        .of(nsp)?
         .get_socket(sid.parse().ok()?)?
         .rooms()
         .into_iter()
@@ -200,6 +231,7 @@ pub async fn observe<A: Adapter, F: Future>(
     io: &SocketIo<A>,
     socket: &SocketRef<A>,
     audience: &Audience,
+    nsp: &str,
     emit: F,
     full: impl Fn(&F::Output) -> usize,
 ) -> (F::Output, Recipients) {
@@ -207,16 +239,22 @@ pub async fn observe<A: Adapter, F: Future>(
     // sockets, each read is a set of 10,000 ids).
     let chosen = |all: &BTreeSet<String>| match audience {
         Audience::Everyone => all.clone(),
-        _ => selected(io, socket, audience),
+        _ => selected(io, socket, audience, nsp),
     };
-    let all_before = connected(io);
+    let all_before = connected(io, nsp);
     let before = chosen(&all_before);
-    let reasons: BTreeMap<String, WhyNot> = all_before
+    let mut reasons: BTreeMap<String, WhyNot> = all_before
         .difference(&before)
-        .filter_map(|sid| why_not(io, socket, sid, audience).map(|w| (sid.clone(), w)))
+        .filter_map(|sid| why_not(io, socket, sid, audience, nsp).map(|w| (sid.clone(), w)))
         .collect();
+    // A client with no socket in the emit's namespace is in none of its tables: the
+    // namespaces it is in say why. (Only read when the stage has other namespaces.)
+    let others = match io.nsps().len() {
+        0 | 1 => BTreeMap::new(),
+        _ => elsewhere(io, nsp),
+    };
     let outcome = emit.await;
-    let all_after = connected(io);
+    let all_after = connected(io, nsp);
     let after = chosen(&all_after);
 
     let to: BTreeSet<&String> = before.intersection(&after).collect();
@@ -226,6 +264,17 @@ pub async fn observe<A: Adapter, F: Future>(
         .filter(|sid| !to.contains(sid) && !unsure.contains(sid))
         .cloned()
         .collect();
+    let mut skipped = skipped;
+    for (sid, theirs) in others {
+        if !all_before.contains(&sid) && !all_after.contains(&sid) {
+            let why = WhyNot::NotInNamespace {
+                nsp: nsp.to_owned(),
+                theirs,
+            };
+            reasons.insert(sid.clone(), why);
+            skipped.push(sid);
+        }
+    }
     let why_not = reasons
         .into_iter()
         .filter(|(sid, _)| skipped.contains(sid))

@@ -43,6 +43,11 @@ pub(super) fn draw_step(
     if let Some(action) = &step.action {
         y = action_box(scene, server, y, action, "");
     }
+    // A CONNECT the server refused: what the client's `connect_error` listener got.
+    if let Some(refusal) = &step.refused {
+        let text = format!("connect_error on {}: '{}'", refusal.nsp, refusal.message);
+        y = note(scene, server, y, &text, "rtd-no");
+    }
     for name in &lanes.names[lanes.servers..] {
         let inbox = step.received.get(name).map(Vec::as_slice).unwrap_or_default();
         y = deliveries(scene, lanes, server, name, inbox.iter().map(|d| (None, d)), y);

@@ -78,6 +78,13 @@ pub fn observed(step: &StepRecord) -> impl PartialEq + std::fmt::Debug + use<> {
         step.burst,
         step.arrival.clone(),
         step.ignored.clone(),
-        (step.client_emit.clone(), step.acks.clone()),
+        (
+            step.client_emit.clone(),
+            step.acks.clone(),
+            // A refused CONNECT: the namespace and the message. Its `data` is not compared:
+            // Node sends what the middleware's error carries, socketioxide sends none (the
+            // lesson says so, and `node.rs` asserts that one difference).
+            step.refused.as_ref().map(|r| (r.nsp.clone(), r.message.clone())),
+        ),
     )
 }
