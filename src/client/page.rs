@@ -33,7 +33,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 mod session;
 
-pub use session::Disconnect;
+pub use session::{Disconnect, excerpt};
 
 use super::engine::link::Transport;
 use super::protocol::{EnginePacket, OpenInfo};
@@ -397,29 +397,6 @@ pub async fn request(
     match tokio::time::timeout(limit, work).await {
         Ok(result) => result,
         Err(_) => Err(PageError(format!("no answer to {what} within {limit:?}"))),
-    }
-}
-
-/// The first line of a body, at most 80 characters, for a trace line.
-pub fn excerpt(body: &str) -> String {
-    let line = body.lines().next().unwrap_or("");
-    line.chars().take(80).collect()
-}
-
-impl PageSession {
-    /// The session's polling target (`…&transport=polling&sid=…`), or its WebSocket's.
-    pub fn target(&self) -> &str {
-        &self.target
-    }
-
-    /// The page's origin, as its requests carry it.
-    pub fn origin(&self) -> Option<&str> {
-        self.origin.as_deref()
-    }
-
-    /// Where the session's requests go.
-    pub fn authority(&self) -> &str {
-        &self.authority
     }
 }
 

@@ -240,3 +240,26 @@ async fn websocket_end(
         description: "websocket connection closed".into(),
     }))
 }
+
+/// The first line of a body, at most 80 characters, for a trace line.
+pub fn excerpt(body: &str) -> String {
+    let line = body.lines().next().unwrap_or("");
+    line.chars().take(80).collect()
+}
+
+impl PageSession {
+    /// The session's polling target (`…&transport=polling&sid=…`), or its WebSocket's.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The page's origin, as its requests carry it.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// Where the session's requests go.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+}
