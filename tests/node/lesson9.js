@@ -13,7 +13,8 @@
 // which is what `tests/node/lesson9-client.js` reports next to what the client saw.
 //
 // 1. CORS: no `cors` option; --fixed allows the page's origin. A second port serves the page (another
-//    origin) that connects with socket.io-client 4.8.4: `GET /` on the page port.
+//    origin) that connects with socket.io-client 4.8.4: `GET /` on the page port (`/?transport=websocket`
+//    for a client that skips long-polling).
 // 2. Path: the default path /socket.io/ (the client asks for /realtime/); --fixed: path /realtime/.
 // 3. Engine.IO 3 (a Socket.IO 2 client): refused; --fixed: allowEIO3.
 // 4. A forwarding proxy in front that drops the Upgrade header; --fixed: it forwards the upgrade.
@@ -136,13 +137,15 @@ function application(io) {
 function pageServer(serverPort) {
   const client = path.join(path.dirname(require.resolve('socket.io-client/package.json')), 'dist/socket.io.min.js');
   const html = `<!doctype html>
-<html><head><meta charset="utf-8"><title>lesson 9.1</title></head>
+<html><head><meta charset="utf-8"><title>lesson 9.1</title><link rel="icon" href="data:,"></head>
 <body><pre id="report">waiting</pre>
 <script src="/socket.io.min.js"></script>
 <script>
   // What the page's socket.io-client reports: the first connect or connect_error.
   const started = performance.now();
-  const socket = io('http://${HOST}:${serverPort}');
+  // ?transport=websocket opens a WebSocket at once, as io(url, { transports: ['websocket'] }).
+  const only = new URLSearchParams(location.search).get('transport');
+  const socket = io('http://${HOST}:${serverPort}', only ? { transports: [only] } : {});
   const done = (report) => {
     report.ms = Math.round(performance.now() - started);
     report.active = socket.active;
@@ -159,7 +162,7 @@ function pageServer(serverPort) {
     if (req.url === '/socket.io.min.js') {
       res.writeHead(200, { 'Content-Type': 'application/javascript' });
       fs.createReadStream(client).pipe(res);
-    } else if (req.url === '/') {
+    } else if (req.url === '/' || req.url.startsWith('/?')) {
       res.writeHead(200, { 'Content-Type': 'text/html' });
       res.end(html);
     } else {
