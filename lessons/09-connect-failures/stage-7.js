@@ -1,6 +1,6 @@
 // Fails: the handler is registered after an await, so a message that arrives meanwhile is lost.
 io.on('connection', async (socket) => {
-  const user = await db.findUser(socket.handshake.auth.token); // 100 ms
+  const user = await db.findUser(socket.handshake.auth.token); // 200 ms
   socket.on('hello', (name) => {
     socket.emit('hi', name);
   });

@@ -46,8 +46,8 @@ export async function corsReport(fixed, transport = null) {
     const console = [];
     page.on('console', (m) => m.type() === 'error' && console.push(m.text()));
     await page.goto(`http://127.0.0.1:${fixture.ports.page}/${transport ? `?transport=${transport}` : ''}`, { timeout: WAIT_MS });
-    await page.waitForFunction(() => window.report !== undefined, null, { timeout: WAIT_MS });
-    const report = await page.evaluate(() => window.report);
+    await page.waitForFunction(() => window.lessonReport !== undefined, null, { timeout: WAIT_MS });
+    const report = await page.evaluate(() => window.lessonReport);
     // Ports change from run to run: name them instead.
     const name = (text) =>
       text.replaceAll(String(fixture.ports.page), 'PAGE').replaceAll(String(fixture.ports.server), 'SERVER');

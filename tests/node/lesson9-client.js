@@ -9,7 +9,8 @@
 //
 // Without --transport the client uses its defaults (long-polling, then the upgrade to WebSocket);
 // with it, `transports: [T]`. "client" holds, in order, what the application could see:
-// {"at": ms since the start, "event": "connect" | "connect_error" | "disconnect" | "upgrade" |
+// {"at": ms since the start, "event": "open" (the Engine.IO handshake) | "connect" | "connect_error" |
+// "disconnect" | "upgrade" |
 // "upgradeError" | ..., with message, description, type, reason, transport}. Every wait is bounded:
 // each scenario ends within a few seconds, whatever the server does. Exit status 0 when the run
 // completed (whatever it observed), 2 on bad arguments, 1 when the fixture could not start.
@@ -63,6 +64,7 @@ function recorder(socket, v2 = false) {
   const transport = () => engine()?.transport?.name;
   // The manager's 'open' comes as the Engine.IO handshake completes, before the upgrade probe starts.
   socket.io.on('open', () => {
+    record('open', { transport: transport() });
     const e = engine();
     e.on('upgrade', (t) => record('upgrade', { transport: t.name }));
     e.on('upgradeError', (err) => record('upgradeError', { message: err.message, transport: err.transport }));
@@ -191,7 +193,8 @@ const scenarios = {
     });
     const first = await within(3000, r.next('connect'));
     if (first === 'timeout') return { events: r.events };
-    if (!opts.transport) await within(1000, r.next('upgrade', 'upgradeError'));
+    // A default client upgrades first (it may have by now), so that the message goes over WebSocket.
+    if (!opts.transport && r.transport() !== 'websocket') await within(1000, r.next('upgrade', 'upgradeError'));
     const on = r.transport();
     r.record('emit', { bytes: 2000, transport: on });
     socket.emit('chat message', 'x'.repeat(2000));
@@ -209,6 +212,8 @@ const scenarios = {
     const r = recorder(socket);
     const first = await within(3000, r.next('connect'));
     if (first === 'timeout') return { events: r.events };
+    // A default client finishes its upgrade first: the failure is meant to meet a settled connection.
+    if (!opts.transport && r.transport() !== 'websocket') await within(1000, r.next('upgrade', 'upgradeError'));
     if (opts.cut) {
       net.cut();
       r.record('the network goes silent both ways');
@@ -219,12 +224,13 @@ const scenarios = {
       r.record('stops answering pings');
     }
     const end = await within(2500, r.next('disconnect'));
-    const ms = end === 'timeout' ? null : end.at - first.at;
+    // Both clocks start at the Engine.IO handshake (the 'open' event), not at the Socket.IO connect.
+    const ms = end === 'timeout' ? null : end.at - r.events.find((e) => e.event === 'open').at;
     r.stop();
     socket.disconnect();
-    return { disconnect_after_ms: ms, events: r.events };
+    return { disconnect_after_open_ms: ms, events: r.events };
   },
-  // Says hello as soon as it is connected, and again 500 ms later.
+  // Says hello as soon as it is connected, and again 700 ms later (the server's await takes 200).
   7: async (url) => {
     const socket = v4client(url);
     const r = recorder(socket);
@@ -236,7 +242,7 @@ const scenarios = {
     socket.on('connect', () => socket.emit('hello', 'first'));
     const first = await within(3000, r.next('connect'));
     if (first !== 'timeout') {
-      await sleep(500);
+      await sleep(700);
       socket.emit('hello', 'second');
       await within(1000, r.next('hi'));
       await sleep(100);
@@ -310,7 +316,13 @@ async function main() {
     if (ready === 'timeout') throw new Error('lesson9.js did not print its port within 5 s');
     started = Date.now();
     out.client = await scenarios[opts.stage](ready.url, ready.info);
-    await sleep(100); // the server's last lines (a disconnect) may still be on their way
+    // The server's last lines (its disconnects) may still be on their way: wait (bounded) until
+    // every connection it logged has its disconnect.
+    const settled = () => {
+      const lines = fixture.lines.filter((l) => l !== null);
+      return lines.filter((l) => l.server === 'connection').length <= lines.filter((l) => l.server === 'disconnect').length;
+    };
+    for (let waited = 0; waited < 1000 && !settled(); waited += 10) await sleep(10);
     fixture.child.kill();
     out.server = fixture.lines.filter((l) => l !== null);
   }

@@ -9,7 +9,8 @@
 // every port opened: {"ready":true,"server":P,"page":P,"proxy":P} (page for stage 1, proxy for
 // stage 4). Every later line is one JSON object per thing the server saw, for example
 //   {"server":"connection_error","code":5,"message":"Unsupported protocol version",...}
-//   {"server":"disconnect","reason":"ping timeout","transport":"websocket"}
+//   {"server":"disconnect","reason":"ping timeout","transport":"websocket","ms":501}
+// (`ms`: since that connection's Engine.IO handshake, on the server's clock)
 // which is what `tests/node/lesson9-client.js` reports next to what the client saw.
 //
 // 1. CORS: no `cors` option; --fixed allows the page's origin. A second port serves the page (another
@@ -84,16 +85,22 @@ function options(pagePort) {
   }
 }
 
+/** When each Engine.IO connection opened (its handshake), by connection. */
+const opened = new WeakMap();
+
 /** What the server saw, whatever the stage: refused requests, connections, upgrades, disconnects. */
 function observe(io) {
   io.engine.on('connection_error', (e) => {
     log({ kind: 'connection_error', code: e.code, message: e.message, context: e.context, url: e.req.url });
   });
   io.engine.on('connection', (conn) => {
+    // The server's own clock for this connection: `ms` in the lines below counts from here.
+    opened.set(conn, Date.now());
     log({ kind: 'engine_open', transport: conn.transport.name, protocol: conn.protocol });
     conn.on('upgrade', (transport) => log({ kind: 'upgrade', transport: transport.name }));
     conn.on('close', (reason, description) => {
-      log({ kind: 'engine_close', reason, description: description?.message ?? description });
+      const ms = Date.now() - opened.get(conn);
+      log({ kind: 'engine_close', reason, description: description?.message ?? description, ms });
     });
   });
   // The fixture's own observer, registered before the stage's handler: it sees every event packet
@@ -115,12 +122,13 @@ function application(io) {
     const transport = socket.conn.transport.name;
     log({ kind: 'connection', id: socket.id, transport });
     socket.on('disconnect', (reason) => {
-      log({ kind: 'disconnect', id: socket.id, reason, transport: socket.conn.transport.name });
+      const ms = Date.now() - opened.get(socket.conn);
+      log({ kind: 'disconnect', id: socket.id, reason, transport: socket.conn.transport.name, ms });
     });
     if (stage === 7) {
-      // stage-7.js: the handler comes after an await (here 100 ms, a database lookup's worth).
+      // stage-7.js: the handler comes after an await (here 200 ms, a slow database lookup's worth).
       if (fixed) socket.on('hello', (name) => socket.emit('hi', name));
-      const user = await sleep(100).then(() => ({ name: 'alice' }));
+      const user = await sleep(200).then(() => ({ name: 'alice' }));
       socket.data.user = user;
       if (!fixed) socket.on('hello', (name) => socket.emit('hi', name));
       return;
@@ -138,7 +146,7 @@ function pageServer(serverPort) {
   const client = path.join(path.dirname(require.resolve('socket.io-client/package.json')), 'dist/socket.io.min.js');
   const html = `<!doctype html>
 <html><head><meta charset="utf-8"><title>lesson 9.1</title><link rel="icon" href="data:,"></head>
-<body><pre id="report">waiting</pre>
+<body><pre id="out">waiting</pre>
 <script src="/socket.io.min.js"></script>
 <script>
   // What the page's socket.io-client reports: the first connect or connect_error.
@@ -149,8 +157,8 @@ function pageServer(serverPort) {
   const done = (report) => {
     report.ms = Math.round(performance.now() - started);
     report.active = socket.active;
-    window.report = report;
-    document.getElementById('report').textContent = JSON.stringify(report);
+    window.lessonReport = report;
+    document.getElementById('out').textContent = JSON.stringify(report);
     socket.disconnect();
   };
   socket.on('connect', () => done({ connected: true, transport: socket.io.engine.transport.name }));
