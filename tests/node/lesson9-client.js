@@ -21,7 +21,8 @@ const path = require('node:path');
 const readline = require('node:readline');
 
 function usage(message) {
-  console.error(`${message}\nusage: node lesson9-client.js --stage N [--fixed] [--url URL] [--transport polling|websocket] [--cut]`);
+  console.error(`${message}\nusage: node lesson9-client.js --stage N [--fixed] [--url URL]` +
+    ' [--transport polling|websocket] [--cut]');
   process.exit(2);
 }
 
@@ -37,7 +38,9 @@ for (let i = 0; i < args.length; i++) {
 }
 if (!Number.isInteger(opts.stage) || opts.stage < 1 || opts.stage > 8) usage('--stage must be 1 to 8');
 if (opts.cut && opts.stage !== 6) usage('--cut belongs to stage 6');
-if (opts.transport !== null && !['polling', 'websocket'].includes(opts.transport)) usage('--transport is polling or websocket');
+if (opts.transport !== null && !['polling', 'websocket'].includes(opts.transport)) {
+  usage('--transport is polling or websocket');
+}
 
 // Times are counted from the moment the scenario starts (the server's start-up comes before: < 0).
 let started = Date.now();
@@ -71,7 +74,8 @@ function recorder(socket, v2 = false) {
   });
   socket.on('connect', () => record('connect', { transport: transport() }));
   socket.on('connect_error', (err) => {
-    record('connect_error', { message: err.message, description: describe(err.description), type: err.type, data: err.data });
+    const description = describe(err.description);
+    record('connect_error', { message: err.message, description, type: err.type, data: err.data });
   });
   socket.on('disconnect', (reason, details) => {
     record('disconnect', { reason, description: describe(details?.description), message: details?.message });
@@ -144,7 +148,10 @@ const scenarios = {
     socket.disconnect();
     // Then one handshake as the page would send it, with its Origin: what the browser reads.
     const origin = `http://127.0.0.1:${info.page ?? 8080}`;
-    const answer = await fetch(`${url}/socket.io/?EIO=4&transport=polling`, { headers: { Origin: origin }, signal: AbortSignal.timeout(2000) });
+    const answer = await fetch(`${url}/socket.io/?EIO=4&transport=polling`, {
+      headers: { Origin: origin },
+      signal: AbortSignal.timeout(2000),
+    });
     await answer.text();
     return { origin, allow_origin: answer.headers.get('access-control-allow-origin'), events: r.events };
   },
@@ -320,7 +327,8 @@ async function main() {
     // every connection it logged has its disconnect.
     const settled = () => {
       const lines = fixture.lines.filter((l) => l !== null);
-      return lines.filter((l) => l.server === 'connection').length <= lines.filter((l) => l.server === 'disconnect').length;
+      const count = (kind) => lines.filter((l) => l.server === kind).length;
+      return count('connection') <= count('disconnect');
     };
     for (let waited = 0; waited < 1000 && !settled(); waited += 10) await sleep(10);
     fixture.child.kill();

@@ -190,7 +190,8 @@ function proxyServer(backendPort) {
   const proxy = http.createServer((req, res) => {
     const headers = { ...req.headers };
     for (const h of HOP_BY_HOP) delete headers[h];
-    const upstream = http.request({ host: HOST, port: backendPort, method: req.method, path: req.url, headers }, (answer) => {
+    const request = { host: HOST, port: backendPort, method: req.method, path: req.url, headers };
+    const upstream = http.request(request, (answer) => {
       const back = { ...answer.headers };
       for (const h of HOP_BY_HOP) delete back[h];
       res.writeHead(answer.statusCode, back);
@@ -206,7 +207,9 @@ function proxyServer(backendPort) {
     proxy.on('upgrade', (req, socket, head) => {
       const backend = net.connect(backendPort, HOST, () => {
         let request = `${req.method} ${req.url} HTTP/1.1\r\n`;
-        for (let i = 0; i < req.rawHeaders.length; i += 2) request += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+        for (let i = 0; i < req.rawHeaders.length; i += 2) {
+          request += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+        }
         backend.write(request + '\r\n');
         backend.write(head);
         socket.pipe(backend).pipe(socket);
