@@ -1,8 +1,8 @@
 // Fails: the handler is registered after an await, so a message that arrives meanwhile is lost.
 io.on('connection', async (socket) => {
   const user = await db.findUser(socket.handshake.auth.token); // 200 ms
-  socket.on('hello', (name) => {
-    socket.emit('hi', name);
+  socket.on('chat message', (msg) => {
+    socket.emit('chat message', msg);
   });
 });
 
@@ -13,10 +13,10 @@ io.on('connection', async (socket) => {
 //     next();
 //   });
 //   io.on('connection', (socket) => {
-//     socket.on('hello', (name) => {
-//       socket.emit('hi', name);
+//     socket.on('chat message', (msg) => {
+//       socket.emit('chat message', msg);
 //     });
 //   });
 
 // The client says hello as soon as it is connected:
-//   socket.on('connect', () => socket.emit('hello', 'first'));
+//   socket.on('connect', () => socket.emit('chat message', 'hello'));

@@ -237,21 +237,22 @@ const scenarios = {
     socket.disconnect();
     return { disconnect_after_open_ms: ms, events: r.events };
   },
-  // Says hello as soon as it is connected, and again 700 ms later (the server's await takes 200).
+  // Says 'hello' as soon as it is connected, and 'hello, again' 700 ms later (the server's await
+  // takes 200); the server echoes each 'chat message' it has a listener for.
   7: async (url) => {
     const socket = v4client(url);
     const r = recorder(socket);
     const his = [];
-    socket.on('hi', (name) => {
-      his.push(name);
-      r.record('hi', { name });
+    socket.on('chat message', (msg) => {
+      his.push(msg);
+      r.record('chat message', { msg });
     });
-    socket.on('connect', () => socket.emit('hello', 'first'));
+    socket.on('connect', () => socket.emit('chat message', 'hello'));
     const first = await within(3000, r.next('connect'));
     if (first !== 'timeout') {
       await sleep(700);
-      socket.emit('hello', 'second');
-      await within(1000, r.next('hi'));
+      socket.emit('chat message', 'hello, again');
+      await within(1000, r.next('chat message'));
       await sleep(100);
     }
     r.stop();

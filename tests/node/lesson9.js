@@ -127,10 +127,10 @@ function application(io) {
     });
     if (stage === 7) {
       // stage-7.js: the handler comes after an await (here 200 ms, a slow database lookup's worth).
-      if (fixed) socket.on('hello', (name) => socket.emit('hi', name));
+      if (fixed) socket.on('chat message', (msg) => socket.emit('chat message', msg));
       const user = await sleep(200).then(() => ({ name: 'alice' }));
       socket.data.user = user;
-      if (!fixed) socket.on('hello', (name) => socket.emit('hi', name));
+      if (!fixed) socket.on('chat message', (msg) => socket.emit('chat message', msg));
       return;
     }
     socket.on('chat message', (msg) => {

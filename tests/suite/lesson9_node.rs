@@ -49,7 +49,7 @@ fn in_trace_words(stage: u32, json: &Value) -> String {
         ),
         7 => {
             let answered = client["answered"].as_array().cloned().unwrap_or_default();
-            match answered.iter().any(|a| a == "first") {
+            match answered.iter().any(|a| a == "hello") {
                 true => "'chat message' \"hello\" → echoed".to_owned(),
                 false => "'chat message' \"hello\" → no echo".to_owned(),
             }
