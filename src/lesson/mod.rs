@@ -18,6 +18,7 @@
 mod anchor;
 mod answers;
 mod blurb;
+mod measure;
 mod model;
 mod parse;
 mod raw;
@@ -25,6 +26,7 @@ mod scope;
 mod step;
 
 pub use anchor::{AnchorError, anchor};
+pub use measure::MAX_LESSON_CLIENTS;
 pub use model::*;
 pub use raw::FORMAT_VERSION;
 pub use scope::own_room;

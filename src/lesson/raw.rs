@@ -59,6 +59,8 @@ pub(super) struct RawStage {
     pub(super) adapter: AdapterKind,
     /// The code shown; by default, the stage's handlers.
     pub(super) rust: Option<Vec<String>>,
+    /// What a measurement stage measures after its steps (lesson 10).
+    pub(super) measure: Option<super::measure::Measure>,
     #[serde(rename = "step", default)]
     pub(super) steps: Vec<RawStep>,
 }

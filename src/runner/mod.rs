@@ -34,6 +34,7 @@
 mod connect;
 mod delivery;
 mod emit;
+pub mod fanout;
 mod ids;
 mod nodes;
 mod options;
@@ -154,6 +155,7 @@ pub async fn run_stage_observed(
         title: stage.title.clone(),
         clients: Vec::new(),
         steps: Vec::new(),
+        measure: None,
     };
     let mut session = match Session::open(lesson, stage, target, options).await {
         Ok(session) => session,
@@ -167,10 +169,15 @@ pub async fn run_stage_observed(
     let outcome = session.play(hook, &mut trace.steps).await;
     trace.clients = session.joined.clone();
     session.close().await;
-    Observed {
-        trace,
-        error: outcome.err(),
+    let mut error = outcome.err();
+    // A measurement stage measures after its steps, on its own server (lesson 10).
+    if let (None, Some(measure), Target::Local) = (&error, &stage.measure, target) {
+        match fanout::measure(measure, options).await {
+            Ok(measured) => trace.measure = Some(measured),
+            Err(failed) => error = Some(failed),
+        }
     }
+    Observed { trace, error }
 }
 
 /// Shortens text to one line of at most `max` characters.

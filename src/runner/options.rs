@@ -55,6 +55,8 @@ pub struct RunOptions {
     pub redis: Option<Arc<Redis>>,
     /// `--redis redis://host:port`: use this Redis instead of starting one.
     pub redis_url: Option<String>,
+    /// `--clients N`: a measurement of audiences (lesson 10) also measures N clients.
+    pub clients: Option<usize>,
 }
 
 impl Default for RunOptions {
@@ -65,6 +67,7 @@ impl Default for RunOptions {
             transports: vec![Transport::Polling, Transport::WebSocket],
             redis: None,
             redis_url: None,
+            clients: None,
         }
     }
 }

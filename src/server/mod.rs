@@ -39,6 +39,7 @@
 
 pub mod app;
 pub mod behaviour;
+pub mod fanout;
 pub mod guard;
 pub mod handlers;
 pub mod http;

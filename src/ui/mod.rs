@@ -22,6 +22,7 @@ mod doctor;
 pub mod layout;
 mod lesson;
 pub mod live;
+mod measure;
 mod prose;
 pub mod serve;
 pub mod style;

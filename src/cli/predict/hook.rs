@@ -123,6 +123,7 @@ impl StepHook for Predictor<'_> {
             title: self.stage.title.clone(),
             clients: self.clients.clone(),
             steps: records.to_vec(),
+            measure: None,
         };
         let width = self.screen.width();
         self.show(&ui::stage_trace_at(&observed, width))?;
