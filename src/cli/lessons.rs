@@ -211,6 +211,7 @@ async fn run_local(
         redis: shared.for_stage(lesson, stage, display.redis.as_deref()).await?,
         redis_url: display.redis.clone(),
         transports: display.transports(),
+        clients: display.clients.map(|n| n as usize),
         ..RunOptions::default()
     };
     match runner::run_stage(lesson, stage, &Target::Local, &options).await {

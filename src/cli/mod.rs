@@ -127,6 +127,10 @@ pub struct Display {
     #[arg(long, value_enum, value_delimiter = ',', global = true, hide_possible_values = true,
           default_values_t = [TransportArg::Polling, TransportArg::Websocket])]
     pub transports: Vec<TransportArg>,
+    /// Lesson 10: also measure one io.emit to N clients (10000 needs about 20,100 open files,
+    /// two per client; the tutor raises its soft limit as far as the hard limit allows).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=50_000))]
+    pub clients: Option<u64>,
 }
 
 impl Display {
