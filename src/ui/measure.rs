@@ -151,11 +151,7 @@ fn volatile(out: &mut String, f: &VolatileFigures, width: usize) {
         f.filler_bytes >> 20
     );
     out.push_str(&super::layout::wrapped(&filler, "    ", "    ", width));
-    let _ = writeln!(
-        out,
-        "{INDENT}  {:<12}  {:<16}  {}",
-        "", "io.emit", "io.volatile.emit"
-    );
+    let _ = writeln!(out, "{INDENT}  {:<12}  {:<16}  io.volatile.emit", "", "io.emit");
     let cell = |got: u64| {
         let mark = if got == u64::from(f.emits) {
             style::ok()
@@ -210,8 +206,8 @@ fn encode(out: &mut String, rows: &[EncodeRow]) {
     let _ = writeln!(out, "{INDENT}  {}", style::note("counted: the same on every run"));
     let _ = writeln!(
         out,
-        "{INDENT}  {:<32}  {:>7}  {:>6}  {:>11}  {}",
-        "", "encoded", "frames", "bytes", "same bytes"
+        "{INDENT}  {:<32}  {:>7}  {:>6}  {:>11}  same bytes",
+        "", "encoded", "frames", "bytes"
     );
     for r in rows {
         let same = if r.identical { style::ok() } else { style::no() };
