@@ -25,6 +25,7 @@
 //! Every answer and every finished stage is saved at once (see [`crate::progress`]), so quitting
 //! with `q` at any prompt loses nothing that was answered.
 
+mod growth;
 mod hook;
 mod prompts;
 mod render;

@@ -10,6 +10,14 @@ use std::fmt::Write;
 use super::style::{self, INDENT};
 use crate::trace::measure::{EncodeRow, FanoutRow, Measurement, Timing, VolatileFigures};
 
+/// The figures of `measurement`, every line at most `width` columns (predict mode shows them
+/// after its question).
+pub fn measurement_at(measurement: &Measurement, width: usize) -> String {
+    let mut out = String::new();
+    render(&mut out, measurement, width);
+    out
+}
+
 /// Writes the figures of `measurement`.
 pub fn render(out: &mut String, measurement: &Measurement, width: usize) {
     match measurement {

@@ -35,6 +35,7 @@ mod wire;
 pub use doctor::{doctor_intro, doctor_report, doctor_report_at};
 pub use layout::{PIPED_WIDTH, width};
 pub use lesson::{exercise, lesson_intro, stage_intro};
+pub use measure::measurement_at;
 pub use summary::{summary, summary_at};
 pub use trace::{stage_trace, stage_trace_at};
 pub use verdict::{check_intro, check_trace_heading, verdict};
