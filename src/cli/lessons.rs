@@ -253,6 +253,9 @@ async fn play(
                 for step in &trace.steps {
                     outln!("{}", json::step_line(step))?;
                 }
+                if let Some(line) = json::measure_line(&trace) {
+                    outln!("{line}")?;
+                }
                 traces.push(trace);
             }
             (Ok(trace), Format::Text) => {
