@@ -212,6 +212,8 @@ async fn run_local(
         redis_url: display.redis.clone(),
         transports: display.transports(),
         clients: display.clients.map(|n| n as usize),
+        // Lesson 10 runs its clients in a second copy of this program.
+        client_program: std::env::current_exe().ok(),
         ..RunOptions::default()
     };
     match runner::run_stage(lesson, stage, &Target::Local, &options).await {

@@ -127,8 +127,8 @@ pub struct Display {
     #[arg(long, value_enum, value_delimiter = ',', global = true, hide_possible_values = true,
           default_values_t = [TransportArg::Polling, TransportArg::Websocket])]
     pub transports: Vec<TransportArg>,
-    /// Lesson 10: also measure one io.emit to N clients (10000 needs about 20,100 open files,
-    /// two per client; the tutor raises its soft limit as far as the hard limit allows).
+    /// Lesson 10: also measure one io.emit to N clients (10000 needs about 10,100 open files;
+    /// the tutor raises its soft limit as far as the hard limit allows).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=50_000))]
     pub clients: Option<u64>,
 }
@@ -257,6 +257,16 @@ pub enum Command {
     /// Print the manual page (roff) to standard output.
     #[command(hide = true, after_help = generate::INSTALL_MAN)]
     Man,
+    /// Lesson 10's clients, in a process apart from the server it measures (the tutor starts
+    /// this itself; see src/runner/fanout/apart.rs).
+    #[command(hide = true)]
+    FanoutClients {
+        /// The server's address, `127.0.0.1:PORT`.
+        addr: std::net::SocketAddr,
+        /// How many clients to connect.
+        #[arg(value_parser = clap::value_parser!(u64).range(1..=50_000))]
+        clients: u64,
+    },
 }
 
 /// A transport, as `--transports` names it.
@@ -406,6 +416,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Doctor(args) => doctor::doctor(args).await,
         Command::Completions { shell } => generate::completions(shell),
         Command::Man => generate::man(),
+        Command::FanoutClients { addr, clients } => {
+            Ok(crate::runner::fanout::clients_process(addr, clients as usize).await)
+        }
     }
 }
 

@@ -152,6 +152,8 @@ async fn play(
                 redis: redis.for_stage(lesson, stage, display.redis.as_deref()).await?,
                 redis_url: display.redis.clone(),
                 transports: display.transports(),
+                clients: display.clients.map(|n| n as usize),
+                client_program: std::env::current_exe().ok(),
                 ..RunOptions::default()
             };
             let mut hook = Predictor::new(lesson, stage, store, &*theme, &mut screen);

@@ -57,6 +57,10 @@ pub struct RunOptions {
     pub redis_url: Option<String>,
     /// `--clients N`: a measurement of audiences (lesson 10) also measures N clients.
     pub clients: Option<usize>,
+    /// The tutor's own program, to run lesson 10's clients in a process apart from the server
+    /// (`fanout-clients`), so the server's memory per connection is its own. Without it (the
+    /// library, the tests), the clients share the process and their memory is counted too.
+    pub client_program: Option<std::path::PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -68,6 +72,7 @@ impl Default for RunOptions {
             redis: None,
             redis_url: None,
             clients: None,
+            client_program: None,
         }
     }
 }

@@ -123,3 +123,45 @@ fn one_emit_writes_the_same_frames_and_bytes_as_nodes_socket_io() {
         );
     }
 }
+
+/// `lesson 10.1` as a learner runs it: its clients in a process apart, so the memory per
+/// connection is the server's and is there for every size; the counted figures as the lesson
+/// shows them.
+#[test]
+fn the_command_measures_each_audience_with_its_clients_apart() {
+    use crate::common::{COMMAND_LIMIT, run_bounded};
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_realtime-tutor")).args(["lesson", "10.1", "--format", "json"]),
+        COMMAND_LIMIT,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+    let line: serde_json::Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l.get("measure").is_some())
+        .expect("a measure line");
+    let rows = line["measure"]["rows"].as_array().expect("rows");
+    let clients: Vec<u64> = rows.iter().map(|r| r["clients"].as_u64().unwrap()).collect();
+    assert_eq!(clients, [10, 100, 1000]);
+    for row in rows {
+        let n = row["clients"].as_u64().unwrap();
+        // 42["chat message","hello, everyone"] is 36 bytes, and its frame header 2.
+        assert_eq!(row["frames_per_emit"], n);
+        assert_eq!(row["bytes_per_emit"], 38 * n);
+        assert_eq!(row["deliveries"], 5 * n);
+        let memory = row["memory"]["bytes_per_connection"].as_u64();
+        assert!(memory.is_some_and(|b| b > 0), "memory measured at {n}: {row}");
+    }
+}
+
+#[test]
+fn an_audience_of_none_is_refused_before_anything_runs() {
+    use crate::common::{COMMAND_LIMIT, run_bounded};
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_realtime-tutor")).args(["lesson", "10.1", "--clients", "0"]),
+        COMMAND_LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--clients"));
+}

@@ -78,6 +78,11 @@ impl Crowd {
         Ok((self.size - 1, ws))
     }
 
+    /// Where the server listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// Lets a held client read from now on.
     pub fn start_reading(&mut self, client: usize, ws: Ws) {
         self.readers.spawn(lean::read(ws, client, self.tx.clone()));
@@ -85,7 +90,7 @@ impl Crowd {
 
     /// socketioxide sends a socket's CONNECT reply as it adds it to the namespace; this waits,
     /// bounded, until the namespace lists all `n`, so that an emit right after reaches them all.
-    async fn until_server_counts(&self, n: usize) -> Result<(), RunError> {
+    pub async fn until_server_counts(&self, n: usize) -> Result<(), RunError> {
         let waiting = async {
             while self.server.connected() < n {
                 tokio::time::sleep(Duration::from_millis(1)).await;

@@ -12,9 +12,11 @@
 //! what is timed does not, and the trace keeps the two in different types
 //! ([`crate::trace::measure`]).
 
+mod apart;
 mod audience;
 mod crowd;
 pub mod lean;
+pub use apart::run_child as clients_process;
 mod volatile;
 
 mod encode;
@@ -37,14 +39,17 @@ pub async fn measure(measure: &Measure, options: &RunOptions) -> Result<Measurem
         } => {
             let mut sizes = clients.clone();
             if let Some(extra) = options.clients
+                && extra > 0
                 && !sizes.contains(&extra)
             {
                 sizes.push(extra);
                 sizes.sort();
             }
             let most = sizes.iter().copied().max().unwrap_or(0);
-            enough_open_files(most)?;
-            let rows = audience::audiences(&sizes, message, *emits, bound).await?;
+            let program = options.client_program.as_deref();
+            // Apart, this process holds only the server's end of each connection.
+            enough_open_files(most, if program.is_some() { 1 } else { 2 })?;
+            let rows = audience::audiences(&sizes, message, *emits, bound, program).await?;
             Ok(Measurement::Fanout { rows })
         }
         Measure::MessageSize {
@@ -52,29 +57,35 @@ pub async fn measure(measure: &Measure, options: &RunOptions) -> Result<Measurem
             bytes,
             emits,
         } => {
-            enough_open_files(*clients)?;
+            enough_open_files(*clients, 2)?;
             let rows = audience::message_sizes(*clients, bytes, *emits, bound).await?;
             Ok(Measurement::Fanout { rows })
         }
         Measure::Volatile { emits } => Ok(Measurement::Volatile(volatile::volatile(*emits, bound).await?)),
         Measure::EncodeOnce { clients, bytes } => {
-            enough_open_files(*clients)?;
+            enough_open_files(*clients, 2)?;
             let rows = encode::encode_once(*clients, *bytes, bound).await?;
             Ok(Measurement::EncodeOnce { rows })
         }
     }
 }
 
-/// Every client here is two open files in this one process: its own end of the connection and
-/// the server's. Raises the soft limit on open files to the hard limit if `clients` need more,
-/// and says plainly when even the hard limit is too low.
-fn enough_open_files(clients: usize) -> Result<(), RunError> {
-    let needed = 2 * clients as u64 + SPARE_FILES;
+/// Every client is `per_client` open files in this process: the server's end of its
+/// connection, and its own end when it runs here too. Raises the soft limit on open files
+/// towards the hard limit if the clients need more, and says plainly when even the hard limit is
+/// too low.
+fn enough_open_files(clients: usize, per_client: u64) -> Result<(), RunError> {
+    let needed = per_client * clients as u64 + SPARE_FILES;
+    let ends = if per_client == 1 {
+        "one each, the server's end"
+    } else {
+        "two each, the client's end and the server's"
+    };
     match raise_open_files(needed) {
         Some(limit) if limit < needed => Err(RunError::Other(format!(
-            "{clients} clients need {needed} open files here (each connection is two, the \
-             client's end and the server's), and this process may open at most {limit} (its \
-             hard limit, `ulimit -Hn`); measure fewer clients, or raise the hard limit as root"
+            "{clients} clients need {needed} open files here ({ends}), and this process may \
+             open at most {limit} (its hard limit, `ulimit -Hn`); measure fewer clients, or \
+             raise the hard limit as root"
         ))),
         _ => Ok(()),
     }
