@@ -154,8 +154,8 @@ fn volatile(out: &mut String, f: &VolatileFigures, width: usize) {
         f.emits
     );
     let filler = format!(
-        "first a {} MB message filled the slow reader's connection; it read nothing more \
-         until every emit was made",
+        "first one message of {} MB filled the slow reader's connection; it read nothing \
+         more until every emit was made",
         f.filler_bytes >> 20
     );
     out.push_str(&super::layout::wrapped(&filler, "    ", "    ", width));

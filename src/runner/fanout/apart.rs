@@ -81,7 +81,7 @@ impl Apart {
             }
         });
         let mut apart = Apart { child, lines, bound };
-        // Connecting is the slow part: a bound per hundred clients, at least one.
+        // Connecting is the slow part: one bound for each thousand clients, and one more.
         let within = bound * (1 + clients as u32 / 1000);
         match apart.line(within, "the clients to connect").await?.as_str() {
             "ready" => Ok(apart),
