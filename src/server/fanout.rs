@@ -81,31 +81,28 @@ impl FanoutServer {
     }
 }
 
-/// `io.emit(event, msg)`: one message, every socket of the namespace.
+// ANCHOR: io_emit
+/// `io.emit('chat message', msg)`: encoded once, queued for every socket.
 pub async fn io_emit<T: Serialize + ?Sized>(io: &SocketIo, event: &str, msg: &T) -> Result<(), String> {
-    // ANCHOR: io_emit
-    // io.emit('chat message', msg): encoded once, queued for every socket.
     io.emit(event, msg).await.map_err(|e| e.to_string())
-    // ANCHOR_END: io_emit
 }
+// ANCHOR_END: io_emit
 
-/// `io.volatile.emit(event, msg)`: the same, but a socket that is not ready may lose it.
+// ANCHOR: volatile_emit
+/// `io.volatile.emit('flash', n)`: a socket whose writer is busy keeps only the latest volatile
+/// message; the ones before it are dropped.
 pub async fn volatile_emit<T: Serialize + ?Sized>(io: &SocketIo, event: &str, msg: &T) -> Result<(), String> {
-    // ANCHOR: volatile_emit
-    // io.volatile.emit('tick', n): a socket whose writer is busy keeps
-    // only the latest volatile message; the ones before it are dropped.
     io.volatile().emit(event, msg).await.map_err(|e| e.to_string())
-    // ANCHOR_END: volatile_emit
 }
+// ANCHOR_END: volatile_emit
 
-/// `io.sockets.sockets.forEach((s) => s.emit(event, msg))`: the same frames, one encoding each.
+// ANCHOR: each_socket_emit
+/// `for (const s of io.sockets.sockets.values()) s.emit('chat message', msg);`: the same
+/// frames, but each `socket.emit` serialises `msg` and encodes the packet again.
 pub fn each_socket_emit<T: Serialize + ?Sized>(io: &SocketIo, event: &str, msg: &T) -> Result<(), String> {
-    // ANCHOR: each_socket_emit
-    // for (const s of io.sockets.sockets.values()) s.emit('chat message', msg);
-    // Each socket.emit serialises msg and encodes the packet again.
     for socket in io.sockets() {
         socket.emit(event, msg).map_err(|e| e.to_string())?;
     }
     Ok(())
-    // ANCHOR_END: each_socket_emit
 }
+// ANCHOR_END: each_socket_emit

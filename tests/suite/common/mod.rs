@@ -1,6 +1,7 @@
 //! Helpers shared by the test modules.
 
 pub mod compare;
+pub mod measured;
 pub mod process;
 pub mod raw_peer;
 
