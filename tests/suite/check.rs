@@ -187,7 +187,7 @@ fn usage_mistakes_exit_2_with_a_message() {
             &["2", "--url", "http://127.0.0.1:3000", "--path", "chat"],
             "/socket.io/",
         ),
-        (&["9", "--url", "http://127.0.0.1:3000"], "there is no lesson"),
+        (&["99", "--url", "http://127.0.0.1:3000"], "there is no lesson"),
         // A password in --url is never echoed.
         (
             &["2", "--url", "http://user:s3cret@127.0.0.1:3000"],
