@@ -240,7 +240,7 @@ fn the_page_loads_the_client_the_way_a_learners_page_does() {
 #[test]
 fn usage_mistakes_are_explained_with_exit_status_2() {
     for (args, says) in [
-        (&["serve", "9"][..], "there is no lesson"),
+        (&["serve", "99"][..], "there is no lesson"),
         (&["serve", "1", "--broadcast"], "no 'chat message' handler"),
         (&["serve", "3", "--bots", "99"], "99"),
         (
