@@ -127,9 +127,9 @@ pub struct Display {
     #[arg(long, value_enum, value_delimiter = ',', global = true, hide_possible_values = true,
           default_values_t = [TransportArg::Polling, TransportArg::Websocket])]
     pub transports: Vec<TransportArg>,
-    /// Lesson 10: also measure one io.emit to N clients (10000 needs about 10,100 open files;
-    /// the tutor raises its soft limit as far as the hard limit allows).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=50_000))]
+    /// `lesson --clients N` (lesson 10's extra audience), carried to the run; not an option of
+    /// every command.
+    #[arg(skip)]
     pub clients: Option<u64>,
 }
 
@@ -191,6 +191,10 @@ pub enum Command {
         /// Also draw the run as a sequence diagram (SVG) into FILE; `-` prints only the SVG.
         #[arg(long, value_name = "FILE", value_parser = diagram::SvgTarget::parse, conflicts_with = "predict")]
         svg: Option<diagram::SvgTarget>,
+        /// Lesson 10: also measure one io.emit to N clients (10000 needs about 10,100 open
+        /// files; the tutor raises its soft limit as far as the hard limit allows).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=50_000))]
+        clients: Option<u64>,
         #[command(flatten)]
         display: Display,
     },
@@ -374,9 +378,11 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             no_pause: _,
             predict: true,
             svg: _,
-            display,
+            clients,
+            mut display,
         } => {
             display.color.write_global();
+            display.clients = clients;
             // `usage::check` has made sure the stage is given at most once.
             predict::lesson(lesson.lesson, lesson.stage.or(stage), &display).await
         }
@@ -386,9 +392,11 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             no_pause,
             predict: false,
             svg,
-            display,
+            clients,
+            mut display,
         } => {
             display.color.write_global();
+            display.clients = clients;
             let pause = pausing(no_pause, &display) && svg.is_none();
             let stage = lesson.stage.or(stage);
             lessons::lesson(lesson.lesson, stage, pause, &display, svg.as_ref()).await
