@@ -6,7 +6,8 @@
 //! what the lesson says, the learner would be scored against what really happened. Asking and
 //! printing are the command line's job (`cli::predict`); nothing here needs a terminal.
 
-use crate::lesson::{Step, StepKind};
+use crate::lesson::{Measure, Step, StepKind};
+use crate::trace::measure::Measurement;
 use crate::trace::{Ack, ProbeRecord, StepRecord};
 
 /// What the learner is asked before a step.
@@ -137,6 +138,87 @@ pub fn judge(answer: &Answer, records: &[StepRecord]) -> Verdict {
     }
 }
 
+/// Lesson 10's question: the audience grows tenfold; how does the time to the last delivery
+/// grow? The choices are orders of magnitude, and the verdict reads the measured times, never
+/// the lesson's text: a machine where the time did not grow tenfold scores the learner against
+/// what happened there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Growth {
+    Same,
+    Tenfold,
+    Hundredfold,
+}
+
+impl Growth {
+    pub const ALL: [Growth; 3] = [Growth::Same, Growth::Tenfold, Growth::Hundredfold];
+
+    /// The choice as the prompt offers it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Growth::Same => "about as long",
+            Growth::Tenfold => "about 10 times as long",
+            Growth::Hundredfold => "about 100 times as long",
+        }
+    }
+
+    /// The nearest choice to a measured ratio, on a logarithmic scale: below √10 (3.2) is
+    /// "about as long", from there to 10√10 (31.6) "about 10 times".
+    pub fn of_ratio(ratio: f64) -> Growth {
+        if ratio < 10f64.sqrt() {
+            Growth::Same
+        } else if ratio < 10f64.powf(1.5) {
+            Growth::Tenfold
+        } else {
+            Growth::Hundredfold
+        }
+    }
+}
+
+/// The growth question for an audience measurement: between the last two audience sizes of which
+/// the larger is ten times the smaller (100 and 1,000), if there are such.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrowthAsk {
+    pub from: usize,
+    pub to: usize,
+}
+
+impl GrowthAsk {
+    pub fn for_measure(measure: &Measure) -> Option<GrowthAsk> {
+        let Measure::Audience { clients, .. } = measure else {
+            return None;
+        };
+        clients
+            .windows(2)
+            .rev()
+            .find(|w| w[1] == w[0] * 10)
+            .map(|w| GrowthAsk { from: w[0], to: w[1] })
+    }
+
+    /// The question, in words.
+    pub fn question(&self) -> String {
+        format!(
+            "The same io.emit now goes to {} clients, then to {}: ten times as many. How long will \
+             the last of the {} wait for it, compared with the last of the {}?",
+            self.from, self.to, self.to, self.from
+        )
+    }
+
+    /// What was measured: the ratio of the two times, and the choice nearest to it; `None` when
+    /// the measurement has no rows for the two sizes.
+    pub fn observed(&self, measured: &Measurement) -> Option<(f64, Growth)> {
+        let Measurement::Fanout { rows } = measured else {
+            return None;
+        };
+        let time = |n: usize| {
+            rows.iter()
+                .find(|r| r.clients == n)
+                .map(|r| r.last_delivery.micros.max(1) as f64)
+        };
+        let ratio = time(self.to)? / time(self.from)?;
+        Some((ratio, Growth::of_ratio(ratio)))
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
 
@@ -259,5 +341,31 @@ pub(crate) mod tests {
         assert_eq!(options, ["alice", "bob", "dave"]);
         assert_eq!(subject, "dave");
         assert_eq!(role, Role::Newcomer);
+    }
+
+    #[test]
+    fn growth_is_judged_by_the_nearest_order_of_magnitude() {
+        use super::Growth;
+        assert_eq!(Growth::of_ratio(1.0), Growth::Same);
+        assert_eq!(Growth::of_ratio(3.0), Growth::Same);
+        assert_eq!(Growth::of_ratio(3.3), Growth::Tenfold);
+        assert_eq!(Growth::of_ratio(9.2), Growth::Tenfold);
+        assert_eq!(Growth::of_ratio(31.0), Growth::Tenfold);
+        assert_eq!(Growth::of_ratio(32.0), Growth::Hundredfold);
+    }
+
+    #[test]
+    fn the_growth_question_takes_the_last_tenfold_step_of_the_audiences() {
+        use super::GrowthAsk;
+        let audience = |clients: Vec<usize>| crate::lesson::Measure::Audience {
+            clients,
+            message: "hi".into(),
+            emits: 1,
+        };
+        assert_eq!(
+            GrowthAsk::for_measure(&audience(vec![10, 100, 1000, 9000])),
+            Some(GrowthAsk { from: 100, to: 1000 })
+        );
+        assert_eq!(GrowthAsk::for_measure(&audience(vec![10, 50])), None);
     }
 }

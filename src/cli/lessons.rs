@@ -211,6 +211,9 @@ async fn run_local(
         redis: shared.for_stage(lesson, stage, display.redis.as_deref()).await?,
         redis_url: display.redis.clone(),
         transports: display.transports(),
+        clients: display.clients.map(|n| n as usize),
+        // Lesson 10 runs its clients in a second copy of this program.
+        client_program: std::env::current_exe().ok(),
         ..RunOptions::default()
     };
     match runner::run_stage(lesson, stage, &Target::Local, &options).await {
@@ -251,6 +254,9 @@ async fn play(
             (Ok(trace), Format::Json) => {
                 for step in &trace.steps {
                     outln!("{}", json::step_line(step))?;
+                }
+                if let Some(line) = json::measure_line(&trace) {
+                    outln!("{line}")?;
                 }
                 traces.push(trace);
             }

@@ -127,6 +127,10 @@ pub struct Display {
     #[arg(long, value_enum, value_delimiter = ',', global = true, hide_possible_values = true,
           default_values_t = [TransportArg::Polling, TransportArg::Websocket])]
     pub transports: Vec<TransportArg>,
+    /// `lesson --clients N` (lesson 10's extra audience), carried to the run; not an option of
+    /// every command.
+    #[arg(skip)]
+    pub clients: Option<u64>,
 }
 
 impl Display {
@@ -187,6 +191,10 @@ pub enum Command {
         /// Also draw the run as a sequence diagram (SVG) into FILE; `-` prints only the SVG.
         #[arg(long, value_name = "FILE", value_parser = diagram::SvgTarget::parse, conflicts_with = "predict")]
         svg: Option<diagram::SvgTarget>,
+        /// Lesson 10: also measure one io.emit to N clients (10000 needs about 10,100 open
+        /// files; the tutor raises its soft limit as far as the hard limit allows).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=50_000))]
+        clients: Option<u64>,
         #[command(flatten)]
         display: Display,
     },
@@ -253,6 +261,16 @@ pub enum Command {
     /// Print the manual page (roff) to standard output.
     #[command(hide = true, after_help = generate::INSTALL_MAN)]
     Man,
+    /// Lesson 10's clients, in a process apart from the server it measures (the tutor starts
+    /// this itself; see src/runner/fanout/apart.rs).
+    #[command(hide = true)]
+    FanoutClients {
+        /// The server's address, `127.0.0.1:PORT`.
+        addr: std::net::SocketAddr,
+        /// How many clients to connect.
+        #[arg(value_parser = clap::value_parser!(u64).range(1..=50_000))]
+        clients: u64,
+    },
 }
 
 /// A transport, as `--transports` names it.
@@ -360,9 +378,11 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             no_pause: _,
             predict: true,
             svg: _,
-            display,
+            clients,
+            mut display,
         } => {
             display.color.write_global();
+            display.clients = clients;
             // `usage::check` has made sure the stage is given at most once.
             predict::lesson(lesson.lesson, lesson.stage.or(stage), &display).await
         }
@@ -372,9 +392,11 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             no_pause,
             predict: false,
             svg,
-            display,
+            clients,
+            mut display,
         } => {
             display.color.write_global();
+            display.clients = clients;
             let pause = pausing(no_pause, &display) && svg.is_none();
             let stage = lesson.stage.or(stage);
             lessons::lesson(lesson.lesson, stage, pause, &display, svg.as_ref()).await
@@ -402,6 +424,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Doctor(args) => doctor::doctor(args).await,
         Command::Completions { shell } => generate::completions(shell),
         Command::Man => generate::man(),
+        Command::FanoutClients { addr, clients } => {
+            Ok(crate::runner::fanout::clients_process(addr, clients as usize).await)
+        }
     }
 }
 

@@ -25,6 +25,7 @@
 //! Every answer and every finished stage is saved at once (see [`crate::progress`]), so quitting
 //! with `q` at any prompt loses nothing that was answered.
 
+mod growth;
 mod hook;
 mod prompts;
 mod render;
@@ -151,6 +152,8 @@ async fn play(
                 redis: redis.for_stage(lesson, stage, display.redis.as_deref()).await?,
                 redis_url: display.redis.clone(),
                 transports: display.transports(),
+                clients: display.clients.map(|n| n as usize),
+                client_program: std::env::current_exe().ok(),
                 ..RunOptions::default()
             };
             let mut hook = Predictor::new(lesson, stage, store, &*theme, &mut screen);

@@ -19,6 +19,7 @@ mod anchor;
 mod answers;
 mod attempt;
 mod blurb;
+mod measure;
 mod model;
 mod parse;
 mod raw;
@@ -27,6 +28,7 @@ mod step;
 
 pub use anchor::{AnchorError, anchor};
 pub use attempt::Attempt;
+pub use measure::MAX_LESSON_CLIENTS;
 pub use model::*;
 pub use raw::FORMAT_VERSION;
 pub use scope::own_room;

@@ -7,6 +7,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub use super::answers::Answer;
+pub use super::measure::Measure;
 use crate::client::link::Transport;
 use crate::server::{Behaviour, Mount};
 use crate::vocab::{Effect, Trigger};
@@ -88,6 +89,8 @@ pub struct Stage {
     /// What joins the nodes: nothing (each its own in-memory adapter) or the Redis adapter.
     pub adapter: AdapterKind,
     pub steps: Vec<Step>,
+    /// What the stage measures after its steps, for a measurement stage (lesson 10).
+    pub measure: Option<Measure>,
 }
 
 /// A client's options: its handshake, `io({ query: { … }, auth: { … } })`, and how it answers

@@ -109,6 +109,9 @@ impl Lesson {
                     .map_err(|m| stage_err(format!("step {}: {m}", j + 1)))?;
                 steps.push(step);
             }
+            if let Some(measure) = &raw_stage.measure {
+                measure.check().map_err(&stage_err)?;
+            }
             if steps.is_empty() {
                 return Err(stage_err("has no steps".into()));
             }
@@ -141,6 +144,7 @@ impl Lesson {
                 nodes: raw_stage.nodes,
                 adapter: raw_stage.adapter,
                 steps,
+                measure: raw_stage.measure,
             });
         }
         if stages.is_empty() {

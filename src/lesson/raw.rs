@@ -64,6 +64,8 @@ pub(super) struct RawStage {
     /// The namespaces besides `/` (`[[stage.namespace]]`).
     #[serde(rename = "namespace", default)]
     pub(super) namespaces: Vec<RawNamespace>,
+    /// What a measurement stage measures after its steps (lesson 10).
+    pub(super) measure: Option<super::measure::Measure>,
     #[serde(rename = "step", default)]
     pub(super) steps: Vec<RawStep>,
 }

@@ -39,6 +39,7 @@ mod delivery;
 mod emit;
 mod failures;
 mod fenced;
+pub mod fanout;
 mod ids;
 mod join;
 mod nodes;
@@ -56,7 +57,8 @@ mod wire;
 pub use nodes::redis_hint;
 pub use options::{LEAVE_WITHIN, MAX_EVENTS_PER_STEP, RunError, RunOptions, Target};
 
-use crate::lesson::{Lesson, Stage, Step};
+use crate::lesson::{Lesson, Measure, Stage, Step};
+use crate::trace::measure::Measurement;
 use crate::trace::{StageTrace, StepRecord};
 use receivers::{Inboxes, merge, sort_in};
 use session::{Named, Session, start_local};
@@ -92,6 +94,14 @@ pub trait StepHook {
     }
     /// Called with the records a step produced (several for a burst).
     fn after(&mut self, _step: &BeforeStep<'_>, _records: &[StepRecord]) -> Result<(), RunError> {
+        Ok(())
+    }
+    /// Called before a measurement stage measures, after its steps (lesson 10).
+    fn before_measure(&mut self, _measure: &Measure) -> Result<(), RunError> {
+        Ok(())
+    }
+    /// Called with what a measurement stage measured.
+    fn after_measure(&mut self, _measured: &Measurement) -> Result<(), RunError> {
         Ok(())
     }
 }
@@ -161,6 +171,7 @@ pub async fn run_stage_observed(
         title: stage.title.clone(),
         clients: Vec::new(),
         steps: Vec::new(),
+        measure: None,
     };
     let mut session = match Session::open(lesson, stage, target, options).await {
         Ok(session) => session,
@@ -174,10 +185,19 @@ pub async fn run_stage_observed(
     let outcome = session.play(hook, &mut trace.steps).await;
     trace.clients = session.joined.clone();
     session.close().await;
-    Observed {
-        trace,
-        error: outcome.err(),
+    let mut error = outcome.err();
+    // A measurement stage measures after its steps, on its own server (lesson 10).
+    if let (None, Some(measure), Target::Local) = (&error, &stage.measure, target) {
+        let measured = match hook.before_measure(measure) {
+            Ok(()) => fanout::measure(measure, options).await,
+            Err(stopped) => Err(stopped),
+        };
+        match measured.and_then(|m| hook.after_measure(&m).map(|()| m)) {
+            Ok(measured) => trace.measure = Some(measured),
+            Err(failed) => error = Some(failed),
+        }
     }
+    Observed { trace, error }
 }
 
 /// Shortens text to one line of at most `max` characters.

@@ -65,6 +65,12 @@ pub struct RunOptions {
     pub redis: Option<Arc<Redis>>,
     /// `--redis redis://host:port`: use this Redis instead of starting one.
     pub redis_url: Option<String>,
+    /// `--clients N`: a measurement of audiences (lesson 10) also measures N clients.
+    pub clients: Option<usize>,
+    /// The tutor's own program, to run lesson 10's clients in a process apart from the server
+    /// (`fanout-clients`), so the server's memory per connection is its own. Without it (the
+    /// library, the tests), the clients share the process and their memory is counted too.
+    pub client_program: Option<std::path::PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -75,6 +81,8 @@ impl Default for RunOptions {
             transports: vec![Transport::Polling, Transport::WebSocket],
             redis: None,
             redis_url: None,
+            clients: None,
+            client_program: None,
         }
     }
 }

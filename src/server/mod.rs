@@ -42,6 +42,7 @@
 
 pub mod app;
 pub mod behaviour;
+pub mod fanout;
 pub mod guard;
 pub mod handlers;
 pub mod http;

@@ -11,13 +11,21 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::StepRecord;
 use super::safe::is_unsafe;
+use super::{StageTrace, StepRecord};
 
 /// One line of JSON for a step.
 pub fn step_line(step: &StepRecord) -> String {
     // Serialising plain data with string keys cannot fail; keep a readable fallback anyway.
     to_string(step).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// The line that follows a measurement stage's steps (lesson 10), with what it measured:
+/// `{"lesson":10,"stage":1,"measure":{"kind":"fanout","rows":[…]}}`. `None` for other stages.
+pub fn measure_line(trace: &StageTrace) -> Option<String> {
+    let measure = trace.measure.as_ref()?;
+    let line = serde_json::json!({"lesson": trace.lesson, "stage": trace.stage, "measure": measure});
+    Some(to_string(&line).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")))
 }
 
 /// `value` as compact JSON (like `serde_json::to_string`), with the characters a terminal

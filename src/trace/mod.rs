@@ -8,6 +8,7 @@
 
 pub mod json;
 pub mod live;
+pub mod measure;
 pub mod safe;
 
 use std::collections::BTreeMap;
@@ -236,6 +237,9 @@ pub struct StageTrace {
     pub title: String,
     pub clients: Vec<String>,
     pub steps: Vec<StepRecord>,
+    /// What a measurement stage measured after its steps (lesson 10), else `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<measure::Measurement>,
 }
 
 impl StageTrace {

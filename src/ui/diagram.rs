@@ -342,6 +342,7 @@ mod tests {
             title: "t".into(),
             clients: vec!["zoe".into(), "amy".into()],
             steps,
+            measure: None,
         }
     }
 

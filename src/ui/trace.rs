@@ -8,7 +8,7 @@
 //! came in the trace, and passes through [`terminal_safe`] on its way to the terminal.
 
 use super::style::{self, INDENT};
-use super::{burst, delivery, layout, wire};
+use super::{burst, delivery, layout, measure, wire};
 use crate::lesson::ProbeKind;
 use crate::trace::safe::terminal_safe;
 use crate::trace::{Ack, Delivery, Kind, StageTrace, StepRecord, format_args};
@@ -44,6 +44,9 @@ pub fn stage_trace_at(trace: &StageTrace, width: usize) -> String {
         if let Some(frames) = &step.wire {
             wire::render(&mut out, frames, width);
         }
+    }
+    if let Some(measured) = &trace.measure {
+        measure::render(&mut out, measured, width);
     }
     out
 }
@@ -269,6 +272,7 @@ mod tests {
             title: String::new(),
             clients: vec!["alice".into()],
             steps: vec![step, emit],
+            measure: None,
         };
         let coloured = stage_trace(&trace);
         assert!(only_colour_codes(&coloured), "{coloured:?}");

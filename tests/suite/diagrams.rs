@@ -257,6 +257,7 @@ fn markup_in_a_trace_stays_text_and_a_reason_is_drawn_only_when_held() {
         title: "</title><script>\u{1b}\u{2028}".into(),
         clients: vec!["alice".into(), name.into()],
         steps,
+        measure: None,
     };
     let svg = diagram::stage_svg(&trace);
     let doc = roxmltree::Document::parse(&svg).expect("valid XML");

@@ -145,6 +145,7 @@ fn text_and_json_output_escape_bidi_controls_c1_and_separators() {
         title: "t".into(),
         clients: vec!["alice".into(), "bob".into()],
         steps: vec![record],
+        measure: None,
     };
     let shown = ui::stage_trace(&trace);
     // The styles `text` writes are ESC sequences of its own; look at what is left without them.

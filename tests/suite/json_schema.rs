@@ -47,6 +47,7 @@ fn problems(validator: &jsonschema::Validator, line: &Value) -> Vec<String> {
         l if l.get("verdict").is_some() => "verdict",
         l if l.get("stages").is_some() => "list_lesson",
         l if l.get("doctor").is_some() => "doctor",
+        l if l.get("measure").is_some() => "measure",
         _ => "step",
     };
     let mut found: Vec<String> = kind_validator(def)
@@ -373,7 +374,7 @@ pub fn assert_doctor_fits(line: &Value) {
 }
 
 /// Each kind of line has its table in the README, in the schema's order: step, verdict, list,
-/// doctor.
+/// doctor, measure.
 /// A table's first column names exactly the line's fields, and every nested field and every
 /// fixed string value the schema allows appears in that table, in backticks.
 #[test]
@@ -381,7 +382,7 @@ fn the_readme_tables_name_exactly_the_schema_fields() {
     let schema = schema();
     let section = readme_json_section();
     let tables = tables(&section);
-    let defs = ["step", "verdict", "list_lesson", "doctor"];
+    let defs = ["step", "verdict", "list_lesson", "doctor", "measure"];
     let mut problems = Vec::new();
     if tables.len() != defs.len() {
         problems.push(format!(

@@ -17,6 +17,7 @@ mod diagrams;
 mod docs;
 mod doctor;
 mod doctor_nginx;
+mod fanout;
 mod flood;
 mod hardening;
 mod json_schema;

@@ -263,11 +263,16 @@ fn every_lesson_stage_traces_the_same_over_every_transport() {
                     traces.push((setting, trace));
                 }
                 let (first, reference) = &traces[0];
+                // Lesson 10's measurement uses its own clients whatever the transports, and its
+                // times vary: the rest of the trace must not.
+                let reference = &crate::common::without_timings(reference);
                 for (setting, trace) in &traces[1..] {
                     assert_eq!(
-                        trace, reference,
+                        &crate::common::without_timings(trace),
+                        reference,
                         "lesson {}.{}: the trace over {setting:?} differs from {first:?}",
-                        lesson.number, stage.number
+                        lesson.number,
+                        stage.number
                     );
                 }
             }

@@ -3,15 +3,19 @@
 
 use dialoguer::theme::Theme;
 
+use super::growth::{
+    GROWTH_PROMPT_ROWS, prompt_growth, render_growth_answer, render_growth_question, render_growth_verdict,
+};
 use super::prompts::{prompt, prompt_rows};
 use super::render::{render_answer, render_question, render_verdict};
 use super::screen::{Flow, Screen};
 use crate::cli::out::StdoutError;
 use crate::cli::terminal::drop_typed_ahead;
-use crate::lesson::{Lesson, Stage, StepKind};
+use crate::lesson::{Lesson, Measure, Stage, StepKind};
 use crate::progress::{Score, Store};
-use crate::quiz::{Answer, Ask, judge};
+use crate::quiz::{Answer, Ask, Growth, GrowthAsk, judge};
 use crate::runner::{BeforeStep, RunError, StepHook};
+use crate::trace::measure::Measurement;
 use crate::trace::{StageTrace, StepRecord};
 use crate::ui;
 
@@ -27,6 +31,8 @@ pub(super) struct Predictor<'a> {
     clients: Vec<String>,
     /// The answer given before the step that is running.
     pending: Option<Answer>,
+    /// The answer to lesson 10's growth question, before its measurement.
+    pending_growth: Option<(GrowthAsk, Growth)>,
     /// Predictions in this run of the stage.
     pub(super) score: Score,
     /// The last thing printed ends with a blank line (a verdict does).
@@ -64,6 +70,7 @@ impl<'a> Predictor<'a> {
             screen,
             clients,
             pending: None,
+            pending_growth: None,
             score: Score::default(),
             spaced: false,
             output_error: None,
@@ -123,6 +130,7 @@ impl StepHook for Predictor<'_> {
             title: self.stage.title.clone(),
             clients: self.clients.clone(),
             steps: records.to_vec(),
+            measure: None,
         };
         let width = self.screen.width();
         self.show(&ui::stage_trace_at(&observed, width))?;
@@ -142,6 +150,58 @@ impl StepHook for Predictor<'_> {
         let (lesson, stage) = (self.lesson.number, self.stage.number);
         self.store
             .update(|p| p.record_prediction(lesson, stage, step.number, right))
+            .map_err(|e| RunError::Other(e.to_string()))?;
+        Ok(())
+    }
+
+    fn before_measure(&mut self, measure: &Measure) -> Result<(), RunError> {
+        self.pending_growth = None;
+        let Some(ask) = GrowthAsk::for_measure(measure) else {
+            return Ok(());
+        };
+        let width = self.screen.width();
+        let asked = format!("\n{}\n", render_growth_question(&ask, width));
+        let room = self.screen.make_room(asked.lines().count() + GROWTH_PROMPT_ROWS);
+        self.checked(room)?;
+        self.show(&asked)?;
+        drop_typed_ahead();
+        let chosen =
+            prompt_growth(self.theme).map_err(|e| RunError::Other(format!("the prompt failed: {e}")))?;
+        let chosen = chosen.ok_or(RunError::Stopped)?;
+        self.screen.read();
+        self.show(&format!("{}\n", render_growth_answer(chosen, width)))?;
+        self.pending_growth = Some((ask, chosen));
+        Ok(())
+    }
+
+    fn after_measure(&mut self, measured: &Measurement) -> Result<(), RunError> {
+        let width = self.screen.width();
+        self.show(&ui::measurement_at(measured, width))?;
+        self.spaced = false;
+        let Some((ask, predicted)) = self.pending_growth.take() else {
+            return Ok(());
+        };
+        let Some((ratio, observed)) = ask.observed(measured) else {
+            return Ok(());
+        };
+        self.show(&format!(
+            "\n{}\n\n",
+            render_growth_verdict(predicted, ratio, observed, width)
+        ))?;
+        self.spaced = true;
+        let right = predicted == observed;
+        self.score += Score {
+            right: right as u32,
+            answered: 1,
+        };
+        // Recorded as the step after the stage's last one: the measurement follows its steps.
+        let (lesson, stage, after_last) = (
+            self.lesson.number,
+            self.stage.number,
+            self.stage.steps.len() as u32 + 1,
+        );
+        self.store
+            .update(|p| p.record_prediction(lesson, stage, after_last, right))
             .map_err(|e| RunError::Other(e.to_string()))?;
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Helpers shared by the test modules.
 
 pub mod compare;
+pub mod measured;
 pub mod process;
 pub mod raw_peer;
 
@@ -56,6 +57,32 @@ pub fn unwrapped(text: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A trace with its measured figures (lesson 10's times, rates and memory) set to zero, and
+/// everything counted left as it was: what must come out the same on every run.
+pub fn without_timings(trace: &StageTrace) -> StageTrace {
+    use realtime_tutor::trace::measure::{Measurement, Memory, Timing};
+    let zero = Timing { micros: 0 };
+    let mut trace = trace.clone();
+    match &mut trace.measure {
+        Some(Measurement::Fanout { rows }) => {
+            for row in rows {
+                row.last_delivery = zero;
+                row.per_second = 0;
+                row.memory = Memory {
+                    bytes_per_connection: None,
+                };
+            }
+        }
+        Some(Measurement::EncodeOnce { rows }) => {
+            for row in rows {
+                row.last_delivery = zero;
+            }
+        }
+        Some(Measurement::Volatile(_)) | None => {}
+    }
+    trace
 }
 
 /// The JSON Lines of some traces.
