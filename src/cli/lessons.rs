@@ -49,6 +49,15 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
         .map(|s| s.title.chars().count())
         .max()
         .unwrap_or(0);
+    let labels = lessons
+        .iter()
+        .flat_map(|l| {
+            l.stages
+                .iter()
+                .map(move |s| format!("{}.{}", l.number, s.number).len())
+        })
+        .max()
+        .unwrap_or(0);
     let (mut done, mut stages, mut total) = (0, 0, Score::default());
     outln!("{}", style::strong("Lessons"))?;
     for lesson in &lessons {
@@ -71,8 +80,10 @@ pub fn list(format: Format) -> anyhow::Result<i32> {
             total += score;
             stages += 1;
             let title = format!("{:width$}", stage.title);
-            // The status moves under the title when the line would be too wide.
-            let lead = format!("       {}.{}  ", lesson.number, stage.number);
+            // The status moves under the title when the line would be too wide. Stage numbers
+            // are right-aligned to the widest (`9.8`, `10.1`), so the titles keep one column.
+            let label = format!("{}.{}", lesson.number, stage.number);
+            let lead = format!("      {label:>labels$}  ");
             let pieces = [("", title), ("  ", status)];
             out!("{}", ui::layout::flow(&lead, pieces, lead.len(), ui::width()))?;
         }
