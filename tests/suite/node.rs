@@ -371,10 +371,17 @@ fn rust_traces_match_node_socket_io_for_every_delivery_stage() {
                 // The one difference in a refusal: Node sends the data its middleware's error
                 // carries (lesson 8.3: `err.data = { hint: 'send auth.token' }`), socketioxide
                 // 0.18 sends the message only. Both named here, so a change on either side shows.
+                // Node's carries data exactly when the stage's own code sets `err.data` (its
+                // content is checked in `lesson8_node`).
                 if let (Some(ours), Some(theirs)) = (&a.refused, &b.refused) {
                     assert_eq!(ours.data, None, "{variant}: socketioxide sends no data");
-                    let expected = (variant == "8.3").then(|| serde_json::json!({"hint": "send auth.token"}));
-                    assert_eq!(theirs.data, expected, "{variant}: what Node's refusal carries");
+                    let sets_data = stage.node.contains("err.data =");
+                    assert_eq!(
+                        theirs.data.is_some(),
+                        sets_data,
+                        "{variant}: Node's refusal carries data when the stage's code sets it: {:?}",
+                        theirs.data
+                    );
                 }
             }
             compared += 1;
