@@ -80,7 +80,7 @@ pub struct SimClient {
     /// Events the owner has taken ([`SimClient::next`], [`SimClient::try_next`]).
     taken: u64,
     wire: WireLog,
-    usage: Arc<Usage>,
+    pub(super) usage: Arc<Usage>,
     /// Drains `outgoing` into the transport; ends once it has sent the goodbye.
     writer: JoinHandle<()>,
     /// Reads the transport; ends when the server closes the session (or it breaks).
@@ -363,29 +363,6 @@ impl SimClient {
     /// connected with [`ConnectOptions::record_wire`]).
     pub fn take_wire(&self) -> Vec<WireFrame> {
         self.wire.take()
-    }
-
-    /// Applies the per-step limits ([`super::limits::MAX_FRAMES_PER_STEP`] and
-    /// [`super::limits::MAX_BYTES_PER_STEP`]) from now on: past either, the client stops
-    /// reading and its last item says which flood it was. The runner arms them against servers
-    /// it does not control.
-    pub fn limit_steps(&self) {
-        self.usage.arm();
-    }
-
-    /// Starts a new step for the per-step limits.
-    pub fn begin_step(&self) {
-        self.usage.new_step();
-    }
-
-    /// Frames and bytes read from the server in the current step.
-    pub fn step_traffic(&self) -> (u64, u64) {
-        self.usage.read()
-    }
-
-    /// The flood that made the client stop reading, if one did.
-    pub fn flood(&self) -> Option<String> {
-        self.usage.flood()
     }
 
     /// Queues the two goodbyes (see [`SimClient::leave`]) and returns at once, without knowing

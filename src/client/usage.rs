@@ -109,6 +109,32 @@ pub fn decoded_size(value: &Value) -> usize {
     }
 }
 
+/// The limits as the owner of a client sees them.
+impl super::SimClient {
+    /// Applies the per-step limits ([`super::limits::MAX_FRAMES_PER_STEP`] and
+    /// [`super::limits::MAX_BYTES_PER_STEP`]) from now on: past either, the client stops
+    /// reading and its last item says which flood it was. The runner arms them against servers
+    /// it does not control.
+    pub fn limit_steps(&self) {
+        self.usage.arm();
+    }
+
+    /// Starts a new step for the per-step limits.
+    pub fn begin_step(&self) {
+        self.usage.new_step();
+    }
+
+    /// Frames and bytes read from the server in the current step.
+    pub fn step_traffic(&self) -> (u64, u64) {
+        self.usage.read()
+    }
+
+    /// The flood that made the client stop reading, if one did.
+    pub fn flood(&self) -> Option<String> {
+        self.usage.flood()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

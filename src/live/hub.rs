@@ -16,13 +16,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::server::ServerEvent;
-use crate::server::observe::live::Recipients;
 use crate::trace::live::{ClientKind, Live, Sending, Unread};
-use crate::vocab::Audience;
 
 /// How long a record waits for its bots to report reading it.
 pub const READ_BOUND: Duration = Duration::from_secs(2);
@@ -136,66 +133,6 @@ impl Hub {
 
     fn still_connected(&self, sid: &str) -> bool {
         self.people.get(sid).is_some_and(|p| p.connected)
-    }
-
-    fn sorted_names(&mut self, sids: &[String]) -> Vec<String> {
-        let mut names: Vec<String> = sids.iter().map(|sid| self.who(sid).0).collect();
-        names.sort();
-        names
-    }
-
-    /// Builds the "sent to" part of a record, and the bots it should wait for.
-    fn sending(
-        &mut self,
-        action: &'static str,
-        event: String,
-        args: Vec<Value>,
-        audience: Option<Audience>,
-        recipients: &Recipients,
-        relays: &[Relay],
-    ) -> (Sending, BTreeMap<String, String>) {
-        let mut waiting = BTreeMap::new();
-        // Bots on another server read what the adapter carried there: wait for them too.
-        for sid in relays.iter().flat_map(|r| &r.to) {
-            let (name, kind) = self.who(sid);
-            if kind == ClientKind::Bot {
-                waiting.insert(sid.clone(), name);
-            }
-        }
-        // A socket whose buffer was full was not sent the packet: nothing to wait for.
-        for sid in recipients
-            .to
-            .iter()
-            .filter(|sid| !recipients.dropped.contains(sid))
-        {
-            let (name, kind) = self.who(sid);
-            if kind == ClientKind::Bot {
-                waiting.insert(sid.clone(), name);
-            }
-        }
-        let (not_sent_to, why_not, relayed) = self.left_out(recipients, relays);
-        let sending = Sending {
-            action,
-            event,
-            args,
-            audience,
-            sent_to: {
-                let to: Vec<String> = (recipients.to.iter())
-                    .filter(|sid| !recipients.dropped.contains(sid))
-                    .cloned()
-                    .collect();
-                self.sorted_names(&to)
-            },
-            dropped: self.sorted_names(&recipients.dropped),
-            not_sent_to,
-            why_not,
-            unsure: self.sorted_names(&recipients.unsure),
-            read_by: Vec::new(),
-            unread: Vec::new(),
-            error: None,
-            relayed,
-        };
-        (sending, waiting)
     }
 
     fn push(&mut self, mut live: Live, mut waiting: BTreeMap<String, String>, now: Instant) {
@@ -474,6 +411,7 @@ impl Hub {
 }
 
 mod names;
+mod sending;
 pub use names::Relay;
 mod read;
 use read::fingerprint_and_size;

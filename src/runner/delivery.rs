@@ -135,8 +135,7 @@ impl Session<'_> {
             }
             None => None,
         };
-        self.ending =
-            super::session::Ending::Fenced(Some(Ours::One(start_local(self.stage, listener, log)?)));
+        self.ending = super::ending::Ending::Fenced(Some(Ours::One(start_local(self.stage, listener, log)?)));
         let step = self.blank(
             number,
             Kind::Disconnect,

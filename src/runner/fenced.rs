@@ -2,13 +2,15 @@
 //! each client's inbox read exactly up to it. Ordering decides, no timer does.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use serde_json::Value;
 
+use super::ending::Ending;
 use super::nodes::Ours;
 use super::{Inboxes, RunError, Session, sort_in};
 use crate::client::Incoming;
-use crate::server::FENCE_EVENT;
+use crate::server::{FENCE_EVENT, ServerEvent};
 
 impl Session<'_> {
     /// Our own server: one marker to every socket, then read each inbox up to it.
@@ -71,5 +73,51 @@ impl Session<'_> {
         }
         Ok((received, ignored))
         // ANCHOR_END: read_to_the_fence
+    }
+}
+
+impl Session<'_> {
+    /// Waits for the server's report about socket `sid` that matches `wanted`.
+    pub(super) async fn await_server(
+        &mut self,
+        sid: &str,
+        name: &str,
+        wanted: impl Fn(&ServerEvent) -> bool,
+    ) -> Result<(), RunError> {
+        let after = self.options.timeout;
+        // The field itself, not `our_server_mut`: the loop below also writes `self.sent`.
+        let Ending::Fenced(Some(server)) = &mut self.ending else {
+            return Ok(());
+        };
+        let deadline = Instant::now() + after;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = match tokio::time::timeout(left, server.next_event()).await {
+                Ok(Some(event)) => event,
+                Ok(None) => return Err(RunError::Other("the server stopped reporting".into())),
+                Err(_) => {
+                    return Err(RunError::Timeout {
+                        what: format!("the server to finish its handler for {name}"),
+                        after,
+                    });
+                }
+            };
+            let about = match &event {
+                ServerEvent::Connected { sid, .. }
+                | ServerEvent::Handshake { sid, .. }
+                | ServerEvent::Handled { sid, .. }
+                | ServerEvent::Rejected { sid, .. }
+                | ServerEvent::Disconnected { sid, .. }
+                | ServerEvent::Refused { sid, .. }
+                | ServerEvent::Sent { sid, .. }
+                | ServerEvent::Acked { sid, .. } => sid,
+            };
+            if about == sid && matches!(event, ServerEvent::Sent { .. } | ServerEvent::Acked { .. }) {
+                self.sent.push(event.clone());
+            }
+            if about == sid && wanted(&event) {
+                return Ok(());
+            }
+        }
     }
 }

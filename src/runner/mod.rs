@@ -37,6 +37,7 @@
 mod connect;
 mod delivery;
 mod emit;
+mod ending;
 mod failures;
 pub mod fanout;
 mod fenced;

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use super::ending::Windows;
 use super::round_trip::Reads;
-use super::session::Windows;
 use super::settle::{closed, flooded, next_from_any};
 use super::{Inboxes, MAX_EVENTS_PER_STEP, Named, RunError, Session, sort_in};
 use crate::client::{Incoming, Received};

@@ -2,10 +2,10 @@
 //! else's found) through every step played to closing (every client gone, our server stopped).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::ending::{Ending, Windows};
 use super::nodes::{self, Cluster, Ours};
 use super::{BeforeStep, LEAVE_WITHIN, RunError, RunOptions, StepHook, Target, delivery};
 use crate::client::{self, ConnectOptions, SimClient};
@@ -76,57 +76,6 @@ pub(super) struct Session<'a> {
     pub(super) outboxes: BTreeMap<String, crate::client::outbox::Outbox>,
     /// The frames of a client whose connection ended during the step, kept for `--wire`.
     pub(super) departed_wire: Vec<WireLine>,
-}
-
-/// The two ways a step ends, one per kind of target (see the module documentation of
-/// [`super`]): our own server's reports and fences (`fenced.rs`), or the bounded windows kept
-/// against someone else's server (`remote.rs`).
-pub(super) enum Ending {
-    /// Our own server(s). Empty only for the moment a stage restarts its server (lesson 6).
-    Fenced(Option<Ours>),
-    /// Someone else's server, with how long to wait for what the lesson expects and how long
-    /// to listen for anything else.
-    Remote(Windows),
-}
-
-/// How long a step against someone else's server waits (see `remote.rs`).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Windows {
-    /// For each delivery the lesson expects.
-    pub(super) expect_within: Duration,
-    /// For anything else, once the expected deliveries are in.
-    pub(super) quiet: Duration,
-}
-
-impl Session<'_> {
-    /// Is the step played against our own server, which reports and fences?
-    pub(super) fn is_ours(&self) -> bool {
-        matches!(self.ending, Ending::Fenced(_))
-    }
-
-    /// Our own server(s), when the stage plays against them.
-    pub(super) fn our_server(&self) -> Option<&Ours> {
-        match &self.ending {
-            Ending::Fenced(server) => server.as_ref(),
-            Ending::Remote(_) => None,
-        }
-    }
-
-    /// [`Session::our_server`], to act on.
-    pub(super) fn our_server_mut(&mut self) -> Option<&mut Ours> {
-        match &mut self.ending {
-            Ending::Fenced(server) => server.as_mut(),
-            Ending::Remote(_) => None,
-        }
-    }
-
-    /// Takes our server out, to stop it (a restart puts the new one back, `delivery.rs`).
-    pub(super) fn take_server(&mut self) -> Option<Ours> {
-        match &mut self.ending {
-            Ending::Fenced(server) => server.take(),
-            Ending::Remote(_) => None,
-        }
-    }
 }
 
 impl<'a> Session<'a> {
@@ -394,50 +343,6 @@ impl<'a> Session<'a> {
     pub(super) fn ours<T>(&self, what: T) -> Option<T> {
         self.is_ours().then_some(what)
     }
-
-    /// Waits for the server's report about socket `sid` that matches `wanted`.
-    pub(super) async fn await_server(
-        &mut self,
-        sid: &str,
-        name: &str,
-        wanted: impl Fn(&ServerEvent) -> bool,
-    ) -> Result<(), RunError> {
-        let after = self.options.timeout;
-        // The field itself, not `our_server_mut`: the loop below also writes `self.sent`.
-        let Ending::Fenced(Some(server)) = &mut self.ending else {
-            return Ok(());
-        };
-        let deadline = Instant::now() + after;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let event = match tokio::time::timeout(left, server.next_event()).await {
-                Ok(Some(event)) => event,
-                Ok(None) => return Err(RunError::Other("the server stopped reporting".into())),
-                Err(_) => {
-                    return Err(RunError::Timeout {
-                        what: format!("the server to finish its handler for {name}"),
-                        after,
-                    });
-                }
-            };
-            let about = match &event {
-                ServerEvent::Connected { sid, .. }
-                | ServerEvent::Handshake { sid, .. }
-                | ServerEvent::Handled { sid, .. }
-                | ServerEvent::Rejected { sid, .. }
-                | ServerEvent::Disconnected { sid, .. }
-                | ServerEvent::Refused { sid, .. }
-                | ServerEvent::Sent { sid, .. }
-                | ServerEvent::Acked { sid, .. } => sid,
-            };
-            if about == sid && matches!(event, ServerEvent::Sent { .. } | ServerEvent::Acked { .. }) {
-                self.sent.push(event.clone());
-            }
-            if about == sid && wanted(&event) {
-                return Ok(());
-            }
-        }
-    }
 }
 
 /// Runs a hook that may block (a prompt) without stalling the runtime's other tasks.
@@ -514,6 +419,8 @@ fn silent_port_on_loopback() -> Result<(tokio::net::TcpSocket, std::net::SocketA
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// Lesson 6 stage 3 restarts its server. While the first server's handle is gone and the

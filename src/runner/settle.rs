@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::session::Ending;
+use super::ending::Ending;
 use super::{Inboxes, MAX_EVENTS_PER_STEP, Named, RunError, Session};
 use crate::client::Received;
 

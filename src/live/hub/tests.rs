@@ -2,8 +2,10 @@
 //! `now` passed in, so deadlines are tested without waiting and without a network.
 
 use super::*;
+use crate::server::observe::live::Recipients;
 use crate::trace::live as records;
 use crate::ui;
+use serde_json::Value;
 
 const TOKEN: &str = "bot-token";
 
